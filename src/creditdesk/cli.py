@@ -1,0 +1,93 @@
+"""The ``creditdesk`` command: serve, db upgrade, partner create (API.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+
+from creditdesk.config import get_settings
+
+app = typer.Typer(help="CreditDesk: accounts-receivable credit memos.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+partner_app = typer.Typer(help="Partners (tenants).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(partner_app, name="partner")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from creditdesk.db import migrate
+
+    migrate.upgrade(get_settings().database_url)
+    typer.echo("Database schema is up to date.", err=True)
+
+
+@partner_app.command("create")
+def partner_create(
+    name: Annotated[str, typer.Option(help="The partner's name")],
+    admin_email: Annotated[str, typer.Option(help="Email of the first admin user")],
+    admin_password: Annotated[str, typer.Option(help="Password of the first admin user")],
+) -> None:
+    """Create a partner and its first admin; prints {"partner_id", "api_key", "admin_email"}."""
+    from creditdesk.db import migrate
+    from creditdesk.db.engine import Database
+    from creditdesk.domain import errors
+    from creditdesk.services import partners
+
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    db = Database(url)
+    try:
+        new = partners.create_partner(db, name=name, admin_email=admin_email,
+                                      admin_password=admin_password)
+    except errors.DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    typer.echo(json.dumps({"partner_id": new.partner_id, "api_key": new.api_key,
+                           "admin_email": new.admin_email}))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo partner first")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Upgrade the schema, then serve the API (and, with --demo, a demo partner)."""
+    import uvicorn
+
+    from creditdesk.db import migrate
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    os.environ.setdefault("CREDITDESK_SECRET_KEY", settings.resolved_secret_key())
+    if demo:
+        from creditdesk.db.engine import Database
+        from creditdesk.services import demo as demo_data
+
+        db = Database(settings.database_url)
+        try:
+            info = demo_data.load(db)
+        finally:
+            db.dispose()
+        base = f"http://{host}:{port}"
+        typer.echo(
+            f"\nDemo partner ready: {info.partner_name}\n"
+            f"  Dashboard sign-in: {base}/login  email {info.admin_email}  "
+            f"password {info.admin_password}\n"
+            f"  API key:           {info.api_key}\n"
+            f"  Try:               curl -H 'Authorization: Bearer {info.api_key}' "
+            f"{base}/api/v1/credit-memos\n")
+    uvicorn.run("creditdesk.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

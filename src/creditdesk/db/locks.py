@@ -1,0 +1,63 @@
+"""Row locks, always taken in one order: customer, then memo, then invoice, then variants.
+
+Every credit change for a customer first locks that customer's row (the per-customer
+serialisation that lago-api added after race bugs); the rows it then changes are locked
+in the order above, so two use cases can never wait on each other in a cycle.
+SQLite ignores ``FOR UPDATE``; there the IMMEDIATE write transaction already serialises.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from creditdesk.db import models
+from creditdesk.domain import errors
+
+T = TypeVar("T", bound=models.Base)
+
+_LABELS = {
+    models.Customer: "customer", models.CreditMemo: "credit memo", models.Invoice: "invoice",
+    models.Variant: "variant", models.Product: "product",
+}
+
+
+def get_scoped(session: Session, model: type[T], partner_id: str, row_id: object,
+               *, lock: bool = False, label: str | None = None) -> T:
+    """Load one of the partner's rows by id, optionally ``FOR UPDATE``; else NotFound.
+
+    Another partner's id is answered exactly like a missing one (P4).
+    """
+    name = label or _LABELS.get(model, model.__tablename__)
+    if not isinstance(row_id, str) or not row_id:
+        raise errors.NotFound(f"No {name} with id {row_id!r}.")
+    stmt = select(model).where(model.id == row_id, model.partner_id == partner_id)  # type: ignore[attr-defined]
+    if lock:
+        # populate_existing: a row read earlier in this session is overwritten with the
+        # values seen once the lock is granted.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    row = session.scalars(stmt).one_or_none()
+    if row is None:
+        raise errors.NotFound(f"No {name} with id {row_id}.")
+    return row
+
+
+def lock_customer(session: Session, partner_id: str, customer_id: str) -> models.Customer:
+    """First lock of every credit change: the customer's row."""
+    return get_scoped(session, models.Customer, partner_id, customer_id, lock=True)
+
+
+def lock_variants(session: Session, partner_id: str, variant_ids: set[str]) -> dict[str, models.Variant]:
+    """Lock variants in id order (the fixed order) and return them by id."""
+    if not variant_ids:
+        return {}
+    rows = session.scalars(
+        select(models.Variant)
+        .where(models.Variant.partner_id == partner_id, models.Variant.id.in_(sorted(variant_ids)))
+        .order_by(models.Variant.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows}

@@ -1,0 +1,361 @@
+"""The tables: thin rows, every one scoped by ``partner_id``.
+
+Amounts are ``*_minor`` BIGINTs with a currency column; invariants the rules rely on are
+stated again as database constraints (the second line of defence, ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from creditdesk.db.types import UTCDateTime
+
+ID = String(40)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), int: BigInteger(), str: String(255)}
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Per-partner sequences for memo and invoice numbers (C3, I2)."""
+
+    __tablename__ = "counters"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    email: Mapped[str] = mapped_column(unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    __table_args__ = (CheckConstraint("role IN ('admin', 'staff')", name="user_role"),)
+
+
+class ApiKey(Base):
+    """A partner's API key, kept only as a SHA-256 hash (the key itself is random)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    name: Mapped[str]
+    prefix: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    name: Mapped[str]
+    email: Mapped[str | None]
+    currency: Mapped[str] = mapped_column(String(3))
+    # The accounting system's reference for customers created or matched by sync (Y5).
+    external_source: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_customers_partner_name", "partner_id", "name"),
+        Index("ux_customers_external", "partner_id", "external_source", "external_id",
+              unique=True, sqlite_where=text("external_id IS NOT NULL"),
+              postgresql_where=text("external_id IS NOT NULL")),
+    )
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    name: Mapped[str]
+    created_at: Mapped[datetime]
+    variants: Mapped[list[Variant]] = relationship(order_by="Variant.sku")
+
+
+class Variant(Base):
+    __tablename__ = "variants"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str]
+    price_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    # Kept equal to the sum of the variant's inventory activities in the same transaction (J3).
+    stock_on_hand: Mapped[int]
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        UniqueConstraint("partner_id", "sku", name="uq_variants_partner_sku"),
+        CheckConstraint("price_minor >= 0", name="variant_price_nonnegative"),
+    )
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20))
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    total_minor: Mapped[int]
+    paid_minor: Mapped[int] = mapped_column(default=0)
+    credited_minor: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.position")
+    __table_args__ = (
+        UniqueConstraint("partner_id", "number", name="uq_invoices_partner_number"),
+        Index("ix_invoices_partner_id", "partner_id", "id"),
+        Index("ix_invoices_customer_status", "customer_id", "status"),
+        CheckConstraint("total_minor > 0", name="invoice_total_positive"),
+        CheckConstraint("paid_minor >= 0 AND credited_minor >= 0", name="invoice_nonnegative"),
+        # I4/A2: payments and credit never exceed the total.
+        CheckConstraint("paid_minor + credited_minor <= total_minor", name="invoice_not_overpaid"),
+        CheckConstraint("status IN ('draft', 'open', 'partially_paid', 'paid', 'void')",
+                        name="invoice_status"),
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"),
+                                            index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[int]
+    unit_price_minor: Mapped[int]
+    amount_minor: Mapped[int]
+    variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
+    __table_args__ = (
+        CheckConstraint("quantity > 0 AND unit_price_minor > 0", name="invoice_line_positive"),
+        CheckConstraint("amount_minor = quantity * unit_price_minor", name="invoice_line_amount"),
+    )
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_minor: Mapped[int]
+    paid_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="payment_positive"),)
+
+
+MEMO_STATUSES = "('draft', 'issued', 'partially_applied', 'applied', 'void')"
+
+
+class CreditMemo(Base):
+    __tablename__ = "credit_memos"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(String(60))
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    total_minor: Mapped[int]
+    applied_minor: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40), default="native")
+    external_id: Mapped[str | None]
+    issued_at: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    lines: Mapped[list[CreditMemoLine]] = relationship(order_by="CreditMemoLine.position")
+    __table_args__ = (
+        Index("ux_credit_memos_native_number", "partner_id", "number", unique=True,
+              sqlite_where=text("source = 'native'"), postgresql_where=text("source = 'native'")),
+        Index("ux_credit_memos_external", "partner_id", "source", "external_id", unique=True,
+              sqlite_where=text("external_id IS NOT NULL"),
+              postgresql_where=text("external_id IS NOT NULL")),
+        Index("ix_credit_memos_partner_id", "partner_id", "id"),
+        Index("ix_credit_memos_partner_status", "partner_id", "status", "id"),
+        Index("ix_credit_memos_partner_customer", "partner_id", "customer_id", "id"),
+        Index("ix_credit_memos_partner_source", "partner_id", "source", "id"),
+        Index("ix_credit_memos_customer_status", "customer_id", "status"),
+        Index("ix_credit_memos_invoice", "invoice_id"),
+        Index("ix_credit_memos_partner_number", "partner_id", "number"),
+        CheckConstraint("total_minor > 0", name="memo_total_positive"),
+        # C7/A2 in the database: 0 <= applied <= total.
+        CheckConstraint("applied_minor >= 0 AND applied_minor <= total_minor",
+                        name="memo_applied_within_total"),
+        CheckConstraint(f"status IN {MEMO_STATUSES}", name="memo_status"),
+        # Statuses agree with the amounts (L3, U2, L4).
+        CheckConstraint(
+            "(status IN ('draft', 'issued', 'void') AND applied_minor = 0)"
+            " OR (status = 'partially_applied' AND applied_minor > 0"
+            " AND applied_minor < total_minor)"
+            " OR (status = 'applied' AND applied_minor = total_minor)",
+            name="memo_status_matches_amounts"),
+        CheckConstraint("status <> 'void' OR (void_reason IS NOT NULL AND void_reason <> '')",
+                        name="memo_void_has_reason"),
+        CheckConstraint(
+            "source IN ('native', 'quickbooks_online', 'quickbooks_desktop', 'sage_intacct',"
+            " 'xero')", name="memo_source"),
+    )
+
+
+class CreditMemoLine(Base):
+    __tablename__ = "credit_memo_lines"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    credit_memo_id: Mapped[str] = mapped_column(
+        ForeignKey("credit_memos.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[int]
+    unit_price_minor: Mapped[int]
+    amount_minor: Mapped[int]
+    variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
+    __table_args__ = (
+        CheckConstraint("quantity > 0 AND unit_price_minor > 0", name="memo_line_positive"),
+        CheckConstraint("amount_minor = quantity * unit_price_minor", name="memo_line_amount"),
+    )
+
+
+class CreditApplication(Base):
+    """A3: one application of a memo's credit to an invoice."""
+
+    __tablename__ = "credit_applications"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    credit_memo_id: Mapped[str] = mapped_column(ForeignKey("credit_memos.id"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_minor: Mapped[int]
+    applied_at: Mapped[datetime]
+    applied_by: Mapped[str]
+    __table_args__ = (
+        Index("ix_credit_applications_memo_invoice", "credit_memo_id", "invoice_id"),
+        CheckConstraint("amount_minor > 0", name="application_positive"),
+    )
+
+
+class JournalEntry(Base):
+    """A posted, never edited, two-legged entry: balanced by construction (J1)."""
+
+    __tablename__ = "journal_entries"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    entry_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    source_type: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[str] = mapped_column(ID)
+    debit_account: Mapped[str] = mapped_column(String(10))
+    credit_account: Mapped[str] = mapped_column(String(10))
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        # L2: one issue posting (and one reversal) per source, whatever the retries or races.
+        UniqueConstraint("kind", "source_id", name="uq_journal_kind_source"),
+        Index("ix_journal_partner_source", "partner_id", "source_type", "source_id"),
+        Index("ix_journal_partner_id", "partner_id", "id"),
+        CheckConstraint("amount_minor > 0", name="journal_amount_positive"),
+        CheckConstraint("debit_account <> credit_account", name="journal_two_accounts"),
+    )
+
+
+class InventoryActivity(Base):
+    """One stock movement; stock on hand is their sum (J3)."""
+
+    __tablename__ = "inventory_activities"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id"))
+    quantity: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    source_type: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[str] = mapped_column(ID)
+    source_line_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        # L2: a line restocks (or is reversed) at most once.
+        Index("ux_inventory_kind_line", "kind", "source_line_id", unique=True,
+              sqlite_where=text("source_line_id IS NOT NULL"),
+              postgresql_where=text("source_line_id IS NOT NULL")),
+        Index("ix_inventory_partner_variant", "partner_id", "variant_id", "id"),
+        Index("ix_inventory_partner_source", "partner_id", "source_id"),
+        CheckConstraint("quantity <> 0", name="inventory_quantity_nonzero"),
+    )
+
+
+class AuditEvent(Base):
+    """E1: who did what to which entity, and when."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    at: Mapped[datetime]
+    actor: Mapped[str]
+    action: Mapped[str] = mapped_column(String(60))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(ID)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    __table_args__ = (
+        Index("ix_audit_partner_entity", "partner_id", "entity_type", "entity_id", "id"),
+        Index("ix_audit_partner_id", "partner_id", "id"),
+    )
+
+
+class IdempotencyRecord(Base):
+    """E2: the first response to a request carrying an Idempotency-Key."""
+
+    __tablename__ = "idempotency_records"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # Hash of the credential the request came with: keys never collide across partners.
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str]
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # pending | done
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_content_type: Mapped[str | None]
+    created_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)

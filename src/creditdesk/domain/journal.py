@@ -1,0 +1,82 @@
+"""The chart of accounts and the posting rules (I3, I4, L2, L4, J1).
+
+Every posting here is a two-legged entry: one debit account, one credit account, one
+positive amount. An entry balances by construction, and the database states it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from creditdesk.domain.money import Money
+
+
+class Account(StrEnum):
+    CASH = "1000"
+    ACCOUNTS_RECEIVABLE = "1100"
+    SALES_REVENUE = "4000"
+    SALES_RETURNS = "4900"
+
+
+ACCOUNT_NAMES = {
+    Account.CASH: "Cash",
+    Account.ACCOUNTS_RECEIVABLE: "Accounts Receivable",
+    Account.SALES_REVENUE: "Sales Revenue",
+    Account.SALES_RETURNS: "Sales Returns and Allowances",
+}
+
+
+class EntryKind(StrEnum):
+    INVOICE_ISSUE = "invoice_issue"
+    INVOICE_VOID = "invoice_void"
+    PAYMENT = "payment"
+    MEMO_ISSUE = "credit_memo_issue"
+    MEMO_VOID = "credit_memo_void"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """Dr ``debit`` / Cr ``credit`` for ``amount`` (> 0): balanced by construction (J1)."""
+
+    kind: EntryKind
+    debit: Account
+    credit: Account
+    amount: Money
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.amount.minor <= 0:
+            raise ValueError("a posting amount is positive")
+        if self.debit is self.credit:
+            raise ValueError("a posting moves value between two different accounts")
+
+
+def invoice_issued(total: Money, number: str) -> Posting:
+    """I3: Dr Accounts Receivable / Cr Sales Revenue."""
+    return Posting(EntryKind.INVOICE_ISSUE, Account.ACCOUNTS_RECEIVABLE, Account.SALES_REVENUE,
+                   total, f"Invoice {number} issued")
+
+
+def invoice_voided(total: Money, number: str) -> Posting:
+    """Reverses I3 when an unpaid, uncredited invoice is voided."""
+    return Posting(EntryKind.INVOICE_VOID, Account.SALES_REVENUE, Account.ACCOUNTS_RECEIVABLE,
+                   total, f"Invoice {number} voided")
+
+
+def payment_recorded(amount: Money, invoice_number: str) -> Posting:
+    """I4: Dr Cash / Cr Accounts Receivable."""
+    return Posting(EntryKind.PAYMENT, Account.CASH, Account.ACCOUNTS_RECEIVABLE, amount,
+                   f"Payment on invoice {invoice_number}")
+
+
+def memo_issued(total: Money, number: str) -> Posting:
+    """L2: Dr Sales Returns and Allowances / Cr Accounts Receivable."""
+    return Posting(EntryKind.MEMO_ISSUE, Account.SALES_RETURNS, Account.ACCOUNTS_RECEIVABLE,
+                   total, f"Credit memo {number} issued")
+
+
+def memo_voided(total: Money, number: str) -> Posting:
+    """L4: the reversal, Dr Accounts Receivable / Cr Sales Returns and Allowances."""
+    return Posting(EntryKind.MEMO_VOID, Account.ACCOUNTS_RECEIVABLE, Account.SALES_RETURNS,
+                   total, f"Credit memo {number} voided")

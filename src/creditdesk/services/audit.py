@@ -1,0 +1,51 @@
+"""The audit trail (E1): written in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.services import pagination
+from creditdesk.services.context import Actor, clock, new_id
+
+
+def record(session: Session, actor: Actor, action: str, entity_type: str, entity_id: str,
+           data: dict[str, Any] | None = None) -> None:
+    session.add(models.AuditEvent(
+        id=new_id("evt"), partner_id=actor.partner_id, at=clock.now(), actor=actor.name,
+        action=action, entity_type=entity_type, entity_id=entity_id, data=data or {},
+    ))
+
+
+@dataclass(frozen=True)
+class AuditEventView:
+    id: str
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    data: dict[str, Any]
+
+
+def list_events(db: Database, *, actor: Actor, entity_type: str | None = None,
+                entity_id: str | None = None, limit: int = 50,
+                cursor: str | None = None) -> pagination.Page[AuditEventView]:
+    """Newest first, optionally for one entity."""
+    stmt = select(models.AuditEvent).where(models.AuditEvent.partner_id == actor.partner_id)
+    if entity_type:
+        stmt = stmt.where(models.AuditEvent.entity_type == entity_type)
+    if entity_id:
+        stmt = stmt.where(models.AuditEvent.entity_id == entity_id)
+    with db.read() as session:
+        return pagination.newest_first(
+            session, stmt, models.AuditEvent.id, limit=limit, cursor=cursor,
+            view=lambda e: AuditEventView(e.id, e.at, e.actor, e.action, e.entity_type,
+                                          e.entity_id, e.data),
+        )

@@ -1,0 +1,124 @@
+"""Customers and their credit summary (I1, S1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from creditdesk.db import locks, models
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors, money
+from creditdesk.domain import memo as memo_rules
+from creditdesk.domain.money import Money
+from creditdesk.services import audit, pagination
+from creditdesk.services.context import Actor, clock, new_id
+
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: str
+    name: str
+    email: str | None
+    currency: str
+    external_source: str | None
+    external_id: str | None
+    created_at: datetime
+
+
+def customer_view(row: models.Customer) -> CustomerView:
+    return CustomerView(row.id, row.name, row.email, row.currency, row.external_source,
+                        row.external_id, row.created_at)
+
+
+def _check_fields(name: object, email: object, currency: object) -> tuple[str, str | None, str]:
+    problems = []
+    if not isinstance(name, str) or not name.strip():
+        problems.append(errors.FieldError("name", "is required"))
+    elif len(name) > MAX_NAME:
+        problems.append(errors.FieldError("name", f"must be at most {MAX_NAME} characters"))
+    if email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 254):
+        problems.append(errors.FieldError("email", "must be an email address"))
+    try:
+        money.check_currency(currency)
+    except money.MoneyError as exc:
+        problems.append(errors.FieldError("currency", str(exc)))
+    if problems:
+        raise errors.ValidationError("; ".join(f"{p.field} {p.message}" for p in problems),
+                                     errors=problems)
+    return name.strip(), (email.strip() if email else None), currency  # type: ignore[union-attr,return-value]
+
+
+def create_customer(db: Database, *, actor: Actor, name: str, email: str | None = None,
+                    currency: str = "USD") -> CustomerView:
+    name, email, currency = _check_fields(name, email, currency)
+    now = clock.now()
+    with db.write() as session:
+        row = models.Customer(id=new_id("cus"), partner_id=actor.partner_id, name=name,
+                              email=email, currency=currency, created_at=now, updated_at=now)
+        session.add(row)
+        audit.record(session, actor, "customer.create", "customer", row.id,
+                     {"name": name, "currency": currency})
+        return customer_view(row)
+
+
+def get_customer(db: Database, *, actor: Actor, customer_id: str) -> CustomerView:
+    with db.read() as session:
+        return customer_view(locks.get_scoped(session, models.Customer, actor.partner_id,
+                                              customer_id))
+
+
+def list_customers(db: Database, *, actor: Actor, q: str | None = None, limit: int = 50,
+                   cursor: str | None = None) -> pagination.Page[CustomerView]:
+    stmt = select(models.Customer).where(models.Customer.partner_id == actor.partner_id)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(func.lower(models.Customer.name).like(pattern)
+                          | func.lower(models.Customer.email).like(pattern))
+    with db.read() as session:
+        return pagination.newest_first(session, stmt, models.Customer.id, limit=limit,
+                                       cursor=cursor, view=customer_view)
+
+
+@dataclass(frozen=True)
+class SummaryMemo:
+    id: str
+    number: str
+    currency: str
+    total: Money
+    remaining_amount: Money
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CreditSummary:
+    customer_id: str
+    balances: list[Money]  # one per currency, sorted by currency code
+    memos: list[SummaryMemo]
+
+
+def credit_summary(db: Database, *, actor: Actor, customer_id: str) -> CreditSummary:
+    """S1: available credit per currency = Σ remaining of issued and partially applied
+    memos, native and synced, with the memos behind each figure."""
+    cm = models.CreditMemo
+    with db.read() as session:
+        locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+        rows = session.execute(
+            select(cm.id, cm.number, cm.currency, cm.total_minor, cm.applied_minor, cm.status,
+                   cm.source)
+            .where(cm.partner_id == actor.partner_id, cm.customer_id == customer_id,
+                   cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES]))
+            .order_by(cm.id.desc())
+        ).all()
+    totals: dict[str, int] = {}
+    memos = []
+    for r in rows:
+        remaining = r.total_minor - r.applied_minor
+        totals[r.currency] = totals.get(r.currency, 0) + remaining
+        memos.append(SummaryMemo(r.id, r.number, r.currency, Money(r.total_minor, r.currency),
+                                 Money(remaining, r.currency), r.status, r.source))
+    return CreditSummary(customer_id, [Money(v, c) for c, v in sorted(totals.items())], memos)

@@ -1,0 +1,203 @@
+"""Invoices and payments: the context a memo needs (I2-I5)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from creditdesk.db import locks, models
+from creditdesk.db.engine import Database
+from creditdesk.domain import application as rules
+from creditdesk.domain import errors, journal, money
+from creditdesk.domain import lines as line_rules
+from creditdesk.domain.inventory import ActivityKind
+from creditdesk.domain.money import Money
+from creditdesk.services import audit, ledger, line_rows, numbering, pagination, views
+from creditdesk.services.context import Actor, clock, new_id
+
+S = rules.InvoiceStatus
+
+
+def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
+    """The full invoice, with its payments and credits applied, read in ``session``."""
+    payments = session.scalars(select(models.Payment).where(
+        models.Payment.invoice_id == invoice.id).order_by(models.Payment.id)).all()
+    credits = session.execute(
+        select(models.CreditApplication, models.CreditMemo.number)
+        .join(models.CreditMemo, models.CreditMemo.id == models.CreditApplication.credit_memo_id)
+        .where(models.CreditApplication.invoice_id == invoice.id)
+        .order_by(models.CreditApplication.id)).all()
+    return views.invoice_view(invoice, list(payments), [(a, n) for a, n in credits])
+
+
+def balance_due(invoice: models.Invoice) -> Money:
+    return Money(invoice.total_minor - invoice.paid_minor - invoice.credited_minor,
+                 invoice.currency)
+
+
+def recompute_status(invoice: models.Invoice) -> None:
+    """I5, for an invoice that is not draft or void."""
+    cur = invoice.currency
+    invoice.status = rules.invoice_status_for_amounts(
+        total=Money(invoice.total_minor, cur), paid=Money(invoice.paid_minor, cur),
+        credited=Money(invoice.credited_minor, cur)).value
+
+
+def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
+                   currency: str | None = None, issue_date: date | None = None,
+                   due_date: date | None = None, notes: str | None = None) -> views.InvoiceView:
+    """A draft invoice with its number (I2)."""
+    now = clock.now()
+    with db.write() as session:
+        customer = locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+        cur = currency or customer.currency
+        try:
+            money.check_currency(cur)
+        except money.MoneyError as exc:
+            raise errors.ValidationError.for_field("currency", str(exc)) from None
+        parsed = line_rules.parse_lines(lines, cur)
+        line_rows.check_variants_exist(session, actor.partner_id, parsed)
+        if issue_date and due_date and due_date < issue_date:
+            raise errors.ValidationError.for_field("due_date", "must not be before issue_date")
+        invoice = models.Invoice(
+            id=new_id("inv"), partner_id=actor.partner_id, customer_id=customer.id,
+            number=numbering.next_number(session, actor.partner_id, numbering.INVOICE),
+            currency=cur, status=S.DRAFT.value, issue_date=issue_date, due_date=due_date,
+            total_minor=line_rules.total_of(parsed, cur).minor, paid_minor=0, credited_minor=0,
+            notes=notes, created_at=now, updated_at=now)
+        session.add(invoice)
+        session.flush()
+        line_rows.add_invoice_lines(session, invoice, parsed)
+        session.flush()
+        session.refresh(invoice, ["lines"])
+        audit.record(session, actor, "invoice.create", "invoice", invoice.id,
+                     {"number": invoice.number, "total": Money(invoice.total_minor, cur).to_str()})
+        return load_view(session, invoice)
+
+
+def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
+    """Customer first, then the invoice (the fixed lock order)."""
+    invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+    locks.lock_customer(session, actor.partner_id, invoice.customer_id)
+    return locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
+
+
+def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+    """I3: draft -> open; Dr AR / Cr Sales Revenue; variant quantities leave stock."""
+    now = clock.now()
+    with db.write() as session:
+        invoice = _lock_invoice(session, actor, invoice_id)
+        if invoice.status != S.DRAFT:
+            raise errors.InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}; only draft "
+                "invoices can be issued.")
+        invoice.status = S.OPEN.value
+        invoice.issued_at = now
+        invoice.issue_date = invoice.issue_date or now.date()
+        invoice.updated_at = now
+        ledger.post(session, actor.partner_id,
+                    journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
+                                           invoice.number),
+                    entry_date=invoice.issue_date, source_type="invoice", source_id=invoice.id)
+        variants = locks.lock_variants(session, actor.partner_id,
+                                       {li.variant_id for li in invoice.lines if li.variant_id})
+        for li in invoice.lines:
+            if li.variant_id:
+                ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
+                                  -li.quantity, kind=ActivityKind.SALE, source_type="invoice",
+                                  source_id=invoice.id, source_line_id=li.id)
+        audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
+                     {"number": invoice.number})
+        return load_view(session, invoice)
+
+
+def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+    """Void a draft, or an issued invoice with nothing paid or credited (reversing I3)."""
+    now = clock.now()
+    with db.write() as session:
+        invoice = _lock_invoice(session, actor, invoice_id)
+        if invoice.status == S.VOID:
+            raise errors.InvalidState(f"Invoice {invoice.number} is already void.")
+        if invoice.paid_minor or invoice.credited_minor:
+            raise errors.InvalidState(
+                f"Invoice {invoice.number} has payments or credit applied; remove the credit "
+                "applied and refund payments before voiding it.")
+        was_issued = invoice.status != S.DRAFT
+        invoice.status = S.VOID.value
+        invoice.voided_at = now
+        invoice.updated_at = now
+        if was_issued:
+            ledger.post(session, actor.partner_id,
+                        journal.invoice_voided(Money(invoice.total_minor, invoice.currency),
+                                               invoice.number),
+                        entry_date=now.date(), source_type="invoice", source_id=invoice.id)
+            variants = locks.lock_variants(
+                session, actor.partner_id, {li.variant_id for li in invoice.lines if li.variant_id})
+            for li in invoice.lines:
+                if li.variant_id:
+                    ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
+                                      li.quantity, kind=ActivityKind.SALE_REVERSAL,
+                                      source_type="invoice", source_id=invoice.id,
+                                      source_line_id=li.id)
+        audit.record(session, actor, "invoice.void", "invoice", invoice.id,
+                     {"number": invoice.number})
+        return load_view(session, invoice)
+
+
+def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: object,
+                   paid_at: datetime | None = None) -> views.InvoiceView:
+    """I4: a payment up to the balance due; Dr Cash / Cr AR; status recomputed (I5)."""
+    now = clock.now()
+    with db.write() as session:
+        invoice = _lock_invoice(session, actor, invoice_id)
+        try:
+            pay = Money.parse_positive(amount, invoice.currency)
+        except money.MoneyError as exc:
+            raise errors.ValidationError.for_field("amount", str(exc)) from None
+        if invoice.status not in (S.OPEN, S.PARTIALLY_PAID):
+            raise errors.InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}; payments can "
+                "only be recorded on open or partially paid invoices.")
+        rules.check_payment(amount=pay, invoice_balance=balance_due(invoice),
+                            invoice_number=invoice.number)
+        payment = models.Payment(id=new_id("pay"), partner_id=actor.partner_id,
+                                 invoice_id=invoice.id, amount_minor=pay.minor,
+                                 paid_at=paid_at or now, created_at=now, created_by=actor.name)
+        session.add(payment)
+        invoice.paid_minor += pay.minor
+        invoice.updated_at = now
+        recompute_status(invoice)
+        ledger.post(session, actor.partner_id, journal.payment_recorded(pay, invoice.number),
+                    entry_date=(paid_at or now).date(), source_type="payment",
+                    source_id=payment.id)
+        audit.record(session, actor, "invoice.payment", "invoice", invoice.id,
+                     {"payment_id": payment.id, "amount": pay.to_str()})
+        return load_view(session, invoice)
+
+
+def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+    with db.read() as session:
+        return load_view(session, locks.get_scoped(session, models.Invoice, actor.partner_id,
+                                                   invoice_id))
+
+
+def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
+                  statuses: list[str] | None = None, q: str | None = None, limit: int = 50,
+                  cursor: str | None = None) -> pagination.Page[views.InvoiceView]:
+    inv = models.Invoice
+    stmt = select(inv).where(inv.partner_id == actor.partner_id).options(selectinload(inv.lines))
+    if customer_id:
+        stmt = stmt.where(inv.customer_id == customer_id)
+    if statuses:
+        bad = [s for s in statuses if s not in {v.value for v in S}]
+        if bad:
+            raise errors.ValidationError.for_field(
+                "status", f"must be one of: {', '.join(v.value for v in S)}")
+        stmt = stmt.where(inv.status.in_(statuses))
+    if q:
+        stmt = stmt.where(inv.number.like(f"%{q.strip().upper()}%"))
+    with db.read() as session:
+        return pagination.newest_first(session, stmt, inv.id, limit=limit, cursor=cursor,
+                                       view=lambda r: load_view(session, r))

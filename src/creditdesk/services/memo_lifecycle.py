@@ -1,0 +1,89 @@
+"""Issuing and voiding credit memos (L2, L4, L5): postings and restock, exactly once."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from creditdesk.db import locks, models
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors, journal
+from creditdesk.domain import memo as rules
+from creditdesk.domain.inventory import ActivityKind
+from creditdesk.domain.money import Money
+from creditdesk.services import audit, ledger, memos, views
+from creditdesk.services.context import Actor, clock
+
+MAX_VOID_REASON = 1000
+
+
+def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
+    """L2: draft -> issued; Dr Sales Returns / Cr AR; variant lines return to stock.
+
+    The status check under the customer lock makes a retry or a racing second issue fail
+    with invalid_state; the unique posting and restock indexes are the second line.
+    """
+    now = clock.now()
+    with db.write() as session:
+        memo = memos._lock_memo(session, actor, memo_id)
+        memos.check(memo, rules.Action.ISSUE)
+        memo.status = rules.MemoStatus.ISSUED.value
+        memo.issued_at = now
+        memo.issue_date = memo.issue_date or now.date()
+        memo.updated_at = now
+        ledger.post(session, actor.partner_id,
+                    journal.memo_issued(Money(memo.total_minor, memo.currency), memo.number),
+                    entry_date=memo.issue_date, source_type="credit_memo", source_id=memo.id)
+        variants = locks.lock_variants(session, actor.partner_id,
+                                       {li.variant_id for li in memo.lines if li.variant_id})
+        for li in memo.lines:
+            if li.variant_id:
+                ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
+                                  li.quantity, kind=ActivityKind.RESTOCK,
+                                  source_type="credit_memo", source_id=memo.id,
+                                  source_line_id=li.id)
+        audit.record(session, actor, "credit_memo.issue", "credit_memo", memo.id,
+                     {"number": memo.number, "total": Money(memo.total_minor,
+                                                            memo.currency).to_str()})
+        return views.memo_view(memo)
+
+
+def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> views.MemoView:
+    """L4/L5: void a draft or an issued memo with nothing applied, with a reason.
+
+    Voiding an issued memo reverses what issuing did: Dr AR / Cr Sales Returns, and a
+    reversing inventory activity for each restocked line.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise errors.ValidationError.for_field("reason", "is required to void a credit memo")
+    if len(reason) > MAX_VOID_REASON:
+        raise errors.ValidationError.for_field(
+            "reason", f"must be at most {MAX_VOID_REASON} characters")
+    now = clock.now()
+    with db.write() as session:
+        memo = memos._lock_memo(session, actor, memo_id)
+        memos.check(memo, rules.Action.VOID)
+        was_issued = memo.status == rules.MemoStatus.ISSUED
+        memo.status = rules.MemoStatus.VOID.value
+        memo.voided_at = now
+        memo.void_reason = reason.strip()
+        memo.updated_at = now
+        if was_issued:
+            ledger.post(session, actor.partner_id,
+                        journal.memo_voided(Money(memo.total_minor, memo.currency), memo.number),
+                        entry_date=now.date(), source_type="credit_memo", source_id=memo.id)
+            _reverse_restock(session, actor, memo)
+        audit.record(session, actor, "credit_memo.void", "credit_memo", memo.id,
+                     {"number": memo.number, "reason": memo.void_reason,
+                      "was": "issued" if was_issued else "draft"})
+        return views.memo_view(memo)
+
+
+def _reverse_restock(session, actor: Actor, memo: models.CreditMemo) -> None:
+    ia = models.InventoryActivity
+    restocks = session.scalars(select(ia).where(
+        ia.source_id == memo.id, ia.kind == ActivityKind.RESTOCK.value).order_by(ia.id)).all()
+    variants = locks.lock_variants(session, actor.partner_id, {r.variant_id for r in restocks})
+    for r in restocks:
+        ledger.move_stock(session, actor.partner_id, variants[r.variant_id], -r.quantity,
+                          kind=ActivityKind.RESTOCK_REVERSAL, source_type="credit_memo",
+                          source_id=memo.id, source_line_id=r.source_line_id)

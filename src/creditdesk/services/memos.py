@@ -1,0 +1,283 @@
+"""Draft credit memos: create, start from an invoice, update, delete; reads and lists
+(C1-C6, L1, S2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from creditdesk.db import locks, models
+from creditdesk.db.engine import Database
+from creditdesk.domain import application as app_rules
+from creditdesk.domain import errors, money
+from creditdesk.domain import lines as line_rules
+from creditdesk.domain import memo as rules
+from creditdesk.domain.money import Money
+from creditdesk.services import audit, line_rows, numbering, pagination, views
+from creditdesk.services.context import Actor, clock, new_id
+
+MAX_NOTES = 5000
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A memo's content after validation: what create and update both produce."""
+
+    reason: rules.Reason
+    currency: str
+    lines: list[line_rules.Line] | None
+    total: Money
+    invoice: models.Invoice | None
+
+
+def _check_notes(notes: object) -> str | None:
+    if notes is None:
+        return None
+    if not isinstance(notes, str) or len(notes) > MAX_NOTES:
+        raise errors.ValidationError.for_field("notes", f"must be text of at most {MAX_NOTES} characters")
+    return notes
+
+
+def _validate(session: Session, actor: Actor, customer: models.Customer, *, reason: object,
+              amount: object, lines: object, currency: object, invoice_id: object,
+              memo_id: str | None) -> _Body:
+    """C2, C4, C5, M1, M2, M4 for a memo of ``customer``; raises on the first problem."""
+    parsed_reason = rules.parse_reason(reason)
+    invoice = None
+    if invoice_id is not None:
+        invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+    cur = currency if currency is not None else (invoice.currency if invoice else customer.currency)
+    try:
+        money.check_currency(cur)
+    except money.MoneyError as exc:
+        raise errors.ValidationError.for_field("currency", str(exc)) from None
+    has_lines = lines is not None and lines != []
+    if has_lines and amount is not None:
+        raise errors.ValidationError.for_field(
+            "amount", "give either amount or lines, not both: a memo with lines has their total")
+    if has_lines:
+        parsed_lines = line_rules.parse_lines(lines, cur)  # type: ignore[arg-type]
+        line_rows.check_variants_exist(session, actor.partner_id, parsed_lines)
+        total = line_rules.total_of(parsed_lines, cur)
+    elif amount is None:
+        raise errors.ValidationError.for_field("amount", "is required when there are no lines")
+    else:
+        parsed_lines = None
+        try:
+            total = Money.parse_positive(amount, cur)
+        except money.MoneyError as exc:
+            raise errors.ValidationError.for_field("amount", str(exc)) from None
+    if invoice is not None:
+        _check_link(session, customer, invoice, total, memo_id)
+    return _Body(parsed_reason, cur, parsed_lines, total, invoice)
+
+
+def _check_link(session: Session, customer: models.Customer, invoice: models.Invoice,
+                total: Money, memo_id: str | None) -> None:
+    """C5: same customer and currency, and no more than the invoice can still be credited."""
+    if invoice.customer_id != customer.id:
+        raise errors.CustomerMismatch(
+            f"Invoice {invoice.number} belongs to another customer; a memo can only be linked "
+            "to its own customer's invoice.")
+    if invoice.currency != total.currency:
+        raise errors.CurrencyMismatch(
+            f"Invoice {invoice.number} is in {invoice.currency} but the memo is in "
+            f"{total.currency}; a linked memo uses its invoice's currency.")
+    if invoice.status in (app_rules.InvoiceStatus.DRAFT, app_rules.InvoiceStatus.VOID):
+        raise errors.InvalidState(
+            f"Invoice {invoice.number} is {invoice.status}; only issued invoices can be credited.")
+    cm = models.CreditMemo
+    other = session.scalar(
+        select(func.coalesce(func.sum(cm.total_minor), 0))
+        .where(cm.invoice_id == invoice.id, cm.status != rules.MemoStatus.VOID.value,
+               cm.id != (memo_id or "")))
+    app_rules.check_linked_memo_cap(
+        amount=total, invoice_total=Money(invoice.total_minor, invoice.currency),
+        other_linked=Money(int(other), invoice.currency), invoice_number=invoice.number)
+
+
+def _parse_issue_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    raise errors.ValidationError.for_field("issue_date", "must be a date (YYYY-MM-DD)")
+
+
+def create_memo(db: Database, *, actor: Actor, customer_id: str, reason: object,
+                amount: object = None, lines: object = None, currency: object = None,
+                invoice_id: object = None, issue_date: object = None,
+                notes: object = None) -> views.MemoView:
+    """A draft memo numbered CM-0001, CM-0002, ... per partner (C1-C5)."""
+    now = clock.now()
+    with db.write() as session:
+        customer = locks.lock_customer(session, actor.partner_id, customer_id)
+        body = _validate(session, actor, customer, reason=reason, amount=amount, lines=lines,
+                         currency=currency, invoice_id=invoice_id, memo_id=None)
+        memo = models.CreditMemo(
+            id=new_id("cm"), partner_id=actor.partner_id, customer_id=customer.id,
+            number=numbering.next_number(session, actor.partner_id, numbering.MEMO),
+            currency=body.currency, reason=body.reason.value,
+            status=rules.MemoStatus.DRAFT.value, issue_date=_parse_issue_date(issue_date),
+            invoice_id=body.invoice.id if body.invoice else None,
+            total_minor=body.total.minor, applied_minor=0, notes=_check_notes(notes),
+            source=rules.Source.NATIVE.value, created_at=now, updated_at=now)
+        session.add(memo)
+        session.flush()
+        if body.lines:
+            line_rows.add_memo_lines(session, memo, body.lines)
+            session.flush()
+        session.refresh(memo, ["lines"])
+        audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
+                     {"number": memo.number, "total": body.total.to_str(),
+                      "currency": body.currency, "reason": memo.reason})
+        return views.memo_view(memo)
+
+
+def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
+                        amount: object = None, lines: object = None, issue_date: object = None,
+                        notes: object = None) -> views.MemoView:
+    """C6: a draft pre-filled with the invoice's customer, currency, lines and link.
+
+    ``amount`` or ``lines`` override the invoice's lines.
+    """
+    with db.read() as session:
+        invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        if amount is None and lines is None:
+            lines = [_line_input(li, invoice.currency) for li in invoice.lines]
+        customer_id, currency = invoice.customer_id, invoice.currency
+    return create_memo(db, actor=actor, customer_id=customer_id, reason=reason, amount=amount,
+                       lines=lines, currency=currency, invoice_id=invoice_id,
+                       issue_date=issue_date, notes=notes)
+
+
+def _lock_memo(session: Session, actor: Actor, memo_id: str) -> models.CreditMemo:
+    """The fixed lock order: the memo's customer first, then the memo."""
+    memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
+    locks.lock_customer(session, actor.partner_id, memo.customer_id)
+    return locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
+
+
+def check(memo: models.CreditMemo, action: rules.Action) -> None:
+    rules.check_allowed(status=rules.MemoStatus(memo.status), action=action, number=memo.number,
+                        source=rules.Source(memo.source), applied_minor=memo.applied_minor)
+
+
+def _content_after(memo: models.CreditMemo, changes: dict[str, object]) -> tuple[object, object]:
+    """The (lines, amount) a draft has once ``changes`` apply: new lines replace the old,
+    "lines": [] removes them (an amount is then needed), untouched lines are kept."""
+    if "lines" in changes:
+        default_amount = None if memo.lines else _amount_of(memo)
+        return changes["lines"], changes.get("amount", default_amount)
+    if memo.lines:
+        if changes.get("amount") is not None:
+            raise errors.ValidationError.for_field(
+                "amount", "this memo has lines and their total; change the lines, or send "
+                "\"lines\": [] to remove them")
+        return [_line_input(li, memo.currency) for li in memo.lines], None
+    return None, changes.get("amount", _amount_of(memo))
+
+
+def _amount_of(memo: models.CreditMemo) -> object:
+    return Money(memo.total_minor, memo.currency).to_decimal()
+
+
+def _line_input(line: models.CreditMemoLine | models.InvoiceLine, currency: str) -> dict:
+    return {"description": line.description, "quantity": line.quantity,
+            "unit_price": Money(line.unit_price_minor, currency).to_decimal(),
+            "variant_id": line.variant_id}
+
+
+UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes")
+
+
+def update_memo(db: Database, *, actor: Actor, memo_id: str,
+                changes: dict[str, object]) -> views.MemoView:
+    """L1: a draft's fields change; any other status is refused."""
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise errors.ValidationError.for_field(sorted(unknown)[0], "can't be changed")
+    now = clock.now()
+    with db.write() as session:
+        memo = _lock_memo(session, actor, memo_id)
+        check(memo, rules.Action.UPDATE)
+        customer = session.get(models.Customer, memo.customer_id)
+        assert customer is not None
+        lines_in, amount_in = _content_after(memo, changes)
+        cur = changes.get("currency", memo.currency)
+        body = _validate(
+            session, actor, customer, reason=changes.get("reason", memo.reason), amount=amount_in,
+            lines=lines_in, currency=cur,
+            invoice_id=changes.get("invoice_id", memo.invoice_id), memo_id=memo.id)
+        memo.reason = body.reason.value
+        memo.currency = body.currency
+        memo.total_minor = body.total.minor
+        memo.invoice_id = body.invoice.id if body.invoice else None
+        if "issue_date" in changes:
+            memo.issue_date = _parse_issue_date(changes["issue_date"])
+        if "notes" in changes:
+            memo.notes = _check_notes(changes["notes"])
+        if "lines" in changes:
+            session.execute(delete(models.CreditMemoLine).where(
+                models.CreditMemoLine.credit_memo_id == memo.id))
+            if body.lines:
+                line_rows.add_memo_lines(session, memo, body.lines)
+        memo.updated_at = now
+        session.flush()
+        session.refresh(memo, ["lines"])
+        audit.record(session, actor, "credit_memo.update", "credit_memo", memo.id,
+                     {"fields": sorted(changes), "total": body.total.to_str()})
+        return views.memo_view(memo)
+
+
+def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
+    """L1: only drafts can be deleted."""
+    with db.write() as session:
+        memo = _lock_memo(session, actor, memo_id)
+        check(memo, rules.Action.DELETE)
+        session.execute(delete(models.CreditMemoLine).where(
+            models.CreditMemoLine.credit_memo_id == memo.id))
+        session.delete(memo)
+        audit.record(session, actor, "credit_memo.delete", "credit_memo", memo.id,
+                     {"number": memo.number})
+
+
+def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
+    with db.read() as session:
+        return views.memo_view(locks.get_scoped(session, models.CreditMemo, actor.partner_id,
+                                                memo_id))
+
+
+def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
+               customer_id: str | None = None, source: str | None = None,
+               has_remaining: bool | None = None, q: str | None = None, limit: int = 50,
+               cursor: str | None = None) -> pagination.Page[views.MemoView]:
+    """S2: filtered by status, customer, source, remaining credit and number; newest first."""
+    cm = models.CreditMemo
+    stmt = select(cm).where(cm.partner_id == actor.partner_id).options(selectinload(cm.lines))
+    if statuses:
+        allowed = {s.value for s in rules.MemoStatus}
+        if any(s not in allowed for s in statuses):
+            raise errors.ValidationError.for_field(
+                "status", f"must be one of: {', '.join(s.value for s in rules.MemoStatus)}")
+        stmt = stmt.where(cm.status.in_(statuses))
+    if customer_id:
+        stmt = stmt.where(cm.customer_id == customer_id)
+    if source:
+        try:
+            stmt = stmt.where(cm.source == rules.Source(source).value)
+        except ValueError:
+            raise errors.ValidationError.for_field(
+                "source", f"must be one of: {', '.join(s.value for s in rules.Source)}") from None
+    credit = [s.value for s in rules.CREDIT_STATUSES]
+    if has_remaining is True:
+        stmt = stmt.where(cm.status.in_(credit))
+    elif has_remaining is False:
+        stmt = stmt.where(cm.status.not_in(credit))
+    if q and q.strip():
+        stmt = stmt.where(cm.number.like(pagination.prefix_pattern(q.strip().upper()),
+                                         escape="\\"))
+    with db.read() as session:
+        return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
+                                       view=views.memo_view)

@@ -1,0 +1,68 @@
+"""Cursor pagination over time-ordered ids, newest first (S2, API.md lists)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from creditdesk.domain import errors
+
+V = TypeVar("V")
+
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[V]):
+    data: Sequence[V]
+    next_cursor: str | None
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise errors.ValidationError.for_field("limit", f"must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def encode(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+    except (ValueError, UnicodeError):
+        raise errors.ValidationError.for_field(
+            "cursor", "is not a cursor this API returned") from None
+    if not value or not value.isprintable():
+        raise errors.ValidationError.for_field("cursor", "is not a cursor this API returned")
+    return value
+
+
+def newest_first(session: Session, stmt: Select[Any], id_column: InstrumentedAttribute[str], *,
+                 limit: int, cursor: str | None, view: Callable[[Any], V]) -> Page[V]:
+    """Run ``stmt`` ordered by id descending from ``cursor`` and build one page."""
+    check_limit(limit)
+    if cursor:
+        stmt = stmt.where(id_column < decode(cursor))
+    rows = session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([view(r) for r in rows], encode(rows[-1].id) if more and rows else None)
+
+
+def prefix_pattern(text: str) -> str:
+    """A LIKE pattern matching values that start with ``text`` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching values that contain ``text`` taken literally."""
+    return "%" + prefix_pattern(text)

@@ -1,0 +1,141 @@
+"""Read models returned by the use cases: plain frozen dataclasses built inside the
+transaction, so nothing lazy escapes a closed session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from creditdesk.db import models
+from creditdesk.domain import memo as memo_rules
+from creditdesk.domain.money import Money
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: str
+    description: str
+    quantity: int
+    unit_price: Money
+    amount: Money
+    variant_id: str | None
+
+
+@dataclass(frozen=True)
+class MemoView:
+    id: str
+    number: str
+    customer_id: str
+    currency: str
+    reason: str
+    status: str
+    issue_date: date | None
+    invoice_id: str | None
+    lines: list[LineView]
+    total: Money
+    applied_amount: Money
+    remaining_amount: Money
+    notes: str | None
+    source: str
+    external_id: str | None
+    read_only: bool
+    issued_at: datetime | None
+    applied_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    id: str
+    amount: Money
+    paid_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditAppliedView:
+    credit_memo_id: str
+    credit_memo_number: str
+    amount: Money
+    applied_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    id: str
+    number: str
+    customer_id: str
+    currency: str
+    status: str
+    issue_date: date | None
+    due_date: date | None
+    lines: list[LineView]
+    total: Money
+    amount_paid: Money
+    credit_applied: Money
+    balance_due: Money
+    payments: list[PaymentView]
+    credits_applied: list[CreditAppliedView]
+    notes: str | None
+    issued_at: datetime | None
+    voided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    id: str
+    credit_memo_id: str
+    invoice_id: str
+    amount: Money
+    applied_at: datetime
+    applied_by: str
+
+
+def line_view(row: models.InvoiceLine | models.CreditMemoLine, currency: str) -> LineView:
+    return LineView(row.id, row.description, row.quantity, Money(row.unit_price_minor, currency),
+                    Money(row.amount_minor, currency), row.variant_id)
+
+
+def memo_view(row: models.CreditMemo, *, with_lines: bool = True) -> MemoView:
+    cur = row.currency
+    status = memo_rules.MemoStatus(row.status)
+    remaining = memo_rules.remaining_minor(status=status, total_minor=row.total_minor,
+                                           applied_minor=row.applied_minor)
+    return MemoView(
+        id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
+        reason=row.reason, status=row.status, issue_date=row.issue_date,
+        invoice_id=row.invoice_id,
+        lines=[line_view(li, cur) for li in row.lines] if with_lines else [],
+        total=Money(row.total_minor, cur), applied_amount=Money(row.applied_minor, cur),
+        remaining_amount=Money(remaining, cur), notes=row.notes, source=row.source,
+        external_id=row.external_id, read_only=row.source != memo_rules.Source.NATIVE,
+        issued_at=row.issued_at, applied_at=row.applied_at, voided_at=row.voided_at,
+        void_reason=row.void_reason, created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def invoice_view(row: models.Invoice, payments: list[models.Payment],
+                 credits: list[tuple[models.CreditApplication, str]]) -> InvoiceView:
+    """``credits`` pairs each application with its memo's number."""
+    cur = row.currency
+    return InvoiceView(
+        id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
+        status=row.status, issue_date=row.issue_date, due_date=row.due_date,
+        lines=[line_view(li, cur) for li in row.lines], total=Money(row.total_minor, cur),
+        amount_paid=Money(row.paid_minor, cur), credit_applied=Money(row.credited_minor, cur),
+        balance_due=Money(row.total_minor - row.paid_minor - row.credited_minor, cur),
+        payments=[PaymentView(p.id, Money(p.amount_minor, cur), p.paid_at) for p in payments],
+        credits_applied=[CreditAppliedView(a.credit_memo_id, number, Money(a.amount_minor, cur),
+                                           a.applied_at) for a, number in credits],
+        notes=row.notes, issued_at=row.issued_at, voided_at=row.voided_at,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def application_view(row: models.CreditApplication, currency: str) -> ApplicationView:
+    return ApplicationView(row.id, row.credit_memo_id, row.invoice_id,
+                           Money(row.amount_minor, currency), row.applied_at, row.applied_by)

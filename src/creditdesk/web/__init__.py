@@ -1,0 +1,1 @@
+"""Interfaces only: the JSON API (and, later, the dashboard and portal pages)."""

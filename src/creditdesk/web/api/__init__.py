@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1: routers, input/output schemas and dependencies."""

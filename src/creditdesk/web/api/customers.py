@@ -1,0 +1,50 @@
+"""Customers and their credit summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from creditdesk.services import customers
+from creditdesk.web.api import schemas
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.jsonbody import DecimalJSONRoute
+
+router = APIRouter(tags=["customers"], route_class=DecimalJSONRoute)
+
+
+def customer_out(c: customers.CustomerView) -> dict[str, Any]:
+    return {"id": c.id, "name": c.name, "email": c.email, "currency": c.currency,
+            "external_source": c.external_source, "external_id": c.external_id,
+            "created_at": c.created_at}
+
+
+@router.post("/customers", status_code=201)
+def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return customer_out(customers.create_customer(
+        db, actor=actor, name=body.name, email=body.email, currency=body.currency))
+
+
+@router.get("/customers")
+def list_customers(db: DB, actor: CurrentActor, q: str | None = None, limit: Limit = 50,
+                   cursor: Cursor = None) -> dict[str, Any]:
+    page = customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
+    return schemas.page_out(page, customer_out)
+
+
+@router.get("/customers/{customer_id}")
+def get_customer(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return customer_out(customers.get_customer(db, actor=actor, customer_id=customer_id))
+
+
+@router.get("/customers/{customer_id}/credit-summary")
+def credit_summary(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    s = customers.credit_summary(db, actor=actor, customer_id=customer_id)
+    return {
+        "customer_id": s.customer_id,
+        "balances": [{"currency": b.currency, "available_credit": b.to_str()} for b in s.balances],
+        "memos": [{"id": m.id, "number": m.number, "currency": m.currency,
+                   "total": m.total.to_str(), "remaining_amount": m.remaining_amount.to_str(),
+                   "status": m.status, "source": m.source} for m in s.memos],
+    }

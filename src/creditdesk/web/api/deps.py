@@ -1,0 +1,35 @@
+"""The dependencies every route shares: the database and the authenticated partner.
+
+Scoping by partner happens here once: routes receive an ``Actor`` and pass it to the
+services, which filter every query by ``actor.partner_id`` (P4).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors
+from creditdesk.services import partners
+from creditdesk.services.context import Actor
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated(
+            "Send your API key as 'Authorization: Bearer <api_key>'.")
+    return partners.authenticate_api_key(db, token.strip())
+
+
+DB = Annotated[Database, Depends(get_db)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (max 200)")]
+Cursor = Annotated[str | None, Query(max_length=200)]

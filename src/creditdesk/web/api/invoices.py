@@ -1,0 +1,72 @@
+"""Invoices, payments, credits applied to an invoice, and "start a memo from an invoice"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from creditdesk.services import credit, invoices, memos
+from creditdesk.web.api import schemas
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.jsonbody import DecimalJSONRoute
+
+router = APIRouter(tags=["invoices"], route_class=DecimalJSONRoute)
+
+
+@router.post("/invoices", status_code=201)
+def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.invoice_out(invoices.create_invoice(
+        db, actor=actor, customer_id=body.customer_id, currency=body.currency,
+        lines=[li.model_dump() for li in body.lines], issue_date=body.issue_date,
+        due_date=body.due_date, notes=body.notes))
+
+
+@router.get("/invoices")
+def list_invoices(db: DB, actor: CurrentActor, customer_id: str | None = None,
+                  status: Annotated[list[str] | None, Query()] = None, q: str | None = None,
+                  limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    page = invoices.list_invoices(db, actor=actor, customer_id=customer_id, statuses=status,
+                                  q=q, limit=limit, cursor=cursor)
+    return schemas.page_out(page, schemas.invoice_out)
+
+
+@router.get("/invoices/{invoice_id}")
+def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.invoice_out(invoices.get_invoice(db, actor=actor, invoice_id=invoice_id))
+
+
+@router.post("/invoices/{invoice_id}/issue")
+def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.invoice_out(invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id))
+
+
+@router.post("/invoices/{invoice_id}/void")
+def void_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.invoice_out(invoices.void_invoice(db, actor=actor, invoice_id=invoice_id))
+
+
+@router.post("/invoices/{invoice_id}/payments", status_code=201)
+def record_payment(invoice_id: str, body: schemas.PaymentIn, db: DB,
+                   actor: CurrentActor) -> dict[str, Any]:
+    return schemas.invoice_out(invoices.record_payment(
+        db, actor=actor, invoice_id=invoice_id, amount=body.amount, paid_at=body.paid_at))
+
+
+@router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}")
+def remove_credit(invoice_id: str, credit_memo_id: str, db: DB,
+                  actor: CurrentActor) -> dict[str, Any]:
+    """U1: remove a memo's credit from the invoice side."""
+    removed = credit.remove_credit(db, actor=actor, memo_id=credit_memo_id, invoice_id=invoice_id)
+    return {"invoice": schemas.invoice_out(removed.invoice),
+            "credit_memo": schemas.memo_out(removed.credit_memo)}
+
+
+@router.post("/invoices/{invoice_id}/credit-memos", status_code=201)
+def memo_from_invoice(invoice_id: str, body: schemas.MemoFromInvoiceIn, db: DB,
+                      actor: CurrentActor) -> dict[str, Any]:
+    """C6: a draft pre-filled with the invoice's customer, currency, lines and link."""
+    lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
+    return schemas.memo_out(memos.create_from_invoice(
+        db, actor=actor, invoice_id=invoice_id, reason=body.reason, amount=body.amount,
+        lines=lines, issue_date=body.issue_date, notes=body.notes))

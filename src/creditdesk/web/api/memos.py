@@ -1,0 +1,93 @@
+"""Credit memos: drafts, lifecycle, applications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from creditdesk.services import credit, memo_lifecycle, memos
+from creditdesk.web.api import schemas
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.jsonbody import DecimalJSONRoute
+
+router = APIRouter(tags=["credit memos"], route_class=DecimalJSONRoute)
+
+
+@router.post("/credit-memos", status_code=201)
+def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
+    return schemas.memo_out(memos.create_memo(
+        db, actor=actor, customer_id=body.customer_id, reason=body.reason, amount=body.amount,
+        lines=lines, currency=body.currency, invoice_id=body.invoice_id,
+        issue_date=body.issue_date, notes=body.notes))
+
+
+@router.get("/credit-memos")
+def list_memos(db: DB, actor: CurrentActor,
+               status: Annotated[list[str] | None, Query()] = None,
+               customer_id: str | None = None, source: str | None = None,
+               has_remaining: bool | None = None, q: Annotated[str | None, Query(max_length=60)] = None,
+               limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    page = memos.list_memos(db, actor=actor, statuses=status, customer_id=customer_id,
+                            source=source, has_remaining=has_remaining, q=q, limit=limit,
+                            cursor=cursor)
+    return schemas.page_out(page, schemas.memo_out)
+
+
+@router.get("/credit-memos/{memo_id}")
+def get_memo(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.memo_out(memos.get_memo(db, actor=actor, memo_id=memo_id))
+
+
+@router.patch("/credit-memos/{memo_id}")
+def update_memo(memo_id: str, body: schemas.MemoPatch, db: DB,
+                actor: CurrentActor) -> dict[str, Any]:
+    changes: dict[str, object] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        changes[name] = ([li.model_dump() for li in value] if name == "lines" and value
+                         else value)
+    return schemas.memo_out(memos.update_memo(db, actor=actor, memo_id=memo_id, changes=changes))
+
+
+@router.delete("/credit-memos/{memo_id}", status_code=204)
+def delete_memo(memo_id: str, db: DB, actor: CurrentActor) -> Response:
+    memos.delete_memo(db, actor=actor, memo_id=memo_id)
+    return Response(status_code=204)
+
+
+@router.post("/credit-memos/{memo_id}/issue")
+def issue_memo(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.memo_out(memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id))
+
+
+@router.post("/credit-memos/{memo_id}/void")
+def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return schemas.memo_out(memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id,
+                                                     reason=body.reason))
+
+
+@router.post("/credit-memos/{memo_id}/applications", status_code=201)
+def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB,
+                 actor: CurrentActor) -> dict[str, Any]:
+    applied = credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=body.invoice_id,
+                                  amount=body.amount)
+    return {"application": schemas.application_out(applied.application),
+            "credit_memo": schemas.memo_out(applied.credit_memo),
+            "invoice": schemas.invoice_out(applied.invoice)}
+
+
+@router.get("/credit-memos/{memo_id}/applications")
+def list_applications(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    apps = credit.list_applications(db, actor=actor, memo_id=memo_id)
+    return {"data": [schemas.application_out(a) for a in apps], "next_cursor": None}
+
+
+@router.delete("/credit-memos/{memo_id}/applications")
+def remove_credit(memo_id: str, invoice_id: Annotated[str, Query(min_length=1)], db: DB,
+                  actor: CurrentActor) -> dict[str, Any]:
+    """U1: remove a memo's credit from the memo side."""
+    removed = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+    return {"credit_memo": schemas.memo_out(removed.credit_memo),
+            "invoice": schemas.invoice_out(removed.invoice)}

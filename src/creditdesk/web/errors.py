@@ -1,0 +1,129 @@
+"""The one table from errors to HTTP: every refusal becomes application/problem+json.
+
+Nothing a client sends may produce a 500: the last handler turns anything unexpected into
+a problem document (and logs it) instead of leaking a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from creditdesk.domain import errors
+
+log = logging.getLogger("creditdesk.web")
+
+PROBLEM = "application/problem+json"
+
+STATUS: dict[type[errors.DomainError], int] = {
+    errors.Unauthenticated: 401,
+    errors.NotFound: 404,
+    errors.InvalidState: 409,
+    errors.MemoHasApplications: 409,
+    errors.ReadOnly: 409,
+    errors.Conflict: 409,
+    errors.IdempotencyKeyInProgress: 409,
+    errors.ValidationError: 422,
+    errors.ExceedsMemoRemaining: 422,
+    errors.ExceedsInvoiceBalance: 422,
+    errors.ExceedsInvoiceTotal: 422,
+    errors.CurrencyMismatch: 422,
+    errors.CustomerMismatch: 422,
+    errors.IdempotencyKeyReused: 422,
+}
+
+TITLES = {
+    401: "Unauthenticated", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
+    413: "Request too large", 415: "Unsupported media type", 422: "Unprocessable request",
+    500: "Internal error", 503: "Service busy",
+}
+
+
+def problem(status: int, code: str, detail: str, field_errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://creditdesk.dev/problems/{code}", "title": TITLES.get(status, "Error"),
+        "status": status, "detail": detail, "code": code,
+    }
+    if field_errors:
+        body["errors"] = field_errors
+    all_headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    all_headers.update(headers or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=all_headers)
+
+
+def domain_problem(exc: errors.DomainError) -> JSONResponse:
+    status = next(s for cls, s in STATUS.items() if isinstance(exc, cls))
+    fields = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return problem(status, exc.code, exc.detail, fields or None)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    name = ""
+    for p in parts:
+        name += f"[{p}]" if p.isdigit() else (f".{p}" if name else p)
+    return name or "body"
+
+
+def _message(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":
+        return f"is not valid JSON ({err.get('ctx', {}).get('error', 'syntax error')})"
+    if err.get("type") == "missing":
+        return "is required"
+    if err.get("type") == "extra_forbidden":
+        return "is not a field of this request"
+    msg = str(err.get("msg", "is invalid"))
+    return msg.removeprefix("Value error, ")
+
+
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    fields = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)}
+              for e in exc.errors()]
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]) or "invalid request"
+    return problem(422, "validation_error", f"The request is invalid. {detail}.", fields)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.DomainError)
+    async def _domain(_request: Request, exc: errors.DomainError) -> JSONResponse:
+        return domain_problem(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_problem(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 401: "unauthenticated", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is nothing at this path."
+        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # The database's constraints are the second line behind the locks; reaching them
+        # means a concurrent change won a race. Nothing was written: the client may retry.
+        log.warning("integrity error: %s", exc.orig)
+        return problem(409, "conflict", "The request conflicted with a concurrent change and "
+                       "was not applied; reload and try again.")
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.orig)
+        return problem(503, "unavailable", "The database is busy; try again in a moment.",
+                       headers={"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "internal_error", "Something went wrong on our side; nothing was "
+                       "changed. Try again, and contact support if it keeps happening.")

@@ -1,0 +1,110 @@
+"""ASGI middleware for the Idempotency-Key header on POST requests (E2).
+
+It sits outside the routes so that the stored answer is exactly the bytes the client got.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from creditdesk.domain import errors
+from creditdesk.services import idempotency
+from creditdesk.web import errors as web_errors
+
+HEADER = b"idempotency-key"
+
+
+def _request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
+    try:  # the same JSON with other spacing or key order is the same request
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        canonical = body
+    return hashlib.sha256(b"\0".join([method.encode(), path.encode(), query, canonical])).hexdigest()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key_bytes, auth = headers.get(HEADER), headers.get(b"authorization")
+        if key_bytes is None or not auth:
+            await self.app(scope, receive, send)
+            return
+        db = scope["app"].state.db
+        body = await _read_body(receive)
+        key = key_bytes.decode("latin-1").strip()
+        credential = hashlib.sha256(auth).hexdigest()
+        try:
+            stored = await run_in_threadpool(idempotency.claim, db, scope=credential, key=key,
+                                     request_hash=_request_hash(scope["method"], scope["path"],
+                                                                scope.get("query_string", b""),
+                                                                body))
+        except errors.DomainError as exc:
+            await web_errors.domain_problem(exc)(scope, _replay(body), send)
+            return
+        if stored is not None:
+            await _send_stored(send, stored)
+            return
+        status, chunks, content_type = 500, [], "application/json"
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, _replay(body), capture)
+        finally:
+            if status >= 500 or status == 401:
+                await run_in_threadpool(idempotency.release, db, scope=credential, key=key)
+            else:
+                await run_in_threadpool(idempotency.complete, db, scope=credential, key=key,
+                                status=status, body=b"".join(chunks).decode("utf-8", "replace"),
+                                content_type=content_type)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _send_stored(send: Send, stored: idempotency.Stored) -> None:
+    body = stored.body.encode()
+    await send({"type": "http.response.start", "status": stored.status, "headers": [
+        (b"content-type", stored.content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"idempotent-replayed", b"true")]})
+    await send({"type": "http.response.body", "body": body})
+
