@@ -28,6 +28,10 @@ from creditdesk.web.app import create_app
 PG_URL = os.environ.get("CREDITDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 
+if os.environ.get("CREDITDESK_REQUIRE_POSTGRES") and not PG_URL:
+    raise pytest.UsageError("CREDITDESK_REQUIRE_POSTGRES is set but CREDITDESK_TEST_POSTGRES_URL "
+                            "is not: CI must run the suite on PostgreSQL too")
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
