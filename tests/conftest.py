@@ -61,7 +61,8 @@ def _truncate_all(db: Database) -> None:
         conn.execute(text(f"TRUNCATE {names} CASCADE"))
 
 
-def make_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+def make_database(backend: str, request: pytest.FixtureRequest,
+                  tmp_path: Path) -> Iterator[Database]:
     if backend == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "creditdesk.db"

@@ -49,7 +49,8 @@ def lock_customer(session: Session, partner_id: str, customer_id: str) -> models
     return get_scoped(session, models.Customer, partner_id, customer_id, lock=True)
 
 
-def lock_variants(session: Session, partner_id: str, variant_ids: set[str]) -> dict[str, models.Variant]:
+def lock_variants(session: Session, partner_id: str,
+                  variant_ids: set[str]) -> dict[str, models.Variant]:
     """Lock variants in id order (the fixed order) and return them by id."""
     if not variant_ids:
         return {}

@@ -49,7 +49,7 @@ class Money:
         Floats are refused: they cannot carry an exact decimal amount.
         """
         check_currency(currency)
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, (bool, float)):
             raise MoneyError("must be a decimal string such as \"60.00\", not a binary float")
         if isinstance(value, int):
             amount = Decimal(value)
@@ -151,7 +151,8 @@ def _to_minor(amount: Decimal, currency: str, shown: object) -> int:
         return 0
     if -exponent > digits:
         places = "place" if digits == 1 else "places"
-        raise MoneyError(f"{currency} amounts have at most {digits} decimal {places}; {shown} has more")
+        raise MoneyError(
+            f"{currency} amounts have at most {digits} decimal {places}; {shown} has more")
     if len(coeff) + exponent > len(str(MAX_MAJOR)):
         raise MoneyError(f"must not exceed {MAX_MAJOR:,}")
     minor = int("".join(map(str, coeff))) * 10 ** (exponent + digits)

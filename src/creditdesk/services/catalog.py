@@ -47,7 +47,8 @@ class VariantInput:
     stock_on_hand: int = 0
 
 
-def _check_variants(variants: list[VariantInput], currency: str) -> list[tuple[VariantInput, Money]]:
+def _check_variants(variants: list[VariantInput],
+                    currency: str) -> list[tuple[VariantInput, Money]]:
     if not variants:
         raise errors.ValidationError.for_field("variants", "must list at least one variant")
     problems, parsed, skus = [], [], set()

@@ -37,7 +37,8 @@ def _check_notes(notes: object) -> str | None:
     if notes is None:
         return None
     if not isinstance(notes, str) or len(notes) > MAX_NOTES:
-        raise errors.ValidationError.for_field("notes", f"must be text of at most {MAX_NOTES} characters")
+        raise errors.ValidationError.for_field(
+            "notes", f"must be text of at most {MAX_NOTES} characters")
     return notes
 
 

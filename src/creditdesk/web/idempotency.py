@@ -23,7 +23,8 @@ def _request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):
         canonical = body
-    return hashlib.sha256(b"\0".join([method.encode(), path.encode(), query, canonical])).hexdigest()
+    parts = [method.encode(), path.encode(), query, canonical]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
 
 class IdempotencyMiddleware:

@@ -1,0 +1,60 @@
+"""The command line as API.md describes it: db upgrade and partner create."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import inspect
+from typer.testing import CliRunner
+
+from creditdesk import cli, config
+from creditdesk.db.engine import Database
+from creditdesk.services import partners
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("CREDITDESK_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    config.get_settings.cache_clear()
+    yield url
+    config.get_settings.cache_clear()
+
+
+def test_db_upgrade_creates_the_schema(sqlite_url: str) -> None:
+    result = CliRunner().invoke(cli.app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    db = Database(sqlite_url)
+    tables = set(inspect(db.engine).get_table_names())
+    db.dispose()
+    assert {"credit_memos", "invoices", "credit_applications", "journal_entries",
+            "alembic_version"} <= tables
+
+
+def test_partner_create_prints_json_with_a_working_api_key(sqlite_url: str) -> None:
+    result = CliRunner().invoke(cli.app, [
+        "partner", "create", "--name", "Acme", "--admin-email", "Ops@Acme.test",
+        "--admin-password", "s3cret-pass"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(out) == {"partner_id", "api_key", "admin_email"}
+    assert out["admin_email"] == "ops@acme.test"
+    db = Database(sqlite_url)
+    try:
+        actor = partners.authenticate_api_key(db, out["api_key"])
+        assert actor.partner_id == out["partner_id"]
+        user = partners.authenticate_user(db, email="ops@acme.test", password="s3cret-pass")
+        assert user.partner_id == out["partner_id"] and user.role == "admin"
+    finally:
+        db.dispose()
+
+
+def test_partner_create_refuses_a_duplicate_email_clearly(sqlite_url: str) -> None:
+    args = ["partner", "create", "--name", "Acme", "--admin-email", "a@acme.test",
+            "--admin-password", "s3cret-pass"]
+    assert CliRunner().invoke(cli.app, args).exit_code == 0
+    again = CliRunner().invoke(cli.app, args)
+    assert again.exit_code == 2
+    assert "already exists" in again.output
