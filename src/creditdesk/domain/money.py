@@ -6,6 +6,7 @@ digits than the currency has instead of rounding, and never goes through a float
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -13,6 +14,14 @@ from creditdesk.domain import currencies
 
 # M2: amounts a user enters are at most this many major units.
 MAX_MAJOR = 999_999_999_999
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """An input as shown in an error message: never a hostile 100 kB string."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class MoneyError(ValueError):
@@ -56,10 +65,14 @@ class Money:
         elif isinstance(value, Decimal):
             amount = value
         elif isinstance(value, str):
+            text = value.strip()
+            # ASCII digits only: Decimal() would also take "1_000" and Arabic-Indic digits.
+            if not _DECIMAL_TEXT.fullmatch(text):
+                raise MoneyError(f"{_short(value)!r} is not a decimal amount such as \"60.00\"")
             try:
-                amount = Decimal(value.strip())
-            except InvalidOperation:
-                raise MoneyError(f"{value!r} is not a decimal amount such as \"60.00\"") from None
+                amount = Decimal(text)
+            except InvalidOperation:  # an exponent beyond what Decimal can hold
+                raise MoneyError(f"{_short(value)!r} is out of range") from None
         else:
             raise MoneyError("must be a decimal amount such as \"60.00\"")
         if not amount.is_finite():
@@ -123,7 +136,8 @@ class Money:
         return abs(self.minor) < 1
 
     def to_decimal(self) -> Decimal:
-        return Decimal(self.minor).scaleb(-currencies.minor_digits(self.currency))
+        # From the exact string: scaleb() would round to the context's 28 digits (M1).
+        return Decimal(self.to_str())
 
     def to_str(self) -> str:
         """Decimal string with exactly the currency's minor digits: ``"60.00"``."""
@@ -152,7 +166,7 @@ def _to_minor(amount: Decimal, currency: str, shown: object) -> int:
     if -exponent > digits:
         places = "place" if digits == 1 else "places"
         raise MoneyError(
-            f"{currency} amounts have at most {digits} decimal {places}; {shown} has more")
+            f"{currency} amounts have at most {digits} decimal {places}; {_short(shown)} has more")
     if len(coeff) + exponent > len(str(MAX_MAJOR)):
         raise MoneyError(f"must not exceed {MAX_MAJOR:,}")
     minor = int("".join(map(str, coeff))) * 10 ** (exponent + digits)
