@@ -45,8 +45,15 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """One read-only transaction (a consistent snapshot on PostgreSQL and SQLite WAL)."""
+        """One read-only transaction over a consistent snapshot.
+
+        SQLite WAL readers see one snapshot per transaction already; PostgreSQL needs
+        REPEATABLE READ for that (its default gives each statement its own snapshot, and a
+        page built from several queries could mix two moments).
+        """
         with self._sessions() as session, session.begin():
+            if not self.is_sqlite:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
     def dispose(self) -> None:

@@ -197,7 +197,8 @@ def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
                 "status", f"must be one of: {', '.join(v.value for v in S)}")
         stmt = stmt.where(inv.status.in_(statuses))
     if q:
-        stmt = stmt.where(inv.number.like(f"%{q.strip().upper()}%"))
+        stmt = stmt.where(inv.number.like(pagination.contains_pattern(q.strip().upper()),
+                                          escape="\\"))
     with db.read() as session:
         return pagination.newest_first(session, stmt, inv.id, limit=limit, cursor=cursor,
                                        view=lambda r: load_view(session, r))

@@ -76,6 +76,28 @@ def create_partner(db: Database, *, name: str, admin_email: str,
     return NewPartner(partner_id, key, email)
 
 
+def find_partner_by_admin_email(db: Database, email: str) -> str | None:
+    """The id of the partner whose admin user has ``email``, or None."""
+    with db.read() as session:
+        return session.scalar(select(models.User.partner_id).where(
+            models.User.email == email.strip().lower(), models.User.role == "admin"))
+
+
+def create_api_key(db: Database, *, partner_id: str, name: str = "default",
+                   actor_name: str = "system") -> str:
+    """A new API key for an existing partner; the key is returned once, only its hash kept."""
+    key, key_hash = _new_api_key()
+    with db.write() as session:
+        if session.get(models.Partner, partner_id) is None:
+            raise errors.NotFound(f"No partner with id {partner_id}.")
+        key_id = new_id("ak")
+        session.add(models.ApiKey(id=key_id, partner_id=partner_id, name=name, prefix=key[:8],
+                                  key_hash=key_hash, created_at=clock.now()))
+        audit.record(session, Actor(partner_id, actor_name), "api_key.create", "api_key", key_id,
+                     {"name": name, "prefix": key[:8]})
+    return key
+
+
 def authenticate_api_key(db: Database, key: str) -> Actor:
     """The partner behind a bearer key, or Unauthenticated."""
     if not key.startswith(API_KEY_PREFIX):
