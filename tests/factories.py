@@ -37,3 +37,43 @@ def variant(db: Database, actor: Actor, sku: str = "SKU-1", price: str = "25.00"
     p = catalog.create_product(db, actor=actor, name=f"Product {sku}", variants=[
         catalog.VariantInput(sku=sku, name=f"Variant {sku}", price=price, stock_on_hand=stock)])
     return p.variants[0].id
+
+
+# --- added for the service-layer tests (snapshots and book invariants) -------------------
+
+def snapshot(db: Database, actor: Actor) -> dict[str, object]:
+    """Everything of the partner a refused operation must leave unchanged (E3)."""
+    from creditdesk.services import audit, ledger
+
+    return {
+        "customers": customers.list_customers(db, actor=actor, limit=200).data,
+        "memos": memos.list_memos(db, actor=actor, limit=200).data,
+        "invoices": invoices.list_invoices(db, actor=actor, limit=200).data,
+        "journal": ledger.list_entries(db, actor=actor, limit=200).data,
+        "inventory": ledger.list_activities(db, actor=actor, limit=200).data,
+        "audit": audit.list_events(db, actor=actor, limit=200).data,
+    }
+
+
+def assert_books(db: Database, actor: Actor, currency: str = "USD",
+                 variant_ids: tuple[str, ...] = ()) -> None:
+    """J1, J2 and J3 for one partner and currency."""
+    from creditdesk.services import ledger
+
+    entries = ledger.list_entries(db, actor=actor, limit=200).data
+    for e in entries:  # J1: every entry balances
+        assert sum(x.debit.minor for x in e.lines) == sum(x.credit.minor for x in e.lines), e
+    tb = ledger.trial_balance(db, actor=actor, currency=currency)
+    assert tb.total_debit == tb.total_credit, tb  # J1
+    ar = next(a for a in tb.accounts if a.code == "1100").balance.minor
+    invs = invoices.list_invoices(db, actor=actor, limit=200).data
+    due = sum(i.balance_due.minor for i in invs
+              if i.currency == currency and i.status not in ("draft", "void"))
+    ms = memos.list_memos(db, actor=actor, limit=200, source="native",
+                          statuses=["issued", "partially_applied"]).data
+    credit = sum(m.remaining_amount.minor for m in ms if m.currency == currency)
+    assert ar == due - credit, (ar, due, credit)  # J2
+    for vid in variant_ids:  # J3
+        acts = ledger.list_activities(db, actor=actor, variant_id=vid, limit=200).data
+        assert catalog.get_variant(db, actor=actor, variant_id=vid).stock_on_hand == sum(
+            a.quantity for a in acts)

@@ -169,7 +169,9 @@ def _content_after(memo: models.CreditMemo, changes: dict[str, object]) -> tuple
     """The (lines, amount) a draft has once ``changes`` apply: new lines replace the old,
     "lines": [] removes them (an amount is then needed), untouched lines are kept."""
     if "lines" in changes:
-        default_amount = None if memo.lines else _amount_of(memo)
+        # a lineless draft keeps its amount only when no new lines replace it
+        keeps_amount = not memo.lines and changes["lines"] in (None, [])
+        default_amount = _amount_of(memo) if keeps_amount else None
         return changes["lines"], changes.get("amount", default_amount)
     if memo.lines:
         if changes.get("amount") is not None:
@@ -219,7 +221,8 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
             memo.issue_date = _parse_issue_date(changes["issue_date"])
         if "notes" in changes:
             memo.notes = _check_notes(changes["notes"])
-        if "lines" in changes:
+        if "lines" in changes or "currency" in changes:
+            # kept lines are re-priced in the new currency: store them so they agree (C4)
             session.execute(delete(models.CreditMemoLine).where(
                 models.CreditMemoLine.credit_memo_id == memo.id))
             if body.lines:
