@@ -75,9 +75,9 @@ def list_customers(db: Database, *, actor: Actor, q: str | None = None, limit: i
                    cursor: str | None = None) -> pagination.Page[CustomerView]:
     stmt = select(models.Customer).where(models.Customer.partner_id == actor.partner_id)
     if q:
-        pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(func.lower(models.Customer.name).like(pattern)
-                          | func.lower(models.Customer.email).like(pattern))
+        pattern = pagination.contains_pattern(q.strip().lower())  # % and _ taken literally
+        stmt = stmt.where(func.lower(models.Customer.name).like(pattern, escape="\\")
+                          | func.lower(models.Customer.email).like(pattern, escape="\\"))
     with db.read() as session:
         return pagination.newest_first(session, stmt, models.Customer.id, limit=limit,
                                        cursor=cursor, view=customer_view)

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from creditdesk import __version__
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
-from creditdesk.web import errors, idempotency
+from creditdesk.web import errors, idempotency, limits
 from creditdesk.web.api import catalog, customers, invoices, memos, reports
 
 API_PREFIX = "/api/v1"
@@ -25,6 +25,7 @@ def create_app(db: Database | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     errors.install(app)
     app.add_middleware(idempotency.IdempotencyMiddleware)
+    app.add_middleware(limits.BodyLimitMiddleware)  # added last: runs first
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditdesk.domain import errors
@@ -72,6 +72,12 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return name or "body"
 
 
+def _field(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":  # its loc is a character offset, not a field
+        return "body"
+    return _field_name(tuple(err.get("loc", ())))
+
+
 def _message(err: dict[str, Any]) -> str:
     if err.get("type") == "json_invalid":
         return f"is not valid JSON ({err.get('ctx', {}).get('error', 'syntax error')})"
@@ -79,13 +85,14 @@ def _message(err: dict[str, Any]) -> str:
         return "is required"
     if err.get("type") == "extra_forbidden":
         return "is not a field of this request"
+    if err.get("loc") == ("body",) and isinstance(err.get("input"), bytes | str):
+        return "must be a JSON object sent with 'Content-Type: application/json'"
     msg = str(err.get("msg", "is invalid"))
     return msg.removeprefix("Value error, ")
 
 
 def validation_problem(exc: RequestValidationError) -> JSONResponse:
-    fields = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)}
-              for e in exc.errors()]
+    fields = [{"field": _field(e), "message": _message(e)} for e in exc.errors()]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]) or "invalid request"
     return problem(422, "validation_error", f"The request is invalid. {detail}.", fields)
 
@@ -100,12 +107,16 @@ def install(app: FastAPI) -> None:
         return validation_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 401: "unauthenticated", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this path."
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on this path."
+        elif exc.status_code == 413:
+            code, detail = "request_too_large", "The request body is too large."
         return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(IntegrityError)
@@ -115,6 +126,14 @@ def install(app: FastAPI) -> None:
         log.warning("integrity error: %s", exc.orig)
         return problem(409, "conflict", "The request conflicted with a concurrent change and "
                        "was not applied; reload and try again.")
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (e.g. a character it can't store) that validation
+        # let through. The transaction was rolled back: it is the client's input, not a crash.
+        log.warning("data error: %s", exc.orig)
+        return problem(422, "validation_error", "The request contains a value the database "
+                       "can't store; check the text and numbers you sent.")
 
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:

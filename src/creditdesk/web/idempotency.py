@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,9 +20,38 @@ from creditdesk.web import errors as web_errors
 HEADER = b"idempotency-key"
 
 
+def _number(text: str) -> str:
+    """A JSON number's exact value, the same for 60.1, 60.10 and 6.01e1 (never via float:
+    0.1 and 0.10000000000000001 are different requests)."""
+    sign, digits, exponent = Decimal(text).as_tuple()
+    coefficient = "".join(map(str, digits)).rstrip("0")
+    if not coefficient:
+        return "0"
+    assert isinstance(exponent, int)
+    exponent += len(digits) - len(coefficient)
+    return f"{'-' if sign else ''}{coefficient}e{exponent}"
+
+
+class _Number(str):
+    """A JSON number, kept as its exact value while canonicalising."""
+
+
+def _canonical(value: Any) -> str:
+    """One text for one JSON value, whatever the spacing, key order or number spelling."""
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + _canonical(value[k])
+                              for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, _Number):
+        return "#" + value  # unquoted: no JSON string can spell the same text
+    return json.dumps(value)
+
+
 def _request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
-    try:  # the same JSON with other spacing or key order is the same request
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    try:
+        exact = lambda text: _Number(_number(text))  # noqa: E731
+        canonical = _canonical(json.loads(body, parse_float=exact, parse_int=exact)).encode()
     except (ValueError, RecursionError):
         canonical = body
     parts = [method.encode(), path.encode(), query, canonical]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from creditdesk.services import catalog, ledger
-from creditdesk.web.api import schemas
+from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -20,7 +20,7 @@ def variant_out(v: catalog.VariantView) -> dict[str, Any]:
             "stock_on_hand": v.stock_on_hand}
 
 
-@router.post("/products", status_code=201)
+@router.post("/products", status_code=201, response_model=responses.ProductOut)
 def create_product(body: schemas.ProductIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
     p = catalog.create_product(
         db, actor=actor, name=body.name, currency=body.currency,
@@ -29,17 +29,17 @@ def create_product(body: schemas.ProductIn, db: DB, actor: CurrentActor) -> dict
     return {"id": p.id, "name": p.name, "variants": [variant_out(v) for v in p.variants]}
 
 
-@router.get("/variants/{variant_id}")
+@router.get("/variants/{variant_id}", response_model=responses.VariantOut)
 def get_variant(variant_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
     return variant_out(catalog.get_variant(db, actor=actor, variant_id=variant_id))
 
 
-@router.get("/inventory-activities")
+@router.get("/inventory-activities", response_model=responses.ActivityPage)
 def list_activities(db: DB, actor: CurrentActor, variant_id: str | None = None,
                     source_id: str | None = None, limit: Limit = 50,
                     cursor: Cursor = None) -> dict[str, Any]:
     page = ledger.list_activities(db, actor=actor, variant_id=variant_id, source_id=source_id,
                                   limit=limit, cursor=cursor)
-    return schemas.page_out(page, lambda a: {
+    return present.page_out(page, lambda a: {
         "id": a.id, "variant_id": a.variant_id, "quantity": a.quantity, "kind": a.kind,
         "source_type": a.source_type, "source_id": a.source_id, "created_at": a.created_at})

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from creditdesk.services import customers
-from creditdesk.web.api import schemas
+from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -20,25 +20,26 @@ def customer_out(c: customers.CustomerView) -> dict[str, Any]:
             "created_at": c.created_at}
 
 
-@router.post("/customers", status_code=201)
+@router.post("/customers", status_code=201, response_model=responses.CustomerOut)
 def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
     return customer_out(customers.create_customer(
         db, actor=actor, name=body.name, email=body.email, currency=body.currency))
 
 
-@router.get("/customers")
+@router.get("/customers", response_model=responses.CustomerPage)
 def list_customers(db: DB, actor: CurrentActor, q: str | None = None, limit: Limit = 50,
                    cursor: Cursor = None) -> dict[str, Any]:
     page = customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
-    return schemas.page_out(page, customer_out)
+    return present.page_out(page, customer_out)
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id}", response_model=responses.CustomerOut)
 def get_customer(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
     return customer_out(customers.get_customer(db, actor=actor, customer_id=customer_id))
 
 
-@router.get("/customers/{customer_id}/credit-summary")
+@router.get("/customers/{customer_id}/credit-summary",
+            response_model=responses.CreditSummaryOut)
 def credit_summary(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
     s = customers.credit_summary(db, actor=actor, customer_id=customer_id)
     return {

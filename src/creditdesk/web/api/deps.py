@@ -21,12 +21,19 @@ def get_db(request: Request) -> Database:
 
 
 def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) -> Actor:
+    """The partner behind the bearer key; looked up once per request (the route class
+    authenticates before the body is even parsed, and this dependency reuses that)."""
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthenticated(
             "Send your API key as 'Authorization: Bearer <api_key>'.")
-    return partners.authenticate_api_key(db, token.strip())
+    actor = partners.authenticate_api_key(db, token.strip())
+    request.state.actor = actor
+    return actor
 
 
 DB = Annotated[Database, Depends(get_db)]

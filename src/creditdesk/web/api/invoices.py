@@ -7,66 +7,69 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from creditdesk.services import credit, invoices, memos
-from creditdesk.web.api import schemas
+from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["invoices"], route_class=DecimalJSONRoute)
 
 
-@router.post("/invoices", status_code=201)
+@router.post("/invoices", status_code=201, response_model=responses.InvoiceOut)
 def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.invoice_out(invoices.create_invoice(
+    return present.invoice_out(invoices.create_invoice(
         db, actor=actor, customer_id=body.customer_id, currency=body.currency,
         lines=[li.model_dump() for li in body.lines], issue_date=body.issue_date,
         due_date=body.due_date, notes=body.notes))
 
 
-@router.get("/invoices")
+@router.get("/invoices", response_model=responses.InvoicePage)
 def list_invoices(db: DB, actor: CurrentActor, customer_id: str | None = None,
                   status: Annotated[list[str] | None, Query()] = None, q: str | None = None,
                   limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     page = invoices.list_invoices(db, actor=actor, customer_id=customer_id, statuses=status,
                                   q=q, limit=limit, cursor=cursor)
-    return schemas.page_out(page, schemas.invoice_out)
+    return present.page_out(page, present.invoice_out)
 
 
-@router.get("/invoices/{invoice_id}")
+@router.get("/invoices/{invoice_id}", response_model=responses.InvoiceOut)
 def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.invoice_out(invoices.get_invoice(db, actor=actor, invoice_id=invoice_id))
+    return present.invoice_out(invoices.get_invoice(db, actor=actor, invoice_id=invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/issue")
+@router.post("/invoices/{invoice_id}/issue", response_model=responses.InvoiceOut)
 def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.invoice_out(invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id))
+    return present.invoice_out(invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/void")
+@router.post("/invoices/{invoice_id}/void", response_model=responses.InvoiceOut)
 def void_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.invoice_out(invoices.void_invoice(db, actor=actor, invoice_id=invoice_id))
+    return present.invoice_out(invoices.void_invoice(db, actor=actor, invoice_id=invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/payments", status_code=201)
+@router.post("/invoices/{invoice_id}/payments", status_code=201,
+             response_model=responses.InvoiceOut)
 def record_payment(invoice_id: str, body: schemas.PaymentIn, db: DB,
                    actor: CurrentActor) -> dict[str, Any]:
-    return schemas.invoice_out(invoices.record_payment(
+    return present.invoice_out(invoices.record_payment(
         db, actor=actor, invoice_id=invoice_id, amount=body.amount, paid_at=body.paid_at))
 
 
-@router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}")
+@router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}",
+               response_model=responses.CreditRemovedOut)
 def remove_credit(invoice_id: str, credit_memo_id: str, db: DB,
                   actor: CurrentActor) -> dict[str, Any]:
     """U1: remove a memo's credit from the invoice side."""
     removed = credit.remove_credit(db, actor=actor, memo_id=credit_memo_id, invoice_id=invoice_id)
-    return {"invoice": schemas.invoice_out(removed.invoice),
-            "credit_memo": schemas.memo_out(removed.credit_memo)}
+    return {"invoice": present.invoice_out(removed.invoice),
+            "credit_memo": present.memo_out(removed.credit_memo)}
 
 
-@router.post("/invoices/{invoice_id}/credit-memos", status_code=201)
+@router.post("/invoices/{invoice_id}/credit-memos", status_code=201,
+             response_model=responses.MemoOut)
 def memo_from_invoice(invoice_id: str, body: schemas.MemoFromInvoiceIn, db: DB,
                       actor: CurrentActor) -> dict[str, Any]:
     """C6: a draft pre-filled with the invoice's customer, currency, lines and link."""
     lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
-    return schemas.memo_out(memos.create_from_invoice(
+    return present.memo_out(memos.create_from_invoice(
         db, actor=actor, invoice_id=invoice_id, reason=body.reason, amount=body.amount,
         lines=lines, issue_date=body.issue_date, notes=body.notes))

@@ -7,40 +7,43 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from creditdesk.services import credit, memo_lifecycle, memos
-from creditdesk.web.api import schemas
+from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["credit memos"], route_class=DecimalJSONRoute)
 
 
-@router.post("/credit-memos", status_code=201)
+@router.post("/credit-memos", status_code=201, response_model=responses.MemoOut)
 def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
     lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
-    return schemas.memo_out(memos.create_memo(
+    return present.memo_out(memos.create_memo(
         db, actor=actor, customer_id=body.customer_id, reason=body.reason, amount=body.amount,
         lines=lines, currency=body.currency, invoice_id=body.invoice_id,
         issue_date=body.issue_date, notes=body.notes))
 
 
-@router.get("/credit-memos")
+@router.get("/credit-memos", response_model=responses.MemoPage)
 def list_memos(db: DB, actor: CurrentActor,
                status: Annotated[list[str] | None, Query()] = None,
                customer_id: str | None = None, source: str | None = None,
-               has_remaining: bool | None = None, q: Annotated[str | None, Query(max_length=60)] = None,
+               has_remaining: bool | None = None,
+               q: Annotated[str | None, Query(max_length=60)] = None,
                limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    """S2: memos newest first, filtered by status (repeatable), customer, source, remaining
+    credit and memo number."""
     page = memos.list_memos(db, actor=actor, statuses=status, customer_id=customer_id,
                             source=source, has_remaining=has_remaining, q=q, limit=limit,
                             cursor=cursor)
-    return schemas.page_out(page, schemas.memo_out)
+    return present.page_out(page, present.memo_out)
 
 
-@router.get("/credit-memos/{memo_id}")
+@router.get("/credit-memos/{memo_id}", response_model=responses.MemoOut)
 def get_memo(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.memo_out(memos.get_memo(db, actor=actor, memo_id=memo_id))
+    return present.memo_out(memos.get_memo(db, actor=actor, memo_id=memo_id))
 
 
-@router.patch("/credit-memos/{memo_id}")
+@router.patch("/credit-memos/{memo_id}", response_model=responses.MemoOut)
 def update_memo(memo_id: str, body: schemas.MemoPatch, db: DB,
                 actor: CurrentActor) -> dict[str, Any]:
     changes: dict[str, object] = {}
@@ -48,7 +51,7 @@ def update_memo(memo_id: str, body: schemas.MemoPatch, db: DB,
         value = getattr(body, name)
         changes[name] = ([li.model_dump() for li in value] if name == "lines" and value
                          else value)
-    return schemas.memo_out(memos.update_memo(db, actor=actor, memo_id=memo_id, changes=changes))
+    return present.memo_out(memos.update_memo(db, actor=actor, memo_id=memo_id, changes=changes))
 
 
 @router.delete("/credit-memos/{memo_id}", status_code=204)
@@ -57,37 +60,40 @@ def delete_memo(memo_id: str, db: DB, actor: CurrentActor) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/credit-memos/{memo_id}/issue")
+@router.post("/credit-memos/{memo_id}/issue", response_model=responses.MemoOut)
 def issue_memo(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.memo_out(memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id))
+    return present.memo_out(memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id))
 
 
-@router.post("/credit-memos/{memo_id}/void")
+@router.post("/credit-memos/{memo_id}/void", response_model=responses.MemoOut)
 def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return schemas.memo_out(memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id,
+    return present.memo_out(memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id,
                                                      reason=body.reason))
 
 
-@router.post("/credit-memos/{memo_id}/applications", status_code=201)
+@router.post("/credit-memos/{memo_id}/applications", status_code=201,
+             response_model=responses.AppliedOut)
 def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB,
                  actor: CurrentActor) -> dict[str, Any]:
     applied = credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=body.invoice_id,
                                   amount=body.amount)
-    return {"application": schemas.application_out(applied.application),
-            "credit_memo": schemas.memo_out(applied.credit_memo),
-            "invoice": schemas.invoice_out(applied.invoice)}
+    return {"application": present.application_out(applied.application),
+            "credit_memo": present.memo_out(applied.credit_memo),
+            "invoice": present.invoice_out(applied.invoice)}
 
 
-@router.get("/credit-memos/{memo_id}/applications")
+@router.get("/credit-memos/{memo_id}/applications",
+            response_model=responses.ApplicationPage)
 def list_applications(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
     apps = credit.list_applications(db, actor=actor, memo_id=memo_id)
-    return {"data": [schemas.application_out(a) for a in apps], "next_cursor": None}
+    return {"data": [present.application_out(a) for a in apps], "next_cursor": None}
 
 
-@router.delete("/credit-memos/{memo_id}/applications")
+@router.delete("/credit-memos/{memo_id}/applications",
+               response_model=responses.RemovedOut)
 def remove_credit(memo_id: str, invoice_id: Annotated[str, Query(min_length=1)], db: DB,
                   actor: CurrentActor) -> dict[str, Any]:
     """U1: remove a memo's credit from the memo side."""
     removed = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
-    return {"credit_memo": schemas.memo_out(removed.credit_memo),
-            "invoice": schemas.invoice_out(removed.invoice)}
+    return {"credit_memo": present.memo_out(removed.credit_memo),
+            "invoice": present.invoice_out(removed.invoice)}

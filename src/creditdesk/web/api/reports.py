@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from creditdesk.domain import errors, money
 from creditdesk.services import audit, ledger
-from creditdesk.web.api import schemas
+from creditdesk.web.api import present, responses
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["accounting"], route_class=DecimalJSONRoute)
 SOURCE_TYPES = ("invoice", "payment", "credit_memo")
 
 
-@router.get("/journal-entries")
+@router.get("/journal-entries", response_model=responses.JournalEntryPage)
 def list_journal_entries(db: DB, actor: CurrentActor, source_type: str | None = None,
                          source_id: str | None = None, limit: Limit = 50,
                          cursor: Cursor = None) -> dict[str, Any]:
@@ -26,14 +26,14 @@ def list_journal_entries(db: DB, actor: CurrentActor, source_type: str | None = 
                                                f"must be one of: {', '.join(SOURCE_TYPES)}")
     page = ledger.list_entries(db, actor=actor, source_type=source_type, source_id=source_id,
                                limit=limit, cursor=cursor)
-    return schemas.page_out(page, lambda e: {
+    return present.page_out(page, lambda e: {
         "id": e.id, "date": e.date, "description": e.description, "source_type": e.source_type,
         "source_id": e.source_id, "currency": e.currency,
         "lines": [{"account_code": li.account_code, "account_name": li.account_name,
                    "debit": li.debit.to_str(), "credit": li.credit.to_str()} for li in e.lines]})
 
 
-@router.get("/reports/trial-balance")
+@router.get("/reports/trial-balance", response_model=responses.TrialBalanceOut)
 def trial_balance(db: DB, actor: CurrentActor, currency: str = "USD") -> dict[str, Any]:
     try:
         money.check_currency(currency)
@@ -47,12 +47,12 @@ def trial_balance(db: DB, actor: CurrentActor, currency: str = "USD") -> dict[st
             "total_debit": tb.total_debit.to_str(), "total_credit": tb.total_credit.to_str()}
 
 
-@router.get("/audit-events")
+@router.get("/audit-events", response_model=responses.AuditEventPage)
 def list_audit_events(db: DB, actor: CurrentActor, entity_type: str | None = None,
                       entity_id: str | None = None, limit: Limit = 50,
                       cursor: Cursor = None) -> dict[str, Any]:
     page = audit.list_events(db, actor=actor, entity_type=entity_type, entity_id=entity_id,
                              limit=limit, cursor=cursor)
-    return schemas.page_out(page, lambda e: {
+    return present.page_out(page, lambda e: {
         "id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
         "entity_type": e.entity_type, "entity_id": e.entity_id, "data": e.data})

@@ -1,15 +1,28 @@
-"""Request and response bodies of the JSON API (API.md), and the view -> JSON mapping."""
+"""Request bodies of the JSON API (API.md), parsed strictly.
+
+Response models are in responses.py, the view -> JSON mapping in present.py.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
-from creditdesk.domain.money import Money
-from creditdesk.services import views
+# A decimal string as people write amounts: ASCII digits, an optional point, no exponent,
+# no digit separators ("1_000") and no other scripts' digits (Decimal would take "٣").
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def _to_decimal(value: Any) -> Decimal:
@@ -17,11 +30,31 @@ def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise ValueError('must be a decimal amount such as "60.00"')
     if isinstance(value, str):
-        try:
-            return Decimal(value.strip())
-        except ArithmeticError:
-            raise ValueError(f'{value!r} is not a decimal amount such as "60.00"') from None
+        text = value.strip(" ")
+        if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise ValueError(f'{shown!r} is not a decimal amount such as "60.00"')
+        return Decimal(text)
     return Decimal(value)
+
+
+def _to_whole(value: Any) -> int:
+    """Counts (quantities, stock) are JSON whole numbers: ``true`` or ``"2"`` are refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        if abs(value.adjusted()) > 30:
+            raise ValueError("is far too large")
+        return int(value)
+    raise ValueError("must be a whole number")
+
+
+def _aware_utc(value: datetime) -> datetime:
+    """Timestamps are UTC: one without an offset is taken as UTC, others are converted."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("is outside the supported range of dates") from None
 
 
 Amount = Annotated[
@@ -29,17 +62,28 @@ Amount = Annotated[
     WithJsonSchema({"type": "string", "examples": ["60.00"],
                     "description": "Decimal string with the currency's minor digits"}),
 ]
+Whole = Annotated[int, BeforeValidator(_to_whole), WithJsonSchema({"type": "integer"})]
+Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
 Id = Annotated[str, Field(min_length=1, max_length=100)]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
 
 
 class In(BaseModel):
+    """A request body: unknown fields are refused, and so is text no database can store."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class LineIn(In):
     description: str = Field(max_length=500)
-    quantity: int
+    quantity: Whole
     unit_price: Amount
     variant_id: Id | None = None
 
@@ -54,7 +98,7 @@ class VariantIn(In):
     sku: str = Field(max_length=100)
     name: str = Field(max_length=200)
     price: Amount
-    stock_on_hand: int = 0
+    stock_on_hand: Whole = 0
 
 
 class ProductIn(In):
@@ -74,7 +118,7 @@ class InvoiceIn(In):
 
 class PaymentIn(In):
     amount: Amount
-    paid_at: datetime | None = None
+    paid_at: Timestamp | None = None
 
 
 class MemoIn(In):
@@ -113,55 +157,3 @@ class VoidIn(In):
 class ApplicationIn(In):
     invoice_id: Id
     amount: Amount
-
-
-# --- output -----------------------------------------------------------------
-
-def amount(m: Money) -> str:
-    return m.to_str()
-
-
-def line_out(li: views.LineView) -> dict[str, Any]:
-    return {"id": li.id, "description": li.description, "quantity": li.quantity,
-            "unit_price": amount(li.unit_price), "amount": amount(li.amount),
-            "variant_id": li.variant_id}
-
-
-def memo_out(m: views.MemoView) -> dict[str, Any]:
-    return {
-        "id": m.id, "number": m.number, "customer_id": m.customer_id, "currency": m.currency,
-        "reason": m.reason, "status": m.status, "issue_date": m.issue_date,
-        "invoice_id": m.invoice_id, "lines": [line_out(li) for li in m.lines],
-        "total": amount(m.total), "applied_amount": amount(m.applied_amount),
-        "remaining_amount": amount(m.remaining_amount), "notes": m.notes, "source": m.source,
-        "external_id": m.external_id, "read_only": m.read_only, "issued_at": m.issued_at,
-        "applied_at": m.applied_at, "voided_at": m.voided_at, "void_reason": m.void_reason,
-        "created_at": m.created_at, "updated_at": m.updated_at,
-    }
-
-
-def invoice_out(i: views.InvoiceView) -> dict[str, Any]:
-    return {
-        "id": i.id, "number": i.number, "customer_id": i.customer_id, "currency": i.currency,
-        "status": i.status, "issue_date": i.issue_date, "due_date": i.due_date,
-        "lines": [line_out(li) for li in i.lines], "total": amount(i.total),
-        "amount_paid": amount(i.amount_paid), "credit_applied": amount(i.credit_applied),
-        "balance_due": amount(i.balance_due),
-        "payments": [{"id": p.id, "amount": amount(p.amount), "paid_at": p.paid_at}
-                     for p in i.payments],
-        "credits_applied": [{"credit_memo_id": c.credit_memo_id,
-                             "credit_memo_number": c.credit_memo_number,
-                             "amount": amount(c.amount), "applied_at": c.applied_at}
-                            for c in i.credits_applied],
-        "notes": i.notes, "issued_at": i.issued_at, "voided_at": i.voided_at,
-        "created_at": i.created_at, "updated_at": i.updated_at,
-    }
-
-
-def application_out(a: views.ApplicationView) -> dict[str, Any]:
-    return {"id": a.id, "credit_memo_id": a.credit_memo_id, "invoice_id": a.invoice_id,
-            "amount": amount(a.amount), "applied_at": a.applied_at, "applied_by": a.applied_by}
-
-
-def page_out(page: Any, out: Any) -> dict[str, Any]:
-    return {"data": [out(v) for v in page.data], "next_cursor": page.next_cursor}

@@ -1,0 +1,254 @@
+"""Response bodies of the JSON API (API.md) for the OpenAPI document.
+
+Every answer is checked against these models as it leaves, so a field renamed or dropped by
+mistake fails loudly in tests instead of reaching clients. present.py builds the values.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Annotated[str, Field(examples=["60.00"],
+                             description="Decimal string with the currency's minor digits")]
+T = TypeVar("T")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Out, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at "
+                                                "the end")
+
+
+class LineOut(Out):
+    id: str
+    description: str
+    quantity: int
+    unit_price: Money
+    amount: Money
+    variant_id: str | None
+
+
+class MemoOut(Out):
+    """A credit memo (C1); status one of draft, issued, partially_applied, applied, void."""
+
+    id: str
+    number: str
+    customer_id: str
+    currency: str
+    reason: str
+    status: str
+    issue_date: date | None
+    invoice_id: str | None
+    lines: list[LineOut]
+    total: Money
+    applied_amount: Money
+    remaining_amount: Money
+    notes: str | None
+    source: str = Field(description="native, quickbooks_online, quickbooks_desktop, "
+                                    "sage_intacct or xero")
+    external_id: str | None
+    read_only: bool
+    issued_at: datetime | None
+    applied_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PaymentOut(Out):
+    id: str
+    amount: Money
+    paid_at: datetime
+
+
+class CreditAppliedOut(Out):
+    credit_memo_id: str
+    credit_memo_number: str
+    amount: Money
+    applied_at: datetime
+
+
+class InvoiceOut(Out):
+    id: str
+    number: str
+    customer_id: str
+    currency: str
+    status: str
+    issue_date: date | None
+    due_date: date | None
+    lines: list[LineOut]
+    total: Money
+    amount_paid: Money
+    credit_applied: Money
+    balance_due: Money
+    payments: list[PaymentOut]
+    credits_applied: list[CreditAppliedOut]
+    notes: str | None
+    issued_at: datetime | None
+    voided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplicationOut(Out):
+    id: str
+    credit_memo_id: str
+    invoice_id: str
+    amount: Money
+    applied_at: datetime
+    applied_by: str
+
+
+class AppliedOut(Out):
+    application: ApplicationOut
+    credit_memo: MemoOut
+    invoice: InvoiceOut
+
+
+class RemovedOut(Out):
+    """Credit removed from the memo side (U1)."""
+
+    credit_memo: MemoOut
+    invoice: InvoiceOut
+
+
+class CreditRemovedOut(Out):
+    """Credit removed from the invoice side (U1): the same, invoice first."""
+
+    invoice: InvoiceOut
+    credit_memo: MemoOut
+
+
+class CustomerOut(Out):
+    id: str
+    name: str
+    email: str | None
+    currency: str
+    external_source: str | None
+    external_id: str | None
+    created_at: datetime
+
+
+class BalanceOut(Out):
+    currency: str
+    available_credit: Money
+
+
+class SummaryMemoOut(Out):
+    id: str
+    number: str
+    currency: str
+    total: Money
+    remaining_amount: Money
+    status: str
+    source: str
+
+
+class CreditSummaryOut(Out):
+    customer_id: str
+    balances: list[BalanceOut]
+    memos: list[SummaryMemoOut]
+
+
+class VariantOut(Out):
+    id: str
+    product_id: str
+    sku: str
+    name: str
+    price: Money
+    currency: str
+    stock_on_hand: int
+
+
+class ProductOut(Out):
+    id: str
+    name: str
+    variants: list[VariantOut]
+
+
+class ActivityOut(Out):
+    id: str
+    variant_id: str
+    quantity: int
+    kind: str
+    source_type: str
+    source_id: str
+    created_at: datetime
+
+
+class JournalLineOut(Out):
+    account_code: str
+    account_name: str
+    debit: Money
+    credit: Money
+
+
+class JournalEntryOut(Out):
+    id: str
+    date: date
+    description: str
+    source_type: str
+    source_id: str
+    currency: str
+    lines: list[JournalLineOut]
+
+
+class AccountOut(Out):
+    code: str
+    name: str
+    debit: Money
+    credit: Money
+    balance: Money
+
+
+class TrialBalanceOut(Out):
+    currency: str
+    accounts: list[AccountOut]
+    total_debit: Money
+    total_credit: Money
+
+
+class AuditEventOut(Out):
+    id: str
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    data: dict[str, Any]
+
+
+class CustomerPage(Page[CustomerOut]):
+    pass
+
+
+class InvoicePage(Page[InvoiceOut]):
+    pass
+
+
+class MemoPage(Page[MemoOut]):
+    pass
+
+
+class ApplicationPage(Page[ApplicationOut]):
+    pass
+
+
+class ActivityPage(Page[ActivityOut]):
+    pass
+
+
+class JournalEntryPage(Page[JournalEntryOut]):
+    pass
+
+
+class AuditEventPage(Page[AuditEventOut]):
+    pass
