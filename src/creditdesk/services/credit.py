@@ -38,14 +38,21 @@ def _lock_pair(session, actor: Actor, memo_id: str,
     """Lock customer, memo, invoice in that order, after checking they share a customer."""
     memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
     invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+    _check_pair(memo, invoice)
+    locks.lock_customer(session, actor.partner_id, memo.customer_id)
+    memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
+    invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
+    # Again on the locked rows: a draft's currency may have changed (and the draft been
+    # issued) between the unlocked read above and the lock (M4 under a race).
+    _check_pair(memo, invoice)
+    return memo, invoice
+
+
+def _check_pair(memo: models.CreditMemo, invoice: models.Invoice) -> None:
     rules.check_same_party(
         memo_customer_id=memo.customer_id, memo_currency=memo.currency,
         invoice_customer_id=invoice.customer_id, invoice_currency=invoice.currency,
         memo_number=memo.number, invoice_number=invoice.number)
-    locks.lock_customer(session, actor.partner_id, memo.customer_id)
-    memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
-    invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
-    return memo, invoice
 
 
 def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,

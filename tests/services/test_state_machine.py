@@ -1,0 +1,584 @@
+"""A Hypothesis state machine over the service layer on a real database (ARCHITECTURE.md).
+
+Random sequences of create / issue / apply / remove / pay / void / delete run through the
+services, and a plain-Python model predicts each step: the exact domain refusal (A1, A2,
+C5, I4, L1, L4, L5, M1, M2, M4, U2) or the success and its amounts. After every step the
+invariants hold, read back from the database and through the read models:
+
+- C7  applied + remaining = total for every memo that is not void; a void memo has nothing
+      remaining (memo views, lists and the customer credit summary agree).
+- J1  the trial balance balances, every entry is two-legged and positive.
+- J2  Accounts Receivable = Σ balance due of issued, non-void invoices - Σ remaining of
+      issued/partially applied native memos.
+- J3  each variant's stock on hand = Σ of its inventory activities.
+- A2  no memo over-applied, no invoice over-credited or over-paid; applications per memo
+      (and per invoice) sum to its applied (credited) amount; payments to its paid amount.
+- and every memo, invoice, application, posting and stock level equals the model's.
+
+An expected refusal is a fine step; any other exception fails the run. Each example works
+under a partner of its own, so examples never see each other's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import func, select
+
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors
+from creditdesk.domain.journal import Account, EntryKind
+from creditdesk.services import (
+    catalog,
+    credit,
+    customers,
+    invoices,
+    ledger,
+    memo_lifecycle,
+    memos,
+    partners,
+)
+from creditdesk.services.context import Actor
+
+pytestmark = pytest.mark.slow
+SETTINGS = settings(max_examples=30, stateful_step_count=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+CREDIT_STATUSES = ("issued", "partially_applied")
+AR = Account.ACCOUNTS_RECEIVABLE.value
+INVALID_AMOUNTS = ["0", "-1.00", "1.001", "ten"]
+
+
+def fmt(minor: int) -> str:
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
+@dataclass
+class MemoModel:
+    id: str
+    number: str
+    customer: str
+    currency: str
+    total: int
+    invoice_id: str | None
+    lines: list[tuple[str | None, int]]  # (variant, quantity)
+    status: str = "draft"
+    applied: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.status == "void" else self.total - self.applied
+
+
+@dataclass
+class InvoiceModel:
+    id: str
+    number: str
+    customer: str
+    currency: str
+    total: int
+    lines: list[tuple[str | None, int]]
+    status: str = "draft"
+    paid: int = 0
+    credited: int = 0
+
+    @property
+    def balance(self) -> int:
+        return self.total - self.paid - self.credited
+
+    def recompute(self) -> None:  # I5
+        self.status = ("paid" if self.balance == 0 else "partially_paid"
+                       if self.paid or self.credited else "open")
+
+
+def memo_status_for(total: int, applied: int) -> str:  # L3, U2
+    return "issued" if applied == 0 else "applied" if applied == total else "partially_applied"
+
+
+@dataclass
+class Model:
+    memos: dict[str, MemoModel] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    invoices: dict[str, InvoiceModel] = field(default_factory=dict)
+    applications: Counter[tuple[str, str]] = field(default_factory=Counter)
+    postings: Counter[tuple[str, int, str]] = field(default_factory=Counter)
+    stock: dict[str, int] = field(default_factory=dict)
+    memo_count: int = 0
+    invoice_count: int = 0
+
+
+class CreditDeskMachine(RuleBasedStateMachine):
+    """Subclassed per test with ``db`` set to the test's database."""
+
+    db: Database
+
+    def __init__(self) -> None:
+        super().__init__()
+        db = self.db
+        p = partners.create_partner(db, name="Machine MSP",
+                                    admin_email=f"admin-{uuid.uuid4().hex[:12]}@sm.test",
+                                    admin_password="correct horse")
+        self.actor: Actor = partners.authenticate_api_key(db, p.api_key)
+        self.customers = [customers.create_customer(db, actor=self.actor, name=n, currency="USD").id
+                          for n in ("Alpha", "Beta")]
+        self.m = Model()
+        self.variants = []
+        for sku in ("SKU-1", "SKU-2"):
+            product = catalog.create_product(db, actor=self.actor, name=sku, variants=[
+                catalog.VariantInput(sku=sku, name=sku, price="25.00", stock_on_hand=50)])
+            self.variants.append(product.variants[0].id)
+            self.m.stock[product.variants[0].id] = 50
+
+    @initialize(data=st.data())
+    def open_accounts(self, data) -> None:
+        """Each customer starts with two open invoices and two issued memos, so that credit
+        can be applied from the first step; the rules create, issue and void many more."""
+        for customer in self.customers:
+            for _ in range(2):
+                self._create_invoice(data, customer, issue=True)
+                memo_id = self._create_memo(data, customer, link=None, currency=None)
+                if memo_id:
+                    self._issue_memo(memo_id)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def attempt(self, expected: type[errors.DomainError] | None, call):
+        """Run one use case: it must be refused with exactly ``expected``, or succeed when
+        ``expected`` is None. Anything but a domain error propagates and fails the run."""
+        try:
+            result = call()
+        except errors.DomainError as exc:
+            assert expected is not None, f"refused with {type(exc).__name__}: {exc}"
+            assert type(exc) is expected, (
+                f"expected {expected.__name__}, refused with {type(exc).__name__}: {exc}")
+            return None
+        assert expected is None, f"expected {expected.__name__}, but it succeeded"
+        return result
+
+    def draw_lines(self, data) -> list[dict]:
+        raw = data.draw(st.lists(st.tuples(st.sampled_from([None, *self.variants]),
+                                           st.integers(1, 3), st.integers(1, 9000)),
+                                 min_size=1, max_size=2), label="lines")
+        return [{"description": "Item", "quantity": q, "unit_price": fmt(p), "variant_id": v}
+                for v, q, p in raw]
+
+    def draw_amount(self, data, how: str, exact: dict[str, int], fit: int) -> tuple[int, str]:
+        """An amount in minor units (at least 1) and the string sent: one of the ``exact``
+        edge cases, a part of ``fit``, a random one, or an invalid string."""
+        if how == "invalid":
+            return 0, data.draw(st.sampled_from(INVALID_AMOUNTS), label="invalid amount")
+        if how == "part":
+            amount = data.draw(st.integers(1, max(1, fit)), label="part")
+        elif how == "random":
+            amount = data.draw(st.integers(1, 40000), label="random amount")
+        else:
+            amount = max(1, exact[how])
+        return amount, fmt(amount)
+
+    def pick_memo(self, data, *statuses: str) -> str:
+        """Mostly a memo in one of ``statuses`` (where the step can succeed), else any memo,
+        deleted drafts included."""
+        preferred = sorted(i for i, m in self.m.memos.items() if m.status in statuses)
+        if preferred and data.draw(st.integers(0, 3), label="preferred memo") < 3:
+            return data.draw(st.sampled_from(preferred), label="memo")
+        return data.draw(st.sampled_from(sorted(self.m.memos) + self.m.deleted), label="memo")
+
+    def pick_invoice(self, data, *statuses: str, customer: str | None = None) -> str:
+        """Mostly an invoice in one of ``statuses`` (of ``customer``), else any invoice."""
+        preferred = sorted(i for i, inv in self.m.invoices.items() if inv.status in statuses
+                           and customer in (None, inv.customer))
+        if preferred and data.draw(st.integers(0, 3), label="preferred invoice") < 3:
+            return data.draw(st.sampled_from(preferred), label="invoice")
+        return data.draw(st.sampled_from(sorted(self.m.invoices)), label="invoice")
+
+    def post(self, kind: EntryKind, amount: int, currency: str) -> None:
+        self.m.postings[(kind.value, amount, currency)] += 1
+
+    def move_stock(self, lines: list[tuple[str | None, int]], sign: int) -> None:
+        for variant, qty in lines:
+            if variant:
+                self.m.stock[variant] += sign * qty
+
+    # --- memos: create, issue, void, delete (C2-C5, L1, L2, L4, L5) -----------------------
+
+    @rule(data=st.data())
+    def create_memo(self, data) -> None:
+        customer = data.draw(st.sampled_from(self.customers), label="customer")
+        link = None
+        if self.m.invoices and data.draw(st.booleans(), label="linked"):
+            link = self.pick_invoice(data, "open", "partially_paid", "paid", customer=customer)
+        currency = None if link else data.draw(st.sampled_from([None, None, "EUR"]))
+        self._create_memo(data, customer, link=link, currency=currency)
+
+    def _create_memo(self, data, customer: str, *, link: str | None,
+                     currency: str | None) -> str | None:
+        if data.draw(st.booleans(), label="with lines"):
+            lines, amount = self.draw_lines(data), None
+            total = sum(li["quantity"] * int(li["unit_price"].replace(".", "")) for li in lines)
+            model_lines = [(li["variant_id"], li["quantity"]) for li in lines]
+        else:
+            total = data.draw(st.integers(1, 60000), label="amount")
+            lines, amount, model_lines = None, fmt(total), []
+        expected = None
+        if link:
+            inv = self.m.invoices[link]
+            others = sum(m.total for m in self.m.memos.values()
+                         if m.invoice_id == link and m.status != "void")
+            if inv.customer != customer:
+                expected = errors.CustomerMismatch
+            elif inv.status in ("draft", "void"):
+                expected = errors.InvalidState
+            elif total > inv.total - others:
+                expected = errors.ExceedsInvoiceTotal  # C5
+        view = self.attempt(expected, lambda: memos.create_memo(
+            self.db, actor=self.actor, customer_id=customer, reason="goodwill", amount=amount,
+            lines=lines, currency=currency, invoice_id=link))
+        if view is None:
+            return None
+        self.m.memo_count += 1
+        assert view.number == f"CM-{self.m.memo_count:04d}"  # C3
+        assert (view.status, view.total.minor) == ("draft", total)  # C4
+        self.m.memos[view.id] = MemoModel(view.id, view.number, customer, currency or "USD",
+                                          total, link, model_lines)
+        return view.id
+
+    @precondition(lambda self: self.m.memos)
+    @rule(data=st.data())
+    def issue_memo(self, data) -> None:
+        self._issue_memo(self.pick_memo(data, "draft"))
+
+    def _issue_memo(self, memo_id: str) -> None:
+        memo = self.m.memos.get(memo_id)
+        expected = (errors.NotFound if memo is None
+                    else None if memo.status == "draft" else errors.InvalidState)
+        if self.attempt(expected, lambda: memo_lifecycle.issue_memo(
+                self.db, actor=self.actor, memo_id=memo_id)) is None:
+            return
+        assert memo is not None
+        memo.status = "issued"
+        self.post(EntryKind.MEMO_ISSUE, memo.total, memo.currency)
+        self.move_stock(memo.lines, +1)  # L2: variant lines restock, service lines don't
+
+    @precondition(lambda self: self.m.memos)
+    @rule(data=st.data())
+    def void_memo(self, data) -> None:
+        # voidable memos, or (L5) memos with credit applied
+        memo_id = self.pick_memo(data, *data.draw(st.sampled_from(
+            [("draft", "issued"), ("partially_applied", "applied")]), label="void which"))
+        memo = self.m.memos.get(memo_id)
+        reason = data.draw(st.sampled_from(["Entered twice", "Entered twice", " "]))
+        if not reason.strip():
+            expected = errors.ValidationError  # L4: a reason is required
+        elif memo is None:
+            expected = errors.NotFound
+        elif memo.applied:
+            expected = errors.MemoHasApplications  # L5
+        elif memo.status not in ("draft", "issued"):
+            expected = errors.InvalidState
+        else:
+            expected = None
+        if self.attempt(expected, lambda: memo_lifecycle.void_memo(
+                self.db, actor=self.actor, memo_id=memo_id, reason=reason)) is None:
+            return
+        assert memo is not None
+        if memo.status == "issued":  # L4: reverse what issuing did
+            self.post(EntryKind.MEMO_VOID, memo.total, memo.currency)
+            self.move_stock(memo.lines, -1)
+        memo.status = "void"
+
+    @precondition(lambda self: self.m.memos)
+    @rule(data=st.data())
+    def delete_memo(self, data) -> None:
+        memo_id = self.pick_memo(data, "draft")
+        memo = self.m.memos.get(memo_id)
+        expected = (errors.NotFound if memo is None
+                    else None if memo.status == "draft" else errors.InvalidState)  # L1
+        self.attempt(expected, lambda: memos.delete_memo(self.db, actor=self.actor,
+                                                         memo_id=memo_id))
+        if expected is None:
+            del self.m.memos[memo_id]
+            self.m.deleted.append(memo_id)
+
+    # --- invoices and payments (I2-I5) ------------------------------------------------------
+
+    @rule(data=st.data())
+    def create_invoice(self, data) -> None:
+        customer = data.draw(st.sampled_from(self.customers), label="customer")
+        self._create_invoice(data, customer,
+                             issue=data.draw(st.integers(0, 3), label="issue now") < 3)
+
+    def _create_invoice(self, data, customer: str, *, issue: bool) -> None:
+        lines = self.draw_lines(data)
+        view = invoices.create_invoice(self.db, actor=self.actor, customer_id=customer,
+                                       lines=lines)
+        self.m.invoice_count += 1
+        assert view.number == f"INV-{self.m.invoice_count:04d}"
+        total = sum(li["quantity"] * int(li["unit_price"].replace(".", "")) for li in lines)
+        assert view.total.minor == total
+        self.m.invoices[view.id] = InvoiceModel(
+            view.id, view.number, customer, "USD", total,
+            [(li["variant_id"], li["quantity"]) for li in lines])
+        if issue:
+            self._issue_invoice(view.id)
+
+    def _issue_invoice(self, invoice_id: str) -> None:
+        inv = self.m.invoices[invoice_id]
+        expected = None if inv.status == "draft" else errors.InvalidState
+        if self.attempt(expected, lambda: invoices.issue_invoice(
+                self.db, actor=self.actor, invoice_id=invoice_id)) is None:
+            return
+        inv.status = "open"
+        self.post(EntryKind.INVOICE_ISSUE, inv.total, inv.currency)
+        self.move_stock(inv.lines, -1)
+
+    @precondition(lambda self: self.m.invoices)
+    @rule(data=st.data())
+    def issue_invoice(self, data) -> None:
+        self._issue_invoice(self.pick_invoice(data, "draft"))
+
+    @precondition(lambda self: self.m.invoices)
+    @rule(data=st.data())
+    def void_invoice(self, data) -> None:
+        inv = self.m.invoices[self.pick_invoice(data, "draft", "open")]
+        expected = (errors.InvalidState if inv.status == "void" or inv.paid or inv.credited
+                    else None)
+        if self.attempt(expected, lambda: invoices.void_invoice(
+                self.db, actor=self.actor, invoice_id=inv.id)) is None:
+            return
+        if inv.status != "draft":
+            self.post(EntryKind.INVOICE_VOID, inv.total, inv.currency)
+            self.move_stock(inv.lines, +1)
+        inv.status = "void"
+
+    @precondition(lambda self: self.m.invoices)
+    @rule(data=st.data())
+    def record_payment(self, data) -> None:
+        inv = self.m.invoices[self.pick_invoice(data, "open", "partially_paid")]
+        how = data.draw(st.sampled_from(["part", "part", "balance", "over", "random", "invalid"]))
+        amount, raw = self.draw_amount(data, how, {"balance": inv.balance,
+                                                   "over": inv.balance + 1}, inv.balance)
+        if how == "invalid":
+            expected = errors.ValidationError  # M1, M2
+        elif inv.status not in ("open", "partially_paid"):
+            expected = errors.InvalidState
+        elif amount > inv.balance:
+            expected = errors.ExceedsInvoiceBalance  # I4
+        else:
+            expected = None
+        if self.attempt(expected, lambda: invoices.record_payment(
+                self.db, actor=self.actor, invoice_id=inv.id, amount=raw)) is None:
+            return
+        inv.paid += amount
+        inv.recompute()
+        self.post(EntryKind.PAYMENT, amount, inv.currency)
+
+    # --- applying and removing credit (A1-A5, U1-U3) ---------------------------------------
+
+    @precondition(lambda self: self.m.memos and self.m.invoices)
+    @rule(data=st.data())
+    def apply_credit(self, data) -> None:
+        memo_id = self.pick_memo(data, *CREDIT_STATUSES)
+        memo = self.m.memos.get(memo_id)
+        invoice_id = self.pick_invoice(data, "open", "partially_paid",
+                                       customer=memo.customer if memo else None)
+        inv = self.m.invoices[invoice_id]
+        remaining = memo.total - memo.applied if memo else 0
+        how = data.draw(st.sampled_from(
+            ["part", "part", "part", "fit", "remaining", "balance", "over memo", "over invoice",
+             "random", "invalid"]))
+        fit = min(remaining, inv.balance)
+        amount, raw = self.draw_amount(data, how, {
+            "fit": fit, "remaining": remaining, "balance": inv.balance,
+            "over memo": remaining + 1, "over invoice": inv.balance + 1}, fit)
+        if memo is None:
+            expected = errors.NotFound
+        elif memo.customer != inv.customer:
+            expected = errors.CustomerMismatch  # M4
+        elif memo.currency != inv.currency:
+            expected = errors.CurrencyMismatch  # M4
+        elif memo.status not in CREDIT_STATUSES or inv.status not in ("open", "partially_paid"):
+            expected = errors.InvalidState  # A1
+        elif how == "invalid":
+            expected = errors.ValidationError
+        elif amount > remaining:
+            expected = errors.ExceedsMemoRemaining  # A2
+        elif amount > inv.balance:
+            expected = errors.ExceedsInvoiceBalance  # A2
+        else:
+            expected = None
+        if self.attempt(expected, lambda: credit.apply_credit(
+                self.db, actor=self.actor, memo_id=memo_id, invoice_id=invoice_id,
+                amount=raw)) is None:
+            return
+        assert memo is not None
+        memo.applied += amount
+        memo.status = memo_status_for(memo.total, memo.applied)
+        inv.credited += amount
+        inv.recompute()
+        self.m.applications[(memo_id, invoice_id)] += amount  # A4: no posting
+
+    @precondition(lambda self: self.m.memos and self.m.invoices)
+    @rule(data=st.data())
+    def remove_credit(self, data) -> None:
+        pairs = sorted(p for p, v in self.m.applications.items() if v)
+        if pairs and data.draw(st.integers(0, 3), label="applied pair") < 3:
+            memo_id, invoice_id = data.draw(st.sampled_from(pairs), label="pair")
+        else:
+            memo_id, invoice_id = self.pick_memo(data), self.pick_invoice(data)
+        memo, inv = self.m.memos.get(memo_id), self.m.invoices[invoice_id]
+        amount = self.m.applications[(memo_id, invoice_id)]
+        if memo is None:
+            expected = errors.NotFound
+        elif memo.customer != inv.customer:
+            expected = errors.CustomerMismatch
+        elif memo.currency != inv.currency:
+            expected = errors.CurrencyMismatch
+        elif not amount:
+            expected = errors.NotFound  # nothing of this memo on that invoice
+        else:
+            expected = None
+        if self.attempt(expected, lambda: credit.remove_credit(
+                self.db, actor=self.actor, memo_id=memo_id, invoice_id=invoice_id)) is None:
+            return
+        assert memo is not None
+        memo.applied -= amount  # U2: every application of the pair goes
+        memo.status = memo_status_for(memo.total, memo.applied)
+        inv.credited -= amount
+        inv.recompute()  # U3
+        del self.m.applications[(memo_id, invoice_id)]
+
+    # --- after every step ------------------------------------------------------------------
+
+    @invariant()
+    def c7_j1_j2_j3_a2_and_model_hold(self) -> None:
+        snap = self._snapshot()
+        self._check_c7(snap)
+        self._check_j1(snap)
+        self._check_j2(snap)
+        self._check_j3(snap)
+        self._check_a2(snap)
+        self._check_model(snap)
+
+    def _snapshot(self) -> dict:
+        pid = self.actor.partner_id
+        ca, pay, ia = models.CreditApplication, models.Payment, models.InventoryActivity
+        with self.db.read() as s:
+            snap = {
+                "memos": {r.id: r for r in s.scalars(select(models.CreditMemo).where(
+                    models.CreditMemo.partner_id == pid))},
+                "invoices": {r.id: r for r in s.scalars(select(models.Invoice).where(
+                    models.Invoice.partner_id == pid))},
+                "apps": Counter({(m, i): int(a) for m, i, a in s.execute(
+                    select(ca.credit_memo_id, ca.invoice_id, func.sum(ca.amount_minor))
+                    .where(ca.partner_id == pid).group_by(ca.credit_memo_id, ca.invoice_id))}),
+                "payments": {i: int(a) for i, a in s.execute(
+                    select(pay.invoice_id, func.sum(pay.amount_minor))
+                    .where(pay.partner_id == pid).group_by(pay.invoice_id))},
+                "entries": list(s.scalars(select(models.JournalEntry).where(
+                    models.JournalEntry.partner_id == pid))),
+                "variants": {r.id: r.stock_on_hand for r in s.scalars(select(
+                    models.Variant).where(models.Variant.partner_id == pid))},
+                "activities": {v: int(q) for v, q in s.execute(
+                    select(ia.variant_id, func.sum(ia.quantity))
+                    .where(ia.partner_id == pid).group_by(ia.variant_id))},
+            }
+        snap["memo_views"] = {v.id: v for v in memos.list_memos(
+            self.db, actor=self.actor, limit=200).data}
+        snap["trial"] = {cur: ledger.trial_balance(self.db, actor=self.actor, currency=cur)
+                         for cur in ("USD", "EUR")}
+        return snap
+
+    def _check_c7(self, snap: dict) -> None:
+        views = snap["memo_views"]
+        assert set(views) == set(snap["memos"])
+        for view in views.values():
+            if view.status == "void":
+                assert view.remaining_amount.minor == 0 and view.applied_amount.minor == 0
+            else:
+                assert view.applied_amount + view.remaining_amount == view.total, view.number
+        one = next(iter(views), None)
+        if one:  # the single-memo read agrees with the list
+            assert memos.get_memo(self.db, actor=self.actor, memo_id=one) == views[one]
+        for customer in self.customers:  # S1 agrees: Σ remaining of issued/partially applied
+            summary = customers.credit_summary(self.db, actor=self.actor, customer_id=customer)
+            for m in summary.memos:
+                view = views[m.id]
+                assert (m.remaining_amount, m.total) == (view.remaining_amount, view.total)
+            expected = Counter()
+            for v in views.values():
+                if v.customer_id == customer and v.status in CREDIT_STATUSES:
+                    expected[v.currency] += v.remaining_amount.minor
+            assert {b.currency: b.minor for b in summary.balances} == dict(expected)
+
+    def _check_j1(self, snap: dict) -> None:
+        for e in snap["entries"]:
+            assert e.amount_minor > 0 and e.debit_account != e.credit_account
+        for tb in snap["trial"].values():
+            assert tb.total_debit == tb.total_credit
+
+    def _check_j2(self, snap: dict) -> None:
+        for cur, tb in snap["trial"].items():
+            ar = next(a for a in tb.accounts if a.code == AR).balance.minor
+            due = sum(i.total_minor - i.paid_minor - i.credited_minor
+                      for i in snap["invoices"].values()
+                      if i.currency == cur and i.status not in ("draft", "void"))
+            remaining = sum(m.total_minor - m.applied_minor for m in snap["memos"].values()
+                            if m.currency == cur and m.source == "native"
+                            and m.status in CREDIT_STATUSES)
+            assert ar == due - remaining, f"J2 broken in {cur}: AR {ar} != {due} - {remaining}"
+
+    def _check_j3(self, snap: dict) -> None:
+        for variant_id, on_hand in snap["variants"].items():
+            assert on_hand == snap["activities"].get(variant_id, 0), variant_id
+
+    def _check_a2(self, snap: dict) -> None:
+        per_memo, per_invoice = Counter(), Counter()
+        for (m, i), amount in snap["apps"].items():
+            per_memo[m] += amount
+            per_invoice[i] += amount
+        for m in snap["memos"].values():
+            assert 0 <= m.applied_minor <= m.total_minor, m.number
+            assert per_memo[m.id] == m.applied_minor, m.number
+        for i in snap["invoices"].values():
+            assert i.paid_minor + i.credited_minor <= i.total_minor, i.number
+            assert per_invoice[i.id] == i.credited_minor, i.number
+            assert snap["payments"].get(i.id, 0) == i.paid_minor, i.number
+
+    def _check_model(self, snap: dict) -> None:
+        assert set(snap["memos"]) == set(self.m.memos)
+        assert not set(self.m.deleted) & set(snap["memos"])
+        for memo_id, row in snap["memos"].items():
+            memo = self.m.memos[memo_id]
+            assert (row.number, row.customer_id, row.currency, row.invoice_id, row.status,
+                    row.total_minor, row.applied_minor) == (
+                memo.number, memo.customer, memo.currency, memo.invoice_id, memo.status,
+                memo.total, memo.applied)
+            assert snap["memo_views"][memo_id].remaining_amount.minor == memo.remaining
+        assert set(snap["invoices"]) == set(self.m.invoices)
+        for invoice_id, row in snap["invoices"].items():
+            inv = self.m.invoices[invoice_id]
+            assert (row.number, row.status, row.total_minor, row.paid_minor,
+                    row.credited_minor) == (inv.number, inv.status, inv.total, inv.paid,
+                                            inv.credited)
+        assert snap["apps"] == +self.m.applications
+        assert Counter((e.kind, e.amount_minor, e.currency)
+                       for e in snap["entries"]) == self.m.postings
+        assert snap["variants"] == self.m.stock
+
+
+def test_state_machine_c7_j1_j2_j3_a2(db: Database) -> None:
+    machine = type("Machine", (CreditDeskMachine,), {"db": db})
+    run_state_machine_as_test(machine, settings=SETTINGS)
