@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -220,7 +221,9 @@ class CreditMemo(Base):
         Index("ix_credit_memos_partner_source", "partner_id", "source", "id"),
         Index("ix_credit_memos_customer_status", "customer_id", "status"),
         Index("ix_credit_memos_invoice", "invoice_id"),
-        Index("ix_credit_memos_partner_number", "partner_id", "number"),
+        # Pattern ops on PostgreSQL: the list's number-prefix search (LIKE 'CM-12%') uses it.
+        Index("ix_credit_memos_partner_number", "partner_id", "number",
+              postgresql_ops={"number": "varchar_pattern_ops"}),
         CheckConstraint("total_minor > 0", name="memo_total_positive"),
         # C7/A2 in the database: 0 <= applied <= total.
         CheckConstraint("applied_minor >= 0 AND applied_minor <= total_minor",
@@ -359,3 +362,45 @@ class IdempotencyRecord(Base):
     response_content_type: Mapped[str | None]
     created_at: Mapped[datetime]
     __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+
+
+class CreditVisibility(Base):
+    """P2: whether customers see their credit in the portal (one row per partner; none = off)."""
+
+    __tablename__ = "credit_visibility"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    show_to_all: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class CreditVisibilityException(Base):
+    """P2: a customer that gets the opposite of the partner's "show to all" setting."""
+
+    __tablename__ = "credit_visibility_exceptions"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class PortalToken(Base):
+    """A one-time Customer Portal sign-in link, kept only as a SHA-256 hash."""
+
+    __tablename__ = "portal_tokens"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """A failed dashboard sign-in, counted per (email, address) to throttle guessing."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    __table_args__ = (Index("ix_login_failures_key_at", "key_hash", "at"),)

@@ -97,3 +97,15 @@ class Conflict(DomainError):
     """A uniqueness rule would be broken (e.g. an email already in use)."""
 
     code = "conflict"
+
+
+class Forbidden(DomainError):
+    """The caller is known but its role does not allow this (a staff user on preferences)."""
+
+    code = "forbidden"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for one email from one address; try again later."""
+
+    code = "too_many_attempts"

@@ -1,19 +1,26 @@
-"""The ASGI application: API routers, error handlers and middleware on one Database."""
+"""The ASGI application: API routers, the Partner Dashboard and the Customer Portal,
+error handlers and middleware on one Database."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from creditdesk import __version__
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
-from creditdesk.web import errors, idempotency, limits
-from creditdesk.web.api import catalog, customers, invoices, memos, reports
+from creditdesk.web import auth, dashboard, errors, idempotency, limits, sessions
+from creditdesk.web.api import catalog, customers, invoices, memos, reports, settings
+from creditdesk.web.portal import routes as portal
 
 API_PREFIX = "/api/v1"
+STATIC = Path(__file__).parent / "static"
 
 
-def create_app(db: Database | None = None) -> FastAPI:
+def create_app(db: Database | None = None, *, secret_key: str | None = None) -> FastAPI:
     """Build the app on ``db`` (default: the configured database URL)."""
     app = FastAPI(
         title="CreditDesk", version=__version__,
@@ -21,14 +28,24 @@ def create_app(db: Database | None = None) -> FastAPI:
                     "systems. Authenticate with `Authorization: Bearer <api_key>`.",
     )
     app.state.db = db or Database(get_settings().database_url)
-    for module in (customers, catalog, invoices, memos, reports):
+    for module in (customers, catalog, invoices, memos, reports, settings):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(auth.router)
+    app.include_router(dashboard.router())
+    app.include_router(portal.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    auth.install(app)
+    app.add_middleware(sessions.Sessions, secret_key=secret_key)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(limits.BodyLimitMiddleware)  # added last: runs first
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     return app

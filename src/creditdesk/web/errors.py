@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +23,8 @@ PROBLEM = "application/problem+json"
 
 STATUS: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.TooManyAttempts: 429,
     errors.NotFound: 404,
     errors.InvalidState: 409,
     errors.MemoHasApplications: 409,
@@ -39,8 +41,10 @@ STATUS: dict[type[errors.DomainError], int] = {
 }
 
 TITLES = {
-    401: "Unauthenticated", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
+    401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+    409: "Conflict",
     413: "Request too large", 415: "Unsupported media type", 422: "Unprocessable request",
+    429: "Too many attempts",
     500: "Internal error", 503: "Service busy",
 }
 
@@ -58,8 +62,26 @@ def problem(status: int, code: str, detail: str, field_errors: list[dict[str, st
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=all_headers)
 
 
+PAGE_PREFIXES = ("/dashboard", "/portal", "/login", "/logout")
+
+
+def is_page(request: Request) -> bool:
+    """The dashboard and the portal answer errors with an HTML page, the API with JSON."""
+    return request.url.path.startswith(PAGE_PREFIXES)
+
+
+def status_for(exc: errors.DomainError) -> int:
+    return next(s for cls, s in STATUS.items() if isinstance(exc, cls))
+
+
+def _page(request: Request, status: int, detail: str) -> Response:
+    from creditdesk.web import templating  # the pages' renderer, only when a page failed
+
+    return templating.error_page(request, status, TITLES.get(status, "Error"), detail)
+
+
 def domain_problem(exc: errors.DomainError) -> JSONResponse:
-    status = next(s for cls, s in STATUS.items() if isinstance(exc, cls))
+    status = status_for(exc)
     fields = [{"field": e.field, "message": e.message} for e in exc.errors]
     return problem(status, exc.code, exc.detail, fields or None)
 
@@ -99,15 +121,21 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
-    async def _domain(_request: Request, exc: errors.DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: errors.DomainError) -> Response:
+        if is_page(request):
+            return _page(request, status_for(exc), exc.detail)
         return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if is_page(request):
+            fields = [f"{_field(e)} {_message(e)}" for e in exc.errors()][:5]
+            return _page(request, 422, "This address has an invalid value: "
+                         + "; ".join(fields) + ".")
         return validation_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 401: "unauthenticated", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
@@ -117,32 +145,45 @@ def install(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed on this path."
         elif exc.status_code == 413:
             code, detail = "request_too_large", "The request body is too large."
+        if is_page(request):
+            return _page(request, exc.status_code, detail)
         return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # The database's constraints are the second line behind the locks; reaching them
         # means a concurrent change won a race. Nothing was written: the client may retry.
         log.warning("integrity error: %s", exc.orig)
+        if is_page(request):
+            return _page(request, 409, "Your change conflicted with a concurrent change and "
+                         "was not applied; reload the page and try again.")
         return problem(409, "conflict", "The request conflicted with a concurrent change and "
                        "was not applied; reload and try again.")
 
     @app.exception_handler(DataError)
-    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+    async def _data(request: Request, exc: DataError) -> Response:
         # The database refused a value (e.g. a character it can't store) that validation
         # let through. The transaction was rolled back: it is the client's input, not a crash.
         log.warning("data error: %s", exc.orig)
+        if is_page(request):
+            return _page(request, 422, "The form contains a value the database can't store; "
+                         "check the text and numbers you entered.")
         return problem(422, "validation_error", "The request contains a value the database "
                        "can't store; check the text and numbers you sent.")
 
     @app.exception_handler(OperationalError)
-    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def _operational(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable: %s", exc.orig)
+        if is_page(request):
+            return _page(request, 503, "The database is busy; try again in a moment.")
         return problem(503, "unavailable", "The database is busy; try again in a moment.",
                        headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
+        if is_page(request):
+            return _page(request, 500, "Something went wrong on our side; nothing was changed. "
+                         "Try again, and contact support if it keeps happening.")
         return problem(500, "internal_error", "Something went wrong on our side; nothing was "
                        "changed. Try again, and contact support if it keeps happening.")

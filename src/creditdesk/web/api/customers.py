@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from creditdesk.services import customers
+from creditdesk.services import customers, portal_links
 from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.portal.links import link_url
 
 router = APIRouter(tags=["customers"], route_class=DecimalJSONRoute)
 
@@ -49,3 +50,12 @@ def credit_summary(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, A
                    "total": m.total.to_str(), "remaining_amount": m.remaining_amount.to_str(),
                    "status": m.status, "source": m.source} for m in s.memos],
     }
+
+
+@router.post("/customers/{customer_id}/portal-link", status_code=201,
+             response_model=responses.PortalLinkOut)
+def portal_link(customer_id: str, request: Request, db: DB,
+                actor: CurrentActor) -> dict[str, Any]:
+    """A one-time Customer Portal sign-in link for the customer, valid for 7 days."""
+    link = portal_links.create_link(db, actor=actor, customer_id=customer_id)
+    return {"url": link_url(request, link.token), "expires_at": link.expires_at}

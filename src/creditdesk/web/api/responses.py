@@ -158,6 +158,11 @@ class CreditSummaryOut(Out):
     memos: list[SummaryMemoOut]
 
 
+class PortalLinkOut(Out):
+    url: str
+    expires_at: datetime
+
+
 class VariantOut(Out):
     id: str
     product_id: str

@@ -1,0 +1,163 @@
+"""What the Customer Portal may show one customer (P3, P4).
+
+Every function takes the ``PortalCustomer`` the portal session holds: there is no path
+without a customer. Credit (memo numbers, amounts, credit applied to invoices) is put in
+a view only when ``visibility.credit_visible`` allows it, so a hidden balance can't reach
+a page by a template mistake: the data is simply not there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors
+from creditdesk.domain import memo as memo_rules
+from creditdesk.domain.application import InvoiceStatus
+from creditdesk.domain.money import Money
+from creditdesk.services import invoices, pagination, views, visibility
+from creditdesk.services.portal_links import PortalCustomer
+
+OPEN = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
+SHOWN_MEMOS = (memo_rules.MemoStatus.ISSUED.value, memo_rules.MemoStatus.PARTIALLY_APPLIED.value,
+               memo_rules.MemoStatus.APPLIED.value)
+HIDDEN = "There is nothing at this path."
+
+
+@dataclass(frozen=True)
+class PortalInvoice:
+    id: str
+    number: str
+    status: str
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    total: Money
+    balance_due: Money
+
+
+@dataclass(frozen=True)
+class PortalInvoiceDetail:
+    invoice: PortalInvoice
+    lines: list[views.LineView]
+    # None when credit is hidden: payments and credit would tell the credit by subtraction.
+    amount_paid: Money | None
+    payments: list[views.PaymentView] | None
+    credits_applied: list[views.CreditAppliedView] | None
+
+
+@dataclass(frozen=True)
+class PortalMemo:
+    id: str
+    number: str
+    status: str
+    reason: str
+    issue_date: date | None
+    total: Money
+    remaining_amount: Money
+    source: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    customer_name: str
+    open_invoices: list[PortalInvoice]
+    balance_due: list[Money]  # per currency
+    available_credit: list[Money] | None  # None when hidden (P3)
+
+
+def _invoice(row: models.Invoice) -> PortalInvoice:
+    return PortalInvoice(row.id, row.number, row.status, row.currency, row.issue_date,
+                         row.due_date, Money(row.total_minor, row.currency),
+                         invoices.balance_due(row))
+
+
+def _sums(pairs: list[Money]) -> list[Money]:
+    totals: dict[str, int] = {}
+    for m in pairs:
+        totals[m.currency] = totals.get(m.currency, 0) + m.minor
+    return [Money(v, c) for c, v in sorted(totals.items())]
+
+
+def _scoped_invoices(who: PortalCustomer):
+    inv = models.Invoice
+    return select(inv).where(inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
+                             inv.status != InvoiceStatus.DRAFT.value)
+
+
+def _available_credit(session: Session, who: PortalCustomer) -> list[Money]:
+    cm = models.CreditMemo
+    rows = session.execute(select(cm.currency, cm.total_minor - cm.applied_minor).where(
+        cm.partner_id == who.partner_id, cm.customer_id == who.customer_id,
+        cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES]))).all()
+    return _sums([Money(int(r[1]), r[0]) for r in rows])
+
+
+def credit_visible(db: Database, *, who: PortalCustomer) -> bool:
+    with db.read() as session:
+        return visibility.credit_visible(session, who.partner_id, who.customer_id)
+
+
+def overview(db: Database, *, who: PortalCustomer) -> Overview:
+    inv = models.Invoice
+    with db.read() as session:
+        rows = session.scalars(_scoped_invoices(who).where(inv.status.in_(OPEN))
+                               .order_by(inv.id.desc()).limit(200)).all()
+        open_invoices = [_invoice(r) for r in rows]
+        shown = visibility.credit_visible(session, who.partner_id, who.customer_id)
+        credit = _available_credit(session, who) if shown else None
+    return Overview(who.customer_name, open_invoices,
+                    _sums([i.balance_due for i in open_invoices]), credit)
+
+
+def list_invoices(db: Database, *, who: PortalCustomer, limit: int = 50,
+                  cursor: str | None = None) -> pagination.Page[PortalInvoice]:
+    with db.read() as session:
+        return pagination.newest_first(session, _scoped_invoices(who), models.Invoice.id,
+                                       limit=limit, cursor=cursor, view=_invoice)
+
+
+def get_invoice(db: Database, *, who: PortalCustomer, invoice_id: str) -> PortalInvoiceDetail:
+    inv = models.Invoice
+    with db.read() as session:
+        row = session.scalars(_scoped_invoices(who).where(inv.id == invoice_id)
+                              .options(selectinload(inv.lines))).one_or_none()
+        if row is None:
+            raise errors.NotFound(f"No invoice with id {invoice_id}.")
+        full = invoices.load_view(session, row)
+        shown = visibility.credit_visible(session, who.partner_id, who.customer_id)
+    return PortalInvoiceDetail(
+        _invoice(row), full.lines, full.amount_paid if shown else None,
+        full.payments if shown else None, full.credits_applied if shown else None)
+
+
+def list_credit_memos(db: Database, *, who: PortalCustomer, limit: int = 50,
+                      cursor: str | None = None) -> pagination.Page[PortalMemo]:
+    """Issued, partially applied and applied memos, native and synced; NotFound when the
+    customer's credit is hidden (P3), exactly like a page that does not exist."""
+    cm = models.CreditMemo
+    with db.read() as session:
+        if not visibility.credit_visible(session, who.partner_id, who.customer_id):
+            raise errors.NotFound(HIDDEN)
+        stmt = select(cm).where(cm.partner_id == who.partner_id,
+                                cm.customer_id == who.customer_id, cm.status.in_(SHOWN_MEMOS))
+        return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
+                                       view=_memo)
+
+
+def available_credit(db: Database, *, who: PortalCustomer) -> list[Money]:
+    with db.read() as session:
+        if not visibility.credit_visible(session, who.partner_id, who.customer_id):
+            raise errors.NotFound(HIDDEN)
+        return _available_credit(session, who)
+
+
+def _memo(row: models.CreditMemo) -> PortalMemo:
+    v = views.memo_view(row, with_lines=False)
+    return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
+                      v.remaining_amount, v.source)

@@ -1,0 +1,42 @@
+"""Settings: credit-balance visibility (P2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, StrictBool
+
+from creditdesk.services import visibility
+from creditdesk.web.api.deps import DB, CurrentActor
+from creditdesk.web.api.jsonbody import DecimalJSONRoute
+
+router = APIRouter(tags=["settings"], route_class=DecimalJSONRoute)
+
+
+class VisibilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    show_to_all_customers: StrictBool
+    exceptions: list[str] = []
+
+
+class VisibilityOut(BaseModel):
+    show_to_all_customers: bool
+    exceptions: list[str]
+
+
+def _out(s: visibility.Setting) -> dict[str, Any]:
+    return {"show_to_all_customers": s.show_to_all_customers,
+            "exceptions": [e.customer_id for e in s.exceptions]}
+
+
+@router.get("/settings/credit-balance-visibility", response_model=VisibilityOut)
+def get_visibility(db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return _out(visibility.get_setting(db, actor=actor))
+
+
+@router.put("/settings/credit-balance-visibility", response_model=VisibilityOut)
+def put_visibility(body: VisibilityIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return _out(visibility.replace_setting(db, actor=actor,
+                                           show_to_all_customers=body.show_to_all_customers,
+                                           exceptions=body.exceptions))

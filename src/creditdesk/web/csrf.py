@@ -1,0 +1,60 @@
+"""CSRF protection of every form (synchronizer token kept in the signed session).
+
+Each page renders the session's token as a hidden ``csrf_token`` input (and htmx sends it
+as the ``X-CSRF-Token`` header); every POST of the pages passes ``checked_form``, which
+refuses a request whose token is missing or differs, before anything else happens.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from creditdesk.domain import errors
+
+FIELD = "csrf_token"
+HEADER = "x-csrf-token"
+
+
+def token(request: Request) -> str:
+    """The session's token, created on first use."""
+    if "session" not in request.scope:
+        return ""
+    value = request.session.get("csrf")
+    if not isinstance(value, str):
+        value = secrets.token_urlsafe(32)
+        request.session["csrf"] = value
+    return value
+
+
+def rotate(request: Request) -> None:
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+async def checked_form(request: Request) -> FormData:
+    """The request's form, once its CSRF token has been checked (403 otherwise)."""
+    try:
+        form = await request.form(max_files=0, max_fields=500)
+    except Exception:  # malformed multipart or urlencoded body: still a clear refusal
+        raise errors.ValidationError("The form could not be read; reload the page and try "
+                                     "again.") from None
+    sent = request.headers.get(HEADER) or form.get(FIELD)
+    expected = request.session.get("csrf") if "session" in request.scope else None
+    if not (isinstance(sent, str) and isinstance(expected, str)
+            and hmac.compare_digest(sent.encode(), expected.encode())):
+        raise errors.Forbidden("This form has expired or did not come from CreditDesk. "
+                               "Reload the page and try again.")
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def text(form: FormData, name: str) -> str:
+    """A form field as text ("" when absent or not text), trimmed."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,20 @@
+"""The Partner Dashboard: server-rendered pages under /dashboard/ (P1, P2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse
+
+from creditdesk.web.dashboard import customers, invoices, memo_forms, memos, preferences
+
+
+def router() -> APIRouter:
+    r = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+    @r.get("/")
+    def home() -> RedirectResponse:
+        return RedirectResponse("/dashboard/credit-memos", status_code=303)
+
+    for module in (memo_forms, memos, invoices, customers, preferences):
+        r.include_router(module.router)
+    return r

@@ -1,0 +1,74 @@
+"""Invoice list and invoice page: lines, payments, credits applied (each with Remove),
+balance due, and "Create credit memo" (C6, U1)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from creditdesk.domain import errors
+from creditdesk.domain.application import InvoiceStatus
+from creditdesk.services import credit, customers, invoices, memos, pages
+from creditdesk.web import forms, htmx, templating
+from creditdesk.web.api.deps import DB
+from creditdesk.web.auth import User
+from creditdesk.web.csrf import CheckedForm
+
+router = APIRouter()
+PAGE_SIZE = 25
+
+
+@router.get("/invoices")
+def invoice_list(request: Request, db: DB, actor: User, status: str = "", customer_id: str = "",
+                 q: str = "", cursor: str | None = None) -> Response:
+    statuses = [s.value for s in InvoiceStatus]
+    page = invoices.list_invoices(db, actor=actor, customer_id=customer_id or None,
+                                  statuses=[status] if status in statuses else None,
+                                  q=q or None, limit=PAGE_SIZE, cursor=cursor or None)
+    people = customers.list_customers(db, actor=actor, limit=200).data
+    names = {c.id: c.name for c in people}
+    return templating.render(request, "dashboard/invoices.html", {
+        "page": page, "names": names, "customers": people, "statuses": statuses,
+        "filters": {"status": status, "customer_id": customer_id, "q": q}, "cursor": cursor},
+        block=htmx.wanted_block(request, "invoice-results"))
+
+
+def invoice_page(request: Request, db: DB, actor, invoice_id: str, *,
+                 refusal: forms.Refusal | None = None) -> Response:
+    p = pages.invoice_page(db, actor=actor, invoice_id=invoice_id)
+    return templating.render(request, "dashboard/invoice.html", {
+        "p": p, "inv": p.invoice, "refusal": refusal,
+        "creditable": p.invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)},
+        status=refusal.status if refusal else 200)
+
+
+@router.get("/invoices/{invoice_id}")
+def invoice_detail(request: Request, db: DB, actor: User, invoice_id: str) -> Response:
+    return invoice_page(request, db, actor, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/credits/{memo_id}/remove")
+def remove_credit(request: Request, db: DB, actor: User, invoice_id: str, memo_id: str,
+                  _f: CheckedForm) -> Response:
+    try:
+        done = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+    except errors.DomainError as exc:
+        return invoice_page(request, db, actor, invoice_id, refusal=forms.refusal("remove", exc))
+    templating.flash(request, f"Removed the credit of {done.credit_memo.number} from invoice "
+                     f"{done.invoice.number}.")
+    return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
+
+
+@router.post("/invoices/{invoice_id}/credit-memos")
+def create_from_invoice(request: Request, db: DB, actor: User, invoice_id: str,
+                        form: CheckedForm) -> Response:
+    typed = forms.values(form, "reason", "notes")
+    try:
+        m = memos.create_from_invoice(db, actor=actor, invoice_id=invoice_id,
+                                      reason=typed["reason"], notes=typed["notes"] or None)
+    except errors.DomainError as exc:
+        return invoice_page(request, db, actor, invoice_id,
+                            refusal=forms.refusal("create_memo", exc, typed))
+    templating.flash(request, f"Draft credit memo {m.number} created from the invoice. "
+                     "Edit its lines if only part is credited, then issue it.")
+    return RedirectResponse(f"/dashboard/credit-memos/{m.id}", status_code=303)

@@ -1,0 +1,114 @@
+"""Credit memo list and memo page, with the memo's actions: issue, apply, remove, void,
+delete (P1; the rules are the services', the page shows their refusals)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from creditdesk.domain import errors
+from creditdesk.services import credit, customers, memo_lifecycle, memos, pages
+from creditdesk.web import forms, htmx, templating
+from creditdesk.web.api.deps import DB
+from creditdesk.web.auth import User
+from creditdesk.web.csrf import CheckedForm, text
+
+router = APIRouter()
+TABS = ["", "draft", "issued", "partially_applied", "applied", "void"]
+PAGE_SIZE = 25
+
+
+@router.get("/credit-memos")
+def memo_list(request: Request, db: DB, actor: User, status: str = "", customer_id: str = "",
+              source: str = "", has_remaining: str = "", q: str = "",
+              cursor: str | None = None) -> Response:
+    filters = {"status": status if status in TABS else "", "customer_id": customer_id,
+               "source": source, "has_remaining": has_remaining, "q": q}
+    page = pages.memo_list(db, actor=actor, statuses=[status] if status else None,
+                           customer_id=customer_id or None, source=source or None,
+                           has_remaining=True if has_remaining else None, q=q or None,
+                           limit=PAGE_SIZE, cursor=cursor or None)
+    people = customers.list_customers(db, actor=actor, limit=200).data
+    return templating.render(request, "dashboard/memos.html", {
+        "page": page, "filters": filters, "tabs": TABS, "customers": people,
+        "cursor": cursor}, block=htmx.wanted_block(request, "memo-results"))
+
+
+def memo_page(request: Request, db: DB, actor, memo_id: str, *,
+              refusal: forms.Refusal | None = None, invoice_q: str = "") -> Response:
+    """The memo page; with a refusal, the page again with the message next to its form
+    (a missing memo, or another partner's, is still a 404 page)."""
+    page = pages.memo_page(db, actor=actor, memo_id=memo_id, invoice_q=invoice_q or None)
+    return templating.render(request, "dashboard/memo.html", {
+        "p": page, "m": page.memo, "refusal": refusal, "invoice_q": invoice_q},
+        status=refusal.status if refusal else 200)
+
+
+@router.get("/credit-memos/{memo_id}")
+def memo_detail(request: Request, db: DB, actor: User, memo_id: str,
+                invoice_q: str = "") -> Response:
+    return memo_page(request, db, actor, memo_id, invoice_q=invoice_q)
+
+
+def _done(request: Request, url: str, message: str) -> Response:
+    templating.flash(request, message)
+    return RedirectResponse(url, status_code=303)
+
+
+def _url(memo_id: str) -> str:
+    return f"/dashboard/credit-memos/{memo_id}"
+
+
+@router.post("/credit-memos/{memo_id}/issue")
+def issue(request: Request, db: DB, actor: User, memo_id: str, _f: CheckedForm) -> Response:
+    try:
+        m = memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id)
+    except errors.DomainError as exc:
+        return memo_page(request, db, actor, memo_id, refusal=forms.refusal("issue", exc))
+    return _done(request, _url(m.id), f"Credit memo {m.number} issued.")
+
+
+@router.post("/credit-memos/{memo_id}/apply")
+def apply(request: Request, db: DB, actor: User, memo_id: str, form: CheckedForm) -> Response:
+    typed = forms.values(form, "invoice_id", "amount")
+    try:
+        done = credit.apply_credit(db, actor=actor, memo_id=memo_id,
+                                   invoice_id=typed["invoice_id"], amount=typed["amount"])
+    except errors.DomainError as exc:
+        return memo_page(request, db, actor, memo_id,
+                         refusal=forms.refusal("apply", exc, typed),
+                         invoice_q=text(form, "invoice_q"))
+    return _done(request, _url(memo_id),
+                 f"Applied {templating.money(done.application.amount)} of "
+                 f"{done.credit_memo.number} to invoice {done.invoice.number}.")
+
+
+@router.post("/credit-memos/{memo_id}/applications/{invoice_id}/remove")
+def remove(request: Request, db: DB, actor: User, memo_id: str, invoice_id: str,
+           _f: CheckedForm) -> Response:
+    try:
+        done = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+    except errors.DomainError as exc:
+        return memo_page(request, db, actor, memo_id, refusal=forms.refusal("remove", exc))
+    return _done(request, _url(memo_id), f"Removed the credit of {done.credit_memo.number} "
+                 f"from invoice {done.invoice.number}.")
+
+
+@router.post("/credit-memos/{memo_id}/void")
+def void(request: Request, db: DB, actor: User, memo_id: str, form: CheckedForm) -> Response:
+    typed = forms.values(form, "reason")
+    try:
+        m = memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id, reason=typed["reason"])
+    except errors.DomainError as exc:
+        return memo_page(request, db, actor, memo_id, refusal=forms.refusal("void", exc, typed))
+    return _done(request, _url(m.id), f"Credit memo {m.number} voided.")
+
+
+@router.post("/credit-memos/{memo_id}/delete")
+def delete(request: Request, db: DB, actor: User, memo_id: str, _f: CheckedForm) -> Response:
+    try:
+        number = memos.get_memo(db, actor=actor, memo_id=memo_id).number
+        memos.delete_memo(db, actor=actor, memo_id=memo_id)
+    except errors.DomainError as exc:
+        return memo_page(request, db, actor, memo_id, refusal=forms.refusal("delete", exc))
+    return _done(request, "/dashboard/credit-memos", f"Draft {number} deleted.")

@@ -1,0 +1,93 @@
+"""Customer Portal pages. The session holds one customer; every read goes through
+``services.portal`` with it, and credit appears only where that service put it (P3)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from creditdesk.domain import errors
+from creditdesk.services import portal, portal_links
+from creditdesk.services.portal_links import PortalCustomer
+from creditdesk.web import csrf, templating
+from creditdesk.web.api.deps import DB
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+SESSION_SECONDS = 24 * 3600
+
+
+def current_customer(request: Request) -> PortalCustomer:
+    data = request.session.get("portal")
+    if not isinstance(data, dict) or not isinstance(data.get("exp"), int | float) \
+            or data["exp"] < time.time():
+        request.session.pop("portal", None)
+        raise errors.Unauthenticated("Open the sign-in link you were sent to view your "
+                                     "account. Links work once; ask for a new one if needed.")
+    who = PortalCustomer(str(data.get("pid")), str(data.get("cid")), str(data.get("name")))
+    request.state.portal_customer = who
+    return who
+
+
+Customer = Annotated[PortalCustomer, Depends(current_customer)]
+
+
+def _render(request: Request, db: DB, who: PortalCustomer, name: str, values: dict,
+            credit_visible: bool | None = None) -> Response:
+    shown = portal.credit_visible(db, who=who) if credit_visible is None else credit_visible
+    return templating.render(request, name, {"who": who, "credit_visible": shown, **values})
+
+
+@router.get("/sign-in/{token}")
+def sign_in_page(request: Request, db: DB, token: str) -> Response:
+    who = portal_links.check_link(db, token=token)
+    return templating.render(request, "portal/sign_in.html", {"token": token,
+                                                              "name": who.customer_name})
+
+
+@router.post("/sign-in/{token}")
+def sign_in(request: Request, db: DB, token: str, _f: csrf.CheckedForm) -> Response:
+    who = portal_links.redeem_link(db, token=token)
+    request.session["portal"] = {"pid": who.partner_id, "cid": who.customer_id,
+                                 "name": who.customer_name,
+                                 "exp": int(time.time()) + SESSION_SECONDS}
+    csrf.rotate(request)
+    return RedirectResponse("/portal/", status_code=303)
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, _f: csrf.CheckedForm) -> Response:
+    request.session.pop("portal", None)
+    csrf.rotate(request)
+    return templating.render(request, "portal/signed_out.html", {})
+
+
+@router.get("/")
+def overview(request: Request, db: DB, who: Customer) -> Response:
+    o = portal.overview(db, who=who)
+    return _render(request, db, who, "portal/overview.html", {"o": o},
+                   credit_visible=o.available_credit is not None)
+
+
+@router.get("/invoices")
+def invoices(request: Request, db: DB, who: Customer, cursor: str | None = None) -> Response:
+    page = portal.list_invoices(db, who=who, limit=50, cursor=cursor or None)
+    return _render(request, db, who, "portal/invoices.html", {"page": page})
+
+
+@router.get("/invoices/{invoice_id}")
+def invoice(request: Request, db: DB, who: Customer, invoice_id: str) -> Response:
+    detail = portal.get_invoice(db, who=who, invoice_id=invoice_id)
+    return _render(request, db, who, "portal/invoice.html", {"d": detail, "inv": detail.invoice},
+                   credit_visible=detail.credits_applied is not None)
+
+
+@router.get("/credit-memos")
+def credit_memos(request: Request, db: DB, who: Customer,
+                 cursor: str | None = None) -> Response:
+    page = portal.list_credit_memos(db, who=who, limit=50, cursor=cursor or None)
+    credit = portal.available_credit(db, who=who)
+    return _render(request, db, who, "portal/credit_memos.html",
+                   {"page": page, "credit": credit}, credit_visible=True)

@@ -1,0 +1,147 @@
+"""Customer Portal: one-time links, scoping to one customer (P4), and credit visibility
+(P2, P3): when hidden, no memo number, no credit amount and no credit link anywhere."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from creditdesk.services import credit, invoices, memos, portal_links, visibility
+from creditdesk.services.context import clock
+from tests import factories
+from tests.web.conftest import portal_for
+
+
+@pytest.fixture
+def books(db, actor):
+    """A customer with an open invoice, credit applied to it, and memos in every status."""
+    cid = factories.customer(db, actor, "Wayne Enterprises")
+    inv = factories.invoice(db, actor, cid, "200.00")
+    applied = factories.memo(db, actor, cid, "31.17")
+    credit.apply_credit(db, actor=actor, memo_id=applied, invoice_id=inv, amount="31.17")
+    open_memo = factories.memo(db, actor, cid, "47.23")
+    draft = factories.memo(db, actor, cid, "58.41", issue=False)
+    void = factories.memo(db, actor, cid, "66.67")
+    from creditdesk.services import memo_lifecycle
+    memo_lifecycle.void_memo(db, actor=actor, memo_id=void, reason="typo")
+    number = {k: memos.get_memo(db, actor=actor, memo_id=v).number
+              for k, v in {"applied": applied, "open": open_memo, "draft": draft,
+                           "void": void}.items()}
+    return {"customer": cid, "invoice": inv, "numbers": number}
+
+
+CREDIT_AMOUNTS = ("31.17", "47.23")  # the applied credit and the available credit
+
+
+def _pages(b, inv):
+    return {url: b.get(url) for url in ("/portal/", "/portal/invoices", f"/portal/invoices/{inv}")}
+
+
+def test_portal_link_via_the_api(client, db, actor, new_browser) -> None:
+    cid = factories.customer(db, actor)
+    r = client.post(f"/api/v1/customers/{cid}/portal-link")
+    assert r.status_code == 201
+    body = r.json()
+    assert set(body) == {"url", "expires_at"} and "/portal/sign-in/" in body["url"]
+    path = body["url"].split("testserver", 1)[-1]
+    b = new_browser()
+    assert b.get(path).status_code == 200
+    assert b.post(path, follow_redirects=False).status_code == 303
+    assert b.get("/portal/").status_code == 200
+    # single use
+    other = new_browser()
+    assert other.get(path).status_code == 404
+    assert other.post(path).status_code in (403, 404)
+    assert client.post("/api/v1/customers/cus_nope/portal-link").status_code == 404
+
+
+def test_link_expires(db, actor, new_browser, monkeypatch) -> None:
+    cid = factories.customer(db, actor)
+    link = portal_links.create_link(db, actor=actor, customer_id=cid)
+    later = clock.now() + portal_links.LINK_LIFETIME + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    r = new_browser().get(f"/portal/sign-in/{link.token}")
+    assert r.status_code == 404 and "expired" in r.text
+
+
+def test_portal_needs_a_session(new_browser, partner) -> None:
+    b = new_browser()
+    for url in ("/portal/", "/portal/invoices", "/portal/credit-memos"):
+        r = b.get(url)
+        assert r.status_code == 401 and "sign-in link" in r.text
+    assert b.get("/portal/sign-in/not-a-real-token-at-all-xxxxx").status_code == 404
+
+
+def test_credit_visible_when_shown_to_all(db, actor, new_browser, books) -> None:
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    b = portal_for(db, new_browser, actor, books["customer"])
+    over = b.get("/portal/")
+    assert "$47.23" in over.text and 'id="nav-credit-memos"' in over.text
+    assert "$168.83" in over.text  # balance due 200 - 31.17
+    r = b.get("/portal/credit-memos")
+    assert r.status_code == 200
+    n = books["numbers"]
+    assert n["applied"] in r.text and n["open"] in r.text
+    assert n["draft"] not in r.text and n["void"] not in r.text  # never drafts or voids
+    inv = b.get(f"/portal/invoices/{books['invoice']}").text
+    assert n["applied"] in inv and "$31.17" in inv
+
+
+@pytest.mark.parametrize("mode", ["off", "on_with_exception"])
+def test_hidden_credit_leaks_nowhere(db, actor, new_browser, books, mode) -> None:
+    if mode == "on_with_exception":
+        visibility.replace_setting(db, actor=actor, show_to_all_customers=True,
+                                   exceptions=[books["customer"]])
+    b = portal_for(db, new_browser, actor, books["customer"])
+    for url, r in _pages(b, books["invoice"]).items():
+        assert r.status_code == 200, url
+        for number in books["numbers"].values():
+            assert number not in r.text, (url, number)
+        for amount in CREDIT_AMOUNTS:
+            assert amount not in r.text, (url, amount)
+        assert "/portal/credit-memos" not in r.text, url
+        assert "credit" not in r.text.lower(), url
+    assert "$168.83" in b.get("/portal/").text  # the balance due still shows
+    r = b.get("/portal/credit-memos")
+    assert r.status_code == 404
+    for number in books["numbers"].values():
+        assert number not in r.text
+
+
+def test_exception_sees_credit_when_hidden_for_all(db, actor, new_browser, books) -> None:
+    visibility.replace_setting(db, actor=actor, show_to_all_customers=False,
+                               exceptions=[books["customer"]])
+    b = portal_for(db, new_browser, actor, books["customer"])
+    assert b.get("/portal/credit-memos").status_code == 200
+    assert "$47.23" in b.get("/portal/").text
+
+
+def test_customer_reaches_only_its_own_data(db, actor, new_browser, books, other_actor) -> None:
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    other_cid = factories.customer(db, actor, "Other customer")
+    other_inv = factories.invoice(db, actor, other_cid, "77.00")
+    rival_cid = factories.customer(db, other_actor, "Rival's customer")
+    rival_inv = factories.invoice(db, other_actor, rival_cid, "88.00")
+    b = portal_for(db, new_browser, actor, books["customer"])
+    assert b.get(f"/portal/invoices/{other_inv}").status_code == 404
+    assert b.get(f"/portal/invoices/{rival_inv}").status_code == 404
+    listing = b.get("/portal/invoices").text
+    number = invoices.get_invoice(db, actor=actor, invoice_id=other_inv).number
+    assert "$77.00" not in listing and "$88.00" not in listing
+    assert listing.count(number) == (1 if number in
+                                     [invoices.get_invoice(db, actor=actor,
+                                                           invoice_id=books["invoice"]).number]
+                                     else 0)
+
+
+def test_portal_session_does_not_open_the_dashboard(db, actor, new_browser, books) -> None:
+    b = portal_for(db, new_browser, actor, books["customer"])
+    assert b.get("/dashboard/credit-memos", follow_redirects=False).status_code == 303
+
+
+def test_portal_sign_out(db, actor, new_browser, books) -> None:
+    b = portal_for(db, new_browser, actor, books["customer"])
+    assert b.post("/portal/sign-out", csrf=False).status_code == 403
+    assert b.post("/portal/sign-out").status_code == 200
+    assert b.get("/portal/").status_code == 401
