@@ -19,6 +19,7 @@ from creditdesk.services import (
     ledger,
     memos,
     partners,
+    visibility,
 )
 from creditdesk.services.context import Actor
 
@@ -149,3 +150,12 @@ def test_demo_is_deterministic(sqlite_template: Path, tmp_path: Path) -> None:
         finally:
             db.dispose()
     assert snapshots[0] == snapshots[1]
+
+
+def test_demo_shows_credit_in_the_portal_with_one_exception(db):
+    """A newcomer sees both sides of P2/P3: credit on for all, one customer excepted."""
+    info = demo.load(db)
+    actor = partners.authenticate_api_key(db, info.api_key)
+    setting = visibility.get_setting(db, actor=Actor(actor.partner_id, "test"))
+    assert setting.show_to_all_customers is True
+    assert len(setting.exceptions) == 1

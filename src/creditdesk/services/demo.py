@@ -27,6 +27,7 @@ from creditdesk.services import (
     memos,
     partners,
     views,
+    visibility,
 )
 from creditdesk.services.context import Actor, clock
 
@@ -144,6 +145,13 @@ class _Loader:
         self._invoices()
         self._memos()
         self._payments()
+        self._visibility()
+
+    def _visibility(self) -> None:
+        """Credit shown in the portal to every customer but the last one (an exception),
+        so that a newcomer sees both sides of P2/P3 at once."""
+        visibility.replace_setting(self.db, actor=self.actor, show_to_all_customers=True,
+                                   exceptions=[self.customers[-1][0]])
 
     # --- customers and catalogue ----------------------------------------------
     def _customers(self) -> None:
