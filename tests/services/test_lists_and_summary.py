@@ -157,12 +157,7 @@ def test_s2_search_by_memo_number(db, actor):
     assert memos.list_memos(db, actor=actor, q="%").data == []
 
 
-def test_s2_number_search_ignores_case_on_both_databases(db, actor, request):
-    if not db.is_sqlite:
-        # Known, left for the lead: PostgreSQL's LIKE is case-sensitive and the search
-        # upper-cases q, so a synced memo numbered in lower case is not found there.
-        # upper(number) would defeat the varchar_pattern_ops index of migration 0002.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="case-sensitive LIKE"))
+def test_s2_number_search_ignores_case_on_both_databases(db, actor):
     cus = f.customer(db, actor)
     synced = _synced_memo(db, actor, cus, 100, 0, "issued", number="cn-abc")
     native = f.memo(db, actor, cus, "1.00")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -221,9 +222,6 @@ class CreditMemo(Base):
         Index("ix_credit_memos_partner_source", "partner_id", "source", "id"),
         Index("ix_credit_memos_customer_status", "customer_id", "status"),
         Index("ix_credit_memos_invoice", "invoice_id"),
-        # Pattern ops on PostgreSQL: the list's number-prefix search (LIKE 'CM-12%') uses it.
-        Index("ix_credit_memos_partner_number", "partner_id", "number",
-              postgresql_ops={"number": "varchar_pattern_ops"}),
         CheckConstraint("total_minor > 0", name="memo_total_positive"),
         # C7/A2 in the database: 0 <= applied <= total.
         CheckConstraint("applied_minor >= 0 AND applied_minor <= total_minor",
@@ -242,6 +240,14 @@ class CreditMemo(Base):
             "source IN ('native', 'quickbooks_online', 'quickbooks_desktop', 'sage_intacct',"
             " 'xero')", name="memo_source"),
     )
+
+
+# S2's number search is a case-insensitive prefix: upper(number) LIKE 'CM-12%'. Synced
+# memos keep their accounting system's number as it is, hence upper(); text_pattern_ops on
+# PostgreSQL because a LIKE prefix can use a btree only when it compares bytes.
+Index("ix_credit_memos_partner_number_upper", CreditMemo.partner_id,
+      func.upper(CreditMemo.number).label("number_upper"),
+      postgresql_ops={"number_upper": "text_pattern_ops"})
 
 
 class CreditMemoLine(Base):

@@ -280,8 +280,10 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     elif has_remaining is False:
         stmt = stmt.where(cm.status.not_in(credit))
     if q and q.strip():
-        stmt = stmt.where(cm.number.like(pagination.prefix_pattern(q.strip().upper()),
-                                         escape="\\"))
+        # Case-insensitive: synced memos keep their system's numbering (an index on
+        # upper(number) serves it, see models.py).
+        stmt = stmt.where(func.upper(cm.number).like(
+            pagination.prefix_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
         return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
                                        view=views.memo_view)

@@ -1,11 +1,11 @@
-"""memo number prefix search: pattern-ops index on PostgreSQL
+"""memo number search: an index on (partner_id, upper(number))
 
-The memo list's ``q`` filter is a number prefix (``number LIKE 'CM-12%'``). PostgreSQL can
-only use a btree index for LIKE prefixes when the index compares bytes (C collation or a
-``*_pattern_ops`` operator class); with the databases' C.UTF-8/en_US collations the plain
-``(partner_id, number)`` index was never used and the search scanned every memo (B4: 120 ms
-at 1,000,000 memos). ``varchar_pattern_ops`` still serves equality lookups by number.
-SQLite keeps the plain index.
+The memo list's ``q`` filter is a case-insensitive number prefix
+(``upper(number) LIKE 'CM-12%'``; synced memos keep their accounting system's numbering).
+The plain ``(partner_id, number)`` index of 0001 could serve neither the upper() nor, on
+PostgreSQL with a non-C collation, a LIKE prefix at all: the search scanned every memo
+(B4: 120 ms at 1,000,000 memos). The expression index uses ``text_pattern_ops`` on
+PostgreSQL, whose btree then serves LIKE prefixes.
 
 Revision ID: 0002
 Revises: 0001
@@ -14,6 +14,7 @@ Create Date: 2026-11-21 20:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
@@ -23,15 +24,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
+    postgres = op.get_bind().dialect.name == "postgresql"
     op.drop_index("ix_credit_memos_partner_number", table_name="credit_memos")
-    op.create_index("ix_credit_memos_partner_number", "credit_memos", ["partner_id", "number"],
-                    postgresql_ops={"number": "varchar_pattern_ops"})
+    number = "upper(number) text_pattern_ops" if postgres else "upper(number)"
+    op.create_index("ix_credit_memos_partner_number_upper", "credit_memos",
+                    ["partner_id", sa.text(number)])
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    op.drop_index("ix_credit_memos_partner_number", table_name="credit_memos")
+    op.drop_index("ix_credit_memos_partner_number_upper", table_name="credit_memos")
     op.create_index("ix_credit_memos_partner_number", "credit_memos", ["partner_id", "number"])
