@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
-from creditdesk.web import csrf
+from creditdesk.web import csrf, htmx
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -80,6 +80,13 @@ def render(request: Request, name: str, values: dict[str, Any] | None = None, *,
            headers: dict[str, str] | None = None) -> HTMLResponse:
     """The page ``name``, or only its ``block`` (an htmx fragment)."""
     template = env.get_template(name)
+    if status >= 400 and request.method != "GET" and htmx.is_htmx(request):
+        # A refused form shows again, as without JavaScript: the address stays the page's
+        # (no history entry for the POST URL, which a reload would GET: 405), and the page
+        # scrolls to the message (its [autofocus]) rather than to the top.
+        headers = {"HX-Push-Url": "false", **(headers or {})}
+        if request.headers.get("hx-boosted") == "true":
+            headers.setdefault("HX-Reswap", "innerHTML show:[autofocus]:top")
     ctx = context(request, values or {})
     if block is None:
         html = template.render(ctx)
