@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_INSTALL := $(VENV)/.installed
 STAMP_DEV     := $(VENV)/.installed-dev
 
-.PHONY: install dev run test lint bench clean
+.PHONY: install dev run test lint bench eval-suggestions clean
 
 install: $(STAMP_INSTALL)  ## the venv with the package and its CLI at .venv/bin/creditdesk
 
@@ -32,6 +32,9 @@ lint: dev
 
 bench: dev  ## benchmarks (not tests); results under bench/results/
 	$(BIN)/python -m bench
+
+eval-suggestions: install  ## suggestion precision/recall per reason + calibration (G4)
+	$(BIN)/python -m creditdesk.evaluation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis creditdesk.db creditdesk.db-wal creditdesk.db-shm

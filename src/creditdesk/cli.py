@@ -15,6 +15,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 partner_app = typer.Typer(help="Partners (tenants).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(partner_app, name="partner")
+suggestions_app = typer.Typer(help="Credit suggestions (G1-G4).", no_args_is_help=True)
+app.add_typer(suggestions_app, name="suggestions")
 
 
 @db_app.command("upgrade")
@@ -53,6 +55,42 @@ def partner_create(
                            "admin_email": new.admin_email}))
 
 
+@suggestions_app.command("refresh")
+def suggestions_refresh(
+    partner_id: Annotated[str, typer.Option(help="The partner whose suggestions to refresh")],
+    customer_id: Annotated[str | None, typer.Option(help="Only this customer")] = None,
+) -> None:
+    """Recompute credit suggestions for one customer or a whole partner, with progress."""
+    from rich.progress import Progress
+
+    from creditdesk.db import migrate
+    from creditdesk.db.engine import Database
+    from creditdesk.domain import errors
+    from creditdesk.services import suggestions
+    from creditdesk.services.context import Actor
+
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    db = Database(url)
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("Refreshing suggestions", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = suggestions.refresh(db, actor=Actor(partner_id, "cli"),
+                                         customer_id=customer_id, progress=progress)
+    except errors.DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    typer.echo(json.dumps({"customers": result.customers, "created": result.created,
+                           "updated": result.updated, "removed": result.removed,
+                           "open": result.open}))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -85,9 +123,16 @@ def serve(
             f"  API key:           {info.api_key}\n"
             f"  Try:               curl -H 'Authorization: Bearer {info.api_key}' "
             f"{base}/api/v1/credit-memos\n")
+    if settings.database_url.startswith("sqlite") and sync_jobs_enabled():
+        _start_sync_runner(settings.database_url)  # the SQLite default syncs in-process
     uvicorn.run("creditdesk.web.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 
+
+from creditdesk.cli_sync import _start_sync_runner, fake_app, sync_jobs_enabled, worker  # noqa: E402
+
+app.command()(worker)
+app.add_typer(fake_app, name="fake")
 
 if __name__ == "__main__":
     app()

@@ -410,3 +410,115 @@ class LoginFailure(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     __table_args__ = (Index("ix_login_failures_key_at", "key_hash", "at"),)
+
+
+SUGGESTION_STATUSES = ("open", "accepted", "dismissed")
+
+
+class Suggestion(Base):
+    """G1-G3: an advisory credit suggestion; ``evidence_key`` keeps a dismissal dismissed."""
+
+    __tablename__ = "suggestions"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(40))
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    # The invoice a memo would be linked to (the later duplicate, the mispriced invoice…).
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
+    invoice_ids: Mapped[list[str]] = mapped_column(JSON)
+    confidence_bp: Mapped[int] = mapped_column(Integer)  # 0..10000, exact on both databases
+    explanation: Mapped[str] = mapped_column(Text)
+    evidence_key: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    credit_memo_id: Mapped[str | None] = mapped_column(ForeignKey("credit_memos.id"))
+    decided_by: Mapped[str | None]
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        UniqueConstraint("partner_id", "evidence_key", name="uq_suggestions_partner_evidence"),
+        Index("ix_suggestions_partner_customer_status", "partner_id", "customer_id", "status",
+              "id"),
+        Index("ix_suggestions_partner_status", "partner_id", "status", "id"),
+        CheckConstraint("amount_minor > 0", name="suggestion_amount_positive"),
+        CheckConstraint("confidence_bp >= 0 AND confidence_bp <= 10000",
+                        name="suggestion_confidence_range"),
+        CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="suggestion_status"),
+        CheckConstraint("status <> 'accepted' OR credit_memo_id IS NOT NULL",
+                        name="suggestion_accepted_has_memo"),
+    )
+
+
+INTEGRATION_STATUSES = ("('pending_authorization', 'connected', 'needs_reconnection',"
+                        " 'disconnected')")
+
+
+class Integration(Base):
+    """A partner's connection to an accounting system (Y1, Y2, Y7).
+
+    Tokens and credentials are one Fernet token (``credentials_encrypted``); the sync
+    cursor is the provider's own JSON, advanced only in the transaction that commits a batch.
+    """
+
+    __tablename__ = "integrations"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    provider: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30))
+    region: Mapped[str | None] = mapped_column(String(10))
+    realm_id: Mapped[str | None]  # QBO realm, Xero tenant, Intacct company
+    company_name: Mapped[str | None]
+    oauth_state_hash: Mapped[str | None] = mapped_column(String(64))
+    credentials_encrypted: Mapped[str | None] = mapped_column(Text)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_synced_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_sync_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    disconnected_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_integrations_partner_id", "partner_id", "id"),
+        Index("ix_integrations_provider_realm", "provider", "realm_id"),
+        Index("ux_integrations_oauth_state", "oauth_state_hash", unique=True,
+              sqlite_where=text("oauth_state_hash IS NOT NULL"),
+              postgresql_where=text("oauth_state_hash IS NOT NULL")),
+        CheckConstraint(f"status IN {INTEGRATION_STATUSES}", name="integration_status"),
+        CheckConstraint(
+            "provider IN ('quickbooks_online', 'quickbooks_desktop', 'sage_intacct', 'xero')",
+            name="integration_provider"),
+    )
+
+
+class SyncRun(Base):
+    """Y8: one sync of one integration, with its counts and per-record errors."""
+
+    __tablename__ = "sync_runs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | manual | webhook
+    status: Mapped[str] = mapped_column(String(20))
+    queued_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    voided: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    __table_args__ = (
+        Index("ix_sync_runs_integration", "integration_id", "id"),
+        Index("ix_sync_runs_status", "status", "queued_at"),
+        # The queueing lock: at most one run of a connection at a time, on every runner.
+        Index("ux_sync_runs_one_running", "integration_id", unique=True,
+              sqlite_where=text("status = 'running'"),
+              postgresql_where=text("status = 'running'")),
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'partial', 'failed')",
+                        name="sync_run_status"),
+    )

@@ -13,7 +13,16 @@ from creditdesk import __version__
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
 from creditdesk.web import auth, dashboard, errors, idempotency, limits, sessions
-from creditdesk.web.api import catalog, customers, invoices, memos, reports, settings
+from creditdesk.web.api import (
+    catalog,
+    customers,
+    invoices,
+    memos,
+    reports,
+    settings,
+    suggestions,
+)
+from creditdesk.web.integrations_app import install as install_integrations
 from creditdesk.web.portal import routes as portal
 
 API_PREFIX = "/api/v1"
@@ -28,11 +37,12 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
                     "systems. Authenticate with `Authorization: Bearer <api_key>`.",
     )
     app.state.db = db or Database(get_settings().database_url)
-    for module in (customers, catalog, invoices, memos, reports, settings):
+    for module in (customers, catalog, invoices, memos, reports, settings, suggestions):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())
     app.include_router(portal.router)
+    install_integrations(app, API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     auth.install(app)

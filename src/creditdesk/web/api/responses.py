@@ -257,3 +257,36 @@ class JournalEntryPage(Page[JournalEntryOut]):
 
 class AuditEventPage(Page[AuditEventOut]):
     pass
+
+
+class SuggestionOut(Out):
+    """G2: an advisory credit suggestion; status open, accepted or dismissed."""
+
+    id: str
+    customer_id: str
+    reason: str
+    amount: Money
+    currency: str
+    invoice_ids: list[str]
+    confidence: float = Field(ge=0, le=1)
+    explanation: str
+    status: str
+    credit_memo_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SuggestionPage(Page[SuggestionOut]):
+    pass
+
+
+class SuggestionRefreshOut(Out):
+    customers: int
+    created: int
+    updated: int
+    removed: int
+    open: int
+
+
+class SuggestionAcceptedOut(Out):
+    credit_memo: MemoOut

@@ -157,3 +157,7 @@ class VoidIn(In):
 class ApplicationIn(In):
     invoice_id: Id
     amount: Amount
+
+
+class SuggestionRefreshIn(In):
+    customer_id: Id | None = None

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from creditdesk.web.dashboard import customers, invoices, memo_forms, memos, preferences
+from creditdesk.web.dashboard import (
+    customers,
+    invoices,
+    memo_forms,
+    memos,
+    preferences,
+    suggestions,
+)
 
 
 def router() -> APIRouter:
@@ -15,6 +22,6 @@ def router() -> APIRouter:
     def home() -> RedirectResponse:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
-    for module in (memo_forms, memos, invoices, customers, preferences):
+    for module in (memo_forms, memos, invoices, customers, preferences, suggestions):
         r.include_router(module.router)
     return r

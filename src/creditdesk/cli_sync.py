@@ -1,0 +1,81 @@
+"""Sync commands: ``creditdesk worker`` and ``creditdesk fake quickbooks-online``."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+
+import typer
+
+from creditdesk.config import get_settings
+
+fake_app = typer.Typer(help="Local fakes of the accounting systems (for trying a sync).",
+                       no_args_is_help=True)
+
+
+def sync_jobs_enabled() -> bool:
+    return os.environ.get("CREDITDESK_SYNC_IN_PROCESS", "1") != "0"
+
+
+def _start_sync_runner(url: str) -> None:
+    from creditdesk.db.engine import Database
+    from creditdesk.jobs import sync as sync_jobs
+
+    sync_jobs.InProcessRunner(Database(url), tick=5.0).start()
+
+
+def worker(
+    tick: Annotated[float, typer.Option(help="Seconds between looks for due syncs")] = 5.0,
+) -> None:
+    """Run scheduled and queued syncs (start as many as you like, on as many machines)."""
+    from creditdesk.db import migrate
+    from creditdesk.db.engine import Database
+    from creditdesk.jobs import sync as sync_jobs
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    os.environ.setdefault("CREDITDESK_SECRET_KEY", settings.resolved_secret_key())
+    db = Database(settings.database_url)
+    typer.echo("Sync worker started; Ctrl-C stops it.", err=True)
+    with sync_jobs.default_client() as client:
+        build = sync_jobs.connector_factory(client)
+        try:
+            while True:
+                for run_id in sync_jobs.run_pending(db, build):
+                    typer.echo(f"ran {run_id}", err=True)
+                time.sleep(tick)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            db.dispose()
+
+
+@fake_app.command("quickbooks-online")
+def fake_quickbooks_online(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    memos: Annotated[int, typer.Option(help="Credit memos to start with")] = 12,
+    country: Annotated[str, typer.Option(help="The company's country (US, CA, GB…)")] = "US",
+) -> None:
+    """Serve a fake QuickBooks Online company on localhost and print how to point at it."""
+    import uvicorn
+
+    from creditdesk.fakes.qbo import create_app
+    from creditdesk.fakes.qbo_state import FakeQboState
+
+    state = FakeQboState()
+    state.add_company("9130355", "Harbor Books (fake)", country)
+    for n in range(memos):
+        total = 50 + 25 * n
+        remaining = (total, total // 2, 0)[n % 3]
+        state.add_memo("9130355", total=f"{total}.00", remaining=f"{remaining}.00",
+                       customer_id=str(58 + n % 4), customer_name=f"Customer {58 + n % 4}")
+    base = f"http://127.0.0.1:{port}"
+    typer.echo(
+        "Fake QuickBooks Online ready. Start CreditDesk with:\n"
+        f"  export CREDITDESK_QBO_API_BASE={base}/v3 CREDITDESK_QBO_AUTH_URL={base}/connect/oauth2"
+        f" CREDITDESK_QBO_TOKEN_URL={base}/oauth2/v1/tokens/bearer"
+        f" CREDITDESK_QBO_CLIENT_ID={state.client_id}"
+        f" CREDITDESK_QBO_CLIENT_SECRET={state.client_secret}"
+        f" CREDITDESK_QBO_WEBHOOK_VERIFIER={state.verifier}\n", err=True)
+    uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="info")

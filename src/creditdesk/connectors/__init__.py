@@ -1,0 +1,1 @@
+"""One module per accounting system behind one Protocol (``base.Connector``)."""

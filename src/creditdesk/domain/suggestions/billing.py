@@ -1,0 +1,122 @@
+"""Billing adjustment: a recurring charge (same variant or description, at a regular
+cadence) whose amount jumps against its own history (G1). Credit = the excess over the
+charge's usual amount.
+
+A jump that persists on the following invoices is a change (more seats, a new price), not
+an error; a jump after a skipped period that matches the periods it covers is a catch-up;
+a recurring variant moving to exactly its catalogue price follows an announced change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from creditdesk.domain.money import Money
+from creditdesk.domain.suggestions import stats
+from creditdesk.domain.suggestions.keys import series_key
+from creditdesk.domain.suggestions.model import Candidate, History, InvoiceData, LineData
+
+REASON = "billing_adjustment"
+HISTORY = 6  # earlier periods that define the charge's usual amount
+AFTER = 3  # later periods that tell a one-off jump from a lasting change
+MIN_POINTS = 4
+MIN_REGULARITY = 0.6
+MIN_Z = 3.0
+
+
+class _Point:
+    __slots__ = ("amount", "invoice", "lines")
+
+    def __init__(self, invoice: InvoiceData) -> None:
+        self.invoice = invoice
+        self.amount = 0
+        self.lines: list[LineData] = []
+
+
+def detect(history: History) -> list[Candidate]:
+    series: dict[tuple[str, str], dict[str, _Point]] = defaultdict(dict)
+    for inv in history.invoices:
+        for line in inv.lines:
+            point = series[(inv.currency, series_key(line))].setdefault(inv.id, _Point(inv))
+            point.amount += line.amount_minor
+            point.lines.append(line)
+    out: list[Candidate] = []
+    for by_invoice in series.values():
+        if len(by_invoice) < MIN_POINTS:
+            continue
+        points = sorted(by_invoice.values(), key=lambda p: (p.invoice.issue_date,
+                                                             p.invoice.number))
+        cad = stats.cadence([p.invoice.issue_date for p in points])
+        if cad is None or cad[1] < MIN_REGULARITY or not 5 <= cad[0] <= 400:
+            continue
+        for idx in range(3, len(points)):
+            cand = _check(history, points, idx, cad)
+            if cand is not None:
+                out.append(cand)
+    return out
+
+
+def _check(history: History, points: list[_Point], idx: int,
+           cad: tuple[float, float]) -> Candidate | None:
+    point = points[idx]
+    prior = [p.amount for p in points[max(0, idx - HISTORY):idx]]
+    centre = stats.med(prior)
+    if point.amount <= centre:
+        return None
+    z = (point.amount - centre) / stats.robust_scale(prior, centre)
+    if z < MIN_Z:
+        return None
+    usual = sorted(prior)[len(prior) // 2]  # the upper median: never over-credits
+    gap = (point.invoice.issue_date - points[idx - 1].invoice.issue_date).days
+    periods = gap / cad[0]
+    if periods >= 1.6 and point.amount <= usual * (round(periods) + 0.1):
+        return None  # a catch-up invoice for the periods that were skipped
+    if abs(periods - round(periods)) > 0.35 or round(periods) < 1:
+        return None  # off the charge's cycle: an extra order, not the recurring charge
+    if _moves_to_catalogue(history, points[idx - 1], point):
+        return None
+    after = [p.amount for p in points[idx + 1:idx + 1 + AFTER]]
+    midpoint = (point.amount + centre) / 2
+    stays = sum(1 for a in after if a >= midpoint) / len(after) if after else 0.5
+    if after and stays > 0.5:
+        return None  # a lasting change, not a one-off jump
+    excess = point.amount - usual
+    features = {
+        "log_z": math.log1p(min(z, 1000.0)),
+        "log_ratio": math.log(point.amount / max(usual, 1)),
+        "returned": 1.0 - stays if after else 0.0,
+        "unknown_after": 0.0 if after else 1.0,
+        "log_history": math.log1p(len(prior)),
+        # share of the previous periods billed exactly the usual amount: a steady charge
+        "regularity": cad[1],
+        "steady": sum(1 for a in prior if abs(a - usual) <= usual * 0.005) / len(prior),
+    }
+    inv, cur = point.invoice, point.invoice.currency
+
+    def fmt(minor: int) -> str:
+        return Money(minor, cur).to_str()
+
+    label = point.lines[0].description
+    if after:
+        tail = f"the next invoice{'s' if len(after) > 1 else ''} went back to the usual amount"
+    else:
+        tail = "it is the latest invoice of the series"
+    explanation = (
+        f"{label} is billed {stats.cadence_name(cad[0])} at {cur} {fmt(usual)} (median of the "
+        f"{len(prior)} previous invoices); {inv.number} charged {fmt(point.amount)}, "
+        f"{fmt(excess)} more, and {tail}.")
+    return Candidate(
+        reason=REASON, customer_id=history.customer_id, invoice_id=inv.id,
+        invoice_ids=(inv.id,), line_ids=tuple(li.id for li in point.lines),
+        amount_minor=excess, currency=cur, features=features, explanation=explanation)
+
+
+def _moves_to_catalogue(history: History, before: _Point, point: _Point) -> bool:
+    """The charge's unit price changed to exactly the catalogue's current price."""
+    line = point.lines[0]
+    if not line.variant_id or line.variant_id not in history.catalogue:
+        return False
+    new_price = line.unit_price_minor
+    return (new_price == history.catalogue[line.variant_id]
+            and before.lines[0].unit_price_minor != new_price)

@@ -1,0 +1,120 @@
+"""Duplicate charge: an invoice repeating another's lines within a short window that the
+customer's own pattern for those lines does not explain (G1). The later one is credited.
+
+Two cases, by the rhythm of the invoices carrying exactly those lines:
+
+- regular (a plan, a standing order): a repeat is a duplicate when it is an extra beat,
+  i.e. taking it out leaves the series on its cadence, and leaving it in breaks it;
+- irregular (ad-hoc orders): the repeat is compared with how often this customer orders
+  that exact basket; a copy days apart of a basket ordered every few months is surprising,
+  one of a basket ordered every few days is not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from creditdesk.domain.money import Money
+from creditdesk.domain.suggestions import stats
+from creditdesk.domain.suggestions.keys import signature
+from creditdesk.domain.suggestions.model import Candidate, History, InvoiceData
+
+REASON = "duplicate_charge"
+# Beyond a month apart, a repeat is an order, not a double charge.
+MAX_GAP_DAYS = 31
+# A last repeat closer than this share of the lines' own cadence is not explained by it.
+CADENCE_SHARE = 0.5
+# An extra beat must put the series this share of a period further from its cadence.
+MIN_GAIN = 0.5
+MIN_REGULARITY = 0.6
+
+
+def detect(history: History) -> list[Candidate]:
+    groups: dict[tuple, list[InvoiceData]] = defaultdict(list)
+    for inv in history.invoices:
+        if inv.lines:
+            groups[(inv.currency, signature(inv.lines))].append(inv)
+    dates = [i.issue_date for i in history.invoices]
+    span = (max(dates) - min(dates)).days + 30 if dates else 30
+    density = len(dates) * 30 / span  # the customer's invoices per month
+    out: list[Candidate] = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda i: (i.issue_date, i.number))
+        # The lines' own rhythm: a median, so one double charge does not change it.
+        cad = stats.cadence([i.issue_date for i in group])
+        if cad is not None and cad[1] >= MIN_REGULARITY:
+            pairs = _extra_beats(group, cad[0])
+        else:
+            pairs = [(i, 0.0) for i in range(1, len(group))]
+            cad = None
+        # How often this customer bills exactly these lines, apart from the repeat itself.
+        typical = span / max(len(group) - 1, 1)
+        for idx, gain in pairs:
+            cand = _pair(history, group, idx, cad, gain, typical, density)
+            if cand is not None:
+                out.append(cand)
+    return out
+
+
+def _extra_beats(group: list[InvoiceData], period: float) -> list[tuple[int, float]]:
+    """Indexes of invoices that break a regular series' rhythm, with how much (in periods).
+
+    Taking an extra beat out leaves its neighbours one period apart; of two neighbours that
+    both look extra, the one whose removal mends the rhythm most is kept (the later on a
+    tie: the copy, not the original)."""
+    days = [i.issue_date for i in group]
+    gains: dict[int, float] = {}
+    for i in range(1, len(days)):
+        gap = (days[i] - days[i - 1]).days
+        if gap > MAX_GAP_DAYS or gap >= period:
+            continue  # an extra beat comes before the next one is due
+        if i + 1 < len(days):
+            nxt = (days[i + 1] - days[i]).days
+            gain = abs(gap - period) + abs(nxt - period) - abs(gap + nxt - period)
+        else:  # the latest one: nothing after it to tell
+            gain = abs(gap - period) if gap < CADENCE_SHARE * period else 0.0
+        if gain >= MIN_GAIN * period:
+            gains[i] = gain / period
+    return [(i, g) for i, g in gains.items()
+            if gains.get(i - 1, -1.0) <= g and gains.get(i + 1, -1.0) < g]
+
+
+def _pair(history: History, group: list[InvoiceData], idx: int, cad: tuple[float, float] | None,
+          gain: float, typical: float, density: float) -> Candidate | None:
+    earlier, later = group[idx - 1], group[idx]
+    gap = (later.issue_date - earlier.issue_date).days
+    if gap > MAX_GAP_DAYS:
+        return None
+    regular = cad is not None
+    n_lines = len(later.lines)
+    features = {
+        "log_gap": math.log1p(gap),
+        # A copy sent again is usually sent within days; past a week the evidence weakens.
+        "weeks_late": max(gap - 7, 0) / 7,
+        "log_lines": math.log1p(n_lines),
+        "regular": 1.0 if regular else 0.0,
+        "gain": min(gain, 3.0),
+        "log_surprise": 0.0 if regular else math.log(typical / max(gap, 0.5)),
+        "log_repeats": math.log1p(len(group) - 2),
+        "log_density": math.log1p(density),
+    }
+    amount = Money(later.total_minor, later.currency).to_str()
+    lines = "same line" if n_lines == 1 else f"same {n_lines} lines"
+    days = {0: "the same day", 1: "1 day apart"}.get(gap, f"{gap} days apart")
+    if cad is not None:
+        pattern = (f"these lines are billed {stats.cadence_name(cad[0])}, "
+                   "so a repeat this soon is not the usual rhythm")
+    elif len(group) > 2:
+        pattern = (f"these lines were billed {len(group)} times, about every "
+                   f"{round(typical)} days, with no regular rhythm")
+    else:
+        pattern = "no recurring pattern of this customer explains it"
+    explanation = (f"{later.number} repeats {earlier.number} ({lines}"
+                   f", {later.currency} {amount}, {days}); {pattern}.")
+    return Candidate(
+        reason=REASON, customer_id=history.customer_id, invoice_id=later.id,
+        invoice_ids=(later.id, earlier.id), line_ids=(), amount_minor=later.total_minor,
+        currency=later.currency, features=features, explanation=explanation)

@@ -1,0 +1,103 @@
+"""Precision and recall per reason on a held-out seed, and the calibration table (G4).
+
+``python -m creditdesk.evaluation`` (``make eval-suggestions``) prints them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from creditdesk.domain.suggestions import REASONS, Suggestion, suggest
+from creditdesk.evaluation.generator import Dataset, Generator, Label
+
+HELD_OUT_SEED = 20_251_123
+CUSTOMERS = 300
+BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)
+
+
+@dataclass(frozen=True)
+class Score:
+    reason: str
+    suggested: int
+    right: int
+    labelled: int
+    found: int
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.suggested if self.suggested else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.labelled if self.labelled else 1.0
+
+
+@dataclass(frozen=True)
+class Report:
+    scores: list[Score]  # per reason, then "overall"
+    calibration: list[tuple[float, float, int, float, float]]  # low, high, n, mean conf, right
+    exact_amounts: float  # share of right suggestions whose amount equals the label's
+
+    def overall(self) -> Score:
+        return self.scores[-1]
+
+
+def key(reason: str, customer_id: str, invoice_id: str) -> tuple[str, str, str]:
+    return (reason, customer_id, invoice_id)
+
+
+def run(data: Dataset) -> list[Suggestion]:
+    return [s for h in data.histories for s in suggest(h)]
+
+
+def score(suggestions: Iterable[Suggestion], labels: Iterable[Label]) -> Report:
+    by_key = {key(lb.reason, lb.customer_id, lb.invoice_id): lb for lb in labels}
+    got = list(suggestions)
+    rows: list[Score] = []
+    exact = total_right = 0
+    for reason in (*REASONS, "overall"):
+        mine = [s for s in got if reason in ("overall", s.reason)]
+        hits = [s for s in mine if key(s.reason, s.customer_id, s.invoice_id) in by_key]
+        wanted = [k for k in by_key if reason in ("overall", k[0])]
+        found = {key(s.reason, s.customer_id, s.invoice_id) for s in hits}
+        rows.append(Score(reason, len(mine), len(hits), len(wanted), len(found)))
+        if reason == "overall":
+            total_right = len(hits)
+            exact = sum(1 for s in hits if by_key[key(s.reason, s.customer_id,
+                                                      s.invoice_id)].amount_minor
+                        == s.amount_minor)
+    table = []
+    for low, high in itertools.pairwise(BINS):
+        inside = [s for s in got if low <= s.confidence < high]
+        right = [s for s in inside if key(s.reason, s.customer_id, s.invoice_id) in by_key]
+        mean = sum(s.confidence for s in inside) / len(inside) if inside else 0.0
+        table.append((low, min(high, 1.0), len(inside), mean,
+                      len(right) / len(inside) if inside else 0.0))
+    above = [s for s in got if s.confidence > 0.8]
+    above_right = sum(1 for s in above if key(s.reason, s.customer_id, s.invoice_id) in by_key)
+    table.append((0.8, 1.0, len(above), sum(s.confidence for s in above) / max(len(above), 1),
+                  above_right / len(above) if above else 1.0))
+    return Report(rows, table, exact / total_right if total_right else 1.0)
+
+
+def evaluate(seed: int = HELD_OUT_SEED, customers: int = CUSTOMERS) -> Report:
+    data = Generator(seed).generate(customers)
+    return score(run(data), data.labels)
+
+
+def render(report: Report, seed: int, customers: int) -> str:
+    out = [f"Suggestions on held-out seed {seed} ({customers} customers)", "",
+           f"{'reason':<20}{'suggested':>10}{'right':>7}{'labelled':>10}{'found':>7}"
+           f"{'precision':>11}{'recall':>8}"]
+    for s in report.scores:
+        out.append(f"{s.reason:<20}{s.suggested:>10}{s.right:>7}{s.labelled:>10}{s.found:>7}"
+                   f"{s.precision:>11.3f}{s.recall:>8.3f}")
+    out += ["", f"amount exactly the labelled credit: {report.exact_amounts:.3f} of right ones",
+            "", "calibration (confidence band: suggestions, mean confidence, share right)"]
+    for low, high, n, mean, right in report.calibration[:-1]:
+        out.append(f"  [{low:.1f}, {high:.1f})  n={n:<5} mean={mean:.3f}  right={right:.3f}")
+    _, _, n, mean, right = report.calibration[-1]
+    out.append(f"  above 0.8   n={n:<5} mean={mean:.3f}  right={right:.3f}")
+    return "\n".join(out)

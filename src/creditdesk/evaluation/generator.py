@@ -1,0 +1,182 @@
+"""A seeded generator of partner histories with labelled credit situations and decoys (G4).
+
+Customers have monthly, quarterly or weekly plans (per-seat variants or service lines),
+ad-hoc orders from a favourite basket with their own discount and volume discounts,
+regular and one-off legitimate repeat orders, seat changes and contract price rises that
+last, catch-up invoices after a skipped period and catalogue price changes. Into that go
+the situations a credit is owed for — duplicated invoices, mispriced lines, one-off jumps
+of a recurring charge — a share of them already credited by a memo (not to be suggested).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData
+from creditdesk.evaluation import catalogue as cat
+
+START = date(2024, 1, 1)
+DAYS = 730
+PERIODS = {"weekly": 7, "monthly": 30, "quarterly": 91}
+
+
+@dataclass(frozen=True)
+class Label:
+    customer_id: str
+    reason: str
+    invoice_id: str
+    amount_minor: int
+
+
+@dataclass
+class Dataset:
+    histories: list[History] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+
+
+@dataclass
+class _Inv:
+    id: str
+    day: date
+    lines: list[LineData]
+    kind: str  # "plan", "order"
+
+    def freeze(self, number: str) -> InvoiceData:
+        return InvoiceData(self.id, number, self.day, "USD",
+                           sum(li.amount_minor for li in self.lines), tuple(self.lines))
+
+
+class _Customer:
+    def __init__(self, gen: Generator, cid: str) -> None:
+        self.gen, self.id, self.rng = gen, cid, gen.rng
+        self.discount = 0.0 if self.rng.random() < 0.5 else self.rng.uniform(0.03, 0.15)
+        self.invoices: list[_Inv] = []
+        self.memos: list[MemoData] = []
+        self.labels: list[Label] = []
+
+    def line(self, desc: str, qty: int, price: int, variant: str | None) -> LineData:
+        return LineData(self.gen.new_id("li"), desc, qty, price, qty * price, variant)
+
+    def price(self, v: cat.Variant, day: date, qty: int) -> int:
+        volume = 0.15 if qty >= 100 else 0.10 if qty >= 50 else 0.0
+        return max(int(v.price_at(day) * (1 - self.discount) * (1 - volume)), 1)
+
+    def add(self, day: date, lines: list[LineData], kind: str) -> _Inv:
+        inv = _Inv(self.gen.new_id("inv"), day, lines, kind)
+        self.invoices.append(inv)
+        return inv
+
+    def plans(self) -> None:
+        rng = self.rng
+        for _ in range(rng.choice((0, 1, 1, 1, 2))):
+            period = rng.choices(list(PERIODS), weights=(15, 75, 10))[0]
+            step = PERIODS[period]
+            first = START + timedelta(days=rng.randint(0, 200))
+            per_seat = rng.random() < 0.6
+            variant = rng.choice(self.gen.plans) if per_seat else None
+            seats = rng.randint(1, 60) if per_seat else 1
+            service = rng.choice(cat.SERVICES)
+            amount = rng.randint(40, 2500) * 100 // 5 * 5
+            raise_at = rng.random() < 0.3 and rng.randint(4, 30)
+            day, n = first, 0
+            while day < START + timedelta(days=DAYS):
+                n += 1
+                if per_seat and rng.random() < 0.06:
+                    seats = max(1, seats + rng.choice((-3, -1, 1, 2, 5, 10)))  # lasting change
+                if raise_at and n == raise_at:
+                    amount = int(amount * rng.uniform(1.03, 1.12))  # contract price rise
+                jitter = timedelta(days=rng.randint(-2, 2) if step > 7 else 0)
+                periods = 2 if rng.random() < 0.02 else 1  # a skipped period billed later
+                if periods == 2:
+                    day += timedelta(days=step)
+                if per_seat:
+                    line = self.line(variant.name, seats * periods,
+                                     self.price(variant, day, 1), variant.id)
+                else:
+                    label = f"{day:%B %Y}" if step >= 30 else f"week {day.isocalendar()[1]}"
+                    line = self.line(service.format(period=label), periods, amount, None)
+                self.add(day + jitter, [line], "plan")
+                day += timedelta(days=step)
+
+    def orders(self) -> None:
+        rng = self.rng
+        favourites = rng.sample(self.gen.products, rng.randint(3, 8))
+        rate = rng.uniform(0.2, 3.0) / 30  # orders per day
+        day = START + timedelta(days=rng.randint(0, 120))
+        regular = rng.random() < 0.2 and self._basket(favourites)
+        regular_every = rng.choice((7, 14, 28))
+        next_regular = day
+        while day < START + timedelta(days=DAYS):
+            if regular and day >= next_regular:
+                self.add(day, self._lines(regular, day), "order")
+                next_regular = day + timedelta(days=regular_every + rng.randint(-1, 1))
+            if rng.random() < rate:
+                basket = self._basket(favourites)
+                self.add(day, self._lines(basket, day), "order")
+                if rng.random() < 0.08:  # legitimately ordered again a few weeks later
+                    later = day + timedelta(days=rng.randint(12, 40))
+                    self.add(later, self._lines(basket, later), "order")
+                if rng.random() < 0.06:  # a top-up order: same items, other quantities
+                    more = [(v, q + rng.randint(1, 5)) for v, q in basket]
+                    later = day + timedelta(days=rng.randint(0, 5))
+                    self.add(later, self._lines(more, later), "order")
+            day += timedelta(days=1)
+
+    def _basket(self, favourites: list[cat.Variant]) -> list[tuple[cat.Variant, int]]:
+        rng = self.rng
+        items = rng.sample(favourites, min(len(favourites), rng.choice((1, 1, 2, 2, 3, 4))))
+        return [(v, rng.choice((1, 1, 2, 3, 5, 10, 20, 60, 120))) for v in items]
+
+    def _lines(self, basket: list[tuple[cat.Variant, int]], day: date) -> list[LineData]:
+        return [self.line(v.name, q, self.price(v, day, q), v.id) for v, q in basket]
+
+
+class Generator:
+    """``Generator(seed).generate(customers)``: the same seed gives the same data set."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self._n = 0
+        self.products, self.plans = cat.make(self.rng, f"s{seed}", START, DAYS)
+        self._variants = {v.id: v for v in self.products + self.plans}
+
+    def new_id(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}_{self.seed}_{self._n}"
+
+    def variant(self, variant_id: str) -> cat.Variant:
+        return self._variants[variant_id]
+
+    def generate(self, customers: int = 80, *, rate: float = 0.5,
+                 credited: float = 0.2) -> Dataset:
+        from creditdesk.evaluation import inject
+
+        out = Dataset()
+        catalogue = {v.id: v.new_price for v in self._variants.values()}
+        number = 0
+        for k in range(customers):
+            c = _Customer(self, f"cus_{self.seed}_{k}")
+            c.plans()
+            c.orders()
+            if not c.invoices:
+                continue
+            for fn in inject.INJECTIONS.values():
+                if self.rng.random() >= rate:
+                    continue
+                label = fn(c)
+                if label is None:
+                    continue
+                if self.rng.random() < credited:
+                    inject.already_credited(c, label, self.rng)
+                else:
+                    out.labels.append(label)
+            c.invoices.sort(key=lambda i: i.day)
+            frozen = []
+            for inv in c.invoices:
+                number += 1
+                frozen.append(inv.freeze(f"INV-{number:05d}"))
+            out.histories.append(History(c.id, tuple(frozen), tuple(c.memos), catalogue))
+        return out

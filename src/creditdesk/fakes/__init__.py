@@ -1,0 +1,1 @@
+"""Local fakes of the accounting systems, speaking their real wire formats (tests, CLI demo)."""

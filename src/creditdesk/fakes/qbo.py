@@ -1,0 +1,181 @@
+"""A fake QuickBooks Online server: OAuth (authorize, tokens with rotation), CompanyInfo,
+the query language subset CreditDesk uses, CDC, Fault envelopes, faults on demand.
+
+Serve it with ``creditdesk fake quickbooks-online`` or in tests with uvicorn on a free port.
+Routes mirror production: ``/connect/oauth2``, ``/oauth2/v1/tokens/bearer`` and ``/v3/...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from creditdesk.fakes.qbo_state import PACIFIC, FakeQboState, stamp
+
+_QUERY = re.compile(
+    r"^\s*SELECT\s+(?P<what>\*|count\(\*\))\s+FROM\s+(?P<entity>\w+)"
+    r"(?:\s+WHERE\s+(?P<field>[\w.]+)\s*(?P<op>>=|<=|=|>|<)\s*'(?P<value>[^']*)')?"
+    r"(?:\s+ORDERBY\s+(?P<order>[\w.]+)(?:\s+(?P<dir>ASC|DESC))?)?"
+    r"(?:\s+STARTPOSITION\s+(?P<start>\d+))?(?:\s+MAXRESULTS\s+(?P<max>\d+))?\s*$",
+    re.IGNORECASE)
+
+
+def fault(status: int, message: str, code: str, kind: str, detail: str = "",
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"Fault": {"Error": [{"Message": message, "Detail": detail or message, "code": code,
+                                 "element": ""}], "type": kind},
+            "time": stamp(datetime.now(PACIFIC))}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _ts(raw: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(raw["MetaData"]["LastUpdatedTime"])
+
+
+def create_app(state: FakeQboState) -> FastAPI:
+    app = FastAPI(title="Fake QuickBooks Online")
+    app.state.fake = state
+
+    @app.get("/connect/oauth2")
+    def authorize(request: Request, redirect_uri: str, realm: str | None = None) -> Response:
+        """Consent is automatic: redirect back with a code for ``realm`` (default: first)."""
+        realm_id = realm or next(iter(state.companies))
+        query = {"code": state.grant(realm_id), "state": request.query_params.get("state", ""),
+                 "realmId": realm_id}
+        return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=302)
+
+    @app.post("/oauth2/v1/tokens/bearer")
+    async def tokens(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        expected = base64.b64encode(f"{state.client_id}:{state.client_secret}".encode()).decode()
+        if auth != f"Basic {expected}":
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        form = await request.form()
+        grant = form.get("grant_type")
+        with state.lock:
+            if grant == "authorization_code" and form.get("code") in state.codes:
+                return JSONResponse(state.issue_tokens(state.codes.pop(str(form["code"]))))
+            if grant == "refresh_token" and form.get("refresh_token") in state.refresh:
+                realm_id = state.refresh.pop(str(form["refresh_token"]))  # rotation
+                return JSONResponse(state.issue_tokens(realm_id))
+        return JSONResponse({"error": "invalid_grant"}, status_code=400)
+
+    async def guard(request: Request, realm_id: str) -> Response | None:
+        state.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
+        injected = state.next_fault()
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if injected in ("429",):
+            return fault(429, "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                         "3001", "SERVICE", headers={"Retry-After": state.retry_after})
+        if injected in ("500", "503"):
+            return fault(int(injected), "An application error has occurred", "10000",
+                         "SystemFault")
+        if injected == "timeout":
+            await asyncio.sleep(state.timeout_delay)  # the client gives up first
+        if injected == "expired_token":
+            state.access.pop(token, None)
+        if injected == "revoked":
+            state.revoke(realm_id)
+        grant = state.access.get(token)
+        if grant is None or grant[0] != realm_id or grant[1] <= datetime.now(PACIFIC):
+            return fault(401, "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                         "3200", "AUTHENTICATION")
+        if realm_id not in state.companies:
+            return fault(400, "Invalid Company", "4000", "ValidationFault")
+        return None
+
+    @app.get("/v3/company/{realm_id}/companyinfo/{info_id}")
+    async def company_info(realm_id: str, info_id: str, request: Request) -> Response:
+        refused = await guard(request, realm_id)
+        if refused:
+            return refused
+        company = state.companies[realm_id]
+        return JSONResponse({"CompanyInfo": {
+            "CompanyName": company.name, "LegalName": company.name, "Country": company.country,
+            "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False,
+            "CompanyAddr": {"Line1": "1 Main St", "Country": company.country}},
+            "time": stamp(state.now())})
+
+    @app.api_route("/v3/company/{realm_id}/query", methods=["GET", "POST"])
+    async def query(realm_id: str, request: Request) -> Response:
+        refused = await guard(request, realm_id)
+        if refused:
+            return refused
+        text = request.query_params.get("query") or (await request.body()).decode()
+        return run_query(state, realm_id, text)
+
+    @app.get("/v3/company/{realm_id}/creditmemo/{memo_id}")
+    async def read_one(realm_id: str, memo_id: str, request: Request) -> Response:
+        refused = await guard(request, realm_id)
+        if refused:
+            return refused
+        raw = state.companies[realm_id].memos.get(memo_id)
+        if raw is None:
+            return fault(400, "Object Not Found", "610", "ValidationFault")
+        return JSONResponse({"CreditMemo": raw, "time": stamp(state.now())})
+
+    @app.get("/v3/company/{realm_id}/cdc")
+    async def cdc(realm_id: str, request: Request, entities: str = "",
+            changedSince: str = "") -> Response:
+        refused = await guard(request, realm_id)
+        if refused:
+            return refused
+        try:
+            since = datetime.fromisoformat(changedSince)
+        except ValueError:
+            return fault(400, "Invalid changedSince", "2030", "ValidationFault")
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=PACIFIC)
+        company = state.companies[realm_id]
+        with state.lock:
+            changed = [m for m in company.memos.values() if _ts(m) >= since]
+            changed += [{"Id": i, "domain": "QBO", "status": "Deleted",
+                         "MetaData": {"LastUpdatedTime": stamp(at)}}
+                        for i, at in company.deleted if at >= since]
+        block: dict[str, Any] = {}
+        if "CreditMemo" in entities.split(",") and changed:
+            block = {"CreditMemo": changed, "startPosition": 1, "maxResults": len(changed)}
+        return JSONResponse({"CDCResponse": [{"QueryResponse": [block]}],
+                             "time": stamp(state.now())})
+
+    return app
+
+
+def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
+    match = _QUERY.match(text)
+    if not match or match["entity"] != "CreditMemo":
+        return fault(400, "QueryParserError: Encountered an unsupported query", "4000",
+                     "ValidationFault", detail=text[:200])
+    with state.lock:
+        rows = list(state.companies[realm_id].memos.values())
+    if match["field"]:
+        field, op, value = match["field"], match["op"], match["value"]
+        if field == "MetaData.LastUpdatedTime":
+            bound = datetime.fromisoformat(value)
+            key = _ts
+        elif field == "Id":
+            bound, key = value, lambda r: r["Id"]  # type: ignore[assignment,return-value]
+        else:
+            return fault(400, f"QueryParserError: unsupported property {field}", "4000",
+                         "ValidationFault")
+        compare = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "=": lambda a, b: a == b,
+                   ">": lambda a, b: a > b, "<": lambda a, b: a < b}[op]
+        rows = [r for r in rows if compare(key(r), bound)]
+    if match["what"].lower() == "count(*)":
+        return JSONResponse({"QueryResponse": {"totalCount": len(rows)},
+                             "time": stamp(state.now())})
+    rows.sort(key=lambda r: (_ts(r), int(r["Id"])), reverse=(match["dir"] or "").upper() == "DESC")
+    start = max(1, int(match["start"] or 1))
+    limit = min(1000, int(match["max"] or 100))
+    page = rows[start - 1:start - 1 + limit]
+    body: dict[str, Any] = {}
+    if page:
+        body = {"CreditMemo": page, "startPosition": start, "maxResults": len(page)}
+    return JSONResponse({"QueryResponse": body, "time": stamp(state.now())})

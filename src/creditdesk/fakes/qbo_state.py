@@ -1,0 +1,185 @@
+"""The fake QuickBooks Online's data: companies, credit memos, tokens and queued faults."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+PACIFIC = timezone(timedelta(hours=-8))  # QBO writes times with the company's offset
+FAULTS = ("429", "500", "503", "timeout", "expired_token", "revoked")
+
+
+@dataclass
+class Company:
+    realm_id: str
+    name: str
+    country: str
+    memos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: list[tuple[str, datetime]] = field(default_factory=list)
+    next_id: int = 100
+
+
+def stamp(when: datetime) -> str:
+    return when.astimezone(PACIFIC).isoformat(timespec="seconds")
+
+
+def money(value: Decimal | str | int) -> float:
+    """QBO writes amounts as JSON numbers (250.0); a float's repr round-trips 2-digit amounts."""
+    return float(Decimal(str(value)))
+
+
+class FakeQboState:
+    """Everything the fake knows. Thread-safe: uvicorn serves it from a thread pool."""
+
+    def __init__(self, *, client_id: str = "fake-qbo-client",
+                 client_secret: str = "fake-qbo-secret", verifier: str = "fake-qbo-verifier",
+                 access_ttl: float = 3600.0, timeout_delay: float = 2.0) -> None:
+        self.client_id, self.client_secret, self.verifier = client_id, client_secret, verifier
+        self.access_ttl, self.timeout_delay = access_ttl, timeout_delay
+        self.companies: dict[str, Company] = {}
+        self.codes: dict[str, str] = {}
+        self.access: dict[str, tuple[str, datetime]] = {}
+        self.refresh: dict[str, str] = {}
+        self.faults: list[str] = []
+        self.retry_after = "1"
+        self.requests: list[str] = []
+        self.lock = threading.RLock()
+        self._last = datetime.now(PACIFIC)
+
+    # clock and data ------------------------------------------------------------
+    def now(self) -> datetime:
+        with self.lock:
+            self._last = max(self._last, datetime.now(PACIFIC))
+            return self._last
+
+    def add_company(self, realm_id: str, name: str = "Harbor Books", country: str = "US") -> None:
+        with self.lock:
+            self.companies[realm_id] = Company(realm_id, name, country)
+
+    def add_memo(self, realm_id: str, *, total: str, remaining: str | None = None,
+                 customer_id: str = "58", customer_name: str = "Harbor Supply Co",
+                 currency: str = "USD", doc_number: str | None = None,
+                 txn_date: str = "2025-03-04") -> str:
+        with self.lock:
+            company = self.companies[realm_id]
+            company.next_id += 1
+            memo_id = str(company.next_id)
+            now = self.now()
+            company.memos[memo_id] = {
+                "Id": memo_id, "SyncToken": "0", "domain": "QBO", "sparse": False,
+                "MetaData": {"CreateTime": stamp(now), "LastUpdatedTime": stamp(now)},
+                "DocNumber": doc_number or f"CM-{memo_id}", "TxnDate": txn_date,
+                "CurrencyRef": {"value": currency, "name": currency},
+                "CustomerRef": {"value": customer_id, "name": customer_name},
+                "Line": [{"Id": "1", "LineNum": 1, "Description": "Credit", "Amount": money(total),
+                          "DetailType": "SalesItemLineDetail",
+                          "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"},
+                                                  "Qty": 1, "UnitPrice": money(total)}},
+                         {"Amount": money(total), "DetailType": "SubTotalLineDetail",
+                          "SubTotalLineDetail": {}}],
+                "TxnTaxDetail": {"TotalTax": 0},
+                "TotalAmt": money(total), "RemainingCredit": money(remaining or total),
+                "Balance": money(remaining or total),
+                "PrintStatus": "NotSet", "EmailStatus": "NotSet", "ApplyTaxAfterDiscount": False,
+            }
+            return memo_id
+
+    def update_memo(self, realm_id: str, memo_id: str, **fields: Any) -> None:
+        """Change fields (e.g. RemainingCredit="40.00"), bumping SyncToken and LastUpdatedTime."""
+        with self.lock:
+            raw = self.companies[realm_id].memos[memo_id]
+            for key, value in fields.items():
+                raw[key] = money(value) if key in ("TotalAmt", "RemainingCredit") else value
+            if "RemainingCredit" in fields:
+                raw["Balance"] = raw["RemainingCredit"]
+            raw["SyncToken"] = str(int(raw["SyncToken"]) + 1)
+            raw["MetaData"]["LastUpdatedTime"] = stamp(self.now())
+
+    def apply_credit(self, realm_id: str, memo_id: str, remaining: str) -> None:
+        self.update_memo(realm_id, memo_id, RemainingCredit=remaining)
+
+    def void_memo(self, realm_id: str, memo_id: str) -> None:
+        """As the QBO UI voids: amounts zeroed and "Voided" in the private note."""
+        self.update_memo(realm_id, memo_id, TotalAmt="0", RemainingCredit="0",
+                         PrivateNote="Voided")
+
+    def delete_memo(self, realm_id: str, memo_id: str) -> None:
+        with self.lock:
+            company = self.companies[realm_id]
+            del company.memos[memo_id]
+            company.deleted.append((memo_id, self.now()))
+
+    def malform(self, realm_id: str, memo_id: str) -> None:
+        """A record the connector can't use: no customer and a non-numeric total."""
+        with self.lock:
+            raw = self.companies[realm_id].memos[memo_id]
+            raw.pop("CustomerRef", None)
+            raw["TotalAmt"] = "twelve"
+
+    def inject(self, *faults: str) -> None:
+        """Queue faults, one per following API request: 429, 500, 503, timeout,
+        expired_token (the access token dies early), revoked (the app is disconnected)."""
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
+        with self.lock:
+            self.faults.extend(faults)
+
+    def next_fault(self) -> str | None:
+        with self.lock:
+            return self.faults.pop(0) if self.faults else None
+
+    # OAuth ---------------------------------------------------------------------
+    def grant(self, realm_id: str) -> str:
+        code = secrets.token_urlsafe(16)
+        with self.lock:
+            self.codes[code] = realm_id
+        return code
+
+    def issue_tokens(self, realm_id: str) -> dict[str, Any]:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        with self.lock:
+            self.access[access] = (realm_id, datetime.now(PACIFIC)
+                                   + timedelta(seconds=self.access_ttl))
+            self.refresh[refresh] = realm_id
+        return {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
+                "expires_in": int(self.access_ttl), "x_refresh_token_expires_in": 8726400}
+
+    def revoke(self, realm_id: str) -> None:
+        with self.lock:
+            self.access = {k: v for k, v in self.access.items() if v[0] != realm_id}
+            self.refresh = {k: v for k, v in self.refresh.items() if v != realm_id}
+
+    # webhooks ------------------------------------------------------------------
+    def sign(self, body: bytes) -> str:
+        digest = hmac.new(self.verifier.encode(), body, hashlib.sha256).digest()
+        return base64.b64encode(digest).decode()
+
+    def webhook(self, realm_id: str, memo_ids: list[str], operation: str = "Update", *,
+                cloudevents: bool = False) -> tuple[bytes, dict[str, str]]:
+        """A signed notification in the legacy or the CloudEvents format: (body, headers)."""
+        when = datetime.now(UTC)
+        if cloudevents:
+            payload: Any = [{
+                "specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.fake",
+                "type": f"qbo.creditmemo.{operation.lower()}d.v1",
+                "datacontenttype": "application/json",
+                "time": when.isoformat().replace("+00:00", "Z"),
+                "intuitentityid": memo_id, "intuitaccountid": realm_id, "data": {},
+            } for memo_id in memo_ids]
+        else:
+            payload = {"eventNotifications": [{"realmId": realm_id, "dataChangeEvent": {
+                "entities": [{"name": "CreditMemo", "id": memo_id, "operation": operation,
+                              "lastUpdated": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+                             for memo_id in memo_ids]}}]}
+        body = json.dumps(payload).encode()
+        return body, {"intuit-signature": self.sign(body), "content-type": "application/json"}

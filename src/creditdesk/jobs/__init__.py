@@ -1,0 +1,1 @@
+"""Scheduled and queued work: the same job functions on every runner."""

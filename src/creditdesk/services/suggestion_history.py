@@ -1,0 +1,68 @@
+"""Loading customers' histories for the suggestion detectors: one bulk query per table for a
+batch of customers, turned into the domain's plain data (G1)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from creditdesk.db import models
+from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData
+
+# Issued invoices only: a draft can't be credited and a void one needs no credit.
+CREDITABLE = ("open", "partially_paid", "paid")
+
+
+def load_catalogue(session: Session, partner_id: str) -> dict[str, tuple[int, str]]:
+    v = models.Variant
+    rows = session.execute(select(v.id, v.price_minor, v.currency)
+                           .where(v.partner_id == partner_id))
+    return {vid: (price, cur) for vid, price, cur in rows}
+
+
+def load_histories(session: Session, partner_id: str, customers: Sequence[models.Customer],
+                   catalogue: dict[str, tuple[int, str]]) -> list[History]:
+    """The histories of ``customers`` (all of the partner's), in the order given."""
+    ids = [c.id for c in customers]
+    inv, line, memo = models.Invoice, models.InvoiceLine, models.CreditMemo
+    invoices = session.execute(
+        select(inv.id, inv.customer_id, inv.number, inv.issue_date, inv.issued_at,
+               inv.created_at, inv.currency, inv.total_minor)
+        .where(inv.partner_id == partner_id, inv.customer_id.in_(ids),
+               inv.status.in_(CREDITABLE))).all()
+    lines: dict[str, list[LineData]] = defaultdict(list)
+    for row in session.execute(
+            select(line.invoice_id, line.id, line.description, line.quantity,
+                   line.unit_price_minor, line.amount_minor, line.variant_id, line.position)
+            .join(inv, inv.id == line.invoice_id)
+            .where(inv.partner_id == partner_id, inv.customer_id.in_(ids),
+                   inv.status.in_(CREDITABLE))
+            .order_by(line.invoice_id, line.position)):
+        lines[row.invoice_id].append(LineData(row.id, row.description, row.quantity,
+                                              row.unit_price_minor, row.amount_minor,
+                                              row.variant_id))
+    memos: dict[str, list[MemoData]] = defaultdict(list)
+    for row in session.execute(
+            select(memo.customer_id, memo.invoice_id, memo.reason, memo.total_minor, memo.status)
+            .where(memo.partner_id == partner_id, memo.customer_id.in_(ids),
+                   memo.invoice_id.is_not(None), memo.status != "void")):
+        memos[row.customer_id].append(MemoData(row.invoice_id, row.reason, row.total_minor,
+                                               row.status))
+    by_customer: dict[str, list[InvoiceData]] = defaultdict(list)
+    for row in invoices:
+        day = row.issue_date or (row.issued_at or row.created_at).date()
+        by_customer[row.customer_id].append(InvoiceData(
+            row.id, row.number, day, row.currency, row.total_minor, tuple(lines[row.id])))
+    per_currency: dict[str, dict[str, int]] = {}
+    out = []
+    for c in customers:
+        prices = per_currency.get(c.currency)
+        if prices is None:
+            prices = per_currency[c.currency] = {
+                vid: price for vid, (price, cur) in catalogue.items() if cur == c.currency}
+        out.append(History(c.id, tuple(by_customer[c.id]), tuple(memos[c.id]), prices,
+                           catalogue_currency=c.currency))
+    return out

@@ -1,0 +1,121 @@
+"""Accounting integrations (API.md, Y1-Y8): connect, OAuth callback, sync now, runs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from creditdesk.connectors import http
+from creditdesk.connectors import quickbooks_online as qbo
+from creditdesk.connectors import settings as provider_settings
+from creditdesk.jobs import sync as sync_jobs
+from creditdesk.services import integrations
+from creditdesk.web.api import present
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.jsonbody import DecimalJSONRoute
+
+router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
+
+
+class IntegrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: Literal["quickbooks_online", "quickbooks_desktop", "sage_intacct", "xero"]
+    region: Literal["us", "ca"] | None = Field(None, description="QuickBooks Online: us or ca")
+
+
+def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
+    out = {"id": i.id, "provider": i.provider, "status": i.status, "region": i.region,
+           "realm_id": i.realm_id, "company_name": i.company_name,
+           "last_synced_at": i.last_synced_at, "last_error": i.last_error,
+           "next_sync_at": i.next_sync_at, "created_at": i.created_at}
+    if i.authorize_url:
+        out["authorize_url"] = i.authorize_url
+    return out
+
+
+def run_out(r: integrations.RunView) -> dict[str, Any]:
+    return {"id": r.id, "integration_id": r.integration_id, "trigger": r.trigger,
+            "status": r.status, "queued_at": r.queued_at, "started_at": r.started_at,
+            "finished_at": r.finished_at, "fetched": r.fetched, "created": r.created,
+            "updated": r.updated, "voided": r.voided, "errors": r.errors}
+
+
+def client_for(request: Request) -> httpx.Client:
+    """The HTTP client for provider calls (tests put one pointing at a fake on app.state)."""
+    injected = getattr(request.app.state, "integration_client", None)
+    return injected if injected is not None else sync_jobs.default_client()
+
+
+def wake_runner(request: Request) -> None:
+    sync_jobs.wake(request.app.state)
+
+
+@router.post("/integrations", status_code=201)
+def create_integration(body: IntegrationIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return integration_out(integrations.create_integration(
+        db, actor=actor, settings=provider_settings.load(), provider=body.provider,
+        region=body.region))
+
+
+@router.get("/integrations/oauth/callback")
+async def oauth_callback(request: Request, db: DB, code: str | None = None,
+                         state: str | None = None,
+                         realmId: str | None = None) -> dict[str, Any]:
+    """The OAuth redirect target: exchanges the code, checks the company, connects."""
+    settings = provider_settings.load()
+    client = client_for(request)
+
+    def exchange(code_: str, realm_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        retry = http.Retry(attempts=3)
+        tokens = qbo.exchange_code(client, settings, code_, retry)
+        connector = qbo.QuickBooksOnline(client, settings, realm_id=realm_id, tokens=tokens,
+                                         save_tokens=tokens.update, retry=retry)
+        info = connector.company_info()
+        return connector.tokens, info
+
+    try:
+        result = await run_in_threadpool(integrations.complete_oauth, db, state=state,
+                                         code=code, realm_id=realmId, exchange=exchange)
+    finally:
+        if client is not getattr(request.app.state, "integration_client", None):
+            client.close()
+    wake_runner(request)
+    return integration_out(result)
+
+
+@router.get("/integrations")
+def list_integrations(db: DB, actor: CurrentActor, limit: Limit = 50,
+                      cursor: Cursor = None) -> dict[str, Any]:
+    return present.page_out(integrations.list_integrations(db, actor=actor, limit=limit,
+                                                           cursor=cursor), integration_out)
+
+
+@router.get("/integrations/{integration_id}")
+def get_integration(integration_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return integration_out(integrations.get_integration(db, actor=actor,
+                                                        integration_id=integration_id))
+
+
+@router.post("/integrations/{integration_id}/sync", status_code=202)
+def sync_now(integration_id: str, request: Request, db: DB,
+             actor: CurrentActor) -> dict[str, Any]:
+    run_id = integrations.request_sync(db, actor=actor, integration_id=integration_id)
+    wake_runner(request)
+    return {"run_id": run_id}
+
+
+@router.get("/integrations/{integration_id}/runs")
+def list_runs(integration_id: str, db: DB, actor: CurrentActor, limit: Limit = 50,
+              cursor: Cursor = None) -> dict[str, Any]:
+    return present.page_out(integrations.list_runs(
+        db, actor=actor, integration_id=integration_id, limit=limit, cursor=cursor), run_out)
+
+
+@router.delete("/integrations/{integration_id}", status_code=204)
+def disconnect(integration_id: str, db: DB, actor: CurrentActor) -> Response:
+    integrations.disconnect(db, actor=actor, integration_id=integration_id)
+    return Response(status_code=204)
