@@ -18,14 +18,16 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from creditdesk import config
 from creditdesk.db import migrate
 from creditdesk.db.engine import Database
 from creditdesk.db.models import Base
+from creditdesk.jobs import queue
 from creditdesk.services import partners
 from creditdesk.services.context import Actor
 from creditdesk.web.app import create_app
 
-pytest_plugins = ["tests.qbo_fixtures"]  # the fake QuickBooks Online over real HTTP
+pytest_plugins = ["tests.qbo_fixtures", "tests.xero_fixtures"]  # fakes over real HTTP
 
 PG_URL = os.environ.get("CREDITDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
@@ -33,6 +35,15 @@ BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 if os.environ.get("CREDITDESK_REQUIRE_POSTGRES") and not PG_URL:
     raise pytest.UsageError("CREDITDESK_REQUIRE_POSTGRES is set but CREDITDESK_TEST_POSTGRES_URL "
                             "is not: CI must run the suite on PostgreSQL too")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    # Settings are cached per process; a test that sets CREDITDESK_* variables must not
+    # leak them into later tests through that cache.
+    config.get_settings.cache_clear()
+    yield
+    config.get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +69,7 @@ def postgres_ready() -> str:
 
 
 def _truncate_all(db: Database) -> None:
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    names = ", ".join([t.name for t in Base.metadata.sorted_tables] + list(queue.TABLES))
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} CASCADE"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from creditdesk import cli, config
@@ -58,3 +58,29 @@ def test_partner_create_refuses_a_duplicate_email_clearly(sqlite_url: str) -> No
     again = CliRunner().invoke(cli.app, args)
     assert again.exit_code == 2
     assert "already exists" in again.output
+
+
+def test_suggestions_refresh_for_an_unknown_partner_is_a_clear_error(sqlite_url: str) -> None:
+    for extra in ([], ["--customer-id", "cus_x"]):
+        result = CliRunner().invoke(cli.app, ["suggestions", "refresh", "--partner-id",
+                                              "par_nope", *extra])
+        assert result.exit_code == 2, result.output
+        assert "No partner with id par_nope." in result.output
+        assert "IntegrityError" not in result.output and "FOREIGN KEY" not in result.output
+    db = Database(sqlite_url)
+    try:
+        with db.read() as session:
+            assert session.execute(text("SELECT count(*) FROM audit_events")).scalar() == 0
+    finally:
+        db.dispose()
+
+
+def test_suggestions_refresh_prints_the_counts(sqlite_url: str) -> None:
+    made = CliRunner().invoke(cli.app, [
+        "partner", "create", "--name", "Acme", "--admin-email", "s@acme.test",
+        "--admin-password", "s3cret-pass"])
+    partner_id = json.loads(made.stdout.strip().splitlines()[-1])["partner_id"]
+    result = CliRunner().invoke(cli.app, ["suggestions", "refresh", "--partner-id", partner_id])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "customers": 0, "created": 0, "updated": 0, "removed": 0, "open": 0}

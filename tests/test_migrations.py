@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from creditdesk.db import migrate
 from creditdesk.db.engine import Database
 from creditdesk.db.models import Base
 
@@ -16,7 +17,8 @@ from creditdesk.db.models import Base
 def test_models_match_migrations(db: Database) -> None:
     """Autogenerate finds nothing to do on a freshly upgraded database (SQLite and PostgreSQL)."""
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": migrate.include_name})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -26,11 +27,17 @@ def _start_sync_runner(url: str) -> None:
 
 
 def worker(
-    tick: Annotated[float, typer.Option(help="Seconds between looks for due syncs")] = 5.0,
+    tick: Annotated[float, typer.Option(help="Seconds between looks for due syncs "
+                                              "(SQLite)")] = 5.0,
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once by this worker "
+                                                  "(PostgreSQL)")] = 2,
 ) -> None:
-    """Run scheduled and queued syncs (start as many as you like, on as many machines)."""
+    """Run scheduled and queued syncs (start as many as you like, on as many machines).
+
+    On PostgreSQL this is a Procrastinate worker; on SQLite a loop over the same jobs."""
     from creditdesk.db import migrate
     from creditdesk.db.engine import Database
+    from creditdesk.jobs import queue
     from creditdesk.jobs import sync as sync_jobs
 
     settings = get_settings()
@@ -40,6 +47,16 @@ def worker(
     typer.echo("Sync worker started; Ctrl-C stops it.", err=True)
     with sync_jobs.default_client() as client:
         build = sync_jobs.connector_factory(client)
+        if queue.is_postgres(settings.database_url):
+            from creditdesk.connectors import settings as provider_settings
+
+            every = timedelta(seconds=provider_settings.load().sync_interval_seconds)
+            try:
+                queue.run_worker(settings.database_url, queue.Runtime(db, build, every),
+                                 concurrency=concurrency)
+            finally:
+                db.dispose()
+            return
         try:
             while True:
                 for run_id in sync_jobs.run_pending(db, build):
@@ -79,3 +96,16 @@ def fake_quickbooks_online(
         f" CREDITDESK_QBO_CLIENT_SECRET={state.client_secret}"
         f" CREDITDESK_QBO_WEBHOOK_VERIFIER={state.verifier}\n", err=True)
     uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="info")
+
+
+@fake_app.command("xero")
+def fake_xero(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8766,
+    notes: Annotated[int, typer.Option(help="Credit notes to start with")] = 12,
+    country: Annotated[str, typer.Option(help="The organisation's country (US, GB, NZ…)")] = "US",
+    minute_limit: Annotated[int, typer.Option(help="Calls per minute before 429 (0: none)")] = 60,
+) -> None:
+    """Serve a fake Xero organisation on localhost and print how to point at it."""
+    from creditdesk.fakes import xero_cli
+
+    xero_cli.serve(port, notes, country, minute_limit or None)

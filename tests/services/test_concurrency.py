@@ -650,11 +650,11 @@ def test_lock_order_concurrent_use_cases_never_deadlock_sqlite(db):
 # --- M4 under a race: the pair is checked again on the locked rows -------------------------
 
 def test_m4_apply_rechecks_currency_on_locked_rows(pg_db, monkeypatch):
-    """A draft's currency can change until it is issued. An application that read the memo
-    (still a USD draft) before taking the customer lock must, once the lock is granted,
-    see the memo now issued in EUR and refuse with currency_mismatch (M4), not crash
-    comparing EUR with USD. PostgreSQL only: on SQLite the IMMEDIATE transaction holds the
-    write lock from its first read, so this interleaving can't happen there."""
+    """A draft's currency can change until it is issued. An application that began while
+    the memo was a USD draft must, once its customer lock is granted, see the memo now
+    issued in EUR and refuse with currency_mismatch (M4), not crash comparing EUR with USD.
+    PostgreSQL only: on SQLite the IMMEDIATE transaction holds the write lock from its
+    start, so this interleaving can't happen there."""
     db = pg_db
     actor = new_actor(db)
     cus = factories.customer(db, actor)
@@ -662,15 +662,15 @@ def test_m4_apply_rechecks_currency_on_locked_rows(pg_db, monkeypatch):
     memo_id = factories.memo(db, actor, cus, "10.00", issue=False)
     read_done, go = threading.Event(), threading.Event()
     applier: list[threading.Thread] = []
-    real_lock_customer = locks.lock_customer
+    real_lock_owner = locks.lock_owner
 
-    def paused_lock_customer(session, partner_id, customer_id):
+    def paused_lock_owner(session, partner_id, model, row_id):
         if applier and threading.current_thread() is applier[0]:
-            read_done.set()  # the applier has read memo and invoice, not locked anything yet
+            read_done.set()  # the applier has begun, and not locked anything yet
             assert go.wait(JOIN_TIMEOUT)
-        return real_lock_customer(session, partner_id, customer_id)
+        return real_lock_owner(session, partner_id, model, row_id)
 
-    monkeypatch.setattr(locks, "lock_customer", paused_lock_customer)
+    monkeypatch.setattr(locks, "lock_owner", paused_lock_owner)
     outcome = Outcome("apply")
 
     def apply() -> None:

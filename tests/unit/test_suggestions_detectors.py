@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from creditdesk.domain.suggestions import MemoData, billing, candidates, duplicates, pricing
+import dataclasses
+
+from creditdesk.domain.suggestions import (
+    MemoData,
+    billing,
+    calibration,
+    candidates,
+    duplicates,
+    pricing,
+)
 from creditdesk.domain.suggestions import suggest as suggest_all
 from tests.unit.suggestion_data import Book
 
@@ -130,3 +139,45 @@ def test_g2_suggestions_carry_reason_amount_confidence_and_a_stable_key() -> Non
     assert 0.55 <= s.confidence <= 1
     assert s.amount_minor == 30000 and s.explanation
     assert [x.evidence_key for x in again] == [s.evidence_key]
+
+
+def test_g1_weekly_copy_six_days_later_is_the_extra_beat_not_the_next_week() -> None:
+    """A weekly order sent again 6 days later: the copy breaks the rhythm and is the one
+    credited, not the regular invoice due the day after it."""
+    book = Book()
+    for w in range(10):
+        book.invoice(7 * w, KIT)
+    copy = book.invoice(7 * 4 + 6, KIT)
+    found = duplicates.detect(book.history())
+    assert [c.invoice_id for c in found] == [copy.id]
+    assert "billed weekly" in found[0].explanation
+
+
+def test_g1_a_basket_ordered_every_few_days_repeating_is_less_surprising() -> None:
+    rare, frequent = Book(), Book()
+    rare.invoice(0, KIT)
+    rare.invoice(400, KIT)
+    rare.invoice(404, KIT)
+    day = 0
+    for k in range(60):  # the same basket every few days, with no regular rhythm
+        frequent.invoice(day, KIT)
+        day += (1, 9, 3, 12, 2, 6)[k % 6]
+    [r] = duplicates.detect(rare.history())
+    surprise = [c.features["log_surprise"] for c in duplicates.detect(frequent.history())]
+    assert surprise and r.features["log_surprise"] > max(surprise)
+
+
+def test_g1_a_price_other_customers_were_charged_then_is_known_to_the_market() -> None:
+    from creditdesk.domain.suggestions import PriceSeen
+
+    book = Book({"v_dock": 12000})
+    for k in range(8):
+        book.invoice(20 * k, ("Laptop dock", 2, 12000, "v_dock"))
+    bad = book.invoice(170, ("Laptop dock", 1, 15000, "v_dock"))
+    alone = pricing.detect(book.history())
+    seen = {"v_dock": {15000: PriceSeen(bad.issue_date, bad.issue_date, 5)}}
+    known = pricing.detect(dataclasses.replace(book.history(), market=seen))
+    assert [c.features["market_known"] for c in alone] == [0.0]
+    assert [c.features["market_known"] for c in known] == [1.0]
+    assert calibration.confidence("pricing_error", known[0].features) < calibration.confidence(
+        "pricing_error", alone[0].features)

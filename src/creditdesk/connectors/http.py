@@ -42,8 +42,12 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def send(client: httpx.Client, retry: Retry, method: str, url: str, *,
-         what: str, **kwargs: Any) -> httpx.Response:
-    """Send, retrying transient failures; returns any other response for the caller to judge."""
+         what: str, give_up: Callable[[httpx.Response], str | None] | None = None,
+         **kwargs: Any) -> httpx.Response:
+    """Send, retrying transient failures; returns any other response for the caller to judge.
+
+    ``give_up`` may look at a retryable response and return a message to stop retrying at
+    once (e.g. a daily limit: waiting seconds in-process would not help)."""
     last = ""
     for attempt in range(retry.attempts):
         response = None
@@ -56,6 +60,9 @@ def send(client: httpx.Client, retry: Retry, method: str, url: str, *,
         else:
             if response.status_code not in RETRY_STATUSES:
                 return response
+            stop = give_up(response) if give_up is not None else None
+            if stop:
+                raise Transient(stop)
             last = (f"{what} is throttling requests (HTTP 429)" if response.status_code == 429
                     else f"{what} answered HTTP {response.status_code}")
         if attempt + 1 < retry.attempts:

@@ -17,6 +17,13 @@ class ProviderSettings(BaseSettings):
     qbo_client_secret: str = ""
     qbo_webhook_verifier: str = ""
     qbo_minor_version: int = 75
+    xero_api_base: str = "https://api.xero.com/api.xro/2.0"
+    xero_auth_url: str = "https://login.xero.com/identity/connect/authorize"
+    xero_token_url: str = "https://identity.xero.com/connect/token"
+    xero_connections_url: str = "https://api.xero.com/connections"
+    xero_client_id: str = ""
+    xero_client_secret: str = ""
+    xero_webhook_key: str = ""
     sync_interval_seconds: int = 900
 
     @property

@@ -44,6 +44,24 @@ def get_scoped(session: Session, model: type[T], partner_id: str, row_id: object
     return row
 
 
+def lock_owner(session: Session, partner_id: str,
+               model: type[models.CreditMemo] | type[models.Invoice], row_id: object) -> None:
+    """First lock of every change to a memo or an invoice: the row of the customer that
+    owns it, found through the document in the same statement (one round trip).
+
+    Nothing to do on SQLite, where the IMMEDIATE write transaction already holds the
+    database's write lock. A missing document locks nothing; the caller's locked read of
+    it then answers NotFound.
+    """
+    if session.get_bind().dialect.name == "sqlite" or not isinstance(row_id, str):
+        return
+    owner = (select(model.customer_id)
+             .where(model.id == row_id, model.partner_id == partner_id).scalar_subquery())
+    session.execute(select(models.Customer.id).where(
+        models.Customer.partner_id == partner_id, models.Customer.id == owner)
+        .with_for_update())
+
+
 def lock_customer(session: Session, partner_id: str, customer_id: str) -> models.Customer:
     """First lock of every credit change: the customer's row."""
     return get_scoped(session, models.Customer, partner_id, customer_id, lock=True)

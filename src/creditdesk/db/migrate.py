@@ -18,5 +18,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate's filter: Procrastinate's tables are its own (created by migration 0006
+    from the SQL it ships), not models of ours."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from creditdesk.domain.suggestions import REASONS, calibration, candidates
-from creditdesk.evaluation.evaluate import HELD_OUT_SEED, key
+from creditdesk.evaluation.evaluate import HELD_OUT_SEEDS, TUNING_SEEDS, key
 from creditdesk.evaluation.generator import Generator
 
 TRAIN_SEEDS = range(1, 13)
@@ -22,7 +22,7 @@ TARGET = Path(__file__).resolve().parents[1] / "domain" / "suggestions" / "fitte
 def training_rows() -> dict[str, list[tuple[list[float], int]]]:
     rows: dict[str, list[tuple[list[float], int]]] = {r: [] for r in REASONS}
     for seed in TRAIN_SEEDS:
-        assert seed != HELD_OUT_SEED
+        assert seed not in HELD_OUT_SEEDS and seed not in TUNING_SEEDS
         data = Generator(seed).generate(200)
         wanted = {key(lb.reason, lb.customer_id, lb.invoice_id) for lb in data.labels}
         for h in data.histories:

@@ -10,11 +10,12 @@ of a recurring charge — a share of them already credited by a memo (not to be 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData
+from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData, PriceSeen
 from creditdesk.evaluation import catalogue as cat
 
 START = date(2024, 1, 1)
@@ -179,4 +180,22 @@ class Generator:
                 number += 1
                 frozen.append(inv.freeze(f"INV-{number:05d}"))
             out.histories.append(History(c.id, tuple(frozen), tuple(c.memos), catalogue))
+        market = market_of(out.histories)
+        out.histories = [dataclasses.replace(h, market=market) for h in out.histories]
         return out
+
+
+def market_of(histories: list[History]) -> dict[str, dict[int, PriceSeen]]:
+    """What every customer was charged per variant and unit price (as the service loads)."""
+    seen: dict[str, dict[int, PriceSeen]] = {}
+    for h in histories:
+        for inv in h.invoices:
+            for li in inv.lines:
+                if li.variant_id is None:
+                    continue
+                prices = seen.setdefault(li.variant_id, {})
+                old = prices.get(li.unit_price_minor)
+                prices[li.unit_price_minor] = PriceSeen(inv.issue_date, inv.issue_date, 1) \
+                    if old is None else PriceSeen(min(old.first, inv.issue_date),
+                                                 max(old.last, inv.issue_date), old.lines + 1)
+    return seen

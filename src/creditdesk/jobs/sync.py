@@ -1,6 +1,6 @@
 """Sync jobs: the functions every runner calls, and the in-process runner used inside
-``creditdesk serve`` (and by ``creditdesk worker``, any number of them: the queueing lock
-is a unique index, so two workers never run one connection at once)."""
+``creditdesk serve`` and ``creditdesk worker`` on SQLite. On PostgreSQL ``creditdesk worker``
+runs them on Procrastinate instead (``jobs.queue``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from datetime import timedelta
 
 import httpx
 
-from creditdesk.connectors import base
-from creditdesk.connectors import quickbooks_online as qbo
+from creditdesk.connectors import base, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.services import sync
@@ -32,11 +31,11 @@ def connector_factory(client: httpx.Client,
     cfg = settings or provider_settings.load()
 
     def build(snap: sync.Snapshot, save: base.TokenSaver) -> base.Connector:
-        if snap.provider == qbo.PROVIDER:
-            return qbo.QuickBooksOnline(client, cfg, realm_id=snap.realm_id or "",
-                                        tokens=snap.tokens, save_tokens=save,
-                                        region=snap.region or "us", **options)  # type: ignore[arg-type]
-        raise base.ConnectorError(f"syncing {snap.provider} is not available yet")
+        spec = registry.get(snap.provider)
+        if spec is None:
+            raise base.ConnectorError(f"syncing {snap.provider} is not available yet")
+        return spec.build(client, cfg, realm_id=snap.realm_id, region=snap.region,
+                          tokens=snap.tokens, save_tokens=save, **options)
     return build
 
 
@@ -63,7 +62,18 @@ current_runner: InProcessRunner | None = None  # the one started by ``creditdesk
 
 
 def wake(app_state: object) -> None:
-    """Tell the runner there is work now (a queued run) rather than at its next tick."""
+    """Hand queued runs to the runner now rather than at its next tick: the one path of
+    "Sync now", webhooks and new connections. On PostgreSQL that defers a Procrastinate job
+    per connection (``jobs.queue``); on SQLite it wakes the in-process runner."""
+    db = getattr(app_state, "db", None)
+    if isinstance(db, Database) and not db.is_sqlite:
+        from creditdesk.jobs import queue
+
+        try:
+            queue.dispatch_queued(queue.deferrer(db), db)
+        except Exception:  # the run is queued in the database: the periodic task defers it
+            log.exception("could not defer the queued sync runs; the next tick will")
+        return
     runner = getattr(app_state, "sync_runner", None) or current_runner
     if runner is not None:
         runner.wake()

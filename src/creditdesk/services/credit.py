@@ -35,15 +35,22 @@ def _remaining(memo: models.CreditMemo) -> Money:
 
 def _lock_pair(session, actor: Actor, memo_id: str,
                invoice_id: str) -> tuple[models.CreditMemo, models.Invoice]:
-    """Lock customer, memo, invoice in that order, after checking they share a customer."""
-    memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
-    invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
-    _check_pair(memo, invoice)
-    locks.lock_customer(session, actor.partner_id, memo.customer_id)
+    """Lock customer, memo, invoice in that order; M4 is checked on the locked rows.
+
+    The invoice is locked only if it belongs to the memo's customer, so this never locks
+    another customer's rows; otherwise an unlocked read tells a mismatch from a missing id.
+    """
+    locks.lock_owner(session, actor.partner_id, models.CreditMemo, memo_id)
     memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
-    invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
-    # Again on the locked rows: a draft's currency may have changed (and the draft been
-    # issued) between the unlocked read above and the lock (M4 under a race).
+    invoice = session.scalars(
+        select(models.Invoice)
+        .where(models.Invoice.id == invoice_id, models.Invoice.partner_id == actor.partner_id,
+               models.Invoice.customer_id == memo.customer_id)
+        .with_for_update().execution_options(populate_existing=True)).one_or_none()
+    if invoice is None:
+        other = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        _check_pair(memo, other)  # raises CustomerMismatch
+    assert invoice is not None
     _check_pair(memo, invoice)
     return memo, invoice
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from creditdesk.connectors import base
-from creditdesk.connectors import quickbooks_online as qbo
+from creditdesk.connectors import base, registry
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -21,7 +20,6 @@ from creditdesk.domain import memo as rules
 from creditdesk.services import audit, pagination, vault
 from creditdesk.services.context import Actor, clock, new_id
 
-AVAILABLE = (rules.Source.QUICKBOOKS_ONLINE.value,)
 PROVIDERS = tuple(s.value for s in rules.Source if s is not rules.Source.NATIVE)
 
 
@@ -55,54 +53,72 @@ def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings
     if provider not in PROVIDERS:
         raise errors.ValidationError.for_field("provider", "must be one of: "
                                                + ", ".join(PROVIDERS))
-    if provider not in AVAILABLE:
+    spec = registry.get(provider)
+    if spec is None:
         raise errors.ValidationError.for_field(
             "provider", f"{rules.SOURCE_NAMES[rules.Source(provider)]} can't be connected yet; "
-            "available now: " + ", ".join(AVAILABLE))
-    if region not in ("us", "ca"):
-        raise errors.ValidationError.for_field(
-            "region", "must be 'us' or 'ca': QuickBooks Online companies in the United States "
-            "and Canada are supported")
+            "available now: " + ", ".join(registry.available()))
+    try:
+        fields = spec.validate({"region": region})
+    except registry.InvalidField as exc:
+        raise errors.ValidationError.for_field(exc.field, exc.message) from None
     state = secrets.token_urlsafe(32)
     now = clock.now()
     with db.write() as session:
         row = models.Integration(
-            id=new_id("int"), partner_id=actor.partner_id, provider=provider, region=region,
-            status="pending_authorization", oauth_state_hash=_hash(state), cursor={},
-            consecutive_failures=0, created_at=now, updated_at=now)
+            id=new_id("int"), partner_id=actor.partner_id, provider=spec.key,
+            region=fields.get("region"), status="pending_authorization",
+            oauth_state_hash=_hash(state), cursor={}, consecutive_failures=0,
+            created_at=now, updated_at=now)
         session.add(row)
         audit.record(session, actor, "integration.create", "integration", row.id,
-                     {"provider": provider, "region": region})
-        return view(row, qbo.authorize_url(settings, state))
+                     {"provider": spec.key, "region": row.region})
+        return view(row, spec.authorize_url(settings, state))
 
 
 Exchange = Callable[[str, str], tuple[dict[str, Any], dict[str, Any]]]
 
 
-def complete_oauth(db: Database, *, state: object, code: object, realm_id: object,
-                   exchange: Exchange) -> IntegrationView:
-    """The OAuth redirect: ``exchange(code, realm_id)`` → (tokens, CompanyInfo), done over
-    HTTP before any transaction; a company outside the US and Canada is refused (Y1)."""
-    for name, value in (("state", state), ("code", code), ("realmId", realm_id)):
-        if not isinstance(value, str) or not value.strip() or len(value) > 500:
-            raise errors.ValidationError.for_field(name, "is required")
+def _required(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise errors.ValidationError.for_field(name, "is required")
+    return value
+
+
+def complete_oauth(db: Database, *, state: object, code: object, realm_id: object = None,
+                   exchange: Exchange | None = None,
+                   exchange_for: Callable[[registry.Provider], Exchange] | None = None,
+                   ) -> IntegrationView:
+    """The OAuth redirect: ``exchange(code, realm_id)`` → (tokens, organisation info), done
+    over HTTP before any transaction (``exchange_for(provider)`` picks it per provider);
+    the provider's organisation check may refuse the connection (Y1)."""
+    _required("state", state)
+    _required("code", code)
     with db.read() as session:
         row = session.scalars(select(models.Integration).where(
             models.Integration.oauth_state_hash == _hash(state))).one_or_none()  # type: ignore[arg-type]
         if row is None:
             raise errors.NotFound("This authorization link is unknown or was already used; "
                                   "start the connection again from CreditDesk.")
-        integration_id, partner_id = row.id, row.partner_id
+        integration_id, partner_id, provider = row.id, row.partner_id, row.provider
+    spec = registry.get(provider)
+    if spec is None:
+        raise errors.InvalidState(f"{provider} can't be connected yet")
+    if spec.callback_realm_param:
+        _required(spec.callback_realm_param, realm_id)
+    run = exchange_for(spec) if exchange_for is not None else exchange
+    if run is None:
+        raise TypeError("complete_oauth needs exchange or exchange_for")
     refusal = None
     try:
-        tokens, company = exchange(code, realm_id)  # type: ignore[arg-type]
-        region = qbo.region_of(company.get("Country"))
+        tokens, info = run(code, realm_id)  # type: ignore[arg-type]
+        accepted = spec.accept(info, realm_id if isinstance(realm_id, str) else None)
     except base.Refused as exc:
         refusal = str(exc)
     except base.ConnectorError as exc:
-        refusal = f"QuickBooks Online did not complete the connection: {exc}"
+        refusal = f"{spec.name} did not complete the connection: {exc}"
     now = clock.now()
-    actor = Actor(partner_id, "oauth:quickbooks_online")
+    actor = Actor(partner_id, f"oauth:{spec.key}")
     with db.write() as session:
         row = locks.get_scoped(session, models.Integration, partner_id, integration_id,
                                lock=True, label="integration")
@@ -112,12 +128,12 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
             audit.record(session, actor, "integration.refused", "integration", row.id,
                          {"reason": refusal})
         else:
-            row.status, row.realm_id, row.region = "connected", realm_id, region
-            row.company_name = str(company.get("CompanyName") or "")[:255] or None
+            row.status, row.realm_id, row.region = "connected", accepted.realm_id, accepted.region
+            row.company_name = accepted.company_name
             row.credentials_encrypted = vault.seal(tokens)
             row.last_error, row.next_sync_at, row.consecutive_failures = None, now, 0
             audit.record(session, actor, "integration.connect", "integration", row.id,
-                         {"realm_id": realm_id, "region": region})
+                         {"realm_id": accepted.realm_id, "region": accepted.region})
         result = view(row)
     if refusal:
         raise errors.ValidationError(refusal)

@@ -79,8 +79,7 @@ def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
 
 def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
     """Customer first, then the invoice (the fixed lock order)."""
-    invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
-    locks.lock_customer(session, actor.partner_id, invoice.customer_id)
+    locks.lock_owner(session, actor.partner_id, models.Invoice, invoice_id)
     return locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
 
 

@@ -111,29 +111,40 @@ def create_memo(db: Database, *, actor: Actor, customer_id: str, reason: object,
                 invoice_id: object = None, issue_date: object = None,
                 notes: object = None) -> views.MemoView:
     """A draft memo numbered CM-0001, CM-0002, ... per partner (C1-C5)."""
-    now = clock.now()
     with db.write() as session:
-        customer = locks.lock_customer(session, actor.partner_id, customer_id)
-        body = _validate(session, actor, customer, reason=reason, amount=amount, lines=lines,
-                         currency=currency, invoice_id=invoice_id, memo_id=None)
-        memo = models.CreditMemo(
-            id=new_id("cm"), partner_id=actor.partner_id, customer_id=customer.id,
-            number=numbering.next_number(session, actor.partner_id, numbering.MEMO),
-            currency=body.currency, reason=body.reason.value,
-            status=rules.MemoStatus.DRAFT.value, issue_date=_parse_issue_date(issue_date),
-            invoice_id=body.invoice.id if body.invoice else None,
-            total_minor=body.total.minor, applied_minor=0, notes=_check_notes(notes),
-            source=rules.Source.NATIVE.value, created_at=now, updated_at=now)
-        session.add(memo)
+        return create_in(session, actor=actor, customer_id=customer_id, reason=reason,
+                         amount=amount, lines=lines, currency=currency,
+                         invoice_id=invoice_id, issue_date=issue_date, notes=notes)
+
+
+def create_in(session: Session, *, actor: Actor, customer_id: str, reason: object,
+              amount: object = None, lines: object = None, currency: object = None,
+              invoice_id: object = None, issue_date: object = None,
+              notes: object = None) -> views.MemoView:
+    """``create_memo`` inside the caller's transaction (which may hold further locks taken
+    after the customer's, e.g. a suggestion being accepted)."""
+    now = clock.now()
+    customer = locks.lock_customer(session, actor.partner_id, customer_id)
+    body = _validate(session, actor, customer, reason=reason, amount=amount, lines=lines,
+                     currency=currency, invoice_id=invoice_id, memo_id=None)
+    memo = models.CreditMemo(
+        id=new_id("cm"), partner_id=actor.partner_id, customer_id=customer.id,
+        number=numbering.next_number(session, actor.partner_id, numbering.MEMO),
+        currency=body.currency, reason=body.reason.value,
+        status=rules.MemoStatus.DRAFT.value, issue_date=_parse_issue_date(issue_date),
+        invoice_id=body.invoice.id if body.invoice else None,
+        total_minor=body.total.minor, applied_minor=0, notes=_check_notes(notes),
+        source=rules.Source.NATIVE.value, created_at=now, updated_at=now)
+    session.add(memo)
+    session.flush()
+    if body.lines:
+        line_rows.add_memo_lines(session, memo, body.lines)
         session.flush()
-        if body.lines:
-            line_rows.add_memo_lines(session, memo, body.lines)
-            session.flush()
-        session.refresh(memo, ["lines"])
-        audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
-                     {"number": memo.number, "total": body.total.to_str(),
-                      "currency": body.currency, "reason": memo.reason})
-        return views.memo_view(memo)
+    session.refresh(memo, ["lines"])
+    audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
+                 {"number": memo.number, "total": body.total.to_str(),
+                  "currency": body.currency, "reason": memo.reason})
+    return views.memo_view(memo)
 
 
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
@@ -155,8 +166,7 @@ def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: 
 
 def _lock_memo(session: Session, actor: Actor, memo_id: str) -> models.CreditMemo:
     """The fixed lock order: the memo's customer first, then the memo."""
-    memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
-    locks.lock_customer(session, actor.partner_id, memo.customer_id)
+    locks.lock_owner(session, actor.partner_id, models.CreditMemo, memo_id)
     return locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
-from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData
+from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData, PriceSeen
 
 # Issued invoices only: a draft can't be credited and a void one needs no credit.
 CREDITABLE = ("open", "partially_paid", "paid")
@@ -23,8 +23,33 @@ def load_catalogue(session: Session, partner_id: str) -> dict[str, tuple[int, st
     return {vid: (price, cur) for vid, price, cur in rows}
 
 
+def load_market(session: Session, partner_id: str,
+                customer_id: str | None = None) -> dict[str, dict[int, PriceSeen]]:
+    """What the partner's customers were charged per variant and unit price, in the
+    variant's own currency (one grouped query); with ``customer_id``, only for the
+    variants that customer bought."""
+    inv, line, v = models.Invoice, models.InvoiceLine, models.Variant
+    stmt = (select(line.variant_id, line.unit_price_minor, func.min(inv.issue_date),
+                   func.max(inv.issue_date), func.count())
+            .join(inv, inv.id == line.invoice_id)
+            .join(v, v.id == line.variant_id)
+            .where(inv.partner_id == partner_id, inv.status.in_(CREDITABLE),
+                   inv.issue_date.is_not(None), inv.currency == v.currency)
+            .group_by(line.variant_id, line.unit_price_minor))
+    if customer_id is not None:
+        bought = (select(line.variant_id).join(inv, inv.id == line.invoice_id)
+                  .where(inv.partner_id == partner_id, inv.customer_id == customer_id,
+                         line.variant_id.is_not(None)).distinct())
+        stmt = stmt.where(line.variant_id.in_(bought))
+    market: dict[str, dict[int, PriceSeen]] = defaultdict(dict)
+    for vid, price, first, last, n in session.execute(stmt):
+        market[vid][price] = PriceSeen(first, last, n)
+    return dict(market)
+
+
 def load_histories(session: Session, partner_id: str, customers: Sequence[models.Customer],
-                   catalogue: dict[str, tuple[int, str]]) -> list[History]:
+                   catalogue: dict[str, tuple[int, str]],
+                   market: dict[str, dict[int, PriceSeen]] | None = None) -> list[History]:
     """The histories of ``customers`` (all of the partner's), in the order given."""
     ids = [c.id for c in customers]
     inv, line, memo = models.Invoice, models.InvoiceLine, models.CreditMemo
@@ -64,5 +89,5 @@ def load_histories(session: Session, partner_id: str, customers: Sequence[models
             prices = per_currency[c.currency] = {
                 vid: price for vid, (price, cur) in catalogue.items() if cur == c.currency}
         out.append(History(c.id, tuple(by_customer[c.id]), tuple(memos[c.id]), prices,
-                           catalogue_currency=c.currency))
+                           catalogue_currency=c.currency, market=market or {}))
     return out

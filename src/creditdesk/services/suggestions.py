@@ -64,6 +64,9 @@ def view(row: models.Suggestion) -> SuggestionView:
 def refresh(db: Database, *, actor: Actor, customer_id: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> RefreshResult:
     """Recompute one customer's suggestions, or every customer's of the partner."""
+    with db.read() as session:
+        if session.get(models.Partner, actor.partner_id) is None:
+            raise errors.NotFound(f"No partner with id {actor.partner_id}.")
     if customer_id is not None:
         with db.read() as session:
             locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
@@ -73,9 +76,11 @@ def refresh(db: Database, *, actor: Actor, customer_id: str | None = None,
             ids = list(session.scalars(
                 select(models.Customer.id).where(models.Customer.partner_id == actor.partner_id)
                 .order_by(models.Customer.id)))
+    with db.read() as session:  # other customers' prices: what a slip is measured against
+        market = suggestion_history.load_market(session, actor.partner_id, customer_id)
     totals = [0, 0, 0, 0]
     for start in range(0, len(ids), BATCH):
-        counts = _refresh_batch(db, actor, ids[start:start + BATCH])
+        counts = _refresh_batch(db, actor, ids[start:start + BATCH], market)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
@@ -89,7 +94,8 @@ def refresh(db: Database, *, actor: Actor, customer_id: str | None = None,
     return result
 
 
-def _refresh_batch(db: Database, actor: Actor, ids: list[str]) -> list[int]:
+def _refresh_batch(db: Database, actor: Actor, ids: list[str],
+                   market: dict[str, dict[int, rules.PriceSeen]]) -> list[int]:
     now = clock.now()
     created = updated = removed = still_open = 0
     with db.write() as session:
@@ -99,7 +105,7 @@ def _refresh_batch(db: Database, actor: Actor, ids: list[str]) -> list[int]:
             .order_by(models.Customer.id).with_for_update()))
         catalogue = suggestion_history.load_catalogue(session, actor.partner_id)
         histories = suggestion_history.load_histories(session, actor.partner_id, customers,
-                                                      catalogue)
+                                                      catalogue, market)
         existing = {row.evidence_key: row for row in session.scalars(
             select(models.Suggestion).where(models.Suggestion.partner_id == actor.partner_id,
                                             models.Suggestion.customer_id.in_(ids)))}
@@ -189,29 +195,27 @@ def accept(db: Database, *, actor: Actor,
     """G3: a draft memo with the suggestion's reason, amount, invoice and evidence; nothing
     is issued or applied."""
     s = get_suggestion(db, actor=actor, suggestion_id=suggestion_id)
-    if s.status != "open":
-        raise errors.InvalidState(
-            f"This suggestion is already {s.status}; only open suggestions can be accepted.")
-    note = (f"Suggested by CreditDesk ({s.reason.replace('_', ' ')}, confidence "
-            f"{s.confidence:.2f}): {s.explanation}")
-    memo = memos.create_memo(db, actor=actor, customer_id=s.customer_id, reason=s.reason,
-                             amount=s.amount.to_decimal(), currency=s.currency,
-                             invoice_id=s.invoice_id, notes=note[:memos.MAX_NOTES])
     with db.write() as session:
+        # Customer first (the lock order), then the suggestion: a second accept waits here
+        # and then finds it decided, before any memo rule (C5) could refuse it differently.
         locks.lock_customer(session, actor.partner_id, s.customer_id)
         row = locks.get_scoped(session, models.Suggestion, actor.partner_id, suggestion_id,
                                lock=True, label="suggestion")
-        if row.status == "open":
-            row.status, row.credit_memo_id = "accepted", memo.id
-            row.decided_by, row.decided_at = actor.name, clock.now()
-            row.updated_at = row.decided_at
-            audit.record(session, actor, "suggestion.accept", "suggestion", row.id,
-                         {"credit_memo_id": memo.id, "reason": row.reason,
-                          "amount": s.amount.to_str(), "currency": s.currency})
-            return memo, view(row)
-    # Another request decided it meanwhile: take back the draft just created.
-    memos.delete_memo(db, actor=actor, memo_id=memo.id)
-    raise errors.InvalidState("This suggestion was decided by someone else meanwhile.")
+        _check_open(row, "accepted")
+        amount = Money(row.amount_minor, row.currency)
+        note = (f"Suggested by CreditDesk ({row.reason.replace('_', ' ')}, confidence "
+                f"{row.confidence_bp / 10000:.2f}): {row.explanation}")
+        memo = memos.create_in(session, actor=actor, customer_id=row.customer_id,
+                               reason=row.reason, amount=amount.to_decimal(),
+                               currency=row.currency, invoice_id=row.invoice_id,
+                               notes=note[:memos.MAX_NOTES])
+        row.status, row.credit_memo_id = "accepted", memo.id
+        row.decided_by, row.decided_at = actor.name, clock.now()
+        row.updated_at = row.decided_at
+        audit.record(session, actor, "suggestion.accept", "suggestion", row.id,
+                     {"credit_memo_id": memo.id, "reason": row.reason,
+                      "amount": amount.to_str(), "currency": row.currency})
+        return memo, view(row)
 
 
 def dismiss(db: Database, *, actor: Actor, suggestion_id: str) -> SuggestionView:

@@ -74,8 +74,10 @@ def queue_due(db: Database, *, now: datetime | None = None) -> list[str]:
     return [request_run(db, integration_id=i, trigger="schedule") for i in due]
 
 
-def claim_next(db: Database, *, now: datetime | None = None) -> str | None:
-    """Mark the oldest claimable queued run ``running``; None when there is nothing to do.
+def claim_next(db: Database, *, now: datetime | None = None,
+               integration_id: str | None = None) -> str | None:
+    """Mark the oldest claimable queued run (of ``integration_id`` when given) ``running``;
+    None when there is nothing to do.
 
     The unique index on running runs is the queueing lock: a connection never syncs twice
     at once, whichever worker or machine tries.
@@ -87,9 +89,11 @@ def claim_next(db: Database, *, now: datetime | None = None) -> str | None:
         ).values(status="failed", finished_at=now, errors=[
             {"external_id": None, "message": "the worker stopped mid-run; the next run resumes "
                                              "from the last saved page"}]))
+    stmt = select(models.SyncRun.id).where(models.SyncRun.status == "queued")
+    if integration_id is not None:
+        stmt = stmt.where(models.SyncRun.integration_id == integration_id)
     with db.read() as session:
-        candidates = session.scalars(select(models.SyncRun.id).where(
-            models.SyncRun.status == "queued").order_by(models.SyncRun.queued_at).limit(20)).all()
+        candidates = session.scalars(stmt.order_by(models.SyncRun.queued_at).limit(20)).all()
     for run_id in candidates:
         try:
             with db.write() as session:
@@ -120,8 +124,9 @@ def save_tokens(db: Database, integration_id: str) -> base.TokenSaver:
 
 
 def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
-            interval: timedelta = timedelta(minutes=15)) -> None:
-    """Run a claimed (``running``) run to its end, recording everything (Y8)."""
+            interval: timedelta = timedelta(minutes=15)) -> base.ConnectorError | None:
+    """Run a claimed (``running``) run to its end, recording everything (Y8); returns the
+    error that failed it, if any (a job runner retries ``base.Transient`` ones)."""
     with db.read() as session:
         integration_id = session.get_one(models.SyncRun, run_id).integration_id
     snap = snapshot(db, integration_id)
@@ -133,14 +138,19 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
             _land(db, run_id, snap, batch)
     except base.NeedsReconnection as exc:
         _finish(db, run_id, snap, error=str(exc), reconnect=True, interval=interval)
-    except (base.ConnectorError, vault.VaultError) as exc:
+        return exc
+    except base.ConnectorError as exc:
         _finish(db, run_id, snap, error=str(exc), interval=interval)
+        return exc
+    except vault.VaultError as exc:
+        _finish(db, run_id, snap, error=str(exc), interval=interval)
+        return base.ConnectorError(str(exc))
     except Exception as exc:  # recorded, never lost: the run must not stay "running"
         _finish(db, run_id, snap, error=f"unexpected error: {exc.__class__.__name__}: {exc}",
                 interval=interval)
         raise
-    else:
-        _finish(db, run_id, snap, error=None, interval=interval)
+    _finish(db, run_id, snap, error=None, interval=interval)
+    return None
 
 
 def _land(db: Database, run_id: str, snap: Snapshot, batch: base.Batch) -> None:

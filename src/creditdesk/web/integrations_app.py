@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from creditdesk.web import webhooks
+from creditdesk.web import webhooks, webhooks_xero
 from creditdesk.web.api import integrations as api
 from creditdesk.web.dashboard import integrations as page
 
@@ -13,4 +13,5 @@ from creditdesk.web.dashboard import integrations as page
 def install(app: FastAPI, api_prefix: str = "/api/v1") -> None:
     app.include_router(api.router, prefix=api_prefix)
     app.include_router(webhooks.router)
+    app.include_router(webhooks_xero.router)
     app.include_router(page.router, prefix="/dashboard", include_in_schema=False)

@@ -69,5 +69,5 @@ async def quickbooks(request: Request) -> Response:
     if realms:
         await run_in_threadpool(queue_for_realms, request.app.state.db, "quickbooks_online",
                                 realms)
-        sync_jobs.wake(request.app.state)
+        await run_in_threadpool(sync_jobs.wake, request.app.state)  # may defer jobs (PG)
     return Response(status_code=200)

@@ -11,10 +11,11 @@ from creditdesk.domain.suggestions.model import (
     InvoiceData,
     LineData,
     MemoData,
+    PriceSeen,
     Suggestion,
 )
 
 REASONS = ("duplicate_charge", "pricing_error", "billing_adjustment")
 
 __all__ = ["MIN_CONFIDENCE", "REASONS", "Candidate", "History", "InvoiceData", "LineData",
-           "MemoData", "Suggestion", "candidates", "evidence_key", "suggest"]
+           "MemoData", "PriceSeen", "Suggestion", "candidates", "evidence_key", "suggest"]

@@ -82,6 +82,10 @@ def _check(history: History, points: list[_Point], idx: int,
     if after and stays > 0.5:
         return None  # a lasting change, not a one-off jump
     excess = point.amount - usual
+    prev = points[idx - 1]
+    nxt = points[idx + 1] if idx + 1 < len(points) else None
+    near = [abs((p.invoice.issue_date - point.invoice.issue_date).days)
+            for p in (prev, nxt) if p is not None]
     features = {
         "log_z": math.log1p(min(z, 1000.0)),
         "log_ratio": math.log(point.amount / max(usual, 1)),
@@ -91,6 +95,10 @@ def _check(history: History, points: list[_Point], idx: int,
         # share of the previous periods billed exactly the usual amount: a steady charge
         "regularity": cad[1],
         "steady": sum(1 for a in prior if abs(a - usual) <= usual * 0.005) / len(prior),
+        # The jump sits on an invoice shaped like the series' own (same charges), not on
+        # an order that happens to include the charge, with no other point crowding it.
+        "same_shape": 1.0 if _shape(point.invoice) == _shape(prev.invoice) else 0.0,
+        "crowded": 1.0 if min(near) < 0.5 * cad[0] else 0.0,
     }
     inv, cur = point.invoice, point.invoice.currency
 
@@ -110,6 +118,10 @@ def _check(history: History, points: list[_Point], idx: int,
         reason=REASON, customer_id=history.customer_id, invoice_id=inv.id,
         invoice_ids=(inv.id,), line_ids=tuple(li.id for li in point.lines),
         amount_minor=excess, currency=cur, features=features, explanation=explanation)
+
+
+def _shape(inv: InvoiceData) -> frozenset[str]:
+    return frozenset(series_key(li) for li in inv.lines)
 
 
 def _moves_to_catalogue(history: History, before: _Point, point: _Point) -> bool:

@@ -15,9 +15,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "duplicate_charge": ("log_gap", "weeks_late", "log_lines", "regular", "gain", "log_surprise",
                          "log_repeats", "log_density"),
     "pricing_error": ("log_z", "has_history", "log_ratio", "log_history",
-                      "log_over_catalogue"),
+                      "log_over_catalogue", "log_seen", "market_known"),
     "billing_adjustment": ("log_z", "log_ratio", "returned", "unknown_after", "log_history",
-                           "steady", "regularity"),
+                           "steady", "regularity", "same_shape", "crowded"),
 }
 
 

@@ -42,6 +42,13 @@ class MemoData:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceSeen:
+    first: date
+    last: date
+    lines: int
+
+
+@dataclass(frozen=True, slots=True)
 class History:
     """One customer's issued, non-void invoices plus context (any order)."""
 
@@ -50,6 +57,9 @@ class History:
     memos: tuple[MemoData, ...] = ()
     catalogue: dict[str, int] = field(default_factory=dict)  # variant id -> current price
     catalogue_currency: str | None = None  # prices compare only with invoices in it
+    # What the partner's customers (this one included) were charged per variant, in the
+    # catalogue currency: variant id -> unit price -> (first day, last day, lines).
+    market: dict[str, dict[int, PriceSeen]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

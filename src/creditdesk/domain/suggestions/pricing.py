@@ -10,7 +10,8 @@ is many robust deviations above that median, not when it passes a fixed percenta
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import timedelta
 
 from creditdesk.domain.money import Money
 from creditdesk.domain.suggestions import stats
@@ -19,6 +20,8 @@ from creditdesk.domain.suggestions.model import Candidate, History, InvoiceData,
 REASON = "pricing_error"
 NEIGHBOURS = 6  # purchases on each side that define "usual"
 MIN_Z = 3.0  # robust deviations above the usual price before a line is a candidate
+# Another customer charged the same unit price this close in time: a price, not a slip.
+MARKET_DAYS = 60
 
 
 def detect(history: History) -> list[Candidate]:
@@ -33,19 +36,31 @@ def detect(history: History) -> list[Candidate]:
     for variant_id, obs in by_variant.items():
         obs.sort(key=lambda o: (o[0].issue_date, o[0].number, o[1].id))
         catalogue = history.catalogue[variant_id]
+        own = Counter(li.unit_price_minor for _, li in obs)
         for idx, (inv, line) in enumerate(obs):
             if line.unit_price_minor <= catalogue:
                 continue
             window = obs[max(0, idx - NEIGHBOURS):idx] + obs[idx + 1:idx + 1 + NEIGHBOURS]
             prices = [li.unit_price_minor for i, li in window if i.currency == inv.currency]
-            cand = _candidate(history, inv, line, catalogue, prices)
+            cand = _candidate(history, inv, line, catalogue, prices,
+                              own[line.unit_price_minor] - 1, _market_known(history, inv, line,
+                                                                            own))
             if cand is not None:
                 out.append(cand)
     return out
 
 
+def _market_known(history: History, inv: InvoiceData, line: LineData, own: Counter) -> bool:
+    """Other customers were charged exactly this unit price around that time."""
+    seen = history.market.get(line.variant_id or "", {}).get(line.unit_price_minor)
+    if seen is None or seen.lines - own[line.unit_price_minor] < 2:
+        return False
+    margin = timedelta(days=MARKET_DAYS)
+    return seen.first - margin <= inv.issue_date <= seen.last + margin
+
+
 def _candidate(history: History, inv: InvoiceData, line: LineData, catalogue: int,
-               prices: list[int]) -> Candidate | None:
+               prices: list[int], seen: int, market_known: bool) -> Candidate | None:
     price = line.unit_price_minor
     if len(prices) >= 2:
         usual = sorted(prices)[len(prices) // 2]  # the upper median: never over-credits
@@ -66,6 +81,10 @@ def _candidate(history: History, inv: InvoiceData, line: LineData, catalogue: in
         "log_ratio": math.log(price / reference),
         "log_over_catalogue": math.log(price / catalogue),
         "log_history": math.log1p(len(prices)),
+        # An error is a one-off price: one charged again and again, or to other customers
+        # at the time, is a price (an older list price, a tier), not a slip.
+        "log_seen": math.log1p(seen),
+        "market_known": 1.0 if market_known else 0.0,
     }
     cur = inv.currency
 

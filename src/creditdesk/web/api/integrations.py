@@ -9,8 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from creditdesk.connectors import http
-from creditdesk.connectors import quickbooks_online as qbo
+from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
@@ -24,7 +23,8 @@ router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 class IntegrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider: Literal["quickbooks_online", "quickbooks_desktop", "sage_intacct", "xero"]
-    region: Literal["us", "ca"] | None = Field(None, description="QuickBooks Online: us or ca")
+    region: Literal["us", "ca"] | None = Field(
+        None, description="QuickBooks Online: us or ca; Xero: us (the default)")
 
 
 def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
@@ -65,21 +65,17 @@ def create_integration(body: IntegrationIn, db: DB, actor: CurrentActor) -> dict
 async def oauth_callback(request: Request, db: DB, code: str | None = None,
                          state: str | None = None,
                          realmId: str | None = None) -> dict[str, Any]:
-    """The OAuth redirect target: exchanges the code, checks the company, connects."""
+    """The OAuth redirect target: exchanges the code, checks the organisation, connects."""
     settings = provider_settings.load()
     client = client_for(request)
 
-    def exchange(code_: str, realm_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        retry = http.Retry(attempts=3)
-        tokens = qbo.exchange_code(client, settings, code_, retry)
-        connector = qbo.QuickBooksOnline(client, settings, realm_id=realm_id, tokens=tokens,
-                                         save_tokens=tokens.update, retry=retry)
-        info = connector.company_info()
-        return connector.tokens, info
+    def exchange_for(spec: registry.Provider) -> integrations.Exchange:
+        return spec.connect(client, settings, http.Retry(attempts=3))
 
     try:
         result = await run_in_threadpool(integrations.complete_oauth, db, state=state,
-                                         code=code, realm_id=realmId, exchange=exchange)
+                                         code=code, realm_id=realmId,
+                                         exchange_for=exchange_for)
     finally:
         if client is not getattr(request.app.state, "integration_client", None):
             client.close()

@@ -1,5 +1,5 @@
 """Dashboard > Integrations (P1): connections with their status and sync runs, Connect
-QuickBooks Online, Sync now."""
+QuickBooks Online or Xero, Sync now."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def integrations_page(request: Request, db: DB, actor: User) -> Response:
 def connect(db: DB, actor: Admin, form: CheckedForm) -> Response:
     created = integrations.create_integration(
         db, actor=actor, settings=provider_settings.load(), provider=text(form, "provider"),
-        region=text(form, "region"))
+        region=text(form, "region") or None)
     return RedirectResponse(created.authorize_url or PAGE, status_code=303)
 
 

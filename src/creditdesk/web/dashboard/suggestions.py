@@ -27,7 +27,8 @@ def list_page(request: Request, db: DB, actor, *, customer_id: str = "", reason:
                                               reason=reason or None)
     return templating.render(request, "dashboard/suggestions.html", {
         "sugg": found, "filters": {"customer_id": customer_id, "reason": reason},
-        "refusal": customer_pages.placed(refusal, found)}, status=refusal.status if refusal else 200)
+        "refusal": customer_pages.placed(refusal, found)},
+        status=refusal.status if refusal else 200)
 
 
 def _filters_url(customer_id: str, reason: str) -> str:

@@ -1,0 +1,55 @@
+"""Run the benchmarks: ``python -m bench [b1 b2 b3 b4 b5 b6] [--quick] [--n N] ...``.
+
+Without names every benchmark runs, in order; ``--quick`` uses small sizes for development.
+The full run (no ``--quick``) is what docs/benchmarks.md reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+BENCHMARKS = {"b1": "bench.b1_apply", "b2": "bench.b2_peer", "b3": "bench.b3_http",
+              "b4": "bench.b4_reads", "b5": "bench.b5_suggestions",
+              "b6": "bench.b6_sync"}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME",
+                   help="benchmarks to run (b1 b2 b3 b4 b5 b6; default: all)")
+    p.add_argument("--quick", action="store_true", help="small sizes, for development")
+    p.add_argument("--n", type=int, help="override the main size (B1: applications; B2: W(N) "
+                   "with this one N; B3: requests per client; B4: memos; B5: customers of the "
+                   "whole-partner refresh; B6: memos in the fake QuickBooks Online)")
+    p.add_argument("--backend", choices=["sqlite", "postgres"], help="B1: one backend only")
+    p.add_argument("--workers", type=int, default=2, help="B3/B4: server worker processes")
+    p.add_argument("--clients", type=int, default=16, help="B3: concurrent clients")
+    p.add_argument("--profile", action="store_true",
+                   help="B2: also run CreditDesk's W(N) under cProfile and print hot spots")
+    p.add_argument("--no-peer", action="store_true", help="B2: CreditDesk side only")
+    p.add_argument("--explain", action="store_true", help="B4: print the query plans")
+    p.add_argument("--keep", action="store_true",
+                   help="B4: keep (and reuse) the loaded database creditdesk_bench_reads")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parser().parse_args(argv)
+    names = opts.names or list(BENCHMARKS)
+    started = time.perf_counter()
+    for name in names:
+        t0 = time.perf_counter()
+        print(f"== {name} ({'quick' if opts.quick else 'full'}) ==", flush=True)
+        importlib.import_module(BENCHMARKS[name]).run(opts)
+        print(f"== {name} done in {time.perf_counter() - t0:.0f} s ==", flush=True)
+    print(f"all done in {time.perf_counter() - started:.0f} s; results in bench/results/",
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

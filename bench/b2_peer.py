@@ -1,0 +1,204 @@
+"""B2: workload W(N) of shared/bench/README.md on CreditDesk's service layer, side by side
+with the peer python-accounting 2.0.0 (/work/shared/bench/peer_python_accounting.py).
+
+W(N), one customer, one currency: (a) N invoices of 100.00 created and issued; (b) N memos of
+60.00 created and issued; (c) memo i applied to invoice i for 60.00; (d) every invoice's
+balance due read (total 40.00 x N); (e) every memo's remaining credit read (total 0).
+Each side runs in a fresh process on a fresh SQLite file: the peer with SQLite's default
+journal, CreditDesk with its own default (WAL, synchronous=FULL). (d) and (e) read one item
+per service call (``get_invoice``/``get_memo``), as the peer does; ``d_list``/``e_list``
+read the same figures through the paged lists (200 a page) for reference.
+Target: CreditDesk >= 20x the peer's ops/s in every phase.
+``python -m bench.b2_peer worker N DBPATH [--profile]`` is CreditDesk's side alone.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import gc
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import event
+
+from bench import common
+
+PEER_SCRIPT = Path(os.environ.get("CREDITDESK_PEER_SCRIPT",
+                                  "/work/shared/bench/peer_python_accounting.py"))
+PEER_SETUP = PEER_SCRIPT.with_name("setup_peer.sh")
+ROOT = Path(__file__).resolve().parent.parent
+PEER_VENV = ROOT / "bench" / ".peer-venv"
+PHASES = (("a", "a_invoices", "invoices created+issued"),
+          ("b", "b_credit_notes", "memos created+issued"),
+          ("c", "c_assignments", "applications"),
+          ("d", "d_read_outstanding", "read balance due"),
+          ("e", "e_read_cn_balance", "read memo remaining"))
+TARGET = 20.0
+
+
+def _phase(res: dict, key: str, n: int, ops: Callable[[int], None], queries: list[int]) -> None:
+    """Run ``ops(i)`` for i in 0..n-1; record whole time, ops/s, deciles and SQL per op."""
+    gc.collect()
+    q0, per = queries[0], []
+    t0 = time.perf_counter()
+    for i in range(n):
+        s = time.perf_counter()
+        ops(i)
+        per.append(time.perf_counter() - s)
+    total = time.perf_counter() - t0
+    k = max(1, n // 10)
+    res[f"{key}_s"] = total
+    res[f"{key}_ops_per_s"] = n / total
+    res[f"{key}_first_decile_ms"] = sum(per[:k]) / k * 1e3
+    res[f"{key}_last_decile_ms"] = sum(per[-k:]) / k * 1e3
+    res[f"{key}_sql_per_op"] = (queries[0] - q0) / n
+
+
+def worker(n: int, path: str, profile: bool = False) -> dict:
+    """CreditDesk's W(N) in this process, on a fresh SQLite file at ``path``."""
+    from creditdesk.services import credit, customers, invoices, memo_lifecycle, memos
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+    db = common.migrated(f"sqlite:///{path}")
+    actor, _ = common.new_partner(db)
+    cid = customers.create_customer(db, actor=actor, name="The one customer").id
+    queries = [0]
+    event.listen(db.engine, "before_cursor_execute",
+                 lambda *_a, **_k: queries.__setitem__(0, queries[0] + 1))
+    inv_ids: list[str] = []
+    memo_ids: list[str] = []
+
+    def invoice(i: int) -> None:
+        inv = invoices.create_invoice(db, actor=actor, customer_id=cid, lines=[
+            {"description": f"Invoice {i}", "quantity": 1, "unit_price": "100.00"}])
+        inv_ids.append(invoices.issue_invoice(db, actor=actor, invoice_id=inv.id).id)
+
+    def memo(i: int) -> None:
+        m = memos.create_memo(db, actor=actor, customer_id=cid, reason="goodwill",
+                              amount="60.00", notes=f"Credit note {i}")
+        memo_ids.append(memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id).id)
+
+    def apply(i: int) -> None:
+        credit.apply_credit(db, actor=actor, memo_id=memo_ids[i], invoice_id=inv_ids[i],
+                            amount="60.00")
+
+    sums = {"d": 0, "e": 0, "d_list": 0, "e_list": 0}
+
+    def read_invoice(i: int) -> None:
+        sums["d"] += invoices.get_invoice(db, actor=actor, invoice_id=inv_ids[i]).balance_due.minor
+
+    def read_memo(i: int) -> None:
+        sums["e"] += memos.get_memo(db, actor=actor, memo_id=memo_ids[i]).remaining_amount.minor
+
+    def paged(lister: Callable, key: str, field: str) -> Callable[[int], None]:
+        state = {"cursor": None}
+
+        def page(_i: int) -> None:
+            got = lister(db, actor=actor, limit=200, cursor=state["cursor"])
+            sums[key] += sum(getattr(v, field).minor for v in got.data)
+            state["cursor"] = got.next_cursor
+        return page
+
+    res: dict = {"side": "creditdesk", "N": n, "database": "sqlite (WAL, synchronous=FULL)"}
+    prof = cProfile.Profile() if profile else None
+    if prof:
+        prof.enable()
+    _phase(res, "a_invoices", n, invoice, queries)
+    _phase(res, "b_credit_notes", n, memo, queries)
+    _phase(res, "c_assignments", n, apply, queries)
+    _phase(res, "d_read_outstanding", n, read_invoice, queries)
+    _phase(res, "e_read_cn_balance", n, read_memo, queries)
+    pages = -(-n // 200)
+    _phase(res, "d_list", pages, paged(invoices.list_invoices, "d_list", "balance_due"), queries)
+    _phase(res, "e_list", pages, paged(memos.list_memos, "e_list", "remaining_amount"), queries)
+    if prof:
+        prof.disable()
+        _print_profile(prof)
+    for key in ("d_list", "e_list"):  # items/s, not pages/s
+        res[f"{key}_ops_per_s"] = n / res[f"{key}_s"]
+    assert sums["d"] == sums["d_list"] == 4_000 * n, sums
+    assert sums["e"] == sums["e_list"] == 0, sums
+    res["check_total_outstanding_minor"] = sums["d"]
+    res["db_bytes"] = os.path.getsize(path)
+    db.dispose()
+    return res
+
+
+def _print_profile(prof: cProfile.Profile) -> None:
+    stats = pstats.Stats(prof, stream=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(r"creditdesk|sqlite3", 40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
+def _run_json(cmd: list[str]) -> dict:
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+    if out.stderr.strip():
+        print(out.stderr, file=sys.stderr, flush=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _peer(n: int, path: Path) -> dict:
+    if not (PEER_VENV / "bin" / "python").exists():
+        subprocess.run(["bash", str(PEER_SETUP), str(PEER_VENV)], check=True)
+    return _run_json([str(PEER_VENV / "bin" / "python"), str(PEER_SCRIPT), str(n), str(path)])
+
+
+def compare(n: int, workdir: Path, opts) -> dict:
+    mine = _run_json([sys.executable, "-m", "bench.b2_peer", "worker", str(n),
+                      str(workdir / f"creditdesk-{n}.db")] + (["--profile"] if opts.profile
+                                                              else []))
+    peer = None if opts.no_peer else _peer(n, workdir / f"peer-{n}.db")
+    phases = {}
+    for letter, key, label in PHASES:
+        row = {"what": label, "creditdesk_ops_per_s": round(mine[f"{key}_ops_per_s"], 1),
+               "creditdesk_sql_per_op": round(mine[f"{key}_sql_per_op"], 2),
+               "creditdesk_first_last_decile_ms": [round(mine[f"{key}_first_decile_ms"], 3),
+                                                   round(mine[f"{key}_last_decile_ms"], 3)]}
+        if peer:
+            row["peer_ops_per_s"] = round(peer[f"{key}_ops_per_s"], 1)
+            row["peer_first_last_decile_ms"] = [round(peer[f"{letter}_first_decile_ms"], 3),
+                                                round(peer[f"{letter}_last_decile_ms"], 3)
+                                                ] if f"{letter}_first_decile_ms" in peer else None
+            row["ratio"] = common.ratio(mine[f"{key}_ops_per_s"], peer[f"{key}_ops_per_s"])
+            row["met"] = row["ratio"] >= TARGET
+        phases[letter] = row
+        if letter in "de":
+            lk = f"{letter}_list"
+            phases[lk] = {"what": label + " via the paged list (items/s)",
+                          "creditdesk_ops_per_s": round(mine[f"{lk}_ops_per_s"], 1)}
+            if peer:
+                phases[lk]["ratio"] = common.ratio(mine[f"{lk}_ops_per_s"],
+                                                   peer[f"{key}_ops_per_s"])
+    for letter, row in phases.items():
+        line = (f"B2 N={n:<6} ({letter}) {row['what']:<44} "
+                f"CreditDesk {row['creditdesk_ops_per_s']:>9.1f}/s")
+        if "peer_ops_per_s" in row:
+            line += (f"  peer {row['peer_ops_per_s']:>8.1f}/s  ratio {row['ratio']:>7.2f}x "
+                     f"(target >= {TARGET:.0f}x) {common.verdict(row['met'])}")
+        elif "ratio" in row:
+            line += f"  ratio to peer's per-item read {row['ratio']:>7.2f}x (reference)"
+        common.say(line)
+    return {"N": n, "phases": phases}
+
+
+def run(opts) -> dict:
+    sizes = [opts.n] if opts.n else ([200, 1_000] if opts.quick else [1_000, 10_000])
+    out: dict = {"quick": opts.quick, "target": f">= {TARGET:.0f}x the peer in every phase",
+                 "creditdesk_database": "sqlite (WAL, synchronous=FULL)",
+                 "peer_database": "sqlite (default journal)", "runs": []}
+    with common.scratch_dir("b2") as workdir:
+        for n in sizes:
+            out["runs"].append(compare(n, workdir, opts))
+    common.write_result("b2_peer", out, dev=common.is_dev(opts))
+    return out
+
+
+if __name__ == "__main__" and len(sys.argv) >= 4 and sys.argv[1] == "worker":
+    print(json.dumps(worker(int(sys.argv[2]), sys.argv[3], "--profile" in sys.argv)))

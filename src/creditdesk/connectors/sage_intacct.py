@@ -1,0 +1,247 @@
+"""Sage Intacct: XML Web Services (sender credentials + company user), sessions from
+getAPISession, customer credit memos read as AR adjustments (ARADJUSTMENT) changed since
+WHENMODIFIED with readByQuery/readMore (accounting-apis.md section 3)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from creditdesk.connectors import http
+from creditdesk.connectors import intacct_xml as ix
+from creditdesk.connectors.base import (
+    Batch,
+    ConnectorError,
+    NeedsReconnection,
+    Record,
+    Refused,
+    Transient,
+)
+from creditdesk.connectors.intacct_records import NAME, STAMP, parse_adjustment, stamp
+
+PROVIDER = "sage_intacct"
+DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
+OBJECT = "ARADJUSTMENT"
+FIELDS = ["RECORDNO", "RECORDID", "DOCNUMBER", "CUSTOMERID", "CUSTOMERNAME", "WHENCREATED",
+          "TOTALENTERED", "TOTALDUE", "TRX_TOTALENTERED", "TRX_TOTALDUE", "CURRENCY",
+          "BASECURR", "STATE", "WHENMODIFIED"]
+PAGE_SIZE = 1000  # readByQuery allows 1..1000
+THROTTLE_HINTS = ("try again later", "rate limit", "too many")  # [S] tap-intacct
+
+
+def default_endpoint() -> str:
+    return os.environ.get("CREDITDESK_INTACCT_ENDPOINT") or DEFAULT_ENDPOINT
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the partner enters: the Web Services sender and a company user."""
+
+    sender_id: str
+    sender_password: str
+    company_id: str
+    user_id: str
+    user_password: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Credentials:
+        missing = [k for k in cls.__dataclass_fields__
+                   if not isinstance(data.get(k), str) or not data[k].strip()]
+        if missing:
+            raise Refused(f"{NAME} needs {', '.join(missing)} to connect")
+        return cls(**{k: str(data[k]).strip() for k in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _throttled(errors: list[ix.Error]) -> bool:
+    return any(h in e.text().lower() for e in errors for h in THROTTLE_HINTS)
+
+
+class SageIntacct:
+    """Reads one company. A session is opened on first use and re-opened once when it expires;
+    credentials never change here, so there is nothing to save back."""
+
+    provider = PROVIDER
+
+    def __init__(self, client: httpx.Client, credentials: Credentials, *,
+                 endpoint: str | None = None, retry: http.Retry | None = None,
+                 page_size: int = PAGE_SIZE, default_currency: str = "USD") -> None:
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
+        self.client, self.credentials = client, credentials
+        self.endpoint = endpoint or default_endpoint()
+        self.retry = retry or http.Retry()
+        self.page_size, self.default_currency = page_size, default_currency
+        self.session_id: str | None = None
+        self.session_url = self.endpoint
+
+    # transport ---------------------------------------------------------------
+    def _exchange(self, url: str, auth: Any, function: Any) -> ix.Response:
+        """POST one function, retrying Intacct's "try again later" answers with back-off."""
+        c = self.credentials
+        for attempt in range(self.retry.attempts):
+            body = ix.request(c.sender_id, c.sender_password, auth, function)
+            response = http.send(self.client, self.retry, "POST", url, what=NAME, content=body,
+                                 headers={"Content-Type": "application/xml"})
+            try:
+                parsed = ix.parse(response.content)
+            except ix.MalformedResponse as exc:
+                if response.status_code in (401, 403):
+                    raise NeedsReconnection(f"{NAME} refused access (HTTP "
+                                            f"{response.status_code}); reconnect") from None
+                raise ConnectorError(f"{NAME} answered HTTP {response.status_code} with "
+                                     f"{exc}") from None
+            if not _throttled(parsed.all_errors()):
+                return parsed
+            last = ix.describe(parsed.all_errors())
+            if attempt + 1 < self.retry.attempts:
+                self.retry.sleep(self.retry.delay(attempt, None))
+        raise Transient(f"{NAME} is throttling requests ({last}); gave up after "
+                        f"{self.retry.attempts} attempts, will retry later")
+
+    def _trusted(self, endpoint: str) -> str:
+        """getAPISession names the endpoint to use; follow it only to Intacct itself (or to the
+        configured host), so a session id is never sent anywhere else."""
+        want, got = urlsplit(self.endpoint), urlsplit(endpoint)
+        if got.hostname and ((got.hostname == want.hostname and got.scheme == want.scheme) or
+                             (got.scheme == "https" and got.hostname.endswith(".intacct.com"))):
+            return endpoint
+        return self.endpoint
+
+    def open_session(self) -> dict[str, str]:
+        """getAPISession with the company login: the session id and the endpoint to use."""
+        c = self.credentials
+        parsed = self._exchange(self.endpoint, ix.login(c.user_id, c.company_id,
+                                                        c.user_password), ix.get_api_session())
+        if not parsed.control_ok:
+            raise NeedsReconnection(f"{NAME} refused the Web Services sender {c.sender_id!r} "
+                                    f"({ix.describe(parsed.control_errors)}); check the sender "
+                                    "ID and password and that the company authorizes it")
+        if not parsed.auth_ok:
+            raise NeedsReconnection(f"{NAME} refused the sign-in of user {c.user_id!r} at "
+                                    f"company {c.company_id!r} "
+                                    f"({ix.describe(parsed.auth_errors)}); update the credentials")
+        api = self._data(self._one(parsed)).find("api")
+        session_id = (api.findtext("sessionid") or "").strip() if api is not None else ""
+        if not session_id:
+            raise ConnectorError(f"{NAME} answered getAPISession without a session id")
+        self.session_id = session_id
+        self.session_url = self._trusted((api.findtext("endpoint") or "").strip())
+        return {"company_id": parsed.auth.get("companyid", c.company_id),
+                "user_id": parsed.auth.get("userid", c.user_id), "endpoint": self.session_url,
+                "session_timeout": parsed.auth.get("sessiontimeout", "")}
+
+    def _one(self, parsed: ix.Response) -> ix.Result:
+        if len(parsed.results) != 1:
+            raise ConnectorError(f"{NAME} answered with {len(parsed.results)} results for one "
+                                 "function")
+        result = parsed.results[0]
+        if not result.ok:
+            detail = ix.describe(result.errors)
+            if "permission" in detail.lower():
+                raise NeedsReconnection(f"{NAME} user {self.credentials.user_id!r} may not "
+                                        f"{result.function or 'read'} ({detail}); grant the "
+                                        "permission, then reconnect")
+        return result
+
+    def _run(self, function: Any) -> ix.Result:
+        """One function in the session; an expired session is re-opened once, then retried."""
+        for attempt in (1, 2):
+            if self.session_id is None:
+                self.open_session()
+            parsed = self._exchange(self.session_url, ix.session(self.session_id or ""),
+                                    function)
+            if not parsed.control_ok:
+                raise NeedsReconnection(f"{NAME} refused the Web Services sender "
+                                        f"({ix.describe(parsed.control_errors)}); reconnect")
+            if parsed.auth_ok:
+                return self._one(parsed)
+            self.session_id = None  # expired or ended: sign in again, once
+            if attempt == 2:
+                raise NeedsReconnection(f"{NAME} refused a fresh session "
+                                        f"({ix.describe(parsed.auth_errors)}); reconnect")
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _data(result: ix.Result) -> Any:
+        if not result.ok:
+            raise ConnectorError(f"{NAME} {result.function or 'request'} failed: "
+                                 f"{ix.describe(result.errors)}")
+        if result.data is None:
+            raise ConnectorError(f"{NAME} answered {result.function} without <data>")
+        return result.data
+
+    # reading -----------------------------------------------------------------
+    def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
+        """AR adjustments changed since ``cursor['since']`` (a WHENMODIFIED), page by page.
+
+        readByQuery has no ORDER BY, so ``since`` only moves at the end of a run, to the newest
+        WHENMODIFIED seen (``>=``: the same second is read again, harmlessly). Mid-run cursors
+        carry ``result_id`` and ``seen_max``: a killed run resumes with readMore, or — when the
+        result set is gone — queries again from ``since``. Nothing is lost either way.
+        """
+        state = {k: v for k, v in cursor.items() if v is not None}
+        since = stamp(state.get("since"))  # re-formatted: never raw text inside the query
+        result = None
+        if state.get("result_id"):
+            resumed = self._run(ix.read_more(str(state["result_id"])))
+            result = resumed if resumed.ok else None
+        if result is None:
+            query = f"WHENMODIFIED >= '{since.strftime(STAMP)}'" if since else ""
+            result = self._run(ix.read_by_query(OBJECT, FIELDS, query, self.page_size))
+        seen = stamp(state.get("seen_max"))
+        while True:
+            data = self._data(result)
+            records: list[Record] = []
+            for element in list(data):
+                fields = {c.tag.upper(): (c.text or "").strip() for c in element}
+                when = stamp(fields.get("WHENMODIFIED"))
+                seen = max(seen, when) if seen and when else (seen or when)
+                record = parse_adjustment(fields, self.default_currency)
+                if record is not None:
+                    records.append(record)
+            remaining, result_id = data.get("numremaining", "0"), data.get("resultId", "")
+            if remaining.isdigit() and int(remaining) > 0:
+                if not result_id:
+                    raise ConnectorError(f"{NAME} reported {remaining} more records without "
+                                         "a resultId")
+                state.update(result_id=result_id, seen_max=seen.strftime(STAMP) if seen else None)
+                yield Batch(records, {k: v for k, v in state.items() if v is not None},
+                            {"numremaining": int(remaining)})
+                result = self._run(ix.read_more(result_id))
+                continue
+            state.pop("result_id", None)
+            state.pop("seen_max", None)
+            if seen:
+                state["since"] = seen.strftime(STAMP)
+            yield Batch(records, state, {"numremaining": 0})
+            return
+
+
+def check_credentials(client: httpx.Client, credentials: dict[str, Any] | Credentials, *,
+                      endpoint: str | None = None,
+                      retry: http.Retry | None = None) -> dict[str, str]:
+    """Connect-time check: getAPISession must succeed. Bad credentials → a clear Refused."""
+    creds = (credentials if isinstance(credentials, Credentials)
+             else Credentials.from_dict(credentials))
+    try:
+        return SageIntacct(client, creds, endpoint=endpoint, retry=retry).open_session()
+    except NeedsReconnection as exc:
+        raise Refused(str(exc).replace("; reconnect", "")) from None
+
+
+def build(client: httpx.Client, settings: object = None, *, tokens: dict[str, Any],
+          **options: Any) -> SageIntacct:
+    """The connector for a stored integration: ``tokens`` is the sealed credentials dict
+    (``Credentials.to_dict()``); ``realm_id``/``region``/``save_tokens`` are not needed."""
+    for unused in ("realm_id", "region", "save_tokens"):
+        options.pop(unused, None)
+    endpoint = getattr(settings, "intacct_endpoint", None) or default_endpoint()
+    return SageIntacct(client, Credentials.from_dict(tokens), endpoint=endpoint, **options)

@@ -1,0 +1,236 @@
+"""Xero (US organisations only): OAuth 2.0 with rotating refresh tokens, tenant discovery
+through the connections endpoint, the Organisation country check, and ACCRECCREDIT credit
+notes read incrementally with If-Modified-Since and page=N (accounting-apis.md section 2)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from creditdesk.connectors import http, oauth
+from creditdesk.connectors import xero_records as records
+from creditdesk.connectors.base import (
+    Batch,
+    ConnectorError,
+    NeedsReconnection,
+    Refused,
+    TokenSaver,
+)
+from creditdesk.connectors.settings import ProviderSettings
+
+PROVIDER = "xero"
+NAME = "Xero"
+SCOPE = "offline_access accounting.transactions.read accounting.settings.read"
+PAGE_SIZE = 100  # Xero's page size for ?page=N
+TICK = timedelta(milliseconds=1)
+OVERLAP = timedelta(seconds=5)
+WHERE = f'Type=="{records.CUSTOMER_CREDIT}"'
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content, parse_float=Decimal)  # exact amounts (M1)
+    except ValueError:
+        raise ConnectorError(f"{NAME} answered HTTP {response.status_code} with a body that "
+                             "is not JSON") from None
+
+
+def _detail(response: httpx.Response) -> str:
+    """The message of a problem (401/403) or a ValidationException (400) body."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("Detail", "Message", "Title"):
+            if body.get(key):
+                return str(body[key])[:300]
+    return f"HTTP {response.status_code}"
+
+
+def give_up(response: httpx.Response) -> str | None:
+    """Over the daily (not the minute) limit: retrying within this run can't help."""
+    problem = response.headers.get("x-rate-limit-problem", "").strip().lower()
+    if response.status_code == 429 and problem == "day":
+        after = http.retry_after(response)
+        wait = f" (Xero says retry after {int(after)} s)" if after is not None else ""
+        return f"{NAME}'s daily API limit for this organisation is used up{wait}; will retry later"
+    return None
+
+
+def authorize_url(settings: ProviderSettings, state: str) -> str:
+    return oauth.authorize_url(settings.xero_auth_url, client_id=settings.xero_client_id,
+                               redirect_uri=settings.redirect_uri, scope=SCOPE, state=state)
+
+
+def exchange_code(client: httpx.Client, settings: ProviderSettings, code: str,
+                  retry: http.Retry | None = None) -> dict[str, Any]:
+    return oauth.exchange_code(client, retry or http.Retry(), settings.xero_token_url,
+                               client_id=settings.xero_client_id,
+                               client_secret=settings.xero_client_secret, code=code,
+                               redirect_uri=settings.redirect_uri, what=NAME)
+
+
+def auth_event_id(access_token: str) -> str | None:
+    """The ``authentication_event_id`` claim of Xero's JWT access token (not verified: it
+    only picks which connection this authorization created)."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    value = claims.get("authentication_event_id") if isinstance(claims, dict) else None
+    return str(value) if value else None
+
+
+def pick_tenant(connections: Any, access_token: str) -> dict[str, Any]:
+    """The organisation just authorised: the connection of this auth event, else the most
+    recently updated organisation connection."""
+    orgs = [c for c in connections if isinstance(c, dict) and c.get("tenantId")
+            and c.get("tenantType", "ORGANISATION") == "ORGANISATION"] \
+        if isinstance(connections, list) else []
+    if not orgs:
+        raise ConnectorError(f"{NAME} reported no connected organisation")
+    event = auth_event_id(access_token)
+    mine = [c for c in orgs if event and c.get("authEventId") == event]
+    return (mine or sorted(orgs, key=lambda c: str(c.get("updatedDateUtc") or "")))[-1]
+
+
+def check_country(organisation: dict[str, Any]) -> str:
+    """Y1: US organisations only; anything else is refused with a clear message."""
+    country = str(organisation.get("CountryCode") or "").strip().upper()
+    if country != "US":
+        raise Refused(f"This Xero organisation is registered in {country or 'an unknown'} "
+                      "country; CreditDesk syncs Xero organisations in the United States only.")
+    return "us"
+
+
+class Xero:
+    """Reads one organisation (tenant). Refreshes the access token when it expires and saves
+    the rotated tokens through ``save_tokens`` before using them."""
+
+    provider = PROVIDER
+
+    def __init__(self, client: httpx.Client, settings: ProviderSettings, *, tenant_id: str,
+                 tokens: dict[str, Any], save_tokens: TokenSaver,
+                 retry: http.Retry | None = None, page_size: int = PAGE_SIZE) -> None:
+        self.client, self.settings, self.tenant_id = client, settings, tenant_id
+        self.tokens, self.save_tokens = dict(tokens), save_tokens
+        self.retry = retry or http.Retry()
+        self.page_size = page_size
+
+    # auth ------------------------------------------------------------------
+    def _refresh(self) -> None:
+        if not self.tokens.get("refresh_token"):
+            raise NeedsReconnection(f"{NAME} has no refresh token; reconnect the integration")
+        self.tokens = oauth.refresh(
+            self.client, self.retry, self.settings.xero_token_url,
+            client_id=self.settings.xero_client_id,
+            client_secret=self.settings.xero_client_secret,
+            refresh_token=self.tokens["refresh_token"], what=NAME)
+        self.save_tokens(self.tokens)  # rotated: the old refresh token dies after 30 min
+
+    def _get(self, url: str, params: dict[str, str] | None = None, *,
+             headers: dict[str, str] | None = None, tenant: bool = True) -> Any:
+        if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
+            self._refresh()
+        for attempt in (1, 2):
+            sent = {"Accept": "application/json",
+                    "Authorization": f"Bearer {self.tokens['access_token']}", **(headers or {})}
+            if tenant:
+                sent["xero-tenant-id"] = self.tenant_id
+            response = http.send(self.client, self.retry, "GET", url, what=NAME, params=params,
+                                 headers=sent, give_up=give_up)
+            if response.status_code == 401 and attempt == 1:
+                self._refresh()  # expired early or revoked: refresh tells which
+                continue
+            if response.status_code in (401, 403):
+                raise NeedsReconnection(f"{NAME} refused access ({_detail(response)}); "
+                                        "reconnect the integration")
+            if response.status_code != 200:
+                raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
+                                     f"{_detail(response)}")
+            return _json(response)
+        raise AssertionError("unreachable")
+
+    def connections(self) -> Any:
+        return self._get(self.settings.xero_connections_url, tenant=False)
+
+    def organisation(self) -> dict[str, Any]:
+        body = self._get(f"{self.settings.xero_api_base.rstrip('/')}/Organisation")
+        orgs = body.get("Organisations") if isinstance(body, dict) else None
+        if not isinstance(orgs, list) or not orgs or not isinstance(orgs[0], dict):
+            raise ConnectorError(f"{NAME} answered Organisation without an organisation")
+        return orgs[0]
+
+    # reading ---------------------------------------------------------------
+    def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
+        """Customer credit notes changed since the cursor, oldest change first.
+
+        Cursor: ``since`` (ISO UTC, sent as If-Modified-Since) and ``page``. Paging is keyset
+        on UpdatedDateUTC: after each page ``since`` moves to just before its newest change and
+        the page number restarts at 1, so a note changed mid-run moves behind the cursor rather
+        than shifting positions under us; ``page`` only grows while a whole page shares one
+        timestamp. Re-reading a note is harmless (upserts).
+        """
+        state = {"since": cursor.get("since"), "page": int(cursor.get("page") or 1)}
+        url = f"{self.settings.xero_api_base.rstrip('/')}/CreditNotes"
+        while True:
+            params = {"where": WHERE, "order": "UpdatedDateUTC ASC", "page": str(state["page"])}
+            if self.page_size != PAGE_SIZE:
+                params["pageSize"] = str(self.page_size)
+            headers = {"If-Modified-Since": state["since"]} if state["since"] else {}
+            body = self._get(url, params, headers=headers)
+            raw = body.get("CreditNotes") if isinstance(body, dict) else None
+            if raw is None:
+                raw = []
+            if not isinstance(raw, list):
+                raise ConnectorError(f"{NAME} answered CreditNotes with a malformed envelope")
+            last = len(raw) < self.page_size
+            _advance(state, raw, last)
+            parsed = [records.parse_credit_note(r) for r in raw]
+            yield Batch([r for r in parsed if r is not None], dict(state))
+            if last:
+                return
+
+
+def _advance(state: dict[str, Any], raw: list[Any], last: bool) -> None:
+    stamps = [s for s in (records.updated_at(r) for r in raw) if s is not None]
+    since = records.parse_datetime(state["since"]) if state.get("since") else None
+    if last:  # next run: a little before the newest change seen, from its first page
+        newest = max(stamps, default=since)
+        if newest is not None:
+            state["since"] = _iso(newest - OVERLAP)
+        state["page"] = 1
+        return
+    moved = max(stamps) - TICK if stamps else since
+    if moved is None or (since is not None and moved <= since):
+        state["page"] += 1  # a page of one timestamp (or without any): read the next page
+    else:
+        state["since"], state["page"] = _iso(moved), 1
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds")
+
+
+def connect(client: httpx.Client, settings: ProviderSettings, code: str,
+            retry: http.Retry | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OAuth callback's work: code → tokens → the tenant → its Organisation."""
+    retry = retry or http.Retry(attempts=3)
+    tokens = exchange_code(client, settings, code, retry)
+    probe = Xero(client, settings, tenant_id="", tokens=tokens, save_tokens=tokens.update,
+                 retry=retry)
+    tenant = pick_tenant(probe.connections(), probe.tokens["access_token"])
+    conn = Xero(client, settings, tenant_id=str(tenant["tenantId"]), tokens=probe.tokens,
+                save_tokens=tokens.update, retry=retry)
+    org = conn.organisation()
+    return conn.tokens, {**org, "tenantId": str(tenant["tenantId"]),
+                         "tenantName": tenant.get("tenantName")}

@@ -1,0 +1,246 @@
+"""A fake Sage Intacct XML gateway: ``POST /ia/xml/xmlgw.phtml`` speaking dtd 3.0 envelopes.
+
+Checks the Web Services sender (control failure), the company login or session id
+(authentication failure), answers getAPISession (with an ``endpoint`` pointing back here),
+readByQuery on ARADJUSTMENT (``WHENMODIFIED`` comparisons, page size 1..1000, a stored
+result set) and readMore, and fails functions with errorno/description2 as Intacct does.
+Faults on demand: see ``FakeIntacctState.inject``. Serve it in tests with uvicorn on a free
+port, or from the CLI (``fakes/intacct_cli.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from typing import Any
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from creditdesk.fakes.intacct_state import STAMP, FakeIntacctState
+
+PATH = "/ia/xml/xmlgw.phtml"
+_CONDITION = re.compile(r"^\s*(?P<field>WHENMODIFIED)\s*(?P<op>>=|<=|=|>|<)\s*'(?P<value>[^']*)'"
+                        r"\s*$", re.IGNORECASE)
+_COMPARE = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "=": lambda a, b: a == b,
+            ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+ErrorTuple = tuple[str, str, str, str]  # errorno, description, description2, correction
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    child = ET.SubElement(parent, tag)
+    child.text = text
+    return child
+
+
+def _errors(parent: ET.Element, errors: list[ErrorTuple]) -> None:
+    block = _sub(parent, "errormessage")
+    for errorno, description, description2, correction in errors:
+        error = _sub(block, "error")
+        for tag, text in (("errorno", errorno), ("description", description),
+                          ("description2", description2), ("correction", correction)):
+            _sub(error, tag, text)
+
+
+def _xml(root: ET.Element, status: int = 200) -> Response:
+    return Response(ET.tostring(root, encoding="utf-8", xml_declaration=True), status,
+                    media_type="text/xml")
+
+
+def _response(state: FakeIntacctState, control: ET.Element | None, ok: bool) -> ET.Element:
+    root = ET.Element("response")
+    block = _sub(root, "control")
+    _sub(block, "status", "success" if ok else "failure")
+    for tag in ("senderid", "controlid", "uniqueid"):
+        _sub(block, tag, control.findtext(tag, "") if control is not None else "")
+    _sub(block, "dtdversion", "3.0")
+    return root
+
+
+def _result(function: str, controlid: str, errors: list[ErrorTuple] | None = None,
+            ) -> tuple[ET.Element, ET.Element | None]:
+    result = ET.Element("result")
+    _sub(result, "status", "failure" if errors else "success")
+    _sub(result, "function", function)
+    _sub(result, "controlid", controlid)
+    if errors:
+        _errors(result, errors)
+        return result, None
+    return result, _sub(result, "data")
+
+
+def _rows(data: ET.Element, rows: list[dict[str, str]], fields: list[str]) -> None:
+    for row in rows:
+        record = _sub(data, "aradjustment")  # readByQuery writes the object in lower case [S]
+        for name in fields or list(row):
+            if name in row:
+                _sub(record, name, row[name])
+
+
+def create_app(state: FakeIntacctState) -> FastAPI:
+    app = FastAPI(title="Fake Sage Intacct")
+    app.state.fake = state
+
+    @app.post(PATH)
+    async def gateway(request: Request) -> Response:
+        fault = state.next_fault()
+        if fault == "429":
+            return Response("Too Many Requests", 429, headers={"Retry-After": state.retry_after})
+        if fault in ("500", "502", "503"):
+            return Response(f"<html><body>{fault} Service Unavailable</body></html>", int(fault),
+                            media_type="text/html")
+        if fault == "timeout":
+            await asyncio.sleep(state.timeout_delay)  # the client gives up first
+        if fault == "garbage":
+            return Response("<html><body>Maintenance</body></html>", 200,
+                            media_type="text/html")
+        if fault == "expired_session":
+            state.expire_sessions()
+        try:
+            root = SafeET.fromstring(await request.body())
+        except (ET.ParseError, DefusedXmlException):
+            root = None
+        control = root.find("control") if root is not None else None
+        if root is None or root.tag != "request" or control is None:
+            reply = _response(state, None, False)
+            _errors(reply, [("XL03000001", "", "The request is not a valid XML document", "")])
+            return _xml(reply, 400)
+        if (control.findtext("senderid") != state.sender_id
+                or control.findtext("password") != state.sender_password):
+            reply = _response(state, control, False)
+            _errors(reply, [("XL03000006", "", "Incorrect Intacct XML Partner ID or password.",
+                             "")])
+            return _xml(reply)
+        if control.findtext("dtdversion") != "3.0":
+            reply = _response(state, control, False)
+            _errors(reply, [("XL03000009", "", "Unsupported dtdversion", "Use 3.0")])
+            return _xml(reply)
+        base = str(request.url).split(PATH)[0]
+        return _xml(operate(state, root, control, base + PATH, fault == "throttle"))
+
+    return app
+
+
+def operate(state: FakeIntacctState, root: ET.Element, control: ET.Element, endpoint: str,
+            throttle: bool) -> ET.Element:
+    reply = _response(state, control, True)
+    operation = _sub(reply, "operation")
+    auth_in = root.find("operation/authentication")
+    who = None
+    if auth_in is not None and auth_in.find("login") is not None:
+        login = auth_in.find("login")
+        assert login is not None
+        company_id, user_id = login.findtext("companyid", ""), login.findtext("userid", "")
+        session_id = state.login(company_id, user_id, login.findtext("password", ""))
+        if session_id:
+            who = (company_id, user_id, session_id)
+    elif auth_in is not None and auth_in.findtext("sessionid"):
+        session_id = auth_in.findtext("sessionid", "")
+        found = state.session(session_id)
+        if found:
+            who = (found[0], found[1], session_id)
+    auth = _sub(operation, "authentication")
+    _sub(auth, "status", "success" if who else "failure")
+    _sub(auth, "userid", who[1] if who else "")
+    _sub(auth, "companyid", who[0] if who else "")
+    _sub(auth, "locationid", "")
+    if who is None:
+        _errors(operation, [("XL03000006", "", "Sign-in information is incorrect", "")])
+        return reply
+    expires = state.sessions.get(who[2], (None, None, state.now()))[2]
+    _sub(auth, "sessiontimestamp", state.now().isoformat() + "+00:00")
+    _sub(auth, "sessiontimeout", expires.isoformat() + "+00:00")
+    state.requests.append(f"auth {'login' if auth_in.find('login') is not None else 'session'}")
+    for wrapper in root.findall("operation/content/function"):
+        controlid = wrapper.get("controlid", "")
+        function = wrapper[0] if len(wrapper) else None
+        name = function.tag if function is not None else ""
+        state.requests.append(name)
+        if throttle:
+            result, _ = _result(name, controlid, [(
+                "XL03000018", "", "The system is busy processing other requests",
+                "Please Try Again Later")])
+        elif name == "getAPISession":
+            result, data = _result(name, controlid)
+            api = _sub(data, "api")  # type: ignore[arg-type]
+            _sub(api, "sessionid", who[2])
+            _sub(api, "endpoint", endpoint)
+            _sub(api, "locationid", "")
+        elif name == "readByQuery" and function is not None:
+            result = read_by_query(state, who[0], function, controlid)
+        elif name == "readMore" and function is not None:
+            result = read_more(state, who[0], function, controlid)
+        else:
+            result, _ = _result(name, controlid, [("XL03000003", "", f"Unknown function {name}",
+                                                   "")])
+        operation.append(result)
+    return reply
+
+
+def read_by_query(state: FakeIntacctState, company_id: str, function: ET.Element,
+                  controlid: str) -> ET.Element:
+    obj = function.findtext("object", "").strip()
+    if obj.upper() != "ARADJUSTMENT":
+        return _result("readByQuery", controlid, [("Query Failed", "",
+                                                    f"Object definition {obj} not found", "")])[0]
+    text = function.findtext("query", "") or ""
+    page_text = function.findtext("pagesize", "100") or "100"
+    page_size = int(page_text) if page_text.isdigit() else 0
+    if not 1 <= page_size <= 1000:
+        return _result("readByQuery", controlid, [("PL04000055", "",
+                                                    "pagesize must be 1..1000", "")])[0]
+    state.requests[-1] = f"readByQuery {text}"
+    with state.lock:
+        rows = [dict(r) for r in state.companies[company_id].adjustments.values()]
+    if text.strip():
+        match = _CONDITION.match(text)
+        try:
+            bound = datetime.strptime(match["value"], STAMP) if match else None
+        except ValueError:
+            bound = None
+        if match is None or bound is None:
+            return _result("readByQuery", controlid, [("Query Failed", "",
+                                                        f"Invalid query: {text[:100]}", "")])[0]
+        compare = _COMPARE[match["op"]]
+        rows = [r for r in rows if compare(datetime.strptime(r["WHENMODIFIED"], STAMP), bound)]
+    rows.sort(key=lambda r: int(r["RECORDNO"]))
+    fields = [f.strip().upper() for f in (function.findtext("fields", "*") or "*").split(",")]
+    fields = [] if fields == ["*"] else fields
+    page, rest = rows[:page_size], rows[page_size:]
+    result_id = state.store_result(company_id, [_pick(r, fields) for r in rest],
+                                   page_size) if rest else ""
+    return _page("readByQuery", controlid, page, fields, len(rows), len(rest), result_id)
+
+
+def read_more(state: FakeIntacctState, company_id: str, function: ET.Element,
+              controlid: str) -> ET.Element:
+    result_id = (function.findtext("resultId") or "").strip()
+    taken = state.take_page(result_id, company_id)
+    if taken is None:
+        return _result("readMore", controlid, [("DL02000001", "",
+                                                "Invalid or expired resultId", "")])[0]
+    page, remaining = taken
+    return _page("readMore", controlid, page, [], None, remaining,
+                 result_id if remaining else "")
+
+
+def _pick(row: dict[str, str], fields: list[str]) -> dict[str, str]:
+    return {k: v for k, v in row.items() if not fields or k in fields}
+
+
+def _page(function: str, controlid: str, page: list[Any], fields: list[str],
+          total: int | None, remaining: int, result_id: str) -> ET.Element:
+    result, data = _result(function, controlid)
+    assert data is not None
+    data.set("listtype", "aradjustment")
+    data.set("count", str(len(page)))
+    if total is not None:
+        data.set("totalcount", str(total))
+    data.set("numremaining", str(remaining))
+    data.set("resultId", result_id)
+    _rows(data, page, fields)
+    return result

@@ -1,0 +1,226 @@
+"""A fake Xero: OAuth 2.0 (authorize, token endpoint with rotating refresh tokens and the
+30-minute grace), the connections endpoint, Organisation, and CreditNotes with the ``where``
+subset CreditDesk uses, ``order``, ``page``/``pageSize``, If-Modified-Since (ISO or RFC 1123),
+the X-*Limit-Remaining headers, 429 over the minute limit, problem and ValidationException
+bodies, and faults on demand.
+
+Serve it with ``creditdesk fake xero`` or in tests with uvicorn on a free port. Routes mirror
+production: ``/identity/connect/authorize``, ``/connect/token``, ``/connections`` and
+``/api.xro/2.0/...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from creditdesk.connectors.xero_records import msdate, parse_datetime
+from creditdesk.fakes.xero_state import FakeXeroState
+
+API = "/api.xro/2.0"
+_CLAUSE = re.compile(r'^\s*(?P<field>[\w.]+)\s*(?P<op>==|!=)\s*"(?P<value>[^"]*)"\s*$')
+FIELDS = {"Type", "Status", "Contact.ContactID", "CreditNoteNumber", "CurrencyCode"}
+
+
+def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None
+            ) -> JSONResponse:
+    return JSONResponse({"Type": None, "Title": title, "Status": status, "Detail": detail},
+                        status_code=status, headers=headers)
+
+
+def invalid(message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"ErrorNumber": 10, "Type": "ValidationException",
+                         "Message": "A validation exception occurred",
+                         "Elements": [{"ValidationErrors": [{"Message": message}]}]},
+                        status_code=400, headers=headers)
+
+
+def throttled(problem_kind: str, retry_after: str, headers: dict[str, str]) -> Response:
+    body = ("oauth_problem=rate%20limit%20exceeded&oauth_problem_advice=please%20wait%20"
+            "before%20retrying%20the%20xero%20api")
+    return Response(body, status_code=429, media_type="text/html", headers={
+        **headers, "Retry-After": retry_after, "X-Rate-Limit-Problem": problem_kind})
+
+
+def _field(raw: dict[str, Any], name: str) -> str:
+    value: Any = raw
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return str(value) if value is not None else ""
+
+
+def _since(header: str) -> datetime:
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return parse_datetime(header)
+
+
+def envelope(state: FakeXeroState, key: str, items: list[Any],
+             pagination: dict[str, int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK",
+                           "ProviderName": "CreditDesk (fake Xero client)",
+                           "DateTimeUTC": msdate(datetime.now(UTC))}
+    if pagination is not None:
+        out["pagination"] = pagination
+    out[key] = items
+    return out
+
+
+def create_app(state: FakeXeroState) -> FastAPI:
+    app = FastAPI(title="Fake Xero")
+    app.state.fake = state
+
+    @app.get("/identity/connect/authorize")
+    def authorize(request: Request, client_id: str, redirect_uri: str,
+                  tenant: str | None = None) -> Response:
+        """Consent is automatic for ``tenant`` (comma-separated ids; default: the first)."""
+        if client_id != state.client_id:
+            return JSONResponse({"error": "unauthorized_client"}, status_code=400)
+        chosen = tenant.split(",") if tenant else [next(iter(state.orgs))]
+        query = {"code": state.grant(chosen), "scope": request.query_params.get("scope", ""),
+                 "state": request.query_params.get("state", ""),
+                 "session_state": uuid.uuid4().hex}
+        return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=302)
+
+    @app.post("/connect/token")
+    async def tokens(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        expected = base64.b64encode(f"{state.client_id}:{state.client_secret}".encode()).decode()
+        if auth != f"Basic {expected}":
+            return JSONResponse({"error": "invalid_client"}, status_code=400)
+        form = await request.form()
+        grant = form.get("grant_type")
+        with state.lock:
+            if grant == "authorization_code" and form.get("code") in state.codes:
+                return JSONResponse(state.issue_tokens(state.codes.pop(str(form["code"]))))
+            if grant == "refresh_token":
+                event = state.use_refresh(str(form.get("refresh_token") or ""))
+                if event is not None:
+                    return JSONResponse(state.issue_tokens(event))
+        return JSONResponse({"error": "invalid_grant"}, status_code=400)
+
+    def bearer(request: Request) -> str:
+        return request.headers.get("authorization", "").removeprefix("Bearer ")
+
+    @app.get("/connections")
+    def connections(request: Request) -> Response:
+        if state.tenants_of(bearer(request)) is None:
+            return problem(401, "Unauthorized", "AuthenticationUnsuccessful")
+        with state.lock:
+            return JSONResponse(list(state.connections.values()))
+
+    async def guard(request: Request) -> tuple[Response | None, dict[str, str]]:
+        """Faults, token, tenant header and rate limits of an Accounting API request."""
+        state.requests.append(f"{request.method} {request.url.path}?{request.url.query} "
+                              f"If-Modified-Since: {request.headers.get('if-modified-since')}")
+        tenant = request.headers.get("xero-tenant-id", "")
+        if tenant not in state.orgs:
+            return problem(403, "Forbidden", "AuthenticationUnsuccessful"), {}
+        injected = state.next_fault()
+        over, headers = state.count_call(tenant)
+        if injected in ("429", "429_day") or over:
+            kind = over or ("day" if injected == "429_day" else "minute")
+            wait = state.retry_after if kind == "minute" else "3600"
+            return throttled(kind, wait, headers), headers
+        if injected in ("500", "503"):
+            return problem(int(injected), "An error occurred", "An error occurred in Xero. "
+                           "Check the API Status page for details.", headers), headers
+        if injected == "timeout":
+            await asyncio.sleep(state.timeout_delay)  # the client gives up first
+        token = bearer(request)
+        if injected == "expired_token":
+            with state.lock:
+                state.access.pop(token, None)
+        if injected == "revoked":
+            state.revoke(tenant)
+        allowed = state.tenants_of(token)
+        if allowed is None:
+            return problem(401, "Unauthorized", "TokenExpired: token expired at "
+                           f"{datetime.now(UTC):%m/%d/%Y %H:%M:%S}", headers), headers
+        if tenant not in allowed:
+            return problem(403, "Forbidden", "AuthenticationUnsuccessful", headers), headers
+        return None, headers
+
+    @app.get(f"{API}/Organisation")
+    async def organisation(request: Request) -> Response:
+        refused, headers = await guard(request)
+        if refused:
+            return refused
+        org = state.orgs[request.headers["xero-tenant-id"]]
+        return JSONResponse(envelope(state, "Organisations", [{
+            "OrganisationID": org.tenant_id, "Name": org.name, "LegalName": org.name,
+            "CountryCode": org.country, "BaseCurrency": "USD" if org.country == "US" else "GBP",
+            "OrganisationStatus": "ACTIVE", "OrganisationType": "COMPANY", "Version": org.country,
+            "IsDemoCompany": False, "PaysTax": True, "Timezone": "EASTERNSTANDARDTIME"}]),
+            headers=headers)
+
+    @app.get(f"{API}/CreditNotes/{{note_id}}")
+    async def credit_note(note_id: str, request: Request) -> Response:
+        refused, headers = await guard(request)
+        if refused:
+            return refused
+        raw = state.orgs[request.headers["xero-tenant-id"]].notes.get(note_id)
+        if raw is None:
+            return problem(404, "Not Found", "The resource you're looking for cannot be found",
+                           headers)
+        return JSONResponse(envelope(state, "CreditNotes", [raw]), headers=headers)
+
+    @app.get(f"{API}/CreditNotes")
+    async def credit_notes(request: Request) -> Response:
+        refused, headers = await guard(request)
+        if refused:
+            return refused
+        return list_notes(state, request, headers)
+
+    return app
+
+
+def list_notes(state: FakeXeroState, request: Request, headers: dict[str, str]) -> Response:
+    q = request.query_params
+    with state.lock:
+        rows = list(state.orgs[request.headers["xero-tenant-id"]].notes.values())
+    for clause in re.split(r"&&|\s+AND\s+", q.get("where") or "") if q.get("where") else []:
+        match = _CLAUSE.match(clause)
+        if not match or match["field"] not in FIELDS:
+            return invalid(f"Unsupported where clause {clause.strip()[:80]!r}", headers)
+        equal = match["op"] == "=="
+        rows = [r for r in rows if (_field(r, match["field"]) == match["value"]) == equal]
+    since_header = request.headers.get("if-modified-since")
+    if since_header:
+        try:
+            since = _since(since_header)
+        except ValueError:
+            return invalid(f"Invalid If-Modified-Since {since_header[:40]!r}", headers)
+        rows = [r for r in rows if parse_datetime(r["UpdatedDateUTC"]) > since]
+    order = (q.get("order") or "UpdatedDateUTC ASC").split()
+    keys = {"UpdatedDateUTC": lambda r: parse_datetime(r["UpdatedDateUTC"]),
+            "Date": lambda r: parse_datetime(r["Date"]),
+            "CreditNoteNumber": lambda r: r["CreditNoteNumber"]}
+    if order[0] not in keys:
+        return invalid(f"Unsupported order {' '.join(order)[:60]!r}", headers)
+    rows.sort(key=lambda r: (keys[order[0]](r), r["CreditNoteID"]),
+              reverse=len(order) > 1 and order[1].upper() == "DESC")
+    if "page" not in q:
+        return JSONResponse(envelope(state, "CreditNotes",
+                                     [{**r, "LineItems": []} for r in rows]), headers=headers)
+    try:
+        page, size = int(q["page"]), int(q.get("pageSize") or 100)
+    except ValueError:
+        return invalid("page and pageSize must be whole numbers", headers)
+    if page < 1 or not 1 <= size <= 1000:
+        return invalid("page must be 1 or more and pageSize between 1 and 1000", headers)
+    chunk = rows[(page - 1) * size:page * size]
+    pagination = {"page": page, "pageSize": size, "pageCount": -(-len(rows) // size),
+                  "itemCount": len(rows)}
+    return JSONResponse(envelope(state, "CreditNotes", chunk, pagination), headers=headers)

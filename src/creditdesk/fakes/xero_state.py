@@ -1,0 +1,271 @@
+"""The fake Xero's data: organisations, credit notes, OAuth grants and connections, rate-limit
+counters and queued faults. Thread-safe: uvicorn serves it from a thread pool."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from creditdesk.connectors.xero_records import msdate
+
+FAULTS = ("429", "429_day", "500", "503", "timeout", "expired_token", "revoked")
+CONTACT = "a1f0c2d4-1111-4222-8333-944455556666"
+
+
+@dataclass
+class Org:
+    tenant_id: str
+    name: str
+    country: str
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    next_number: int = 1
+    calls: list[float] = field(default_factory=list)  # monotonic times, for the minute limit
+    day_calls: int = 0
+
+
+def amount(value: Decimal | str | int) -> float:
+    """Xero writes amounts as JSON numbers; a float's repr round-trips 2-digit amounts."""
+    return float(Decimal(str(value)))
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+class FakeXeroState:
+    def __init__(self, *, client_id: str = "fake-xero-client",
+                 client_secret: str = "fake-xero-secret",
+                 webhook_key: str = "fake-xero-webhook-key", access_ttl: float = 1800.0,
+                 refresh_grace: float = 1800.0, timeout_delay: float = 2.0,
+                 minute_limit: int | None = 60, day_limit: int = 5000) -> None:
+        self.client_id, self.client_secret, self.webhook_key = client_id, client_secret, \
+            webhook_key
+        self.access_ttl, self.refresh_grace, self.timeout_delay = access_ttl, refresh_grace, \
+            timeout_delay
+        self.minute_limit, self.day_limit = minute_limit, day_limit
+        self.orgs: dict[str, Org] = {}
+        self.codes: dict[str, str] = {}  # code -> auth event id
+        self.grants: dict[str, list[str]] = {}  # auth event id -> tenant ids
+        self.access: dict[str, tuple[str, datetime]] = {}  # token -> (event, expires)
+        self.refresh: dict[str, tuple[str, datetime | None]] = {}  # token -> (event, dies at)
+        self.connections: dict[str, dict[str, Any]] = {}  # tenant id -> connection
+        self.faults: list[str] = []
+        self.retry_after = "1"
+        self.requests: list[str] = []
+        self.lock = threading.RLock()
+        self.frozen: datetime | None = None  # set to give every change one timestamp
+        self._last = datetime.now(UTC)
+
+    # clock and data ------------------------------------------------------------
+    def now(self) -> datetime:
+        """UTC, millisecond resolution, strictly increasing (unless frozen)."""
+        with self.lock:
+            if self.frozen is not None:
+                return self.frozen
+            now = datetime.now(UTC)
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            self._last = max(now, self._last + timedelta(milliseconds=1))
+            return self._last
+
+    def add_org(self, tenant_id: str, name: str = "Harbor Books", country: str = "US") -> None:
+        with self.lock:
+            self.orgs[tenant_id] = Org(tenant_id, name, country)
+
+    def add_credit_note(self, tenant_id: str, *, total: str, remaining: str | None = None,
+                        contact_id: str = CONTACT, contact_name: str = "Harbor Supply Co",
+                        currency: str = "USD", number: str | None = None,
+                        date: str = "2025-03-04", status: str = "AUTHORISED",
+                        kind: str = "ACCRECCREDIT") -> str:
+        with self.lock:
+            org = self.orgs[tenant_id]
+            note_id = str(uuid.uuid4())
+            day = datetime.fromisoformat(date).replace(tzinfo=UTC)
+            org.next_number += 1
+            org.notes[note_id] = {
+                "CreditNoteID": note_id, "ID": note_id,
+                "CreditNoteNumber": number or f"CN-{org.next_number:04d}", "Type": kind,
+                "Status": status, "Contact": {"ContactID": contact_id, "Name": contact_name},
+                "Date": msdate(day), "DateString": day.strftime("%Y-%m-%dT%H:%M:%S"),
+                "LineAmountTypes": "Exclusive",
+                "LineItems": [{"LineItemID": str(uuid.uuid4()), "Description": "Credit",
+                               "Quantity": 1.0, "UnitAmount": amount(total),
+                               "AccountCode": "200", "TaxType": "NONE", "TaxAmount": 0.0,
+                               "LineAmount": amount(total)}],
+                "SubTotal": amount(total), "TotalTax": 0.0, "Total": amount(total),
+                "RemainingCredit": amount(remaining if remaining is not None else total),
+                "CurrencyCode": currency, "CurrencyRate": 1.0, "Reference": "",
+                "Allocations": [], "Payments": [], "HasAttachments": False,
+                "UpdatedDateUTC": msdate(self.now()),
+            }
+            return note_id
+
+    def update_note(self, tenant_id: str, note_id: str, **fields: Any) -> None:
+        """Change fields (amounts as strings), bumping UpdatedDateUTC as Xero does."""
+        with self.lock:
+            raw = self.orgs[tenant_id].notes[note_id]
+            for key, value in fields.items():
+                raw[key] = amount(value) if key in ("Total", "RemainingCredit") else value
+            raw["UpdatedDateUTC"] = msdate(self.now())
+
+    def allocate(self, tenant_id: str, note_id: str, value: str, invoice: str = "INV-0317"
+                 ) -> None:
+        """Apply credit to an invoice: RemainingCredit drops; at 0 the note becomes PAID."""
+        with self.lock:
+            raw = self.orgs[tenant_id].notes[note_id]
+            left = Decimal(str(raw["RemainingCredit"])) - Decimal(value)
+            raw["Allocations"].append({"AllocationID": str(uuid.uuid4()), "Amount": amount(value),
+                                       "Date": msdate(self.now()),
+                                       "Invoice": {"InvoiceID": str(uuid.uuid4()),
+                                                   "InvoiceNumber": invoice}})
+            self.update_note(tenant_id, note_id, RemainingCredit=str(left),
+                             Status="PAID" if left == 0 else raw["Status"])
+
+    def void(self, tenant_id: str, note_id: str) -> None:
+        """AUTHORISED → VOIDED. RemainingCredit is left as it was ([U] in the reference)."""
+        self.update_note(tenant_id, note_id, Status="VOIDED")
+
+    def delete(self, tenant_id: str, note_id: str) -> None:
+        """A soft delete, allowed on DRAFT/SUBMITTED only (as in Xero)."""
+        with self.lock:
+            if self.orgs[tenant_id].notes[note_id]["Status"] not in ("DRAFT", "SUBMITTED"):
+                raise ValueError("only DRAFT or SUBMITTED credit notes can be deleted")
+            self.update_note(tenant_id, note_id, Status="DELETED")
+
+    def malform(self, tenant_id: str, note_id: str) -> None:
+        """A record the connector can't use: no contact and a non-numeric total."""
+        with self.lock:
+            raw = self.orgs[tenant_id].notes[note_id]
+            raw.pop("Contact", None)
+            raw["Total"] = "twelve"
+
+    def inject(self, *faults: str) -> None:
+        """Queue faults, one per following API request: 429 (minute limit), 429_day, 500,
+        503, timeout, expired_token (the access token dies early), revoked (the organisation
+        is disconnected from the app)."""
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
+        with self.lock:
+            self.faults.extend(faults)
+
+    def next_fault(self) -> str | None:
+        with self.lock:
+            return self.faults.pop(0) if self.faults else None
+
+    def count_call(self, tenant_id: str) -> tuple[str | None, dict[str, str]]:
+        """Record an API call: (the limit exceeded or None, the X-*Limit-Remaining headers)."""
+        with self.lock:
+            org, now = self.orgs[tenant_id], time.monotonic()
+            org.calls = [t for t in org.calls if t > now - 60]
+            over = None
+            if self.minute_limit is not None and len(org.calls) >= self.minute_limit:
+                over = "minute"
+                self.retry_after = str(max(1, int(61 - (now - org.calls[0]))))
+            elif org.day_calls >= self.day_limit:
+                over = "day"
+            else:
+                org.calls.append(now)
+                org.day_calls += 1
+            left = (self.minute_limit or 10_000) - len(org.calls)
+            return over, {"X-MinLimit-Remaining": str(max(0, left)),
+                          "X-DayLimit-Remaining": str(max(0, self.day_limit - org.day_calls)),
+                          "X-AppMinLimit-Remaining": "9999"}
+
+    # OAuth ---------------------------------------------------------------------
+    def grant(self, tenant_ids: list[str]) -> str:
+        """The user consents for ``tenant_ids``: a new auth event, connections, a code."""
+        code, event = secrets.token_urlsafe(16), str(uuid.uuid4())
+        stamp = self.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        with self.lock:
+            self.codes[code], self.grants[event] = event, list(tenant_ids)
+            for tenant in tenant_ids:
+                old = self.connections.get(tenant)
+                self.connections[tenant] = {
+                    "id": old["id"] if old else str(uuid.uuid4()), "authEventId": event,
+                    "tenantId": tenant, "tenantType": "ORGANISATION",
+                    "tenantName": self.orgs[tenant].name,
+                    "createdDateUtc": old["createdDateUtc"] if old else stamp,
+                    "updatedDateUtc": stamp}
+        return code
+
+    def issue_tokens(self, event: str) -> dict[str, Any]:
+        expires = datetime.now(UTC) + timedelta(seconds=self.access_ttl)
+        access = ".".join((_b64({"alg": "RS256", "typ": "JWT"}),
+                           _b64({"authentication_event_id": event, "xero_userid": "fake-user",
+                                 "exp": int(expires.timestamp())}), secrets.token_urlsafe(24)))
+        refresh = secrets.token_urlsafe(24)
+        with self.lock:
+            self.access[access] = (event, expires)
+            self.refresh[refresh] = (event, None)
+        return {"id_token": _b64({"sub": "fake-user"}), "access_token": access,
+                "expires_in": int(self.access_ttl), "token_type": "Bearer",
+                "refresh_token": refresh,
+                "scope": "offline_access accounting.transactions.read accounting.settings.read"}
+
+    def use_refresh(self, token: str) -> str | None:
+        """Rotation: the old token stays usable for the grace period, then dies."""
+        with self.lock:
+            found = self.refresh.get(token)
+            now = datetime.now(UTC)
+            if found is None or (found[1] is not None and found[1] <= now):
+                return None
+            if found[1] is None:
+                self.refresh[token] = (found[0], now + timedelta(seconds=self.refresh_grace))
+            return found[0]
+
+    def tenants_of(self, access_token: str) -> list[str] | None:
+        """The tenants a live access token may read; None when it is unknown or expired."""
+        with self.lock:
+            found = self.access.get(access_token)
+            if found is None or found[1] <= datetime.now(UTC):
+                return None
+            return [t for t in self.grants.get(found[0], []) if t in self.connections]
+
+    def revoke(self, tenant_id: str) -> None:
+        """The organisation is disconnected: its connection and every token of its grants go."""
+        with self.lock:
+            self.connections.pop(tenant_id, None)
+            events = {e for e, tenants in self.grants.items() if tenant_id in tenants}
+            self.access = {k: v for k, v in self.access.items() if v[0] not in events}
+            self.refresh = {k: v for k, v in self.refresh.items() if v[0] not in events}
+
+    # webhooks ------------------------------------------------------------------
+    def sign(self, body: bytes, key: str | None = None) -> str:
+        digest = hmac.new((key or self.webhook_key).encode(), body, hashlib.sha256).digest()
+        return base64.b64encode(digest).decode()
+
+    def webhook(self, tenant_id: str, note_ids: list[str], event_type: str = "UPDATE", *,
+                kind: str = "ACCRECCREDIT") -> tuple[bytes, dict[str, str]]:
+        """A signed CREDITNOTE notification: (body, headers)."""
+        when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        events = [{"resourceUrl": f"https://api.xero.com/api.xro/2.0/CreditNotes/{n}",
+                   "resourceId": n, "tenantId": tenant_id, "tenantType": "ORGANISATION",
+                   "eventCategory": "CREDITNOTE", "eventType": event_type,
+                   "eventDateUtc": when, "data": {"Type": kind, "Status": "AUTHORISED"}}
+                  for n in note_ids]
+        body = json.dumps({"events": events, "firstEventSequence": 1,
+                           "lastEventSequence": len(events),
+                           "entropy": secrets.token_hex(10).upper()}).encode()
+        return body, {"x-xero-signature": self.sign(body), "content-type": "application/json"}
+
+    def intent_to_receive(self) -> list[tuple[bytes, dict[str, str], int]]:
+        """Xero's handshake: empty payloads, some signed right, some not; (body, headers,
+        the status Xero expects back)."""
+        out = []
+        for good in (True, False, True, False):
+            body = json.dumps({"events": [], "lastEventSequence": 0, "firstEventSequence": 0,
+                               "entropy": secrets.token_hex(10).upper()}).encode()
+            signature = self.sign(body) if good else self.sign(body, "not-the-key")
+            out.append((body, {"x-xero-signature": signature,
+                               "content-type": "application/json"}, 200 if good else 401))
+        return out

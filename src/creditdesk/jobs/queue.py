@@ -1,0 +1,153 @@
+"""Sync jobs on PostgreSQL, on Procrastinate: the runner ``creditdesk worker`` starts there.
+
+The same service functions as the in-process runner (``services.sync``): a job claims its
+connection's queued run (a ``sync_runs`` row, Y8) and executes it. Procrastinate adds:
+
+- a periodic task (every minute) that queues a run for each connection that is due and
+  defers one job per connection with a queued run;
+- ``queueing_lock=<integration id>``: at most one waiting job per connection, however many
+  webhooks, "Sync now" clicks and ticks ask for one;
+- ``lock=<integration id>``: one connection's jobs run one after the other, whichever worker
+  or machine picks them up (the unique index on running runs stays as the last defence);
+- retries with exponential back-off (5 s, 25 s, ~2 min, ~10 min) for ``base.Transient``
+  failures only: a revoked grant (needs reconnection) is recorded and never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as pq_errors
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from creditdesk.connectors import base
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.services import sync
+
+log = logging.getLogger("creditdesk.jobs")
+
+SYNC_TASK = "creditdesk.sync_integration"
+DUE_TASK = "creditdesk.queue_due_syncs"
+STALLED_TASK = "creditdesk.retry_stalled_jobs"
+SYNC_QUEUE = "sync"
+SCHEDULE_QUEUE = "schedule"
+DUE_CRON = "* * * * *"  # each connection's own next_sync_at says when it is due
+STALLED_CRON = "*/5 * * * *"
+RETRY = procrastinate.RetryStrategy(max_attempts=4, exponential_wait=5,
+                                    retry_exceptions=[base.Transient])
+TABLES = ("procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs",
+          "procrastinate_workers")  # created by migration 0006
+
+
+class Busy(base.Transient):
+    """Another run of this connection is still marked running (a worker died mid-run and its
+    heartbeat is not stale yet): try again later."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the jobs need, handed to each worker as Procrastinate ``additional_context``."""
+
+    db: Database
+    connector_for: sync.ConnectorFactory
+    interval: timedelta = timedelta(minutes=15)
+
+
+def conninfo(url: str) -> str:
+    """The libpq URL of a SQLAlchemy one (``postgresql+psycopg://`` → ``postgresql://``)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def make_app(url: str, **pool: Any) -> procrastinate.App:
+    """A Procrastinate app on ``url`` with CreditDesk's tasks (one app per worker)."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url),
+                                                                     **pool))
+    app.task(name=SYNC_TASK, queue=SYNC_QUEUE, pass_context=True, retry=RETRY)(sync_integration)
+    due = app.task(name=DUE_TASK, queue=SCHEDULE_QUEUE, queueing_lock=DUE_TASK,
+                   pass_context=True)(queue_due_syncs)
+    app.periodic(cron=DUE_CRON, periodic_id="queue-due-syncs")(due)
+    stalled = app.task(name=STALLED_TASK, queue=SCHEDULE_QUEUE, queueing_lock=STALLED_TASK,
+                       pass_context=True)(retry_stalled_jobs)
+    app.periodic(cron=STALLED_CRON, periodic_id="retry-stalled-jobs")(stalled)
+    return app
+
+
+def defer_sync(app: procrastinate.App, integration_id: str) -> bool:
+    """Defer a sync of one connection; False when one is already waiting (queueing lock)."""
+    try:
+        app.configure_task(SYNC_TASK, queueing_lock=integration_id,
+                           lock=integration_id).defer(integration_id=integration_id)
+    except pq_errors.AlreadyEnqueued:
+        return False
+    return True
+
+
+def dispatch_queued(app: procrastinate.App, db: Database) -> list[str]:
+    """Defer a job for every connection that has a queued run; the ids newly deferred."""
+    with db.read() as session:
+        ids = session.scalars(select(models.SyncRun.integration_id).where(
+            models.SyncRun.status == "queued").distinct()).all()
+    return [i for i in sorted(ids) if defer_sync(app, i)]
+
+
+_deferrers: dict[str, procrastinate.App] = {}
+
+
+def deferrer(db: Database) -> procrastinate.App:
+    """The process's app for deferring from synchronous code (web requests), opened once."""
+    url = db.url.render_as_string(hide_password=False)
+    if url not in _deferrers:
+        _deferrers[url] = make_app(url, min_size=1, max_size=4).open()
+    return _deferrers[url]
+
+
+# the tasks ---------------------------------------------------------------------------
+def sync_integration(context: procrastinate.JobContext, integration_id: str) -> str | None:
+    """Run the connection's queued run (or a new one on a retry); raises Transient failures
+    so that Procrastinate retries them with back-off."""
+    rt: Runtime = context.additional_context["sync"]
+    with rt.db.read() as session:
+        integ = session.get(models.Integration, integration_id)
+        if integ is None or integ.status != "connected":
+            return None  # disconnected or needing reconnection meanwhile: nothing to retry
+    attempts = context.job.attempts if context.job else 0
+    sync.request_run(rt.db, integration_id=integration_id,
+                     trigger="retry" if attempts else "schedule")  # or the one queued
+    run_id = sync.claim_next(rt.db, integration_id=integration_id)
+    if run_id is None:
+        raise Busy(f"integration {integration_id} has a run in progress")
+    error = sync.execute(rt.db, run_id, rt.connector_for, interval=rt.interval)
+    if isinstance(error, base.Transient):
+        raise error
+    return run_id
+
+
+def queue_due_syncs(context: procrastinate.JobContext, timestamp: int) -> list[str]:
+    """The periodic task: a queued run for each due connection, then a job for each."""
+    rt: Runtime = context.additional_context["sync"]
+    sync.queue_due(rt.db)
+    return dispatch_queued(context.app, rt.db)
+
+
+async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+    """A worker killed mid-job leaves its job ``doing`` and holding its lock: retry it."""
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs():
+        log.warning("retrying job %s of a stopped worker", job.id)
+        await manager.retry_job(job)
+
+
+def run_worker(url: str, runtime: Runtime, *, concurrency: int = 2, **options: Any) -> None:
+    """``creditdesk worker`` on PostgreSQL: runs until SIGINT/SIGTERM."""
+    make_app(url).run_worker(additional_context={"sync": runtime}, concurrency=concurrency,
+                             **options)

@@ -1,0 +1,64 @@
+"""The fake Sage Intacct gateway served over real HTTP (uvicorn on a free port) for tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+import uvicorn
+
+from creditdesk.connectors import http
+from creditdesk.connectors import sage_intacct as intacct
+from creditdesk.fakes.intacct import PATH, create_app
+from creditdesk.fakes.intacct_state import FakeIntacctState
+
+COMPANY = "HARBOR-CO"
+USER = "api_user"
+USER_PASSWORD = "api-user-pw"
+
+
+@dataclass
+class FakeIntacct:
+    state: FakeIntacctState
+    endpoint: str
+    client: httpx.Client
+    sleeps: list[float] = field(default_factory=list)
+
+    def credentials(self, **changes: str) -> intacct.Credentials:
+        values = {"sender_id": self.state.sender_id,
+                  "sender_password": self.state.sender_password,
+                  "company_id": COMPANY, "user_id": USER, "user_password": USER_PASSWORD}
+        return intacct.Credentials(**{**values, **changes})
+
+    def retry(self) -> http.Retry:
+        return http.Retry(attempts=4, base=0.01, sleep=self.sleeps.append)
+
+    def connector(self, page_size: int = 1000, **changes: str) -> intacct.SageIntacct:
+        return intacct.SageIntacct(self.client, self.credentials(**changes),
+                                   endpoint=self.endpoint, retry=self.retry(),
+                                   page_size=page_size)
+
+
+@pytest.fixture
+def fake_intacct(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIntacct]:
+    state = FakeIntacctState(timeout_delay=1.0)
+    state.add_company(COMPANY, USER, USER_PASSWORD)
+    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "fake Intacct did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}{PATH}"
+    monkeypatch.setenv("CREDITDESK_INTACCT_ENDPOINT", endpoint)
+    with httpx.Client(timeout=0.5) as client:
+        yield FakeIntacct(state, endpoint, client)
+    server.should_exit = True
+    thread.join(timeout=5)

@@ -1,0 +1,103 @@
+"""The sync engine with the Sage Intacct connector against the fake gateway (Y4-Y6, Y8).
+
+The integration row is written directly (sealed credentials, as the create service will
+store them), so this needs no provider registry wiring.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from creditdesk.connectors import sage_intacct as intacct
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.services import sync, vault
+from creditdesk.services.context import Actor, clock, new_id
+from tests.intacct_fixtures import COMPANY, FakeIntacct
+from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
+
+
+def connect(db: Database, actor: Actor, fake: FakeIntacct) -> str:
+    now = clock.now()
+    with db.write() as s:
+        row = models.Integration(
+            id=new_id("int"), partner_id=actor.partner_id, provider=intacct.PROVIDER,
+            status="connected", realm_id=COMPANY, company_name=COMPANY, cursor={},
+            credentials_encrypted=vault.seal(fake.credentials().to_dict()),
+            consecutive_failures=0, created_at=now, updated_at=now)
+        s.add(row)
+        return row.id
+
+
+def run_sync(db: Database, fake: FakeIntacct, integration_id: str) -> models.SyncRun:
+    def build(snap: sync.Snapshot, save: object) -> intacct.SageIntacct:
+        return intacct.build(fake.client, None, tokens=snap.tokens, realm_id=snap.realm_id,
+                             save_tokens=save, retry=fake.retry(), page_size=2)
+
+    run_id = sync.request_run(db, integration_id=integration_id, trigger="manual")
+    assert sync.claim_next(db) == run_id
+    sync.execute(db, run_id, build)
+    with db.read() as s:
+        return s.get_one(models.SyncRun, run_id)
+
+
+def memos(db: Database) -> dict[str, models.CreditMemo]:
+    with db.read() as s:
+        rows = s.scalars(select(models.CreditMemo).where(
+            models.CreditMemo.source == intacct.PROVIDER)).all()
+        return {r.external_id: r for r in rows}
+
+
+def test_y4_y6_sync_lands_statuses_reruns_cleanly_and_follows_changes(
+        db: Database, actor: Actor, fake_intacct: FakeIntacct) -> None:
+    st = fake_intacct.state
+    a = st.add_adjustment(COMPANY, total="-250.00", record_id="ADJ-0042")
+    b = st.add_adjustment(COMPANY, total="-100.00", due="-40.00", customer_id="C-0059",
+                          customer_name="Dock Ltd")
+    c = st.add_adjustment(COMPANY, total="-80.00", due="0")
+    st.add_adjustment(COMPANY, total="15.00")  # a debit memo: not a credit
+    iid = connect(db, actor, fake_intacct)
+    first = run_sync(db, fake_intacct, iid)
+    assert (first.status, first.fetched, first.created) == ("succeeded", 3, 3)
+    got = memos(db)
+    assert (got[a].status, got[a].number, got[a].total_minor) == ("issued", "ADJ-0042", 25000)
+    assert (got[b].status, got[b].applied_minor) == ("partially_applied", 6000)
+    assert (got[c].status, got[c].applied_minor) == ("applied", 8000)
+    again = run_sync(db, fake_intacct, iid)
+    assert (again.status, again.created, again.updated) == ("succeeded", 0, 0)
+    st.tick(2)
+    st.apply_credit(COMPANY, a, "-200.00")
+    st.reverse(COMPANY, b)
+    third = run_sync(db, fake_intacct, iid)
+    assert (third.status, third.created, third.updated, third.voided) == (
+        "succeeded", 0, 1, 1)
+    got = memos(db)
+    assert (got[a].status, got[a].applied_minor) == ("partially_applied", 5000)
+    assert (got[b].status, got[b].void_reason) == ("void", "Voided in Sage Intacct")
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(models.CreditMemo)) == 3
+
+
+def test_y6_bad_record_recorded_rest_land_and_bad_login_needs_reconnection(
+        db: Database, actor: Actor, fake_intacct: FakeIntacct) -> None:
+    st = fake_intacct.state
+    good = [st.add_adjustment(COMPANY, total="-5.00") for _ in range(3)]
+    bad = st.add_adjustment(COMPANY, total="-7.00")
+    st.malform(COMPANY, bad)
+    iid = connect(db, actor, fake_intacct)
+    r = run_sync(db, fake_intacct, iid)
+    assert (r.status, r.created) == ("partial", 3)
+    assert r.errors[0]["external_id"] == bad and "TRX_TOTALENTERED" in r.errors[0]["message"]
+    assert set(memos(db)) == set(good)
+    st.companies[COMPANY].users["api_user"] = "rotated-by-the-admin"
+    failed = run_sync(db, fake_intacct, iid)
+    assert failed.status == "failed" and "Sign-in information is incorrect" in str(
+        failed.errors)
+    with db.read() as s:
+        assert s.get_one(models.Integration, iid).status == "needs_reconnection"

@@ -1,0 +1,96 @@
+"""The fake Xero served over real HTTP (uvicorn on a free port) for tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+import uvicorn
+
+from creditdesk.connectors import http, registry
+from creditdesk.connectors import settings as provider_settings
+from creditdesk.db.engine import Database
+from creditdesk.fakes.xero import create_app
+from creditdesk.fakes.xero_state import FakeXeroState
+from creditdesk.jobs import sync as sync_jobs
+from creditdesk.services import integrations, sync
+from creditdesk.services.context import Actor
+
+TENANT = "f6f1b2c3-0000-4000-8000-00000000abcd"
+
+
+@dataclass
+class FakeXero:
+    state: FakeXeroState
+    base_url: str
+    client: httpx.Client
+    sleeps: list[float] = field(default_factory=list)
+
+    @property
+    def settings(self) -> provider_settings.ProviderSettings:
+        return provider_settings.load()
+
+    def retry(self) -> http.Retry:
+        return http.Retry(attempts=4, base=0.01, sleep=self.sleeps.append)
+
+    def factory(self, page_size: int = 100) -> sync.ConnectorFactory:
+        return sync_jobs.connector_factory(self.client, retry=self.retry(), page_size=page_size)
+
+    def authorize(self, authorize_url: str, tenant: str = TENANT) -> dict[str, str]:
+        """Follow the consent screen: the fake redirects back with code and state."""
+        answer = self.client.get(f"{authorize_url}&tenant={tenant}")
+        assert answer.status_code == 302, answer.text
+        query = parse_qs(urlparse(answer.headers["location"]).query)
+        return {k: v[0] for k, v in query.items()}
+
+    def connect(self, db: Database, actor: Actor, tenant: str = TENANT) -> str:
+        created = integrations.create_integration(db, actor=actor, settings=self.settings,
+                                                  provider="xero")
+        params = self.authorize(created.authorize_url or "", tenant)
+        spec = registry.get("xero")
+        assert spec is not None
+        integrations.complete_oauth(db, state=params["state"], code=params["code"],
+                                    exchange=spec.connect(self.client, self.settings,
+                                                          self.retry()))
+        return created.id
+
+    def sync(self, db: Database, integration_id: str, page_size: int = 100) -> str:
+        run_id = sync.request_run(db, integration_id=integration_id, trigger="manual")
+        assert sync.claim_next(db) == run_id
+        sync.execute(db, run_id, self.factory(page_size))
+        return run_id
+
+
+@pytest.fixture
+def fake_xero(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeXero]:
+    state = FakeXeroState(timeout_delay=1.0)
+    state.add_org(TENANT, "Harbor Books", "US")
+    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "fake Xero did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    for key, value in {"XERO_API_BASE": f"{base}/api.xro/2.0",
+                       "XERO_AUTH_URL": f"{base}/identity/connect/authorize",
+                       "XERO_TOKEN_URL": f"{base}/connect/token",
+                       "XERO_CONNECTIONS_URL": f"{base}/connections",
+                       "XERO_CLIENT_ID": state.client_id,
+                       "XERO_CLIENT_SECRET": state.client_secret,
+                       "XERO_WEBHOOK_KEY": state.webhook_key,
+                       "PUBLIC_URL": "http://testserver"}.items():
+        monkeypatch.setenv(f"CREDITDESK_{key}", value)
+    monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
+    with httpx.Client(timeout=0.5) as client:
+        yield FakeXero(state, base, client)
+    server.should_exit = True
+    thread.join(timeout=5)
