@@ -4,6 +4,12 @@ Every credit change for a customer first locks that customer's row (the per-cust
 serialisation that lago-api added after race bugs); the rows it then changes are locked
 in the order above, so two use cases can never wait on each other in a cycle.
 SQLite ignores ``FOR UPDATE``; there the IMMEDIATE write transaction already serialises.
+
+On PostgreSQL the locks are ``FOR NO KEY UPDATE`` (``key_share=True``): the use cases
+change amounts and statuses, never keys, and this lock does not conflict with the
+``FOR KEY SHARE`` lock that inserting a row with a foreign key takes on its parent. A plain
+``FOR UPDATE`` would, and a memo line referencing a variant could then deadlock against
+an issue restocking that variant.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ def get_scoped(session: Session, model: type[T], partner_id: str, row_id: object
     if lock:
         # populate_existing: a row read earlier in this session is overwritten with the
         # values seen once the lock is granted.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     row = session.scalars(stmt).one_or_none()
     if row is None:
         raise errors.NotFound(f"No {name} with id {row_id}.")
@@ -59,7 +65,7 @@ def lock_owner(session: Session, partner_id: str,
              .where(model.id == row_id, model.partner_id == partner_id).scalar_subquery())
     session.execute(select(models.Customer.id).where(
         models.Customer.partner_id == partner_id, models.Customer.id == owner)
-        .with_for_update())
+        .with_for_update(key_share=True))
 
 
 def lock_customer(session: Session, partner_id: str, customer_id: str) -> models.Customer:
@@ -76,7 +82,7 @@ def lock_variants(session: Session, partner_id: str,
         select(models.Variant)
         .where(models.Variant.partner_id == partner_id, models.Variant.id.in_(sorted(variant_ids)))
         .order_by(models.Variant.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}

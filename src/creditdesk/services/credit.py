@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 
@@ -17,16 +18,40 @@ from creditdesk.services.context import Actor, clock, new_id
 
 
 @dataclass(frozen=True)
-class Applied:
-    application: views.ApplicationView
-    credit_memo: views.MemoView
-    invoice: views.InvoiceView
+class _Pair:
+    """The memo and invoice a credit change touched, read on first use.
+
+    They are read after the write transaction has committed (each in its own read
+    transaction), so the lock is held only for the change itself and a caller that needs
+    only the outcome pays nothing for the two documents.
+    """
+
+    _db: Database
+    _actor: Actor
+    _memo_id: str
+    _invoice_id: str
+
+    @cached_property
+    def credit_memo(self) -> views.MemoView:
+        return memos.get_memo(self._db, actor=self._actor, memo_id=self._memo_id)
+
+    @cached_property
+    def invoice(self) -> views.InvoiceView:
+        return invoices.get_invoice(self._db, actor=self._actor, invoice_id=self._invoice_id)
 
 
 @dataclass(frozen=True)
-class Removed:
-    credit_memo: views.MemoView
-    invoice: views.InvoiceView
+class Applied(_Pair):
+    """A3: the committed application, and the memo and invoice on demand."""
+
+    application: views.ApplicationView | None = None
+
+
+@dataclass(frozen=True)
+class Removed(_Pair):
+    """U2: the memo and invoice after the removal, on demand."""
+
+    amount: Money | None = None
 
 
 def _remaining(memo: models.CreditMemo) -> Money:
@@ -46,7 +71,7 @@ def _lock_pair(session, actor: Actor, memo_id: str,
         select(models.Invoice)
         .where(models.Invoice.id == invoice_id, models.Invoice.partner_id == actor.partner_id,
                models.Invoice.customer_id == memo.customer_id)
-        .with_for_update().execution_options(populate_existing=True)).one_or_none()
+        .with_for_update(key_share=True).execution_options(populate_existing=True)).one_or_none()
     if invoice is None:
         other = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
         _check_pair(memo, other)  # raises CustomerMismatch
@@ -96,12 +121,11 @@ def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
         invoice.credited_minor += credit.minor
         invoice.updated_at = now
         invoices.recompute_status(invoice)
-        session.flush()
         audit.record(session, actor, "credit_memo.apply", "credit_memo", memo.id,
                      {"invoice_id": invoice.id, "invoice_number": invoice.number,
                       "amount": credit.to_str(), "application_id": row.id})
-        return Applied(views.application_view(row, memo.currency), views.memo_view(memo),
-                       invoices.load_view(session, invoice))
+        application = views.application_view(row, memo.currency)
+    return Applied(db, actor, memo_id, invoice_id, application)
 
 
 def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Removed:
@@ -130,11 +154,11 @@ def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) 
         invoice.credited_minor -= amount
         invoice.updated_at = now
         invoices.recompute_status(invoice)
-        session.flush()
+        removed = Money(amount, memo.currency)
         audit.record(session, actor, "credit_memo.remove", "credit_memo", memo.id,
                      {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                      "amount": Money(amount, memo.currency).to_str()})
-        return Removed(views.memo_view(memo), invoices.load_view(session, invoice))
+                      "amount": removed.to_str()})
+    return Removed(db, actor, memo_id, invoice_id, removed)
 
 
 def list_applications(db: Database, *, actor: Actor,
