@@ -27,7 +27,8 @@ from creditdesk.services import partners
 from creditdesk.services.context import Actor
 from creditdesk.web.app import create_app
 
-pytest_plugins = ["tests.qbo_fixtures", "tests.xero_fixtures"]  # fakes over real HTTP
+pytest_plugins = ["tests.qbo_fixtures", "tests.xero_fixtures",  # fakes over real HTTP
+                  "tests.intacct_fixtures"]
 
 PG_URL = os.environ.get("CREDITDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])

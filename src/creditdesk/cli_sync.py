@@ -1,4 +1,5 @@
-"""Sync commands: ``creditdesk worker`` and ``creditdesk fake quickbooks-online``."""
+"""Sync commands: ``creditdesk worker`` and ``creditdesk fake quickbooks-online`` / ``xero`` /
+``sage-intacct``."""
 
 from __future__ import annotations
 
@@ -109,3 +110,12 @@ def fake_xero(
     from creditdesk.fakes import xero_cli
 
     xero_cli.serve(port, notes, country, minute_limit or None)
+
+
+from creditdesk.fakes.intacct_cli import fake_sage_intacct  # noqa: E402
+
+fake_app.command("sage-intacct")(fake_sage_intacct)
+
+from creditdesk.fakes.qbwc_cli import web_connector as fake_web_connector  # noqa: E402
+
+fake_app.command("web-connector")(fake_web_connector)

@@ -75,8 +75,9 @@ def test_bad_input_gets_clear_problems(client: TestClient, fake_qbo: FakeQbo) ->
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
     r = client.post("/api/v1/integrations", json={"provider": "quickbooks_online"})
     assert r.status_code == 422 and "region" in r.json()["detail"]
-    r = client.post("/api/v1/integrations", json={"provider": "quickbooks_desktop"})
-    assert r.status_code == 422 and "can't be connected yet" in r.json()["detail"]
+    r = client.post("/api/v1/integrations", json={"provider": "quickbooks_desktop",
+                                                  "region": "ca"})
+    assert r.status_code == 422 and "QuickBooks Desktop" in r.json()["detail"]
     r = client.get("/api/v1/integrations/oauth/callback", params={"state": "nope", "code": "x",
                                                                   "realmId": "1"})
     assert r.status_code == 404

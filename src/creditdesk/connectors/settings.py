@@ -24,6 +24,7 @@ class ProviderSettings(BaseSettings):
     xero_client_id: str = ""
     xero_client_secret: str = ""
     xero_webhook_key: str = ""
+    intacct_endpoint: str = "https://api.intacct.com/ia/xml/xmlgw.phtml"  # the XML gateway
     sync_interval_seconds: int = 900
 
     @property

@@ -524,3 +524,27 @@ class SyncRun(Base):
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'partial', 'failed')",
                         name="sync_run_status"),
     )
+
+
+class QbwcSession(Base):
+    """One QuickBooks Web Connector conversation (a ticket from ``authenticate``): where it is
+    (deleted → memos → done/failed), its iterator, the cursor it started from and its last
+    error for ``getLastError``. Short-lived; only the ticket's SHA-256 is stored."""
+
+    __tablename__ = "qbwc_sessions"
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("sync_runs.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_qbwc_sessions_integration", "integration_id", "created_at"),
+        Index("ix_qbwc_sessions_expires", "expires_at"),
+        CheckConstraint("stage IN ('deleted', 'memos', 'done', 'failed', 'closed')",
+                        name="qbwc_session_stage"),
+    )

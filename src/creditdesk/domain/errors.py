@@ -105,6 +105,13 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class Unavailable(DomainError):
+    """An outside system this request needs (an accounting system) can't be reached now;
+    nothing was changed and the same request may be sent again."""
+
+    code = "unavailable"
+
+
 class TooManyAttempts(DomainError):
     """Too many failed sign-ins for one email from one address; try again later."""
 

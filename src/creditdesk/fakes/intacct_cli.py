@@ -13,7 +13,7 @@ COMPANY, USER, PASSWORD = "HARBOR-FAKE", "api_user", "api-user-pw"
 
 
 def fake_sage_intacct(
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8766,
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8767,  # xero: 8766
     memos: Annotated[int, typer.Option(help="Credit memos (AR adjustments) to start with")] = 12,
 ) -> None:
     """Serve a fake Sage Intacct XML gateway on localhost and print how to connect to it."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from creditdesk.services import audit, pagination, vault
 from creditdesk.services.context import Actor, clock, new_id
 
 PROVIDERS = tuple(s.value for s in rules.Source if s is not rules.Source.NATIVE)
+log = logging.getLogger("creditdesk.integrations")
 
 
 @dataclass(frozen=True)
@@ -36,20 +38,50 @@ class IntegrationView:
     next_sync_at: datetime | None
     created_at: datetime
     authorize_url: str | None = None
+    extra: dict[str, Any] | None = None  # provider-specific, e.g. the Web Connector's user
 
 
 def view(row: models.Integration, authorize_url: str | None = None) -> IntegrationView:
+    extra = None
+    if row.provider == rules.Source.QUICKBOOKS_DESKTOP.value and row.realm_id:
+        extra = {"web_connector": {"username": row.realm_id,
+                                   "qwc_url": f"/api/v1/integrations/{row.id}/qwc"}}
     return IntegrationView(row.id, row.provider, row.status, row.region, row.realm_id,
                            row.company_name, row.last_synced_at, row.last_error,
-                           row.next_sync_at, row.created_at, authorize_url)
+                           row.next_sync_at, row.created_at, authorize_url, extra)
 
 
 def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
+def _fields_for(spec: registry.Provider, region: object,
+                fields: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The provider's own validation of the create fields; a field that belongs to another
+    provider is named, never silently ignored (nor echoed: it may be a password)."""
+    given = {k: v for k, v in (fields or {}).items() if v is not None}
+    foreign = [k for k in given if k not in spec.fields]
+    if foreign:
+        raise errors.ValidationError(
+            f"{', '.join(foreign)}: not used when connecting {spec.name}.",
+            errors=[errors.FieldError(k, f"is not used by {spec.name}") for k in foreign])
+    try:
+        return spec.validate({"region": region, **given})
+    except registry.InvalidField as exc:
+        raise errors.ValidationError.for_field(exc.field, exc.message) from None
+    except registry.InvalidFields as exc:
+        raise errors.ValidationError(
+            f"{exc.summary}.", errors=[errors.FieldError(f, m) for f, m in exc.problems]) from None
+
+
 def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings,
-                       provider: object, region: object = None) -> IntegrationView:
+                       provider: object, region: object = None,
+                       fields: Mapping[str, Any] | None = None,
+                       verify_for: Callable[[registry.Provider], registry.Verify] | None = None,
+                       ) -> IntegrationView:
+    """OAuth providers start ``pending_authorization`` with their authorize URL; a
+    credentials provider (Sage Intacct) is checked over HTTP by ``verify_for(provider)``
+    before any transaction and is ``connected`` at once."""
     if provider not in PROVIDERS:
         raise errors.ValidationError.for_field("provider", "must be one of: "
                                                + ", ".join(PROVIDERS))
@@ -58,22 +90,63 @@ def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings
         raise errors.ValidationError.for_field(
             "provider", f"{rules.SOURCE_NAMES[rules.Source(provider)]} can't be connected yet; "
             "available now: " + ", ".join(registry.available()))
-    try:
-        fields = spec.validate({"region": region})
-    except registry.InvalidField as exc:
-        raise errors.ValidationError.for_field(exc.field, exc.message) from None
+    valid = _fields_for(spec, region, fields)
+    if spec.client_pulls is not None:  # QuickBooks Desktop: CreditDesk makes the credentials
+        from creditdesk.services import qbwc_setup
+
+        made = qbwc_setup.create(db, actor=actor)
+        extra = made.integration.extra or {}
+        return replace(made.integration, extra={"web_connector": {
+            **extra.get("web_connector", {}), "password": made.password}})
+    if spec.check is not None:
+        if verify_for is None:
+            raise TypeError(f"connecting {spec.key} needs verify_for")
+        return _connect_with_credentials(db, actor, spec, valid, verify_for(spec))
+    if spec.authorize_url is None:
+        raise errors.ValidationError.for_field("provider", f"{spec.name} can't be connected "
+                                               "through the API")
     state = secrets.token_urlsafe(32)
     now = clock.now()
     with db.write() as session:
         row = models.Integration(
             id=new_id("int"), partner_id=actor.partner_id, provider=spec.key,
-            region=fields.get("region"), status="pending_authorization",
+            region=valid.get("region"), status="pending_authorization",
             oauth_state_hash=_hash(state), cursor={}, consecutive_failures=0,
             created_at=now, updated_at=now)
         session.add(row)
         audit.record(session, actor, "integration.create", "integration", row.id,
                      {"provider": spec.key, "region": row.region})
         return view(row, spec.authorize_url(settings, state))
+
+
+def _connect_with_credentials(db: Database, actor: Actor, spec: registry.Provider,
+                              fields: dict[str, Any], verify: registry.Verify) -> IntegrationView:
+    """Check the credentials with the system first (no transaction is open meanwhile); only
+    accepted ones are stored, sealed (Y7). Refused → 422, unreachable → 503, nothing stored."""
+    try:
+        sealed, accepted = verify(fields)
+    except base.Refused as exc:
+        raise errors.ValidationError(str(exc).rstrip(".") + ".") from None
+    except base.Transient as exc:
+        log.warning("%s connection check failed: %s", spec.name, exc)
+        raise errors.Unavailable(f"{spec.name} could not be reached, try again in a "
+                                 "moment; nothing was saved.") from None
+    except base.ConnectorError as exc:
+        log.warning("%s connection check failed: %s", spec.name, exc)
+        raise errors.Unavailable(f"{spec.name} could not be reached, try again in a moment "
+                                 f"({exc}); nothing was saved.") from None
+    now = clock.now()
+    with db.write() as session:
+        row = models.Integration(
+            id=new_id("int"), partner_id=actor.partner_id, provider=spec.key,
+            region=accepted.region, status="connected", realm_id=accepted.realm_id,
+            company_name=accepted.company_name, credentials_encrypted=vault.seal(sealed),
+            cursor={}, consecutive_failures=0, next_sync_at=now, created_at=now,
+            updated_at=now)
+        session.add(row)
+        audit.record(session, actor, "integration.connect", "integration", row.id,
+                     {"provider": spec.key, "realm_id": accepted.realm_id})
+        return view(row)
 
 
 Exchange = Callable[[str, str], tuple[dict[str, Any], dict[str, Any]]]
@@ -102,7 +175,7 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
                                   "start the connection again from CreditDesk.")
         integration_id, partner_id, provider = row.id, row.partner_id, row.provider
     spec = registry.get(provider)
-    if spec is None:
+    if spec is None or spec.accept is None:
         raise errors.InvalidState(f"{provider} can't be connected yet")
     if spec.callback_realm_param:
         _required(spec.callback_realm_param, realm_id)
@@ -203,6 +276,9 @@ def request_sync(db: Database, *, actor: Actor, integration_id: str) -> str:
     with db.read() as session:
         row = locks.get_scoped(session, models.Integration, actor.partner_id, integration_id,
                                label="integration")
+        spec = registry.get(row.provider)
+        if spec is not None and spec.client_pulls is not None:
+            raise errors.InvalidState(spec.client_pulls)
         if row.status != "connected":
             raise errors.InvalidState(
                 f"This {rules.SOURCE_NAMES[rules.Source(row.provider)]} integration is "

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base
 from creditdesk.db import models
@@ -154,27 +155,36 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
 
 
 def _land(db: Database, run_id: str, snap: Snapshot, batch: base.Batch) -> None:
+    with db.write() as session:
+        land_page(session, run_id, snap, batch)
+
+
+def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) -> None:
+    """Land one page and store the cursor after it, in the caller's transaction (the Web
+    Connector's conversation commits its own state in the same one)."""
     source = rules.Source(snap.provider)
     actor = Actor(snap.partner_id, f"sync:{snap.provider}")
     now = clock.now()
-    with db.write() as session:
-        run = session.get_one(models.SyncRun, run_id, with_for_update=True)
-        counts = sync_upsert.Counts()
-        for record in batch.records:
-            sync_upsert.land(session, actor, source, record, counts, now)
-        run.fetched += len(batch.records)
-        run.created += counts.created
-        run.updated += counts.updated
-        run.voided += counts.voided
-        if counts.errors:
-            run.errors = (list(run.errors) + counts.errors)[:MAX_ERRORS]
-        run.heartbeat_at = now
-        session.execute(update(models.Integration).where(
-            models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
+    run = session.get_one(models.SyncRun, run_id, with_for_update=True)
+    counts = sync_upsert.Counts()
+    sync_upsert.prefetch(session, snap.partner_id, source, batch.records, counts)
+    for record in batch.records:
+        sync_upsert.land(session, actor, source, record, counts, now)
+    run.fetched += len(batch.records)
+    run.created += counts.created
+    run.updated += counts.updated
+    run.voided += counts.voided
+    if counts.errors:
+        run.errors = (list(run.errors) + counts.errors)[:MAX_ERRORS]
+    run.heartbeat_at = now
+    session.execute(update(models.Integration).where(
+        models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
 
 
 def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
-            interval: timedelta, reconnect: bool = False) -> None:
+            interval: timedelta | None, reconnect: bool = False) -> None:
+    """End a run (Y8). ``interval`` None: the integration has no schedule here (the
+    QuickBooks Web Connector calls in on its own), so no next sync is planned."""
     now = clock.now()
     with db.write() as session:
         run = session.get_one(models.SyncRun, run_id, with_for_update=True)
@@ -185,7 +195,7 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
             integ.last_synced_at, integ.consecutive_failures = now, 0
             integ.last_error = (f"{len(run.errors)} record(s) could not be read in the last run"
                                 if run.errors else None)
-            integ.next_sync_at = now + interval
+            integ.next_sync_at = now + interval if interval is not None else None
         else:
             run.status = "failed"
             run.errors = [*run.errors, {"external_id": None, "message": error}][:MAX_ERRORS + 1]
@@ -193,7 +203,8 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
             integ.consecutive_failures += 1
             if reconnect:  # never retried forever: the partner must reconnect
                 integ.status, integ.next_sync_at = "needs_reconnection", None
-            elif integ.status == "connected":  # back-off: 1, 2, 4 ... minutes, up to interval
+            elif integ.status == "connected" and interval is not None:
+                # back-off: 1, 2, 4 ... minutes, up to interval
                 backoff = timedelta(minutes=2 ** min(integ.consecutive_failures - 1, 10))
                 integ.next_sync_at = now + min(backoff, interval)
         integ.updated_at = now
@@ -202,3 +213,6 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
                      {"run_id": run_id, "status": run.status, "fetched": run.fetched,
                       "created": run.created, "updated": run.updated, "voided": run.voided,
                       "errors": len(run.errors)})
+
+
+finish = _finish  # public name for the Web Connector conversation (services.qbwc)

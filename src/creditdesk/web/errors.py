@@ -38,6 +38,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.CurrencyMismatch: 422,
     errors.CustomerMismatch: 422,
     errors.IdempotencyKeyReused: 422,
+    errors.Unavailable: 503,
 }
 
 TITLES = {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
@@ -18,6 +20,7 @@ from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
+VerifyFor = Callable[[registry.Provider], registry.Verify]
 
 
 class IntegrationIn(BaseModel):
@@ -25,6 +28,21 @@ class IntegrationIn(BaseModel):
     provider: Literal["quickbooks_online", "quickbooks_desktop", "sage_intacct", "xero"]
     region: Literal["us", "ca"] | None = Field(
         None, description="QuickBooks Online: us or ca; Xero: us (the default)")
+    sender_id: str | None = Field(None, description="Sage Intacct: Web Services sender ID")
+    sender_password: SecretStr | None = Field(
+        None, description="Sage Intacct: Web Services sender password (never returned)")
+    company_id: str | None = Field(None, description="Sage Intacct: company ID")
+    user_id: str | None = Field(None, description="Sage Intacct: Web Services user ID")
+    user_password: SecretStr | None = Field(
+        None, description="Sage Intacct: that user's password (never returned)")
+
+    def provider_fields(self) -> dict[str, Any]:
+        """The fields beyond provider and region; each provider validates its own."""
+        out = {}
+        for name in ("sender_id", "sender_password", "company_id", "user_id", "user_password"):
+            value = getattr(self, name)
+            out[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return out
 
 
 def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
@@ -34,6 +52,8 @@ def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
            "next_sync_at": i.next_sync_at, "created_at": i.created_at}
     if i.authorize_url:
         out["authorize_url"] = i.authorize_url
+    if i.extra:
+        out.update(i.extra)
     return out
 
 
@@ -54,11 +74,37 @@ def wake_runner(request: Request) -> None:
     sync_jobs.wake(request.app.state)
 
 
+@contextmanager
+def credential_checks(request: Request) -> Iterator[VerifyFor]:
+    """``verify_for(provider)`` for a connect-with-credentials provider: its check over HTTP,
+    with a short retry (a person is waiting); the client is made only when one is needed."""
+    settings = provider_settings.load()
+    made: list[httpx.Client] = []
+
+    def verify_for(spec: registry.Provider) -> registry.Verify:
+        made.append(client_for(request))
+        return spec.verify(made[-1], settings, http.Retry(attempts=2, base=0.5))
+
+    try:
+        yield verify_for
+    finally:
+        for client in made:
+            if client is not getattr(request.app.state, "integration_client", None):
+                client.close()
+
+
 @router.post("/integrations", status_code=201)
-def create_integration(body: IntegrationIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return integration_out(integrations.create_integration(
-        db, actor=actor, settings=provider_settings.load(), provider=body.provider,
-        region=body.region))
+def create_integration(body: IntegrationIn, request: Request, db: DB,
+                       actor: CurrentActor) -> dict[str, Any]:
+    """OAuth providers answer ``pending_authorization`` with an ``authorize_url``; Sage
+    Intacct's credentials are checked with Intacct first and it answers ``connected``."""
+    with credential_checks(request) as verify_for:
+        created = integrations.create_integration(
+            db, actor=actor, settings=provider_settings.load(), provider=body.provider,
+            region=body.region, fields=body.provider_fields(), verify_for=verify_for)
+    if created.status == "connected":
+        wake_runner(request)  # the first sync starts now
+    return integration_out(created)
 
 
 @router.get("/integrations/oauth/callback")
@@ -79,7 +125,7 @@ async def oauth_callback(request: Request, db: DB, code: str | None = None,
     finally:
         if client is not getattr(request.app.state, "integration_client", None):
             client.close()
-    wake_runner(request)
+    await run_in_threadpool(wake_runner, request)  # may defer jobs (a database call on PG)
     return integration_out(result)
 
 

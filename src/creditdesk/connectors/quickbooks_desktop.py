@@ -1,0 +1,245 @@
+"""QuickBooks Desktop qbXML (accounting-apis.md 4.1, 4.2, 4.5): the requests CreditDesk hands
+the Web Connector, and the reading of QuickBooks' responses into sync records.
+
+Here QuickBooks calls us (through the Web Connector), so there is no HTTP client: the
+conversation lives in ``services.qbwc``. This module only builds and reads XML. Responses
+are untrusted input, parsed with defusedxml (no DTDs, no entities, no external references).
+
+Money is exact from the decimal strings (``TotalAmount``, ``CreditRemaining``). A memo
+without ``CurrencyRef`` is in the company's home currency, which follows the edition the
+Web Connector reports (``qbXMLCountry``). A voided memo stays queryable with zero amounts
+(and, it is believed, a "VOID:" memo prefix) [U]: both count as voided here.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from xml.sax.saxutils import escape, quoteattr
+
+from defusedxml import ElementTree as SafeET
+
+from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteMemo
+from creditdesk.domain import money
+
+PROVIDER = "quickbooks_desktop"
+NAME = "QuickBooks Desktop"
+QBXML_VERSION = (13, 0)
+PAGE_SIZE = 100
+
+HOME_CURRENCY = {"US": "USD", "CA": "CAD", "UK": "GBP", "GB": "GBP", "AU": "AUD"}
+# CurrencyRef/FullName is QuickBooks' currency *name*; the ISO code is not in the ref.
+CURRENCY_NAMES = {
+    "us dollar": "USD", "canadian dollar": "CAD", "british pound sterling": "GBP",
+    "british pound": "GBP", "euro": "EUR", "australian dollar": "AUD",
+    "new zealand dollar": "NZD", "mexican peso": "MXN", "japanese yen": "JPY",
+    "swiss franc": "CHF", "indian rupee": "INR", "hong kong dollar": "HKD",
+    "singapore dollar": "SGD", "south african rand": "ZAR",
+}
+
+
+class MalformedResponse(ValueError):
+    """The text is not a qbXML response CreditDesk can read."""
+
+
+def home_currency(country: str | None) -> str:
+    return HOME_CURRENCY.get((country or "US").upper(), "USD")
+
+
+def version_for(major: object, minor: object) -> str:
+    """The qbXML version to speak: ours (13.0), or older when QuickBooks supports only that.
+    ``CreditRemaining`` needs 2.0 and ``CurrencyRef`` 8.0 [U]."""
+    try:
+        offered = (int(major), int(minor))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        offered = (0, 0)
+    if offered == (0, 0) or offered >= QBXML_VERSION:
+        offered = QBXML_VERSION
+    return f"{offered[0]}.{offered[1]}"
+
+
+def _envelope(version: str, body: str) -> str:
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="{version}"?>\n'
+            f'<QBXML><QBXMLMsgsRq onError="stopOnError">{body}</QBXMLMsgsRq></QBXML>')
+
+
+def deleted_query(since: str | None, *, version: str = "13.0", request_id: str = "1") -> str:
+    """Credit memos deleted since ``since`` (TxnDeletedQuery has no iterator)."""
+    window = (f"<DeletedDateRangeFilter><FromDeletedDate>{escape(since)}</FromDeletedDate>"
+              f"</DeletedDateRangeFilter>" if since else "")
+    return _envelope(version, f"<TxnDeletedQueryRq requestID={quoteattr(request_id)}>"
+                              f"<TxnDelType>CreditMemo</TxnDelType>{window}</TxnDeletedQueryRq>")
+
+
+def memo_query(since: str | None, *, iterator_id: str | None = None, page_size: int = PAGE_SIZE,
+               version: str = "13.0", request_id: str = "2") -> str:
+    """One page of credit memos modified since ``since``: ``iterator="Start"``, then
+    ``Continue`` with the iterator id (the filters are fixed by the Start request)."""
+    if iterator_id:
+        attrs = f'iterator="Continue" iteratorID={quoteattr(iterator_id)}'
+    else:
+        attrs = 'iterator="Start"'
+    window = (f"<ModifiedDateRangeFilter><FromModifiedDate>{escape(since)}</FromModifiedDate>"
+              f"</ModifiedDateRangeFilter>" if since else "")
+    return _envelope(version, f"<CreditMemoQueryRq requestID={quoteattr(request_id)} {attrs}>"
+                              f"<MaxReturned>{int(page_size)}</MaxReturned>{window}"
+                              f"<IncludeLinkedTxns>false</IncludeLinkedTxns>"
+                              f"</CreditMemoQueryRq>")
+
+
+@dataclass
+class QbResponse:
+    """One ``…QueryRs``: its status, iterator and the records it carried."""
+
+    kind: str  # "CreditMemoQueryRs" | "TxnDeletedQueryRs"
+    status_code: int
+    severity: str
+    message: str
+    iterator_id: str | None = None
+    remaining: int = 0
+    records: list[Record] = field(default_factory=list)
+    high_water: str | None = None  # the latest TimeModified / TimeDeleted seen, as sent
+
+    @property
+    def failed(self) -> bool:
+        """Info (0 OK, 1 no match) and Warn carry data; Error means the request failed."""
+        return self.severity.lower() == "error"
+
+    def describe(self) -> str:
+        return (f"QuickBooks answered status {self.status_code} ({self.severity}): "
+                f"{self.message or 'no message'}")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A qbXML date-time (local, usually with an offset); None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def later(a: str | None, b: str | None) -> str | None:
+    """The later of two qbXML date-times (as sent), comparing them as instants."""
+    ta, tb = parse_time(a), parse_time(b)
+    if ta is None:
+        return b if tb is not None else a
+    if tb is None:
+        return a
+    try:
+        return b if tb > ta else a
+    except TypeError:  # one naive, one with an offset: compare the wall clocks
+        return b if tb.replace(tzinfo=None) > ta.replace(tzinfo=None) else a
+
+
+def parse_response(text: object, currency: str) -> QbResponse:
+    """The first query response in a qbXML document, its records read one by one (a bad
+    record becomes a BadRecord; the others still land)."""
+    if not isinstance(text, str) or not text.strip():
+        raise MalformedResponse("the response is empty")
+    try:
+        root = SafeET.fromstring(text.strip())
+    except Exception as exc:  # ParseError, DefusedXmlException, encoding errors
+        raise MalformedResponse(f"the response is not well-formed qbXML ({exc})") from None
+    msgs = root.find("QBXMLMsgsRs") if root.tag == "QBXML" else None
+    rs = next(iter(msgs), None) if msgs is not None else None
+    if rs is None or rs.tag not in ("CreditMemoQueryRs", "TxnDeletedQueryRs"):
+        raise MalformedResponse("the response holds no CreditMemoQueryRs or TxnDeletedQueryRs")
+    try:
+        code = int(rs.get("statusCode", ""))
+    except ValueError:
+        raise MalformedResponse("the response has no numeric statusCode") from None
+    out = QbResponse(rs.tag, code, rs.get("statusSeverity") or "Info",
+                     rs.get("statusMessage") or "", rs.get("iteratorID") or None)
+    try:
+        out.remaining = max(0, int(rs.get("iteratorRemainingCount") or 0))
+    except ValueError:
+        raise MalformedResponse("iteratorRemainingCount is not a number") from None
+    if out.failed:
+        return out
+    for el in rs:
+        if el.tag == "CreditMemoRet":
+            out.records.append(parse_memo(el, currency))
+            out.high_water = later(out.high_water, _text(el, "TimeModified"))
+        elif el.tag == "TxnDeletedRet":
+            txn, kind = _text(el, "TxnID"), _text(el, "TxnDelType")
+            if not txn:
+                out.records.append(BadRecord(None, "a TxnDeletedRet without a TxnID"))
+            elif kind in (None, "CreditMemo"):
+                out.records.append(Deleted(txn))
+            out.high_water = later(out.high_water, _text(el, "TimeDeleted"))
+    return out
+
+
+def _text(el: ET.Element, path: str) -> str | None:
+    found = el.find(path)
+    value = found.text.strip() if found is not None and found.text else None
+    return value or None
+
+
+def _amount(el: ET.Element, name: str, currency: str) -> int:
+    value = _text(el, name)
+    if value is None:
+        raise ValueError(f"{name} is missing")
+    try:
+        return money.Money.parse(value, currency).minor
+    except money.MoneyError as exc:
+        raise ValueError(f"{name} {exc}") from None
+
+
+def _currency(el: ET.Element, home: str) -> str:
+    name = _text(el, "CurrencyRef/FullName")
+    if name is None:
+        return home
+    code = CURRENCY_NAMES.get(name.lower()) or (name.upper() if len(name) == 3 else None)
+    if code is None:
+        raise ValueError(f"currency {name!r} is not one CreditDesk can map to an ISO code")
+    return money.check_currency(code)
+
+
+def parse_memo(el: ET.Element, home: str) -> Record:
+    """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
+    ext = _text(el, "TxnID")
+    if ext is None:
+        return BadRecord(None, "a CreditMemoRet without a TxnID")
+    try:
+        currency = _currency(el, home)
+        total = _amount(el, "TotalAmount", currency)
+        remaining = _amount(el, "CreditRemaining", currency)
+        if total < 0 or not 0 <= remaining <= total:
+            raise ValueError(f"credit remaining {remaining} outside 0..total {total}")
+        customer_id = _text(el, "CustomerRef/ListID")
+        if customer_id is None:
+            raise ValueError("CustomerRef/ListID is missing")
+        raw_date = _text(el, "TxnDate")
+        txn_date = date.fromisoformat(raw_date) if raw_date else None
+        memo_text = (_text(el, "Memo") or "").upper()
+        voided = total == 0 or memo_text.startswith("VOID:")
+        return RemoteMemo(
+            external_id=ext, number=_text(el, "RefNumber") or ext,
+            customer_external_id=customer_id,
+            customer_name=_text(el, "CustomerRef/FullName") or f"QuickBooks customer "
+                                                              f"{customer_id}",
+            currency=currency, total_minor=total, remaining_minor=remaining,
+            issue_date=txn_date, voided=voided)
+    except (ValueError, TypeError, money.MoneyError) as exc:
+        return BadRecord(ext, f"CreditMemo {ext}: {exc}")
+
+
+def next_from(max_seen: str | None, started: datetime, old: str | None,
+              margin: timedelta = timedelta(minutes=10)) -> str | None:
+    """The FromModifiedDate of the next run: the latest TimeModified seen, but never later
+    than when this query started (less a margin for the PC's clock), so that a memo changed
+    while the iterator was running is read again next time rather than skipped. Re-reading
+    is harmless: landing is an idempotent upsert."""
+    seen = parse_time(max_seen)
+    if seen is None:
+        return old
+    bound = started - margin
+    if seen.tzinfo is not None:
+        bound = bound.astimezone(seen.tzinfo)
+        return max_seen if seen <= bound else bound.replace(microsecond=0).isoformat()
+    return max_seen if seen <= bound.replace(tzinfo=None) else \
+        bound.replace(tzinfo=None, microsecond=0).isoformat()
