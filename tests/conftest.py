@@ -39,6 +39,12 @@ if os.environ.get("CREDITDESK_REQUIRE_POSTGRES") and not PG_URL:
 
 
 @pytest.fixture(autouse=True)
+def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A known key: nothing writes .creditdesk-secret into the working tree during tests.
+    monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     # Settings are cached per process; a test that sets CREDITDESK_* variables must not
     # leak them into later tests through that cache.

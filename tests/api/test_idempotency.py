@@ -182,3 +182,23 @@ def test_e2_key_on_get_and_delete_is_ignored(client):
     assert ok(client.get(f"{API}/credit-memos/{m['id']}", headers=h))["id"] == m["id"]
     assert client.delete(f"{API}/credit-memos/{m['id']}", headers=h).status_code == 204
     ok(_post(client, "/customers", "k-8", json={"name": "fresh"}), 201)
+
+
+def test_e2_stored_answers_and_request_fingerprints_reveal_nothing(client, db):
+    """A stored answer may hold a secret shown once; the record keeps it sealed, and the
+    request is kept as a keyed fingerprint, not a plain hash of a body with passwords."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from creditdesk.db import models
+
+    body = {"name": "Sealed Co", "email": "secret-bearer@example.com"}
+    r = client.post("/api/v1/customers", json=body, headers={"Idempotency-Key": "seal-1"})
+    assert r.status_code == 201
+    with db.read() as session:
+        row = session.scalars(select(models.IdempotencyRecord)).one()
+    assert "secret-bearer@example.com" not in (row.response_body or "")
+    assert row.request_hash != hashlib.sha256(r.request.content).hexdigest()
+    again = client.post("/api/v1/customers", json=body, headers={"Idempotency-Key": "seal-1"})
+    assert again.json() == r.json()

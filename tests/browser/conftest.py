@@ -66,9 +66,10 @@ def _unavailable(reason: str) -> None:
 
 # --- the browser ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for the browser tests (closed after them: its sync API keeps
+    an event loop running on the main thread, which later asyncio.run() calls refuse)."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing: install Debian's Chromium "
                      "(apt-get install -y chromium) to run the browser tests")
@@ -112,7 +113,7 @@ class Site:
     db: Database
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     path = tmp_path_factory.mktemp("browser") / "creditdesk.db"
     url = f"sqlite:///{path}"

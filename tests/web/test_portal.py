@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from creditdesk.services import credit, invoices, memos, portal_links, visibility
+from creditdesk.services import credit, invoices, memos, portal, portal_links, visibility
 from creditdesk.services.context import clock
 from tests import factories
 from tests.web.conftest import portal_for
@@ -145,3 +145,16 @@ def test_portal_sign_out(db, actor, new_browser, books) -> None:
     assert b.post("/portal/sign-out", csrf=False).status_code == 403
     assert b.post("/portal/sign-out").status_code == 200
     assert b.get("/portal/").status_code == 401
+
+
+def test_p3_overview_balance_due_counts_every_open_invoice_not_only_those_listed(
+        db, actor, monkeypatch):
+    """The overview lists the most recent open invoices; its balance due covers them all."""
+    cid = factories.customer(db, actor)
+    for total in ("100.00", "20.00", "3.00"):
+        factories.invoice(db, actor, cid, total)
+    monkeypatch.setattr(portal, "OVERVIEW_INVOICES", 2)
+    who = portal_links.PortalCustomer(actor.partner_id, cid, "Globex")
+    over = portal.overview(db, who=who)
+    assert len(over.open_invoices) == 2
+    assert [m.to_str() for m in over.balance_due] == ["123.00"]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
+from creditdesk.services import vault
 from creditdesk.services.context import clock, new_id
 
 # A claim older than this is taken to belong to a crashed process and may be re-run.
@@ -53,7 +54,7 @@ def claim(db: Database, *, scope: str, key: str, request_hash: str) -> Stored | 
                         "use a new key for a new request.")
                 if row.status == "done":
                     assert row.response_status is not None
-                    return Stored(row.response_status, row.response_body or "",
+                    return Stored(row.response_status, _open_body(row.response_body),
                                   row.response_content_type or "application/json")
                 if clock.now() - row.created_at < STALE_AFTER:
                     raise errors.IdempotencyKeyInProgress(
@@ -67,6 +68,14 @@ def claim(db: Database, *, scope: str, key: str, request_hash: str) -> Stored | 
         "A request with this Idempotency-Key is still being processed; retry in a moment.")
 
 
+def _open_body(sealed: str | None) -> str:
+    try:
+        return str(vault.open_sealed(sealed).get("body", ""))
+    except vault.VaultError:  # the secret key changed since: the answer can't be replayed
+        raise errors.Conflict("The stored answer to this Idempotency-Key can no longer be "
+                              "read; use a new key.") from None
+
+
 def complete(db: Database, *, scope: str, key: str, status: int, body: str,
              content_type: str) -> None:
     with db.write() as session:
@@ -75,7 +84,8 @@ def complete(db: Database, *, scope: str, key: str, status: int, body: str,
             models.IdempotencyRecord.key == key)).one()
         row.status = "done"
         row.response_status = status
-        row.response_body = body
+        # Sealed: a stored answer may hold a secret shown once (a Web Connector password).
+        row.response_body = vault.seal({"body": body})
         row.response_content_type = content_type
 
 

@@ -292,8 +292,16 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     if q and q.strip():
         # Case-insensitive: synced memos keep their system's numbering (an index on
         # upper(number) serves it, see models.py).
-        stmt = stmt.where(func.upper(cm.number).like(
-            pagination.prefix_pattern(q.strip().upper()), escape="\\"))
+        prefix = q.strip().upper()
+        number = func.upper(cm.number)
+        stmt = stmt.where(number.like(pagination.prefix_pattern(prefix), escape="\\"))
+        if db.engine.dialect.name == "sqlite" and ord(prefix[-1]) < 0x10FFFF:
+            # SQLite never uses an index for LIKE on an expression; the same prefix as a
+            # byte range (exact under its BINARY collation) lets the upper(number) index
+            # serve it instead of a walk of all the partner's memos (B7). Not on PostgreSQL,
+            # where LIKE uses the index and a collation may order differently than bytes.
+            stmt = stmt.where(number >= prefix,
+                              number < prefix[:-1] + chr(ord(prefix[-1]) + 1))
     with db.read() as session:
         return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
                                        view=views.memo_view)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import models
@@ -24,6 +24,7 @@ from creditdesk.services import invoices, pagination, views, visibility
 from creditdesk.services.portal_links import PortalCustomer
 
 OPEN = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
+OVERVIEW_INVOICES = 200  # the most recent open invoices the overview lists
 SHOWN_MEMOS = (memo_rules.MemoStatus.ISSUED.value, memo_rules.MemoStatus.PARTIALLY_APPLIED.value,
                memo_rules.MemoStatus.APPLIED.value)
 HIDDEN = "There is nothing at this path."
@@ -91,10 +92,14 @@ def _scoped_invoices(who: PortalCustomer):
 
 
 def _available_credit(session: Session, who: PortalCustomer) -> list[Money]:
+    """Remaining credit per currency, summed in the database (a customer may hold thousands
+    of memos: one row per currency, not one Money per memo, B7)."""
     cm = models.CreditMemo
-    rows = session.execute(select(cm.currency, cm.total_minor - cm.applied_minor).where(
-        cm.partner_id == who.partner_id, cm.customer_id == who.customer_id,
-        cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES]))).all()
+    rows = session.execute(
+        select(cm.currency, func.sum(cm.total_minor - cm.applied_minor)).where(
+            cm.partner_id == who.partner_id, cm.customer_id == who.customer_id,
+            cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES]))
+        .group_by(cm.currency)).all()
     return _sums([Money(int(r[1]), r[0]) for r in rows])
 
 
@@ -107,12 +112,24 @@ def overview(db: Database, *, who: PortalCustomer) -> Overview:
     inv = models.Invoice
     with db.read() as session:
         rows = session.scalars(_scoped_invoices(who).where(inv.status.in_(OPEN))
-                               .order_by(inv.id.desc()).limit(200)).all()
+                               .order_by(inv.id.desc()).limit(OVERVIEW_INVOICES)).all()
         open_invoices = [_invoice(r) for r in rows]
+        due = _balance_due(session, who)
         shown = visibility.credit_visible(session, who.partner_id, who.customer_id)
         credit = _available_credit(session, who) if shown else None
-    return Overview(who.customer_name, open_invoices,
-                    _sums([i.balance_due for i in open_invoices]), credit)
+    return Overview(who.customer_name, open_invoices, due, credit)
+
+
+def _balance_due(session: Session, who: PortalCustomer) -> list[Money]:
+    """Balance due per currency over ALL open invoices, not only the ones listed."""
+    inv = models.Invoice
+    rows = session.execute(
+        select(inv.currency,
+               func.sum(inv.total_minor - inv.paid_minor - inv.credited_minor))
+        .where(inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
+               inv.status.in_(OPEN))
+        .group_by(inv.currency)).all()
+    return _sums([Money(int(r[1]), r[0]) for r in rows])
 
 
 def list_invoices(db: Database, *, who: PortalCustomer, limit: int = 50,

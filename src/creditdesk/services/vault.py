@@ -4,6 +4,8 @@ CREDITDESK_SECRET_KEY, so the database alone never reveals a token."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 from functools import lru_cache
@@ -33,6 +35,20 @@ def _current() -> Fernet:
     # The environment first: settings are cached for the process, the key may be set later.
     return _fernet(os.environ.get("CREDITDESK_SECRET_KEY")
                    or get_settings().resolved_secret_key())
+
+
+@lru_cache(maxsize=8)
+def _fingerprint_key(secret: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"creditdesk/fingerprint/v1").derive(secret.encode())
+
+
+def fingerprint(data: bytes) -> str:
+    """A keyed hash (HMAC-SHA256): equal inputs compare equal, but a stored fingerprint of
+    a request carrying passwords can't be checked against guesses without the secret key."""
+    key = _fingerprint_key(os.environ.get("CREDITDESK_SECRET_KEY")
+                           or get_settings().resolved_secret_key())
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def seal(data: dict[str, Any], *, secret: str | None = None) -> str:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditdesk.domain import errors
-from creditdesk.services import idempotency
+from creditdesk.services import idempotency, vault
 from creditdesk.web import errors as web_errors
 
 HEADER = b"idempotency-key"
@@ -55,7 +55,7 @@ def _request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     except (ValueError, RecursionError):
         canonical = body
     parts = [method.encode(), path.encode(), query, canonical]
-    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+    return vault.fingerprint(b"\0".join(parts))  # keyed: bodies may carry passwords
 
 
 class IdempotencyMiddleware:
