@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 
 from creditdesk.connectors import http
 from creditdesk.connectors import sage_intacct as intacct
 from creditdesk.fakes.intacct import PATH, create_app
 from creditdesk.fakes.intacct_state import FakeIntacctState
+from tests import local_server
 
 COMPANY = "HARBOR-CO"
 USER = "api_user"
@@ -47,18 +45,8 @@ class FakeIntacct:
 def fake_intacct(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIntacct]:
     state = FakeIntacctState(timeout_delay=1.0)
     state.add_company(COMPANY, USER, USER_PASSWORD)
-    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake Intacct did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    endpoint = f"http://127.0.0.1:{port}{PATH}"
-    monkeypatch.setenv("CREDITDESK_INTACCT_ENDPOINT", endpoint)
-    with httpx.Client(timeout=0.5) as client:
-        yield FakeIntacct(state, endpoint, client)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with local_server.serve(create_app(state), "fake Intacct") as base:
+        endpoint = f"{base}{PATH}"
+        monkeypatch.setenv("CREDITDESK_INTACCT_ENDPOINT", endpoint)
+        with httpx.Client(timeout=0.5) as client:
+            yield FakeIntacct(state, endpoint, client)

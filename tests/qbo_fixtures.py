@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-import uvicorn
 
 from creditdesk.connectors import http
 from creditdesk.connectors import quickbooks_online as qbo
@@ -21,6 +18,7 @@ from creditdesk.fakes.qbo_state import FakeQboState
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from tests import local_server
 
 REALM = "9130355"
 
@@ -75,24 +73,14 @@ class FakeQbo:
 def fake_qbo(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeQbo]:
     state = FakeQboState(timeout_delay=1.0)
     state.add_company(REALM, "Harbor Books", "US")
-    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake QBO did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    for key, value in {"QBO_API_BASE": f"{base}/v3", "QBO_AUTH_URL": f"{base}/connect/oauth2",
-                       "QBO_TOKEN_URL": f"{base}/oauth2/v1/tokens/bearer",
-                       "QBO_CLIENT_ID": state.client_id, "QBO_CLIENT_SECRET": state.client_secret,
-                       "QBO_WEBHOOK_VERIFIER": state.verifier,
-                       "PUBLIC_URL": "http://testserver"}.items():
-        monkeypatch.setenv(f"CREDITDESK_{key}", value)
-    monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
-    with httpx.Client(timeout=0.5) as client:
-        yield FakeQbo(state, base, client)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with local_server.serve(create_app(state), "fake QBO") as base:
+        for key, value in {"QBO_API_BASE": f"{base}/v3", "QBO_AUTH_URL": f"{base}/connect/oauth2",
+                           "QBO_TOKEN_URL": f"{base}/oauth2/v1/tokens/bearer",
+                           "QBO_CLIENT_ID": state.client_id,
+                           "QBO_CLIENT_SECRET": state.client_secret,
+                           "QBO_WEBHOOK_VERIFIER": state.verifier,
+                           "PUBLIC_URL": "http://testserver"}.items():
+            monkeypatch.setenv(f"CREDITDESK_{key}", value)
+        monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
+        with httpx.Client(timeout=0.5) as client:
+            yield FakeQbo(state, base, client)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-import uvicorn
 
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
@@ -20,6 +17,7 @@ from creditdesk.fakes.xero_state import FakeXeroState
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from tests import local_server
 
 TENANT = "f6f1b2c3-0000-4000-8000-00000000abcd"
 
@@ -70,27 +68,16 @@ class FakeXero:
 def fake_xero(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeXero]:
     state = FakeXeroState(timeout_delay=1.0)
     state.add_org(TENANT, "Harbor Books", "US")
-    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake Xero did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    for key, value in {"XERO_API_BASE": f"{base}/api.xro/2.0",
-                       "XERO_AUTH_URL": f"{base}/identity/connect/authorize",
-                       "XERO_TOKEN_URL": f"{base}/connect/token",
-                       "XERO_CONNECTIONS_URL": f"{base}/connections",
-                       "XERO_CLIENT_ID": state.client_id,
-                       "XERO_CLIENT_SECRET": state.client_secret,
-                       "XERO_WEBHOOK_KEY": state.webhook_key,
-                       "PUBLIC_URL": "http://testserver"}.items():
-        monkeypatch.setenv(f"CREDITDESK_{key}", value)
-    monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
-    with httpx.Client(timeout=0.5) as client:
-        yield FakeXero(state, base, client)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with local_server.serve(create_app(state), "fake Xero") as base:
+        for key, value in {"XERO_API_BASE": f"{base}/api.xro/2.0",
+                           "XERO_AUTH_URL": f"{base}/identity/connect/authorize",
+                           "XERO_TOKEN_URL": f"{base}/connect/token",
+                           "XERO_CONNECTIONS_URL": f"{base}/connections",
+                           "XERO_CLIENT_ID": state.client_id,
+                           "XERO_CLIENT_SECRET": state.client_secret,
+                           "XERO_WEBHOOK_KEY": state.webhook_key,
+                           "PUBLIC_URL": "http://testserver"}.items():
+            monkeypatch.setenv(f"CREDITDESK_{key}", value)
+        monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
+        with httpx.Client(timeout=0.5) as client:
+            yield FakeXero(state, base, client)
