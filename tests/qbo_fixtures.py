@@ -42,7 +42,9 @@ class FakeQbo:
 
     def authorize(self, authorize_url: str, realm: str = REALM) -> dict[str, str]:
         """Follow the consent screen: the fake redirects back with code, state and realmId."""
-        answer = self.client.get(f"{authorize_url}&realm={realm}")
+        # The client times out at 0.5 s to make injected timeouts quick; the consent screen
+        # is no fault, so it gets the time a loaded machine may need.
+        answer = self.client.get(f"{authorize_url}&realm={realm}", timeout=30)
         assert answer.status_code == 302, answer.text
         query = parse_qs(urlparse(answer.headers["location"]).query)
         return {k: v[0] for k, v in query.items()}

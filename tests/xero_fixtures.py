@@ -41,7 +41,7 @@ class FakeXero:
 
     def authorize(self, authorize_url: str, tenant: str = TENANT) -> dict[str, str]:
         """Follow the consent screen: the fake redirects back with code and state."""
-        answer = self.client.get(f"{authorize_url}&tenant={tenant}")
+        answer = self.client.get(f"{authorize_url}&tenant={tenant}", timeout=30)  # not a fault
         assert answer.status_code == 302, answer.text
         query = parse_qs(urlparse(answer.headers["location"]).query)
         return {k: v[0] for k, v in query.items()}
