@@ -16,6 +16,7 @@ from creditdesk.services import sync, vault
 from creditdesk.services.context import Actor, clock, new_id
 from tests.intacct_fixtures import COMPANY, FakeIntacct
 from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
+from tests.sync_helpers import synced_memos
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +49,7 @@ def run_sync(db: Database, fake: FakeIntacct, integration_id: str) -> models.Syn
 
 
 def memos(db: Database) -> dict[str, models.CreditMemo]:
-    with db.read() as s:
-        rows = s.scalars(select(models.CreditMemo).where(
-            models.CreditMemo.source == intacct.PROVIDER)).all()
-        return {r.external_id: r for r in rows}
+    return synced_memos(db, intacct.PROVIDER)
 
 
 def test_y4_y6_sync_lands_statuses_reruns_cleanly_and_follows_changes(

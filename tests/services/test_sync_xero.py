@@ -12,26 +12,20 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services import customers, memo_lifecycle, sync
 from creditdesk.services.context import Actor, clock
+from tests.sync_helpers import (
+    Killed,
+    dying_after_first_page,
+    integration,
+    run,
+    synced_memos,
+)
 from tests.xero_fixtures import TENANT, FakeXero
 
 OTHER_CONTACT = "b2e1d3c5-2222-4333-8444-a55566667777"
 
 
 def memos(db: Database) -> dict[str, models.CreditMemo]:
-    with db.read() as s:
-        rows = s.scalars(select(models.CreditMemo).where(
-            models.CreditMemo.source == "xero")).all()
-        return {r.external_id: r for r in rows}
-
-
-def run(db: Database, run_id: str) -> models.SyncRun:
-    with db.read() as s:
-        return s.get_one(models.SyncRun, run_id)
-
-
-def integration(db: Database, integration_id: str) -> models.Integration:
-    with db.read() as s:
-        return s.get_one(models.Integration, integration_id)
+    return synced_memos(db, "xero")
 
 
 def test_y1_connect_keeps_the_tenant_id_and_encrypted_tokens(
@@ -183,19 +177,7 @@ def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates
     ids = [fake_xero.state.add_credit_note(TENANT, total="5.00") for _ in range(5)]
     iid = fake_xero.connect(db, actor)
     build = fake_xero.factory(page_size=2)
-
-    class Killed(BaseException):
-        pass
-
-    def dying(snap, save):
-        connector = build(snap, save)
-
-        def fetch(cursor):
-            for n, batch in enumerate(connector.fetch(cursor)):
-                if n == 1:
-                    raise Killed  # the worker dies after one committed page
-                yield batch
-        return type("Dying", (), {"provider": connector.provider, "fetch": staticmethod(fetch)})()
+    dying = dying_after_first_page(build)  # the worker dies after one committed page
 
     first = sync.request_run(db, integration_id=iid, trigger="manual")
     sync.claim_next(db)
