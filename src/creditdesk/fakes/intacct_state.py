@@ -10,7 +10,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from creditdesk.fakes.faults import FaultInjection
+
 STAMP = "%m/%d/%Y %H:%M:%S"
+# Faults a test can queue: throttle (an Intacct "try again later" error), 429/500/502/503
+# (HTTP), timeout, expired_session, garbage (a non-XML body).
 FAULTS = ("throttle", "429", "500", "502", "503", "timeout", "expired_session", "garbage")
 
 
@@ -36,8 +40,10 @@ class ResultSet:
     expires: datetime
 
 
-class FakeIntacctState:
+class FakeIntacctState(FaultInjection):
     """Everything the fake knows. Thread-safe: uvicorn serves it from a thread pool."""
+
+    KNOWN_FAULTS = FAULTS
 
     def __init__(self, *, sender_id: str = "fake-sender", sender_password: str = "fake-sender-pw",
                  session_ttl: float = 3600.0, result_ttl: float = 1800.0,
@@ -131,20 +137,6 @@ class FakeIntacctState:
             row.pop("CUSTOMERID", None)
             row["TRX_TOTALENTERED"] = "twelve"
             self.touch(row)
-
-    # faults ------------------------------------------------------------------------
-    def inject(self, *faults: str) -> None:
-        """Queue faults, one per following request: throttle (an Intacct "try again later"
-        error), 429/500/502/503 (HTTP), timeout, expired_session, garbage (a non-XML body)."""
-        unknown = set(faults) - set(FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
-        with self.lock:
-            self.faults.extend(faults)
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            return self.faults.pop(0) if self.faults else None
 
     # sessions and result sets --------------------------------------------------------
     def login(self, company_id: str, user_id: str, password: str) -> str | None:

@@ -14,7 +14,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from creditdesk.fakes.faults import FaultInjection
+
 PACIFIC = timezone(timedelta(hours=-8))  # QBO writes times with the company's offset
+# Faults a test can queue: 429, 500, 503, timeout, expired_token (the access token dies
+# early), revoked (the app is disconnected).
 FAULTS = ("429", "500", "503", "timeout", "expired_token", "revoked")
 
 
@@ -37,8 +41,10 @@ def money(value: Decimal | str | int) -> float:
     return float(Decimal(str(value)))
 
 
-class FakeQboState:
+class FakeQboState(FaultInjection):
     """Everything the fake knows. Thread-safe: uvicorn serves it from a thread pool."""
+
+    KNOWN_FAULTS = FAULTS
 
     def __init__(self, *, client_id: str = "fake-qbo-client",
                  client_secret: str = "fake-qbo-secret", verifier: str = "fake-qbo-verifier",
@@ -124,19 +130,6 @@ class FakeQboState:
             raw = self.companies[realm_id].memos[memo_id]
             raw.pop("CustomerRef", None)
             raw["TotalAmt"] = "twelve"
-
-    def inject(self, *faults: str) -> None:
-        """Queue faults, one per following API request: 429, 500, 503, timeout,
-        expired_token (the access token dies early), revoked (the app is disconnected)."""
-        unknown = set(faults) - set(FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
-        with self.lock:
-            self.faults.extend(faults)
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            return self.faults.pop(0) if self.faults else None
 
     # OAuth ---------------------------------------------------------------------
     def grant(self, realm_id: str) -> str:

@@ -17,7 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from creditdesk.connectors.xero_records import msdate
+from creditdesk.fakes.faults import FaultInjection
 
+# Faults a test can queue: 429 (minute limit), 429_day, 500, 503, timeout, expired_token
+# (the access token dies early), revoked (the organisation is disconnected from the app).
 FAULTS = ("429", "429_day", "500", "503", "timeout", "expired_token", "revoked")
 CONTACT = "a1f0c2d4-1111-4222-8333-944455556666"
 
@@ -42,7 +45,11 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-class FakeXeroState:
+class FakeXeroState(FaultInjection):
+    """Everything the fake Xero knows. Thread-safe: uvicorn serves it from a thread pool."""
+
+    KNOWN_FAULTS = FAULTS
+
     def __init__(self, *, client_id: str = "fake-xero-client",
                  client_secret: str = "fake-xero-secret",
                  webhook_key: str = "fake-xero-webhook-key", access_ttl: float = 1800.0,
@@ -147,20 +154,6 @@ class FakeXeroState:
             raw = self.orgs[tenant_id].notes[note_id]
             raw.pop("Contact", None)
             raw["Total"] = "twelve"
-
-    def inject(self, *faults: str) -> None:
-        """Queue faults, one per following API request: 429 (minute limit), 429_day, 500,
-        503, timeout, expired_token (the access token dies early), revoked (the organisation
-        is disconnected from the app)."""
-        unknown = set(faults) - set(FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
-        with self.lock:
-            self.faults.extend(faults)
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            return self.faults.pop(0) if self.faults else None
 
     def count_call(self, tenant_id: str) -> tuple[str | None, dict[str, str]]:
         """Record an API call: (the limit exceeded or None, the X-*Limit-Remaining headers)."""
