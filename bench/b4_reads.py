@@ -33,19 +33,9 @@ DB_NAME = "creditdesk_bench_reads"
 N_CUSTOMERS = 10_000
 
 
-def _interleaved(calls: dict[str, Callable[[int], object]], k: int,
-                 warmup: int = 20) -> dict[str, dict[str, float]]:
-    """Latency summaries of ``k`` calls of each, taken round-robin (request i of every kind,
-    then i+1...), so a burst of load on the shared machine hits baseline and cases alike."""
-    for i in range(warmup):
-        for fn in calls.values():
-            fn(i)
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for i in range(k):
-        for name, fn in calls.items():
-            t0 = time.perf_counter()
-            fn(i)
-            samples[name].append(time.perf_counter() - t0)
+def _interleaved(calls: dict[str, Callable[[int], object]], k: int) -> dict[str, dict[str, float]]:
+    """Latency summaries of ``k`` round-robin calls of each (common.interleaved_samples)."""
+    samples = common.interleaved_samples(calls, k)
     return {name: common.latency_summary(s) for name, s in samples.items()}
 
 

@@ -244,23 +244,8 @@ def _measure(srv: Server, email: str, link_token: str, big: str, targets: dict[s
                                        must="Invoice applications"),
             "portal overview": lambda i: get(cust, "/portal/", must="credit"),
         }
-        samples = _interleaved_raw(calls, k)
+        samples = common.interleaved_samples(calls, k)
     return {name: _summary(s) for name, s in samples.items()}
-
-
-def _interleaved_raw(calls: dict[str, Callable[[int], object]], k: int,
-                     warmup: int = 20) -> dict[str, list[float]]:
-    """As B4's ``_interleaved`` (round-robin over the cases), keeping the samples for p95."""
-    for i in range(warmup):
-        for fn in calls.values():
-            fn(i)
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for i in range(k):
-        for name, fn in calls.items():
-            t0 = time.perf_counter()
-            fn(i)
-            samples[name].append(time.perf_counter() - t0)
-    return samples
 
 
 def _one_backend(backend: str, opts, n_memos: int, n_customers: int, k: int) -> dict:

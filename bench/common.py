@@ -13,7 +13,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,3 +158,19 @@ def write_result(name: str, data: dict[str, Any], *, dev: bool) -> Path:
     tmp.write_text(json.dumps(body, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
     return path
+
+
+def interleaved_samples(calls: dict[str, Callable[[int], object]], k: int,
+                        warmup: int = 20) -> dict[str, list[float]]:
+    """Seconds per call of ``k`` calls of each, taken round-robin (request i of every kind,
+    then i+1...), so a burst of load on the shared machine hits baseline and cases alike."""
+    for i in range(warmup):
+        for fn in calls.values():
+            fn(i)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(k):
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            fn(i)
+            samples[name].append(time.perf_counter() - t0)
+    return samples
