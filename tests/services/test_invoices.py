@@ -211,3 +211,44 @@ def test_m3_paid_only_when_balance_is_below_one_minor_unit(db, actor, currency, 
     v = invoices.record_payment(db, actor=actor, invoice_id=inv, amount=Money(1, currency)
                                 .to_str())
     assert v.balance_due.minor == 0 and v.status == "paid"
+
+
+# --- S2 lists: one page, a fixed number of reads ---------------------------------------
+
+def _statements_of(db, fn):
+    from sqlalchemy import event
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return result, len(seen)
+
+
+def test_invoice_list_page_reads_payments_and_credits_once_per_page_not_per_invoice(db, actor):
+    cus = f.customer(db, actor)
+
+    def add_invoice(k: int) -> str:
+        inv = f.invoice(db, actor, cus, "100.00")
+        invoices.record_payment(db, actor=actor, invoice_id=inv, amount=f"{k + 1}.00")
+        credit.apply_credit(db, actor=actor, memo_id=f.memo(db, actor, cus, "10.00"),
+                            invoice_id=inv, amount="10.00")
+        return inv
+
+    made = [add_invoice(k) for k in range(2)]
+    _, with_two = _statements_of(db, lambda: invoices.list_invoices(db, actor=actor))
+    made += [add_invoice(k) for k in range(2, 8)]
+    page, with_eight = _statements_of(db, lambda: invoices.list_invoices(db, actor=actor))
+
+    assert with_eight == with_two  # no read per invoice (was 2 more per invoice)
+    by_id = {i.id: i for i in page.data}
+    assert set(by_id) == set(made)
+    for k, inv in enumerate(made):
+        view = by_id[inv]  # each invoice has its own payment and credit, none of another's
+        assert [p.amount for p in view.payments] == [Money((k + 1) * 100, "USD")]
+        assert [c.amount for c in view.credits_applied] == [Money(1000, "USD")]
+        assert view.balance_due == Money(10000 - (k + 1) * 100 - 1000, "USD")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +42,24 @@ class Database:
             if self.is_sqlite:
                 session.connection(execution_options={_IMMEDIATE: True})
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """``write()`` without the ORM session, for use cases written in prebuilt Core
+        statements (``db/credit_statements.py``): same transaction, same locking."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A Core connection for a one-statement read (a single statement sees one
+        snapshot at any isolation level, so this skips ``read()``'s session and REPEATABLE
+        READ); used on paths every request takes, such as authentication."""
+        with self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -76,4 +94,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(_IMMEDIATE)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: SQLAlchemy's execute() machinery (events, result set-up)
+        # costs more than the BEGIN itself, once per transaction of every use case.
+        connection.connection.driver_connection.execute(
+            "BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -14,9 +14,10 @@ an issue restocking that variant.
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
@@ -39,18 +40,41 @@ def get_scoped(session: Session, model: type[T], partner_id: str, row_id: object
     name = label or _LABELS.get(model, model.__tablename__)
     if not isinstance(row_id, str) or not row_id:
         raise errors.NotFound(f"No {name} with id {row_id!r}.")
-    stmt = select(model).where(model.id == row_id, model.partner_id == partner_id)  # type: ignore[attr-defined]
-    if lock:
-        # populate_existing: a row read earlier in this session is overwritten with the
-        # values seen once the lock is granted.
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
-    row = session.scalars(stmt).one_or_none()
+    row = session.scalars(_scoped_select(model, lock),
+                          {"row_id": row_id, "partner_id": partner_id}).one_or_none()
     if row is None:
         raise errors.NotFound(f"No {name} with id {row_id}.")
     return row
 
 
-def lock_owner(session: Session, partner_id: str,
+@functools.cache
+def _scoped_select(model: type[models.Base], lock: bool):
+    """Built once per model: every use case reads its rows through here, and building and
+    cache-keying a fresh ``select()`` each time cost more than running it."""
+    stmt = select(model).where(model.id == bindparam("row_id"),  # type: ignore[attr-defined]
+                               model.partner_id == bindparam("partner_id"))  # type: ignore[attr-defined]
+    if lock:
+        # populate_existing: a row read earlier in this session is overwritten with the
+        # values seen once the lock is granted.
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    return stmt
+
+
+def _owner_lock(model: type[models.CreditMemo] | type[models.Invoice]):
+    owner = (select(model.customer_id)
+             .where(model.id == bindparam("row_id"), model.partner_id == bindparam("partner_id"))
+             .scalar_subquery())
+    return (select(models.Customer.id)
+            .where(models.Customer.partner_id == bindparam("partner_id"),
+                   models.Customer.id == owner)
+            .with_for_update(key_share=True))
+
+
+# Built once: this runs first in every credit change (see db/credit_statements.py for why).
+_OWNER_LOCKS = {model: _owner_lock(model) for model in (models.CreditMemo, models.Invoice)}
+
+
+def lock_owner(target: Session | Connection, partner_id: str,
                model: type[models.CreditMemo] | type[models.Invoice], row_id: object) -> None:
     """First lock of every change to a memo or an invoice: the row of the customer that
     owns it, found through the document in the same statement (one round trip).
@@ -59,13 +83,10 @@ def lock_owner(session: Session, partner_id: str,
     database's write lock. A missing document locks nothing; the caller's locked read of
     it then answers NotFound.
     """
-    if session.get_bind().dialect.name == "sqlite" or not isinstance(row_id, str):
+    conn = target if isinstance(target, Connection) else target.connection()
+    if conn.dialect.name == "sqlite" or not isinstance(row_id, str):
         return
-    owner = (select(model.customer_id)
-             .where(model.id == row_id, model.partner_id == partner_id).scalar_subquery())
-    session.execute(select(models.Customer.id).where(
-        models.Customer.partner_id == partner_id, models.Customer.id == owner)
-        .with_for_update(key_share=True))
+    conn.execute(_OWNER_LOCKS[model], {"row_id": row_id, "partner_id": partner_id})
 
 
 def lock_customer(session: Session, partner_id: str, customer_id: str) -> models.Customer:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
@@ -21,6 +21,18 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
         id=new_id("evt"), partner_id=actor.partner_id, at=clock.now(), actor=actor.name,
         action=action, entity_type=entity_type, entity_id=entity_id, data=data or {},
     ))
+
+
+_INSERT = insert(models.AuditEvent.__table__)
+
+
+def record_on(conn: Connection, actor: Actor, action: str, entity_type: str, entity_id: str,
+              data: dict[str, Any] | None = None) -> None:
+    """``record`` for a use case written in Core statements (``db/credit_statements.py``)."""
+    conn.execute(_INSERT, {
+        "id": new_id("evt"), "partner_id": actor.partner_id, "at": clock.now(),
+        "actor": actor.name, "action": action, "entity_type": entity_type,
+        "entity_id": entity_id, "data": data or {}})
 
 
 @dataclass(frozen=True)

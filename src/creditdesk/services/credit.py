@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
+from creditdesk.db import credit_statements as sql
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
@@ -21,7 +24,7 @@ from creditdesk.services.context import Actor, clock, new_id
 class _Pair:
     """The memo and invoice a credit change touched, read on first use.
 
-    They are read after the write transaction has committed (each in its own read
+    They are read after the write transaction has committed (both in one read
     transaction), so the lock is held only for the change itself and a caller that needs
     only the outcome pays nothing for the two documents.
     """
@@ -32,12 +35,20 @@ class _Pair:
     _invoice_id: str
 
     @cached_property
-    def credit_memo(self) -> views.MemoView:
-        return memos.get_memo(self._db, actor=self._actor, memo_id=self._memo_id)
+    def _documents(self) -> tuple[views.MemoView, views.InvoiceView]:
+        partner_id = self._actor.partner_id
+        with self._db.read() as session:
+            memo = locks.get_scoped(session, models.CreditMemo, partner_id, self._memo_id)
+            invoice = locks.get_scoped(session, models.Invoice, partner_id, self._invoice_id)
+            return views.memo_view(memo), invoices.load_view(session, invoice)
 
-    @cached_property
+    @property
+    def credit_memo(self) -> views.MemoView:
+        return self._documents[0]
+
+    @property
     def invoice(self) -> views.InvoiceView:
-        return invoices.get_invoice(self._db, actor=self._actor, invoice_id=self._invoice_id)
+        return self._documents[1]
 
 
 @dataclass(frozen=True)
@@ -54,37 +65,54 @@ class Removed(_Pair):
     amount: Money | None = None
 
 
-def _remaining(memo: models.CreditMemo) -> Money:
-    return Money(memo.total_minor - memo.applied_minor, memo.currency)
-
-
-def _lock_pair(session, actor: Actor, memo_id: str,
-               invoice_id: str) -> tuple[models.CreditMemo, models.Invoice]:
+def _lock_pair(conn: Connection, actor: Actor, memo_id: str,
+               invoice_id: str) -> tuple[sql.MemoRow, sql.InvoiceRow]:
     """Lock customer, memo, invoice in that order; M4 is checked on the locked rows.
 
     The invoice is locked only if it belongs to the memo's customer, so this never locks
-    another customer's rows; otherwise an unlocked read tells a mismatch from a missing id.
+    another customer's rows. When the pair is not found, unlocked reads tell a missing id
+    from a mismatch of customers and raise the matching error.
     """
-    locks.lock_owner(session, actor.partner_id, models.CreditMemo, memo_id)
-    memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
-    invoice = session.scalars(
-        select(models.Invoice)
-        .where(models.Invoice.id == invoice_id, models.Invoice.partner_id == actor.partner_id,
-               models.Invoice.customer_id == memo.customer_id)
-        .with_for_update(key_share=True).execution_options(populate_existing=True)).one_or_none()
-    if invoice is None:
-        other = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
-        _check_pair(memo, other)  # raises CustomerMismatch
-    assert invoice is not None
-    _check_pair(memo, invoice)
-    return memo, invoice
+    locks.lock_owner(conn, actor.partner_id, models.CreditMemo, memo_id)
+    pair = None
+    if isinstance(memo_id, str) and isinstance(invoice_id, str):
+        pair = sql.lock_pair(conn, partner_id=actor.partner_id, memo_id=memo_id,
+                             invoice_id=invoice_id)
+    if pair is None:
+        with Session(bind=conn) as session:
+            memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
+            invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+            _check_pair(memo, invoice)  # raises CustomerMismatch
+        raise AssertionError("the memo and invoice were found unlocked but not locked")
+    _check_pair(*pair)
+    return pair
 
 
-def _check_pair(memo: models.CreditMemo, invoice: models.Invoice) -> None:
+def _check_pair(memo: sql.MemoRow | models.CreditMemo,
+                invoice: sql.InvoiceRow | models.Invoice) -> None:
     rules.check_same_party(
         memo_customer_id=memo.customer_id, memo_currency=memo.currency,
         invoice_customer_id=invoice.customer_id, invoice_currency=invoice.currency,
         memo_number=memo.number, invoice_number=invoice.number)
+
+
+def _write_amounts(conn: Connection, memo: sql.MemoRow, invoice: sql.InvoiceRow, *,
+                   delta_minor: int, now: datetime) -> None:
+    """Move ``delta_minor`` (negative to give back) onto the invoice; both statuses follow
+    their amounts (L3, U2, I5)."""
+    applied = memo.applied_minor + delta_minor
+    memo_status = memo_rules.status_for_amounts(total_minor=memo.total_minor,
+                                                applied_minor=applied)
+    sql.set_memo(conn, memo.id, applied_minor=applied, status=memo_status.value,
+                 applied_at=now if memo_status == memo_rules.MemoStatus.APPLIED else None,
+                 now=now)
+    credited = invoice.credited_minor + delta_minor
+    cur = invoice.currency
+    invoice_status = rules.invoice_status_for_amounts(
+        total=Money(invoice.total_minor, cur), paid=Money(invoice.paid_minor, cur),
+        credited=Money(credited, cur))
+    sql.set_invoice(conn, invoice.id, credited_minor=credited, status=invoice_status.value,
+                    now=now)
 
 
 def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
@@ -93,10 +121,11 @@ def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
 
     Both caps (A2) are checked under the customer lock, so concurrent applications are
     serialised and can never over-apply (A6); the CHECK constraints are the second line.
+    Written in prebuilt Core statements (``db/credit_statements.py``): this is the hot path.
     """
     now = clock.now()
-    with db.write() as session:
-        memo, invoice = _lock_pair(session, actor, memo_id, invoice_id)
+    with db.write_connection() as conn:
+        memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
         memos.check(memo, memo_rules.Action.APPLY)
         rules.check_invoice_accepts_credit(status=rules.InvoiceStatus(invoice.status),
                                            number=invoice.number)
@@ -105,27 +134,21 @@ def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
         except money.MoneyError as exc:
             raise errors.ValidationError.for_field("amount", str(exc)) from None
         rules.check_application_caps(
-            amount=credit, memo_remaining=_remaining(memo),
+            amount=credit, memo_remaining=Money(memo.total_minor - memo.applied_minor,
+                                                memo.currency),
             invoice_balance=invoices.balance_due(invoice), memo_number=memo.number,
             invoice_number=invoice.number)
-        row = models.CreditApplication(
-            id=new_id("app"), partner_id=actor.partner_id, credit_memo_id=memo.id,
-            invoice_id=invoice.id, amount_minor=credit.minor, applied_at=now,
-            applied_by=actor.name)
-        session.add(row)
-        memo.applied_minor += credit.minor
-        memo.status = memo_rules.status_for_amounts(
-            total_minor=memo.total_minor, applied_minor=memo.applied_minor).value
-        memo.applied_at = now if memo.status == memo_rules.MemoStatus.APPLIED else None
-        memo.updated_at = now
-        invoice.credited_minor += credit.minor
-        invoice.updated_at = now
-        invoices.recompute_status(invoice)
-        audit.record(session, actor, "credit_memo.apply", "credit_memo", memo.id,
-                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                      "amount": credit.to_str(), "application_id": row.id})
-        application = views.application_view(row, memo.currency)
-    return Applied(db, actor, memo_id, invoice_id, application)
+        application = views.ApplicationView(new_id("app"), memo.id, invoice.id, credit, now,
+                                            actor.name)
+        sql.add_application(conn, {
+            "id": application.id, "partner_id": actor.partner_id, "credit_memo_id": memo.id,
+            "invoice_id": invoice.id, "amount_minor": credit.minor, "applied_at": now,
+            "applied_by": actor.name})
+        _write_amounts(conn, memo, invoice, delta_minor=credit.minor, now=now)
+        audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
+                        {"invoice_id": invoice.id, "invoice_number": invoice.number,
+                         "amount": credit.to_str(), "application_id": application.id})
+    return Applied(db, actor, memo.id, invoice.id, application)
 
 
 def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Removed:
@@ -134,31 +157,21 @@ def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) 
     No journal entry: AR moved when the memo was issued.
     """
     now = clock.now()
-    with db.write() as session:
-        memo, invoice = _lock_pair(session, actor, memo_id, invoice_id)
-        ca = models.CreditApplication
-        rows = session.scalars(select(ca).where(ca.credit_memo_id == memo.id,
-                                                ca.invoice_id == invoice.id)).all()
-        if not rows:
+    with db.write_connection() as conn:
+        memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
+        amounts = sql.applications_of_pair(conn, memo.id, invoice.id)
+        if not amounts:
             raise errors.NotFound(
                 f"Credit memo {memo.number} has no credit applied to invoice {invoice.number}.")
         memos.check(memo, memo_rules.Action.REMOVE)
-        amount = sum(r.amount_minor for r in rows)
-        for r in rows:
-            session.delete(r)
-        memo.applied_minor -= amount
-        memo.status = memo_rules.status_for_amounts(
-            total_minor=memo.total_minor, applied_minor=memo.applied_minor).value
-        memo.applied_at = None
-        memo.updated_at = now
-        invoice.credited_minor -= amount
-        invoice.updated_at = now
-        invoices.recompute_status(invoice)
+        amount = sum(amounts)
+        sql.delete_applications_of_pair(conn, memo.id, invoice.id)
+        _write_amounts(conn, memo, invoice, delta_minor=-amount, now=now)
         removed = Money(amount, memo.currency)
-        audit.record(session, actor, "credit_memo.remove", "credit_memo", memo.id,
-                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                      "amount": removed.to_str()})
-    return Removed(db, actor, memo_id, invoice_id, removed)
+        audit.record_on(conn, actor, "credit_memo.remove", "credit_memo", memo.id,
+                        {"invoice_id": invoice.id, "invoice_number": invoice.number,
+                         "amount": removed.to_str()})
+    return Removed(db, actor, memo.id, invoice.id, removed)
 
 
 def list_applications(db: Database, *, actor: Actor,

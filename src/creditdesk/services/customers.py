@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -101,19 +101,23 @@ class CreditSummary:
     memos: list[SummaryMemo]
 
 
+_cm = models.CreditMemo
+# Built once (a hot read: the portal, the dashboard and the API all show it).
+_CREDIT_MEMOS = (
+    select(_cm.id, _cm.number, _cm.currency, _cm.total_minor, _cm.applied_minor, _cm.status,
+           _cm.source)
+    .where(_cm.partner_id == bindparam("partner_id"), _cm.customer_id == bindparam("customer_id"),
+           _cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES]))
+    .order_by(_cm.id.desc()))
+
+
 def credit_summary(db: Database, *, actor: Actor, customer_id: str) -> CreditSummary:
     """S1: available credit per currency = Σ remaining of issued and partially applied
     memos, native and synced, with the memos behind each figure."""
-    cm = models.CreditMemo
     with db.read() as session:
         locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
-        rows = session.execute(
-            select(cm.id, cm.number, cm.currency, cm.total_minor, cm.applied_minor, cm.status,
-                   cm.source)
-            .where(cm.partner_id == actor.partner_id, cm.customer_id == customer_id,
-                   cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES]))
-            .order_by(cm.id.desc())
-        ).all()
+        rows = session.execute(_CREDIT_MEMOS, {"partner_id": actor.partner_id,
+                                               "customer_id": customer_id}).all()
     totals: dict[str, int] = {}
     memos = []
     for r in rows:

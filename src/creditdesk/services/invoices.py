@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import locks, models
@@ -20,16 +20,32 @@ from creditdesk.services.context import Actor, clock, new_id
 S = rules.InvoiceStatus
 
 
+_PAYMENTS = (select(models.Payment)
+             .where(models.Payment.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
+             .order_by(models.Payment.id))
+_app, _memo = models.CreditApplication, models.CreditMemo
+_CREDITS = (select(_app, _memo.number).join(_memo, _memo.id == _app.credit_memo_id)
+            .where(_app.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
+            .order_by(_app.id))
+
+
 def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
     """The full invoice, with its payments and credits applied, read in ``session``."""
-    payments = session.scalars(select(models.Payment).where(
-        models.Payment.invoice_id == invoice.id).order_by(models.Payment.id)).all()
-    credits = session.execute(
-        select(models.CreditApplication, models.CreditMemo.number)
-        .join(models.CreditMemo, models.CreditMemo.id == models.CreditApplication.credit_memo_id)
-        .where(models.CreditApplication.invoice_id == invoice.id)
-        .order_by(models.CreditApplication.id)).all()
-    return views.invoice_view(invoice, list(payments), [(a, n) for a, n in credits])
+    return load_views(session, [invoice])[0]
+
+
+def load_views(session: Session, rows: list[models.Invoice]) -> list[views.InvoiceView]:
+    """``load_view`` of many invoices, with one query for all their payments and one for
+    all their credits (a list page is one read, not two per invoice)."""
+    params = {"invoice_ids": [r.id for r in rows]}
+    payments: dict[str, list[models.Payment]] = {r.id: [] for r in rows}
+    credits: dict[str, list[tuple[models.CreditApplication, str]]] = {r.id: [] for r in rows}
+    if rows:
+        for p in session.scalars(_PAYMENTS, params):
+            payments[p.invoice_id].append(p)
+        for a, number in session.execute(_CREDITS, params):
+            credits[a.invoice_id].append((a, number))
+    return [views.invoice_view(r, payments[r.id], credits[r.id]) for r in rows]
 
 
 def balance_due(invoice: models.Invoice) -> Money:
@@ -200,4 +216,4 @@ def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
                                           escape="\\"))
     with db.read() as session:
         return pagination.newest_first(session, stmt, inv.id, limit=limit, cursor=cursor,
-                                       view=lambda r: load_view(session, r))
+                                       views=lambda rows: load_views(session, rows))

@@ -46,15 +46,22 @@ def decode(cursor: str) -> str:
 
 
 def newest_first(session: Session, stmt: Select[Any], id_column: InstrumentedAttribute[str], *,
-                 limit: int, cursor: str | None, view: Callable[[Any], V]) -> Page[V]:
-    """Run ``stmt`` ordered by id descending from ``cursor`` and build one page."""
+                 limit: int, cursor: str | None, view: Callable[[Any], V] | None = None,
+                 views: Callable[[list[Any]], list[V]] | None = None) -> Page[V]:
+    """Run ``stmt`` ordered by id descending from ``cursor`` and build one page, each row
+    with ``view`` or all of them at once with ``views`` (which can batch its reads)."""
     check_limit(limit)
     if cursor:
         stmt = stmt.where(id_column < decode(cursor))
     rows = session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page([view(r) for r in rows], encode(rows[-1].id) if more and rows else None)
+    if views is not None:
+        items = views(list(rows))
+    else:
+        assert view is not None
+        items = [view(r) for r in rows]
+    return Page(items, encode(rows[-1].id) if more and rows else None)
 
 
 def prefix_pattern(text: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
@@ -98,14 +98,18 @@ def create_api_key(db: Database, *, partner_id: str, name: str = "default",
     return key
 
 
+# Built once: every API request runs it.
+_LIVE_KEY = (select(models.ApiKey.partner_id, models.ApiKey.prefix)
+             .where(models.ApiKey.key_hash == bindparam("key_hash"),
+                    models.ApiKey.revoked_at.is_(None)))
+
+
 def authenticate_api_key(db: Database, key: str) -> Actor:
     """The partner behind a bearer key, or Unauthenticated."""
     if not key.startswith(API_KEY_PREFIX):
         raise errors.Unauthenticated("The API key is not valid.")
-    with db.read() as session:
-        row = session.scalars(select(models.ApiKey).where(
-            models.ApiKey.key_hash == hash_api_key(key),
-            models.ApiKey.revoked_at.is_(None))).one_or_none()
+    with db.lookup() as conn:
+        row = conn.execute(_LIVE_KEY, {"key_hash": hash_api_key(key)}).one_or_none()
     if row is None:
         raise errors.Unauthenticated("The API key is not valid.")
     return Actor(row.partner_id, f"api_key:{row.prefix}…", "admin")

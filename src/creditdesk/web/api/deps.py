@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
@@ -16,13 +17,15 @@ from creditdesk.services import partners
 from creditdesk.services.context import Actor
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    """Async: it does no I/O, and a sync dependency would cost a thread-pool hop."""
     return request.app.state.db
 
 
-def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) -> Actor:
+async def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) -> Actor:
     """The partner behind the bearer key; looked up once per request (the route class
-    authenticates before the body is even parsed, and this dependency reuses that)."""
+    authenticates before the body is even parsed, and this dependency reuses that).
+    Async so that the reuse costs no thread-pool hop; the lookup itself runs in one."""
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
@@ -31,7 +34,7 @@ def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) -> Act
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthenticated(
             "Send your API key as 'Authorization: Bearer <api_key>'.")
-    actor = partners.authenticate_api_key(db, token.strip())
+    actor = await run_in_threadpool(partners.authenticate_api_key, db, token.strip())
     request.state.actor = actor
     return actor
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 
 from creditdesk.domain import errors
 from creditdesk.web.api import deps
@@ -73,7 +72,7 @@ class DecimalJSONRoute(APIRoute):
         async def exact_handler(request: Request) -> Response:
             exact = DecimalJSONRequest(request.scope, request.receive)
             if needs_actor:
-                await run_in_threadpool(deps.get_actor, exact, deps.get_db(exact))
+                await deps.get_actor(exact, exact.app.state.db)
             check_parameters(exact)
             return await handler(exact)
 
