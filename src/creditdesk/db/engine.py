@@ -30,8 +30,12 @@ class Database:
             )
             _configure_sqlite(self.engine)
         else:
+            # No pool_pre_ping: it is a round trip on every checkout (three per API
+            # request). A connection the server dropped fails its statement instead; that
+            # is OperationalError (the API's 503 with Retry-After, a job's retry), and
+            # SQLAlchemy then invalidates the pool, so the next checkout reconnects.
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+                self.url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=3600,
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
 

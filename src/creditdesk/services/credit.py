@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from creditdesk.db import credit_statements as sql
 from creditdesk.db import locks, models
@@ -18,6 +18,17 @@ from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.services import audit, invoices, memos, views
 from creditdesk.services.context import Actor, clock, new_id
+
+# The two documents with their lines, one statement each (the API answers every
+# application with both).
+_MEMO_WITH_LINES = (
+    select(models.CreditMemo).options(joinedload(models.CreditMemo.lines))
+    .where(models.CreditMemo.id == bindparam("memo_id"),
+           models.CreditMemo.partner_id == bindparam("partner_id")))
+_INVOICE_WITH_LINES = (
+    select(models.Invoice).options(joinedload(models.Invoice.lines))
+    .where(models.Invoice.id == bindparam("invoice_id"),
+           models.Invoice.partner_id == bindparam("partner_id")))
 
 
 @dataclass(frozen=True)
@@ -36,10 +47,11 @@ class _Pair:
 
     @cached_property
     def _documents(self) -> tuple[views.MemoView, views.InvoiceView]:
-        partner_id = self._actor.partner_id
+        params = {"partner_id": self._actor.partner_id, "memo_id": self._memo_id,
+                  "invoice_id": self._invoice_id}
         with self._db.read() as session:
-            memo = locks.get_scoped(session, models.CreditMemo, partner_id, self._memo_id)
-            invoice = locks.get_scoped(session, models.Invoice, partner_id, self._invoice_id)
+            memo = session.scalars(_MEMO_WITH_LINES, params).unique().one()
+            invoice = session.scalars(_INVOICE_WITH_LINES, params).unique().one()
             return views.memo_view(memo), invoices.load_view(session, invoice)
 
     @property
