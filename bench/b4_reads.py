@@ -78,7 +78,7 @@ def _explain(db: Database, call: Callable[[], object], show: bool) -> dict:
         call()
     finally:
         event.remove(db.engine, "before_cursor_execute", grab)
-    statement, params = next((s, p) for s, p in seen if "FROM credit_memos" in s)
+    statement, params = next((s, p) for s, p in seen if "credit_memos" in s)
     with db.engine.connect() as conn:
         cur = conn.connection.cursor()
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params)
