@@ -138,3 +138,60 @@ def test_y2_signed_webhooks_classic_and_cloudevents_queue_a_sync(
     assert {r.status for r in _runs(db)} == {"succeeded"}
     other, headers = fake_qbo.state.webhook("nobody", ["1"])
     assert client.post("/webhooks/quickbooks", content=other, headers=headers).status_code == 200
+
+
+def test_y2_webhooks_queue_a_targeted_run_that_reads_only_the_named_credit_memos(
+        client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
+    st = fake_qbo.state
+    a, b, c, untouched = (st.add_memo(REALM, total="40.00") for _ in range(4))
+    iid, _ = connect(client, fake_qbo)
+    sync_jobs.run_pending(db, fake_qbo.factory())  # the first sync; the next is 15 min away
+    st.apply_credit(REALM, a, "15.00")
+    st.delete_memo(REALM, b)
+    st.apply_credit(REALM, c, "0")
+    st.apply_credit(REALM, untouched, "1.00")
+    st.requests.clear()
+    classic, headers = st.webhook(REALM, [a], others=[("Invoice", "77"), ("Customer", "5")])
+    assert client.post("/webhooks/quickbooks", content=classic, headers=headers).status_code == 200
+    deleted, headers = st.webhook(REALM, [b], "Delete")
+    assert client.post("/webhooks/quickbooks", content=deleted, headers=headers).status_code == 200
+    cloud, headers = st.webhook(REALM, [c], cloudevents=True, others=[("Invoice", "78")])
+    assert client.post("/webhooks/quickbooks", content=cloud, headers=headers).status_code == 200
+    assert st.requests == []  # the answer only records: QuickBooks is read by the job
+    (queued,) = [r for r in _runs(db) if r.status == "queued"]
+    assert (queued.trigger, queued.targets) == ("webhook", {a: "changed", b: "deleted",
+                                                            c: "changed"})
+    sync_jobs.run_pending(db, fake_qbo.factory())
+    assert sorted(q.split("?")[0].rsplit("/", 1)[1] for q in st.requests) == sorted([a, c])
+    runs = client.get(f"/api/v1/integrations/{iid}/runs").json()["data"]
+    assert (runs[0]["id"], runs[0]["status"], runs[0]["trigger"]) == (
+        queued.id, "succeeded", "webhook")
+    assert (runs[0]["fetched"], runs[0]["updated"], runs[0]["voided"]) == (3, 2, 1)
+    by_id = {m["external_id"]: m for m in client.get(
+        "/api/v1/credit-memos", params={"source": "quickbooks_online"}).json()["data"]}
+    assert (by_id[a]["status"], by_id[a]["remaining_amount"]) == ("partially_applied", "15.00")
+    assert (by_id[b]["status"], by_id[c]["status"]) == ("void", "applied")
+    assert by_id[untouched]["status"] == "issued"  # not named: the next incremental sync
+
+
+def test_y3_synced_lines_in_the_api_memo_view_read_only(
+        client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
+    fake_qbo.state.add_memo(REALM, total="130.00", lines=[
+        ("Consulting", "1.5", "80.00", "120.00"), ("Rounding", "3", "3.33333", "10.00")])
+    connect(client, fake_qbo)
+    sync_jobs.run_pending(db, fake_qbo.factory())
+    (memo,) = client.get("/api/v1/credit-memos",
+                         params={"source": "quickbooks_online"}).json()["data"]
+    got = client.get(f"/api/v1/credit-memos/{memo['id']}")
+    assert got.status_code == 200, got.text
+    assert [{k: li[k] for k in ("description", "quantity", "unit_price", "amount",
+                                "variant_id")} for li in got.json()["lines"]] == [
+        {"description": "Consulting", "quantity": "1.5", "unit_price": "80.00",
+         "amount": "120.00", "variant_id": None},
+        {"description": "Rounding", "quantity": 3, "unit_price": None, "amount": "10.00",
+         "variant_id": None}]
+    assert memo["lines"] == got.json()["lines"]  # the list shows them too
+    refused = client.patch(f"/api/v1/credit-memos/{memo['id']}",
+                           json={"lines": [{"description": "x", "quantity": 1,
+                                            "unit_price": "1.00"}]})
+    assert refused.status_code == 409 and refused.json()["code"] == "read_only"

@@ -137,3 +137,26 @@ def test_y2_other_tenants_and_supplier_credits_queue_nothing(
                          headers={"x-xero-signature": fake_xero.state.sign(bad_json)})
     assert (answer.status_code, answer.content) == (400, b"")
     assert _runs(db) == []
+
+
+def test_y2_creditnote_events_queue_a_targeted_run_of_those_notes(
+        client: TestClient, db: Database, fake_xero: FakeXero) -> None:
+    st = fake_xero.state
+    named, other = (st.add_credit_note(TENANT, total="30.00") for _ in range(2))
+    iid, _ = connect(client, fake_xero)
+    sync_jobs.run_pending(db, fake_xero.factory())  # the first sync
+    st.allocate(TENANT, named, "30.00")
+    st.allocate(TENANT, other, "5.00")
+    st.requests.clear()
+    body, headers = st.webhook(TENANT, [named])
+    assert client.post("/webhooks/xero", content=body, headers=headers).status_code == 200
+    assert st.requests == []  # answered at once; Xero is read by the job
+    (queued,) = [r for r in _runs(db) if r.status == "queued"]
+    assert (queued.integration_id, queued.targets) == (iid, {named: "changed"})
+    sync_jobs.run_pending(db, fake_xero.factory())
+    assert [r.split("?")[0] for r in st.requests if "/CreditNotes" in r] == [
+        f"GET /api.xro/2.0/CreditNotes/{named}"]
+    by_id = {m["external_id"]: m for m in client.get(
+        "/api/v1/credit-memos", params={"source": "xero"}).json()["data"]}
+    assert (by_id[named]["status"], by_id[other]["status"]) == ("applied", "issued")
+    assert by_id[named]["lines"][0]["description"] == "Credit"

@@ -195,6 +195,23 @@ def test_incremental_rerun_deletes_voids_and_no_duplicates(
     assert (last.status, last.updated, last.voided) == ("succeeded", 1, 2)
 
 
+def test_y3_credit_memo_lines_land_through_the_web_connector(
+        db: Database, live: Live, qbd: qbwc_setup.Created) -> None:
+    co = FakeCompany()
+    txn = co.add_memo("130.00", lines=[("Pallet return", "1.5", "80.00", "120.00"),
+                                       ("Freight", None, None, "10.00")])
+    live.connector(qbd, co).run()
+    assert all("<IncludeLineItems>true</IncludeLineItems>" in rq for rq in co.requests
+               if "CreditMemoQueryRq" in rq)
+    line = models.CreditMemoLine
+    with db.read() as s:
+        got = s.execute(select(line.description, line.reported_quantity, line.unit_price_minor,
+                               line.amount_minor).where(line.credit_memo_id == memos(db)[txn].id)
+                        .order_by(line.position)).all()
+    assert [tuple(r) for r in got] == [("Pallet return", "1.5", 8000, 12000),
+                                      ("Freight", None, None, 1000)]
+
+
 def test_y5_existing_customer_matched_by_list_id(db: Database, actor: Actor, live: Live,
                                                  qbd: qbwc_setup.Created) -> None:
     from creditdesk.services import customers

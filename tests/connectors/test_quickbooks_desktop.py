@@ -9,7 +9,7 @@ from defusedxml import ElementTree as SafeET
 
 from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.connectors import quickbooks_desktop as qbd
-from creditdesk.connectors.base import BadRecord, Deleted, RemoteMemo
+from creditdesk.connectors.base import BadRecord, Deleted, RemoteLine, RemoteMemo
 
 MEMO = """<CreditMemoRet><TxnID>1A2B-1741046400</TxnID>
 <TimeModified>2025-03-06T16:01:00-08:00</TimeModified>
@@ -136,3 +136,34 @@ def test_soap_round_trip_and_shapes() -> None:
     assert "&lt;QBXML/&gt;" in sent and soap.read_answer(sent, "sendRequestXML") == "<QBXML/>"
     with pytest.raises(soap.SoapError):
         soap.read_answer(soap.fault("Client", "no"), "getLastError")
+
+
+# memo lines ----------------------------------------------------------------------------------
+LINES = """<CreditMemoLineRet><TxnLineID>1A2C-1</TxnLineID><ItemRef><FullName>Pallet</FullName>
+</ItemRef><Desc>Pallet return</Desc><Quantity>1.5</Quantity><Rate>100.00</Rate>
+<Amount>150.00</Amount></CreditMemoLineRet>
+<CreditMemoLineGroupRet><TxnLineID>1A2C-2</TxnLineID><ItemGroupRef><FullName>Kit</FullName>
+</ItemGroupRef><CreditMemoLineRet><TxnLineID>1A2C-3</TxnLineID><ItemRef><FullName>Kit part
+</FullName></ItemRef><Quantity>2</Quantity><Rate>12.34567</Rate><Amount>24.69</Amount>
+</CreditMemoLineRet></CreditMemoLineGroupRet>
+<CreditMemoLineRet><TxnLineID>1A2C-4</TxnLineID><Desc>Thank you</Desc></CreditMemoLineRet>"""
+
+
+def test_requests_ask_for_line_items() -> None:
+    rq = SafeET.fromstring(qbd.memo_query(None)).find("QBXMLMsgsRq/CreditMemoQueryRq")
+    assert rq is not None and rq.findtext("IncludeLineItems") == "true"
+    tags = [child.tag for child in rq]  # schema order: filters, then the Include… flags
+    assert tags.index("IncludeLineItems") < tags.index("IncludeLinkedTxns")
+
+
+def test_credit_memo_lines_are_read_exactly_groups_included() -> None:
+    (memo,) = qbd.parse_response(doc(MEMO.format(extra=LINES)), "USD").records
+    assert isinstance(memo, RemoteMemo) and memo.line_problem is None
+    assert memo.lines == (
+        RemoteLine("Pallet return", "1.5", 10000, 15000),
+        RemoteLine("Kit part", "2", None, 2469),  # a 5-digit rate: no unit price, exact amount
+        RemoteLine("Thank you", None, None, 0))  # a description-only line
+    bad = MEMO.format(extra="<CreditMemoLineRet><ItemRef><FullName>X</FullName></ItemRef>"
+                            "<Amount>1.001</Amount></CreditMemoLineRet>")
+    (memo,) = qbd.parse_response(doc(bad), "USD").records
+    assert isinstance(memo, RemoteMemo) and memo.lines is None and memo.line_problem

@@ -107,3 +107,98 @@ def test_y7_intuit_signature_matches_published_vectors() -> None:
     assert not webhooks.valid_signature("verify_me", b'{"stuff":"6"}',
                                         "nfPLN16u3vMvv08ghDs+dOkLuirEVDy5wAeG/lmM2OA=")
     assert not webhooks.valid_signature("", b"{}", None)
+
+
+# targeted reads (webhooks) and memo lines ----------------------------------------------------
+def test_webhook_targets_from_classic_and_cloudevents_payloads_credit_memos_only() -> None:
+    classic = {"eventNotifications": [
+        {"realmId": "9130355", "dataChangeEvent": {"entities": [
+            {"name": "CreditMemo", "id": "150", "operation": "Update",
+             "lastUpdated": "2025-03-10T16:01:44.000Z"},
+            {"name": "CreditMemo", "id": "149", "operation": "Delete",
+             "lastUpdated": "2025-03-10T16:02:00.000Z"},
+            {"name": "Invoice", "id": "77", "operation": "Update"},
+            {"name": "CreditMemo", "id": "../companyinfo/1", "operation": "Update"}]}},
+        {"realmId": "42", "dataChangeEvent": {"entities": [
+            {"name": "Customer", "id": "1", "operation": "Create"}]}}]}
+    assert qbo.webhook_targets(classic) == {
+        "9130355": {"150": base.CHANGED, "149": base.DELETED}}
+    cloud = [{"specversion": "1.0", "type": "qbo.creditmemo.updated.v1",
+              "intuitentityid": "150", "intuitaccountid": "9130355", "data": {}},
+             {"specversion": "1.0", "type": "qbo.creditmemo.deleted.v1",
+              "intuitentityid": "151", "intuitaccountid": "9130355", "data": {}},
+             {"specversion": "1.0", "type": "qbo.creditmemo.updated.v1",
+              "intuitentityid": "151", "intuitaccountid": "9130355", "data": {}},
+             {"specversion": "1.0", "type": "qbo.invoice.updated.v1",
+              "intuitentityid": "9", "intuitaccountid": "9130355", "data": {}}]
+    # a deletion wins over an update of the same memo (a deleted transaction never returns)
+    assert qbo.webhook_targets(cloud) == {"9130355": {"150": base.CHANGED,
+                                                      "151": base.DELETED}}
+    assert qbo.webhook_targets({"eventNotifications": "x"}) == {}
+    assert qbo.webhook_targets([1, None, {"type": 5}]) == {}
+
+
+def test_targeted_fetch_reads_exactly_the_named_memos_by_id(fake_qbo: FakeQbo) -> None:
+    st = fake_qbo.state
+    changed = st.add_memo(REALM, total="30.00", remaining="10.00")
+    st.add_memo(REALM, total="99.00")  # not named: never read
+    gone = st.add_memo(REALM, total="5.00")
+    st.delete_memo(REALM, gone)
+    c = connector(fake_qbo)
+    st.requests.clear()
+    batches = list(c.fetch_targets({changed: base.CHANGED, gone: base.CHANGED,
+                                    "555": base.DELETED}))
+    records = [r for b in batches for r in b.records]
+    assert [type(r).__name__ for r in records] == ["RemoteMemo", "Deleted", "Deleted"]
+    assert records[0].external_id == changed and records[0].remaining_minor == 1000
+    assert records[1:] == [base.Deleted(gone), base.Deleted("555")]  # 400 fault 610; no read
+    assert all(b.cursor is None for b in batches)  # the incremental cursor stays put
+    paths = [r.split("?")[0] for r in st.requests]
+    assert paths == [f"GET /v3/company/{REALM}/creditmemo/{changed}",
+                     f"GET /v3/company/{REALM}/creditmemo/{gone}"]
+
+
+def test_a_read_that_fails_otherwise_is_an_error_not_a_deletion(fake_qbo: FakeQbo) -> None:
+    memo = fake_qbo.state.add_memo(REALM, total="1.00")
+    c = connector(fake_qbo)
+    fake_qbo.state.inject(*["503"] * 4)
+    with pytest.raises(base.Transient):
+        list(c.fetch_targets({memo: base.CHANGED}))
+
+
+def test_lines_are_read_exactly_from_sales_item_lines(fake_qbo: FakeQbo) -> None:
+    memo = fake_qbo.state.add_memo(REALM, total="130.00", lines=[
+        ("Consulting", "1.5", "80", "120.00"), ("Rounded rate", "3", "3.33333", "10.00")])
+    (record,) = [r for b in connector(fake_qbo).fetch_targets({memo: base.CHANGED})
+                 for r in b.records]
+    assert record.lines == (
+        base.RemoteLine("Consulting", "1.5", 8000, 12000),
+        base.RemoteLine("Rounded rate", "3", None, 1000))  # 3.33333: finer than a cent
+
+
+def test_parse_lines_groups_subtotals_discounts_and_bad_lines() -> None:
+    raw = {"Id": "7", "TotalAmt": Decimal("50.00"), "RemainingCredit": Decimal("50.00"),
+           "CustomerRef": {"value": "58"}, "Line": [
+               {"Id": "1", "Amount": Decimal("20.00"), "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": "3", "name": "Pallet"},
+                                        "Qty": Decimal("2"), "UnitPrice": Decimal("10")}},
+               {"Id": "2", "DetailType": "GroupLineDetail", "GroupLineDetail": {"Line": [
+                   {"Id": "3", "Description": "Kit part", "Amount": Decimal("30.00"),
+                    "DetailType": "SalesItemLineDetail", "SalesItemLineDetail": {}}]}},
+               {"Amount": Decimal("5.00"), "DetailType": "DiscountLineDetail",
+                "DiscountLineDetail": {"PercentBased": False}},
+               {"Amount": Decimal("50.00"), "DetailType": "SubTotalLineDetail",
+                "SubTotalLineDetail": {}}]}
+    memo = qbo.parse_memo(raw, "USD")
+    assert isinstance(memo, base.RemoteMemo) and memo.line_problem is None
+    assert memo.lines == (base.RemoteLine("Pallet", "2", 1000, 2000),
+                          base.RemoteLine("Kit part", None, None, 3000))
+    assert qbo.parse_memo({**raw, "Line": []}, "USD").lines == ()
+    assert qbo.parse_memo({k: v for k, v in raw.items() if k != "Line"}, "USD").lines is None
+    bad = qbo.parse_memo({**raw, "Line": [{**raw["Line"][0], "Amount": Decimal("1.005")}]},
+                         "USD")
+    # M1: an inexact line amount is never rounded; the memo still lands, its lines do not
+    assert isinstance(bad, base.RemoteMemo) and bad.lines is None
+    assert "line 1 Amount" in (bad.line_problem or "")
+    floaty = qbo.parse_memo({**raw, "Line": [{**raw["Line"][0], "Amount": 20.0}]}, "USD")
+    assert floaty.lines is None and "float" in (floaty.line_problem or "")

@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from creditdesk.connectors import base, intacct_xml
+from creditdesk.connectors import intacct_records as records_mod
 from creditdesk.connectors import sage_intacct as intacct
+from creditdesk.connectors.base import RemoteLine, RemoteMemo
 from tests.intacct_fixtures import COMPANY, USER, FakeIntacct
 from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
 
@@ -96,7 +98,8 @@ def test_y6_incremental_filter_on_whenmodified(fake_intacct: FakeIntacct) -> Non
     second = memos(list(c.fetch(cursor)))
     assert set(second) == {changed, new}
     assert (second[changed].total_minor, second[changed].remaining_minor) == (20000, 5000)
-    assert state.requests[-1] == f"readByQuery WHENMODIFIED >= '{cursor['since']}'"
+    queries = [r for r in state.requests if r.startswith("readByQuery")]
+    assert queries[-1] == f"readByQuery WHENMODIFIED >= '{cursor['since']}'"
 
 
 def test_y6_pages_through_read_more_until_none_remain(fake_intacct: FakeIntacct) -> None:
@@ -262,3 +265,32 @@ def test_parse_adjustment_signs_and_currency_fallbacks() -> None:
     assert isinstance(over, base.BadRecord) and "outside" in over.message
     assert intacct.parse_adjustment({"TOTALENTERED": "-1"}) == base.BadRecord(
         None, "an AR adjustment without a RECORDNO")
+
+
+# memo lines ----------------------------------------------------------------------------------
+def test_credit_memo_lines_come_from_a_query_on_adjustment_lines(
+        fake_intacct: FakeIntacct, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(intacct, "LINE_PAGE_SIZE", 2)  # offset paging of the lines
+    st = fake_intacct.state
+    a = st.add_adjustment(COMPANY, total="-250.00", lines=[
+        ("Pallet return", "-200.00"), ("Freight", "-40.00"), ("Fuel", "-10.00")])
+    b = st.add_adjustment(COMPANY, total="-30.00", lines=[("Goodwill", "-30")])
+    debit = st.add_adjustment(COMPANY, total="75.00")  # a debit memo: no lines asked for
+    found = memos(list(fake_intacct.connector(page_size=1).fetch({})))
+    assert set(found) == {a, b}
+    assert found[a].lines == (RemoteLine("Pallet return", None, None, 20000),
+                              RemoteLine("Freight", None, None, 4000),
+                              RemoteLine("Fuel", None, None, 1000))
+    assert found[b].lines == (RemoteLine("Goodwill", None, None, 3000),)
+    queries = [r for r in st.requests if r.startswith("query ")]
+    assert queries == ["query ARADJUSTMENTITEM offset 0", "query ARADJUSTMENTITEM offset 2",
+                       "query ARADJUSTMENTITEM offset 0"]
+    assert debit not in found
+
+
+def test_an_unreadable_line_keeps_the_memo_and_reports_the_lines() -> None:
+    memo = RemoteMemo("1", "ADJ-1", "C1", "Harbor", "USD", 100, 100, None)
+    kept = records_mod.with_lines(memo, [{"LINE_NO": "1", "TRX_AMOUNT": "-1.001"}])
+    assert kept.lines is None and "line 1 TRX_AMOUNT" in (kept.line_problem or "")
+    assert records_mod.with_lines(memo, [{"LINE_NO": "1", "AMOUNT": "-1"}]).lines == (
+        RemoteLine("", None, None, 100),)

@@ -247,3 +247,68 @@ def test_y7_xero_signature_vector() -> None:
                                     "qAYGQdoiCV3g0uAzbvP5M/6dDgNoDUK8EQfOLs1aIws=")
     assert not webhooks.valid_signature("other-key", body,
                                         "qAYGQdoiCV3g0uAzbvP5M/6dDgNoDUK8EQfOLs1aIws=")
+
+
+# targeted reads (webhooks) and memo lines ----------------------------------------------------
+NOTE_A = "5b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e10"
+NOTE_B = "9e2d0f2a-7d7c-4a51-8a3e-6c0b0d2c9e11"
+
+
+def test_webhook_targets_customer_credit_notes_only() -> None:
+    def event(note: str, category: str = "CREDITNOTE", kind: str | None = "ACCRECCREDIT",
+              tenant: str = TENANT) -> dict:
+        found = {"resourceUrl": f"https://api.xero.com/api.xro/2.0/CreditNotes/{note}",
+                 "resourceId": note, "tenantId": tenant, "tenantType": "ORGANISATION",
+                 "eventCategory": category, "eventType": "UPDATE",
+                 "eventDateUtc": "2025-03-06T00:01:00.123"}
+        if kind is not None:
+            found["data"] = {"Type": kind, "Status": "PAID"}
+        return found
+
+    payload = {"events": [event(NOTE_A), event(NOTE_B, kind=None),
+                          event("6b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e12", kind="ACCPAYCREDIT"),
+                          event("7b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e13", category="INVOICE"),
+                          event("../Organisation"),
+                          event(NOTE_A, tenant="other-tenant")],
+               "firstEventSequence": 1, "lastEventSequence": 6, "entropy": "X"}
+    assert records.webhook_targets(payload) == {
+        TENANT: {NOTE_A: base.CHANGED, NOTE_B: base.CHANGED},
+        "other-tenant": {NOTE_A: base.CHANGED}}
+    assert records.webhook_targets({"events": [], "firstEventSequence": 0}) == {}
+
+
+def test_targeted_fetch_reads_each_note_by_id_and_404_is_a_deletion(
+        fake_xero: FakeXero) -> None:
+    st = fake_xero.state
+    note = st.add_credit_note(TENANT, total="40.00", remaining="15.00", lines=[
+        ("Returned pallets", "2.5", "10.00", "25.00"), ("Freight", None, None, "15.00")])
+    supplier = st.add_credit_note(TENANT, total="9.00", kind="ACCPAYCREDIT")
+    c = connector(fake_xero)
+    st.requests.clear()
+    gone = "00000000-0000-4000-8000-000000000000"
+    found = [r for b in c.fetch_targets({note: base.CHANGED, supplier: base.CHANGED,
+                                         gone: base.CHANGED}) for r in b.records]
+    assert [type(r).__name__ for r in found] == ["RemoteMemo", "Deleted"]
+    memo = found[0]
+    assert (memo.external_id, memo.remaining_minor) == (note, 1500)
+    assert memo.lines == (base.RemoteLine("Returned pallets", "2.5", 1000, 2500),
+                          base.RemoteLine("Freight", None, None, 1500))
+    assert found[1] == base.Deleted(gone)
+    assert [r.split("?")[0] for r in notes_requests(fake_xero)] == [
+        f"GET /api.xro/2.0/CreditNotes/{n}" for n in (note, supplier, gone)]
+
+
+def test_line_items_parse_exactly_and_an_unpaged_listing_keeps_stored_lines() -> None:
+    raw = {"CreditNoteID": NOTE_A, "Type": "ACCRECCREDIT", "Status": "AUTHORISED",
+           "Contact": {"ContactID": "c1", "Name": "Harbor"}, "CurrencyCode": "USD",
+           "Total": Decimal("250.00"), "RemainingCredit": Decimal("250.00"),
+           "LineItems": [{"Description": "Pallet return", "Quantity": Decimal("1.0000"),
+                          "UnitAmount": Decimal("250.00"), "LineAmount": Decimal("250.00")},
+                         {"Description": "Note only"}]}
+    memo = records.parse_credit_note(raw)
+    assert isinstance(memo, base.RemoteMemo)
+    assert memo.lines == (base.RemoteLine("Pallet return", "1", 25000, 25000),
+                          base.RemoteLine("Note only", None, None, 0))
+    assert records.parse_credit_note({**raw, "LineItems": []}).lines is None  # [S] unpaged
+    bad = records.parse_credit_note({**raw, "LineItems": [{"LineAmount": "x", "Quantity": 1}]})
+    assert isinstance(bad, base.RemoteMemo) and bad.lines is None and bad.line_problem

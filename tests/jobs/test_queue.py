@@ -112,6 +112,28 @@ def test_queueing_lock_one_waiting_job_per_connection_for_sync_now_and_webhooks(
         (first, "manual", "succeeded")]
 
 
+def test_y2_a_webhook_job_runs_the_targeted_run_as_it_is(
+        pg_db: Database, pg_partner: partners.NewPartner, pg_actor: Actor,
+        fake_qbo: FakeQbo) -> None:
+    named, other = (fake_qbo.state.add_memo(REALM, total="5.00") for _ in range(2))
+    iid = fake_qbo.connect(pg_db, pg_actor)
+    fake_qbo.sync(pg_db, iid)  # the first sync; the next is 15 minutes away
+    fake_qbo.state.apply_credit(REALM, named, "2.00")
+    fake_qbo.state.apply_credit(REALM, other, "1.00")
+    with TestClient(create_app(pg_db)) as client:
+        body, headers = fake_qbo.state.webhook(REALM, [named])
+        assert client.post("/webhooks/quickbooks", content=body,
+                           headers=headers).status_code == 200
+    assert [(j["queueing_lock"], j["status"]) for j in jobs(pg_db)] == [(iid, "todo")]
+    fake_qbo.state.requests.clear()
+    drain(pg_db, fake_qbo.factory(), [queue.SYNC_QUEUE])
+    last = runs(pg_db, iid)[-1]
+    assert (last.trigger, last.targets, last.status, last.updated) == (
+        "webhook", {named: "changed"}, "succeeded", 1)  # the job did not widen it
+    assert [q.split("?")[0] for q in fake_qbo.state.requests] == [
+        f"GET /v3/company/{REALM}/creditmemo/{named}"]
+
+
 class Gate:
     """Wraps the connector factory: records when each connection's fetch starts and ends and
     holds the first run of ``hold`` until released."""

@@ -7,15 +7,44 @@ seam the fakes plug into) and ``http.send`` (retries with back-off, Retry-After)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
+
+from creditdesk.domain import currencies, money
+
+MAX_LINES = 500  # per memo; more is a malformed record, not a credit memo
+MAX_DESCRIPTION = 2000
+_QUANTITY = re.compile(r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,10})?|\.[0-9]{1,10})", re.ASCII)
+
+
+@dataclass(frozen=True)
+class RemoteLine:
+    """One line of a synced memo as the system reports it (Y3: read-only here).
+
+    ``quantity`` is the system's quantity as exact decimal text ("2", "1.5"), None when it
+    reports none; ``unit_price_minor`` is None when it reports none or one finer than the
+    currency's minor unit (the amount is always exact); ``amount_minor`` may be zero or
+    negative, as the system has it.
+    """
+
+    description: str
+    quantity: str | None
+    unit_price_minor: int | None
+    amount_minor: int
 
 
 @dataclass(frozen=True)
 class RemoteMemo:
-    """One customer credit memo as the accounting system reports it (amounts in minor units)."""
+    """One customer credit memo as the accounting system reports it (amounts in minor units).
+
+    ``lines`` None: the answer carried no lines (keep what is stored); a tuple, even empty,
+    replaces them. ``line_problem``: the lines could not be read (the memo still lands, its
+    stored lines are kept and the run records the problem).
+    """
 
     external_id: str
     number: str
@@ -27,6 +56,8 @@ class RemoteMemo:
     issue_date: date | None
     voided: bool = False
     customer_email: str | None = None
+    lines: tuple[RemoteLine, ...] | None = None
+    line_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,14 +80,21 @@ Record = RemoteMemo | Deleted | BadRecord
 
 @dataclass
 class Batch:
-    """A page of records plus the cursor to store once the page is committed."""
+    """A page of records plus the cursor to store once the page is committed (None: a
+    targeted read, which leaves the incremental cursor where it is)."""
 
     records: list[Record]
-    cursor: dict[str, Any]
+    cursor: dict[str, Any] | None
     meta: dict[str, Any] = field(default_factory=dict)
 
 
 TokenSaver = Callable[[dict[str, Any]], None]
+
+# A targeted sync (a webhook named the memos): external id → CHANGED (read it) or DELETED
+# (the system said it is gone: no read needed).
+Targets = dict[str, str]
+CHANGED, DELETED = "changed", "deleted"
+TARGET_BATCH = 50  # memos read one by one, landed this many to a transaction
 
 
 class Connector(Protocol):
@@ -65,6 +103,73 @@ class Connector(Protocol):
     def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
         """Changed memos since ``cursor``, a batch at a time, oldest change first."""
         ...
+
+
+class TargetedConnector(Connector, Protocol):
+    def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
+        """Exactly the named memos, each read by its id; one that is gone → ``Deleted``."""
+        ...
+
+
+def merge_targets(into: Targets, more: Targets) -> Targets:
+    """Union of two target sets; a deletion wins (a deleted transaction never comes back)."""
+    out = dict(into)
+    for ext, op in more.items():
+        out[ext] = DELETED if DELETED in (op, out.get(ext)) else CHANGED
+    return out
+
+
+def _decimal_text(value: object, what: str) -> str:
+    """JSON numbers arrive as int or Decimal (never float: the connectors parse with
+    ``parse_float=Decimal``), XML and Intacct values as text."""
+    if isinstance(value, bool | float):
+        raise ValueError(f"{what} must be an exact decimal, not a binary float")
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else "NaN"
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not _QUANTITY.fullmatch(text):
+        raise ValueError(f"{what} {text[:20]!r} is not a decimal number")
+    return text
+
+
+def quantity_text(value: object) -> str:
+    """A reported quantity as exact, normalised decimal text ("1.50" → "1.5", 2 → "2")."""
+    text = _decimal_text(value, "quantity")
+    if not _QUANTITY.fullmatch(text):
+        raise ValueError(f"quantity {text[:20]!r} is not a decimal number")
+    number = Decimal(text)
+    return "0" if number == 0 else format(number.normalize(), "f")
+
+
+def line_amount(value: object, currency: str, what: str) -> int:
+    """An exact line amount in minor units (M1: more digits than the currency → ValueError)."""
+    if value is None or value == "":
+        raise ValueError(f"{what} is missing")
+    try:
+        return money.Money.parse(value, currency).minor
+    except money.MoneyError as exc:
+        raise ValueError(f"{what} {exc}") from None
+
+
+def unit_price(value: object, currency: str) -> int | None:
+    """A unit price in minor units; None when absent or finer than the minor unit (QuickBooks
+    keeps rates like 33.33333: the line amount, not the rate, is what is exact)."""
+    if value is None or value == "":
+        return None
+    text = _decimal_text(value, "unit price")
+    if not _QUANTITY.fullmatch(text):
+        raise ValueError(f"unit price {text[:20]!r} is not a decimal number")
+    exact = Decimal(text)
+    if exact != 0 and exact.normalize().as_tuple().exponent < -currencies.minor_digits(currency):
+        return None  # never rounded (M1): left out rather than shown wrong
+    try:
+        return money.Money.parse(exact, currency).minor
+    except money.MoneyError as exc:
+        raise ValueError(f"unit price {exc}") from None
+
+
+def clip(text: object) -> str:
+    return str(text or "").strip()[:MAX_DESCRIPTION]
 
 
 class ConnectorError(Exception):

@@ -7,9 +7,11 @@ transaction-currency fields are empty). Amounts are decimal strings parsed exact
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
-from creditdesk.connectors.base import BadRecord, Record, RemoteMemo
+from creditdesk.connectors import base
+from creditdesk.connectors.base import BadRecord, Record, RemoteLine, RemoteMemo
 from creditdesk.domain import money
 
 NAME = "Sage Intacct"
@@ -80,3 +82,25 @@ def parse_adjustment(fields: dict[str, str], default_currency: str = "USD") -> R
             issue_date=_date(fields.get("WHENCREATED", "")), voided=voided)
     except (ValueError, money.MoneyError) as exc:
         return BadRecord(ext, f"AR adjustment {ext}: {exc}")
+
+
+
+def parse_line(fields: dict[str, str], currency: str) -> RemoteLine:
+    """One ARADJUSTMENTITEM of a credit memo. An adjustment line has an amount and a memo
+    text, no quantity and no unit price. Like the header's, a credit memo's line amounts are
+    negative [U]; they are shown as the credit they give: minus TRX_AMOUNT (transaction
+    currency, as the header's TRX_ totals), or minus AMOUNT when there is no TRX_AMOUNT."""
+    key = "TRX_AMOUNT" if fields.get("TRX_AMOUNT") else "AMOUNT"
+    amount = base.line_amount(fields.get(key), currency, f"line {fields.get('LINE_NO')} {key}")
+    return RemoteLine(description=base.clip(fields.get("ENTRYDESCRIPTION")), quantity=None,
+                      unit_price_minor=None, amount_minor=-amount)
+
+
+def with_lines(memo: RemoteMemo, rows: list[dict[str, str]]) -> RemoteMemo:
+    """The memo with its lines; an unreadable line keeps the stored ones and is reported."""
+    try:
+        if len(rows) > base.MAX_LINES:
+            raise ValueError(f"more than {base.MAX_LINES} lines")
+        return replace(memo, lines=tuple(parse_line(f, memo.currency) for f in rows))
+    except ValueError as exc:
+        return replace(memo, line_problem=f"AR adjustment {memo.number} lines: {exc}")

@@ -105,6 +105,27 @@ def read_by_query(obj: str, fields: list[str], query: str, page_size: int) -> ET
     return fn
 
 
+def query_in(obj: str, fields: list[str], field: str, values: list[str], *,
+             order_by: list[str], page_size: int, offset: int = 0) -> ET.Element:
+    """The newer ``query`` function: ``field`` IN ``values``, sorted, paged by ``offset``
+    (no result set is kept on Intacct's side, unlike readByQuery/readMore)."""
+    fn = ET.Element("query")
+    _sub(fn, "object", obj)
+    select = _sub(fn, "select")
+    for name in fields:
+        _sub(select, "field", name)
+    where = _sub(_sub(fn, "filter"), "in")
+    _sub(where, "field", field)
+    for value in values:
+        _sub(where, "value", value)
+    orderby = _sub(fn, "orderby")
+    for name in order_by:
+        _sub(_sub(orderby, "order"), "field", name)
+    _sub(fn, "pagesize", str(page_size))
+    _sub(fn, "offset", str(offset))
+    return fn
+
+
 def read_more(result_id: str) -> ET.Element:
     fn = ET.Element("readMore")
     _sub(fn, "resultId", result_id)

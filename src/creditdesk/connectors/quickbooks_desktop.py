@@ -14,13 +14,14 @@ Web Connector reports (``qbXMLCountry``). A voided memo stays queryable with zer
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeET
 
-from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteMemo
+from creditdesk.connectors import base
+from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteLine, RemoteMemo
 from creditdesk.domain import money
 
 PROVIDER = "quickbooks_desktop"
@@ -84,6 +85,7 @@ def memo_query(since: str | None, *, iterator_id: str | None = None, page_size: 
               f"</ModifiedDateRangeFilter>" if since else "")
     return _envelope(version, f"<CreditMemoQueryRq requestID={quoteattr(request_id)} {attrs}>"
                               f"<MaxReturned>{int(page_size)}</MaxReturned>{window}"
+                              f"<IncludeLineItems>true</IncludeLineItems>"
                               f"<IncludeLinkedTxns>false</IncludeLinkedTxns>"
                               f"</CreditMemoQueryRq>")
 
@@ -199,6 +201,31 @@ def _currency(el: ET.Element, home: str) -> str:
     return money.check_currency(code)
 
 
+def parse_lines(el: ET.Element, currency: str) -> tuple[RemoteLine, ...]:
+    """CreditMemoLineRet elements (those of a CreditMemoLineGroupRet included), in document
+    order: Desc (else the item's name), Quantity, Rate (a RatePercent line has no unit
+    price), Amount. Exact amounts (M1)."""
+    rets = [c for c in el if c.tag == "CreditMemoLineRet"
+            or c.tag == "CreditMemoLineGroupRet"]
+    lines = []
+    for ret in rets:
+        for n, line in enumerate([ret] if ret.tag == "CreditMemoLineRet"
+                                 else ret.findall("CreditMemoLineRet"), start=len(lines) + 1):
+            qty = _text(line, "Quantity")
+            amount = _text(line, "Amount")
+            lines.append(RemoteLine(
+                description=base.clip(_text(line, "Desc") or _text(line, "ItemRef/FullName")),
+                quantity=base.quantity_text(qty) if qty is not None else None,
+                unit_price_minor=base.unit_price(_text(line, "Rate"), currency),
+                # a description-only line (no item) carries no amount
+                amount_minor=(0 if amount is None and _text(line, "ItemRef/ListID") is None
+                              and _text(line, "ItemRef/FullName") is None
+                              else base.line_amount(amount, currency, f"line {n} Amount"))))
+    if len(lines) > base.MAX_LINES:
+        raise ValueError(f"more than {base.MAX_LINES} lines")
+    return tuple(lines)
+
+
 def parse_memo(el: ET.Element, home: str) -> Record:
     """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
     ext = _text(el, "TxnID")
@@ -217,7 +244,7 @@ def parse_memo(el: ET.Element, home: str) -> Record:
         txn_date = date.fromisoformat(raw_date) if raw_date else None
         memo_text = (_text(el, "Memo") or "").upper()
         voided = total == 0 or memo_text.startswith("VOID:")
-        return RemoteMemo(
+        memo = RemoteMemo(
             external_id=ext, number=_text(el, "RefNumber") or ext,
             customer_external_id=customer_id,
             customer_name=_text(el, "CustomerRef/FullName") or f"QuickBooks customer "
@@ -226,6 +253,13 @@ def parse_memo(el: ET.Element, home: str) -> Record:
             issue_date=txn_date, voided=voided)
     except (ValueError, TypeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditMemo {ext}: {exc}")
+    try:
+        lines = parse_lines(el, memo.currency)
+        # no line at all on a memo with an amount: the answer did not include them (a memo
+        # has at least one line in QuickBooks): keep what is stored
+        return replace(memo, lines=lines if lines or memo.total_minor == 0 else None)
+    except (ValueError, TypeError) as exc:
+        return replace(memo, line_problem=f"CreditMemo {memo.number} lines: {exc}")
 
 
 def next_from(max_seen: str | None, started: datetime, old: str | None,

@@ -4,15 +4,17 @@ MetaData.LastUpdatedTime, CDC for deletions (accounting-apis.md section 1)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from creditdesk.connectors import http, oauth
+from creditdesk.connectors import base, http, oauth
 from creditdesk.connectors.base import (
     BadRecord,
     Batch,
@@ -21,13 +23,18 @@ from creditdesk.connectors.base import (
     NeedsReconnection,
     Record,
     Refused,
+    RemoteLine,
     RemoteMemo,
+    Targets,
     TokenSaver,
 )
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.domain import money
 
 PROVIDER = "quickbooks_online"
+ENTITY = "CreditMemo"
+OBJECT_NOT_FOUND = "610"  # the Fault code of a read of a deleted (or never existing) entity
+_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 NAME = "QuickBooks Online"
 SCOPE = "com.intuit.quickbooks.accounting"
 PAGE_SIZE = 1000  # MAXRESULTS may be at most 1000
@@ -60,6 +67,15 @@ def _fault(body: Any) -> str:
         if errors and isinstance(errors[0], dict):
             first = errors[0]
             return str(first.get("Message") or first.get("message") or "")
+    return ""
+
+
+def _fault_code(body: Any) -> str:
+    if isinstance(body, dict):
+        fault = body.get("Fault") or body.get("fault") or {}
+        errors = (fault.get("Error") or fault.get("error") or []) if isinstance(fault, dict) else []
+        if errors and isinstance(errors[0], dict):
+            return str(errors[0].get("code") or "")
     return ""
 
 
@@ -111,7 +127,9 @@ class QuickBooksOnline:
             refresh_token=self.tokens["refresh_token"], what=NAME)
         self.save_tokens(self.tokens)  # rotated: the old refresh token may be dead already
 
-    def _get(self, path: str, params: dict[str, str]) -> Any:
+    def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False) -> Any:
+        """GET one resource of the company; with ``missing_ok`` an "Object Not Found" answer
+        (HTTP 400 with Fault code 610, or a 404) is None instead of an error."""
         if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
             self._refresh()
         url = f"{self.settings.qbo_api_base.rstrip('/')}/company/{self.realm_id}/{path}"
@@ -127,7 +145,12 @@ class QuickBooksOnline:
                 detail = _fault(_json_or_none(response)) or f"HTTP {response.status_code}"
                 raise NeedsReconnection(f"{NAME} refused access ({detail}); reconnect the "
                                         "integration")
+            if missing_ok and response.status_code == 404:
+                return None
             body = _json(response)
+            if (missing_ok and response.status_code == 400
+                    and _fault_code(body) == OBJECT_NOT_FOUND):
+                return None
             if response.status_code != 200:
                 raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
                                      f"{_fault(body) or 'no detail'}")
@@ -171,6 +194,65 @@ class QuickBooksOnline:
             yield Batch([parse_memo(r, self.default_currency) for r in raw], dict(state))
             if last:
                 return
+
+
+    def read_memo(self, memo_id: str) -> Record:
+        """``GET /creditmemo/{id}``: the memo, or ``Deleted`` when QuickBooks no longer has it
+        (a deleted transaction answers "Object Not Found", Fault code 610)."""
+        body = self._get(f"creditmemo/{memo_id}", {}, missing_ok=True)
+        if body is None:
+            return Deleted(memo_id)
+        raw = body.get(ENTITY) if isinstance(body, dict) else None
+        if not isinstance(raw, dict):
+            raise ConnectorError(f"{NAME} answered a CreditMemo read without a CreditMemo")
+        return parse_memo(raw, self.default_currency)
+
+    def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
+        """A webhook's memos, each read by id (deletions need no read), a batch at a time;
+        the incremental cursor is left alone (``Batch.cursor`` None)."""
+        records: list[Record] = []
+        for memo_id, op in targets.items():
+            records.append(Deleted(memo_id) if op == base.DELETED else self.read_memo(memo_id))
+            if len(records) >= base.TARGET_BATCH:
+                yield Batch(records, None)
+                records = []
+        if records:
+            yield Batch(records, None)
+
+
+def webhook_targets(payload: Any) -> dict[str, Targets]:
+    """CreditMemo changes by realm, from the classic payload (``eventNotifications[]
+    .dataChangeEvent.entities[]``: name, id, operation) or the CloudEvents one (a list of
+    events: ``type`` qbo.creditmemo.<verb>.v1, ``intuitentityid``, ``intuitaccountid``).
+    Other entities, and ids that are not QuickBooks ids, are ignored."""
+    out: dict[str, Targets] = {}
+
+    def add(realm: object, memo_id: object, deleted: bool) -> None:
+        if not isinstance(realm, str | int) or not isinstance(memo_id, str | int):
+            return
+        realm, memo_id = str(realm), str(memo_id)
+        if _ID.match(realm) and _ID.match(memo_id):
+            out[realm] = base.merge_targets(out.get(realm, {}), {
+                memo_id: base.DELETED if deleted else base.CHANGED})
+
+    if isinstance(payload, dict):
+        for note in payload.get("eventNotifications") or []:
+            if not isinstance(note, dict):
+                continue
+            change = note.get("dataChangeEvent")
+            entities = change.get("entities") if isinstance(change, dict) else None
+            for entity in entities if isinstance(entities, list) else []:
+                if isinstance(entity, dict) and entity.get("name") == ENTITY:
+                    add(note.get("realmId"), entity.get("id"),
+                        str(entity.get("operation")) == "Delete")
+    elif isinstance(payload, list):
+        for event in payload:
+            kind = str(event.get("type", "")) if isinstance(event, dict) else ""
+            parts = kind.split(".")
+            if len(parts) >= 3 and parts[0] == "qbo" and parts[1] == ENTITY.lower():
+                add(event.get("intuitaccountid"), event.get("intuitentityid"),
+                    parts[2].startswith("delete"))
+    return out
 
 
 def _updated(raw: Any) -> tuple[datetime, str] | None:
@@ -226,6 +308,55 @@ def _amount(raw: dict[str, Any], key: str, currency: str) -> int:
         raise ValueError(f"{key} {exc}") from None
 
 
+def _sales_lines(raw_lines: list[Any]) -> list[dict[str, Any]]:
+    """The SalesItemLineDetail lines, those inside a bundle (GroupLineDetail) included;
+    subtotal, discount and description-only lines are not memo lines here."""
+    out: list[dict[str, Any]] = []
+    for line in raw_lines:
+        if not isinstance(line, dict):
+            raise ValueError("a Line that is not an object")
+        kind = line.get("DetailType")
+        if kind == "SalesItemLineDetail":
+            out.append(line)
+        elif kind == "GroupLineDetail":
+            inner = (line.get("GroupLineDetail") or {}).get("Line") or []
+            if not isinstance(inner, list):
+                raise ValueError("a GroupLineDetail whose Line is not a list")
+            out.extend(_sales_lines(inner))
+    return out
+
+
+def parse_lines(raw: dict[str, Any], currency: str) -> tuple[RemoteLine, ...] | None:
+    """Line[] → lines (None when the answer carries no Line at all). Amounts exact (M1)."""
+    if "Line" not in raw:
+        return None
+    raw_lines = raw["Line"]
+    if not isinstance(raw_lines, list):
+        raise ValueError("Line is not a list")
+    lines = []
+    for n, line in enumerate(_sales_lines(raw_lines), start=1):
+        detail = line.get("SalesItemLineDetail") or {}
+        if not isinstance(detail, dict):
+            raise ValueError(f"line {n}: SalesItemLineDetail is not an object")
+        item = detail.get("ItemRef") if isinstance(detail.get("ItemRef"), dict) else {}
+        qty = detail.get("Qty")
+        lines.append(RemoteLine(
+            description=base.clip(line.get("Description") or item.get("name")),
+            quantity=base.quantity_text(qty) if qty is not None else None,
+            unit_price_minor=base.unit_price(detail.get("UnitPrice"), currency),
+            amount_minor=base.line_amount(line.get("Amount"), currency, f"line {n} Amount")))
+        if len(lines) > base.MAX_LINES:
+            raise ValueError(f"more than {base.MAX_LINES} lines")
+    return tuple(lines)
+
+
+def _with_lines(memo: RemoteMemo, raw: dict[str, Any]) -> RemoteMemo:
+    try:
+        return replace(memo, lines=parse_lines(raw, memo.currency))
+    except (ValueError, TypeError, AttributeError) as exc:
+        return replace(memo, line_problem=f"CreditMemo {memo.external_id} lines: {exc}")
+
+
 def parse_memo(raw: Any, default_currency: str) -> Record:
     """One CreditMemo JSON object → RemoteMemo, Deleted, or BadRecord saying what was wrong."""
     ext = raw.get("Id") if isinstance(raw, dict) else None
@@ -248,7 +379,7 @@ def parse_memo(raw: Any, default_currency: str) -> Record:
         note = str(raw.get("PrivateNote") or "")
         # [S/U] A voided memo keeps its record with zero amounts and "Voided" in PrivateNote.
         voided = raw.get("status") == "Voided" or (total == 0 and note.lower().startswith("void"))
-        return RemoteMemo(
+        memo = RemoteMemo(
             external_id=ext, number=str(raw.get("DocNumber") or ext),
             customer_external_id=str(customer["value"]),
             customer_name=str(customer.get("name") or f"QuickBooks customer {customer['value']}"),
@@ -257,3 +388,4 @@ def parse_memo(raw: Any, default_currency: str) -> Record:
             customer_email=((raw.get("BillEmail") or {}).get("Address") or None))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditMemo {ext}: {exc}")
+    return _with_lines(memo, raw)

@@ -20,9 +20,16 @@ from creditdesk.connectors.base import (
     NeedsReconnection,
     Record,
     Refused,
+    RemoteMemo,
     Transient,
 )
-from creditdesk.connectors.intacct_records import NAME, STAMP, parse_adjustment, stamp
+from creditdesk.connectors.intacct_records import (
+    NAME,
+    STAMP,
+    parse_adjustment,
+    stamp,
+    with_lines,
+)
 
 PROVIDER = "sage_intacct"
 DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
@@ -31,6 +38,9 @@ FIELDS = ["RECORDNO", "RECORDID", "DOCNUMBER", "CUSTOMERID", "CUSTOMERNAME", "WH
           "TOTALENTERED", "TOTALDUE", "TRX_TOTALENTERED", "TRX_TOTALDUE", "CURRENCY",
           "BASECURR", "STATE", "WHENMODIFIED"]
 PAGE_SIZE = 1000  # readByQuery allows 1..1000
+LINE_OBJECT = "ARADJUSTMENTITEM"  # AR adjustment lines; RECORDKEY is the adjustment's RECORDNO
+LINE_FIELDS = ["RECORDNO", "RECORDKEY", "LINE_NO", "ENTRYDESCRIPTION", "AMOUNT", "TRX_AMOUNT"]
+LINE_PAGE_SIZE = 2000  # query allows 1..2000
 THROTTLE_HINTS = ("try again later", "rate limit", "too many")  # [S] tap-intacct
 
 
@@ -207,6 +217,7 @@ class SageIntacct:
                 record = parse_adjustment(fields, self.default_currency)
                 if record is not None:
                     records.append(record)
+            records = self._with_lines(records)
             remaining, result_id = data.get("numremaining", "0"), data.get("resultId", "")
             if remaining.isdigit() and int(remaining) > 0:
                 if not result_id:
@@ -223,6 +234,42 @@ class SageIntacct:
                 state["since"] = seen.strftime(STAMP)
             yield Batch(records, state, {"numremaining": 0})
             return
+
+
+    def _with_lines(self, records: list[Record]) -> list[Record]:
+        """The page's credit memos with their lines, read in bulk: ``query`` on
+        ARADJUSTMENTITEM with RECORDKEY IN (the page's RECORDNOs), offset-paged. ``query``
+        keeps no result set, so the adjustments' readByQuery/readMore result stays open."""
+        memos = {r.external_id: r for r in records if isinstance(r, RemoteMemo)}
+        if not memos:
+            return records
+        rows: dict[str, list[dict[str, str]]] = {k: [] for k in memos}
+        offset = 0
+        while True:
+            data = self._data(self._run(ix.query_in(
+                LINE_OBJECT, LINE_FIELDS, "RECORDKEY", sorted(memos, key=_numeric),
+                order_by=["RECORDKEY", "LINE_NO"], page_size=LINE_PAGE_SIZE, offset=offset)))
+            page = list(data)
+            for element in page:
+                fields = {c.tag.upper(): (c.text or "").strip() for c in element}
+                if fields.get("RECORDKEY") in rows:
+                    rows[fields["RECORDKEY"]].append(fields)
+            remaining = data.get("numremaining", "0")
+            if not (remaining.isdigit() and int(remaining) > 0) or not page:
+                break
+            offset += len(page)
+        out: list[Record] = []
+        for record in records:
+            if isinstance(record, RemoteMemo):
+                lines = sorted(rows[record.external_id], key=lambda f: _numeric(f.get("LINE_NO")))
+                record = with_lines(record, lines)
+            out.append(record)
+        return out
+
+
+def _numeric(text: object) -> tuple[int, str]:
+    value = str(text or "")
+    return (int(value), value) if value.isdigit() else (1 << 62, value)
 
 
 def check_credentials(client: httpx.Client, credentials: dict[str, Any] | Credentials, *,

@@ -14,13 +14,16 @@ from typing import Any
 
 import httpx
 
-from creditdesk.connectors import http, oauth
+from creditdesk.connectors import base, http, oauth
 from creditdesk.connectors import xero_records as records
 from creditdesk.connectors.base import (
     Batch,
     ConnectorError,
+    Deleted,
     NeedsReconnection,
+    Record,
     Refused,
+    Targets,
     TokenSaver,
 )
 from creditdesk.connectors.settings import ProviderSettings
@@ -138,7 +141,9 @@ class Xero:
         self.save_tokens(self.tokens)  # rotated: the old refresh token dies after 30 min
 
     def _get(self, url: str, params: dict[str, str] | None = None, *,
-             headers: dict[str, str] | None = None, tenant: bool = True) -> Any:
+             headers: dict[str, str] | None = None, tenant: bool = True,
+             missing_ok: bool = False) -> Any:
+        """GET with the tenant header; with ``missing_ok`` a 404 is None instead of an error."""
         if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
             self._refresh()
         for attempt in (1, 2):
@@ -154,6 +159,8 @@ class Xero:
             if response.status_code in (401, 403):
                 raise NeedsReconnection(f"{NAME} refused access ({_detail(response)}); "
                                         "reconnect the integration")
+            if missing_ok and response.status_code == 404:
+                return None
             if response.status_code != 200:
                 raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
                                      f"{_detail(response)}")
@@ -199,6 +206,34 @@ class Xero:
             yield Batch([r for r in parsed if r is not None], dict(state))
             if last:
                 return
+
+
+    def read_note(self, note_id: str) -> Record | None:
+        """``GET /CreditNotes/{id}``: the note (with its LineItems), ``Deleted`` when Xero
+        answers 404, None for what is not synced (a supplier credit, a draft)."""
+        body = self._get(f"{self.settings.xero_api_base.rstrip('/')}/CreditNotes/{note_id}",
+                         missing_ok=True)
+        if body is None:
+            return Deleted(note_id)
+        raw = body.get("CreditNotes") if isinstance(body, dict) else None
+        if not isinstance(raw, list) or len(raw) != 1:
+            raise ConnectorError(f"{NAME} answered a CreditNote read with a malformed envelope")
+        return records.parse_credit_note(raw[0])
+
+    def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
+        """A webhook's credit notes, each read by id, a batch at a time; the incremental
+        cursor is left alone (``Batch.cursor`` None). Xero has no delete event (a deleted
+        draft was never synced), so every target is read."""
+        found: list[Record] = []
+        for note_id in targets:
+            record = self.read_note(note_id)
+            if record is not None:
+                found.append(record)
+            if len(found) >= base.TARGET_BATCH:
+                yield Batch(found, None)
+                found = []
+        if found:
+            yield Batch(found, None)
 
 
 def _advance(state: dict[str, Any], raw: list[Any], last: bool) -> None:

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteMemo
+from creditdesk.connectors import base
+from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteLine, RemoteMemo, Targets
 from creditdesk.domain import money
 
 CUSTOMER_CREDIT = "ACCRECCREDIT"
 NOT_YET_ISSUED = {"DRAFT", "SUBMITTED"}  # not credit yet: nothing to show
 VOIDED = "VOIDED"
 DELETED = "DELETED"
+WEBHOOK_CATEGORY = "CREDITNOTE"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MSDATE = re.compile(r"^/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/$")
 
 
@@ -72,6 +76,62 @@ def _issue_date(raw: dict[str, Any]) -> date | None:
     return None
 
 
+def webhook_targets(payload: Any) -> dict[str, Targets]:
+    """Customer credit notes named by a webhook, by tenant: ``events[]`` with eventCategory
+    CREDITNOTE, ``resourceId`` and ``tenantId`` (ids are UUIDs). Supplier credits
+    (``data.Type`` ACCPAYCREDIT) and other categories are ignored. Xero sends CREATE and
+    UPDATE only (a status change, voiding included, is an UPDATE), so each is re-read."""
+    out: dict[str, Targets] = {}
+    events = payload.get("events") if isinstance(payload, dict) else None
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict) or event.get("eventCategory") != WEBHOOK_CATEGORY:
+            continue
+        data = event.get("data")
+        kind = data.get("Type") if isinstance(data, dict) else None
+        tenant, note = event.get("tenantId"), event.get("resourceId")
+        if kind not in (None, CUSTOMER_CREDIT) or not isinstance(tenant, str) \
+                or not isinstance(note, str) or not _UUID.match(note):
+            continue
+        out.setdefault(tenant, {})[note] = base.CHANGED
+    return out
+
+
+def parse_lines(raw: dict[str, Any], currency: str) -> tuple[RemoteLine, ...] | None:
+    """LineItems → lines (None when the answer carries none: a list GET without paging sends
+    ``[]`` [S], so an empty list is trusted only when the note has no amount)."""
+    items = raw.get("LineItems")
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise ValueError("LineItems is not a list")
+    if len(items) > base.MAX_LINES:
+        raise ValueError(f"more than {base.MAX_LINES} lines")
+    lines = []
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ValueError(f"line {n} is not an object")
+        qty = item.get("Quantity")
+        amount = item.get("LineAmount")
+        lines.append(RemoteLine(
+            description=base.clip(item.get("Description") or item.get("ItemCode")),
+            quantity=base.quantity_text(qty) if qty is not None else None,
+            unit_price_minor=base.unit_price(item.get("UnitAmount"), currency),
+            # a description-only line has no amount at all
+            amount_minor=(0 if amount is None and item.get("UnitAmount") is None
+                          else base.line_amount(amount, currency, f"line {n} LineAmount"))))
+    return tuple(lines)
+
+
+def _with_lines(memo: RemoteMemo, raw: dict[str, Any]) -> RemoteMemo:
+    try:
+        lines = parse_lines(raw, memo.currency)
+    except (ValueError, TypeError, AttributeError) as exc:
+        return replace(memo, line_problem=f"CreditNote {memo.number} lines: {exc}")
+    if lines == () and memo.total_minor > 0:
+        lines = None  # a listing without line items: keep what is stored
+    return replace(memo, lines=lines)
+
+
 def parse_credit_note(raw: Any) -> Record | None:
     """One CreditNote → a record, or None for what is not a customer's issued credit
     (supplier credits, drafts awaiting approval)."""
@@ -97,7 +157,7 @@ def parse_credit_note(raw: Any) -> Record | None:
         if not isinstance(contact, dict) or not contact.get("ContactID"):
             raise ValueError("Contact.ContactID is missing")
         contact_id = str(contact["ContactID"])
-        return RemoteMemo(
+        memo = RemoteMemo(
             external_id=ext, number=str(raw.get("CreditNoteNumber") or ext),
             customer_external_id=contact_id,
             customer_name=str(contact.get("Name") or f"Xero contact {contact_id}"),
@@ -107,3 +167,4 @@ def parse_credit_note(raw: Any) -> Record | None:
                             else None))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditNote {raw.get('CreditNoteNumber') or ext}: {exc}")
+    return _with_lines(memo, raw)

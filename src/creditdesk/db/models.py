@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -253,6 +254,12 @@ Index("ix_credit_memos_partner_number_upper", CreditMemo.partner_id,
 
 
 class CreditMemoLine(Base):
+    """A memo's line. Native lines follow C4 (whole quantity times exact unit price = amount).
+    Synced lines (``synced``; Y3: read-only) are the accounting system's lines as it reports
+    them: its quantity as exact decimal text (``reported_quantity``, e.g. "1.5"), a unit
+    price only when it has one in whole minor units, and its amount (zero or negative
+    allowed); they never name a variant (nothing is restocked here)."""
+
     __tablename__ = "credit_memo_lines"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -260,13 +267,19 @@ class CreditMemoLine(Base):
         ForeignKey("credit_memos.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
-    quantity: Mapped[int]
-    unit_price_minor: Mapped[int]
+    quantity: Mapped[int | None]
+    unit_price_minor: Mapped[int | None]
     amount_minor: Mapped[int]
     variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
+    synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reported_quantity: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (
-        CheckConstraint("quantity > 0 AND unit_price_minor > 0", name="memo_line_positive"),
-        CheckConstraint("amount_minor = quantity * unit_price_minor", name="memo_line_amount"),
+        CheckConstraint("synced OR (quantity IS NOT NULL AND unit_price_minor IS NOT NULL"
+                        " AND quantity > 0 AND unit_price_minor > 0)", name="memo_line_positive"),
+        CheckConstraint("synced OR amount_minor = quantity * unit_price_minor",
+                        name="memo_line_amount"),
+        CheckConstraint("(synced AND quantity IS NULL AND variant_id IS NULL)"
+                        " OR (NOT synced AND reported_quantity IS NULL)", name="memo_line_kind"),
     )
 
 
@@ -503,7 +516,7 @@ class SyncRun(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
     integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
-    trigger: Mapped[str] = mapped_column(String(20))  # schedule | manual | webhook
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | manual | webhook | retry
     status: Mapped[str] = mapped_column(String(20))
     queued_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
@@ -514,6 +527,9 @@ class SyncRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     voided: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # A targeted run (a webhook named the memos): external id → "changed" | "deleted".
+    # None: an incremental run from the integration's cursor.
+    targets: Mapped[dict[str, str] | None] = mapped_column(JSON)
     __table_args__ = (
         Index("ix_sync_runs_integration", "integration_id", "id"),
         Index("ix_sync_runs_status", "status", "queued_at"),

@@ -3,7 +3,9 @@
 Checks the Web Services sender (control failure), the company login or session id
 (authentication failure), answers getAPISession (with an ``endpoint`` pointing back here),
 readByQuery on ARADJUSTMENT (``WHENMODIFIED`` comparisons, page size 1..1000, a stored
-result set) and readMore, and fails functions with errorno/description2 as Intacct does.
+result set) and readMore, ``query`` on ARADJUSTMENTITEM (select, an ``in`` filter, orderby,
+pagesize 1..2000 and offset; no result set kept), and fails functions with
+errorno/description2 as Intacct does.
 Faults on demand: see ``FakeIntacctState.inject``. Serve it in tests with uvicorn on a free
 port, or from the CLI (``fakes/intacct_cli.py``).
 """
@@ -174,6 +176,8 @@ def operate(state: FakeIntacctState, root: ET.Element, control: ET.Element, endp
             result = read_by_query(state, who[0], function, controlid)
         elif name == "readMore" and function is not None:
             result = read_more(state, who[0], function, controlid)
+        elif name == "query" and function is not None:
+            result = query(state, who[0], function, controlid)
         else:
             result, _ = _result(name, controlid, [("XL03000003", "", f"Unknown function {name}",
                                                    "")])
@@ -226,6 +230,57 @@ def read_more(state: FakeIntacctState, company_id: str, function: ET.Element,
     page, remaining = taken
     return _page("readMore", controlid, page, [], None, remaining,
                  result_id if remaining else "")
+
+
+def query(state: FakeIntacctState, company_id: str, function: ET.Element,
+          controlid: str) -> ET.Element:
+    """The newer ``query``, for AR adjustment lines: ``<in>`` (or no filter), sorted by the
+    ``orderby`` fields, ``offset``-paged; records written as upper-case ``<ARADJUSTMENTITEM>``
+    with only the selected fields (``*`` is not allowed, as in Intacct)."""
+    obj = function.findtext("object", "").strip().upper()
+    fields = [(f.text or "").strip().upper() for f in function.findall("select/field")]
+    if obj != "ARADJUSTMENTITEM":
+        return _result("query", controlid, [("Query Failed", "",
+                                              f"Object definition {obj} not found", "")])[0]
+    if not fields or "*" in fields:
+        return _result("query", controlid, [("Query Failed", "", "select needs fields", "")])[0]
+    with state.lock:
+        rows = [dict(r) for lines in state.companies[company_id].lines.values() for r in lines]
+    where = function.find("filter")
+    if where is not None:
+        cond = where.find("in")
+        if cond is None or len(where) != 1:
+            return _result("query", controlid, [("Query Failed", "",
+                                                  "only an <in> filter is supported here",
+                                                  "")])[0]
+        name = (cond.findtext("field") or "").strip().upper()
+        values = {(v.text or "").strip() for v in cond.findall("value")}
+        rows = [r for r in rows if r.get(name) in values]
+    order = [(o.findtext("field") or "").strip().upper()
+             for o in function.findall("orderby/order")]
+    rows.sort(key=lambda r: [int(r[k]) if r.get(k, "").isdigit() else 0 for k in order])
+    size_text = function.findtext("pagesize", "100") or "100"
+    offset_text = function.findtext("offset", "0") or "0"
+    size = int(size_text) if size_text.isdigit() else 0
+    offset = int(offset_text) if offset_text.isdigit() else -1
+    if not 1 <= size <= 2000 or offset < 0:
+        return _result("query", controlid, [("Query Failed", "",
+                                              "pagesize must be 1..2000, offset 0 or more",
+                                              "")])[0]
+    state.requests[-1] = f"query {obj} offset {offset}"
+    page = rows[offset:offset + size]
+    result, data = _result("query", controlid)
+    assert data is not None
+    for key, value in (("listtype", obj), ("totalcount", str(len(rows))),
+                       ("offset", str(offset)), ("count", str(len(page))),
+                       ("numremaining", str(max(0, len(rows) - offset - len(page))))):
+        data.set(key, value)
+    for row in page:
+        record = _sub(data, obj)
+        for name in fields:
+            if name in row:
+                _sub(record, name, row[name])
+    return result
 
 
 def _pick(row: dict[str, str], fields: list[str]) -> dict[str, str]:

@@ -29,7 +29,9 @@ class Company:
     company_id: str
     users: dict[str, str]
     adjustments: dict[str, dict[str, str]] = field(default_factory=dict)
+    lines: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # by RECORDKEY
     next_no: int = 2290
+    next_line_no: int = 7000
 
 
 @dataclass
@@ -77,8 +79,11 @@ class FakeIntacctState(FaultInjection):
     def add_adjustment(self, company_id: str, *, total: str = "-250.00", due: str | None = None,
                        customer_id: str = "C-0058", customer_name: str = "Harbor Supply Co",
                        currency: str = "USD", state: str | None = None,
-                       record_id: str | None = None, when_created: str = "03/04/2025") -> str:
-        """An AR adjustment: a credit memo when ``total`` is negative, a debit memo if not."""
+                       record_id: str | None = None, when_created: str = "03/04/2025",
+                       lines: list[tuple[str, str]] | None = None) -> str:
+        """An AR adjustment: a credit memo when ``total`` is negative, a debit memo if not.
+        ``lines`` as (ENTRYDESCRIPTION, amount as Intacct signs it); default one line of the
+        total."""
         with self.lock:
             company = self.companies[company_id]
             company.next_no += 1
@@ -92,7 +97,25 @@ class FakeIntacctState(FaultInjection):
             }
             self._amounts(company.adjustments[no], total, due, state)
             self.touch(company.adjustments[no])
+            self.set_lines(company_id, no, lines or [("Credit", total)], touch=False)
             return no
+
+    def set_lines(self, company_id: str, record_no: str, lines: list[tuple[str, str]], *,
+                  touch: bool = True) -> None:
+        """ARADJUSTMENTITEM rows of an adjustment (RECORDKEY = its RECORDNO), replaced."""
+        with self.lock:
+            company = self.companies[company_id]
+            row = company.adjustments[record_no]
+            out = []
+            for n, (description, value) in enumerate(lines, start=1):
+                company.next_line_no += 1
+                out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": record_no,
+                            "LINE_NO": str(n), "ENTRYDESCRIPTION": description,
+                            "AMOUNT": amount(value), "TRX_AMOUNT": amount(value),
+                            "CURRENCY": row["CURRENCY"], "BASECURR": row["BASECURR"]})
+            company.lines[record_no] = out
+            if touch:
+                self.touch(row)
 
     @staticmethod
     def _amounts(row: dict[str, str], total: str, due: str, state: str | None) -> None:

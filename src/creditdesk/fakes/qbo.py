@@ -1,5 +1,7 @@
 """A fake QuickBooks Online server: OAuth (authorize, tokens with rotation), CompanyInfo,
-the query language subset CreditDesk uses, CDC, Fault envelopes, faults on demand.
+the query language subset CreditDesk uses, single CreditMemo reads (a deleted one answers
+HTTP 400 with Fault code 610 "Object Not Found", as QBO does), CDC, Fault envelopes, faults
+on demand, and signed webhooks in the classic and the CloudEvents formats (qbo_state.py).
 
 Serve it with ``creditdesk fake quickbooks-online`` or in tests with uvicorn on a free port.
 Routes mirror production: ``/connect/oauth2``, ``/oauth2/v1/tokens/bearer`` and ``/v3/...``.
@@ -116,9 +118,14 @@ def create_app(state: FakeQboState) -> FastAPI:
         refused = await guard(request, realm_id)
         if refused:
             return refused
-        raw = state.companies[realm_id].memos.get(memo_id)
-        if raw is None:
-            return fault(400, "Object Not Found", "610", "ValidationFault")
+        company = state.companies[realm_id]
+        raw = company.memos.get(memo_id)
+        if raw is None:  # QBO answers a read of a deleted transaction with a 400 fault 610
+            gone = any(i == memo_id for i, _ in company.deleted)
+            return fault(400, "Object Not Found", "610", "ValidationFault", detail=(
+                "Object Not Found : Another user has deleted this transaction." if gone else
+                "Object Not Found : Something you're trying to use has been made inactive or "
+                "is not present."))
         return JSONResponse({"CreditMemo": raw, "time": stamp(state.now())})
 
     @app.get("/v3/company/{realm_id}/cdc")

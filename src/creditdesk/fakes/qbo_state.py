@@ -20,6 +20,10 @@ PACIFIC = timezone(timedelta(hours=-8))  # QBO writes times with the company's o
 # Faults a test can queue: 429, 500, 503, timeout, expired_token (the access token dies
 # early), revoked (the app is disconnected).
 FAULTS = ("429", "500", "503", "timeout", "expired_token", "revoked")
+# The CloudEvents ``type`` verb of a classic webhook operation: qbo.<entity>.<verb>.v1 (seen:
+# created, updated, deleted, merged, emailed; "voided" is [U]).
+VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Merge": "merged",
+         "Void": "voided", "Emailed": "emailed"}
 
 
 @dataclass
@@ -39,6 +43,31 @@ def stamp(when: datetime) -> str:
 def money(value: Decimal | str | int) -> float:
     """QBO writes amounts as JSON numbers (250.0); a float's repr round-trips 2-digit amounts."""
     return float(Decimal(str(value)))
+
+
+def _number(value: str) -> int | float:
+    """A JSON number as QBO writes it (1, 1.5, 250.0)."""
+    exact = Decimal(value)
+    return int(exact) if exact == exact.to_integral_value() and "." not in value \
+        else float(exact)
+
+
+def sales_lines(lines: list[tuple[str, str | None, str | None, str]], total: str
+                ) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for n, (description, qty, unit, amount) in enumerate(lines, start=1):
+        detail: dict[str, Any] = {"ItemRef": {"value": "1", "name": "Services"},
+                                  "TaxCodeRef": {"value": "NON"}}
+        if qty is not None:
+            detail["Qty"] = _number(qty)
+        if unit is not None:
+            detail["UnitPrice"] = _number(unit)
+        out.append({"Id": str(n), "LineNum": n, "Description": description,
+                    "Amount": money(amount), "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": detail})
+    out.append({"Amount": money(total), "DetailType": "SubTotalLineDetail",
+                "SubTotalLineDetail": {}})
+    return out
 
 
 class FakeQboState(FaultInjection):
@@ -74,7 +103,11 @@ class FakeQboState(FaultInjection):
     def add_memo(self, realm_id: str, *, total: str, remaining: str | None = None,
                  customer_id: str = "58", customer_name: str = "Harbor Supply Co",
                  currency: str = "USD", doc_number: str | None = None,
-                 txn_date: str = "2025-03-04") -> str:
+                 txn_date: str = "2025-03-04",
+                 lines: list[tuple[str, str | None, str | None, str]] | None = None) -> str:
+        """A credit memo; ``lines`` as (description, Qty, UnitPrice, Amount) — default one
+        "Credit" line of the total — written as QBO does: SalesItemLineDetail lines, then
+        the SubTotalLineDetail line."""
         with self.lock:
             company = self.companies[realm_id]
             company.next_id += 1
@@ -86,12 +119,7 @@ class FakeQboState(FaultInjection):
                 "DocNumber": doc_number or f"CM-{memo_id}", "TxnDate": txn_date,
                 "CurrencyRef": {"value": currency, "name": currency},
                 "CustomerRef": {"value": customer_id, "name": customer_name},
-                "Line": [{"Id": "1", "LineNum": 1, "Description": "Credit", "Amount": money(total),
-                          "DetailType": "SalesItemLineDetail",
-                          "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"},
-                                                  "Qty": 1, "UnitPrice": money(total)}},
-                         {"Amount": money(total), "DetailType": "SubTotalLineDetail",
-                          "SubTotalLineDetail": {}}],
+                "Line": sales_lines(lines or [("Credit", "1", total, total)], total),
                 "TxnTaxDetail": {"TotalTax": 0},
                 "TotalAmt": money(total), "RemainingCredit": money(remaining or total),
                 "Balance": money(remaining or total),
@@ -104,6 +132,9 @@ class FakeQboState(FaultInjection):
         with self.lock:
             raw = self.companies[realm_id].memos[memo_id]
             for key, value in fields.items():
+                if key == "Line":  # as (description, Qty, UnitPrice, Amount)
+                    raw["Line"] = sales_lines(value, str(raw["TotalAmt"]))
+                    continue
                 raw[key] = money(value) if key in ("TotalAmt", "RemainingCredit") else value
             if "RemainingCredit" in fields:
                 raw["Balance"] = raw["RemainingCredit"]
@@ -158,21 +189,30 @@ class FakeQboState(FaultInjection):
         return base64.b64encode(digest).decode()
 
     def webhook(self, realm_id: str, memo_ids: list[str], operation: str = "Update", *,
-                cloudevents: bool = False) -> tuple[bytes, dict[str, str]]:
-        """A signed notification in the legacy or the CloudEvents format: (body, headers)."""
+                cloudevents: bool = False, others: list[tuple[str, str]] = ()
+                ) -> tuple[bytes, dict[str, str]]:
+        """A signed notification in the legacy or the CloudEvents format: (body, headers).
+        ``others``: (entity, id) changes of other entities in the same notification."""
         when = datetime.now(UTC)
         if cloudevents:
             payload: Any = [{
                 "specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.fake",
-                "type": f"qbo.creditmemo.{operation.lower()}d.v1",
+                "type": f"qbo.creditmemo.{VERBS.get(operation, operation.lower())}.v1",
                 "datacontenttype": "application/json",
                 "time": when.isoformat().replace("+00:00", "Z"),
                 "intuitentityid": memo_id, "intuitaccountid": realm_id, "data": {},
-            } for memo_id in memo_ids]
+            } for memo_id in memo_ids] + [{
+                "specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.fake",
+                "type": f"qbo.{entity.lower()}.updated.v1", "datacontenttype": "application/json",
+                "time": when.isoformat().replace("+00:00", "Z"), "intuitentityid": other_id,
+                "intuitaccountid": realm_id, "data": {}} for entity, other_id in others]
         else:
             payload = {"eventNotifications": [{"realmId": realm_id, "dataChangeEvent": {
                 "entities": [{"name": "CreditMemo", "id": memo_id, "operation": operation,
                               "lastUpdated": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-                             for memo_id in memo_ids]}}]}
+                             for memo_id in memo_ids] + [
+                    {"name": entity, "id": other_id, "operation": "Update",
+                     "lastUpdated": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+                    for entity, other_id in others]}}]}
         body = json.dumps(payload).encode()
         return body, {"intuit-signature": self.sign(body), "content-type": "application/json"}

@@ -1,7 +1,8 @@
 """A fake QuickBooks Desktop company file: it answers the qbXML requests CreditDesk hands
 the Web Connector the way QuickBooks does (accounting-apis.md 4.2, 4.6).
 
-It honours ``FromModifiedDate``/``FromDeletedDate``, ``MaxReturned`` and iterators
+It honours ``FromModifiedDate``/``FromDeletedDate``, ``MaxReturned``, ``IncludeLineItems``
+(CreditMemoLineRet elements only when asked) and iterators
 (``Start``/``Continue``, ``iteratorID``, ``iteratorRemainingCount``) and deliberately
 returns memos in TxnID order, not by modification time (QuickBooks promises no order).
 Voided memos stay with zero amounts and a "VOID:" memo; deleted ones leave only a
@@ -34,6 +35,8 @@ class Memo:
     currency: str | None = None  # CurrencyRef/FullName, e.g. "Canadian Dollar"
     memo: str = ""
     raw: str | None = None  # a malformed CreditMemoRet, sent as is
+    # (Desc, Quantity, Rate, Amount); None: one "Credit" line of the total
+    lines: list[tuple[str, str | None, str | None, str]] | None = None
 
 
 @dataclass
@@ -56,12 +59,13 @@ class FakeCompany:
     def add_memo(self, total: str, remaining: str | None = None, *,
                  customer_id: str = "80000058-1700000000",
                  customer_name: str = "Harbor Supply Co", ref: str | None = None,
-                 currency: str | None = None) -> str:
+                 currency: str | None = None,
+                 lines: list[tuple[str, str | None, str | None, str]] | None = None) -> str:
         n = next(self._seq)
         txn = f"{0x1A00 + n:X}-{1741046400 + n}"
         self.memos[txn] = Memo(txn, ref or f"CM-{1000 + n}", customer_id, customer_name,
                                "2025-03-04", total, remaining if remaining is not None else total,
-                               self.tick(), currency)
+                               self.tick(), currency, lines=lines)
         return txn
 
     def add_malformed(self, raw_inner: str) -> str:
@@ -122,7 +126,9 @@ class FakeCompany:
             self.iterators[it] = pending
         page, rest = pending[:size], pending[size:]
         self.iterators[it] = rest
-        body = "".join(self._memo_xml(self.memos[t]) for t in page if t in self.memos)
+        with_lines = (rq.findtext("IncludeLineItems") or "").strip() == "true"
+        body = "".join(self._memo_xml(self.memos[t], with_lines) for t in page
+                       if t in self.memos)
         attrs = f' iteratorRemainingCount="{len(rest)}" iteratorID="{it}"' \
             if rq.get("iterator") else ""
         return self._rs(rs_tag, rq, body, len(page), attrs)
@@ -139,7 +145,21 @@ class FakeCompany:
         return f'<?xml version="1.0" ?>\n<QBXML><QBXMLMsgsRs>{inner}</QBXMLMsgsRs></QBXML>'
 
     @staticmethod
-    def _memo_xml(m: Memo) -> str:
+    def _lines_xml(m: Memo) -> str:
+        """CreditMemoLineRet elements, last in CreditMemoRet (schema order): TxnLineID,
+        ItemRef, Desc, Quantity, Rate, Amount."""
+        out = []
+        for n, (desc, qty, rate, amount) in enumerate(m.lines or [("Credit", "1", m.total,
+                                                                    m.total)], start=1):
+            out.append(f"<CreditMemoLineRet><TxnLineID>{m.txn_id}-{n}</TxnLineID><ItemRef>"
+                       f"<FullName>Services</FullName></ItemRef><Desc>{escape(desc)}</Desc>"
+                       + (f"<Quantity>{qty}</Quantity>" if qty is not None else "")
+                       + (f"<Rate>{rate}</Rate>" if rate is not None else "")
+                       + f"<Amount>{amount}</Amount></CreditMemoLineRet>")
+        return "".join(out)
+
+    @classmethod
+    def _memo_xml(cls, m: Memo, with_lines: bool = False) -> str:
         if m.raw is not None:
             return m.raw
         currency = (f"<CurrencyRef><FullName>{escape(m.currency)}</FullName></CurrencyRef>"
@@ -151,7 +171,8 @@ class FakeCompany:
                 f"</CustomerRef><TxnDate>{m.txn_date}</TxnDate><RefNumber>{escape(m.ref_number)}"
                 f"</RefNumber><IsPending>false</IsPending><Subtotal>{m.total}</Subtotal>"
                 f"<TotalAmount>{m.total}</TotalAmount><CreditRemaining>{m.remaining}"
-                f"</CreditRemaining>{currency}<Memo>{escape(m.memo)}</Memo></CreditMemoRet>")
+                f"</CreditRemaining>{currency}<Memo>{escape(m.memo)}</Memo>"
+                f"{cls._lines_xml(m) if with_lines else ''}</CreditMemoRet>")
 
 
 def _time(text: str | None) -> datetime | None:

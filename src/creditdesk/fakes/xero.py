@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import email.utils
+import functools
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -186,31 +189,100 @@ def create_app(state: FakeXeroState) -> FastAPI:
     return app
 
 
+_parsed = functools.lru_cache(maxsize=1 << 18)(parse_datetime)
+
+
+def _when(value: Any) -> datetime:
+    """A note's timestamp, parsed once per distinct text."""
+    return _parsed(value) if isinstance(value, str) else parse_datetime(value)
+
+
+# Sort keys of the CreditNotes ``order`` parameter.
+ORDER_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "UpdatedDateUTC": lambda r: _when(r["UpdatedDateUTC"]),
+    "Date": lambda r: _when(r["Date"]),
+    "CreditNoteNumber": lambda r: r["CreditNoteNumber"]}
+
+Clauses = tuple[tuple[str, str, bool], ...]  # (field, value, equal) of a ``where``
+
+
+def _where(rows: list[dict[str, Any]], clauses: Clauses) -> list[dict[str, Any]]:
+    for name, value, equal in clauses:
+        rows = [r for r in rows if (_field(r, name) == value) == equal]
+    return rows
+
+
+def _sort(rows: list[dict[str, Any]], order: str, descending: bool) -> None:
+    key = ORDER_KEYS[order]
+    rows.sort(key=lambda r: (key(r), r["CreditNoteID"]), reverse=descending)
+
+
+def _modified_since(rows: list[dict[str, Any]], since: datetime) -> list[dict[str, Any]]:
+    return [r for r in rows if _when(r["UpdatedDateUTC"]) > since]
+
+
+def _matching(state: FakeXeroState, tenant: str, clauses: Clauses, order: str,
+              descending: bool, since: datetime | None) -> list[dict[str, Any]]:
+    """The notes matching ``where`` and If-Modified-Since, sorted by ``order``: the rows of
+    filtering then sorting all the notes, which every request did (O(all notes) a page).
+    The filtered, sorted listing is kept per version of the organisation's notes, so paging
+    through 100,000 notes costs a page's work a page; If-Modified-Since is then a bisection
+    (``UpdatedDateUTC ASC``, the connector's order) or a scan of the listing."""
+    cache_key = (clauses, order, descending)
+    with state.lock:
+        org = state.orgs[tenant]
+        version = org.version
+        found = org.listings.get(cache_key)
+        rows = None if found is not None and found[0] == version else list(org.notes.values())
+    if rows is None:
+        listing, stamps = found[1], found[2]
+    else:
+        listing = _where(rows, clauses)
+        try:
+            _sort(listing, order, descending)
+        except (KeyError, TypeError, ValueError):
+            # A note without a sortable key: answer exactly as without the cache, sorting
+            # only the notes changed since (which fails only if one of those is such a note).
+            listing = _where(rows, clauses)
+            if since is not None:
+                listing = _modified_since(listing, since)
+            _sort(listing, order, descending)
+            return listing
+        stamps = None
+        if order == "UpdatedDateUTC" and not descending:
+            stamps = [_when(r["UpdatedDateUTC"]) for r in listing]
+        with state.lock:
+            if org.version == version:
+                if any(v[0] != version for v in org.listings.values()):
+                    org.listings.clear()
+                org.listings[cache_key] = (version, listing, stamps)
+    if since is None:
+        return listing
+    if stamps is not None:  # ascending by UpdatedDateUTC: the changed notes are a suffix
+        return listing[bisect.bisect_right(stamps, since):]
+    return _modified_since(listing, since)
+
+
 def list_notes(state: FakeXeroState, request: Request, headers: dict[str, str]) -> Response:
     q = request.query_params
-    with state.lock:
-        rows = list(state.orgs[request.headers["xero-tenant-id"]].notes.values())
+    clauses = []
     for clause in re.split(r"&&|\s+AND\s+", q.get("where") or "") if q.get("where") else []:
         match = _CLAUSE.match(clause)
         if not match or match["field"] not in FIELDS:
             return invalid(f"Unsupported where clause {clause.strip()[:80]!r}", headers)
-        equal = match["op"] == "=="
-        rows = [r for r in rows if (_field(r, match["field"]) == match["value"]) == equal]
+        clauses.append((match["field"], match["value"], match["op"] == "=="))
+    since = None
     since_header = request.headers.get("if-modified-since")
     if since_header:
         try:
             since = _since(since_header)
         except ValueError:
             return invalid(f"Invalid If-Modified-Since {since_header[:40]!r}", headers)
-        rows = [r for r in rows if parse_datetime(r["UpdatedDateUTC"]) > since]
     order = (q.get("order") or "UpdatedDateUTC ASC").split()
-    keys = {"UpdatedDateUTC": lambda r: parse_datetime(r["UpdatedDateUTC"]),
-            "Date": lambda r: parse_datetime(r["Date"]),
-            "CreditNoteNumber": lambda r: r["CreditNoteNumber"]}
-    if order[0] not in keys:
+    if order[0] not in ORDER_KEYS:
         return invalid(f"Unsupported order {' '.join(order)[:60]!r}", headers)
-    rows.sort(key=lambda r: (keys[order[0]](r), r["CreditNoteID"]),
-              reverse=len(order) > 1 and order[1].upper() == "DESC")
+    rows = _matching(state, request.headers["xero-tenant-id"], tuple(clauses), order[0],
+                     len(order) > 1 and order[1].upper() == "DESC", since)
     if "page" not in q:
         return JSONResponse(envelope(state, "CreditNotes",
                                      [{**r, "LineItems": []} for r in rows]), headers=headers)

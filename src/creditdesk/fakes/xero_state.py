@@ -34,11 +34,30 @@ class Org:
     next_number: int = 1
     calls: list[float] = field(default_factory=list)  # monotonic times, for the minute limit
     day_calls: int = 0
+    # Bumped by every change to ``notes`` (change them through FakeXeroState's methods): the
+    # CreditNotes listing caches its filtered, sorted rows per version (fakes/xero.py).
+    version: int = 0
+    listings: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def amount(value: Decimal | str | int) -> float:
     """Xero writes amounts as JSON numbers; a float's repr round-trips 2-digit amounts."""
     return float(Decimal(str(value)))
+
+
+def line_items(lines: list[tuple[str, str | None, str | None, str]]) -> list[dict[str, Any]]:
+    """LineItems as Xero writes them (numbers as JSON numbers)."""
+    out = []
+    for description, qty, unit, line_amount in lines:
+        item: dict[str, Any] = {"LineItemID": str(uuid.uuid4()), "Description": description,
+                                "AccountCode": "200", "TaxType": "NONE", "TaxAmount": 0.0,
+                                "LineAmount": amount(line_amount)}
+        if qty is not None:
+            item["Quantity"] = float(Decimal(qty))
+        if unit is not None:
+            item["UnitAmount"] = amount(unit)
+        out.append(item)
+    return out
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -92,7 +111,11 @@ class FakeXeroState(FaultInjection):
                         contact_id: str = CONTACT, contact_name: str = "Harbor Supply Co",
                         currency: str = "USD", number: str | None = None,
                         date: str = "2025-03-04", status: str = "AUTHORISED",
-                        kind: str = "ACCRECCREDIT") -> str:
+                        kind: str = "ACCRECCREDIT",
+                        lines: list[tuple[str, str | None, str | None, str]] | None = None
+                        ) -> str:
+        """A credit note; ``lines`` as (Description, Quantity, UnitAmount, LineAmount) —
+        default one "Credit" line of the total."""
         with self.lock:
             org = self.orgs[tenant_id]
             note_id = str(uuid.uuid4())
@@ -104,16 +127,14 @@ class FakeXeroState(FaultInjection):
                 "Status": status, "Contact": {"ContactID": contact_id, "Name": contact_name},
                 "Date": msdate(day), "DateString": day.strftime("%Y-%m-%dT%H:%M:%S"),
                 "LineAmountTypes": "Exclusive",
-                "LineItems": [{"LineItemID": str(uuid.uuid4()), "Description": "Credit",
-                               "Quantity": 1.0, "UnitAmount": amount(total),
-                               "AccountCode": "200", "TaxType": "NONE", "TaxAmount": 0.0,
-                               "LineAmount": amount(total)}],
+                "LineItems": line_items(lines or [("Credit", "1", total, total)]),
                 "SubTotal": amount(total), "TotalTax": 0.0, "Total": amount(total),
                 "RemainingCredit": amount(remaining if remaining is not None else total),
                 "CurrencyCode": currency, "CurrencyRate": 1.0, "Reference": "",
                 "Allocations": [], "Payments": [], "HasAttachments": False,
                 "UpdatedDateUTC": msdate(self.now()),
             }
+            org.version += 1
             return note_id
 
     def update_note(self, tenant_id: str, note_id: str, **fields: Any) -> None:
@@ -121,8 +142,12 @@ class FakeXeroState(FaultInjection):
         with self.lock:
             raw = self.orgs[tenant_id].notes[note_id]
             for key, value in fields.items():
+                if key == "LineItems":  # as (Description, Quantity, UnitAmount, LineAmount)
+                    raw[key] = line_items(value)
+                    continue
                 raw[key] = amount(value) if key in ("Total", "RemainingCredit") else value
             raw["UpdatedDateUTC"] = msdate(self.now())
+            self.orgs[tenant_id].version += 1
 
     def allocate(self, tenant_id: str, note_id: str, value: str, invoice: str = "INV-0317"
                  ) -> None:
@@ -154,6 +179,7 @@ class FakeXeroState(FaultInjection):
             raw = self.orgs[tenant_id].notes[note_id]
             raw.pop("Contact", None)
             raw["Total"] = "twelve"
+            self.orgs[tenant_id].version += 1
 
     def count_call(self, tenant_id: str) -> tuple[str | None, dict[str, str]]:
         """Record an API call: (the limit exceeded or None, the X-*Limit-Remaining headers)."""

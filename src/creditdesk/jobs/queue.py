@@ -121,8 +121,9 @@ def sync_integration(context: procrastinate.JobContext, integration_id: str) -> 
         if integ is None or integ.status != "connected":
             return None  # disconnected or needing reconnection meanwhile: nothing to retry
     attempts = context.job.attempts if context.job else 0
-    sync.request_run(rt.db, integration_id=integration_id,
-                     trigger="retry" if attempts else "schedule")  # or the one queued
+    # The queued run as it is (a webhook's targeted run stays targeted), else a new one.
+    sync.ensure_queued(rt.db, integration_id=integration_id,
+                       trigger="retry" if attempts else "schedule")
     run_id = sync.claim_next(rt.db, integration_id=integration_id)
     if run_id is None:
         raise Busy(f"integration {integration_id} has a run in progress")

@@ -252,11 +252,13 @@ class RunView:
     updated: int
     voided: int
     errors: list[dict[str, Any]]
+    targeted: int = 0  # memos a webhook named (a targeted run); 0: an incremental run
 
 
 def run_view(r: models.SyncRun) -> RunView:
     return RunView(r.id, r.integration_id, r.trigger, r.status, r.queued_at, r.started_at,
-                   r.finished_at, r.fetched, r.created, r.updated, r.voided, list(r.errors))
+                   r.finished_at, r.fetched, r.created, r.updated, r.voided, list(r.errors),
+                   len(r.targets or {}))
 
 
 def list_runs(db: Database, *, actor: Actor, integration_id: str, limit: int = 50,

@@ -45,24 +45,56 @@ class Snapshot:
 ConnectorFactory = Callable[[Snapshot, base.TokenSaver], base.Connector]
 
 
+MAX_TARGETS = 100  # memos a targeted run reads one by one; beyond, an incremental run is cheaper
+
+
 def request_run(db: Database, *, integration_id: str, trigger: str,
-                partner_id: str | None = None) -> str:
-    """Queue a run (or return the one already queued): the id "Sync now" answers with."""
+                partner_id: str | None = None, targets: base.Targets | None = None) -> str:
+    """Queue a run (or return the one already queued): the id "Sync now" answers with.
+
+    ``targets`` (a webhook named these memos) asks for a targeted run that reads exactly
+    them. One connection has at most one queued run, so requests meet in it: named memos
+    are merged into a queued targeted run; a queued incremental run already covers them
+    (it reads every change since its cursor); an incremental request turns a queued
+    targeted run into an incremental one. A running run is never touched: the request
+    queues a run behind it. Past MAX_TARGETS memos the run becomes incremental.
+    """
     now = clock.now()
     with db.write() as session:
         stmt = select(models.Integration).where(models.Integration.id == integration_id)
         if partner_id is not None:
             stmt = stmt.where(models.Integration.partner_id == partner_id)
         integ = session.scalars(stmt).one()
-        queued = session.scalar(select(models.SyncRun.id).where(
-            models.SyncRun.integration_id == integ.id, models.SyncRun.status == "queued"))
-        if queued:
-            return queued
+        # FOR UPDATE: a worker claiming this run waits until the merge is committed, then
+        # reads the merged targets (claim_next only takes a run still ``queued``).
+        queued = session.scalars(select(models.SyncRun).where(
+            models.SyncRun.integration_id == integ.id, models.SyncRun.status == "queued")
+            .order_by(models.SyncRun.queued_at).limit(1).with_for_update()).first()
+        if queued is not None:
+            if queued.targets is not None:
+                merged = base.merge_targets(queued.targets, targets) if targets else None
+                if merged is None or len(merged) > MAX_TARGETS:
+                    queued.targets, queued.trigger = None, trigger
+                else:
+                    queued.targets = merged
+            return queued.id
+        if targets is not None and len(targets) > MAX_TARGETS:
+            targets = None
         run = models.SyncRun(id=new_id("run"), partner_id=integ.partner_id,
                              integration_id=integ.id, trigger=trigger, status="queued",
-                             queued_at=now, fetched=0, created=0, updated=0, voided=0, errors=[])
+                             queued_at=now, fetched=0, created=0, updated=0, voided=0, errors=[],
+                             targets=dict(targets) if targets else None)
         session.add(run)
         return run.id
+
+
+def ensure_queued(db: Database, *, integration_id: str, trigger: str) -> str:
+    """The connection's queued run, whatever kind it is, or a new incremental one: what a
+    job runner claims (unlike ``request_run``, it never widens a targeted run)."""
+    with db.read() as session:
+        queued = session.scalar(select(models.SyncRun.id).where(
+            models.SyncRun.integration_id == integration_id, models.SyncRun.status == "queued"))
+    return queued or request_run(db, integration_id=integration_id, trigger=trigger)
 
 
 def queue_due(db: Database, *, now: datetime | None = None) -> list[str]:
@@ -129,13 +161,19 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
     """Run a claimed (``running``) run to its end, recording everything (Y8); returns the
     error that failed it, if any (a job runner retries ``base.Transient`` ones)."""
     with db.read() as session:
-        integration_id = session.get_one(models.SyncRun, run_id).integration_id
+        claimed = session.get_one(models.SyncRun, run_id)
+        integration_id, targets = claimed.integration_id, claimed.targets
     snap = snapshot(db, integration_id)
     try:
         if snap.status != "connected":
             raise base.ConnectorError(f"the integration is {snap.status.replace('_', ' ')}")
         connector = connector_for(snap, save_tokens(db, integration_id))
-        for batch in connector.fetch(snap.cursor):
+        fetch_targets = getattr(connector, "fetch_targets", None)
+        # A targeted run reads exactly the named memos (the cursor stays where it is); a
+        # connector without targeted reads runs incrementally, which picks them up too.
+        batches = (fetch_targets(targets) if targets and fetch_targets is not None
+                   else connector.fetch(snap.cursor))
+        for batch in batches:
             _land(db, run_id, snap, batch)
     except base.NeedsReconnection as exc:
         _finish(db, run_id, snap, error=str(exc), reconnect=True, interval=interval)
@@ -170,6 +208,7 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     sync_upsert.prefetch(session, snap.partner_id, source, batch.records, counts)
     for record in batch.records:
         sync_upsert.land(session, actor, source, record, counts, now)
+    sync_upsert.flush_lines(session, counts)
     run.fetched += len(batch.records)
     run.created += counts.created
     run.updated += counts.updated
@@ -177,8 +216,9 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     if counts.errors:
         run.errors = (list(run.errors) + counts.errors)[:MAX_ERRORS]
     run.heartbeat_at = now
-    session.execute(update(models.Integration).where(
-        models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
+    if batch.cursor is not None:  # None: a targeted read leaves the incremental cursor alone
+        session.execute(update(models.Integration).where(
+            models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
 
 
 def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
@@ -190,12 +230,19 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
         run = session.get_one(models.SyncRun, run_id, with_for_update=True)
         integ = session.get_one(models.Integration, snap.id, with_for_update=True)
         run.finished_at = now
+        targeted = bool(run.targets)
         if error is None:
             run.status = "partial" if run.errors else "succeeded"
-            integ.last_synced_at, integ.consecutive_failures = now, 0
-            integ.last_error = (f"{len(run.errors)} record(s) could not be read in the last run"
-                                if run.errors else None)
-            integ.next_sync_at = now + interval if interval is not None else None
+            problem = (f"{len(run.errors)} record(s) could not be read in the last run"
+                       if run.errors else None)
+            if targeted:
+                # A few memos were read: the incremental sync's schedule, failures and
+                # "last synced" are about the whole connection and stay as they are.
+                integ.last_error = problem or integ.last_error
+            else:
+                integ.last_synced_at, integ.consecutive_failures = now, 0
+                integ.last_error = problem
+                integ.next_sync_at = now + interval if interval is not None else None
         else:
             run.status = "failed"
             run.errors = [*run.errors, {"external_id": None, "message": error}][:MAX_ERRORS + 1]
@@ -204,9 +251,14 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
             if reconnect:  # never retried forever: the partner must reconnect
                 integ.status, integ.next_sync_at = "needs_reconnection", None
             elif integ.status == "connected" and interval is not None:
-                # back-off: 1, 2, 4 ... minutes, up to interval
+                # back-off: 1, 2, 4 ... minutes, up to interval; after a failed targeted
+                # run that incremental retry is what picks its memos up (never later than
+                # the sync already planned)
                 backoff = timedelta(minutes=2 ** min(integ.consecutive_failures - 1, 10))
-                integ.next_sync_at = now + min(backoff, interval)
+                retry_at = now + min(backoff, interval)
+                if targeted and integ.next_sync_at is not None:
+                    retry_at = min(retry_at, integ.next_sync_at)
+                integ.next_sync_at = retry_at
         integ.updated_at = now
         audit.record(session, Actor(snap.partner_id, f"sync:{snap.provider}"), "integration.sync",
                      "integration", snap.id,

@@ -1,5 +1,10 @@
 """Landing one synced record (Y3-Y6): upsert by (partner, source, external_id), status from
-the remaining credit the system reports, customer matched by its id or created."""
+the remaining credit the system reports, customer matched by its id or created, and the
+memo's lines replaced by the ones the system reports (read-only, like the memo).
+
+Everything is per page (B6): ``prefetch`` loads the page's customers, memos and their
+stored lines with one query each; ``land`` decides in memory; ``flush_lines`` writes the
+page's line changes with one DELETE and one INSERT."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base
@@ -30,6 +35,18 @@ class Counts:
     # ``prefetch``; rows created while landing the page are added as they are made.
     customers: dict[str, models.Customer] = field(default_factory=dict)
     memos: dict[str, models.CreditMemo] = field(default_factory=dict)
+    # Stored lines by memo id (as comparable tuples), and the page's pending line writes:
+    # memos whose stored lines go, and the rows that replace them.
+    lines: dict[str, tuple[LineKey, ...]] = field(default_factory=dict)
+    drop_lines: set[str] = field(default_factory=set)
+    new_lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+LineKey = tuple[str, str | None, int | None, int]  # description, quantity, unit price, amount
+
+
+def _key(line: base.RemoteLine) -> LineKey:
+    return (line.description, line.quantity, line.unit_price_minor, line.amount_minor)
 
 
 def prefetch(session: Session, partner_id: str, source: rules.Source,
@@ -49,6 +66,19 @@ def prefetch(session: Session, partner_id: str, source: rules.Source,
         counts.memos.update((row.external_id or "", row) for row in session.scalars(
             select(cm).where(cm.partner_id == partner_id, cm.source == source.value,
                              cm.external_id.in_(memo_ids)).order_by(cm.id).with_for_update()))
+    with_lines = {r.external_id for r in records
+                  if isinstance(r, base.RemoteMemo) and r.lines is not None}
+    known = sorted(m.id for ext, m in counts.memos.items() if ext in with_lines)
+    if known:  # one query for the stored lines of the page's existing memos
+        line = models.CreditMemoLine
+        stored: dict[str, list[LineKey]] = {}
+        for row in session.execute(
+                select(line.credit_memo_id, line.description, line.reported_quantity,
+                       line.unit_price_minor, line.amount_minor)
+                .where(line.credit_memo_id.in_(known))
+                .order_by(line.credit_memo_id, line.position)):
+            stored.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
+        counts.lines.update((memo_id, tuple(stored.get(memo_id, ()))) for memo_id in known)
 
 
 def land(session: Session, actor: Actor, source: rules.Source, record: base.Record,
@@ -62,7 +92,11 @@ def land(session: Session, actor: Actor, source: rules.Source, record: base.Reco
         problem = _check(record)
         if problem:
             counts.errors.append({"external_id": record.external_id, "message": problem})
-        elif record.voided:
+            return
+        if record.line_problem:  # the memo still lands; its stored lines are kept
+            counts.errors.append({"external_id": record.external_id,
+                                  "message": record.line_problem})
+        if record.voided:
             _void(session, actor, source, record.external_id, "Voided", counts, now,
                   create_from=record)
         else:
@@ -118,15 +152,19 @@ def _upsert(session: Session, actor: Actor, source: rules.Source, r: base.Remote
         session.add(memo)
         counts.memos[r.external_id] = memo
         counts.created += 1
+        _replace_lines(memo, r, counts)
         audit.record(session, actor, "credit_memo.sync_create", "credit_memo", memo.id,
                      {"source": source.value, "external_id": r.external_id,
                       "status": values["status"]})
         return
-    changed = {k: v for k, v in values.items() if getattr(memo, k) != v}
+    changed: dict[str, Any] = {k: v for k, v in values.items() if getattr(memo, k) != v}
+    if _replace_lines(memo, r, counts):
+        changed["lines"] = True
     if not changed:
         return
     for key, value in changed.items():
-        setattr(memo, key, value)
+        if key != "lines":
+            setattr(memo, key, value)
     memo.applied_at = (memo.applied_at or now) if memo.status == "applied" else None
     memo.updated_at = now
     counts.updated += 1
@@ -152,11 +190,50 @@ def _void(session: Session, actor: Actor, source: rules.Source, external_id: str
         session.add(memo)
         counts.memos[external_id] = memo
         counts.created += 1
+        _replace_lines(memo, create_from, counts)
         return
     if memo.status == "void":
         return
+    # The lines stay as they were: a voided memo keeps its total here, while the system
+    # may zero its lines (QuickBooks does).
     memo.status, memo.applied_minor, memo.applied_at = "void", 0, None
     memo.void_reason, memo.voided_at, memo.updated_at = reason, now, now
     counts.voided += 1
     audit.record(session, actor, "credit_memo.sync_void", "credit_memo", memo.id,
                  {"source": source.value, "external_id": external_id, "reason": reason})
+
+
+def _replace_lines(memo: models.CreditMemo, r: base.RemoteMemo, counts: Counts) -> bool:
+    """Queue the memo's lines to become the ones the system reports; False when it reports
+    none (``lines`` None) or the same ones (compared with the prefetched stored lines)."""
+    if r.lines is None:
+        return False
+    wanted = tuple(_key(li) for li in r.lines)
+    if counts.lines.get(memo.id, ()) == wanted:
+        return False
+    if counts.lines.get(memo.id):
+        counts.drop_lines.add(memo.id)
+    counts.lines[memo.id] = wanted
+    # keyed by memo: a memo landed twice in one page keeps only its last lines
+    counts.new_lines[memo.id] = [
+        {"id": new_id("cml"), "partner_id": memo.partner_id, "credit_memo_id": memo.id,
+         "position": i, "description": li.description, "reported_quantity": li.quantity,
+         "unit_price_minor": li.unit_price_minor, "amount_minor": li.amount_minor,
+         "synced": True}  # quantity and variant_id: NULL, as a synced line has them
+        for i, li in enumerate(r.lines)]
+    return True
+
+
+def flush_lines(session: Session, counts: Counts) -> None:
+    """Write the page's line changes: one DELETE of the replaced memos' lines, then one
+    (executemany) INSERT of the new rows, after the page's memos themselves are inserted."""
+    session.flush()
+    if counts.drop_lines:
+        line = models.CreditMemoLine
+        session.execute(delete(line).where(line.credit_memo_id.in_(sorted(counts.drop_lines)))
+                        .execution_options(synchronize_session=False))
+    rows = [row for memo_rows in counts.new_lines.values() for row in memo_rows]
+    if rows:  # a Core executemany: no ORM objects for rows nothing reads back
+        session.connection().execute(insert(models.CreditMemoLine.__table__), rows)
+    counts.drop_lines.clear()
+    counts.new_lines.clear()

@@ -13,12 +13,18 @@ from creditdesk.domain.money import Money
 
 @dataclass(frozen=True)
 class LineView:
+    """A line. Native lines always have a whole ``quantity`` and a ``unit_price``; a synced
+    memo's lines (``synced``) show what the accounting system reports: its quantity (an int
+    when whole, else exact decimal text such as "1.5"; None when it has none) and a unit
+    price only when it has one in whole minor units."""
+
     id: str
     description: str
-    quantity: int
-    unit_price: Money
+    quantity: int | str | None
+    unit_price: Money | None
     amount: Money
     variant_id: str | None
+    synced: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,21 @@ class ApplicationView:
 
 
 def line_view(row: models.InvoiceLine | models.CreditMemoLine, currency: str) -> LineView:
-    return LineView(row.id, row.description, row.quantity, Money(row.unit_price_minor, currency),
+    unit = Money(row.unit_price_minor, currency) if row.unit_price_minor is not None else None
+    if isinstance(row, models.CreditMemoLine) and row.synced:
+        return LineView(row.id, row.description, reported_quantity(row.reported_quantity), unit,
+                        Money(row.amount_minor, currency), None, synced=True)
+    return LineView(row.id, row.description, row.quantity, unit,
                     Money(row.amount_minor, currency), row.variant_id)
+
+
+def reported_quantity(text: str | None) -> int | str | None:
+    """A synced line's stored quantity text: a whole one as an int (shown like a native
+    quantity), a fractional one as its exact text."""
+    if text is None:
+        return None
+    whole = text.lstrip("-")
+    return int(text) if whole.isdigit() else text
 
 
 def memo_view(row: models.CreditMemo, *, with_lines: bool = True) -> MemoView:

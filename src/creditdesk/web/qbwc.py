@@ -18,6 +18,7 @@ from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.services import qbwc, qbwc_setup
+from creditdesk.services.context import Actor
 from creditdesk.web.api.deps import DB, CurrentActor
 
 log = logging.getLogger("creditdesk.qbwc")
@@ -82,13 +83,19 @@ def describe() -> Response:
     return _xml(soap.wsdl(f"{base}/qbwc"))
 
 
-@api_router.get("/integrations/{integration_id}/qwc")
-def download_qwc(integration_id: str, db: DB, actor: CurrentActor) -> Response:
-    """The ``.qwc`` file to load into the QuickBooks Web Connector (QuickBooks Desktop)."""
+def qwc_download(db: Database, actor: Actor, integration_id: str) -> Response:
+    """The ``.qwc`` file to load into the QuickBooks Web Connector, as a download (no
+    password in it); the API and the dashboard both serve it."""
     name, xml = qbwc_setup.qwc(db, actor=actor, settings=provider_settings.load(),
                                integration_id=integration_id)
     return Response(xml, media_type="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@api_router.get("/integrations/{integration_id}/qwc")
+def download_qwc(integration_id: str, db: DB, actor: CurrentActor) -> Response:
+    """The ``.qwc`` file to load into the QuickBooks Web Connector (QuickBooks Desktop)."""
+    return qwc_download(db, actor, integration_id)
 
 
 def install(app: FastAPI, api_prefix: str = "/api/v1") -> None:

@@ -1,5 +1,7 @@
 """Accounting-system webhooks (Y2, Y7): verify the signature over the raw body, answer fast,
-queue a sync of each connection the notification names. A bad signature changes nothing."""
+queue a targeted sync of the memos the notification names for each connection it concerns
+(``sync.request_run`` with targets: recorded, not run, here). A bad signature changes
+nothing."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from creditdesk.connectors import quickbooks_online as qbo
 from creditdesk.connectors import settings as provider_settings
+from creditdesk.connectors.base import Targets
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
@@ -30,28 +33,17 @@ def valid_signature(secret: str, body: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(expected, signature.strip().encode())
 
 
-def qbo_realms(payload: Any) -> set[str]:
-    """Realms with CreditMemo changes, from the classic or the CloudEvents payload."""
-    realms: set[str] = set()
-    if isinstance(payload, dict):
-        for note in payload.get("eventNotifications") or []:
-            entities = ((note or {}).get("dataChangeEvent") or {}).get("entities") or []
-            if any((e or {}).get("name") == "CreditMemo" for e in entities):
-                realms.add(str(note.get("realmId")))
-    elif isinstance(payload, list):
-        for event in payload:
-            if (isinstance(event, dict)
-                    and str(event.get("type", "")).startswith("qbo.creditmemo.")):
-                realms.add(str(event.get("intuitaccountid")))
-    return realms
-
-
-def queue_for_realms(db: Database, provider: str, realms: set[str]) -> list[str]:
+def queue_targeted(db: Database, provider: str, by_realm: dict[str, Targets]) -> list[str]:
+    """A targeted run for each connected integration of ``provider`` whose realm (QuickBooks
+    company, Xero tenant) the notification names; the ids of the runs queued or merged into."""
+    if not by_realm:
+        return []
     with db.read() as session:
-        ids = session.scalars(select(models.Integration.id).where(
+        found = session.execute(select(models.Integration.id, models.Integration.realm_id).where(
             models.Integration.provider == provider, models.Integration.status == "connected",
-            models.Integration.realm_id.in_(sorted(realms)))).all()
-    return [sync.request_run(db, integration_id=i, trigger="webhook") for i in ids]
+            models.Integration.realm_id.in_(sorted(by_realm)))).all()
+    return [sync.request_run(db, integration_id=iid, trigger="webhook",
+                             targets=by_realm[str(realm)]) for iid, realm in found]
 
 
 @router.post("/webhooks/quickbooks")
@@ -65,9 +57,8 @@ async def quickbooks(request: Request) -> Response:
         payload = json.loads(body)
     except ValueError:
         return problem(422, "validation_error", "The webhook body is not JSON.")
-    realms = qbo_realms(payload)
-    if realms:
-        await run_in_threadpool(queue_for_realms, request.app.state.db, "quickbooks_online",
-                                realms)
+    by_realm = qbo.webhook_targets(payload)
+    if by_realm:
+        await run_in_threadpool(queue_targeted, request.app.state.db, qbo.PROVIDER, by_realm)
         await run_in_threadpool(sync_jobs.wake, request.app.state)  # may defer jobs (PG)
     return Response(status_code=200)

@@ -1,43 +1,27 @@
 """Xero webhooks (Y2, Y7): ``x-xero-signature`` = base64 HMAC-SHA256 of the raw body with the
 webhook key. Xero wants 200 for a good signature and 401 for a bad one, both with no body and
 no cookies, within 5 seconds; the intent-to-receive handshake is just that, on empty
-``events`` payloads. CREDITNOTE events queue a sync of the tenant's connection."""
+``events`` payloads. CREDITNOTE events queue a targeted sync of the named credit notes for
+the tenant's connection (``xero_records.webhook_targets``)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from creditdesk.connectors import settings as provider_settings
-from creditdesk.connectors import xero
+from creditdesk.connectors import xero, xero_records
+from creditdesk.connectors.base import Targets
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.web.webhooks import queue_for_realms, valid_signature
+from creditdesk.web.webhooks import queue_targeted, valid_signature
 
 router = APIRouter(include_in_schema=False)
-CATEGORY = "CREDITNOTE"
 
 
-def creditnote_tenants(payload: Any) -> set[str]:
-    """Tenants with customer credit-note changes (supplier credits are not synced)."""
-    tenants: set[str] = set()
-    events = payload.get("events") if isinstance(payload, dict) else None
-    for event in events if isinstance(events, list) else []:
-        if not isinstance(event, dict) or event.get("eventCategory") != CATEGORY:
-            continue
-        data = event.get("data")
-        kind = data.get("Type") if isinstance(data, dict) else None
-        if kind not in (None, "ACCRECCREDIT"):
-            continue
-        if isinstance(event.get("tenantId"), str) and event["tenantId"]:
-            tenants.add(event["tenantId"])
-    return tenants
-
-
-def _queue(request: Request, tenants: set[str]) -> None:
-    queue_for_realms(request.app.state.db, xero.PROVIDER, tenants)
+def _queue(request: Request, by_tenant: dict[str, Targets]) -> None:
+    queue_targeted(request.app.state.db, xero.PROVIDER, by_tenant)
     sync_jobs.wake(request.app.state)
 
 
@@ -51,7 +35,7 @@ async def xero_webhook(request: Request) -> Response:
         payload = json.loads(body)
     except ValueError:
         return Response(status_code=400)
-    tenants = creditnote_tenants(payload)
-    if tenants:
-        await run_in_threadpool(_queue, request, tenants)
+    by_tenant = xero_records.webhook_targets(payload)
+    if by_tenant:
+        await run_in_threadpool(_queue, request, by_tenant)
     return Response(status_code=200)

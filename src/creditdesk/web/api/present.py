@@ -18,8 +18,8 @@ def amount(m: Money) -> str:
 
 def line_out(li: views.LineView) -> dict[str, Any]:
     return {"id": li.id, "description": li.description, "quantity": li.quantity,
-            "unit_price": amount(li.unit_price), "amount": amount(li.amount),
-            "variant_id": li.variant_id}
+            "unit_price": amount(li.unit_price) if li.unit_price is not None else None,
+            "amount": amount(li.amount), "variant_id": li.variant_id}
 
 
 def memo_out(m: views.MemoView) -> dict[str, Any]:

@@ -29,8 +29,11 @@ class Page(Out, Generic[T]):
 class LineOut(Out):
     id: str
     description: str
-    quantity: int
-    unit_price: Money
+    quantity: int | str | None = Field(description=(
+        "A whole number. On a synced memo, the accounting system's quantity: a decimal "
+        "string when it is not whole (\"1.5\"), null when it reports none"))
+    unit_price: Money | None = Field(description=(
+        "null only on a synced memo whose system reports no unit price in whole minor units"))
     amount: Money
     variant_id: str | None
 

@@ -1,17 +1,20 @@
 """Dashboard > Integrations (P1): connections with their status and sync runs, Connect
-QuickBooks Online or Xero (OAuth), Connect Sage Intacct (credentials), Sync now."""
+QuickBooks Online or Xero (OAuth), Connect Sage Intacct (credentials), Connect QuickBooks
+Desktop (the Web Connector's password, shown once, and its .qwc file), Sync now."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from creditdesk.connectors import quickbooks_desktop as qbd
 from creditdesk.connectors import registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.domain import errors
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
 from creditdesk.web import forms, templating
+from creditdesk.web import qbwc as qbwc_web
 from creditdesk.web.api.deps import DB
 from creditdesk.web.api.integrations import credential_checks
 from creditdesk.web.auth import Admin, User
@@ -26,15 +29,21 @@ def integrations_page(request: Request, db: DB, actor: User) -> Response:
     return page(request, db, actor)
 
 
-def page(request: Request, db: DB, actor: User,
-         refusal: forms.Refusal | None = None) -> Response:
-    """The page; with a refusal, shown next to its form (with the refusal's status)."""
+def page(request: Request, db: DB, actor: User, refusal: forms.Refusal | None = None,
+         desktop: dict[str, str] | None = None) -> Response:
+    """The page; with a refusal, shown next to its form (with the refusal's status); with
+    ``desktop``, a new QuickBooks Desktop connection's Web Connector password, shown once."""
     rows = integrations.list_integrations(db, actor=actor, limit=50).data
     runs = {i.id: integrations.list_runs(db, actor=actor, integration_id=i.id, limit=10).data
             for i in rows}
+    # The answer that shows a password is kept by no cache; with htmx the address stays the
+    # page's (a reload shows the page without it) and hx-history="false" in the template
+    # keeps it out of htmx's history snapshots (localStorage).
+    headers = {"Cache-Control": "no-store", "HX-Push-Url": "false"} if desktop else None
     return templating.render(request, "dashboard/integrations.html",
-                             {"integrations": rows, "runs": runs, "refusal": refusal},
-                             status=refusal.status if refusal else 200)
+                             {"integrations": rows, "runs": runs, "refusal": refusal,
+                              "desktop": desktop},
+                             status=refusal.status if refusal else 200, headers=headers)
 
 
 @router.post("/connect")
@@ -67,6 +76,30 @@ def connect_with_credentials(request: Request, db: DB, actor: Admin,
                      "first sync has started.")
     sync_jobs.wake(request.app.state)
     return RedirectResponse(PAGE, status_code=303)
+
+
+@router.post("/connect-desktop")
+def connect_desktop(request: Request, db: DB, actor: Admin, _f: CheckedForm) -> Response:
+    """QuickBooks Desktop: CreditDesk makes the Web Connector's user name and password. The
+    password is only in this answer (the page, rendered here rather than after a redirect:
+    it is never stored, not even in the session cookie); the connection then waits
+    (pending authorization) until the Web Connector first signs in with it."""
+    created = integrations.create_integration(db, actor=actor, settings=provider_settings.load(),
+                                              provider=qbd.PROVIDER)
+    web_connector = (created.extra or {}).get("web_connector", {})
+    return page(request, db, actor, desktop={
+        "id": created.id, "username": web_connector.get("username", ""),
+        "password": web_connector.get("password", ""), "qwc_url": qwc_url(created.id)})
+
+
+def qwc_url(integration_id: str) -> str:
+    return f"{PAGE}/{integration_id}/qwc"
+
+
+@router.get("/{integration_id}/qwc")
+def download_qwc(integration_id: str, db: DB, actor: User) -> Response:
+    """The ``.qwc`` file to load into the QuickBooks Web Connector (no password in it)."""
+    return qbwc_web.qwc_download(db, actor, integration_id)
 
 
 @router.post("/{integration_id}/sync")

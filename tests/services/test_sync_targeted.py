@@ -1,0 +1,171 @@
+"""Targeted syncs: a webhook names memos, the run reads exactly those by id (Y2, Y4, Y6, Y8),
+and the queue never loses a named memo, whatever else is queued or running."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from creditdesk.connectors import base
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.services import sync
+from creditdesk.services.context import Actor, clock
+from tests.qbo_fixtures import REALM, FakeQbo
+from tests.sync_helpers import integration, run, synced_memos
+from tests.xero_fixtures import TENANT, FakeXero
+
+C, D = base.CHANGED, base.DELETED
+
+
+def memos(db: Database) -> dict[str, models.CreditMemo]:
+    return synced_memos(db, "quickbooks_online")
+
+
+def execute(db: Database, run_id: str, factory: sync.ConnectorFactory) -> models.SyncRun:
+    assert sync.claim_next(db) == run_id
+    sync.execute(db, run_id, factory)
+    return run(db, run_id)
+
+
+def queued(db: Database, iid: str) -> list[models.SyncRun]:
+    with db.read() as s:
+        return list(s.query(models.SyncRun).filter_by(integration_id=iid, status="queued"))
+
+
+def test_y2_a_targeted_run_reads_exactly_the_named_memos_and_keeps_the_schedule(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    st = fake_qbo.state
+    a, b, c = (st.add_memo(REALM, total="50.00") for _ in range(3))
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid)
+    before = integration(db, iid)
+    st.apply_credit(REALM, a, "20.00")
+    st.delete_memo(REALM, b)
+    st.apply_credit(REALM, c, "1.00")  # changed too, but not named: not read
+    st.requests.clear()
+    rid = sync.request_run(db, integration_id=iid, trigger="webhook",
+                           targets={a: C, b: D})
+    r = execute(db, rid, fake_qbo.factory())
+    assert (r.status, r.trigger, r.fetched, r.created, r.updated, r.voided) == (
+        "succeeded", "webhook", 2, 0, 1, 1)
+    got = memos(db)
+    assert (got[a].status, got[a].applied_minor) == ("partially_applied", 3000)
+    assert (got[b].status, got[b].void_reason) == ("void", "Deleted in QuickBooks Online")
+    assert got[c].status == "issued"  # the incremental sync will bring it
+    assert [q.split("?")[0] for q in st.requests] == [
+        f"GET /v3/company/{REALM}/creditmemo/{a}"]  # a deletion needs no read
+    after = integration(db, iid)
+    assert after.cursor == before.cursor  # the incremental cursor did not move
+    assert (after.next_sync_at, after.last_synced_at) == (before.next_sync_at,
+                                                          before.last_synced_at)
+    incremental = run(db, fake_qbo.sync(db, iid))
+    assert memos(db)[c].status == "partially_applied" and incremental.status == "succeeded"
+
+
+def test_y4_a_memo_the_read_no_longer_finds_lands_as_deleted(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    gone = fake_qbo.state.add_memo(REALM, total="8.00")
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid)
+    fake_qbo.state.delete_memo(REALM, gone)  # the webhook said Update; the read says 610
+    rid = sync.request_run(db, integration_id=iid, trigger="webhook", targets={gone: C})
+    r = execute(db, rid, fake_qbo.factory())
+    assert (r.fetched, r.voided) == (1, 1)
+    assert memos(db)[gone].status == "void"
+
+
+def test_y2_xero_targeted_run_reads_the_notes_by_id(
+        db: Database, actor: Actor, fake_xero: FakeXero) -> None:
+    st = fake_xero.state
+    note = st.add_credit_note(TENANT, total="40.00")
+    other = st.add_credit_note(TENANT, total="10.00")
+    iid = fake_xero.connect(db, actor)
+    fake_xero.sync(db, iid)
+    st.allocate(TENANT, note, "40.00")
+    st.void(TENANT, other)
+    st.requests.clear()
+    rid = sync.request_run(db, integration_id=iid, trigger="webhook", targets={note: C})
+    r = execute(db, rid, fake_xero.factory())
+    assert (r.fetched, r.updated, r.voided) == (1, 1, 0)
+    got = synced_memos(db, "xero")
+    assert (got[note].status, got[other].status) == ("applied", "issued")
+    assert [q.split("?")[0] for q in st.requests] == [f"GET /api.xro/2.0/CreditNotes/{note}"]
+
+
+# the queue: one queued run per connection, and no named memo is ever lost -------------------
+def test_named_memos_merge_into_the_queued_targeted_run(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    iid = fake_qbo.connect(db, actor)
+    first = sync.request_run(db, integration_id=iid, trigger="webhook", targets={"1": C})
+    second = sync.request_run(db, integration_id=iid, trigger="webhook",
+                              targets={"2": C, "1": D})
+    third = sync.request_run(db, integration_id=iid, trigger="webhook", targets={"1": C})
+    assert first == second == third
+    assert [(r.trigger, r.targets) for r in queued(db, iid)] == [
+        ("webhook", {"1": D, "2": C})]  # a deletion is never undone by a later update
+
+
+def test_a_queued_incremental_run_absorbs_a_webhook_and_sync_now_widens_a_targeted_one(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    iid = fake_qbo.connect(db, actor)  # connected: its first (incremental) sync is due
+    due = sync.queue_due(db)
+    assert sync.request_run(db, integration_id=iid, trigger="webhook",
+                            targets={"1": C}) == due[0]
+    assert [(r.trigger, r.targets) for r in queued(db, iid)] == [("schedule", None)]
+    sync.execute(db, sync.claim_next(db) or "", fake_qbo.factory())
+
+    targeted = sync.request_run(db, integration_id=iid, trigger="webhook", targets={"1": C})
+    # a job runner takes the queued run as it is...
+    assert sync.ensure_queued(db, integration_id=iid, trigger="schedule") == targeted
+    assert queued(db, iid)[0].targets == {"1": C}
+    # ...while Sync now (or the schedule) asks for everything: one incremental run covers it
+    assert sync.request_run(db, integration_id=iid, trigger="manual") == targeted
+    assert [(r.trigger, r.targets) for r in queued(db, iid)] == [("manual", None)]
+
+
+def test_a_webhook_during_a_running_sync_queues_a_targeted_run_behind_it(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    iid = fake_qbo.connect(db, actor)
+    running = sync.request_run(db, integration_id=iid, trigger="webhook", targets={"1": C})
+    assert sync.claim_next(db) == running
+    later = sync.request_run(db, integration_id=iid, trigger="webhook", targets={"2": C})
+    assert later != running
+    assert run(db, running).targets == {"1": C}  # what the running run reads is not changed
+    assert [(r.id, r.targets) for r in queued(db, iid)] == [(later, {"2": C})]
+    assert sync.claim_next(db) is None  # the queueing lock: never two runs at once
+
+
+def test_past_the_limit_a_targeted_run_becomes_incremental(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    iid = fake_qbo.connect(db, actor)
+    many = {str(n): C for n in range(sync.MAX_TARGETS)}
+    rid = sync.request_run(db, integration_id=iid, trigger="webhook", targets=many)
+    assert queued(db, iid)[0].targets == many
+    assert sync.request_run(db, integration_id=iid, trigger="webhook",
+                            targets={"extra": C}) == rid
+    assert queued(db, iid)[0].targets is None
+    other = fake_qbo.connect(db, actor, realm=REALM)
+    sync.request_run(db, integration_id=other, trigger="webhook",
+                     targets={**many, "extra": C})
+    assert queued(db, other)[0].targets is None
+
+
+def test_y6_a_failed_targeted_run_is_recorded_and_the_incremental_retry_comes_soon(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    memo = fake_qbo.state.add_memo(REALM, total="9.00")
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid)
+    planned = integration(db, iid).next_sync_at
+    assert planned is not None
+    fake_qbo.state.apply_credit(REALM, memo, "4.00")
+    rid = sync.request_run(db, integration_id=iid, trigger="webhook", targets={memo: C})
+    fake_qbo.state.inject(*["503"] * 4)
+    r = execute(db, rid, fake_qbo.factory())
+    assert r.status == "failed" and "503" in r.errors[-1]["message"]
+    after = integration(db, iid)
+    assert after.next_sync_at is not None and after.next_sync_at <= planned
+    assert after.next_sync_at <= clock.now() + timedelta(minutes=1)
+    retry = sync.queue_due(db, now=after.next_sync_at)
+    assert len(retry) == 1 and run(db, retry[0]).targets is None
+    sync.execute(db, sync.claim_next(db) or "", fake_qbo.factory())
+    assert memos(db)[memo].status == "partially_applied"  # picked up: nothing lost
