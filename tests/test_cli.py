@@ -84,3 +84,42 @@ def test_suggestions_refresh_prints_the_counts(sqlite_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
         "customers": 0, "created": 0, "updated": 0, "removed": 0, "open": 0}
+
+
+def test_serve_with_workers_upgrades_in_a_child_and_serves(sqlite_url: str, tmp_path) -> None:
+    """``serve --workers 2`` prepares the schema in a child process (the supervisor stays
+    small), then both workers answer on the upgraded database."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "CREDITDESK_DATABASE_URL": sqlite_url, "CREDITDESK_SYNC_IN_PROCESS": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "creditdesk.cli", "serve", "--port",
+                             str(port), "--workers", "2"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, up = time.monotonic() + 60, False
+        while time.monotonic() < deadline and not up:
+            try:
+                up = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert up, "serve --workers 2 never answered /healthz"
+        key = f"{partners.API_KEY_PREFIX}not-a-key"
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/credit-memos",
+                           headers={"Authorization": f"Bearer {key}"}, timeout=5)
+        assert answer.status_code == 401  # the schema is there: the key was looked up
+        db = Database(sqlite_url)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        db.dispose()
+    finally:
+        proc.terminate()
+        proc.wait(30)

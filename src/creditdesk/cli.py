@@ -101,16 +101,35 @@ def serve(
     """Upgrade the schema, then serve the API (and, with --demo, a demo partner)."""
     import uvicorn
 
+    settings = get_settings()
+    os.environ.setdefault("CREDITDESK_SECRET_KEY", settings.resolved_secret_key())
+    _prepare(settings.database_url, demo=demo, host=host, port=port, own_process=workers > 1)
+    if settings.database_url.startswith("sqlite") and sync_jobs_enabled():
+        _start_sync_runner(settings.database_url)  # the SQLite default syncs in-process
+    uvicorn.run("creditdesk.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def _prepare(database_url: str, *, demo: bool, host: str, port: int, own_process: bool) -> None:
+    """Bring the schema to head and load the demo. With several workers this runs in a
+    child process: the supervisor only watches the workers, and keeping SQLAlchemy, Alembic
+    and the models out of it saves ~40 MB of server memory (B4)."""
+    if own_process:
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, "-m", "creditdesk.cli", "db", "prepare",
+                        "--host", host, "--port", str(port)] + (["--demo"] if demo else []),
+                       check=True)
+        return
     from creditdesk.db import migrate
 
-    settings = get_settings()
-    migrate.upgrade(settings.database_url)
-    os.environ.setdefault("CREDITDESK_SECRET_KEY", settings.resolved_secret_key())
+    migrate.upgrade(database_url)
     if demo:
         from creditdesk.db.engine import Database
         from creditdesk.services import demo as demo_data
 
-        db = Database(settings.database_url)
+        db = Database(database_url)
         try:
             info = demo_data.load(db)
         finally:
@@ -123,10 +142,12 @@ def serve(
             f"  API key:           {info.api_key}\n"
             f"  Try:               curl -H 'Authorization: Bearer {info.api_key}' "
             f"{base}/api/v1/credit-memos\n")
-    if settings.database_url.startswith("sqlite") and sync_jobs_enabled():
-        _start_sync_runner(settings.database_url)  # the SQLite default syncs in-process
-    uvicorn.run("creditdesk.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+
+
+@db_app.command("prepare", hidden=True)
+def db_prepare(host: str = "127.0.0.1", port: int = 8000, demo: bool = False) -> None:
+    """What ``serve`` does before serving (upgrade, demo), in a process of its own."""
+    _prepare(get_settings().database_url, demo=demo, host=host, port=port, own_process=False)
 
 
 from creditdesk.cli_sync import _start_sync_runner, fake_app, sync_jobs_enabled, worker  # noqa: E402
