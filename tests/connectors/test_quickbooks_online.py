@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from urllib.parse import unquote_plus
 
+import httpx
 import pytest
 
 from creditdesk.connectors import base
@@ -202,3 +205,95 @@ def test_parse_lines_groups_subtotals_discounts_and_bad_lines() -> None:
     assert "line 1 Amount" in (bad.line_problem or "")
     floaty = qbo.parse_memo({**raw, "Line": [{**raw["Line"][0], "Amount": 20.0}]}, "USD")
     assert floaty.lines is None and "float" in (floaty.line_problem or "")
+
+
+# deletions older than CDC's reach ------------------------------------------------------------
+def test_fake_cdc_refuses_a_checkpoint_beyond_30_days_and_the_connector_asks_to_reconcile(
+        fake_qbo: FakeQbo) -> None:
+    fake_qbo.state.add_memo(REALM, total="1.00")
+    c = connector(fake_qbo)
+    cursor = list(c.fetch({}))[-1].cursor
+    fake_qbo.state.travel(days=31)
+    answer = fake_qbo.client.get(
+        f"{fake_qbo.base_url}/v3/company/{REALM}/cdc",
+        params={"entities": "CreditMemo", "changedSince": cursor["cdc_since"]},
+        headers={"Authorization": f"Bearer {c.tokens['access_token']}"})
+    assert answer.status_code == 400 and "older than fixed days" in answer.text
+    with pytest.raises(base.ReconcileNeeded, match="no longer reaches back"):
+        list(c.fetch(cursor))
+
+
+def test_reconcile_is_due_past_cdc_reach_or_without_a_checkpoint_while_memos_are_held(
+        fake_qbo: FakeQbo) -> None:
+    c = connector(fake_qbo)
+    now = datetime.now(UTC)
+    recent = {"cdc_since": (now - timedelta(days=28)).isoformat()}
+    stale = {"cdc_since": (now - timedelta(days=29, hours=1)).astimezone(
+        timezone(timedelta(hours=-8))).isoformat(timespec="seconds")}
+    assert not c.reconcile_due(recent, now=now, has_memos=True)
+    assert c.reconcile_due(stale, now=now, has_memos=False)
+    assert c.reconcile_due({}, now=now, has_memos=True)
+    assert not c.reconcile_due({}, now=now, has_memos=False)  # the first read sets CDC's start
+
+
+def test_reconcile_lists_every_id_in_pages_then_confirms_the_missing(fake_qbo: FakeQbo) -> None:
+    st = fake_qbo.state
+    ids = [st.add_memo(REALM, total="1.00") for _ in range(5)]
+    st.delete_memo(REALM, ids[1])
+    c = connector(fake_qbo, page_size=2)
+    st.requests.clear()
+    outcome = c.reconcile({"since": "x", "cdc_since": "old"}, {*ids, "999"},
+                          now=datetime.now(UTC))
+    assert outcome.gone == {ids[1], "999"}
+    assert outcome.cursor["since"] == "x" and outcome.cursor["cdc_since"] != "old"
+    assert datetime.fromisoformat(outcome.cursor["cdc_since"]) <= st.now()
+    queries = [unquote_plus(r.split("query=")[1].split("&")[0]) for r in st.requests]
+    assert queries == [
+        f"SELECT Id FROM CreditMemo ORDERBY MetaData.CreateTime STARTPOSITION {n} MAXRESULTS 2"
+        for n in (1, 3, 5)] + [
+        f"SELECT Id FROM CreditMemo WHERE Id IN ('{ids[1]}', '999') MAXRESULTS 100"]
+
+
+def test_reconcile_keeps_a_memo_a_shifting_listing_skipped(fake_qbo: FakeQbo) -> None:
+    """A deletion between two pages shifts the later memos one position back, so one of them
+    is never listed: the IN query finds it and it is kept. The memo deleted mid-listing was
+    listed already; CDC, restarting from the listing's start, reports it."""
+    st = fake_qbo.state
+    ids = [st.add_memo(REALM, total="1.00") for _ in range(5)]
+    earlier = st.add_memo(REALM, total="1.00")
+    st.delete_memo(REALM, earlier)
+    c = connector(fake_qbo, page_size=2)
+
+    def delete_after_first_page(response: httpx.Response) -> None:
+        if "STARTPOSITION+1+" in str(response.request.url) and ids[0] in st.companies[
+                REALM].memos:
+            st.delete_memo(REALM, ids[0])
+
+    fake_qbo.client.event_hooks["response"] = [delete_after_first_page]
+    try:
+        outcome = c.reconcile({}, {*ids, earlier}, now=datetime.now(UTC))
+    finally:
+        fake_qbo.client.event_hooks["response"] = []
+    assert ids[0] not in st.companies[REALM].memos  # the hook ran
+    assert outcome.gone == {earlier}
+    assert any("Id+IN" in r and f"%27{ids[2]}%27" in r for r in st.requests)  # checked, kept
+    tombstones = [r for b in c.fetch(outcome.cursor) for r in b.records
+                  if isinstance(r, base.Deleted)]
+    assert base.Deleted(ids[0]) in tombstones
+
+
+def test_reconcile_with_nothing_held_only_restarts_cdc(fake_qbo: FakeQbo) -> None:
+    c = connector(fake_qbo)
+    fake_qbo.state.requests.clear()
+    outcome = c.reconcile({"since": "x", "cdc_since": "old"}, set(), now=datetime.now(UTC))
+    assert outcome == base.Reconciliation(frozenset(), {"since": "x"})
+    assert fake_qbo.state.requests == []
+
+
+def test_an_unreadable_listing_page_is_an_error_never_an_empty_company(
+        fake_qbo: FakeQbo) -> None:
+    with pytest.raises(base.ConnectorError, match="malformed"):
+        qbo.QuickBooksOnline._ids({"time": "now"})
+    with pytest.raises(base.ConnectorError, match="malformed"):
+        qbo.QuickBooksOnline._ids({"QueryResponse": {"CreditMemo": [{"DocNumber": "1"}]}})
+    assert qbo.QuickBooksOnline._ids({"QueryResponse": {}}) == []

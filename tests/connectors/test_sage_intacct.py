@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -294,3 +295,66 @@ def test_an_unreadable_line_keeps_the_memo_and_reports_the_lines() -> None:
     assert kept.lines is None and "line 1 TRX_AMOUNT" in (kept.line_problem or "")
     assert records_mod.with_lines(memo, [{"LINE_NO": "1", "AMOUNT": "-1"}]).lines == (
         RemoteLine("", None, None, 100),)
+
+
+# hard deletes: a periodic listing of every RECORDNO -------------------------------------------
+def delete_request(*record_nos: str) -> ET.Element:
+    fn = ET.Element("delete")
+    ET.SubElement(fn, "object").text = "ARADJUSTMENT"
+    ET.SubElement(fn, "keys").text = ",".join(record_nos)
+    return fn
+
+
+def test_fake_hard_delete_leaves_no_trace_in_read_by_query(fake_intacct: FakeIntacct) -> None:
+    keep = fake_intacct.state.add_adjustment(COMPANY, total="-5.00")
+    gone = fake_intacct.state.add_adjustment(COMPANY, total="-6.00")
+    c = fake_intacct.connector()
+    assert c._run(delete_request(gone)).ok
+    assert not c._run(delete_request(gone)).ok  # no such record any more
+    assert set(memos(list(c.fetch({})))) == {keep}
+    assert gone not in fake_intacct.state.companies[COMPANY].lines
+
+
+def test_reconcile_lists_every_record_no_then_confirms_the_missing(
+        fake_intacct: FakeIntacct) -> None:
+    st = fake_intacct.state
+    ids = [st.add_adjustment(COMPANY, total="-1.00") for _ in range(4)]
+    debit = st.add_adjustment(COMPANY, total="3.00")  # listed too: it is an adjustment
+    st.delete_adjustment(COMPANY, ids[1])
+    c = fake_intacct.connector(page_size=2)
+    now = datetime.now(UTC)
+    st.requests.clear()
+    outcome = c.reconcile({"since": "03/01/2025 00:00:00"}, {*ids, "99999"}, now=now)
+    assert outcome.gone == {ids[1], "99999"}
+    assert outcome.cursor == {"since": "03/01/2025 00:00:00", "reconciled_at": now.isoformat()}
+    functions = [r for r in st.requests if not r.startswith("auth") and r != "getAPISession"]
+    assert functions == ["readByQuery ", "readMore", "query ARADJUSTMENT offset 0"]
+    assert debit not in outcome.gone
+
+
+def test_reconcile_is_due_once_per_interval(fake_intacct: FakeIntacct) -> None:
+    c = fake_intacct.connector()
+    now = datetime.now(UTC)
+    assert c.reconcile_due({}, now=now, has_memos=False)
+    assert c.reconcile_due({"reconciled_at": "garbled"}, now=now, has_memos=True)
+    recent = {"reconciled_at": (now - timedelta(hours=23)).isoformat()}
+    old = {"reconciled_at": (now - timedelta(hours=24)).isoformat()}
+    assert not c.reconcile_due(recent, now=now, has_memos=True)
+    assert c.reconcile_due(old, now=now, has_memos=True)
+
+
+def test_reconcile_with_nothing_held_only_stamps_the_time(fake_intacct: FakeIntacct) -> None:
+    c = fake_intacct.connector()
+    now = datetime.now(UTC)
+    outcome = c.reconcile({"since": "x"}, set(), now=now)
+    assert outcome == base.Reconciliation(frozenset(),
+                                          {"since": "x", "reconciled_at": now.isoformat()})
+    assert fake_intacct.state.requests == []
+
+
+def test_a_listing_cut_off_mid_way_raises_and_lists_nothing(fake_intacct: FakeIntacct) -> None:
+    ids = [fake_intacct.state.add_adjustment(COMPANY, total="-1.00") for _ in range(5)]
+    c = fake_intacct.connector(page_size=2)
+    fake_intacct.state.inject_after(2, *["503"] * 4)  # sign-in, first page, then readMore
+    with pytest.raises(base.Transient, match="503"):
+        c.reconcile({}, set(ids), now=datetime.now(UTC))

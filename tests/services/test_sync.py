@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -194,3 +194,142 @@ def test_y8_runs_and_audit_events_are_recorded(db: Database, actor: Actor,
     assert {"integration.create", "integration.connect", "integration.sync",
             "credit_memo.sync_create", "customer.sync_create"} <= actions
     assert memos(db)[m].external_id == m
+
+
+# deletions older than CDC's 30 days ----------------------------------------------------------
+def idle(monkeypatch: pytest.MonkeyPatch, fake: FakeQbo, days: int) -> None:
+    """The connection sleeps ``days`` (disconnected, paused, a revoked grant): QuickBooks and
+    CreditDesk both move on."""
+    fake.state.travel(days=days)
+    later = clock.now() + timedelta(days=days)
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+
+def listings(fake: FakeQbo) -> list[str]:
+    return [r for r in fake.state.requests if "SELECT+Id+FROM" in r]
+
+
+def test_y4_memo_deleted_40_days_ago_while_idle_lands_void_on_the_next_sync(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    st = fake_qbo.state
+    keep, gone, voided = (st.add_memo(REALM, total="50.00") for _ in range(3))
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid)
+    st.void_memo(REALM, voided)
+    fake_qbo.sync(db, iid)
+    assert memos(db)[voided].void_reason == "Voided in QuickBooks Online"
+    fake_qbo.state.travel(days=5)
+    st.delete_memo(REALM, gone)
+    st.delete_memo(REALM, voided)  # already void here: it stays as it is
+    idle(monkeypatch, fake_qbo, 40)  # CDC no longer reaches back to either deletion
+    st.requests.clear()
+    r = run(db, fake_qbo.sync(db, iid))
+    assert (r.status, r.created, r.updated, r.voided, r.errors) == (
+        "succeeded", 0, 0, 1, [])
+    assert r.fetched >= 1  # the deletion (and whatever the read's 5 s overlap re-read)
+    got = memos(db)
+    assert (got[gone].status, got[gone].void_reason, got[gone].applied_minor) == (
+        "void", "Deleted in QuickBooks Online", 0)
+    assert got[keep].status == "issued"
+    assert got[voided].void_reason == "Voided in QuickBooks Online"
+    assert len(listings(fake_qbo)) == 2  # one page of ids, one IN query
+    # the checkpoint restarted from the run: CDC answers again, no more listings
+    cursor = integration(db, iid).cursor
+    assert datetime.fromisoformat(cursor["cdc_since"]) > datetime.now(UTC) + timedelta(days=44)
+    st.requests.clear()
+    again = run(db, fake_qbo.sync(db, iid))
+    assert (again.status, again.voided) == ("succeeded", 0)
+    assert listings(fake_qbo) == [] and any("/cdc?" in q for q in st.requests)
+    with db.read() as s:
+        events = s.scalars(select(models.AuditEvent).where(
+            models.AuditEvent.action == "credit_memo.sync_void",
+            models.AuditEvent.entity_id == got[gone].id)).all()
+    assert [e.data["reason"] for e in events] == ["Deleted in QuickBooks Online"]
+
+
+def test_y6_a_listing_cut_off_mid_way_voids_nothing_and_the_next_run_completes_it(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    st = fake_qbo.state
+    ids = [st.add_memo(REALM, total="5.00") for _ in range(5)]
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid, page_size=2)
+    stale = integration(db, iid).cursor
+    st.delete_memo(REALM, ids[4])
+    idle(monkeypatch, fake_qbo, 40)
+    st.inject_after(1, *["500"] * 4)  # the second page of ids fails past the retries
+    cut = run(db, fake_qbo.sync(db, iid, page_size=2))
+    assert (cut.status, cut.voided) == ("failed", 0)
+    assert "HTTP 500" in cut.errors[-1]["message"]
+    assert all(m.status == "issued" for m in memos(db).values())  # nothing voided
+    assert integration(db, iid).cursor == stale  # the next run lists again
+    done = run(db, fake_qbo.sync(db, iid, page_size=2))
+    assert (done.status, done.voided) == ("succeeded", 1)
+    assert memos(db)[ids[4]].void_reason == "Deleted in QuickBooks Online"
+    assert [m.status for k, m in memos(db).items() if k != ids[4]] == ["issued"] * 4
+
+
+def test_y4_cdc_refusing_the_checkpoint_anyway_lists_ids_in_the_same_run(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    """CreditDesk's clock says CDC still reaches back; QuickBooks' says it does not (clock
+    skew): the refusal turns into a listing, and the run still succeeds."""
+    st = fake_qbo.state
+    keep, gone = st.add_memo(REALM, total="5.00"), st.add_memo(REALM, total="6.00")
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid)
+    st.delete_memo(REALM, gone)
+    st.travel(days=31)
+    r = run(db, fake_qbo.sync(db, iid))
+    assert (r.status, r.voided) == ("succeeded", 1)
+    assert memos(db)[gone].void_reason == "Deleted in QuickBooks Online"
+    assert memos(db)[keep].status == "issued"
+
+
+def test_y4_a_new_connection_over_memos_synced_before_finds_what_was_deleted_since(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    """Reconnecting creates a new connection with no CDC checkpoint; the memos the earlier
+    one synced are still here, so its first run lists ids."""
+    st = fake_qbo.state
+    keep, gone = st.add_memo(REALM, total="5.00"), st.add_memo(REALM, total="6.00")
+    fake_qbo.sync(db, fake_qbo.connect(db, actor))
+    st.delete_memo(REALM, gone)  # while the old grant was revoked
+    r = run(db, fake_qbo.sync(db, fake_qbo.connect(db, actor)))
+    assert (r.status, r.created, r.voided) == ("succeeded", 0, 1)
+    assert memos(db)[gone].void_reason == "Deleted in QuickBooks Online"
+    assert memos(db)[keep].status == "issued"
+
+
+def test_memos_of_another_company_are_never_voided_by_a_listing(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    """Memos carry their system, not their company: with two companies of one system, a
+    listing of one can't tell the other's memos from deleted ones, so nothing is compared and
+    the run says why."""
+    fake_qbo.state.add_company("4620816365", "Other Books", "US")
+    theirs = fake_qbo.state.add_memo(REALM, total="5.00")
+    fake_qbo.sync(db, fake_qbo.connect(db, actor))
+    other = fake_qbo.connect(db, actor, realm="4620816365")
+    fake_qbo.state.requests.clear()
+    r = run(db, fake_qbo.sync(db, other))
+    assert (r.status, r.voided) == ("partial", 0)
+    assert "more than one QuickBooks Online company" in r.errors[0]["message"]
+    assert memos(db)[theirs].status == "issued" and listings(fake_qbo) == []
+
+
+def test_a_long_listing_keeps_its_run_alive(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing lands while ids are listed: the connector's progress calls keep the heartbeat
+    fresh (once a minute at most), so no runner takes the live run for a dead one."""
+    iid = fake_qbo.connect(db, actor)
+    run_id = sync.request_run(db, integration_id=iid, trigger="manual")
+    start = clock.now()
+    assert sync.claim_next(db, now=start) == run_id
+    monkeypatch.setattr(clock, "now", lambda: start)
+    beat = sync._heartbeat(db, run_id)
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=30))
+    beat()
+    assert run(db, run_id).heartbeat_at == start  # not yet a minute
+    for minutes in range(1, 13):
+        monkeypatch.setattr(clock, "now", lambda m=minutes: start + timedelta(minutes=m))
+        beat()
+    assert run(db, run_id).heartbeat_at == start + timedelta(minutes=12)
+    assert sync.claim_next(db, now=start + timedelta(minutes=13)) is None
+    assert run(db, run_id).status == "running"

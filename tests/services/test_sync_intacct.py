@@ -6,6 +6,8 @@ store them), so this needs no provider registry wiring.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -16,7 +18,7 @@ from creditdesk.services import sync, vault
 from creditdesk.services.context import Actor, clock, new_id
 from tests.intacct_fixtures import COMPANY, FakeIntacct
 from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
-from tests.sync_helpers import synced_memos
+from tests.sync_helpers import Killed, synced_memos
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +101,103 @@ def test_y6_bad_record_recorded_rest_land_and_bad_login_needs_reconnection(
         failed.errors)
     with db.read() as s:
         assert s.get_one(models.Integration, iid).status == "needs_reconnection"
+
+
+# hard deletes ---------------------------------------------------------------------------------
+def later(monkeypatch: pytest.MonkeyPatch, hours: float) -> None:
+    moved = clock.now() + timedelta(hours=hours)
+    monkeypatch.setattr(clock, "now", lambda: moved)
+
+
+def listings(fake: FakeIntacct) -> int:
+    """readByQuery calls without a filter after the first run: the RECORDNO listings."""
+    return fake.state.requests.count("readByQuery ")
+
+
+def test_y4_hard_delete_lands_void_at_the_next_reconciliation_and_not_more_often(
+        db: Database, actor: Actor, fake_intacct: FakeIntacct,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    st = fake_intacct.state
+    keep = st.add_adjustment(COMPANY, total="-50.00")
+    gone = st.add_adjustment(COMPANY, total="-20.00", due="-5.00")
+    iid = connect(db, actor, fake_intacct)
+    run_sync(db, fake_intacct, iid)  # nothing held yet: no listing, the clock starts
+    st.delete_adjustment(COMPANY, gone)
+    st.requests.clear()
+    within = run_sync(db, fake_intacct, iid)
+    assert (within.status, within.voided) == ("succeeded", 0)
+    assert listings(fake_intacct) == 0 and memos(db)[gone].status == "partially_applied"
+    later(monkeypatch, 24)
+    st.requests.clear()
+    due = run_sync(db, fake_intacct, iid)
+    assert (due.status, due.created, due.updated, due.voided, due.errors) == (
+        "succeeded", 0, 0, 1, [])
+    assert listings(fake_intacct) == 1
+    got = memos(db)
+    assert (got[gone].status, got[gone].void_reason, got[gone].applied_minor) == (
+        "void", "Deleted in Sage Intacct", 0)
+    assert (got[keep].status, got[keep].total_minor) == ("issued", 5000)
+    with db.read() as s:
+        reconciled = s.get_one(models.Integration, iid).cursor["reconciled_at"]
+    assert reconciled == clock.now().isoformat()
+    later(monkeypatch, 23)  # 47 h after the first run, 23 h after the listing
+    st.requests.clear()
+    assert run_sync(db, fake_intacct, iid).voided == 0
+    assert listings(fake_intacct) == 0
+
+
+def test_y6_partial_listing_voids_nothing_and_the_next_run_completes_it(
+        db: Database, actor: Actor, fake_intacct: FakeIntacct,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    st = fake_intacct.state
+    ids = [st.add_adjustment(COMPANY, total="-5.00") for _ in range(5)]
+    iid = connect(db, actor, fake_intacct)
+    run_sync(db, fake_intacct, iid)
+    st.delete_adjustment(COMPANY, ids[0])
+    later(monkeypatch, 25)
+    st.inject_after(2, *["503"] * 4)  # sign-in, the first page of ids, then readMore fails
+    cut = run_sync(db, fake_intacct, iid)
+    assert (cut.status, cut.voided) == ("failed", 0)
+    assert "503" in cut.errors[-1]["message"]
+    assert all(m.status == "issued" for m in memos(db).values())
+    done = run_sync(db, fake_intacct, iid)
+    assert (done.status, done.voided) == ("succeeded", 1)
+    assert memos(db)[ids[0]].void_reason == "Deleted in Sage Intacct"
+    assert sorted(m.status for m in memos(db).values()) == ["issued"] * 4 + ["void"]
+
+
+def test_a_killed_reconciliation_lands_again_without_duplicates(
+        db: Database, actor: Actor, fake_intacct: FakeIntacct,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker dies after the first page of deletions committed: the next run lists again
+    and voids the rest; what is void already stays as it is, counted once."""
+    st = fake_intacct.state
+    ids = [st.add_adjustment(COMPANY, total="-5.00") for _ in range(4)]
+    iid = connect(db, actor, fake_intacct)
+    run_sync(db, fake_intacct, iid)
+    for record_no in ids[:3]:
+        st.delete_adjustment(COMPANY, record_no)
+    later(monkeypatch, 25)
+    monkeypatch.setattr(sync, "RECONCILE_PAGE", 2)
+    real_land = sync.land_page
+    landed: list[int] = []
+
+    def dying(session, run_id, snap, batch):
+        if landed:
+            raise Killed
+        landed.append(len(batch.records))
+        real_land(session, run_id, snap, batch)
+
+    monkeypatch.setattr(sync, "land_page", dying)
+    with pytest.raises(Killed):
+        run_sync(db, fake_intacct, iid)
+    assert sorted(m.status for m in memos(db).values()) == ["issued"] * 2 + ["void"] * 2
+    monkeypatch.setattr(sync, "land_page", real_land)
+    later(monkeypatch, 0.5)  # the dead run's heartbeat is stale by then
+    done = run_sync(db, fake_intacct, iid)
+    assert (done.status, done.voided) == ("succeeded", 1)
+    assert sorted(m.status for m in memos(db).values()) == ["issued"] + ["void"] * 3
+    with db.read() as s:
+        voids = s.scalar(select(func.count()).select_from(models.AuditEvent).where(
+            models.AuditEvent.action == "credit_memo.sync_void"))
+    assert voids == 3

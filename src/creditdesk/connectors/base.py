@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -111,6 +111,35 @@ class TargetedConnector(Connector, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Reconciliation:
+    """The outcome of a full listing: the memos asked about that the system no longer has
+    (each confirmed gone), and the cursor to store once they have landed as deleted."""
+
+    gone: frozenset[str]
+    cursor: dict[str, Any]
+
+
+class ReconcilingConnector(Connector, Protocol):
+    """A system whose incremental read can miss deletions (a hard delete leaves no trace, a
+    change feed only reaches so far back): now and then a run lists every memo id instead.
+
+    The engine asks ``reconcile_due`` before the incremental read and, when it is, hands
+    ``reconcile`` the ids of the memos it holds that are not void. ``reconcile`` reads the
+    complete listing in that one call (a partial listing raises: nothing is voided), and
+    returns only ids it confirmed gone; it never touches the database.
+    """
+
+    def reconcile_due(self, cursor: dict[str, Any], *, now: datetime,
+                      has_memos: bool) -> bool:
+        ...
+
+    def reconcile(self, cursor: dict[str, Any], known: set[str], *, now: datetime,
+                  progress: Callable[[], None] = ...) -> Reconciliation:
+        """``progress`` is called after each page read (the engine keeps the run alive)."""
+        ...
+
+
 def merge_targets(into: Targets, more: Targets) -> Targets:
     """Union of two target sets; a deletion wins (a deleted transaction never comes back)."""
     out = dict(into)
@@ -182,6 +211,12 @@ class Transient(ConnectorError):
 
 class NeedsReconnection(ConnectorError):
     """Access revoked or refresh token expired: the partner must reconnect; never retried."""
+
+
+class ReconcileNeeded(ConnectorError):
+    """The incremental read can't account for every deletion since the cursor (QuickBooks
+    Online refused a change-feed checkpoint older than it reaches): the run must list every
+    memo id first, then read again. Unhandled, it fails the run like any connector error."""
 
 
 class Refused(ConnectorError):

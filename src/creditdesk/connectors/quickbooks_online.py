@@ -1,14 +1,15 @@
 """QuickBooks Online: OAuth 2.0, CompanyInfo country check, CreditMemo query paged by
-MetaData.LastUpdatedTime, CDC for deletions (accounting-apis.md section 1)."""
+MetaData.LastUpdatedTime, CDC for deletions, and a full id listing when CDC can't reach back
+to the last run (accounting-apis.md section 1)."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,8 @@ from creditdesk.connectors.base import (
     ConnectorError,
     Deleted,
     NeedsReconnection,
+    ReconcileNeeded,
+    Reconciliation,
     Record,
     Refused,
     RemoteLine,
@@ -39,6 +42,10 @@ NAME = "QuickBooks Online"
 SCOPE = "com.intuit.quickbooks.accounting"
 PAGE_SIZE = 1000  # MAXRESULTS may be at most 1000
 OVERLAP = timedelta(seconds=5)
+# CDC answers at most 30 days back (Intuit's CDC page); a day's margin for clock skew and
+# for however Intuit counts the 30 days. An older checkpoint means a full id listing.
+CDC_REACH = timedelta(days=29)
+VERIFY_BATCH = 100  # ids per "WHERE Id IN (...)" confirmation query
 COUNTRIES = {"US": "us", "USA": "us", "UNITED STATES": "us",
              "CA": "ca", "CAN": "ca", "CANADA": "ca"}
 HOME_CURRENCY = {"us": "USD", "ca": "CAD"}
@@ -68,6 +75,32 @@ def _fault(body: Any) -> str:
             first = errors[0]
             return str(first.get("Message") or first.get("message") or "")
     return ""
+
+
+def _fault_text(body: Any) -> str:
+    """Message and Detail of every error of a Fault envelope, for matching."""
+    if not isinstance(body, dict):
+        return ""
+    fault = body.get("Fault") or body.get("fault") or {}
+    errors = (fault.get("Error") or fault.get("error") or []) if isinstance(fault, dict) else []
+    return " ".join(str(e.get(k) or "") for e in errors if isinstance(e, dict)
+                    for k in ("Message", "message", "Detail", "detail"))
+
+
+def _cdc_too_old(body: Any) -> bool:
+    """QBO's refusal of a changedSince beyond CDC's reach: "Operation cdc with changedSince
+    date … which is older than fixed days is not supported." [S: a user report; the HTTP
+    status and Fault code are U, so only the words are matched]."""
+    return "older than" in _fault_text(body).lower()
+
+
+def _when(text: object) -> datetime | None:
+    """An ISO time as QBO writes it (with an offset; a naive one is taken as UTC)."""
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _fault_code(body: Any) -> str:
@@ -127,9 +160,11 @@ class QuickBooksOnline:
             refresh_token=self.tokens["refresh_token"], what=NAME)
         self.save_tokens(self.tokens)  # rotated: the old refresh token may be dead already
 
-    def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False) -> Any:
+    def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False,
+             too_old_ok: bool = False) -> Any:
         """GET one resource of the company; with ``missing_ok`` an "Object Not Found" answer
-        (HTTP 400 with Fault code 610, or a 404) is None instead of an error."""
+        (HTTP 400 with Fault code 610, or a 404) is None instead of an error, with
+        ``too_old_ok`` so is CDC's refusal of a changedSince beyond its reach."""
         if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
             self._refresh()
         url = f"{self.settings.qbo_api_base.rstrip('/')}/company/{self.realm_id}/{path}"
@@ -151,6 +186,8 @@ class QuickBooksOnline:
             if (missing_ok and response.status_code == 400
                     and _fault_code(body) == OBJECT_NOT_FOUND):
                 return None
+            if too_old_ok and response.status_code != 200 and _cdc_too_old(body):
+                return None
             if response.status_code != 200:
                 raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
                                      f"{_fault(body) or 'no detail'}")
@@ -166,14 +203,19 @@ class QuickBooksOnline:
 
     # reading ---------------------------------------------------------------
     def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
-        """CDC tombstones since the last run first, then CreditMemo pages by last update.
+        """CDC tombstones since the last run first, then CreditMemo pages by last update
+        (when CDC can't reach back that far, the engine has ``reconcile`` first).
 
         Cursor: ``since`` (a LastUpdatedTime as QBO wrote it), ``skip`` (records already read
         at exactly ``since``) and ``cdc_since`` (server time of the previous CDC call).
         """
         state = dict(cursor)
         if state.get("cdc_since"):
-            body = self._get("cdc", {"entities": "CreditMemo", "changedSince": state["cdc_since"]})
+            body = self._get("cdc", {"entities": "CreditMemo",
+                                     "changedSince": state["cdc_since"]}, too_old_ok=True)
+            if body is None:  # beyond CDC's reach after all (clock skew): list every id
+                raise ReconcileNeeded(f"{NAME}'s change feed no longer reaches back to "
+                                      f"{state['cdc_since']}")
             tombstones = [r for r in _cdc_records(body) if isinstance(r, Deleted)]
             state["cdc_since"] = body.get("time") or state["cdc_since"]
             yield Batch(tombstones, dict(state))
@@ -195,6 +237,80 @@ class QuickBooksOnline:
             if last:
                 return
 
+    # reconciliation: deletions CDC can no longer report -------------------------------
+    def reconcile_due(self, cursor: dict[str, Any], *, now: datetime,
+                      has_memos: bool) -> bool:
+        """CDC can't answer for the time since the last run: its checkpoint is older than CDC
+        reaches (a connection idle for weeks: disconnected, revoked and reconnected, paused),
+        or there is none while memos are held here (a new connection over memos an earlier
+        one synced)."""
+        since = _when(cursor.get("cdc_since")) if cursor.get("cdc_since") else None
+        if since is None:
+            return has_memos
+        return now - since > CDC_REACH
+
+    def reconcile(self, cursor: dict[str, Any], known: set[str], *, now: datetime,
+                  progress: Callable[[], None] = lambda: None) -> Reconciliation:
+        """List the id of every credit memo in the company (all pages, in this call), then
+        confirm which of ``known`` are really gone with ``WHERE Id IN (...)`` queries: a memo
+        missed by a listing that shifted under a concurrent deletion is found and kept. CDC
+        restarts from the listing's start (server time): a deletion after it is CDC's, one
+        before it is missing from the listing."""
+        state = {k: v for k, v in cursor.items() if k != "cdc_since"}
+        if not known:  # nothing here to void: the read restarts CDC from its first page
+            return Reconciliation(frozenset(), state)
+        present, started = self._list_ids(now, progress)
+        missing = sorted(known - present)
+        gone = frozenset(missing) - self._still_present(missing, progress)
+        return Reconciliation(gone, {**state, "cdc_since": started})
+
+    def _list_ids(self, now: datetime, progress: Callable[[], None]) -> tuple[set[str], str]:
+        """``SELECT Id FROM CreditMemo`` paged by STARTPOSITION/MAXRESULTS, oldest first (a
+        memo's CreateTime never changes, so an edit moves nothing); the server time of the
+        first page. Any unreadable page raises: a partial listing must void nothing."""
+        ids: set[str] = set()
+        started: str | None = None
+        position = 1
+        while True:
+            body = self._get("query", {"query": (
+                f"SELECT Id FROM CreditMemo ORDERBY MetaData.CreateTime "
+                f"STARTPOSITION {position} MAXRESULTS {self.page_size}")})
+            started = started or (body.get("time") if isinstance(body, dict) else None)
+            raw = self._ids(body)
+            if raw and ids.issuperset(raw):  # STARTPOSITION ignored: never loop forever
+                raise ConnectorError(f"{NAME} answered position {position} of an id listing "
+                                     "with ids it had listed already")
+            ids.update(raw)
+            progress()
+            if len(raw) < self.page_size:
+                return ids, started or (now - timedelta(minutes=10)).isoformat()
+            position += len(raw)
+
+    def _still_present(self, ids: list[str], progress: Callable[[], None]) -> set[str]:
+        """Which of ``ids`` the company still has, ``VERIFY_BATCH`` at a time. An id that
+        can't be put in a query is kept: nothing is voided unchecked."""
+        present = {i for i in ids if not _ID.match(i)}
+        checkable = [i for i in ids if _ID.match(i)]
+        for start in range(0, len(checkable), VERIFY_BATCH):
+            chunk = checkable[start:start + VERIFY_BATCH]
+            listed = ", ".join(f"'{i}'" for i in chunk)
+            body = self._get("query", {"query": f"SELECT Id FROM CreditMemo WHERE Id IN "
+                                                f"({listed}) MAXRESULTS {VERIFY_BATCH}"})
+            present.update(self._ids(body))
+            progress()
+        return present
+
+    @staticmethod
+    def _ids(body: Any) -> list[str]:
+        """The ids of a query answer; anything unexpected raises (an answer that can't be
+        read is never taken for an empty one)."""
+        response = body.get("QueryResponse") if isinstance(body, dict) else None
+        raw = response.get(ENTITY, []) if isinstance(response, dict) else None
+        if not isinstance(raw, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("Id"), str) and r["Id"] for r in raw):
+            raise ConnectorError(f"{NAME} answered an id listing with a malformed "
+                                 "QueryResponse")
+        return [r["Id"] for r in raw]
 
     def read_memo(self, memo_id: str) -> Record:
         """``GET /creditmemo/{id}``: the memo, or ``Deleted`` when QuickBooks no longer has it

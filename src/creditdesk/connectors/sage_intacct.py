@@ -1,12 +1,14 @@
 """Sage Intacct: XML Web Services (sender credentials + company user), sessions from
 getAPISession, customer credit memos read as AR adjustments (ARADJUSTMENT) changed since
-WHENMODIFIED with readByQuery/readMore (accounting-apis.md section 3)."""
+WHENMODIFIED with readByQuery/readMore, and once a day a listing of every adjustment's RECORDNO
+to find hard deletes (accounting-apis.md section 3)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +20,7 @@ from creditdesk.connectors.base import (
     Batch,
     ConnectorError,
     NeedsReconnection,
+    Reconciliation,
     Record,
     Refused,
     RemoteMemo,
@@ -42,6 +45,9 @@ LINE_OBJECT = "ARADJUSTMENTITEM"  # AR adjustment lines; RECORDKEY is the adjust
 LINE_FIELDS = ["RECORDNO", "RECORDKEY", "LINE_NO", "ENTRYDESCRIPTION", "AMOUNT", "TRX_AMOUNT"]
 LINE_PAGE_SIZE = 2000  # query allows 1..2000
 THROTTLE_HINTS = ("try again later", "rate limit", "too many")  # [S] tap-intacct
+# A hard delete leaves no trace in readByQuery: this often, a run lists every RECORDNO.
+RECONCILE_EVERY = timedelta(hours=24)
+VERIFY_BATCH = 100  # RECORDNOs per confirming ``query`` (RECORDNO IN ...)
 
 
 def default_endpoint() -> str:
@@ -82,13 +88,15 @@ class SageIntacct:
 
     def __init__(self, client: httpx.Client, credentials: Credentials, *,
                  endpoint: str | None = None, retry: http.Retry | None = None,
-                 page_size: int = PAGE_SIZE, default_currency: str = "USD") -> None:
+                 page_size: int = PAGE_SIZE, default_currency: str = "USD",
+                 reconcile_every: timedelta = RECONCILE_EVERY) -> None:
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
         self.client, self.credentials = client, credentials
         self.endpoint = endpoint or default_endpoint()
         self.retry = retry or http.Retry()
         self.page_size, self.default_currency = page_size, default_currency
+        self.reconcile_every = reconcile_every
         self.session_id: str | None = None
         self.session_url = self.endpoint
 
@@ -235,6 +243,69 @@ class SageIntacct:
             yield Batch(records, state, {"numremaining": 0})
             return
 
+    # reconciliation: hard deletes ------------------------------------------------------
+    def reconcile_due(self, cursor: dict[str, Any], *, now: datetime,
+                      has_memos: bool) -> bool:
+        """At most once per ``reconcile_every`` (the cursor's ``reconciled_at``, our clock)."""
+        try:
+            last = datetime.fromisoformat(str(cursor.get("reconciled_at")))
+        except ValueError:
+            return True
+        return now - (last if last.tzinfo else last.replace(tzinfo=UTC)) >= self.reconcile_every
+
+    def reconcile(self, cursor: dict[str, Any], known: set[str], *, now: datetime,
+                  progress: Callable[[], None] = lambda: None) -> Reconciliation:
+        """readByQuery ARADJUSTMENT with only RECORDNO and no filter, then readMore until none
+        remain (all in this call: a result set is not resumed across runs), then a ``query``
+        ``RECORDNO IN (...)`` for the held memos missing from it: only those it does not return
+        are gone. The listing runs before the incremental read, never between its readMores."""
+        state = {**cursor, "reconciled_at": now.isoformat()}
+        if not known:  # nothing here to void
+            return Reconciliation(frozenset(), state)
+        present = self._list_ids(progress)
+        missing = sorted(known - present, key=_numeric)
+        gone = frozenset(missing) - self._still_present(missing, progress)
+        return Reconciliation(gone, state)
+
+    def _list_ids(self, progress: Callable[[], None]) -> set[str]:
+        ids: set[str] = set()
+        result = self._run(ix.read_by_query(OBJECT, ["RECORDNO"], "", self.page_size))
+        while True:
+            data = self._data(result)
+            ids.update(self._record_nos(data))
+            progress()
+            remaining, result_id = data.get("numremaining", "0"), data.get("resultId", "")
+            if not remaining.isdigit():
+                raise ConnectorError(f"{NAME} answered a listing without numremaining")
+            if int(remaining) == 0:
+                return ids
+            if not result_id:
+                raise ConnectorError(f"{NAME} reported {remaining} more records without a "
+                                     "resultId")
+            result = self._run(ix.read_more(result_id))
+
+    def _still_present(self, record_nos: list[str], progress: Callable[[], None]) -> set[str]:
+        present: set[str] = set()
+        for start in range(0, len(record_nos), VERIFY_BATCH):
+            chunk = record_nos[start:start + VERIFY_BATCH]
+            data = self._data(self._run(ix.query_in(
+                OBJECT, ["RECORDNO"], "RECORDNO", chunk, order_by=["RECORDNO"],
+                page_size=LINE_PAGE_SIZE)))
+            present.update(self._record_nos(data))
+            progress()
+        return present
+
+    @staticmethod
+    def _record_nos(data: Any) -> list[str]:
+        """The RECORDNOs of a page; a record without one makes the listing unusable."""
+        out = []
+        for element in list(data):
+            record_no = next(((c.text or "").strip() for c in element
+                              if c.tag.upper() == "RECORDNO"), "")
+            if not record_no:
+                raise ConnectorError(f"{NAME} listed an adjustment without a RECORDNO")
+            out.append(record_no)
+        return out
 
     def _with_lines(self, records: list[Record]) -> list[Record]:
         """The page's credit memos with their lines, read in bulk: ``query`` on

@@ -11,7 +11,7 @@ class FaultInjection:
 
     KNOWN_FAULTS: tuple[str, ...] = ()
     lock: threading.RLock
-    faults: list[str]
+    faults: list[str | None]  # None: that request goes through untouched
 
     def inject(self, *faults: str) -> None:
         """Queue faults, one per following API request (the fake's KNOWN_FAULTS)."""
@@ -19,6 +19,16 @@ class FaultInjection:
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {self.KNOWN_FAULTS}")
         with self.lock:
+            self.faults.extend(faults)
+
+    def inject_after(self, requests: int, *faults: str) -> None:
+        """Let the next ``requests`` API requests through, then fault the ones after them:
+        a fault in the middle of a paged read."""
+        unknown = set(faults) - set(self.KNOWN_FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {self.KNOWN_FAULTS}")
+        with self.lock:
+            self.faults.extend([None] * requests)
             self.faults.extend(faults)
 
     def next_fault(self) -> str | None:

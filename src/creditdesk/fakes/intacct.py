@@ -2,9 +2,10 @@
 
 Checks the Web Services sender (control failure), the company login or session id
 (authentication failure), answers getAPISession (with an ``endpoint`` pointing back here),
-readByQuery on ARADJUSTMENT (``WHENMODIFIED`` comparisons, page size 1..1000, a stored
-result set) and readMore, ``query`` on ARADJUSTMENTITEM (select, an ``in`` filter, orderby,
-pagesize 1..2000 and offset; no result set kept), and fails functions with
+readByQuery on ARADJUSTMENT (``WHENMODIFIED`` comparisons or no filter, the listed fields,
+page size 1..1000, a stored result set) and readMore, ``query`` on ARADJUSTMENT and
+ARADJUSTMENTITEM (select, an ``in`` filter, orderby, pagesize 1..2000 and offset; no result set
+kept), ``delete`` of AR adjustments (a hard delete), and fails functions with
 errorno/description2 as Intacct does.
 Faults on demand: see ``FakeIntacctState.inject``. Serve it in tests with uvicorn on a free
 port, or from the CLI (``fakes/intacct_cli.py``).
@@ -178,6 +179,8 @@ def operate(state: FakeIntacctState, root: ET.Element, control: ET.Element, endp
             result = read_more(state, who[0], function, controlid)
         elif name == "query" and function is not None:
             result = query(state, who[0], function, controlid)
+        elif name == "delete" and function is not None:
+            result = delete(state, who[0], function, controlid)
         else:
             result, _ = _result(name, controlid, [("XL03000003", "", f"Unknown function {name}",
                                                    "")])
@@ -234,18 +237,21 @@ def read_more(state: FakeIntacctState, company_id: str, function: ET.Element,
 
 def query(state: FakeIntacctState, company_id: str, function: ET.Element,
           controlid: str) -> ET.Element:
-    """The newer ``query``, for AR adjustment lines: ``<in>`` (or no filter), sorted by the
-    ``orderby`` fields, ``offset``-paged; records written as upper-case ``<ARADJUSTMENTITEM>``
-    with only the selected fields (``*`` is not allowed, as in Intacct)."""
+    """The newer ``query``, for AR adjustments and their lines: ``<in>`` (or no filter),
+    sorted by the ``orderby`` fields, ``offset``-paged; records written as upper-case
+    ``<ARADJUSTMENT>``/``<ARADJUSTMENTITEM>`` with only the selected fields (``*`` is not
+    allowed, as in Intacct)."""
     obj = function.findtext("object", "").strip().upper()
     fields = [(f.text or "").strip().upper() for f in function.findall("select/field")]
-    if obj != "ARADJUSTMENTITEM":
+    if obj not in ("ARADJUSTMENT", "ARADJUSTMENTITEM"):
         return _result("query", controlid, [("Query Failed", "",
                                               f"Object definition {obj} not found", "")])[0]
     if not fields or "*" in fields:
         return _result("query", controlid, [("Query Failed", "", "select needs fields", "")])[0]
     with state.lock:
-        rows = [dict(r) for lines in state.companies[company_id].lines.values() for r in lines]
+        company = state.companies[company_id]
+        rows = ([dict(r) for r in company.adjustments.values()] if obj == "ARADJUSTMENT" else
+                [dict(r) for lines in company.lines.values() for r in lines])
     where = function.find("filter")
     if where is not None:
         cond = where.find("in")
@@ -280,6 +286,31 @@ def query(state: FakeIntacctState, company_id: str, function: ET.Element,
         for name in fields:
             if name in row:
                 _sub(record, name, row[name])
+    return result
+
+
+def delete(state: FakeIntacctState, company_id: str, function: ET.Element,
+           controlid: str) -> ET.Element:
+    """``<delete><object>ARADJUSTMENT</object><keys>1,2</keys></delete>``: a hard delete.
+    A key that is not an adjustment fails the function (nothing is deleted)."""
+    obj = function.findtext("object", "").strip().upper()
+    keys = [k.strip() for k in (function.findtext("keys") or "").split(",") if k.strip()]
+    if obj != "ARADJUSTMENT":
+        return _result("delete", controlid, [("Delete Failed", "",
+                                               f"Object definition {obj} not found", "")])[0]
+    with state.lock:
+        unknown = [k for k in keys if k not in state.companies[company_id].adjustments]
+        if unknown or not keys:
+            return _result("delete", controlid, [(
+                "BL01001973", "", f"Could not delete ARADJUSTMENT {','.join(unknown)}: "
+                                  "no such record", "")])[0]
+        for key in keys:
+            state.delete_adjustment(company_id, key)
+    state.requests[-1] = f"delete {obj} {','.join(keys)}"
+    result, data = _result("delete", controlid)
+    assert data is not None
+    for key in keys:
+        _sub(_sub(data, obj.lower()), "RECORDNO", key)
     return result
 
 

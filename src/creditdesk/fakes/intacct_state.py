@@ -56,7 +56,7 @@ class FakeIntacctState(FaultInjection):
         self.companies: dict[str, Company] = {}
         self.sessions: dict[str, tuple[str, str, datetime]] = {}
         self.results: dict[str, ResultSet] = {}
-        self.faults: list[str] = []
+        self.faults: list[str | None] = []
         self.retry_after = "1"
         self.requests: list[str] = []
         self.lock = threading.RLock()
@@ -152,6 +152,14 @@ class FakeIntacctState(FaultInjection):
             return self.add_adjustment(company_id, total=back, customer_id=row["CUSTOMERID"],
                                        customer_name=row["CUSTOMERNAME"],
                                        currency=row["CURRENCY"], state="Reversal")
+
+    def delete_adjustment(self, company_id: str, record_no: str) -> bool:
+        """A hard delete (Intacct's ``delete``): the adjustment and its lines are gone and
+        leave no trace a readByQuery could see. False when there was no such adjustment."""
+        with self.lock:
+            company = self.companies[company_id]
+            company.lines.pop(record_no, None)
+            return company.adjustments.pop(record_no, None) is not None
 
     def malform(self, company_id: str, record_no: str) -> None:
         """A record no connector can use: no customer and a non-numeric total."""

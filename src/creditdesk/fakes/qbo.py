@@ -1,7 +1,10 @@
 """A fake QuickBooks Online server: OAuth (authorize, tokens with rotation), CompanyInfo,
-the query language subset CreditDesk uses, single CreditMemo reads (a deleted one answers
-HTTP 400 with Fault code 610 "Object Not Found", as QBO does), CDC, Fault envelopes, faults
-on demand, and signed webhooks in the classic and the CloudEvents formats (qbo_state.py).
+the query language subset CreditDesk uses (``*``, ``count(*)`` or named fields; one WHERE
+comparison or ``Id IN (...)``; ORDERBY LastUpdatedTime or CreateTime; STARTPOSITION and
+MAXRESULTS up to 1000), single CreditMemo reads (a deleted one answers HTTP 400 with Fault code
+610 "Object Not Found", as QBO does), CDC (refusing a changedSince more than 30 days back),
+Fault envelopes, faults on demand, and signed webhooks in the classic and the CloudEvents
+formats (qbo_state.py).
 
 Serve it with ``creditdesk fake quickbooks-online`` or in tests with uvicorn on a free port.
 Routes mirror production: ``/connect/oauth2``, ``/oauth2/v1/tokens/bearer`` and ``/v3/...``.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,11 +25,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from creditdesk.fakes.qbo_state import PACIFIC, FakeQboState, stamp
 
 _QUERY = re.compile(
-    r"^\s*SELECT\s+(?P<what>\*|count\(\*\))\s+FROM\s+(?P<entity>\w+)"
-    r"(?:\s+WHERE\s+(?P<field>[\w.]+)\s*(?P<op>>=|<=|=|>|<)\s*'(?P<value>[^']*)')?"
+    r"^\s*SELECT\s+(?P<what>\*|count\(\*\)|[\w.]+(?:\s*,\s*[\w.]+)*)\s+FROM\s+(?P<entity>\w+)"
+    r"(?:\s+WHERE\s+(?P<field>[\w.]+)\s*(?:(?P<op>>=|<=|=|>|<)\s*'(?P<value>[^']*)'"
+    r"|IN\s*\((?P<values>[^)]*)\)))?"
     r"(?:\s+ORDERBY\s+(?P<order>[\w.]+)(?:\s+(?P<dir>ASC|DESC))?)?"
     r"(?:\s+STARTPOSITION\s+(?P<start>\d+))?(?:\s+MAXRESULTS\s+(?P<max>\d+))?\s*$",
     re.IGNORECASE)
+CDC_REACH = timedelta(days=30)  # CDC "can track changes within the last 30 days"
 
 
 def fault(status: int, message: str, code: str, kind: str, detail: str = "",
@@ -39,6 +44,10 @@ def fault(status: int, message: str, code: str, kind: str, detail: str = "",
 
 def _ts(raw: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(raw["MetaData"]["LastUpdatedTime"])
+
+
+def _created(raw: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(raw["MetaData"]["CreateTime"])
 
 
 def create_app(state: FakeQboState) -> FastAPI:
@@ -140,6 +149,11 @@ def create_app(state: FakeQboState) -> FastAPI:
             return fault(400, "Invalid changedSince", "2030", "ValidationFault")
         if since.tzinfo is None:
             since = since.replace(tzinfo=PACIFIC)
+        if since < state.now() - CDC_REACH:
+            # The words are QBO's as reported by users [S]; the status and code are [U].
+            return fault(400, f"Operation cdc with changedSince date {changedSince} which is "
+                              "older than fixed days is not supported.", "4000",
+                         "ValidationFault")
         company = state.companies[realm_id]
         with state.lock:
             changed = [m for m in company.memos.values() if _ts(m) >= since]
@@ -162,7 +176,13 @@ def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
                      "ValidationFault", detail=text[:200])
     with state.lock:
         rows = list(state.companies[realm_id].memos.values())
-    if match["field"]:
+    if match["values"] is not None:  # WHERE Id IN ('1', '2')
+        if match["field"] != "Id":
+            return fault(400, f"QueryParserError: unsupported property {match['field']}",
+                         "4000", "ValidationFault")
+        wanted = set(re.findall(r"'([^']*)'", match["values"]))
+        rows = [r for r in rows if r["Id"] in wanted]
+    elif match["field"]:
         field, op, value = match["field"], match["op"], match["value"]
         if field == "MetaData.LastUpdatedTime":
             bound = datetime.fromisoformat(value)
@@ -178,10 +198,15 @@ def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
     if match["what"].lower() == "count(*)":
         return JSONResponse({"QueryResponse": {"totalCount": len(rows)},
                              "time": stamp(state.now())})
-    rows.sort(key=lambda r: (_ts(r), int(r["Id"])), reverse=(match["dir"] or "").upper() == "DESC")
+    stamp_of = _created if (match["order"] or "").lower() == "metadata.createtime" else _ts
+    rows.sort(key=lambda r: (stamp_of(r), int(r["Id"])),
+              reverse=(match["dir"] or "").upper() == "DESC")
     start = max(1, int(match["start"] or 1))
     limit = min(1000, int(match["max"] or 100))
     page = rows[start - 1:start - 1 + limit]
+    if match["what"] != "*":  # named fields: only those come back
+        names = [n.strip() for n in match["what"].split(",")]
+        page = [{n: r[n] for n in names if n in r} for r in page]
     body: dict[str, Any] = {}
     if page:
         body = {"CreditMemo": page, "startPosition": start, "maxResults": len(page)}

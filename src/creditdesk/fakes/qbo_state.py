@@ -84,17 +84,24 @@ class FakeQboState(FaultInjection):
         self.codes: dict[str, str] = {}
         self.access: dict[str, tuple[str, datetime]] = {}
         self.refresh: dict[str, str] = {}
-        self.faults: list[str] = []
+        self.faults: list[str | None] = []
         self.retry_after = "1"
         self.requests: list[str] = []
         self.lock = threading.RLock()
+        self.offset = timedelta(0)
         self._last = datetime.now(PACIFIC)
 
     # clock and data ------------------------------------------------------------
     def now(self) -> datetime:
         with self.lock:
-            self._last = max(self._last, datetime.now(PACIFIC))
+            self._last = max(self._last, datetime.now(PACIFIC) + self.offset)
             return self._last
+
+    def travel(self, **delta: float) -> None:
+        """Move the company's clock on (``days=40``): what happens next happens then, and CDC
+        measures its 30 days from there. Tokens keep real time."""
+        with self.lock:
+            self.offset += timedelta(**delta)
 
     def add_company(self, realm_id: str, name: str = "Harbor Books", country: str = "US") -> None:
         with self.lock:

@@ -171,10 +171,11 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
         fetch_targets = getattr(connector, "fetch_targets", None)
         # A targeted run reads exactly the named memos (the cursor stays where it is); a
         # connector without targeted reads runs incrementally, which picks them up too.
-        batches = (fetch_targets(targets) if targets and fetch_targets is not None
-                   else connector.fetch(snap.cursor))
-        for batch in batches:
-            _land(db, run_id, snap, batch)
+        if targets and fetch_targets is not None:
+            for batch in fetch_targets(targets):
+                _land(db, run_id, snap, batch)
+        else:
+            _incremental(db, run_id, snap, connector)
     except base.NeedsReconnection as exc:
         _finish(db, run_id, snap, error=str(exc), reconnect=True, interval=interval)
         return exc
@@ -190,6 +191,104 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
         raise
     _finish(db, run_id, snap, error=None, interval=interval)
     return None
+
+
+def _incremental(db: Database, run_id: str, snap: Snapshot, connector: base.Connector) -> None:
+    """Every change since the cursor, after a full listing when the connector says its
+    incremental read can't see every deletion (``_reconcile``); a connector that finds out
+    only while reading (``base.ReconcileNeeded``) gets the listing, then reads again."""
+    cursor = _reconcile(db, run_id, snap, connector, snap.cursor)
+    try:
+        for batch in connector.fetch(cursor):
+            _land(db, run_id, snap, batch)
+    except base.ReconcileNeeded:
+        if getattr(connector, "reconcile", None) is None:
+            raise
+        with db.read() as session:  # pages landed before the refusal moved the cursor
+            stored = dict(session.get_one(models.Integration, snap.id).cursor or {})
+        cursor = _reconcile(db, run_id, snap, connector, stored, force=True)
+        for batch in connector.fetch(cursor):  # a second refusal fails the run
+            _land(db, run_id, snap, batch)
+
+
+RECONCILE_PAGE = 1000  # memos landed as deleted per transaction
+
+
+def _reconcile(db: Database, run_id: str, snap: Snapshot, connector: base.Connector,
+               cursor: dict[str, Any], *, force: bool = False) -> dict[str, Any]:
+    """Deletions the incremental read can't see (Y4): when the connector says a full listing
+    is due, it lists every id of the system (HTTP, outside any transaction, complete or not at
+    all: a failure fails the run and voids nothing) and confirms which held memos are gone;
+    those land as ``Deleted`` — void, "Deleted in …", counted and audited like any deletion —
+    ``RECONCILE_PAGE`` to a transaction, the last one with the connector's new cursor. A run
+    killed before that lists again next time (memos already void are left as they are).
+    Returns the cursor the incremental read starts from."""
+    due = getattr(connector, "reconcile_due", None)
+    reconcile = getattr(connector, "reconcile", None)
+    if due is None or reconcile is None:
+        return cursor
+    now = clock.now()
+    cm = models.CreditMemo
+    live = (cm.partner_id == snap.partner_id, cm.source == snap.provider,
+            cm.status != rules.MemoStatus.VOID.value, cm.external_id.is_not(None))
+    with db.read() as session:
+        has_memos = session.scalar(select(cm.id).where(*live).limit(1)) is not None
+    if not force and not due(cursor, now=now, has_memos=has_memos):
+        return cursor
+    known, problem = _held_ids(db, snap, live) if has_memos else (set(), None)
+    outcome: base.Reconciliation = reconcile(cursor, known, now=now,
+                                             progress=_heartbeat(db, run_id))
+    gone = sorted(outcome.gone & known)  # never anything it was not asked about
+    pages = [gone[i:i + RECONCILE_PAGE] for i in range(0, len(gone), RECONCILE_PAGE)] or [[]]
+    for n, page in enumerate(pages):
+        last = n == len(pages) - 1
+        with db.write() as session:
+            land_page(session, run_id, snap, base.Batch(
+                [base.Deleted(ext) for ext in page], outcome.cursor if last else None))
+            if last and problem:
+                run = session.get_one(models.SyncRun, run_id, with_for_update=True)
+                run.errors = [*run.errors, {"external_id": None, "message": problem}][
+                    :MAX_ERRORS]
+    return outcome.cursor
+
+
+HEARTBEAT_EVERY = timedelta(minutes=1)
+
+
+def _heartbeat(db: Database, run_id: str) -> Callable[[], None]:
+    """Called by a connector after each page of a long listing: keeps the run's heartbeat
+    fresh (at most once a minute, in its own short transaction) so no runner takes a live run
+    for a dead one (``STALE_AFTER``) while nothing lands."""
+    last = clock.now()
+
+    def beat() -> None:
+        nonlocal last
+        now = clock.now()
+        if now - last >= HEARTBEAT_EVERY:
+            with db.write() as session:
+                session.execute(update(models.SyncRun).where(
+                    models.SyncRun.id == run_id, models.SyncRun.status == "running",
+                ).values(heartbeat_at=now))
+            last = now
+    return beat
+
+
+def _held_ids(db: Database, snap: Snapshot, live: tuple[Any, ...]) -> tuple[set[str], str | None]:
+    """The external ids of this connection's memos that are not void, in one query. Memos
+    carry their source but not their connection, so when the partner has (or had) a connection
+    of the same system to another company, none can be told apart: nothing is compared (an
+    empty set) and the run says so, rather than voiding another company's memos."""
+    integ = models.Integration
+    with db.read() as session:
+        realms = set(session.scalars(select(integ.realm_id).where(
+            integ.partner_id == snap.partner_id, integ.provider == snap.provider,
+            integ.id != snap.id, integ.realm_id.is_not(None)).distinct()))
+        if realms - {snap.realm_id}:
+            name = rules.SOURCE_NAMES[rules.Source(snap.provider)]
+            return set(), (f"deletions in {name} could not be checked: memos of more than one "
+                           f"{name} company are held here and can't be told apart; a memo "
+                           f"deleted there stays here until {name} reports it")
+        return set(session.scalars(select(models.CreditMemo.external_id).where(*live))), None
 
 
 def _land(db: Database, run_id: str, snap: Snapshot, batch: base.Batch) -> None:
