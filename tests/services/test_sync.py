@@ -333,3 +333,28 @@ def test_a_long_listing_keeps_its_run_alive(
     assert run(db, run_id).heartbeat_at == start + timedelta(minutes=12)
     assert sync.claim_next(db, now=start + timedelta(minutes=13)) is None
     assert run(db, run_id).status == "running"
+
+
+def test_a_first_sync_refreshes_postgresql_statistics_as_it_grows(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """B6 on PostgreSQL: without statistics the planner reads every memo of the partner to
+    find a page's ids, so a first sync ANALYZEs the tables it fills as they pass 1,000,
+    10,000… memos (here from 2, then 20); SQLite needs none (its IN uses the index)."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(sync, "ANALYZE_AT", 2)
+    for _ in range(25):
+        fake_qbo.state.add_memo(REALM, total="10.00")
+    analyzed: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if statement.startswith("ANALYZE"):
+            analyzed.append(statement)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        iid = fake_qbo.connect(db, actor)
+        assert run(db, fake_qbo.sync(db, iid, page_size=5)).created == 25
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    expected = 2 if db.engine.dialect.name == "postgresql" else 0  # at 2 and at 20 memos
+    assert analyzed == ["ANALYZE customers, credit_memos, credit_memo_lines"] * expected

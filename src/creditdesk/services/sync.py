@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -309,6 +309,7 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
         sync_upsert.land(session, actor, source, record, counts, now)
     sync_upsert.flush_lines(session, counts)
     run.fetched += len(batch.records)
+    _analyze_on_growth(session, before=run.created, after=run.created + counts.created)
     run.created += counts.created
     run.updated += counts.updated
     run.voided += counts.voided
@@ -318,6 +319,28 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     if batch.cursor is not None:  # None: a targeted read leaves the incremental cursor alone
         session.execute(update(models.Integration).where(
             models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
+
+
+ANALYZE_AT = 1_000  # memos a run has created: ANALYZE at 1,000, then at every power of ten
+
+
+def _analyze_on_growth(session: Session, *, before: int, after: int) -> None:
+    """PostgreSQL: refresh the planner's statistics of the tables a first sync fills, when
+    the run's created memos pass 1,000, 10,000, 100,000…
+
+    Why: a page's rows are found with ``external_id IN (…)`` on the unique index. With the
+    statistics of an empty table the planner expects one row per (partner, source), so it
+    reads all of them and filters the ids: each page then costs as much as the memos synced
+    so far, and a first sync of 100,000 grows quadratic. Autovacuum would ANALYZE in time on
+    most servers, but not on one where it is off or busy. ANALYZE samples a bounded number
+    of rows and takes no lock that blocks reads or writes."""
+    if session.get_bind().dialect.name != "postgresql" or after < ANALYZE_AT:
+        return
+    mark = ANALYZE_AT
+    while mark * 10 <= after:
+        mark *= 10
+    if before < mark:
+        session.execute(text("ANALYZE customers, credit_memos, credit_memo_lines"))
 
 
 def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
