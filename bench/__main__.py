@@ -24,9 +24,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small sizes, for development")
     p.add_argument("--n", type=int, help="override the main size (B1: applications; B2: W(N) "
                    "with this one N; B3: requests per client; B4: memos; B5: customers of the "
-                   "whole-partner refresh; B6: memos in the fake QuickBooks Online; "
+                   "whole-partner refresh; B6: memos in the fake QuickBooks Online and Xero; "
                    "B7: memos)")
-    p.add_argument("--backend", choices=["sqlite", "postgres"], help="B1/B7: one backend only")
+    p.add_argument("--backend", choices=["sqlite", "postgres"], help="B1/B6/B7: one backend only")
+    p.add_argument("--provider", choices=["quickbooks_online", "xero"],
+                   help="B6: one provider only")
     p.add_argument("--workers", type=int, default=2, help="B3/B4/B7: server worker processes")
     p.add_argument("--clients", type=int, default=16, help="B3: concurrent clients")
     p.add_argument("--profile", action="store_true",

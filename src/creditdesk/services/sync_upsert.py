@@ -52,7 +52,13 @@ def _key(line: base.RemoteLine) -> LineKey:
 def prefetch(session: Session, partner_id: str, source: rules.Source,
              records: list[base.Record], counts: Counts) -> None:
     """One locking query for the page's customers, then one for its memos (customer rows
-    first, as every use case locks them), instead of two queries per record."""
+    first, as every use case locks them), instead of two queries per record.
+
+    Memos are locked in external-id order, the order of the unique index (partner, source,
+    external_id) that finds them: in id order SQLite walked every memo of the partner and
+    source on each page instead (``ix_credit_memos_partner_source``, to skip a sort), which
+    made a first sync of 100,000 memos quadratic (B6). No other statement locks several
+    memos, so this fixed order is as deadlock-free as id order was."""
     c, cm = models.Customer, models.CreditMemo
     customer_ids = sorted({r.customer_external_id for r in records
                            if isinstance(r, base.RemoteMemo)})
@@ -65,7 +71,7 @@ def prefetch(session: Session, partner_id: str, source: rules.Source,
     if memo_ids:
         counts.memos.update((row.external_id or "", row) for row in session.scalars(
             select(cm).where(cm.partner_id == partner_id, cm.source == source.value,
-                             cm.external_id.in_(memo_ids)).order_by(cm.id).with_for_update()))
+                             cm.external_id.in_(memo_ids)).order_by(cm.external_id).with_for_update()))
     with_lines = {r.external_id for r in records
                   if isinstance(r, base.RemoteMemo) and r.lines is not None}
     known = sorted(m.id for ext, m in counts.memos.items() if ext in with_lines)
