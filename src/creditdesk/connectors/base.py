@@ -170,8 +170,9 @@ def quantity_text(value: object) -> str:
     return "0" if number == 0 else format(number.normalize(), "f")
 
 
-def line_amount(value: object, currency: str, what: str) -> int:
-    """An exact line amount in minor units (M1: more digits than the currency → ValueError)."""
+def exact_minor(value: object, currency: str, what: str) -> int:
+    """An exact amount the system reports, in minor units (a memo's total or remaining credit,
+    a line's amount); missing, or more digits than the currency has (M1) → ValueError."""
     if value is None or value == "":
         raise ValueError(f"{what} is missing")
     try:

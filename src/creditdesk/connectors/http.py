@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from creditdesk.connectors.base import Transient
+from creditdesk.connectors.base import ConnectorError, Transient
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
@@ -68,3 +70,13 @@ def send(client: httpx.Client, retry: Retry, method: str, url: str, *,
         if attempt + 1 < retry.attempts:
             retry.sleep(retry.delay(attempt, response))
     raise Transient(f"{last}; gave up after {retry.attempts} attempts, will retry later")
+
+
+def json_exact(response: httpx.Response, provider: str) -> Any:
+    """A JSON answer with every number with a fraction read as ``Decimal`` (M1: amounts
+    stay exact); a body that is not JSON is a ConnectorError naming ``provider``."""
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        raise ConnectorError(f"{provider} answered HTTP {response.status_code} with a body "
+                             "that is not JSON") from None

@@ -91,7 +91,7 @@ def parse_line(fields: dict[str, str], currency: str) -> RemoteLine:
     negative [U]; they are shown as the credit they give: minus TRX_AMOUNT (transaction
     currency, as the header's TRX_ totals), or minus AMOUNT when there is no TRX_AMOUNT."""
     key = "TRX_AMOUNT" if fields.get("TRX_AMOUNT") else "AMOUNT"
-    amount = base.line_amount(fields.get(key), currency, f"line {fields.get('LINE_NO')} {key}")
+    amount = base.exact_minor(fields.get(key), currency, f"line {fields.get('LINE_NO')} {key}")
     return RemoteLine(description=base.clip(fields.get("ENTRYDESCRIPTION")), quantity=None,
                       unit_price_minor=None, amount_minor=-amount)
 

@@ -182,13 +182,7 @@ def _text(el: ET.Element, path: str) -> str | None:
 
 
 def _amount(el: ET.Element, name: str, currency: str) -> int:
-    value = _text(el, name)
-    if value is None:
-        raise ValueError(f"{name} is missing")
-    try:
-        return money.Money.parse(value, currency).minor
-    except money.MoneyError as exc:
-        raise ValueError(f"{name} {exc}") from None
+    return base.exact_minor(_text(el, name), currency, name)
 
 
 def _currency(el: ET.Element, home: str) -> str:
@@ -220,7 +214,7 @@ def parse_lines(el: ET.Element, currency: str) -> tuple[RemoteLine, ...]:
                 # a description-only line (no item) carries no amount
                 amount_minor=(0 if amount is None and _text(line, "ItemRef/ListID") is None
                               and _text(line, "ItemRef/FullName") is None
-                              else base.line_amount(amount, currency, f"line {n} Amount"))))
+                              else base.exact_minor(amount, currency, f"line {n} Amount"))))
     if len(lines) > base.MAX_LINES:
         raise ValueError(f"more than {base.MAX_LINES} lines")
     return tuple(lines)

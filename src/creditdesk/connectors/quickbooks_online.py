@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -49,14 +48,6 @@ VERIFY_BATCH = 100  # ids per "WHERE Id IN (...)" confirmation query
 COUNTRIES = {"US": "us", "USA": "us", "UNITED STATES": "us",
              "CA": "ca", "CAN": "ca", "CANADA": "ca"}
 HOME_CURRENCY = {"us": "USD", "ca": "CAD"}
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content, parse_float=Decimal)  # exact amounts (M1)
-    except ValueError:
-        raise ConnectorError(f"{NAME} answered HTTP {response.status_code} with a body that "
-                             "is not JSON") from None
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -182,7 +173,7 @@ class QuickBooksOnline:
                                         "integration")
             if missing_ok and response.status_code == 404:
                 return None
-            body = _json(response)
+            body = http.json_exact(response, NAME)
             if (missing_ok and response.status_code == 400
                     and _fault_code(body) == OBJECT_NOT_FOUND):
                 return None
@@ -414,16 +405,6 @@ def _cdc_records(body: Any) -> list[Record]:
     return out
 
 
-def _amount(raw: dict[str, Any], key: str, currency: str) -> int:
-    value = raw.get(key)
-    if value is None:
-        raise ValueError(f"{key} is missing")
-    try:
-        return money.Money.parse(value, currency).minor
-    except money.MoneyError as exc:
-        raise ValueError(f"{key} {exc}") from None
-
-
 def _sales_lines(raw_lines: list[Any]) -> list[dict[str, Any]]:
     """The SalesItemLineDetail lines, those inside a bundle (GroupLineDetail) included;
     subtotal, discount and description-only lines are not memo lines here."""
@@ -460,7 +441,7 @@ def parse_lines(raw: dict[str, Any], currency: str) -> tuple[RemoteLine, ...] | 
             description=base.clip(line.get("Description") or item.get("name")),
             quantity=base.quantity_text(qty) if qty is not None else None,
             unit_price_minor=base.unit_price(detail.get("UnitPrice"), currency),
-            amount_minor=base.line_amount(line.get("Amount"), currency, f"line {n} Amount")))
+            amount_minor=base.exact_minor(line.get("Amount"), currency, f"line {n} Amount")))
         if len(lines) > base.MAX_LINES:
             raise ValueError(f"more than {base.MAX_LINES} lines")
     return tuple(lines)
@@ -483,9 +464,9 @@ def parse_memo(raw: Any, default_currency: str) -> Record:
     try:
         currency = money.check_currency((raw.get("CurrencyRef") or {}).get("value")
                                         or default_currency)
-        total = _amount(raw, "TotalAmt", currency)
-        remaining = _amount(raw, "RemainingCredit" if "RemainingCredit" in raw else "Balance",
-                            currency)
+        total = base.exact_minor(raw.get("TotalAmt"), currency, "TotalAmt")
+        remaining_key = "RemainingCredit" if "RemainingCredit" in raw else "Balance"
+        remaining = base.exact_minor(raw.get(remaining_key), currency, remaining_key)
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
         customer = raw.get("CustomerRef") or {}

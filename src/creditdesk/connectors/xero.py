@@ -9,7 +9,6 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -35,14 +34,6 @@ PAGE_SIZE = 100  # Xero's page size for ?page=N
 TICK = timedelta(milliseconds=1)
 OVERLAP = timedelta(seconds=5)
 WHERE = f'Type=="{records.CUSTOMER_CREDIT}"'
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content, parse_float=Decimal)  # exact amounts (M1)
-    except ValueError:
-        raise ConnectorError(f"{NAME} answered HTTP {response.status_code} with a body that "
-                             "is not JSON") from None
 
 
 def _detail(response: httpx.Response) -> str:
@@ -164,7 +155,7 @@ class Xero:
             if response.status_code != 200:
                 raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
                                      f"{_detail(response)}")
-            return _json(response)
+            return http.json_exact(response, NAME)
         raise AssertionError("unreachable")
 
     def connections(self) -> Any:

@@ -59,16 +59,6 @@ def updated_at(raw: Any) -> datetime | None:
     return None
 
 
-def _amount(raw: dict[str, Any], key: str, currency: str) -> int:
-    value = raw.get(key)
-    if value is None:
-        raise ValueError(f"{key} is missing")
-    try:
-        return money.Money.parse(value, currency).minor
-    except money.MoneyError as exc:
-        raise ValueError(f"{key} {exc}") from None
-
-
 def _issue_date(raw: dict[str, Any]) -> date | None:
     for key in ("Date", "DateString"):
         if raw.get(key):
@@ -118,7 +108,7 @@ def parse_lines(raw: dict[str, Any], currency: str) -> tuple[RemoteLine, ...] | 
             unit_price_minor=base.unit_price(item.get("UnitAmount"), currency),
             # a description-only line has no amount at all
             amount_minor=(0 if amount is None and item.get("UnitAmount") is None
-                          else base.line_amount(amount, currency, f"line {n} LineAmount"))))
+                          else base.exact_minor(amount, currency, f"line {n} LineAmount"))))
     return tuple(lines)
 
 
@@ -147,10 +137,11 @@ def parse_credit_note(raw: Any) -> Record | None:
         return None
     try:
         currency = money.check_currency(raw.get("CurrencyCode") or "USD")
-        total = _amount(raw, "Total", currency)
+        total = base.exact_minor(raw.get("Total"), currency, "Total")
         voided = status == VOIDED
         # [U] RemainingCredit of a voided note: "no credit" whatever the field says (Y4).
-        remaining = 0 if voided else _amount(raw, "RemainingCredit", currency)
+        remaining = (0 if voided else
+                     base.exact_minor(raw.get("RemainingCredit"), currency, "RemainingCredit"))
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
         contact = raw.get("Contact")

@@ -48,10 +48,10 @@ def amount(value: Decimal | str | int) -> float:
 def line_items(lines: list[tuple[str, str | None, str | None, str]]) -> list[dict[str, Any]]:
     """LineItems as Xero writes them (numbers as JSON numbers)."""
     out = []
-    for description, qty, unit, line_amount in lines:
+    for description, qty, unit, exact_minor in lines:
         item: dict[str, Any] = {"LineItemID": str(uuid.uuid4()), "Description": description,
                                 "AccountCode": "200", "TaxType": "NONE", "TaxAmount": 0.0,
-                                "LineAmount": amount(line_amount)}
+                                "LineAmount": amount(exact_minor)}
         if qty is not None:
             item["Quantity"] = float(Decimal(qty))
         if unit is not None:
