@@ -251,3 +251,19 @@ def test_u2_remove_without_an_application_is_refused_and_changes_nothing(db, act
     with pytest.raises(errors.NotFound, match="no credit applied"):
         credit.remove_credit(db, actor=actor, memo_id=m, invoice_id=inv)
     assert f.snapshot(db, actor) == before
+
+
+def test_a6_pair_changed_between_reads_is_a_clear_conflict_and_changes_nothing(
+        db, actor, monkeypatch):
+    """If the locked read finds no pair but the unlocked reads find a matching one (a
+    document changed in between), the application is refused as a 409, never a 500."""
+    from creditdesk.db import credit_statements
+
+    cus = f.customer(db, actor)
+    inv = f.invoice(db, actor, cus, "100.00")
+    memo_id = f.memo(db, actor, cus, "10.00")
+    monkeypatch.setattr(credit_statements, "lock_pair", lambda *_a, **_k: None)
+    with pytest.raises(errors.Conflict, match="changed while this request ran"):
+        credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=inv, amount="5.00")
+    monkeypatch.undo()
+    assert credit.list_applications(db, actor=actor, memo_id=memo_id) == []

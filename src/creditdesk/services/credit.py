@@ -95,7 +95,10 @@ def _lock_pair(conn: Connection, actor: Actor, memo_id: str,
             memo = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
             invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
             _check_pair(memo, invoice)  # raises CustomerMismatch
-        raise AssertionError("the memo and invoice were found unlocked but not locked")
+        # Both found, same customer, yet not by the locked read: one of them changed in
+        # between (PostgreSQL reads each statement afresh). A clear 409, never a 500.
+        raise errors.Conflict("The credit memo or the invoice changed while this request ran; "
+                              "try again.")
     _check_pair(*pair)
     return pair
 
