@@ -34,6 +34,11 @@ class Company:
     memos: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: list[tuple[str, datetime]] = field(default_factory=list)
     next_id: int = 100
+    # Bumped by every change to ``memos`` (change them through FakeQboState's methods; a
+    # memo added or removed directly is seen too): queries page through a sorted listing
+    # kept per version (fakes/qbo.py ``_listing``).
+    version: int = 0
+    listing: Any = field(default=None, repr=False, compare=False)
 
 
 def stamp(when: datetime) -> str:
@@ -118,6 +123,7 @@ class FakeQboState(FaultInjection):
         with self.lock:
             company = self.companies[realm_id]
             company.next_id += 1
+            company.version += 1
             memo_id = str(company.next_id)
             now = self.now()
             company.memos[memo_id] = {
@@ -138,6 +144,7 @@ class FakeQboState(FaultInjection):
         """Change fields (e.g. RemainingCredit="40.00"), bumping SyncToken and LastUpdatedTime."""
         with self.lock:
             raw = self.companies[realm_id].memos[memo_id]
+            self.companies[realm_id].version += 1
             for key, value in fields.items():
                 if key == "Line":  # as (description, Qty, UnitPrice, Amount)
                     raw["Line"] = sales_lines(value, str(raw["TotalAmt"]))
@@ -160,12 +167,14 @@ class FakeQboState(FaultInjection):
         with self.lock:
             company = self.companies[realm_id]
             del company.memos[memo_id]
+            company.version += 1
             company.deleted.append((memo_id, self.now()))
 
     def malform(self, realm_id: str, memo_id: str) -> None:
         """A record the connector can't use: no customer and a non-numeric total."""
         with self.lock:
             raw = self.companies[realm_id].memos[memo_id]
+            self.companies[realm_id].version += 1
             raw.pop("CustomerRef", None)
             raw["TotalAmt"] = "twelve"
 

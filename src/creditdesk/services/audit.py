@@ -23,16 +23,21 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     ))
 
 
-_INSERT = insert(models.AuditEvent.__table__)
+INSERT = insert(models.AuditEvent.__table__)
+
+
+def row(actor: Actor, action: str, entity_type: str, entity_id: str,
+        data: dict[str, Any] | None = None, *, at: datetime | None = None) -> dict[str, Any]:
+    """An event as the values of a Core ``INSERT`` (``INSERT``, one row or many)."""
+    return {"id": new_id("evt"), "partner_id": actor.partner_id, "at": at or clock.now(),
+            "actor": actor.name, "action": action, "entity_type": entity_type,
+            "entity_id": entity_id, "data": data or {}}
 
 
 def record_on(conn: Connection, actor: Actor, action: str, entity_type: str, entity_id: str,
               data: dict[str, Any] | None = None) -> None:
     """``record`` for a use case written in Core statements (``db/credit_statements.py``)."""
-    conn.execute(_INSERT, {
-        "id": new_id("evt"), "partner_id": actor.partner_id, "at": clock.now(),
-        "actor": actor.name, "action": action, "entity_type": entity_type,
-        "entity_id": entity_id, "data": data or {}})
+    conn.execute(INSERT, row(actor, action, entity_type, entity_id, data))
 
 
 @dataclass(frozen=True)

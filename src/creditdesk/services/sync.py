@@ -306,8 +306,8 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     counts = sync_upsert.Counts()
     sync_upsert.prefetch(session, snap.partner_id, source, batch.records, counts)
     for record in batch.records:
-        sync_upsert.land(session, actor, source, record, counts, now)
-    sync_upsert.flush_lines(session, counts)
+        sync_upsert.land(actor, source, record, counts, now)
+    sync_upsert.flush(session, counts)
     run.fetched += len(batch.records)
     _analyze_on_growth(session, before=run.created, after=run.created + counts.created)
     run.created += counts.created

@@ -3,8 +3,11 @@ the remaining credit the system reports, customer matched by its id or created, 
 memo's lines replaced by the ones the system reports (read-only, like the memo).
 
 Everything is per page (B6): ``prefetch`` loads the page's customers, memos and their
-stored lines with one query each; ``land`` decides in memory; ``flush_lines`` writes the
-page's line changes with one DELETE and one INSERT."""
+stored lines with one query each; ``land`` decides in memory; ``flush`` writes the page.
+Rows the page creates (customers, memos, lines, audit events) are plain values written with
+one multi-row Core ``INSERT`` per table: building an ORM object and flushing it through the
+unit of work cost more than the rest of landing a first sync. Only memos that exist are ORM
+objects, changed in place and flushed as updates."""
 
 from __future__ import annotations
 
@@ -25,21 +28,43 @@ MAX_NUMBER = 60  # credit_memos.number
 MAX_NAME = 200
 
 
+class NewRow(dict[str, Any]):
+    """The column values of a row the page inserts, read and changed as attributes (like the
+    ORM objects of existing memos), so a memo created and then changed in one page is
+    handled by the same code as any other."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+
+Memo = models.CreditMemo | NewRow
+
+
 @dataclass
 class Counts:
     created: int = 0
     updated: int = 0
     voided: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    # The page's existing rows by external id, loaded (and locked) once per page by
-    # ``prefetch``; rows created while landing the page are added as they are made.
-    customers: dict[str, models.Customer] = field(default_factory=dict)
-    memos: dict[str, models.CreditMemo] = field(default_factory=dict)
+    # The page's customers (their ids) and memos by external id, loaded (and locked) once
+    # per page by ``prefetch``; rows created while landing the page are added as they are made.
+    customers: dict[str, str] = field(default_factory=dict)
+    memos: dict[str, Memo] = field(default_factory=dict)
     # Stored lines by memo id (as comparable tuples), and the page's pending line writes:
     # memos whose stored lines go, and the rows that replace them.
     lines: dict[str, tuple[LineKey, ...]] = field(default_factory=dict)
     drop_lines: set[str] = field(default_factory=set)
     new_lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rows to insert, in this order: customers before the memos that name them.
+    new_customers: list[dict[str, Any]] = field(default_factory=list)
+    new_memos: list[NewRow] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 LineKey = tuple[str, str | None, int | None, int]  # description, quantity, unit price, amount
@@ -65,9 +90,10 @@ def prefetch(session: Session, partner_id: str, source: rules.Source,
     memo_ids = sorted({r.external_id for r in records
                        if isinstance(r, base.RemoteMemo | base.Deleted)})
     if customer_ids:
-        counts.customers.update((row.external_id or "", row) for row in session.scalars(
-            select(c).where(c.partner_id == partner_id, c.external_source == source.value,
-                            c.external_id.in_(customer_ids)).order_by(c.id).with_for_update()))
+        counts.customers.update((ext or "", id_) for ext, id_ in session.execute(
+            select(c.external_id, c.id).where(
+                c.partner_id == partner_id, c.external_source == source.value,
+                c.external_id.in_(customer_ids)).order_by(c.id).with_for_update()))
     if memo_ids:
         counts.memos.update((row.external_id or "", row) for row in session.scalars(
             select(cm).where(cm.partner_id == partner_id, cm.source == source.value,
@@ -87,13 +113,14 @@ def prefetch(session: Session, partner_id: str, source: rules.Source,
         counts.lines.update((memo_id, tuple(stored.get(memo_id, ()))) for memo_id in known)
 
 
-def land(session: Session, actor: Actor, source: rules.Source, record: base.Record,
-         counts: Counts, now: datetime) -> None:
-    """Land one record of a page whose rows ``prefetch`` loaded into ``counts``."""
+def land(actor: Actor, source: rules.Source, record: base.Record, counts: Counts,
+         now: datetime) -> None:
+    """Land one record of a page whose rows ``prefetch`` loaded into ``counts`` (nothing is
+    written until ``flush``)."""
     if isinstance(record, base.BadRecord):
         counts.errors.append({"external_id": record.external_id, "message": record.message})
     elif isinstance(record, base.Deleted):
-        _void(session, actor, source, record.external_id, "Deleted", counts, now)
+        _void(actor, source, record.external_id, "Deleted", counts, now)
     else:
         problem = _check(record)
         if problem:
@@ -103,10 +130,9 @@ def land(session: Session, actor: Actor, source: rules.Source, record: base.Reco
             counts.errors.append({"external_id": record.external_id,
                                   "message": record.line_problem})
         if record.voided:
-            _void(session, actor, source, record.external_id, "Voided", counts, now,
-                  create_from=record)
+            _void(actor, source, record.external_id, "Voided", counts, now, create_from=record)
         else:
-            _upsert(session, actor, source, record, counts, now)
+            _upsert(actor, source, record, counts, now)
 
 
 def _check(r: base.RemoteMemo) -> str | None:
@@ -117,22 +143,37 @@ def _check(r: base.RemoteMemo) -> str | None:
     return None
 
 
-def _customer(session: Session, actor: Actor, source: rules.Source, r: base.RemoteMemo,
-              counts: Counts, now: datetime) -> models.Customer:
-    """Y5: matched by the accounting system's customer id, else created from the synced data."""
-    row = counts.customers.get(r.customer_external_id)
-    if row is None:
-        row = models.Customer(
-            id=new_id("cus"), partner_id=actor.partner_id,
-            name=r.customer_name.strip()[:MAX_NAME] or r.customer_external_id,
-            email=r.customer_email, currency=r.currency, external_source=source.value,
-            external_id=r.customer_external_id, created_at=now, updated_at=now)
-        session.add(row)
-        session.flush()  # before its memos: no ORM relationship orders the two inserts
-        counts.customers[r.customer_external_id] = row
-        audit.record(session, actor, "customer.sync_create", "customer", row.id,
-                     {"source": source.value, "external_id": r.customer_external_id})
-    return row
+def _customer(actor: Actor, source: rules.Source, r: base.RemoteMemo, counts: Counts,
+              now: datetime) -> str:
+    """Y5: matched by the accounting system's customer id, else created from the synced
+    data; returns the customer's id."""
+    customer_id = counts.customers.get(r.customer_external_id)
+    if customer_id is None:
+        customer_id = new_id("cus")
+        counts.new_customers.append({
+            "id": customer_id, "partner_id": actor.partner_id,
+            "name": r.customer_name.strip()[:MAX_NAME] or r.customer_external_id,
+            "email": r.customer_email, "currency": r.currency, "external_source": source.value,
+            "external_id": r.customer_external_id, "created_at": now, "updated_at": now})
+        counts.customers[r.customer_external_id] = customer_id
+        counts.events.append(audit.row(
+            actor, "customer.sync_create", "customer", customer_id,
+            {"source": source.value, "external_id": r.customer_external_id}, at=now))
+    return customer_id
+
+
+def _new_memo(actor: Actor, source: rules.Source, external_id: str, values: dict[str, Any],
+              counts: Counts, now: datetime, *, issued: bool) -> NewRow:
+    """A memo the page creates (every new memo has the same columns: one multi-row INSERT)."""
+    memo = NewRow(
+        id=new_id("cm"), partner_id=actor.partner_id, reason=rules.Reason.OTHER.value,
+        source=source.value, external_id=external_id, issued_at=now if issued else None,
+        applied_at=now if values["status"] == "applied" else None,
+        created_at=now, updated_at=now, **values)
+    counts.new_memos.append(memo)
+    counts.memos[external_id] = memo
+    counts.created += 1
+    return memo
 
 
 def _fields(r: base.RemoteMemo, customer_id: str) -> dict[str, Any]:
@@ -144,24 +185,18 @@ def _fields(r: base.RemoteMemo, customer_id: str) -> dict[str, Any]:
             "status": status.value, "void_reason": None, "voided_at": None}
 
 
-def _upsert(session: Session, actor: Actor, source: rules.Source, r: base.RemoteMemo,
-            counts: Counts, now: datetime) -> None:
-    customer = _customer(session, actor, source, r, counts, now)
+def _upsert(actor: Actor, source: rules.Source, r: base.RemoteMemo, counts: Counts,
+            now: datetime) -> None:
+    customer_id = _customer(actor, source, r, counts, now)
     memo = counts.memos.get(r.external_id)
-    values = _fields(r, customer.id)
+    values = _fields(r, customer_id)
     if memo is None:
-        memo = models.CreditMemo(
-            id=new_id("cm"), partner_id=actor.partner_id, reason=rules.Reason.OTHER.value,
-            source=source.value, external_id=r.external_id, issued_at=now,
-            applied_at=now if values["status"] == "applied" else None,
-            created_at=now, updated_at=now, **values)
-        session.add(memo)
-        counts.memos[r.external_id] = memo
-        counts.created += 1
+        memo = _new_memo(actor, source, r.external_id, values, counts, now, issued=True)
         _replace_lines(memo, r, counts)
-        audit.record(session, actor, "credit_memo.sync_create", "credit_memo", memo.id,
-                     {"source": source.value, "external_id": r.external_id,
-                      "status": values["status"]})
+        counts.events.append(audit.row(
+            actor, "credit_memo.sync_create", "credit_memo", memo.id,
+            {"source": source.value, "external_id": r.external_id, "status": values["status"]},
+            at=now))
         return
     changed: dict[str, Any] = {k: v for k, v in values.items() if getattr(memo, k) != v}
     if _replace_lines(memo, r, counts):
@@ -174,28 +209,23 @@ def _upsert(session: Session, actor: Actor, source: rules.Source, r: base.Remote
     memo.applied_at = (memo.applied_at or now) if memo.status == "applied" else None
     memo.updated_at = now
     counts.updated += 1
-    audit.record(session, actor, "credit_memo.sync_update", "credit_memo", memo.id,
-                 {"source": source.value, "changed": sorted(changed)})
+    counts.events.append(audit.row(
+        actor, "credit_memo.sync_update", "credit_memo", memo.id,
+        {"source": source.value, "changed": sorted(changed)}, at=now))
 
 
-def _void(session: Session, actor: Actor, source: rules.Source, external_id: str, verb: str,
-          counts: Counts, now: datetime, create_from: base.RemoteMemo | None = None) -> None:
+def _void(actor: Actor, source: rules.Source, external_id: str, verb: str, counts: Counts,
+          now: datetime, create_from: base.RemoteMemo | None = None) -> None:
     """Y4: voided or deleted at the source → void here, with a reason naming the system."""
     reason = f"{verb} in {rules.SOURCE_NAMES[source]}"
     memo = counts.memos.get(external_id)
     if memo is None:
         if create_from is None or create_from.total_minor <= 0:
             return  # never seen and nothing left to show: a void with no amount
-        customer = _customer(session, actor, source, create_from, counts, now)
-        values = {**_fields(create_from, customer.id), "applied_minor": 0, "status": "void",
+        customer_id = _customer(actor, source, create_from, counts, now)
+        values = {**_fields(create_from, customer_id), "applied_minor": 0, "status": "void",
                   "void_reason": reason, "voided_at": now}
-        memo = models.CreditMemo(
-            id=new_id("cm"), partner_id=actor.partner_id, reason=rules.Reason.OTHER.value,
-            source=source.value, external_id=external_id, created_at=now, updated_at=now,
-            **values)
-        session.add(memo)
-        counts.memos[external_id] = memo
-        counts.created += 1
+        memo = _new_memo(actor, source, external_id, values, counts, now, issued=False)
         _replace_lines(memo, create_from, counts)
         return
     if memo.status == "void":
@@ -205,11 +235,12 @@ def _void(session: Session, actor: Actor, source: rules.Source, external_id: str
     memo.status, memo.applied_minor, memo.applied_at = "void", 0, None
     memo.void_reason, memo.voided_at, memo.updated_at = reason, now, now
     counts.voided += 1
-    audit.record(session, actor, "credit_memo.sync_void", "credit_memo", memo.id,
-                 {"source": source.value, "external_id": external_id, "reason": reason})
+    counts.events.append(audit.row(
+        actor, "credit_memo.sync_void", "credit_memo", memo.id,
+        {"source": source.value, "external_id": external_id, "reason": reason}, at=now))
 
 
-def _replace_lines(memo: models.CreditMemo, r: base.RemoteMemo, counts: Counts) -> bool:
+def _replace_lines(memo: Memo, r: base.RemoteMemo, counts: Counts) -> bool:
     """Queue the memo's lines to become the ones the system reports; False when it reports
     none (``lines`` None) or the same ones (compared with the prefetched stored lines)."""
     if r.lines is None:
@@ -230,16 +261,27 @@ def _replace_lines(memo: models.CreditMemo, r: base.RemoteMemo, counts: Counts) 
     return True
 
 
-def flush_lines(session: Session, counts: Counts) -> None:
-    """Write the page's line changes: one DELETE of the replaced memos' lines, then one
-    (executemany) INSERT of the new rows, after the page's memos themselves are inserted."""
+def flush(session: Session, counts: Counts) -> None:
+    """Write the page: its new customers; the changes to existing memos (the unit of work,
+    after the customers they may now name); its new memos; one DELETE of the replaced
+    memos' lines and the rows replacing them; its audit events. Each insert is one Core
+    executemany of plain values."""
+    conn = session.connection()
+    if counts.new_customers:
+        conn.execute(insert(models.Customer.__table__), counts.new_customers)
     session.flush()
+    if counts.new_memos:
+        conn.execute(insert(models.CreditMemo.__table__), [dict(m) for m in counts.new_memos])
     if counts.drop_lines:
         line = models.CreditMemoLine
         session.execute(delete(line).where(line.credit_memo_id.in_(sorted(counts.drop_lines)))
                         .execution_options(synchronize_session=False))
     rows = [row for memo_rows in counts.new_lines.values() for row in memo_rows]
-    if rows:  # a Core executemany: no ORM objects for rows nothing reads back
-        session.connection().execute(insert(models.CreditMemoLine.__table__), rows)
+    if rows:
+        conn.execute(insert(models.CreditMemoLine.__table__), rows)
+    if counts.events:
+        conn.execute(audit.INSERT, counts.events)
+    for pending in (counts.new_customers, counts.new_memos, counts.events):
+        pending.clear()
     counts.drop_lines.clear()
     counts.new_lines.clear()
