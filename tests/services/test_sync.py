@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
@@ -162,7 +164,8 @@ def test_revoked_access_needs_reconnection_and_is_never_retried(
 
 
 def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates(
-        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sync, "LAND_AT_LEAST", 2)  # each page of 2 in a transaction of its own
     ids = [fake_qbo.state.add_memo(REALM, total="5.00") for _ in range(5)]
     iid = fake_qbo.connect(db, actor)
     build = fake_qbo.factory(page_size=2)
@@ -180,6 +183,102 @@ def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates
     sync.execute(db, second, build)
     assert set(memos(db)) == set(ids)
     assert run(db, second).created == 3
+
+
+def position(cursor: dict[str, Any] | None) -> tuple[Any, Any]:
+    """Where a QuickBooks Online cursor stands in the listing (its CDC time aside)."""
+    return (cursor or {}).get("since"), (cursor or {}).get("skip")
+
+
+def landed_pages(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple[Any, Any]]]:
+    """Record each transaction ``land_page`` writes: (records, the cursor stored)."""
+    real, seen = sync.land_page, []
+
+    def spy(session, run_id, snap, batch):  # type: ignore[no-untyped-def]
+        seen.append((len(batch.records), position(batch.cursor)))
+        real(session, run_id, snap, batch)
+
+    monkeypatch.setattr(sync, "land_page", spy)
+    return seen
+
+
+def pages(db: Database, iid: str, fake: FakeQbo, page_size: int
+          ) -> list[tuple[int, tuple[Any, Any]]]:
+    """What the connector alone reads: (records, cursor) per page."""
+    connector = fake.factory(page_size=page_size)(sync.snapshot(db, iid), lambda tokens: None)
+    return [(len(b.records), position(b.cursor)) for b in connector.fetch({})]
+
+
+def five_memos_connected(db: Database, actor: Actor, fake: FakeQbo,
+                         monkeypatch: pytest.MonkeyPatch, *, land_at_least: int) -> str:
+    """Five memos at the source (three pages of 2), connected; returns the integration id."""
+    for _ in range(5):
+        fake.state.add_memo(REALM, total="5.00")
+    monkeypatch.setattr(sync, "LAND_AT_LEAST", land_at_least)
+    return fake.connect(db, actor)
+
+
+def test_small_pages_land_together_with_the_cursor_after_the_last(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=4)
+    seen = landed_pages(monkeypatch)
+    rid = fake_qbo.sync(db, iid, page_size=2)
+    # pages of 2, 2, 1 (and QBO's CDC read, none): two transactions of 4 and 1 records,
+    # each storing the cursor of its last page
+    assert [n for n, _ in seen] == [4, 1]
+    assert [c for _, c in seen] == [c for _, c in pages(db, iid, fake_qbo, 2)][1:]
+    assert seen[-1][1] == position(integration(db, iid).cursor)
+    assert (run(db, rid).fetched, run(db, rid).created, len(memos(db))) == (5, 5, 5)
+
+
+def test_a_page_waiting_longer_than_land_within_lands_without_the_rest(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=1000)
+    monkeypatch.setattr(sync, "LAND_WITHIN", 0.0)  # every page has waited long enough
+    seen = landed_pages(monkeypatch)
+    fake_qbo.sync(db, iid, page_size=2)
+    assert [n for n, _ in seen] == [2, 2, 1]
+
+
+def test_y6_a_worker_killed_before_a_group_lands_commits_none_of_it_and_loses_nothing(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=4)
+    ids = list(fake_qbo.state.companies[REALM].memos)
+    build = fake_qbo.factory(page_size=2)
+    first = sync.request_run(db, integration_id=iid, trigger="manual")
+    sync.claim_next(db)
+    with pytest.raises(Killed):  # dies reading the second page: the first is still pending
+        sync.execute(db, first, dying_after_first_page(build))
+    assert memos(db) == {} and integration(db, iid).cursor == {}
+    second = sync.request_run(db, integration_id=iid, trigger="manual")
+    assert sync.claim_next(db, now=clock.now() + timedelta(minutes=11)) == second
+    sync.execute(db, second, build)
+    assert sorted(memos(db)) == sorted(ids) and run(db, second).created == 5
+
+
+def test_y6_pages_read_before_a_connector_error_still_land(
+        db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=1000)
+    build = fake_qbo.factory(page_size=2)
+
+    def failing(snap, save):  # type: ignore[no-untyped-def]
+        connector = build(snap, save)
+
+        def fetch(cursor):  # type: ignore[no-untyped-def]
+            for n, batch in enumerate(connector.fetch(cursor)):
+                if n == 2:
+                    raise base.ConnectorError("QuickBooks Online answered 500 five times")
+                yield batch
+        return type("Failing", (), {"provider": connector.provider,
+                                    "fetch": staticmethod(fetch)})()
+
+    seen = landed_pages(monkeypatch)
+    rid = sync.request_run(db, integration_id=iid, trigger="manual")
+    sync.claim_next(db)
+    assert isinstance(sync.execute(db, rid, failing), base.ConnectorError)
+    after_two = pages(db, iid, fake_qbo, 2)[1][1]
+    assert seen == [(4, after_two)] and position(integration(db, iid).cursor) == after_two
+    assert (run(db, rid).status, run(db, rid).created, len(memos(db))) == ("failed", 4, 4)
 
 
 def test_y8_runs_and_audit_events_are_recorded(db: Database, actor: Actor,

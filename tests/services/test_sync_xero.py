@@ -173,7 +173,8 @@ def test_y6_revoked_access_needs_reconnection_and_is_never_retried(
 
 
 def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates(
-        db: Database, actor: Actor, fake_xero: FakeXero) -> None:
+        db: Database, actor: Actor, fake_xero: FakeXero, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sync, "LAND_AT_LEAST", 2)  # each page of 2 in a transaction of its own
     ids = [fake_xero.state.add_credit_note(TENANT, total="5.00") for _ in range(5)]
     iid = fake_xero.connect(db, actor)
     build = fake_xero.factory(page_size=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import example, given, settings
@@ -164,6 +165,29 @@ def test_m1_extra_non_zero_digits_are_refused_never_rounded(code: str, extra: in
     value = f"{coefficient}e-{currencies.minor_digits(code) + extra}"
     with pytest.raises(MoneyError, match="decimal place"):
         Money.parse(value, code)
+
+
+@given(st.sampled_from(CURRENCIES), st.integers(-(10**50), 10**50), st.integers(-60, 16))
+@example("USD", 99999999999999, -2)  # the largest amount, then one minor unit more:
+@example("USD", 99999999999999 + 1, -2)
+@example("USD", 999999999999999, -3)  # 999,999,999,999.999: one digit too many
+@example("USD", 10**40 + 1, -40)  # more digits than _EXACT keeps: exact or refused
+@example("JPY", -0, 7)
+def test_m1_parse_minor_agrees_with_exact_fractions(code: str, coefficient: int,
+                                                    exponent: int) -> None:
+    """Both of _to_minor's ways (the quick one for plain amounts, the digit-by-digit one)
+    give what exact rational arithmetic gives: an amount or a MoneyError, never rounding."""
+    value = Decimal(f"{coefficient}e{exponent}")  # exact: no context involved
+    scaled = Fraction(value) * 10 ** currencies.minor_digits(code)
+    if scaled.denominator != 1:
+        with pytest.raises(MoneyError, match="decimal place"):
+            money.parse_minor(value, code)
+    elif abs(scaled.numerator) > MAX_MAJOR * 10 ** currencies.minor_digits(code):
+        with pytest.raises(MoneyError, match="must not exceed"):
+            money.parse_minor(value, code)
+    else:
+        assert money.parse_minor(value, code) == scaled.numerator
+        assert money.parse_minor(str(value), code) == scaled.numerator
 
 
 # --- M2: positive and bounded ---------------------------------------------------------

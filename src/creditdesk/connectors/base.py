@@ -176,7 +176,7 @@ def exact_minor(value: object, currency: str, what: str) -> int:
     if value is None or value == "":
         raise ValueError(f"{what} is missing")
     try:
-        return money.Money.parse(value, currency).minor
+        return money.parse_minor(value, currency)
     except money.MoneyError as exc:
         raise ValueError(f"{what} {exc}") from None
 
@@ -193,7 +193,7 @@ def unit_price(value: object, currency: str) -> int | None:
     if exact != 0 and exact.normalize().as_tuple().exponent < -currencies.minor_digits(currency):
         return None  # never rounded (M1): left out rather than shown wrong
     try:
-        return money.Money.parse(exact, currency).minor
+        return money.parse_minor(exact, currency)
     except money.MoneyError as exc:
         raise ValueError(f"unit price {exc}") from None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 
 from creditdesk.domain import currencies
 
@@ -57,27 +57,7 @@ class Money:
 
         Floats are refused: they cannot carry an exact decimal amount.
         """
-        check_currency(currency)
-        if isinstance(value, (bool, float)):
-            raise MoneyError("must be a decimal string such as \"60.00\", not a binary float")
-        if isinstance(value, int):
-            amount = Decimal(value)
-        elif isinstance(value, Decimal):
-            amount = value
-        elif isinstance(value, str):
-            text = value.strip()
-            # ASCII digits only: Decimal() would also take "1_000" and Arabic-Indic digits.
-            if not _DECIMAL_TEXT.fullmatch(text):
-                raise MoneyError(f"{_short(value)!r} is not a decimal amount such as \"60.00\"")
-            try:
-                amount = Decimal(text)
-            except InvalidOperation:  # an exponent beyond what Decimal can hold
-                raise MoneyError(f"{_short(value)!r} is out of range") from None
-        else:
-            raise MoneyError("must be a decimal amount such as \"60.00\"")
-        if not amount.is_finite():
-            raise MoneyError("must be a finite decimal amount")
-        return cls(_to_minor(amount, currency, value), currency)
+        return cls(parse_minor(value, currency), currency)
 
     @classmethod
     def parse_positive(cls, value: object, currency: str) -> Money:
@@ -150,10 +130,52 @@ class Money:
         return f"{self.to_str()} {self.currency}"
 
 
+def parse_minor(value: object, currency: str) -> int:
+    """``Money.parse(value, currency).minor`` without building the Money: what the sync
+    connectors call four times a record (B6)."""
+    check_currency(currency)
+    if isinstance(value, (bool, float)):
+        raise MoneyError("must be a decimal string such as \"60.00\", not a binary float")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only: Decimal() would also take "1_000" and Arabic-Indic digits.
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise MoneyError(f"{_short(value)!r} is not a decimal amount such as \"60.00\"")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal can hold
+            raise MoneyError(f"{_short(value)!r} is out of range") from None
+    else:
+        raise MoneyError("must be a decimal amount such as \"60.00\"")
+    if not amount.is_finite():
+        raise MoneyError("must be a finite decimal amount")
+    return _to_minor(amount, currency, value)
+
+
+_MAX_DIGITS = len(str(MAX_MAJOR))
+# Never rounds: Inexact and Rounded raise (whatever the thread's own context says).
+_EXACT = Context(prec=40, traps=[Inexact, Rounded])
+
+
 def _to_minor(amount: Decimal, currency: str, shown: object) -> int:
     """Exact minor units of ``amount``, working on its digits so that no Decimal context
     (precision, exponent limits) can round or overflow a hostile input like ``1e-999999``."""
     digits = currencies.minor_digits(currency)
+    if amount.adjusted() < _MAX_DIGITS:
+        # The common case ("60.00", 250): below 10^12 major units and no non-zero digit
+        # below the minor unit; _EXACT refuses to round, and the hostile cases fall through.
+        try:
+            scaled = amount.scaleb(digits, context=_EXACT)
+        except ArithmeticError:
+            scaled = None
+        if scaled is not None and (minor := int(scaled)) == scaled:
+            if abs(minor) > MAX_MAJOR * 10**digits:
+                raise MoneyError(f"must not exceed {MAX_MAJOR:,}")
+            return minor
     sign, coefficient, exponent = amount.as_tuple()
     assert isinstance(exponent, int)
     coeff = list(coefficient)
@@ -167,7 +189,7 @@ def _to_minor(amount: Decimal, currency: str, shown: object) -> int:
         places = "place" if digits == 1 else "places"
         raise MoneyError(
             f"{currency} amounts have at most {digits} decimal {places}; {_short(shown)} has more")
-    if len(coeff) + exponent > len(str(MAX_MAJOR)):
+    if len(coeff) + exponent > _MAX_DIGITS:
         raise MoneyError(f"must not exceed {MAX_MAJOR:,}")
     minor = int("".join(map(str, coeff))) * 10 ** (exponent + digits)
     if minor > MAX_MAJOR * 10**digits:

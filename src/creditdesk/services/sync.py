@@ -8,7 +8,8 @@ resumes there; upserts by (partner, source, external_id) make any re-read harmle
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,16 +200,60 @@ def _incremental(db: Database, run_id: str, snap: Snapshot, connector: base.Conn
     only while reading (``base.ReconcileNeeded``) gets the listing, then reads again."""
     cursor = _reconcile(db, run_id, snap, connector, snap.cursor)
     try:
-        for batch in connector.fetch(cursor):
-            _land(db, run_id, snap, batch)
+        _land_all(db, run_id, snap, connector.fetch(cursor))
     except base.ReconcileNeeded:
         if getattr(connector, "reconcile", None) is None:
             raise
         with db.read() as session:  # pages landed before the refusal moved the cursor
             stored = dict(session.get_one(models.Integration, snap.id).cursor or {})
         cursor = _reconcile(db, run_id, snap, connector, stored, force=True)
-        for batch in connector.fetch(cursor):  # a second refusal fails the run
-            _land(db, run_id, snap, batch)
+        _land_all(db, run_id, snap, connector.fetch(cursor))  # a second refusal fails the run
+
+
+LAND_AT_LEAST = 1000  # records: smaller pages (Xero's 100) land several to a transaction…
+LAND_WITHIN = 2.0  # …unless the first of them was fetched this many seconds ago
+
+
+def _land_all(db: Database, run_id: str, snap: Snapshot, batches: Iterable[base.Batch]) -> None:
+    """Land fetched pages, each transaction with the cursor after its last page.
+
+    Small pages are landed together, at least ``LAND_AT_LEAST`` records to a transaction
+    (or what was fetched within ``LAND_WITHIN`` seconds, checked as each page arrives): a
+    transaction costs the same fixed work whatever its size (locking the run, two prefetch
+    queries, four inserts, the run's counts and cursor, a durable commit), which at Xero's
+    100 a page was a third of a first sync (B6). Pages fetched before a connector error
+    still land; a worker killed before landing them loses nothing but the reading, since
+    the stored cursor is still the one before them."""
+    pending: list[base.Batch] = []
+    first_at = 0.0
+
+    def land_pending() -> None:
+        if pending:
+            _land(db, run_id, snap, _joined(pending))
+            pending.clear()
+
+    try:
+        for batch in batches:
+            if not pending:
+                first_at = time.monotonic()
+            pending.append(batch)
+            if (sum(len(b.records) for b in pending) >= LAND_AT_LEAST
+                    or time.monotonic() - first_at >= LAND_WITHIN):
+                land_pending()
+    except Exception:
+        land_pending()
+        raise
+    land_pending()
+
+
+def _joined(batches: list[base.Batch]) -> base.Batch:
+    """Consecutive pages as one: their records in order, the cursor after the last page
+    that moved it."""
+    if len(batches) == 1:
+        return batches[0]
+    cursors = [b.cursor for b in batches if b.cursor is not None]
+    return base.Batch([r for b in batches for r in b.records], cursors[-1] if cursors else None,
+                      {k: v for b in batches for k, v in b.meta.items()})
 
 
 RECONCILE_PAGE = 1000  # memos landed as deleted per transaction
