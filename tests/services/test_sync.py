@@ -442,6 +442,7 @@ def test_a_first_sync_refreshes_postgresql_statistics_as_it_grows(
     from sqlalchemy import event
 
     monkeypatch.setattr(sync, "ANALYZE_AT", 2)
+    monkeypatch.setattr(sync, "LAND_AT_LEAST", 5)  # each page of 5 in a transaction of its own
     for _ in range(25):
         fake_qbo.state.add_memo(REALM, total="10.00")
     analyzed: list[str] = []

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base
-from creditdesk.db import models
+from creditdesk.db import bulk, models
 from creditdesk.domain import memo as rules
 from creditdesk.services import audit
 from creditdesk.services.context import Actor, new_id
@@ -268,20 +268,21 @@ def flush(session: Session, counts: Counts) -> None:
     executemany of plain values."""
     conn = session.connection()
     if counts.new_customers:
-        conn.execute(insert(models.Customer.__table__), counts.new_customers)
+        bulk.insert_rows(conn, models.Customer.__table__, counts.new_customers)
     session.flush()
     if counts.new_memos:
-        conn.execute(insert(models.CreditMemo.__table__), [dict(m) for m in counts.new_memos])
+        bulk.insert_rows(conn, models.CreditMemo.__table__, [dict(m) for m in counts.new_memos])
     if counts.drop_lines:
         line = models.CreditMemoLine
         session.execute(delete(line).where(line.credit_memo_id.in_(sorted(counts.drop_lines)))
                         .execution_options(synchronize_session=False))
     rows = [row for memo_rows in counts.new_lines.values() for row in memo_rows]
     if rows:
-        conn.execute(insert(models.CreditMemoLine.__table__), rows)
+        bulk.insert_rows(conn, models.CreditMemoLine.__table__, rows)
     if counts.events:
-        conn.execute(audit.INSERT, counts.events)
+        bulk.insert_rows(conn, models.AuditEvent.__table__, counts.events)
     for pending in (counts.new_customers, counts.new_memos, counts.events):
         pending.clear()
     counts.drop_lines.clear()
     counts.new_lines.clear()
+
