@@ -96,8 +96,26 @@ def b4(d: dict) -> list[str]:
     return out
 
 
+def b6(d: dict) -> list[str]:
+    out = ["| provider | backend | baseline s | full sync s (target < 60) | x baseline | "
+           "incremental s (target < 2) | updated / voided | worker peak RSS MB (< 300) |",
+           "|---|---|---:|---:|---:|---:|---|---:|"]
+    for provider, runs in d["runs"].items():
+        for backend, r in runs.items():
+            full, inc, mem = r["full_sync"], r["incremental_sync"], r["worker_memory"]
+            base = r["baseline_page_through"]["seconds"]
+            out.append(f"| {provider} | {backend} | {base:.1f} | "
+                       f"{full['seconds']:.1f} ({_met(full['met'])}) | "
+                       f"{full['over_baseline']:.2f}x | "
+                       f"{inc['seconds']:.2f} ({_met(inc['met'])}) | "
+                       f"{inc['updated']} / {inc['voided']} | "
+                       f"{mem['peak_rss_mb']:.0f} ({_met(mem['met'])}) |")
+    return out
+
+
 def main() -> None:
-    for name, fn in (("b1_apply", b1), ("b2_peer", b2), ("b3_http", b3), ("b4_reads", b4)):
+    for name, fn in (("b1_apply", b1), ("b2_peer", b2), ("b3_http", b3), ("b4_reads", b4),
+                     ("b6_sync", b6)):
         d = _load(name)
         if not d:
             continue
