@@ -383,6 +383,25 @@ def test_y4_cdc_refusing_the_checkpoint_anyway_lists_ids_in_the_same_run(
     assert memos(db)[keep].status == "issued"
 
 
+def test_y4_a_deletion_past_cdcs_1000_object_cap_is_found_by_listing_ids(
+        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    """CDC answers at most 1,000 objects: with more changes since the last run, the
+    deletions it leaves out are found by listing every id (in the same run)."""
+    st = fake_qbo.state
+    gone = st.add_memo(REALM, total="6.00")
+    iid = fake_qbo.connect(db, actor)
+    fake_qbo.sync(db, iid)
+    new = [st.add_memo(REALM, total="1.00") for _ in range(1000)]
+    st.delete_memo(REALM, gone)  # the newest of 1,001 changes: not in the capped answer
+    # The next sync comes later (QuickBooks' times are to the second: CDC from the listing's
+    # start must not see the same second's 1,001 changes again)
+    st.travel(seconds=2)
+    r = run(db, fake_qbo.sync(db, iid))
+    assert (r.status, r.created, r.voided) == ("succeeded", 1000, 1), r.errors
+    assert memos(db)[gone].void_reason == "Deleted in QuickBooks Online"
+    assert len(listings(fake_qbo)) >= 1 and all(memos(db)[m].status == "issued" for m in new)
+
+
 def test_y4_a_new_connection_over_memos_synced_before_finds_what_was_deleted_since(
         db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
     """Reconnecting creates a new connection with no CDC checkpoint; the memos the earlier

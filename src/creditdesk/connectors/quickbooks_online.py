@@ -44,6 +44,7 @@ OVERLAP = timedelta(seconds=5)
 # CDC answers at most 30 days back (Intuit's CDC page); a day's margin for clock skew and
 # for however Intuit counts the 30 days. An older checkpoint means a full id listing.
 CDC_REACH = timedelta(days=29)
+CDC_MAX = 1000  # objects in one CDC answer: "at most 1,000 objects per response" [C]
 VERIFY_BATCH = 100  # ids per "WHERE Id IN (...)" confirmation query
 COUNTRIES = {"US": "us", "USA": "us", "UNITED STATES": "us",
              "CA": "ca", "CAN": "ca", "CANADA": "ca"}
@@ -195,7 +196,9 @@ class QuickBooksOnline:
     # reading ---------------------------------------------------------------
     def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
         """CDC tombstones since the last run first, then CreditMemo pages by last update
-        (when CDC can't reach back that far, the engine has ``reconcile`` first).
+        (when CDC can't reach back that far, the engine has ``reconcile`` first; when its
+        answer holds its maximum of 1,000 objects, some deletions may be missing from it, so
+        ``ReconcileNeeded`` has the engine list every id before reading again).
 
         Cursor: ``since`` (a LastUpdatedTime as QBO wrote it), ``skip`` (records already read
         at exactly ``since``) and ``cdc_since`` (server time of the previous CDC call).
@@ -207,7 +210,11 @@ class QuickBooksOnline:
             if body is None:  # beyond CDC's reach after all (clock skew): list every id
                 raise ReconcileNeeded(f"{NAME}'s change feed no longer reaches back to "
                                       f"{state['cdc_since']}")
-            tombstones = [r for r in _cdc_records(body) if isinstance(r, Deleted)]
+            changes = _cdc_records(body)
+            if len(changes) >= CDC_MAX:  # maybe cut short: deletions past the cap unseen
+                raise ReconcileNeeded(f"{NAME}'s change feed answered its maximum of "
+                                      f"{CDC_MAX:,} changes since {state['cdc_since']}")
+            tombstones = [r for r in changes if isinstance(r, Deleted)]
             state["cdc_since"] = body.get("time") or state["cdc_since"]
             yield Batch(tombstones, dict(state))
         while True:

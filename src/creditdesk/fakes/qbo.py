@@ -33,6 +33,7 @@ _QUERY = re.compile(
     r"(?:\s+STARTPOSITION\s+(?P<start>\d+))?(?:\s+MAXRESULTS\s+(?P<max>\d+))?\s*$",
     re.IGNORECASE)
 CDC_REACH = timedelta(days=30)  # CDC "can track changes within the last 30 days"
+CDC_MAX = 1000
 
 
 def fault(status: int, message: str, code: str, kind: str, detail: str = "",
@@ -161,6 +162,9 @@ def create_app(state: FakeQboState) -> FastAPI:
             changed += [{"Id": i, "domain": "QBO", "status": "Deleted",
                          "MetaData": {"LastUpdatedTime": stamp(at)}}
                         for i, at in company.deleted if at >= since]
+        # "At most 1,000 objects per response" [C]; which ones QBO keeps is not documented:
+        # the fake keeps the oldest changes
+        changed = sorted(changed, key=_ts)[:CDC_MAX]
         block: dict[str, Any] = {}
         if "CreditMemo" in entities.split(",") and changed:
             block = {"CreditMemo": changed, "startPosition": 1, "maxResults": len(changed)}
