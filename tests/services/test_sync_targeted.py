@@ -8,8 +8,9 @@ from datetime import timedelta
 from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import sync
-from creditdesk.services.context import Actor, clock
+from creditdesk.services import sync, vault
+from creditdesk.services.context import Actor, clock, new_id
+from tests.concurrency import Calls, new_actor, race, settle
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.sync_helpers import integration, run, synced_memos
 from tests.xero_fixtures import TENANT, FakeXero
@@ -169,3 +170,31 @@ def test_y6_a_failed_targeted_run_is_recorded_and_the_incremental_retry_comes_so
     assert len(retry) == 1 and run(db, retry[0]).targets is None
     sync.execute(db, sync.claim_next(db) or "", fake_qbo.factory())
     assert memos(db)[memo].status == "partially_applied"  # picked up: nothing lost
+
+
+def test_requests_racing_to_queue_meet_in_one_queued_run(pg_db: Database) -> None:
+    """Sync now, the schedule and webhooks racing on PostgreSQL: one queued run, all of
+    them answered with it, its targets merged or widened (never a second queued run)."""
+    actor = new_actor(pg_db)
+    now = clock.now()
+    with pg_db.write() as s:
+        integ = models.Integration(
+            id=new_id("int"), partner_id=actor.partner_id, provider="quickbooks_online",
+            region="us", realm_id="9130355", company_name="Harbor Books", status="connected",
+            credentials_encrypted=vault.seal({"access_token": "a", "refresh_token": "r"}),
+            cursor={}, consecutive_failures=0, next_sync_at=now, created_at=now,
+            updated_at=now)
+        s.add(integ)
+    for round_ in range(3):
+        calls: Calls = [(f"webhook-{i}", lambda i=i, r=round_: sync.request_run(
+            pg_db, integration_id=integ.id, trigger="webhook",
+            targets={f"{r}-{i}": base.CHANGED})) for i in range(6)]
+        calls.append(("sync-now", lambda: sync.request_run(
+            pg_db, integration_id=integ.id, trigger="manual")))
+        groups, _ = settle(race(calls), {})
+        answered = {o.value for group in groups.values() for o in group}
+        assert len(queued(pg_db, integ.id)) == 1 and answered == {queued(pg_db, integ.id)[0].id}
+        assert queued(pg_db, integ.id)[0].targets is None  # Sync now widened it
+        assert sync.claim_next(pg_db, integration_id=integ.id) in answered
+        with pg_db.write() as s:  # done: the next round queues afresh
+            s.get_one(models.SyncRun, answered.pop()).status = "succeeded"

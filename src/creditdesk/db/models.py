@@ -537,6 +537,10 @@ class SyncRun(Base):
         Index("ux_sync_runs_one_running", "integration_id", unique=True,
               sqlite_where=text("status = 'running'"),
               postgresql_where=text("status = 'running'")),
+        # Requests for a run meet in the one queued run (services/sync.py ``request_run``).
+        Index("ux_sync_runs_one_queued", "integration_id", unique=True,
+              sqlite_where=text("status = 'queued'"),
+              postgresql_where=text("status = 'queued'")),
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'partial', 'failed')",
                         name="sync_run_status"),
     )

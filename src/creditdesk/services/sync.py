@@ -59,7 +59,18 @@ def request_run(db: Database, *, integration_id: str, trigger: str,
     (it reads every change since its cursor); an incremental request turns a queued
     targeted run into an incremental one. A running run is never touched: the request
     queues a run behind it. Past MAX_TARGETS memos the run becomes incremental.
+
+    Two requests racing to queue (PostgreSQL) meet in the unique index on queued runs: the
+    second waits for the first to commit, fails, and merges into its run on the retry.
     """
+    try:
+        return _request_run(db, integration_id, trigger, partner_id, targets)
+    except IntegrityError:
+        return _request_run(db, integration_id, trigger, partner_id, targets)
+
+
+def _request_run(db: Database, integration_id: str, trigger: str, partner_id: str | None,
+                 targets: base.Targets | None) -> str:
     now = clock.now()
     with db.write() as session:
         stmt = select(models.Integration).where(models.Integration.id == integration_id)
