@@ -195,3 +195,34 @@ def test_y3_synced_lines_in_the_api_memo_view_read_only(
                            json={"lines": [{"description": "x", "quantity": 1,
                                             "unit_price": "1.00"}]})
     assert refused.status_code == 409 and refused.json()["code"] == "read_only"
+
+
+def test_a_second_company_of_the_same_system_is_refused_its_ids_would_collide(
+        client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
+    """Both companies number their memos from the same counter start ("101"): synced side by
+    side, one would overwrite the other's memos. Reconnecting the same company is fine."""
+    fake_qbo.state.add_company("4620816365", "Other Books", "US")
+    ours = fake_qbo.state.add_memo(REALM, total="25.00")
+    theirs = fake_qbo.state.add_memo("4620816365", total="99.00")
+    assert ours == theirs  # the collision itself
+    _, answer = connect(client, fake_qbo)
+    assert answer.status_code == 200
+    sync_jobs.run_pending(db, fake_qbo.factory())
+    second, answer = connect(client, fake_qbo, realm="4620816365")
+    assert answer.status_code == 422 and answer.json()["code"] == "validation_error"
+    detail = answer.json()["detail"]
+    assert "“Other Books” can't be connected" in detail and "“Harbor Books”" in detail
+    assert client.get(f"/api/v1/integrations/{second}").json()["status"] == "disconnected"
+    memo = client.get("/api/v1/credit-memos", params={"source": "quickbooks_online"}).json()
+    assert [m["total"] for m in memo["data"]] == ["25.00"]
+    _, again = connect(client, fake_qbo)  # the same company again: a reconnection
+    assert again.status_code == 200 and again.json()["status"] == "connected"
+
+
+def test_another_company_may_follow_a_disconnected_one_that_left_no_memos(
+        client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
+    fake_qbo.state.add_company("4620816365", "Other Books", "US")
+    first, _ = connect(client, fake_qbo)
+    assert client.delete(f"/api/v1/integrations/{first}").status_code == 204
+    _, answer = connect(client, fake_qbo, realm="4620816365")
+    assert answer.status_code == 200 and answer.json()["company_name"] == "Other Books"

@@ -238,3 +238,15 @@ def test_the_cli_fake_serves_a_company_the_readme_connects_to(
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert f"CREDITDESK_INTACCT_ENDPOINT={endpoint}" in err
+
+
+def test_a_second_intacct_company_is_refused_and_nothing_is_stored(
+        client: TestClient, db: Database, fake_intacct: FakeIntacct) -> None:
+    fake_intacct.state.add_company("OTHER-CO", USER, USER_PASSWORD)
+    assert ok(connect(client, fake_intacct), 201)["status"] == "connected"
+    before = snapshot(db)
+    got = problem(connect(client, fake_intacct, company_id="OTHER-CO"), 422, "validation_error")
+    assert "one Sage Intacct company per account" in got["detail"]
+    assert snapshot(db) == before
+    again = connect(client, fake_intacct)  # the same company: allowed
+    assert again.status_code == 201 and again.json()["realm_id"] == COMPANY

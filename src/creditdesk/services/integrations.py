@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base, registry
 from creditdesk.connectors.settings import ProviderSettings
@@ -137,6 +138,10 @@ def _connect_with_credentials(db: Database, actor: Actor, spec: registry.Provide
                                  f"({exc}); nothing was saved.") from None
     now = clock.now()
     with db.write() as session:
+        clash = _other_company(session, actor.partner_id, spec, accepted.realm_id,
+                               accepted.company_name, None)
+        if clash:
+            raise errors.ValidationError(clash)
         row = models.Integration(
             id=new_id("int"), partner_id=actor.partner_id, provider=spec.key,
             region=accepted.region, status="connected", realm_id=accepted.realm_id,
@@ -150,6 +155,39 @@ def _connect_with_credentials(db: Database, actor: Actor, spec: registry.Provide
 
 
 Exchange = Callable[[str, str], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _other_company(session: Session, partner_id: str, spec: registry.Provider,
+                   realm_id: str | None, company_name: str | None,
+                   integration_id: str | None) -> str | None:
+    """Why this company can't be connected, if another company of the same system is
+    already synced here: memos and customers are matched by the system's own ids (Y5, Y6),
+    which two companies share (QuickBooks numbers every company's memos from 1), so a
+    second company would overwrite the first one's memos. A connection of the same company
+    (reconnecting) is fine; so is another company once the earlier one is disconnected and
+    none of its memos are held. QuickBooks Desktop is not checked: its connections are
+    named by their Web Connector user, not by company file."""
+    integ, cm = models.Integration, models.CreditMemo
+    if realm_id is None or spec.key == rules.Source.QUICKBOOKS_DESKTOP.value:
+        return None
+    others = session.execute(select(integ.company_name, integ.realm_id, integ.status).where(
+        integ.partner_id == partner_id, integ.provider == spec.key,
+        integ.realm_id.is_not(None), integ.realm_id != realm_id,
+        *([integ.id != integration_id] if integration_id else []))
+        .order_by(integ.created_at)).all()
+    if not others:
+        return None
+    held = session.scalar(select(cm.id).where(cm.partner_id == partner_id,
+                                              cm.source == spec.key).limit(1)) is not None
+    clash = next((o for o in others if o.status != "disconnected" or held), None)
+    if clash is None:
+        return None
+    this = f"“{company_name}”" if company_name else "this company"
+    that = f"“{clash.company_name}”" if clash.company_name else f"company {clash.realm_id}"
+    return (f"{spec.name} {this} can't be connected: this account already syncs {spec.name} "
+            f"{that}, and CreditDesk keeps one {spec.name} company per account (the two "
+            f"companies' ids would collide and overwrite each other's credit memos). "
+            f"Reconnect {that} instead.")
 
 
 def _required(name: str, value: object) -> str:
@@ -196,6 +234,9 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
         row = locks.get_scoped(session, models.Integration, partner_id, integration_id,
                                lock=True, label="integration")
         row.oauth_state_hash, row.updated_at = None, now
+        if not refusal:
+            refusal = _other_company(session, partner_id, spec, accepted.realm_id,
+                                     accepted.company_name, row.id)
         if refusal:
             row.status, row.last_error, row.disconnected_at = "disconnected", refusal, now
             audit.record(session, actor, "integration.refused", "integration", row.id,
