@@ -64,3 +64,22 @@ def test_b6_insert_rows_stores_what_a_plain_insert_stores(db: Database, actor: A
     memo = copied[0][0]
     assert memo[cm.c.keys().index("number")] == "CM\t0\\N\n\"ü\",'x'"
     assert memo[cm.c.keys().index("issued_at")] == datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
+
+
+def test_b6_inserted_rows_belong_to_the_callers_transaction(db: Database,
+                                                            actor: Actor) -> None:
+    """A page that fails after its rows were written leaves none of them behind."""
+    evt = models.AuditEvent.__table__
+    rows = [{"id": new_id("evt"), "partner_id": actor.partner_id, "at": datetime.now(UTC),
+             "actor": "sync:xero", "action": "x", "entity_type": "bulk", "entity_id": "e",
+             "data": {}}]
+    with pytest.raises(RuntimeError), db.write() as s:
+        bulk.insert_rows(s.connection(), evt, rows)
+        raise RuntimeError("the page failed after its inserts")
+    with db.read() as s:
+        assert s.scalars(select(evt.c.id).where(evt.c.entity_type == "bulk")).all() == []
+    with db.write() as s:
+        bulk.insert_rows(s.connection(), evt, rows)
+    with db.read() as s:
+        assert s.scalars(select(evt.c.id).where(evt.c.entity_type == "bulk")).all() == [
+            rows[0]["id"]]
