@@ -197,7 +197,7 @@ def test_y3_synced_lines_in_the_api_memo_view_read_only(
     assert refused.status_code == 409 and refused.json()["code"] == "read_only"
 
 
-def test_a_second_company_of_the_same_system_is_refused_its_ids_would_collide(
+def test_y5_a_second_company_of_the_same_system_is_refused_its_ids_would_collide(
         client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
     """Both companies number their memos from the same counter start ("101"): synced side by
     side, one would overwrite the other's memos. Reconnecting the same company is fine."""
@@ -219,7 +219,7 @@ def test_a_second_company_of_the_same_system_is_refused_its_ids_would_collide(
     assert again.status_code == 200 and again.json()["status"] == "connected"
 
 
-def test_another_company_may_follow_a_disconnected_one_that_left_no_memos(
+def test_y5_another_company_may_follow_a_disconnected_one_that_left_no_memos(
         client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
     fake_qbo.state.add_company("4620816365", "Other Books", "US")
     first, _ = connect(client, fake_qbo)

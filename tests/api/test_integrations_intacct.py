@@ -240,7 +240,7 @@ def test_the_cli_fake_serves_a_company_the_readme_connects_to(
     assert f"CREDITDESK_INTACCT_ENDPOINT={endpoint}" in err
 
 
-def test_a_second_intacct_company_is_refused_and_nothing_is_stored(
+def test_y5_a_second_intacct_company_is_refused_and_nothing_is_stored(
         client: TestClient, db: Database, fake_intacct: FakeIntacct) -> None:
     fake_intacct.state.add_company("OTHER-CO", USER, USER_PASSWORD)
     assert ok(connect(client, fake_intacct), 201)["status"] == "connected"

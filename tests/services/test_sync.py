@@ -218,7 +218,7 @@ def five_memos_connected(db: Database, actor: Actor, fake: FakeQbo,
     return fake.connect(db, actor)
 
 
-def test_small_pages_land_together_with_the_cursor_after_the_last(
+def test_y6_small_pages_land_together_with_the_cursor_after_the_last(
         db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
     iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=4)
     seen = landed_pages(monkeypatch)
@@ -231,7 +231,7 @@ def test_small_pages_land_together_with_the_cursor_after_the_last(
     assert (run(db, rid).fetched, run(db, rid).created, len(memos(db))) == (5, 5, 5)
 
 
-def test_a_page_waiting_longer_than_land_within_lands_without_the_rest(
+def test_y6_a_page_waiting_longer_than_land_within_lands_without_the_rest(
         db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
     iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=1000)
     monkeypatch.setattr(sync, "LAND_WITHIN", 0.0)  # every page has waited long enough

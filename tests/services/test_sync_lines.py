@@ -80,13 +80,18 @@ def test_y3_qbo_lines_land_exactly_and_show_in_the_memo_view(
         memo_lifecycle.void_memo(db, actor=actor, memo_id=memo.id, reason="x")
 
 
+def one_synced_memo(db: Database, actor: Actor, fake: FakeQbo) -> tuple[str, str, str]:
+    """A memo of 30.00 with one line "A", synced: (its QBO id, the integration, its id here)."""
+    m = fake.state.add_memo(REALM, total="30.00", lines=[("A", "1", "30.00", "30.00")])
+    iid = fake.connect(db, actor)
+    fake.sync(db, iid)
+    return m, iid, synced_memos(db, "quickbooks_online")[m].id
+
+
 def test_lines_are_replaced_on_update_unchanged_ones_are_left_and_a_void_keeps_them(
         db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
     st = fake_qbo.state
-    m = st.add_memo(REALM, total="30.00", lines=[("A", "1", "30.00", "30.00")])
-    iid = fake_qbo.connect(db, actor)
-    fake_qbo.sync(db, iid)
-    memo_id = synced_memos(db, "quickbooks_online")[m].id
+    m, iid, memo_id = one_synced_memo(db, actor, fake_qbo)
     first_ids = _line_ids(db, memo_id)
     again = run(db, fake_qbo.sync(db, iid))
     assert again.updated == 0 and _line_ids(db, memo_id) == first_ids  # nothing rewritten
@@ -116,10 +121,7 @@ def _line_ids(db: Database, memo_id: str) -> list[str]:
 def test_y6_unreadable_lines_keep_the_stored_ones_the_memo_still_lands(
         db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
     st = fake_qbo.state
-    m = st.add_memo(REALM, total="30.00", lines=[("A", "1", "30.00", "30.00")])
-    iid = fake_qbo.connect(db, actor)
-    fake_qbo.sync(db, iid)
-    memo_id = synced_memos(db, "quickbooks_online")[m].id
+    m, iid, memo_id = one_synced_memo(db, actor, fake_qbo)
     st.update_memo(REALM, m, RemainingCredit="10.00", Line=[("B", "1", "30.00", "30.00")])
     st.companies[REALM].memos[m]["Line"][0]["Amount"] = "thirty"
     r = run(db, fake_qbo.sync(db, iid))

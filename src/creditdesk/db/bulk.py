@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
 
-def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (every row with the same keys) into ``table`` in the caller's
-    transaction. On PostgreSQL through ``COPY … FROM STDIN``, each value first through its
-    column type's bind processing as an INSERT would do it; elsewhere one Core executemany.
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (every row with the same keys; none: nothing) into ``table`` in the
+    caller's transaction. On PostgreSQL through ``COPY … FROM STDIN``, each value first
+    through its column type's bind processing as an INSERT would do it; elsewhere one Core
+    executemany.
 
     Why COPY: psycopg sends an executemany as one INSERT per row (pipelined), and the
     server parses, plans and runs each; a first sync inserts hundreds of thousands (B6)."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
+        conn.execute(insert(table), list(rows))
         return
     names = list(rows[0])
     dialect = conn.dialect

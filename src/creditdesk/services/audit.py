@@ -23,12 +23,12 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     ))
 
 
-INSERT = insert(models.AuditEvent.__table__)
+_INSERT = insert(models.AuditEvent.__table__)
 
 
 def row(actor: Actor, action: str, entity_type: str, entity_id: str,
         data: dict[str, Any] | None = None, *, at: datetime | None = None) -> dict[str, Any]:
-    """An event as the values of a Core ``INSERT`` (``INSERT``, one row or many)."""
+    """An event as the values of an INSERT (one row or many: ``db/bulk.insert_rows``)."""
     return {"id": new_id("evt"), "partner_id": actor.partner_id, "at": at or clock.now(),
             "actor": actor.name, "action": action, "entity_type": entity_type,
             "entity_id": entity_id, "data": data or {}}
@@ -37,7 +37,7 @@ def row(actor: Actor, action: str, entity_type: str, entity_id: str,
 def record_on(conn: Connection, actor: Actor, action: str, entity_type: str, entity_id: str,
               data: dict[str, Any] | None = None) -> None:
     """``record`` for a use case written in Core statements (``db/credit_statements.py``)."""
-    conn.execute(INSERT, row(actor, action, entity_type, entity_id, data))
+    conn.execute(_INSERT, row(actor, action, entity_type, entity_id, data))
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ memo's lines replaced by the ones the system reports (read-only, like the memo).
 
 Everything is per page (B6): ``prefetch`` loads the page's customers, memos and their
 stored lines with one query each; ``land`` decides in memory; ``flush`` writes the page.
-Rows the page creates (customers, memos, lines, audit events) are plain values written with
-one multi-row Core ``INSERT`` per table: building an ORM object and flushing it through the
-unit of work cost more than the rest of landing a first sync. Only memos that exist are ORM
+Rows the page creates (customers, memos, lines, audit events) are plain values written
+with one ``bulk.insert_rows`` per table (COPY on PostgreSQL, an executemany elsewhere):
+building an ORM object and flushing it through the unit of work cost more than the rest of
+landing a first sync. Only memos that exist are ORM
 objects, changed in place and flushed as updates."""
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def _customer(actor: Actor, source: rules.Source, r: base.RemoteMemo, counts: Co
 
 def _new_memo(actor: Actor, source: rules.Source, external_id: str, values: dict[str, Any],
               counts: Counts, now: datetime, *, issued: bool) -> NewRow:
-    """A memo the page creates (every new memo has the same columns: one multi-row INSERT)."""
+    """A memo the page creates (every new memo has the same columns, as one bulk insert
+    needs)."""
     memo = NewRow(
         id=new_id("cm"), partner_id=actor.partner_id, reason=rules.Reason.OTHER.value,
         source=source.value, external_id=external_id, issued_at=now if issued else None,
@@ -264,23 +266,19 @@ def _replace_lines(memo: Memo, r: base.RemoteMemo, counts: Counts) -> bool:
 def flush(session: Session, counts: Counts) -> None:
     """Write the page: its new customers; the changes to existing memos (the unit of work,
     after the customers they may now name); its new memos; one DELETE of the replaced
-    memos' lines and the rows replacing them; its audit events. Each insert is one Core
-    executemany of plain values."""
+    memos' lines and the rows replacing them; its audit events. Each insert is one
+    ``bulk.insert_rows`` of plain values."""
     conn = session.connection()
-    if counts.new_customers:
-        bulk.insert_rows(conn, models.Customer.__table__, counts.new_customers)
+    bulk.insert_rows(conn, models.Customer.__table__, counts.new_customers)
     session.flush()
-    if counts.new_memos:
-        bulk.insert_rows(conn, models.CreditMemo.__table__, [dict(m) for m in counts.new_memos])
+    bulk.insert_rows(conn, models.CreditMemo.__table__, counts.new_memos)
     if counts.drop_lines:
         line = models.CreditMemoLine
         session.execute(delete(line).where(line.credit_memo_id.in_(sorted(counts.drop_lines)))
                         .execution_options(synchronize_session=False))
-    rows = [row for memo_rows in counts.new_lines.values() for row in memo_rows]
-    if rows:
-        bulk.insert_rows(conn, models.CreditMemoLine.__table__, rows)
-    if counts.events:
-        bulk.insert_rows(conn, models.AuditEvent.__table__, counts.events)
+    bulk.insert_rows(conn, models.CreditMemoLine.__table__,
+                     [row for memo_rows in counts.new_lines.values() for row in memo_rows])
+    bulk.insert_rows(conn, models.AuditEvent.__table__, counts.events)
     for pending in (counts.new_customers, counts.new_memos, counts.events):
         pending.clear()
     counts.drop_lines.clear()
