@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from creditdesk.db import models
-from creditdesk.services import memos
-from creditdesk.services.context import new_id
-from creditdesk.web import idempotency as web_idempotency
+from creditdesk.jobs import housekeeping
+from creditdesk.services import idempotency, memos
+from creditdesk.services.context import clock
 from tests.api.conftest import API, customer, invoice, memo, ok, problem, snapshot
 
 JSON = {"content-type": "application/json"}
@@ -116,7 +116,7 @@ def test_e2_a_4xx_first_response_is_replayed(client, db):
     assert again.content == bad.content
 
 
-def test_e2_keys_are_scoped_per_credential(client, other_client):
+def test_e2_keys_are_scoped_per_partner(client, other_client):
     mine = customer(client)
     theirs = customer(other_client)
     a = ok(_post(client, "/credit-memos", "shared",
@@ -129,16 +129,51 @@ def test_e2_keys_are_scoped_per_credential(client, other_client):
     assert c["id"] != d["id"]
 
 
-def test_e2_unauthenticated_request_does_not_claim_the_key(client, anon):
+def test_e2_unauthenticated_request_does_not_claim_the_key(client, anon, db):
     cid = customer(client)
     body = {"customer_id": cid, "reason": "goodwill", "amount": "1.00"}
     r = anon.post(f"{API}/credit-memos", json=body, headers={
         "Idempotency-Key": "k-5", "Authorization": "Bearer cdk_wrong"})
     problem(r, 401, "unauthenticated")
+    assert _records(db) == []
     ok(_post(client, "/credit-memos", "k-5", json=body), 201)
 
 
-def test_e2_server_error_releases_the_key_for_a_retry(client, monkeypatch):
+def _records(db):
+    with db.read() as session:
+        return session.scalars(select(models.IdempotencyRecord)).all()
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/nowhere"), ("POST", "/credit-memos/cm_x/nowhere"),
+    ("POST", "/customers/{cid}"),  # a path with no POST: 405
+])
+@pytest.mark.parametrize("auth", ["Bearer cdk_wrong", "Basic Zm9vOmJhcg==", "good"])
+def test_e2_a_request_reaching_no_api_operation_stores_nothing(client, anon, db, partner,
+                                                                method, path, auth):
+    """E2 scope: whatever the Authorization header, a key sent to a path with no such
+    operation writes no row (before, any such POST grew the table for ever)."""
+    cid = customer(client)
+    header = f"Bearer {partner.api_key}" if auth == "good" else auth
+    for n in range(3):
+        r = anon.request(method, f"{API}{path.format(cid=cid)}", json={"x": n}, headers={
+            "Idempotency-Key": f"junk-{n}", "Authorization": header})
+        assert r.status_code in (401, 404, 405), r.text
+    assert _records(db) == []
+
+
+def test_e2_failed_authentication_with_a_known_key_neither_replays_nor_reveals(
+        client, anon, db):
+    cid = customer(client)
+    body = {"customer_id": cid, "reason": "goodwill", "amount": "1.00"}
+    ok(_post(client, "/credit-memos", "k-known", json=body), 201)
+    r = anon.post(f"{API}/credit-memos", json=body, headers={
+        "Idempotency-Key": "k-known", "Authorization": "Bearer cdk_wrong"})
+    problem(r, 401, "unauthenticated")
+    assert r.headers.get("idempotent-replayed") is None
+
+
+def test_e2_server_error_leaves_the_key_free_for_a_retry(client, monkeypatch):
     cid = customer(client)
     body = {"customer_id": cid, "reason": "goodwill", "amount": "1.00"}
     real = memos.create_memo
@@ -153,18 +188,50 @@ def test_e2_server_error_releases_the_key_for_a_retry(client, monkeypatch):
     assert _count(client) == 1
 
 
-def test_e2_retry_while_the_first_is_running_is_told_to_wait(client, db, partner):
+def test_e2_a_server_error_after_the_effect_rolls_the_effect_back(client, db, monkeypatch):
+    """A route that fails after its use case wrote answers 500 and keeps nothing: the memo
+    is not created (the 500 says "nothing was changed"), and the retry creates it once."""
+    from creditdesk.web.api import present
+
     cid = customer(client)
-    raw = b'{"customer_id":"%s","reason":"goodwill","amount":"1.00"}' % cid.encode()
-    auth = f"Bearer {partner.api_key}".encode()
-    with db.write() as session:  # what the first attempt's claim looks like mid-flight
-        session.add(models.IdempotencyRecord(
-            id=new_id("idem"), scope=hashlib.sha256(auth).hexdigest(), key="k-7",
-            request_hash=web_idempotency._request_hash("POST", f"{API}/credit-memos", b"", raw),
-            status="pending", created_at=datetime.now(UTC)))
-    r = _post(client, "/credit-memos", "k-7", content=raw)
-    body = problem(r, 409, "idempotency_key_in_progress")
-    assert "retry" in body["detail"].lower() and _count(client) == 0
+    body = {"customer_id": cid, "reason": "goodwill", "amount": "1.00"}
+    before = snapshot(db)
+    real = present.memo_out
+    monkeypatch.setattr(present, "memo_out", lambda *a, **k: 1 / 0)
+    problem(_post(client, "/credit-memos", "k-6b", json=body), 500, "internal_error")
+    assert snapshot(db) == before
+    monkeypatch.setattr(present, "memo_out", real)
+    ok(_post(client, "/credit-memos", "k-6b", json=body), 201)
+    assert _count(client) == 1
+
+
+def test_e2_keys_expire_after_24_hours(client, db, monkeypatch):
+    cid = customer(client)
+    body = {"customer_id": cid, "reason": "goodwill", "amount": "1.00"}
+    first = ok(_post(client, "/credit-memos", "k-exp", json=body), 201)
+    later = datetime.now(UTC) + timedelta(hours=23, minutes=59)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert ok(_post(client, "/credit-memos", "k-exp", json=body), 201)["id"] == first["id"]
+    later = datetime.now(UTC) + timedelta(hours=24, seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    second = ok(_post(client, "/credit-memos", "k-exp", json=body), 201)
+    assert second["id"] != first["id"] and _count(client) == 2
+    assert len(_records(db)) == 1  # the expired record made way for the new one
+
+
+def test_e2_the_scheduled_purge_deletes_expired_keys(client, db, monkeypatch):
+    cid = customer(client)
+    for n in range(3):
+        ok(_post(client, "/customers", f"k-p{n}", json={"name": f"C{n}"}), 201)
+    ok(_post(client, "/credit-memos", "k-p-last",
+             json={"customer_id": cid, "reason": "goodwill", "amount": "1.00"}), 201)
+    with db.write() as session:  # age three of them past 24 hours
+        for row in session.scalars(select(models.IdempotencyRecord)
+                                   .where(models.IdempotencyRecord.key != "k-p-last")):
+            row.created_at = row.created_at - timedelta(hours=24, seconds=1)
+    assert idempotency.purge_expired(db) == 3
+    assert [r.key for r in _records(db)] == ["k-p-last"]
+    assert housekeeping.run(db)["idempotency_records"] == 0
 
 
 @pytest.mark.parametrize("key", ["", "   ", "k" * 256])

@@ -226,6 +226,7 @@ def test_y5_existing_customer_matched_by_list_id(db: Database, actor: Actor, liv
     assert memos(db)[m].customer_id == mine.id
 
 
+@pytest.mark.reliability
 def test_killed_conversation_resumes_without_duplicates(
         db: Database, live: Live, qbd: qbwc_setup.Created) -> None:
     co = FakeCompany()

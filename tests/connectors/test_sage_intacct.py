@@ -113,6 +113,7 @@ def test_y6_pages_through_read_more_until_none_remain(fake_intacct: FakeIntacct)
     assert "result_id" not in batches[-1].cursor and batches[-1].cursor["since"]
 
 
+@pytest.mark.reliability
 def test_y6_killed_run_resumes_with_read_more(fake_intacct: FakeIntacct) -> None:
     ids = [fake_intacct.state.add_adjustment(COMPANY, total="-1.00") for _ in range(5)]
     first = next(iter(fake_intacct.connector(page_size=2).fetch({})))  # then the worker dies

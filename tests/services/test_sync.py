@@ -163,6 +163,7 @@ def test_revoked_access_needs_reconnection_and_is_never_retried(
     assert sync.queue_due(db, now=clock.now() + timedelta(days=30)) == []
 
 
+@pytest.mark.reliability
 def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates(
         db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync, "LAND_AT_LEAST", 2)  # each page of 2 in a transaction of its own
@@ -240,6 +241,7 @@ def test_y6_a_page_waiting_longer_than_land_within_lands_without_the_rest(
     assert [n for n, _ in seen] == [2, 2, 1]
 
 
+@pytest.mark.reliability
 def test_y6_a_worker_killed_before_a_group_lands_commits_none_of_it_and_loses_nothing(
         db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
     iid = five_memos_connected(db, actor, fake_qbo, monkeypatch, land_at_least=4)

@@ -166,6 +166,7 @@ def test_y6_partial_listing_voids_nothing_and_the_next_run_completes_it(
     assert sorted(m.status for m in memos(db).values()) == ["issued"] * 4 + ["void"]
 
 
+@pytest.mark.reliability
 def test_a_killed_reconciliation_lands_again_without_duplicates(
         db: Database, actor: Actor, fake_intacct: FakeIntacct,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,6 +172,7 @@ def test_y6_revoked_access_needs_reconnection_and_is_never_retried(
     assert sync.queue_due(db, now=clock.now() + timedelta(days=30)) == []
 
 
+@pytest.mark.reliability
 def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates(
         db: Database, actor: Actor, fake_xero: FakeXero, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync, "LAND_AT_LEAST", 2)  # each page of 2 in a transaction of its own

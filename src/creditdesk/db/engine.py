@@ -3,16 +3,22 @@
 ``Database.write()`` is the one way a use case opens its transaction. On PostgreSQL row
 locks (``FOR UPDATE``) serialise writers; SQLite ignores ``FOR UPDATE``, so its write
 transactions begin ``IMMEDIATE`` and take the database's single write lock up front.
+
+Inside a request that carries an Idempotency-Key (``db/units.py``) a write is instead a
+savepoint of the request's one transaction, committed with the request's answer; reads
+after it see it. The use cases can't tell the difference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from creditdesk.db import units
 
 _IMMEDIATE = "creditdesk_sqlite_immediate"
 
@@ -42,6 +48,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One read-write transaction: committed on success, rolled back on any error."""
+        unit = units.joining(self)
+        if unit is not None:
+            with unit.step() as conn, self._joined(conn) as session:
+                yield session
+            return
         with self._sessions() as session, session.begin():
             if self.is_sqlite:
                 session.connection(execution_options={_IMMEDIATE: True})
@@ -51,17 +62,41 @@ class Database:
     def write_connection(self) -> Iterator[Connection]:
         """``write()`` without the ORM session, for use cases written in prebuilt Core
         statements (``db/credit_statements.py``): same transaction, same locking."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn.execution_options(**{_IMMEDIATE: True})
-            with conn.begin():
+        unit = units.joining(self)
+        if unit is not None:
+            with unit.step() as conn:
                 yield conn
+            return
+        with self.connect_for_write() as conn, conn.begin():
+            yield conn
+
+    def connect_for_write(self) -> Connection:
+        """A connection whose next BEGIN takes SQLite's write lock (``IMMEDIATE``)."""
+        conn = self.engine.connect()
+        if self.is_sqlite:
+            conn.execution_options(**{_IMMEDIATE: True})
+        return conn
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once what this request wrote is committed: now, unless the
+        request's writes wait in a unit for its answer (then right after that commit)."""
+        unit = units.joining(self)
+        if unit is None:
+            callback()
+        else:
+            unit.after_commit(callback)
 
     @contextmanager
     def lookup(self) -> Iterator[Connection]:
         """A Core connection for a one-statement read (a single statement sees one
         snapshot at any isolation level, so this skips ``read()``'s session and REPEATABLE
         READ); used on paths every request takes, such as authentication."""
+        unit = units.joining(self)
+        if unit is not None:
+            with unit.reading() as joined:
+                if joined is not None:
+                    yield joined
+                    return
         with self.engine.connect() as conn:
             yield conn
 
@@ -73,10 +108,25 @@ class Database:
         REPEATABLE READ for that (its default gives each statement its own snapshot, and a
         page built from several queries could mix two moments).
         """
+        unit = units.joining(self)
+        if unit is not None:
+            with unit.reading() as joined:
+                if joined is not None:
+                    with self._joined(joined) as session:
+                        yield session
+                    return
         with self._sessions() as session, session.begin():
             if not self.is_sqlite:
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
+
+    @contextmanager
+    def _joined(self, conn: Connection) -> Iterator[Session]:
+        """A session on a unit's connection, inside the savepoint its caller opened: its
+        flush happens here, the savepoint and the transaction stay the unit's."""
+        with self._sessions(bind=conn, join_transaction_mode="rollback_only") as session:
+            yield session
+            session.flush()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -369,20 +369,25 @@ class AuditEvent(Base):
 
 
 class IdempotencyRecord(Base):
-    """E2: the first response to a request carrying an Idempotency-Key."""
+    """E2: the answer to a request carrying an Idempotency-Key, per partner.
+
+    A request with an effect inserts its row as the first statement of its transaction and
+    fills in the answer just before that transaction commits: the row is committed with the
+    effect or not at all, so no state survives a crash but "done" or "never happened".
+    """
 
     __tablename__ = "idempotency_records"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    # Hash of the credential the request came with: keys never collide across partners.
-    scope: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
     key: Mapped[str]
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))  # pending | done
+    # NULL only inside the transaction that inserted the row (its answer is written last).
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     response_content_type: Mapped[str | None]
-    created_at: Mapped[datetime]
-    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+    created_at: Mapped[datetime] = mapped_column(index=True)  # expiry: 24 h after this
+    __table_args__ = (UniqueConstraint("partner_id", "key",
+                                       name="uq_idempotency_partner_key"),)
 
 
 class CreditVisibility(Base):

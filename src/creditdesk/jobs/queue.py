@@ -4,7 +4,8 @@ The same service functions as the in-process runner (``services.sync``): a job c
 connection's queued run (a ``sync_runs`` row, Y8) and executes it. Procrastinate adds:
 
 - a periodic task (every minute) that queues a run for each connection that is due and
-  defers one job per connection with a queued run;
+  defers one job per connection with a queued run; another (hourly) deletes what has
+  expired (``jobs.housekeeping``);
 - ``queueing_lock=<integration id>``: at most one waiting job per connection, however many
   webhooks, "Sync now" clicks and ticks ask for one;
 - ``lock=<integration id>``: one connection's jobs run one after the other, whichever worker
@@ -28,6 +29,7 @@ from sqlalchemy.engine import make_url
 from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
+from creditdesk.jobs import housekeeping
 from creditdesk.services import sync
 
 log = logging.getLogger("creditdesk.jobs")
@@ -35,6 +37,7 @@ log = logging.getLogger("creditdesk.jobs")
 SYNC_TASK = "creditdesk.sync_integration"
 DUE_TASK = "creditdesk.queue_due_syncs"
 STALLED_TASK = "creditdesk.retry_stalled_jobs"
+HOUSEKEEPING_TASK = "creditdesk.housekeeping"
 SYNC_QUEUE = "sync"
 SCHEDULE_QUEUE = "schedule"
 DUE_CRON = "* * * * *"  # each connection's own next_sync_at says when it is due
@@ -79,6 +82,9 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     stalled = app.task(name=STALLED_TASK, queue=SCHEDULE_QUEUE, queueing_lock=STALLED_TASK,
                        pass_context=True)(retry_stalled_jobs)
     app.periodic(cron=STALLED_CRON, periodic_id="retry-stalled-jobs")(stalled)
+    tidy = app.task(name=HOUSEKEEPING_TASK, queue=SCHEDULE_QUEUE,
+                    queueing_lock=HOUSEKEEPING_TASK, pass_context=True)(purge_expired)
+    app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
     return app
 
 
@@ -138,6 +144,12 @@ def queue_due_syncs(context: procrastinate.JobContext, timestamp: int) -> list[s
     rt: Runtime = context.additional_context["sync"]
     sync.queue_due(rt.db)
     return dispatch_queued(context.app, rt.db)
+
+
+def purge_expired(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
+    """The hourly periodic task: delete what has expired (``jobs.housekeeping``)."""
+    rt: Runtime = context.additional_context["sync"]
+    return housekeeping.run(rt.db)
 
 
 async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:

@@ -14,6 +14,7 @@ import httpx
 from creditdesk.connectors import base, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
+from creditdesk.jobs import housekeeping
 from creditdesk.services import sync
 
 log = logging.getLogger("creditdesk.jobs")
@@ -66,6 +67,13 @@ def wake(app_state: object) -> None:
     "Sync now", webhooks and new connections. On PostgreSQL that defers a Procrastinate job
     per connection (``jobs.queue``); on SQLite it wakes the in-process runner."""
     db = getattr(app_state, "db", None)
+    if isinstance(db, Database):  # a request's run may wait for its answer to commit (E2)
+        db.after_commit(lambda: _wake_now(app_state, db))
+    else:
+        _wake_now(app_state, db)
+
+
+def _wake_now(app_state: object, db: object) -> None:
     if isinstance(db, Database) and not db.is_sqlite:
         from creditdesk.jobs import queue
 
@@ -80,7 +88,8 @@ def wake(app_state: object) -> None:
 
 
 class InProcessRunner:
-    """A daemon thread that runs ``run_pending`` every ``tick`` seconds (SQLite default)."""
+    """A daemon thread that runs ``run_pending`` every ``tick`` seconds, and housekeeping
+hourly (SQLite default)."""
 
     def __init__(self, db: Database, *, tick: float = 5.0,
                  client_factory: ClientFactory = default_client) -> None:
@@ -103,6 +112,7 @@ class InProcessRunner:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
+        cleanup = housekeeping.Schedule()
         with self.client_factory() as client:
             build = connector_factory(client)
             while not self._stop.is_set():
@@ -110,5 +120,6 @@ class InProcessRunner:
                     run_pending(self.db, build)
                 except Exception:
                     log.exception("sync runner tick failed")
+                cleanup.when_due(self.db)
                 self._wake.wait(self.tick)
                 self._wake.clear()

@@ -45,6 +45,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     install_integrations(app, API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    idempotency.install(app)
     auth.install(app)
     app.add_middleware(sessions.Sessions, secret_key=secret_key)
     app.add_middleware(idempotency.IdempotencyMiddleware)

@@ -4,12 +4,15 @@ input that the database could not even compare.
 API.md lets clients send amounts as JSON numbers "converted exactly"; Python's json would
 turn ``60.10`` into a binary float first, so every route of the API uses this request class.
 Before anything else the caller is authenticated, so that a request without credentials is
-answered 401 whatever its body. PostgreSQL refuses text containing NUL characters even in a
-WHERE clause; such a path id names nothing (404) and such a query parameter is invalid (422).
+answered 401 whatever its body; then an Idempotency-Key is bound to that partner (E2).
+PostgreSQL refuses text containing NUL characters even in a WHERE clause; such a path id
+names nothing (404) and such a query parameter is invalid (422).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
@@ -17,8 +20,10 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from creditdesk.domain import errors
+from creditdesk.web import idempotency
 from creditdesk.web.api import deps
 
 
@@ -64,7 +69,29 @@ def _needs_actor(route: APIRoute) -> bool:
     return False
 
 
+def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """A plain ``def`` endpoint as a coroutine that runs it in the thread pool.
+
+    FastAPI would do the same, but then validate and serialise the answer in the pool too.
+    A keyed request (E2) still holds its transaction and row locks at that point, so if every
+    thread of the pool were a request waiting for those locks the answer could never be
+    serialised, nor the locks released. As a coroutine endpoint, its answer is serialised
+    on the event loop; nothing after the use case needs a thread of the shared pool.
+    """
+
+    @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__
+    async def in_thread(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return in_thread
+
+
 class DecimalJSONRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _in_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         needs_actor = _needs_actor(self)
@@ -72,7 +99,8 @@ class DecimalJSONRoute(APIRoute):
         async def exact_handler(request: Request) -> Response:
             exact = DecimalJSONRequest(request.scope, request.receive)
             if needs_actor:
-                await deps.get_actor(exact, exact.app.state.db)
+                actor = await deps.get_actor(exact, exact.app.state.db)
+                await idempotency.bind(exact, actor)  # E2: replay, or claim with the effect
             check_parameters(exact)
             return await handler(exact)
 
