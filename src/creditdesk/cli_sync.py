@@ -58,10 +58,14 @@ def worker(
             finally:
                 db.dispose()
             return
+        from creditdesk.jobs import housekeeping
+
+        tidy = housekeeping.Every()
         try:
             while True:
                 for run_id in sync_jobs.run_pending(db, build):
                     typer.echo(f"ran {run_id}", err=True)
+                tidy.run_if_due(db)
                 time.sleep(tick)
         except KeyboardInterrupt:
             pass

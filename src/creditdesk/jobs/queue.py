@@ -11,6 +11,8 @@ connection's queued run (a ``sync_runs`` row, Y8) and executes it. Procrastinate
   or machine picks them up (the unique index on running runs stays as the last defence);
 - retries with exponential back-off (5 s, 25 s, ~2 min, ~10 min) for ``base.Transient``
   failures only: a revoked grant (needs reconnection) is recorded and never retried.
+
+It also runs ``jobs.housekeeping`` every 15 minutes (expired sessions, sign-in counters).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.engine import make_url
 from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
+from creditdesk.jobs import housekeeping
 from creditdesk.services import sync
 
 log = logging.getLogger("creditdesk.jobs")
@@ -79,6 +82,9 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     stalled = app.task(name=STALLED_TASK, queue=SCHEDULE_QUEUE, queueing_lock=STALLED_TASK,
                        pass_context=True)(retry_stalled_jobs)
     app.periodic(cron=STALLED_CRON, periodic_id="retry-stalled-jobs")(stalled)
+    tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
+                    pass_context=True)(clean_up)
+    app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
     return app
 
 
@@ -146,6 +152,12 @@ async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) 
     for job in await manager.get_stalled_jobs():
         log.warning("retrying job %s of a stopped worker", job.id)
         await manager.retry_job(job)
+
+
+def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
+    """The periodic task of ``jobs.housekeeping``."""
+    rt: Runtime = context.additional_context["sync"]
+    return housekeeping.run(rt.db)
 
 
 def run_worker(url: str, runtime: Runtime, *, concurrency: int = 2, **options: Any) -> None:

@@ -14,6 +14,7 @@ import httpx
 from creditdesk.connectors import base, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
+from creditdesk.jobs import housekeeping
 from creditdesk.services import sync
 
 log = logging.getLogger("creditdesk.jobs")
@@ -80,7 +81,8 @@ def wake(app_state: object) -> None:
 
 
 class InProcessRunner:
-    """A daemon thread that runs ``run_pending`` every ``tick`` seconds (SQLite default)."""
+    """A daemon thread that runs ``run_pending`` every ``tick`` seconds (SQLite default), and
+    ``jobs.housekeeping`` every 15 minutes."""
 
     def __init__(self, db: Database, *, tick: float = 5.0,
                  client_factory: ClientFactory = default_client) -> None:
@@ -88,6 +90,7 @@ class InProcessRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="creditdesk-sync", daemon=True)
+        self._housekeeping = housekeeping.Every()
 
     def start(self) -> None:
         global current_runner
@@ -110,5 +113,6 @@ class InProcessRunner:
                     run_pending(self.db, build)
                 except Exception:
                     log.exception("sync runner tick failed")
+                self._housekeeping.run_if_due(self.db)
                 self._wake.wait(self.tick)
                 self._wake.clear()

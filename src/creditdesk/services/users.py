@@ -54,15 +54,27 @@ def _check_password(password: object, field: str = "password") -> str:
     return password
 
 
+def _views(session: Session, rows: list[models.User]) -> list[UserView]:
+    live = web_sessions.count_live(session, user_ids=[u.id for u in rows])
+    return [UserView(u.id, u.email, u.role, u.deactivated_at is None, u.created_at,
+                     live.get(u.id, 0)) for u in rows]
+
+
 def list_users(db: Database, *, actor: Actor) -> list[UserView]:
     """The partner's users, administrators first, then by email."""
     _require_admin(actor)
     with db.read() as session:
-        rows = session.scalars(select(_U).where(_U.partner_id == actor.partner_id)
-                               .order_by(_U.role, _U.email)).all()
-        live = web_sessions.count_live(session, user_ids=[u.id for u in rows])
-    return [UserView(u.id, u.email, u.role, u.deactivated_at is None, u.created_at,
-                     live.get(u.id, 0)) for u in rows]
+        return _views(session, list(session.scalars(
+            select(_U).where(_U.partner_id == actor.partner_id).order_by(_U.role, _U.email))))
+
+
+def me(db: Database, *, actor: Actor) -> UserView:
+    """The signed-in user's own account."""
+    with db.read() as session:
+        user = session.get(_U, actor.user_id) if actor.user_id else None
+        if user is None:
+            raise errors.Unauthenticated("Sign in to continue.")
+        return _views(session, [user])[0]
 
 
 def create_user(db: Database, *, actor: Actor, email: object, password: object,
