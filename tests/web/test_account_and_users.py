@@ -72,7 +72,7 @@ def test_e4_password_change_refusals_are_shown_at_the_form(admin, second, new_br
 
 
 def test_e4_sign_out_everywhere_ends_every_session(db, actor, admin, second) -> None:
-    assert "in 2 browsers or devices" in admin.get("/dashboard/account").text
+    assert "on 2 browsers or devices" in admin.get("/dashboard/account").text
     r = admin.post("/dashboard/account/sign-out-everywhere", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?signed_out=1"
     assert not signed_in(admin) and not signed_in(second)

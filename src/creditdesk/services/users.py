@@ -206,7 +206,9 @@ def change_password(db: Database, *, actor: Actor, current: object, new: object,
         raise errors.Unauthenticated("Sign in to continue.")
     keys = sign_in.claim_attempt(db, email=user.email, address=address)
     if not partners.password_matches(user.password_hash, current):
-        raise errors.ValidationError.for_field("current_password", "is not your password")
+        raise errors.ValidationError("Your current password is not right; nothing was "
+                                     "changed.", errors=[errors.FieldError(
+                                         "current_password", "is not your password")])
     sign_in.give_back(db, keys)
     with db.write() as session:
         row = session.get(_U, actor.user_id, with_for_update=True)
