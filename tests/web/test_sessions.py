@@ -198,3 +198,36 @@ def test_e4_the_clean_up_job_deletes_expired_sessions(db, admin, new_browser, fr
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(models.WebSession)) == 1
     assert fresh.get("/dashboard/credit-memos").status_code == 200
+
+
+def test_e4_cookies_are_httponly_lax_secure_over_https_and_the_portals_is_its_own(
+        db, actor) -> None:
+    from creditdesk.services import portal_links
+
+    cid = factories.customer(db, actor)
+    token = portal_links.create_link(db, actor=actor, customer_id=cid).token
+    with TestClient(create_app(db, secret_key=SECRET), base_url="https://testserver") as c:
+        b = Browser(c)
+        b.get(f"/portal/sign-in/{token}")
+        r = b.post(f"/portal/sign-in/{token}", follow_redirects=False)
+        cookie = r.headers["set-cookie"].lower()
+        assert cookie.startswith(f"{PORTAL}=") and "path=/portal" in cookie
+        assert all(flag in cookie for flag in ("httponly", "samesite=lax", "secure"))
+        assert b.get("/portal/").status_code == 200  # (and its CSRF token)
+        r = b.post("/portal/sign-out")
+        assert r.status_code == 200 and PORTAL in r.headers["set-cookie"]
+        assert b.get("/portal/").status_code == 401
+
+
+def test_e4_sign_out_removes_the_cookie(admin) -> None:
+    r = admin.post("/logout", follow_redirects=False)
+    assert r.headers["set-cookie"].startswith(f"{DASH}=;") and "Max-Age=0" in \
+        r.headers["set-cookie"]
+
+
+def test_e4_an_odd_cookie_header_is_just_signed_out(new_browser, partner) -> None:
+    b = new_browser()
+    r = b.c.get("/dashboard/credit-memos", follow_redirects=False,
+                headers={"Cookie": (f'x"=; {DASH}="\x01\xe9"; ;;; {DASH}=' + "a" * 5000)
+                         .encode("latin-1")})
+    assert r.status_code == 303

@@ -21,13 +21,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 
 import anyio
 from fastapi import Request
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,14 +126,10 @@ def forget(request: Request) -> None:
 
 def _cookie(scope: Scope, name: str) -> str | None:
     for key, value in scope.get("headers", []):
-        if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header: as if there were none
-                return None
-            if name in jar:
-                return jar[name].value
+        if key == b"cookie":  # Starlette's parser: lenient like browsers, never raises
+            found = cookie_parser(value.decode("latin-1")).get(name)
+            if found:
+                return found
     return None
 
 
