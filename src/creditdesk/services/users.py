@@ -34,6 +34,13 @@ class UserView:
     sessions: int  # live dashboard sessions
 
 
+def _user_id(actor: Actor) -> str:
+    """The signed-in user behind the actor (an API key or a job has none)."""
+    if actor.user_id is None:
+        raise errors.Forbidden("Only a signed-in user can change their own account.")
+    return actor.user_id
+
+
 def _require_admin(actor: Actor) -> None:
     if actor.role != "admin":
         raise errors.Forbidden("Only administrators can manage users.")
@@ -71,7 +78,7 @@ def list_users(db: Database, *, actor: Actor) -> list[UserView]:
 def me(db: Database, *, actor: Actor) -> UserView:
     """The signed-in user's own account."""
     with db.read() as session:
-        user = session.get(_U, actor.user_id) if actor.user_id else None
+        user = session.get(_U, _user_id(actor))
         if user is None:
             raise errors.Unauthenticated("Sign in to continue.")
         return _views(session, [user])[0]
@@ -180,10 +187,10 @@ def end_sessions(db: Database, *, actor: Actor, user_id: object) -> int:
 
 def sign_out_everywhere(db: Database, *, actor: Actor) -> int:
     """A user ends all of their own sessions, this one included."""
-    assert actor.user_id is not None
+    user_id = _user_id(actor)
     with db.write() as session:
-        ended = web_sessions.end_for_user(session, user_id=actor.user_id)
-        audit.record(session, actor, "user.sign_out_everywhere", "user", actor.user_id,
+        ended = web_sessions.end_for_user(session, user_id=user_id)
+        audit.record(session, actor, "user.sign_out_everywhere", "user", user_id,
                      {"sessions_ended": ended})
     return ended
 
@@ -193,7 +200,7 @@ def change_password(db: Database, *, actor: Actor, current: object, new: object,
     """A user's own password: the current one is checked (throttled like a sign-in, E5),
     the new one replaces it and every other session of the user ends (``keep_session``, an
     id hash, stays). Returns how many sessions ended."""
-    assert actor.user_id is not None
+    user_id = _user_id(actor)
     if not isinstance(current, str) or not current:
         raise errors.ValidationError.for_field("current_password", "is required")
     new = _check_password(new, "new_password")
@@ -201,7 +208,7 @@ def change_password(db: Database, *, actor: Actor, current: object, new: object,
         raise errors.ValidationError.for_field("confirm_password",
                                                "does not match the new password")
     with db.read() as session:
-        user = session.get(_U, actor.user_id)
+        user = session.get(_U, user_id)
     if user is None or user.deactivated_at is not None:
         raise errors.Unauthenticated("Sign in to continue.")
     keys = sign_in.claim_attempt(db, email=user.email, address=address)
@@ -211,7 +218,7 @@ def change_password(db: Database, *, actor: Actor, current: object, new: object,
                                          "current_password", "is not your password")])
     sign_in.give_back(db, keys)
     with db.write() as session:
-        row = session.get(_U, actor.user_id, with_for_update=True)
+        row = session.get(_U, user_id, with_for_update=True)
         assert row is not None
         row.password_hash = partners.hash_password(new)
         ended = web_sessions.end_for_user(session, user_id=row.id, keep=keep_session)
