@@ -37,7 +37,6 @@ from creditdesk.services import web_sessions
 
 COOKIES = {web_sessions.DASHBOARD: "creditdesk_session", web_sessions.PORTAL: "creditdesk_portal"}
 PATHS = {web_sessions.DASHBOARD: "/", web_sessions.PORTAL: "/portal"}
-COOKIE = COOKIES[web_sessions.DASHBOARD]
 NO_SESSION = ("/api/", "/static/", "/healthz", "/docs", "/openapi.json")
 _STATE = "creditdesk.session"
 
