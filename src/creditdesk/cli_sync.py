@@ -38,7 +38,7 @@ def worker(
     On PostgreSQL this is a Procrastinate worker; on SQLite a loop over the same jobs."""
     from creditdesk.db import migrate
     from creditdesk.db.engine import Database
-    from creditdesk.jobs import housekeeping, queue
+    from creditdesk.jobs import queue
     from creditdesk.jobs import sync as sync_jobs
 
     settings = get_settings()
@@ -58,12 +58,14 @@ def worker(
             finally:
                 db.dispose()
             return
-        cleanup = housekeeping.Schedule()
+        from creditdesk.jobs import housekeeping
+
+        tidy = housekeeping.Every()
         try:
             while True:
                 for run_id in sync_jobs.run_pending(db, build):
                     typer.echo(f"ran {run_id}", err=True)
-                cleanup.when_due(db)
+                tidy.run_if_due(db)
                 time.sleep(tick)
         except KeyboardInterrupt:
             pass

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from creditdesk.db.engine import Database
-from creditdesk.services import partners, portal_links, sign_in
+from creditdesk.services import partners, portal_links, users
 from creditdesk.services.context import Actor
 from creditdesk.web import auth
 from creditdesk.web.app import create_app
@@ -94,7 +94,7 @@ def admin(new_browser, partner: partners.NewPartner) -> Browser:
 
 @pytest.fixture
 def staff(db: Database, new_browser, actor: Actor) -> Browser:
-    sign_in.create_user(db, actor=actor, email="staff@acme.test", password="staff password",
+    users.create_user(db, actor=actor, email="staff@acme.test", password="staff password",
                         role="staff")
     b = new_browser()
     assert b.sign_in("staff@acme.test", "staff password").status_code == 303

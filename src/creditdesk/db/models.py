@@ -60,6 +60,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]  # set: no sign-in, no sessions, keys revoked
     __table_args__ = (CheckConstraint("role IN ('admin', 'staff')", name="user_role"),)
 
 
@@ -74,6 +75,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))  # a key acting as a user
 
 
 class Customer(Base):
@@ -422,14 +424,45 @@ class PortalToken(Base):
     used_at: Mapped[datetime | None]
 
 
-class LoginFailure(Base):
-    """A failed dashboard sign-in, counted per (email, address) to throttle guessing."""
+class SignInCounter(Base):
+    """Dashboard sign-in attempts of one account or one client address (SHA-256 of it) in
+    the window that started at ``window_started_at``: claimed before a password is checked
+    (``services/sign_in.py``), so parallel guesses can't overrun the limit."""
 
-    __tablename__ = "login_failures"
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
-    __table_args__ = (Index("ix_login_failures_key_at", "key_hash", "at"),)
+    __tablename__ = "sign_in_counters"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+WEB_SESSION_KINDS = ("dashboard", "portal")
+
+
+class WebSession(Base):
+    """A signed-in dashboard user's or portal customer's session (E4). The cookie carries
+    only a random token; this row is found by the token's SHA-256. ``data`` holds the CSRF
+    token and the pending flash messages (and, for the portal, the customer's name);
+    ``expires_at`` is the earlier of the absolute and the idle expiry."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_web_sessions_user", "user_id"),
+        Index("ix_web_sessions_expires", "expires_at"),
+        CheckConstraint("kind IN ('dashboard', 'portal')", name="web_session_kind"),
+        CheckConstraint("(kind = 'dashboard') = (user_id IS NOT NULL)",
+                        name="web_session_dashboard_user"),
+        CheckConstraint("(kind = 'portal') = (customer_id IS NOT NULL)",
+                        name="web_session_portal_customer"),
+    )
 
 
 SUGGESTION_STATUSES = ("open", "accepted", "dismissed")

@@ -1,8 +1,11 @@
-"""Housekeeping: deleting what has expired (Idempotency-Key records after 24 hours, E2).
+"""Periodic clean-up: expired dashboard and portal sessions, spent sign-in counters, and
+Idempotency-Key records older than 24 hours (E2).
 
-On PostgreSQL a Procrastinate periodic task runs it hourly (``jobs.queue``); on SQLite the
-in-process runner of ``creditdesk serve`` and ``creditdesk worker`` call ``when_due`` on
-each tick, which runs it at most once an hour per process.
+Nothing depends on it for correctness (an expired session is refused when it is read, a
+counter whose window passed restarts at its next claim, an expired key is deleted when it
+is used again); it keeps the tables small. On
+PostgreSQL it is a Procrastinate periodic task (``jobs.queue``); on SQLite the in-process
+runner (``jobs.sync``) calls ``Every.run_if_due`` on its ticks.
 """
 
 from __future__ import annotations
@@ -11,36 +14,33 @@ import logging
 import time
 
 from creditdesk.db.engine import Database
-from creditdesk.services import idempotency
+from creditdesk.services import idempotency, sign_in, web_sessions
 
 log = logging.getLogger("creditdesk.jobs")
 
-EVERY_SECONDS = 3600.0
-CRON = "17 * * * *"  # hourly, off the hour
+TASK = "creditdesk.housekeeping"
+CRON = "*/15 * * * *"
+SECONDS = 15 * 60
 
 
 def run(db: Database) -> dict[str, int]:
-    """Delete everything expired; how many rows went, per table."""
-    purged = {"idempotency_records": idempotency.purge_expired(db)}
-    if any(purged.values()):
-        log.info("housekeeping purged %s", purged)
-    return purged
+    """Delete what has expired; how many of each."""
+    return {"sessions": web_sessions.delete_expired(db),
+            "sign_in_counters": sign_in.delete_stale(db),
+            "idempotency_records": idempotency.purge_expired(db)}
 
 
-class Schedule:
-    """``run`` at most once per ``every`` seconds, for loops that tick more often."""
+class Every:
+    """``run`` at most once per ``seconds``, for loops that tick more often."""
 
-    def __init__(self, every: float = EVERY_SECONDS) -> None:
-        self.every = every
-        self._last: float | None = None
+    def __init__(self, seconds: float = SECONDS) -> None:
+        self.seconds, self.last = seconds, float("-inf")
 
-    def when_due(self, db: Database) -> dict[str, int] | None:
-        now = time.monotonic()
-        if self._last is not None and now - self._last < self.every:
-            return None
-        self._last = now
+    def run_if_due(self, db: Database) -> None:
+        if time.monotonic() - self.last < self.seconds:
+            return
+        self.last = time.monotonic()
         try:
-            return run(db)
-        except Exception:  # the next tick an hour on tries again; the runner keeps going
-            log.exception("housekeeping failed")
-            return None
+            run(db)
+        except Exception:  # a clean-up must never stop the runner that hosts it
+            log.exception("housekeeping failed; the next tick tries again")

@@ -4,14 +4,16 @@ The same service functions as the in-process runner (``services.sync``): a job c
 connection's queued run (a ``sync_runs`` row, Y8) and executes it. Procrastinate adds:
 
 - a periodic task (every minute) that queues a run for each connection that is due and
-  defers one job per connection with a queued run; another (hourly) deletes what has
-  expired (``jobs.housekeeping``);
+  defers one job per connection with a queued run;
 - ``queueing_lock=<integration id>``: at most one waiting job per connection, however many
   webhooks, "Sync now" clicks and ticks ask for one;
 - ``lock=<integration id>``: one connection's jobs run one after the other, whichever worker
   or machine picks them up (the unique index on running runs stays as the last defence);
 - retries with exponential back-off (5 s, 25 s, ~2 min, ~10 min) for ``base.Transient``
   failures only: a revoked grant (needs reconnection) is recorded and never retried.
+
+It also runs ``jobs.housekeeping`` every 15 minutes (expired sessions, sign-in counters,
+Idempotency-Key records).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ log = logging.getLogger("creditdesk.jobs")
 SYNC_TASK = "creditdesk.sync_integration"
 DUE_TASK = "creditdesk.queue_due_syncs"
 STALLED_TASK = "creditdesk.retry_stalled_jobs"
-HOUSEKEEPING_TASK = "creditdesk.housekeeping"
 SYNC_QUEUE = "sync"
 SCHEDULE_QUEUE = "schedule"
 DUE_CRON = "* * * * *"  # each connection's own next_sync_at says when it is due
@@ -82,8 +83,8 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     stalled = app.task(name=STALLED_TASK, queue=SCHEDULE_QUEUE, queueing_lock=STALLED_TASK,
                        pass_context=True)(retry_stalled_jobs)
     app.periodic(cron=STALLED_CRON, periodic_id="retry-stalled-jobs")(stalled)
-    tidy = app.task(name=HOUSEKEEPING_TASK, queue=SCHEDULE_QUEUE,
-                    queueing_lock=HOUSEKEEPING_TASK, pass_context=True)(purge_expired)
+    tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
+                    pass_context=True)(clean_up)
     app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
     return app
 
@@ -146,18 +147,18 @@ def queue_due_syncs(context: procrastinate.JobContext, timestamp: int) -> list[s
     return dispatch_queued(context.app, rt.db)
 
 
-def purge_expired(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
-    """The hourly periodic task: delete what has expired (``jobs.housekeeping``)."""
-    rt: Runtime = context.additional_context["sync"]
-    return housekeeping.run(rt.db)
-
-
 async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
     """A worker killed mid-job leaves its job ``doing`` and holding its lock: retry it."""
     manager = context.app.job_manager
     for job in await manager.get_stalled_jobs():
         log.warning("retrying job %s of a stopped worker", job.id)
         await manager.retry_job(job)
+
+
+def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
+    """The periodic task of ``jobs.housekeeping``."""
+    rt: Runtime = context.additional_context["sync"]
+    return housekeeping.run(rt.db)
 
 
 def run_worker(url: str, runtime: Runtime, *, concurrency: int = 2, **options: Any) -> None:

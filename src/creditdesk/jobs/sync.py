@@ -88,8 +88,8 @@ def _wake_now(app_state: object, db: object) -> None:
 
 
 class InProcessRunner:
-    """A daemon thread that runs ``run_pending`` every ``tick`` seconds, and housekeeping
-hourly (SQLite default)."""
+    """A daemon thread that runs ``run_pending`` every ``tick`` seconds (SQLite default), and
+    ``jobs.housekeeping`` every 15 minutes."""
 
     def __init__(self, db: Database, *, tick: float = 5.0,
                  client_factory: ClientFactory = default_client) -> None:
@@ -97,6 +97,7 @@ hourly (SQLite default)."""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="creditdesk-sync", daemon=True)
+        self._housekeeping = housekeeping.Every()
 
     def start(self) -> None:
         global current_runner
@@ -112,7 +113,6 @@ hourly (SQLite default)."""
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        cleanup = housekeeping.Schedule()
         with self.client_factory() as client:
             build = connector_factory(client)
             while not self._stop.is_set():
@@ -120,6 +120,6 @@ hourly (SQLite default)."""
                     run_pending(self.db, build)
                 except Exception:
                     log.exception("sync runner tick failed")
-                cleanup.when_due(self.db)
+                self._housekeeping.run_if_due(self.db)
                 self._wake.wait(self.tick)
                 self._wake.clear()

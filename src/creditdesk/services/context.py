@@ -15,6 +15,7 @@ class Actor:
     partner_id: str
     name: str  # shown in audit trails and on applications: "user:ana@x.com", "api_key:ak_…"
     role: str = "admin"
+    user_id: str | None = None  # a signed-in dashboard user (None: an API key, a job)
 
 
 class Clock:

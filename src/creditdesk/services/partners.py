@@ -67,7 +67,7 @@ def create_partner(db: Database, *, name: str, admin_email: str,
         numbering.create_counters(session, partner_id)
         user_id = new_id("usr")
         session.add(models.User(id=user_id, partner_id=partner_id, email=email,
-                                password_hash=_hasher.hash(admin_password), role="admin",
+                                password_hash=hash_password(admin_password), role="admin",
                                 created_at=now))
         session.add(models.ApiKey(id=new_id("ak"), partner_id=partner_id, name="default",
                                   prefix=key[:8], key_hash=key_hash, created_at=now))
@@ -115,16 +115,30 @@ def authenticate_api_key(db: Database, key: str) -> Actor:
     return Actor(row.partner_id, f"api_key:{row.prefix}…", "admin")
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """The one password check (argon2 verify); callers claim a sign-in attempt first."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate_user(db: Database, *, email: str, password: str) -> Actor:
-    """A user's sign-in; the same answer for an unknown email and a wrong password."""
+    """A user's sign-in; the same answer for an unknown email and a wrong password. A
+    deactivated user is told so, but only once the password is right."""
     with db.read() as session:
         user = session.scalars(select(models.User).where(
             models.User.email == email.strip().lower())).one_or_none()
     if user is None:
         _hasher.hash(password)  # spend the same time as a real check
         raise errors.Unauthenticated("Wrong email or password.")
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise errors.Unauthenticated("Wrong email or password.") from None
-    return Actor(user.partner_id, f"user:{user.email}", user.role)
+    if not password_matches(user.password_hash, password):
+        raise errors.Unauthenticated("Wrong email or password.")
+    if user.deactivated_at is not None:
+        raise errors.Unauthenticated("This account has been deactivated. Ask an administrator "
+                                     "of your team to reactivate it.")
+    return Actor(user.partner_id, f"user:{user.email}", user.role, user.id)

@@ -1,8 +1,12 @@
-"""Dashboard sign-in for partner users: password check, throttling, session lookups.
+"""Dashboard sign-in for partner users: throttling (E5), the password check, user lookups.
 
-Failed attempts are counted per (email, client address) in the database, so that every
-worker process sees the same count: after MAX_FAILURES within WINDOW further attempts are
-refused (even with the right password) until the oldest failure leaves the window.
+Throttling is two counters in ``sign_in_counters``, one per account (email) and one per
+client address, each counting the attempts of a fixed WINDOW. An attempt *claims* its place
+on both with an atomic UPSERT ... RETURNING before any password is checked; a claim past
+either limit is refused (even with the right password) and rolled back. A claim that turns
+out right is given back; a wrong one stays counted. So, however many requests run at once
+and in however many processes, no more than MAX_FAILURES wrong passwords per account, and
+MAX_ADDRESS_FAILURES per address, are checked in one window.
 """
 
 from __future__ import annotations
@@ -11,17 +15,20 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import audit, partners
-from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services import partners
+from creditdesk.services.context import Actor, clock
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per account (email)
+MAX_ADDRESS_FAILURES = 20  # per client address: offices share one address behind NAT
 WINDOW = timedelta(minutes=15)
-ROLES = ("admin", "staff")
+
+_C = models.SignInCounter
 
 
 @dataclass(frozen=True)
@@ -31,74 +38,92 @@ class SignedIn:
     actor: Actor
 
 
-def _key(email: str, address: str) -> str:
-    return hashlib.sha256(f"{email.strip().lower()}\0{address}".encode()).hexdigest()
+def _key(scope: str, value: str) -> str:
+    return hashlib.sha256(f"{scope}\0{value.strip().lower()}".encode()).hexdigest()
 
 
-def _check_throttle(db: Database, key: str) -> None:
-    lf = models.LoginFailure
-    since = clock.now() - WINDOW
-    with db.read() as session:
-        count = session.scalar(select(func.count()).where(lf.key_hash == key, lf.at > since))
-    if count and count >= MAX_FAILURES:
-        minutes = int(WINDOW.total_seconds() // 60)
-        raise errors.TooManyAttempts(
-            f"Too many failed sign-ins for this email. Wait {minutes} minutes and try again, "
-            "or ask an administrator to reset your password.")
+def _upsert(insert):
+    """One attempt more on a counter, or the first of a new window; returns the count."""
+    t = _C.__table__
+    stale = t.c.window_started_at <= bindparam("window_from")
+    return (insert(t).values(key_hash=bindparam("key"), window_started_at=bindparam("now"),
+                             attempts=1)
+            .on_conflict_do_update(index_elements=[t.c.key_hash], set_={
+                "attempts": case((stale, 1), else_=t.c.attempts + 1),
+                "window_started_at": case((stale, bindparam("now")),
+                                          else_=t.c.window_started_at)})
+            .returning(t.c.attempts))
+
+
+_CLAIM = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_GIVE_BACK = (update(_C).where(_C.key_hash.in_(bindparam("keys", expanding=True)),
+                               _C.attempts > 0)
+              .values(attempts=_C.attempts - 1))
+
+
+def _keys(email: str, address: str) -> list[tuple[str, int, str]]:
+    minutes = int(WINDOW.total_seconds() // 60)
+    return [(_key("account", email), MAX_FAILURES,
+             f"Too many failed sign-ins for this email. Wait {minutes} minutes and try "
+             "again, or ask an administrator to reset your password."),
+            (_key("address", address), MAX_ADDRESS_FAILURES,
+             f"Too many failed sign-ins from your network address. Wait {minutes} minutes "
+             "and try again.")]
+
+
+def claim_attempt(db: Database, *, email: str, address: str) -> list[str]:
+    """Count one password check against the account's and the address's limits, in its own
+    committed transaction, before the check; TooManyAttempts (nothing counted) when either is
+    spent. The account's row is always locked first, so two claims can't deadlock."""
+    now = clock.now()
+    with db.write_connection() as conn:
+        claim = _CLAIM[conn.dialect.name]
+        keys = _keys(email, address)
+        for key, limit, message in keys:
+            n = conn.execute(claim, {"key": key, "now": now,
+                                     "window_from": now - WINDOW}).scalar_one()
+            if n > limit:
+                raise errors.TooManyAttempts(message)  # rolls the claims back
+    return [key for key, _, _ in keys]
+
+
+def give_back(db: Database, keys: list[str]) -> None:
+    """A right password: its claim is not a failure."""
+    with db.write_connection() as conn:
+        conn.execute(_GIVE_BACK, {"keys": keys})
 
 
 def sign_in(db: Database, *, email: object, password: object, address: str) -> SignedIn:
-    """Check the password unless throttled; a failure is counted, a success clears them."""
+    """Claim an attempt, then check the password; TooManyAttempts, Unauthenticated or who."""
     if not isinstance(email, str) or not email.strip() or len(email) > 254:
         raise errors.ValidationError.for_field("email", "is required")
     if not isinstance(password, str) or not password or len(password) > 1024:
         raise errors.ValidationError.for_field("password", "is required")
-    key = _key(email, address)
-    _check_throttle(db, key)
-    try:
-        actor = partners.authenticate_user(db, email=email, password=password)
-    except errors.Unauthenticated:
-        with db.write() as session:
-            session.add(models.LoginFailure(id=new_id("lf"), key_hash=key, at=clock.now()))
-            session.execute(delete(models.LoginFailure).where(
-                models.LoginFailure.at < clock.now() - WINDOW))
-        raise
-    with db.write() as session:
-        session.execute(delete(models.LoginFailure).where(models.LoginFailure.key_hash == key))
-        user = session.scalars(select(models.User).where(
-            models.User.email == email.strip().lower())).one()
-        return SignedIn(user.id, user.email, actor)
+    keys = claim_attempt(db, email=email, address=address)
+    actor = partners.authenticate_user(db, email=email, password=password)
+    give_back(db, keys)
+    assert actor.user_id is not None
+    return SignedIn(actor.user_id, email.strip().lower(), actor)
+
+
+def delete_stale(db: Database) -> int:
+    """The clean-up job: counters whose window has passed; how many."""
+    with db.write_connection() as conn:
+        return conn.execute(delete(_C).where(
+            _C.window_started_at <= clock.now() - WINDOW)).rowcount
+
+
+_USER = select(models.User).where(models.User.id == bindparam("user_id"),
+                                  models.User.deactivated_at.is_(None))
 
 
 def user_actor(db: Database, *, user_id: object) -> Actor:
-    """The Actor of a signed-in user, read afresh (a removed user or changed role counts)."""
+    """The Actor of a signed-in user, read afresh (a deactivated user or a changed role
+    counts at once)."""
     if not isinstance(user_id, str):
         raise errors.Unauthenticated("Sign in to continue.")
     with db.read() as session:
-        user = session.get(models.User, user_id)
+        user = session.scalars(_USER, {"user_id": user_id}).one_or_none()
     if user is None:
         raise errors.Unauthenticated("Sign in to continue.")
-    return Actor(user.partner_id, f"user:{user.email}", user.role)
-
-
-def create_user(db: Database, *, actor: Actor, email: str, password: str,
-                role: str = "staff") -> str:
-    """Another user of the actor's partner (admin only); returns its id."""
-    if actor.role != "admin":
-        raise errors.Forbidden("Only an administrator can add users.")
-    if role not in ROLES:
-        raise errors.ValidationError.for_field("role", "must be admin or staff")
-    if len(password) < partners.MIN_PASSWORD:
-        raise errors.ValidationError.for_field(
-            "password", f"must be at least {partners.MIN_PASSWORD} characters")
-    address = partners._check_email(email)
-    with db.write() as session:
-        if session.scalar(select(models.User.id).where(models.User.email == address)):
-            raise errors.Conflict(f"A user with email {address} already exists.")
-        user_id = new_id("usr")
-        session.add(models.User(id=user_id, partner_id=actor.partner_id, email=address,
-                                password_hash=partners._hasher.hash(password), role=role,
-                                created_at=clock.now()))
-        audit.record(session, actor, "user.create", "user", user_id, {"email": address,
-                                                                      "role": role})
-    return user_id
+    return Actor(user.partner_id, f"user:{user.email}", user.role, user.id)

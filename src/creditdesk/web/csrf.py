@@ -1,4 +1,4 @@
-"""CSRF protection of every form (synchronizer token kept in the signed session).
+"""CSRF protection of every form (synchronizer token of the server-side session).
 
 Each page renders the session's token as a hidden ``csrf_token`` input (and htmx sends it
 as the ``X-CSRF-Token`` header); every POST of the pages passes ``checked_form``, which
@@ -8,31 +8,21 @@ refuses a request whose token is missing or differs, before anything else happen
 from __future__ import annotations
 
 import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
+from creditdesk.web import sessions
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 
 
 def token(request: Request) -> str:
-    """The session's token, created on first use."""
-    if "session" not in request.scope:
-        return ""
-    value = request.session.get("csrf")
-    if not isinstance(value, str):
-        value = secrets.token_urlsafe(32)
-        request.session["csrf"] = value
-    return value
-
-
-def rotate(request: Request) -> None:
-    request.session["csrf"] = secrets.token_urlsafe(32)
+    """The session's token (a new session at sign-in and sign-out brings a new one)."""
+    return sessions.csrf_token(request)
 
 
 async def checked_form(request: Request) -> FormData:
@@ -43,7 +33,7 @@ async def checked_form(request: Request) -> FormData:
         raise errors.ValidationError("The form could not be read; reload the page and try "
                                      "again.") from None
     sent = request.headers.get(HEADER) or form.get(FIELD)
-    expected = request.session.get("csrf") if "session" in request.scope else None
+    expected = sessions.csrf_token(request) or None
     if not (isinstance(sent, str) and isinstance(expected, str)
             and hmac.compare_digest(sent.encode(), expected.encode())):
         raise errors.Forbidden("This form has expired or did not come from CreditDesk. "

@@ -8,7 +8,7 @@ attributed to a partner (the scope was a one-way hash of the header) and expire 
 hours anyway: they are dropped with the old table.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 06:00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import creditdesk.db.types
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""The Partner Dashboard: server-rendered pages under /dashboard/ (P1, P2)."""
+"""The Partner Dashboard: server-rendered pages under /dashboard/ (P1, P2, E4)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from creditdesk.web.dashboard import (
+    account,
     customers,
     invoices,
     memo_forms,
     memos,
     preferences,
     suggestions,
+    users,
 )
 
 
@@ -22,6 +24,7 @@ def router() -> APIRouter:
     def home() -> RedirectResponse:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
-    for module in (memo_forms, memos, invoices, customers, preferences, suggestions):
+    for module in (memo_forms, memos, invoices, customers, preferences, suggestions,
+                   account, users):
         r.include_router(module.router)
     return r

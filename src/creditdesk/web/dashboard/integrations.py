@@ -82,7 +82,7 @@ def connect_with_credentials(request: Request, db: DB, actor: Admin,
 def connect_desktop(request: Request, db: DB, actor: Admin, _f: CheckedForm) -> Response:
     """QuickBooks Desktop: CreditDesk makes the Web Connector's user name and password. The
     password is only in this answer (the page, rendered here rather than after a redirect:
-    it is never stored, not even in the session cookie); the connection then waits
+    it is never stored, not even in the session); the connection then waits
     (pending authorization) until the Web Connector first signs in with it."""
     created = integrations.create_integration(db, actor=actor, settings=provider_settings.load(),
                                               provider=qbd.PROVIDER)

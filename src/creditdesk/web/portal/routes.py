@@ -1,9 +1,9 @@
-"""Customer Portal pages. The session holds one customer; every read goes through
-``services.portal`` with it, and credit appears only where that service put it (P3)."""
+"""Customer Portal pages. The session (on the server, E4) holds one customer; every read goes
+through ``services.portal`` with it, and credit appears only where that service put it
+(P3)."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -12,21 +12,18 @@ from fastapi.responses import RedirectResponse, Response
 from creditdesk.domain import errors
 from creditdesk.services import portal, portal_links
 from creditdesk.services.portal_links import PortalCustomer
-from creditdesk.web import csrf, templating
+from creditdesk.web import csrf, sessions, templating
 from creditdesk.web.api.deps import DB
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
-SESSION_SECONDS = 24 * 3600
 
 
 def current_customer(request: Request) -> PortalCustomer:
-    data = request.session.get("portal")
-    if not isinstance(data, dict) or not isinstance(data.get("exp"), int | float) \
-            or data["exp"] < time.time():
-        request.session.pop("portal", None)
+    st = sessions.state(request)
+    if st is None or st.row is None or st.row.customer_id is None:
         raise errors.Unauthenticated("Open the sign-in link you were sent to view your "
                                      "account. Links work once; ask for a new one if needed.")
-    who = PortalCustomer(str(data.get("pid")), str(data.get("cid")), str(data.get("name")))
+    who = PortalCustomer(st.row.partner_id, st.row.customer_id, str(st.row.data.get("name")))
     request.state.portal_customer = who
     return who
 
@@ -50,17 +47,14 @@ def sign_in_page(request: Request, db: DB, token: str) -> Response:
 @router.post("/sign-in/{token}")
 def sign_in(request: Request, db: DB, token: str, _f: csrf.CheckedForm) -> Response:
     who = portal_links.redeem_link(db, token=token)
-    request.session["portal"] = {"pid": who.partner_id, "cid": who.customer_id,
-                                 "name": who.customer_name,
-                                 "exp": int(time.time()) + SESSION_SECONDS}
-    csrf.rotate(request)
+    sessions.sign_in(request, partner_id=who.partner_id, customer_id=who.customer_id,
+                     data={"name": who.customer_name})
     return RedirectResponse("/portal/", status_code=303)
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, _f: csrf.CheckedForm) -> Response:
-    request.session.pop("portal", None)
-    csrf.rotate(request)
+    sessions.sign_out(request)
     return templating.render(request, "portal/signed_out.html", {})
 
 
