@@ -46,6 +46,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     auth.install(app)
+    app.add_middleware(errors.LastResort)  # added first: innermost, next to the routes
     app.add_middleware(sessions.Sessions, secret_key=secret_key)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(limits.BodyLimitMiddleware)  # added last: runs first

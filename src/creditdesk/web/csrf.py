@@ -48,6 +48,13 @@ async def checked_form(request: Request) -> FormData:
             and hmac.compare_digest(sent.encode(), expected.encode())):
         raise errors.Forbidden("This form has expired or did not come from CreditDesk. "
                                "Reload the page and try again.")
+    for name, value in form.multi_items():
+        # No form field can hold a NUL, and PostgreSQL refuses it in any text (a DataError
+        # mid-use-case): such a request did not come from the page as it was shown.
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise errors.ValidationError.for_field(
+                name.replace("\x00", "")[:60] or "form",
+                "contains a NUL character, which no form field can hold")
     return form
 
 
