@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from creditdesk import __version__
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
-from creditdesk.web import auth, dashboard, errors, idempotency, limits, sessions
+from creditdesk.web import auth, dashboard, errors, idempotency, limits, qbwc, sessions
 from creditdesk.web.api import (
     catalog,
     customers,
@@ -49,7 +49,8 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     app.add_middleware(errors.LastResort)  # added first: innermost, next to the routes
     app.add_middleware(sessions.Sessions, secret_key=secret_key)
     app.add_middleware(idempotency.IdempotencyMiddleware)
-    app.add_middleware(limits.BodyLimitMiddleware)  # added last: runs first
+    app.add_middleware(limits.BodyLimitMiddleware,  # added last: runs first
+                       answers={qbwc.PATH: qbwc.too_large})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
