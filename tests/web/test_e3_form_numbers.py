@@ -97,3 +97,15 @@ def test_e3_even_a_bug_answers_500_and_keeps_the_connection(
     # client's next request on it used to fail with "connection reset".
     assert live.get("/dashboard/credit-memos").status_code == 200
     assert live.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/xml", "text/plain"])
+def test_e3_a_form_address_refuses_another_content_type_with_415(
+        admin: Browser, db: Database, actor: Actor, content_type: str) -> None:
+    cid = factories.customer(db, actor)
+    for url in ("/dashboard/credit-memos/new", "/login", "/dashboard/integrations/connect-desktop"):
+        r = admin.c.post(url, content=b'{"customer_id": "%s", "amount": "5"}' % cid.encode(),
+                         headers={"content-type": content_type, "x-csrf-token": admin.token})
+        assert r.status_code == 415 and 'role="alert"' in r.text, (url, r.status_code)
+        assert "application/x-www-form-urlencoded" in r.text
+    assert memos.list_memos(db, actor=actor).data == []

@@ -13,11 +13,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from creditdesk.domain import errors
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def token(request: Request) -> str:
@@ -36,7 +38,12 @@ def rotate(request: Request) -> None:
 
 
 async def checked_form(request: Request) -> FormData:
-    """The request's form, once its CSRF token has been checked (403 otherwise)."""
+    """The request's form, once its CSRF token has been checked (403 otherwise); a body of
+    another content type (JSON, XML...) is 415, whatever it holds."""
+    media = request.headers.get("content-type", FORM_TYPES[0]).split(";")[0].strip().lower()
+    if media not in FORM_TYPES:
+        raise HTTPException(415, "This address takes a form (application/x-www-form-urlencoded "
+                                 "or multipart/form-data), as the page sends it.")
     try:
         form = await request.form(max_files=0, max_fields=500)
     except Exception:  # malformed multipart or urlencoded body: still a clear refusal
