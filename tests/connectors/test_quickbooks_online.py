@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import unquote_plus
@@ -137,8 +138,12 @@ def test_webhook_targets_from_classic_and_cloudevents_payloads_credit_memos_only
     # a deletion wins over an update of the same memo (a deleted transaction never returns)
     assert qbo.webhook_targets(cloud) == {"9130355": {"150": base.CHANGED,
                                                       "151": base.DELETED}}
-    assert qbo.webhook_targets({"eventNotifications": "x"}) == {}
-    assert qbo.webhook_targets([1, None, {"type": 5}]) == {}
+    # E3 (issue 10): another shape is refused, saying where (it was read as "nothing")
+    for malformed, where in (({"eventNotifications": "x"}, "eventNotifications must be"),
+                             ([1, None, {"type": 5}], "[0] must be an object"),
+                             ([{"type": 5}], "has no type"), (True, "JSON object")):
+        with pytest.raises(base.MalformedWebhook, match=re.escape(where)):
+            qbo.webhook_targets(malformed)
 
 
 def test_targeted_fetch_reads_exactly_the_named_memos_by_id(fake_qbo: FakeQbo) -> None:

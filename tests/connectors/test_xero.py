@@ -275,6 +275,9 @@ def test_webhook_targets_customer_credit_notes_only() -> None:
         TENANT: {NOTE_A: base.CHANGED, NOTE_B: base.CHANGED},
         "other-tenant": {NOTE_A: base.CHANGED}}
     assert records.webhook_targets({"events": [], "firstEventSequence": 0}) == {}
+    for malformed in ({"events": "x"}, {"events": [5]}, {}, [], None):  # E3 (issue 10)
+        with pytest.raises(base.MalformedWebhook):
+            records.webhook_targets(malformed)
 
 
 def test_targeted_fetch_reads_each_note_by_id_and_404_is_a_deletion(

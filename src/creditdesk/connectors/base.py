@@ -202,6 +202,21 @@ def clip(text: object) -> str:
     return str(text or "").strip()[:MAX_DESCRIPTION]
 
 
+class MalformedWebhook(ValueError):
+    """A signed webhook body that is not its system's notification format (E3: answered
+    with a 4xx, nothing queued); the message says what was wrong."""
+
+
+def objects(value: object, where: str) -> list[dict[str, Any]]:
+    """``value`` when it is a list of JSON objects; else MalformedWebhook naming ``where``."""
+    if not isinstance(value, list):
+        raise MalformedWebhook(f"{where} must be a list")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise MalformedWebhook(f"{where}[{i}] must be an object")
+    return value
+
+
 class ConnectorError(Exception):
     """The accounting system could not be read; the run fails and is retried later."""
 

@@ -51,11 +51,13 @@ def home_currency(country: str | None) -> str:
 def version_for(major: object, minor: object) -> str:
     """The qbXML version to speak: ours (13.0), or older when QuickBooks supports only that.
     ``CreditRemaining`` needs 2.0 and ``CurrencyRef`` 8.0 [U]."""
-    try:
-        offered = (int(major), int(minor))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    texts = (str(major).strip(), str(minor).strip())
+    # ASCII digits only: int() also reads "٣" (3) and " -5"; anything else speaks ours
+    if all(t.isascii() and t.isdigit() and len(t) <= 4 for t in texts):
+        offered = (int(texts[0]), int(texts[1]))
+    else:
         offered = (0, 0)
-    if offered == (0, 0) or offered >= QBXML_VERSION:
+    if offered[0] < 1 or offered >= QBXML_VERSION:
         offered = QBXML_VERSION
     return f"{offered[0]}.{offered[1]}"
 

@@ -338,7 +338,8 @@ def webhook_targets(payload: Any) -> dict[str, Targets]:
     """CreditMemo changes by realm, from the classic payload (``eventNotifications[]
     .dataChangeEvent.entities[]``: name, id, operation) or the CloudEvents one (a list of
     events: ``type`` qbo.creditmemo.<verb>.v1, ``intuitentityid``, ``intuitaccountid``).
-    Other entities, and ids that are not QuickBooks ids, are ignored."""
+    Other entities, and ids that are not QuickBooks ids, are ignored; a body of another
+    shape is ``base.MalformedWebhook``."""
     out: dict[str, Targets] = {}
 
     def add(realm: object, memo_id: object, deleted: bool) -> None:
@@ -350,22 +351,28 @@ def webhook_targets(payload: Any) -> dict[str, Targets]:
                 memo_id: base.DELETED if deleted else base.CHANGED})
 
     if isinstance(payload, dict):
-        for note in payload.get("eventNotifications") or []:
-            if not isinstance(note, dict):
-                continue
-            change = note.get("dataChangeEvent")
-            entities = change.get("entities") if isinstance(change, dict) else None
-            for entity in entities if isinstance(entities, list) else []:
-                if isinstance(entity, dict) and entity.get("name") == ENTITY:
-                    add(note.get("realmId"), entity.get("id"),
-                        str(entity.get("operation")) == "Delete")
+        notes = base.objects(payload.get("eventNotifications"), "eventNotifications")
+        for i, note in enumerate(notes):
+            change = note.get("dataChangeEvent", {})
+            if not isinstance(change, dict):
+                raise base.MalformedWebhook(
+                    f"eventNotifications[{i}].dataChangeEvent must be an object")
+            where = f"eventNotifications[{i}].dataChangeEvent.entities"
+            for entity in base.objects(change.get("entities", []), where):
+                if entity.get("name") == ENTITY:
+                    add(note.get("realmId"), entity.get("id"), entity.get("operation") == "Delete")
     elif isinstance(payload, list):
-        for event in payload:
-            kind = str(event.get("type", "")) if isinstance(event, dict) else ""
+        for i, event in enumerate(base.objects(payload, "the CloudEvents list")):
+            kind = event.get("type")
+            if not isinstance(kind, str):
+                raise base.MalformedWebhook(f"event [{i}] has no type")
             parts = kind.split(".")
             if len(parts) >= 3 and parts[0] == "qbo" and parts[1] == ENTITY.lower():
                 add(event.get("intuitaccountid"), event.get("intuitentityid"),
                     parts[2].startswith("delete"))
+    else:
+        raise base.MalformedWebhook("the body must be a JSON object with eventNotifications, "
+                                    "or a JSON array of CloudEvents")
     return out
 
 

@@ -70,11 +70,13 @@ def webhook_targets(payload: Any) -> dict[str, Targets]:
     """Customer credit notes named by a webhook, by tenant: ``events[]`` with eventCategory
     CREDITNOTE, ``resourceId`` and ``tenantId`` (ids are UUIDs). Supplier credits
     (``data.Type`` ACCPAYCREDIT) and other categories are ignored. Xero sends CREATE and
-    UPDATE only (a status change, voiding included, is an UPDATE), so each is re-read."""
+    UPDATE only (a status change, voiding included, is an UPDATE), so each is re-read. A
+    body of another shape is ``base.MalformedWebhook``."""
     out: dict[str, Targets] = {}
-    events = payload.get("events") if isinstance(payload, dict) else None
-    for event in events if isinstance(events, list) else []:
-        if not isinstance(event, dict) or event.get("eventCategory") != WEBHOOK_CATEGORY:
+    if not isinstance(payload, dict):
+        raise base.MalformedWebhook("the body must be a JSON object with an events list")
+    for event in base.objects(payload.get("events"), "events"):
+        if event.get("eventCategory") != WEBHOOK_CATEGORY:
             continue
         data = event.get("data")
         kind = data.get("Type") if isinstance(data, dict) else None

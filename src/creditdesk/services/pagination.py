@@ -15,6 +15,7 @@ from creditdesk.domain import errors
 V = TypeVar("V")
 
 MAX_LIMIT = 200
+MAX_SEARCH = 255  # the longest searchable text: names, emails, numbers are shorter
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ def newest_first(session: Session, stmt: Select[Any], id_column: InstrumentedAtt
 
 
 def prefix_pattern(text: str) -> str:
-    """A LIKE pattern matching values that start with ``text`` taken literally."""
+    """A LIKE pattern matching values that start with ``text`` taken literally. Search text
+    longer than any searchable value is refused (SQLite also refuses LIKE patterns over
+    50,000 bytes: that was a 503)."""
+    if len(text) > MAX_SEARCH:
+        raise errors.ValidationError.for_field("q", f"must be at most {MAX_SEARCH} characters")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
 

@@ -26,6 +26,7 @@ from creditdesk.services import audit
 from creditdesk.services.context import Actor, new_id
 
 MAX_NUMBER = 60  # credit_memos.number
+MAX_EXTERNAL_ID = 255  # credit_memos.external_id, customers.external_id (PostgreSQL refuses more)
 MAX_NAME = 200
 
 
@@ -137,6 +138,9 @@ def land(actor: Actor, source: rules.Source, record: base.Record, counts: Counts
 
 
 def _check(r: base.RemoteMemo) -> str | None:
+    if max(len(r.external_id), len(r.customer_external_id)) > MAX_EXTERNAL_ID:
+        return (f"credit memo {r.external_id[:60]}: its id or its customer's is longer than "
+                f"{MAX_EXTERNAL_ID} characters")
     if len(r.number) > MAX_NUMBER:
         return f"credit memo {r.external_id}: number longer than {MAX_NUMBER} characters"
     if r.total_minor <= 0 and not r.voided:

@@ -12,7 +12,16 @@ from fastapi.staticfiles import StaticFiles
 from creditdesk import __version__
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
-from creditdesk.web import auth, dashboard, errors, idempotency, limits, sessions
+from creditdesk.web import (
+    auth,
+    dashboard,
+    errors,
+    headers,
+    idempotency,
+    limits,
+    qbwc,
+    sessions,
+)
 from creditdesk.web.api import (
     catalog,
     customers,
@@ -47,9 +56,11 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     errors.install(app)
     idempotency.install(app)
     auth.install(app)
+    app.add_middleware(errors.LastResort)  # added first: innermost, next to the routes
     app.add_middleware(sessions.Sessions, secret_key=secret_key)
     app.add_middleware(idempotency.IdempotencyMiddleware)
-    app.add_middleware(limits.BodyLimitMiddleware)  # added last: runs first
+    app.add_middleware(limits.BodyLimitMiddleware, answers={qbwc.PATH: qbwc.too_large})
+    app.add_middleware(headers.SecurityHeaders)  # added last: runs first, on every answer
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -12,12 +12,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from creditdesk.domain import errors
 from creditdesk.web import sessions
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def token(request: Request) -> str:
@@ -26,7 +28,12 @@ def token(request: Request) -> str:
 
 
 async def checked_form(request: Request) -> FormData:
-    """The request's form, once its CSRF token has been checked (403 otherwise)."""
+    """The request's form, once its CSRF token has been checked (403 otherwise); a body of
+    another content type (JSON, XML...) is 415, whatever it holds."""
+    media = request.headers.get("content-type", FORM_TYPES[0]).split(";")[0].strip().lower()
+    if media not in FORM_TYPES:
+        raise HTTPException(415, "This address takes a form (application/x-www-form-urlencoded "
+                                 "or multipart/form-data), as the page sends it.")
     try:
         form = await request.form(max_files=0, max_fields=500)
     except Exception:  # malformed multipart or urlencoded body: still a clear refusal
@@ -38,6 +45,13 @@ async def checked_form(request: Request) -> FormData:
             and hmac.compare_digest(sent.encode(), expected.encode())):
         raise errors.Forbidden("This form has expired or did not come from CreditDesk. "
                                "Reload the page and try again.")
+    for name, value in form.multi_items():
+        # No form field can hold a NUL, and PostgreSQL refuses it in any text (a DataError
+        # mid-use-case): such a request did not come from the page as it was shown.
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise errors.ValidationError.for_field(
+                name.replace("\x00", "")[:60] or "form",
+                "contains a NUL character, which no form field can hold")
     return form
 
 

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditdesk.domain import errors
 
@@ -182,9 +183,43 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error", exc_info=exc)
-        if is_page(request):
-            return _page(request, 500, "Something went wrong on our side; nothing was changed. "
-                         "Try again, and contact support if it keeps happening.")
-        return problem(500, "internal_error", "Something went wrong on our side; nothing was "
-                       "changed. Try again, and contact support if it keeps happening.")
+        return unexpected(request, exc)
+
+
+def unexpected(request: Request, exc: Exception) -> Response:
+    """The answer to an exception nothing else handled: logged, never shown."""
+    log.exception("unexpected error", exc_info=exc)
+    if is_page(request):
+        return _page(request, 500, "Something went wrong on our side; nothing was changed. "
+                     "Try again, and contact support if it keeps happening.")
+    return problem(500, "internal_error", "Something went wrong on our side; nothing was "
+                   "changed. Try again, and contact support if it keeps happening.")
+
+
+class LastResort:
+    """ASGI middleware next to the routes: an exception no handler took becomes the 500
+    answer here and goes no further. Starlette's own last handler sends that answer and
+    then re-raises, and uvicorn answers a raise that follows a response by closing the
+    connection, so the client's next request on its pooled keep-alive connection failed.
+    (The ``Exception`` handler above stays for failures in the outer middleware.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # half an answer is out: only closing the connection can say so
+                raise
+            await unexpected(Request(scope), exc)(scope, receive, send)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
+from creditdesk.services import pagination
 from creditdesk.web import errors as web_errors
 from creditdesk.web.csrf import text
 
@@ -31,5 +32,21 @@ def values(form: FormData, *names: str) -> dict[str, str]:
     return {n: text(form, n) for n in names}
 
 
+def search(form: FormData, name: str) -> str:
+    """A page's search carried along by one of its forms, to show the same list again with
+    a refusal; one too long to be a search is dropped rather than refusing that page."""
+    value = text(form, name)
+    return "" if len(value) > pagination.MAX_SEARCH else value
+
+
 def optional(value: str) -> str | None:
     return value or None
+
+
+def whole_number(value: str, max_digits: int = 9) -> int | None:
+    """``value`` as a whole number when it is ASCII digits only, at most ``max_digits`` of
+    them; else None. (``str.isdigit()`` is true of "²", which ``int()`` refuses, and of "٣",
+    which it reads as 3; and ``int()`` of a 5,000-digit string raises.)"""
+    if value.isascii() and value.isdigit() and len(value) <= max_digits:
+        return int(value)
+    return None

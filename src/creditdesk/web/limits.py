@@ -6,7 +6,10 @@ refused before it is buffered, parsed or stored by the idempotency layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditdesk.web import errors as web_errors
@@ -27,17 +30,23 @@ def _too_large() -> web_errors.JSONResponse:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """``answers``: the refusal of a path that speaks another format (the Web Connector's
+    SOAP endpoint answers with a SOAP fault)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
+                 answers: Mapping[str, Callable[[], Response]] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.answers = dict(answers or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        refusal = self.answers.get(scope["path"], _too_large)
         length = dict(scope["headers"]).get(b"content-length", b"0")
-        if length.isdigit() and int(length) > self.max_bytes:
-            await _too_large()(scope, receive, send)
+        if length.isdigit() and (len(length) > 18 or int(length) > self.max_bytes):
+            await refusal()(scope, receive, send)
             return
         received, started = 0, False
 
@@ -61,4 +70,4 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:
                 raise
-            await _too_large()(scope, receive, send)
+            await refusal()(scope, receive, send)

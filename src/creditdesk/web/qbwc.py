@@ -2,13 +2,15 @@
 ``GET /qbwc?wsdl``, and ``GET /api/v1/integrations/{id}/qwc`` (the file the partner loads).
 
 Nothing a caller sends gets a 500 or a stack trace: a request that is not a Web Connector
-SOAP call gets a ``Client`` Fault (HTTP 400); failures inside the conversation come back
+SOAP call gets a ``Client`` Fault (HTTP 400; 415 for a body that is not XML, 413 for one
+over the size limit); failures inside the conversation come back
 the way the Web Connector expects them (negative percentages, ``getLastError`` text).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -61,8 +63,21 @@ def dispatch(db: Database, call: soap.Call) -> str | int | list[str]:
     return qbwc.close(db, p["ticket"])
 
 
-@router.post("/qbwc")
+PATH = "/qbwc"
+XML_MEDIA = re.compile(r"(?:text|application)/(?:[a-z0-9.+-]+\+)?xml")
+
+
+def too_large() -> Response:
+    """``limits.BodyLimitMiddleware``'s refusal here: a SOAP fault, as everything else."""
+    return _xml(soap.fault("Client", "the request is larger than CreditDesk accepts"), 413)
+
+
+@router.post(PATH)
 async def endpoint(request: Request) -> Response:
+    media = request.headers.get("content-type", soap.CONTENT_TYPE).split(";")[0].strip()
+    if not XML_MEDIA.fullmatch(media.lower()):
+        return _xml(soap.fault("Client", f"a SOAP 1.1 call is sent as text/xml, not "
+                                         f"{media[:60]!r}"), 415)
     try:
         call = soap.parse_call(await request.body())
     except soap.SoapError as exc:
@@ -76,7 +91,7 @@ async def endpoint(request: Request) -> Response:
     return _xml(soap.answer(call.method, result))
 
 
-@router.get("/qbwc")
+@router.get(PATH)
 def describe() -> Response:
     """The WSDL (``GET /qbwc?wsdl``; the bare URL answers the same)."""
     base = provider_settings.load().public_url.rstrip("/")

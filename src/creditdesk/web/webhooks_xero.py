@@ -1,12 +1,11 @@
 """Xero webhooks (Y2, Y7): ``x-xero-signature`` = base64 HMAC-SHA256 of the raw body with the
 webhook key. Xero wants 200 for a good signature and 401 for a bad one, both with no body and
 no cookies, within 5 seconds; the intent-to-receive handshake is just that, on empty
-``events`` payloads. CREDITNOTE events queue a targeted sync of the named credit notes for
-the tenant's connection (``xero_records.webhook_targets``)."""
+``events`` payloads. A signed body that is not a notification is a 400 (415 for another
+content type), nothing queued. CREDITNOTE events queue a targeted sync of the named credit
+notes for the tenant's connection (``xero_records.webhook_targets``)."""
 
 from __future__ import annotations
-
-import json
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +14,7 @@ from creditdesk.connectors import settings as provider_settings
 from creditdesk.connectors import xero, xero_records
 from creditdesk.connectors.base import Targets
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.web.webhooks import queue_targeted, valid_signature
+from creditdesk.web.webhooks import Unreadable, queue_targeted, signed_targets, valid_signature
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,10 +31,9 @@ async def xero_webhook(request: Request) -> Response:
     if not valid_signature(key, body, request.headers.get("x-xero-signature")):
         return Response(status_code=401)  # no body: Xero's rule, also for intent-to-receive
     try:
-        payload = json.loads(body)
-    except ValueError:
-        return Response(status_code=400)
-    by_tenant = xero_records.webhook_targets(payload)
+        by_tenant = signed_targets(request, body, xero_records.webhook_targets)
+    except Unreadable as exc:  # no body here either: 415, or 400 for what is not a notification
+        return Response(status_code=415 if exc.status == 415 else 400)
     if by_tenant:
         await run_in_threadpool(_queue, request, by_tenant)
     return Response(status_code=200)

@@ -46,11 +46,21 @@ def page(request: Request, db: DB, actor: User, refusal: forms.Refusal | None = 
                              status=refusal.status if refusal else 200, headers=headers)
 
 
+def _form_of(provider: str) -> str:
+    """The connect form a refusal is shown next to: the provider's, or the top of them all
+    when the (hidden) provider field names none."""
+    return f"connect-{provider}" if registry.get(provider) is not None else "connect"
+
+
 @router.post("/connect")
-def connect(db: DB, actor: Admin, form: CheckedForm) -> Response:
-    created = integrations.create_integration(
-        db, actor=actor, settings=provider_settings.load(), provider=text(form, "provider"),
-        region=text(form, "region") or None)
+def connect(request: Request, db: DB, actor: Admin, form: CheckedForm) -> Response:
+    provider = text(form, "provider")
+    try:
+        created = integrations.create_integration(
+            db, actor=actor, settings=provider_settings.load(), provider=provider,
+            region=text(form, "region") or None)
+    except errors.DomainError as exc:
+        return page(request, db, actor, refusal=forms.refusal(_form_of(provider), exc))
     return RedirectResponse(created.authorize_url or PAGE, status_code=303)
 
 
@@ -61,7 +71,9 @@ def connect_with_credentials(request: Request, db: DB, actor: Admin,
     refusal shows next to the form with what was typed, except the secrets."""
     spec = registry.get(text(form, "provider"))
     if spec is None or spec.check is None:
-        raise errors.ValidationError.for_field("provider", "can't be connected with credentials")
+        refused = errors.ValidationError.for_field("provider",
+                                                   "can't be connected with credentials")
+        return page(request, db, actor, refusal=forms.refusal("connect", refused))
     typed = {name: form.get(name) for name in spec.fields}
     fields = {k: v if isinstance(v, str) else None for k, v in typed.items()}
     try:

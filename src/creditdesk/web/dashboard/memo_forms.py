@@ -35,8 +35,8 @@ def _render(request: Request, db: DB, actor, *, mode: str, typed: dict, rows: li
 
 
 def _rows(form: FormData) -> list[dict]:
-    count = text(form, "line_count")
-    n = min(int(count), MAX_ROWS) if count.isdigit() else MIN_ROWS
+    count = forms.whole_number(text(form, "line_count"), max_digits=3)
+    n = MIN_ROWS if count is None else min(count, MAX_ROWS)
     rows = [{k: text(form, f"line-{i}-{k}") for k in LINE_FIELDS} for i in range(n)]
     if "add_line" in form and n < MAX_ROWS:
         rows.append(dict.fromkeys(LINE_FIELDS, ""))
@@ -44,7 +44,9 @@ def _rows(form: FormData) -> list[dict]:
 
 
 def _quantity(value: str) -> object:
-    return int(value) if value.isdigit() and len(value) < 10 else (value or None)
+    """A whole number, or what was typed (the engine says what is wrong with it)."""
+    number = forms.whole_number(value)
+    return (value or None) if number is None else number
 
 
 def _parse(db: DB, actor, form: FormData) -> tuple[dict, list[dict], dict, dict[int, int]]:

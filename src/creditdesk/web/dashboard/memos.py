@@ -11,7 +11,7 @@ from creditdesk.services import credit, customers, memo_lifecycle, memos, pages
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
-from creditdesk.web.csrf import CheckedForm, text
+from creditdesk.web.csrf import CheckedForm
 
 router = APIRouter()
 TABS = ["", "draft", "issued", "partially_applied", "applied", "void"]
@@ -77,7 +77,7 @@ def apply(request: Request, db: DB, actor: User, memo_id: str, form: CheckedForm
     except errors.DomainError as exc:
         return memo_page(request, db, actor, memo_id,
                          refusal=forms.refusal("apply", exc, typed),
-                         invoice_q=text(form, "invoice_q"))
+                         invoice_q=forms.search(form, "invoice_q"))
     return _done(request, _url(memo_id),
                  f"Applied {templating.money(done.application.amount)} of "
                  f"{done.credit_memo.number} to invoice {done.invoice.number}.")

@@ -54,7 +54,7 @@ def add_exception(request: Request, db: DB, actor: Admin, form: CheckedForm) -> 
     try:
         setting = visibility.add_exception(db, actor=actor, customer_id=text(form, "customer_id"))
     except errors.NotFound as exc:
-        return _render(request, db, actor, text(form, "q"),
+        return _render(request, db, actor, forms.search(form, "q"),
                        forms.refusal("exceptions", exc))
     name = next((e.name for e in setting.exceptions
                  if e.customer_id == text(form, "customer_id")), "The customer")

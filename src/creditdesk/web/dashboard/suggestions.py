@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
+from creditdesk.domain import suggestions as suggestion_rules
 from creditdesk.services import suggestion_pages, suggestions
 from creditdesk.web import forms, templating
 from creditdesk.web.api.deps import DB
@@ -19,6 +20,7 @@ from creditdesk.web.dashboard import customers as customer_pages
 
 router = APIRouter()
 BACK_TO_CUSTOMER = "customer"
+MAX_ID = 40  # ids are shorter (db/models.py ID)
 
 
 def list_page(request: Request, db: DB, actor, *, customer_id: str = "", reason: str = "",
@@ -32,8 +34,11 @@ def list_page(request: Request, db: DB, actor, *, customer_id: str = "", reason:
 
 
 def _filters_url(customer_id: str, reason: str) -> str:
-    query = urlencode({k: v for k, v in (("customer_id", customer_id), ("reason", reason))
-                       if v})
+    """The list with the filters the form came from, those that can be filters only (the
+    address stays short: a 100,000-character field made a Location no client takes)."""
+    kept = {"customer_id": customer_id if 0 < len(customer_id) <= MAX_ID else "",
+            "reason": reason if reason in suggestion_rules.REASONS else ""}
+    query = urlencode({k: v for k, v in kept.items() if v})
     return "/dashboard/suggestions" + (f"?{query}" if query else "")
 
 

@@ -1,0 +1,234 @@
+"""E3 for the pages, fuzzed: every form POST of the dashboard, the portal and sign-in, and
+every page's query parameters, get hostile values (superscript and other non-ASCII digits,
+5,000-digit and out-of-range numbers, negatives, NaN/Infinity, empty, very long text, NUL,
+a field sent twice, fields left out). No answer is a 5xx; a refused form is the page again
+with the message next to that form (only a missing or forbidden thing in the address gets
+the error page); a refusal changes nothing; and the app answers the next request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from creditdesk.connectors import registry
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.services import credit, portal_links, qbwc_setup, suggestions, users
+from creditdesk.services.context import Actor
+from tests import factories
+from tests.services.test_suggestions import duplicated_plan
+from tests.web.conftest import Browser, portal_for
+from tests.web.page_routes import page_routes
+
+pytestmark = pytest.mark.slow
+
+HOSTILE = [
+    "", " ", "0", "-1", "-0", "\u00b2", "\u0663", "\uff11\uff12", "\u2167", "9" * 5000,
+    "9223372036854775808", "-9223372036854775809", "99999999999999999999.99", "1e999",
+    "NaN", "Infinity", "-Infinity", "0x1F", "1_000", "1,000.00", "0.001", "\x00", "a\x00b",
+    "x" * 100_000, "<script>alert(1)</script>", "' OR 1=1 --", "\u202e", "../..", "%00",
+    "null", "[]", "{}", "true",
+]
+IN_ADDRESS = [v[:8000] for v in HOSTILE]  # an address holds less (servers refuse ~8 KiB+)
+FUZZ = settings(max_examples=30, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+values = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
+                   st.from_regex(r"[-+]?[0-9]{1,30}(\.[0-9]{0,30})?([eE][-+]?[0-9]{1,4})?",
+                                 fullmatch=True))
+field_values = st.one_of(values, st.lists(values, min_size=2, max_size=3))  # sent repeatedly
+address_values = field_values.map(lambda v: [x[:8000] for x in v] if isinstance(v, list)
+                                  else v[:8000])
+
+MEMO = ("customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
+        "line_count", "add_line", "line-0-description", "line-0-quantity",
+        "line-0-unit_price", "line-0-variant_id", "line-1-quantity", "line-1-unit_price")
+SUGGESTION = ("back", "customer_id", "reason")
+# Every form POST of the pages: its address (ids from the world below) and its fields.
+FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "/dashboard/credit-memos/new": ("/dashboard/credit-memos/new", MEMO),
+    "/dashboard/credit-memos/{memo_id}/edit": ("/dashboard/credit-memos/{draft}/edit", MEMO),
+    "/dashboard/credit-memos/{memo_id}/issue": ("/dashboard/credit-memos/{draft}/issue", ()),
+    "/dashboard/credit-memos/{memo_id}/apply": ("/dashboard/credit-memos/{issued}/apply",
+                                                ("invoice_id", "amount", "invoice_q")),
+    "/dashboard/credit-memos/{memo_id}/applications/{invoice_id}/remove": (
+        "/dashboard/credit-memos/{applied}/applications/{invoice}/remove", ()),
+    "/dashboard/credit-memos/{memo_id}/void": ("/dashboard/credit-memos/{issued}/void",
+                                               ("reason",)),
+    "/dashboard/credit-memos/{memo_id}/delete": ("/dashboard/credit-memos/{draft}/delete", ()),
+    "/dashboard/invoices/{invoice_id}/credits/{memo_id}/remove": (
+        "/dashboard/invoices/{invoice}/credits/{applied}/remove", ()),
+    "/dashboard/invoices/{invoice_id}/credit-memos": (
+        "/dashboard/invoices/{invoice}/credit-memos", ("reason", "notes")),
+    "/dashboard/customers/{customer_id}/portal-link": (
+        "/dashboard/customers/{customer}/portal-link", ()),
+    "/dashboard/preferences/credit-balance-visibility": (
+        "/dashboard/preferences/credit-balance-visibility", ("show_to_all_customers",)),
+    "/dashboard/preferences/credit-balance-visibility/exceptions": (
+        "/dashboard/preferences/credit-balance-visibility/exceptions", ("customer_id", "q")),
+    "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove": (
+        "/dashboard/preferences/credit-balance-visibility/exceptions/{customer}/remove", ()),
+    "/dashboard/suggestions/refresh": ("/dashboard/suggestions/refresh", SUGGESTION),
+    "/dashboard/suggestions/{suggestion_id}/accept": (
+        "/dashboard/suggestions/{suggestion}/accept", SUGGESTION),
+    "/dashboard/suggestions/{suggestion_id}/dismiss": (
+        "/dashboard/suggestions/{suggestion}/dismiss", SUGGESTION),
+    "/dashboard/integrations/connect": ("/dashboard/integrations/connect",
+                                        ("provider", "region")),
+    "/dashboard/integrations/connect-with-credentials": (
+        "/dashboard/integrations/connect-with-credentials",
+        ("provider", *registry.INTACCT_FIELDS)),
+    "/dashboard/integrations/connect-desktop": ("/dashboard/integrations/connect-desktop", ()),
+    "/dashboard/integrations/{integration_id}/sync": (
+        "/dashboard/integrations/{integration}/sync", ()),
+    "/dashboard/account/password": ("/dashboard/account/password",
+                                    ("current_password", "new_password", "confirm_password")),
+    "/dashboard/account/sign-out-everywhere": ("/dashboard/account/sign-out-everywhere", ()),
+    "/dashboard/users": ("/dashboard/users", ("email", "role", "password")),
+    "/dashboard/users/{user_id}/role": ("/dashboard/users/{user}/role", ("role",)),
+    "/dashboard/users/{user_id}/deactivate": ("/dashboard/users/{user}/deactivate", ()),
+    "/dashboard/users/{user_id}/reactivate": ("/dashboard/users/{user}/reactivate", ()),
+    "/dashboard/users/{user_id}/end-sessions": ("/dashboard/users/{user}/end-sessions", ()),
+    "/login": ("/login", ("email", "password", "next")),
+    "/logout": ("/logout", ()),
+    "/portal/sign-in/{token}": ("/portal/sign-in/{token}", ()),
+    "/portal/sign-out": ("/portal/sign-out", ()),
+}
+# Every page's address with real ids (its query parameters come from the route itself).
+PAGES = {
+    "/dashboard/credit-memos/{memo_id}": "/dashboard/credit-memos/{issued}",
+    "/dashboard/credit-memos/{memo_id}/edit": "/dashboard/credit-memos/{draft}/edit",
+    "/dashboard/customers/{customer_id}": "/dashboard/customers/{customer}",
+    "/dashboard/integrations/{integration_id}/qwc": "/dashboard/integrations/{integration}/qwc",
+    "/dashboard/invoices/{invoice_id}": "/dashboard/invoices/{invoice}",
+    "/portal/invoices/{invoice_id}": "/portal/invoices/{invoice}",
+    "/portal/sign-in/{token}": "/portal/sign-in/{token}",
+}
+
+
+@dataclass
+class World:
+    db: Database
+    actor: Actor
+    ids: dict[str, str]
+    admin: Browser
+    new_browser: Callable[[], Browser]
+
+    def browser_for(self, path: str) -> Browser:
+        if path.startswith("/portal"):
+            return portal_for(self.db, self.new_browser, self.actor, self.ids["customer"])
+        return self.new_browser() if path == "/login" else self.admin
+
+
+@pytest.fixture
+def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
+    cid, _dup = duplicated_plan(db, actor)
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    [suggestion] = suggestions.list_suggestions(db, actor=actor, customer_id=cid).data
+    invoice = factories.invoice(db, actor, cid, "100.00")
+    applied = factories.memo(db, actor, cid, "10.00")
+    credit.apply_credit(db, actor=actor, memo_id=applied, invoice_id=invoice, amount="5.00")
+    ids = {"customer": cid, "invoice": invoice, "applied": applied,
+           "issued": factories.memo(db, actor, cid, "10.00"),
+           "draft": factories.memo(db, actor, cid, "10.00", issue=False),
+           "suggestion": suggestion.id,
+           "integration": qbwc_setup.create(db, actor=actor).integration.id,
+           "token": portal_links.create_link(db, actor=actor, customer_id=cid).token,
+           "user": users.create_user(db, actor=actor, email="staff@fuzz.test",
+                                     password="correct horse staff", role="staff")}
+    return World(db, actor, ids, admin, new_browser)
+
+
+def audit_count(db: Database) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(models.AuditEvent)) or 0
+
+
+def unsendable(data: dict) -> bool:
+    """A NUL: no form field can hold one, so such a request never came from the page."""
+    return any("\x00" in v for value in data.values()
+               for v in (value if isinstance(value, list) else [value]))
+
+
+def check_form_answer(world: World, browser: Browser, url: str, data: dict) -> None:
+    before = audit_count(world.db)
+    r = browser.post(url, data, follow_redirects=False)
+    assert r.status_code < 500, (url, data, r.status_code, r.text[-2000:])
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("text/html"), (url, data)
+        assert 'role="alert"' in r.text, (url, data, r.status_code)
+        if unsendable(data):
+            assert r.status_code == 422 and "NUL character" in r.text, (url, data)
+        elif r.status_code not in (401, 403, 404, 429):  # the address or the session
+            assert 'id="error-detail"' not in r.text, ("not next to the form", url, data)
+        assert audit_count(world.db) == before, ("a refusal changed something", url, data)
+    else:
+        assert not unsendable(data), (url, data, r.status_code)
+
+
+def test_e3_every_page_form_is_in_the_fuzz_table(client) -> None:
+    posts = {r.path for r in page_routes(client.app) if r.method == "POST"}
+    assert posts == set(FORMS), "add the new form (and its fields) to FORMS"
+    assert {r.path for r in page_routes(client.app) if "{" in r.path and r.method == "GET"} \
+        <= set(PAGES)
+
+
+@pytest.mark.parametrize("route", sorted(FORMS))
+def test_e3_hostile_values_in_every_field_of_every_form(world: World, route: str) -> None:
+    template, fields = FORMS[route]
+    url = template.format(**world.ids)
+    browser = world.browser_for(route)
+    for value in HOSTILE:
+        check_form_answer(world, browser, url, dict.fromkeys(fields, value))
+        for field in fields:
+            check_form_answer(world, browser, url, {field: value})
+
+
+@pytest.mark.parametrize("route", sorted(FORMS))
+def test_e3_fuzzed_forms_never_answer_5xx(world: World, route: str) -> None:
+    template, fields = FORMS[route]
+    url = template.format(**world.ids)
+    browser = world.browser_for(route)
+
+    @FUZZ
+    @given(st.fixed_dictionaries({}, optional=dict.fromkeys(fields, field_values)))
+    def run(data: dict) -> None:
+        check_form_answer(world, browser, url, data)
+
+    run()
+
+
+def check_page_answer(browser: Browser, url: str, params: dict) -> None:
+    r = browser.get(url, params=params, follow_redirects=False)
+    assert r.status_code < 500, (url, params, r.status_code, r.text[-2000:])
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("text/html"), (url, params)
+        assert 'role="alert"' in r.text, (url, params, r.status_code)
+
+
+def test_e3_hostile_query_parameters_of_every_page(world: World) -> None:
+    routes = [r for r in page_routes(world.admin.c.app) if r.method == "GET"]
+    for route in routes:
+        url = PAGES.get(route.path, route.path).format(**world.ids)
+        browser = world.browser_for(route.path)
+        names = (*route.query, "unexpected")
+        for value in IN_ADDRESS:
+            check_page_answer(browser, url, dict.fromkeys(names, value))
+            for name in names:
+                check_page_answer(browser, url, {name: [value, value]})
+
+        fuzz_page(browser, url, names)
+
+
+def fuzz_page(browser: Browser, url: str, names: tuple[str, ...]) -> None:
+    @FUZZ
+    @given(st.fixed_dictionaries({}, optional=dict.fromkeys(names, address_values)))
+    def run(params: dict) -> None:
+        check_page_answer(browser, url, params)
+
+    run()
