@@ -76,8 +76,11 @@ def test_openapi_describes_the_memo_and_invoice_objects(anon):
     assert set(applied["properties"]) == {"application", "credit_memo", "invoice"}
 
 
-def test_openapi_request_amounts_are_decimal_strings(anon):
+def test_e7_request_amounts_are_decimal_strings_or_exact_numbers(anon):
     doc = ok(anon.get("/openapi.json"))
     schemas = doc["components"]["schemas"]
-    assert schemas["ApplicationIn"]["properties"]["amount"]["type"] == "string"
+    text, number = schemas["ApplicationIn"]["properties"]["amount"]["anyOf"]
+    assert text["type"] == "string" and text["pattern"].startswith("^")
+    assert number["type"] == "number" and number["exclusiveMinimum"] == 0
+    assert number["maximum"] == 999_999_999_999
     assert schemas["ApplicationIn"]["additionalProperties"] is False

@@ -18,6 +18,7 @@ from creditdesk.web.api import (
     customers,
     invoices,
     memos,
+    openapi,
     reports,
     settings,
     suggestions,
@@ -45,6 +46,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     install_integrations(app, API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    openapi.install(app, API_PREFIX)
     auth.install(app)
     app.add_middleware(sessions.Sessions, secret_key=secret_key)
     app.add_middleware(idempotency.IdempotencyMiddleware)
