@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, SecretStr, WithJsonSchema
 
 from creditdesk.connectors import registry
-from creditdesk.web.api import fields
+from creditdesk.web.api import fields, schemas
 
 NO_REGION = WithJsonSchema({"type": "null", "description": "Not used by this provider"})
 CREDENTIAL = {"type": "string", "maxLength": 256, "pattern": fields.NON_BLANK}
@@ -79,10 +79,10 @@ def _one_of_the_shapes(schema: dict[str, Any]) -> None:
                   oneOf=[shape.model_json_schema() for shape in SHAPES])
 
 
-class IntegrationIn(BaseModel):
+class IntegrationIn(schemas.In):
     """Any provider's fields; the provider's validation says which it needs and takes."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_the_shapes)
+    model_config = ConfigDict(json_schema_extra=_one_of_the_shapes)
     provider: Literal["quickbooks_online", "quickbooks_desktop", "sage_intacct", "xero"]
     region: Literal["us", "ca"] | None = None
     sender_id: str | None = None

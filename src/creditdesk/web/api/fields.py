@@ -33,12 +33,23 @@ NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 MAX_AMOUNT_TEXT = 64
 MAX_DECIMALS = max(currencies.MINOR_DIGITS.values())
-# The strings _to_decimal and Money.parse_positive accept together: above zero, at most 12
-# digits before the point, at most MAX_DECIMALS significant digits after it (trailing
-# zeros are exact, so allowed). Written without look-arounds: every regex engine reads it.
-POSITIVE_AMOUNT = (
-    rf"^(?:0*[1-9][0-9]{{0,{len(str(money.MAX_MAJOR)) - 1}}}(?:\.[0-9]{{0,{MAX_DECIMALS}}}0*)?"
-    rf"|0*\.[0-9]{{0,{MAX_DECIMALS - 1}}}[1-9]0*)$")
+
+
+def _positive_amount_pattern() -> str:
+    """The strings _to_decimal and Money.parse_positive accept together: above zero, at most
+    MAX_MAJOR, at most MAX_DECIMALS significant digits after the point (trailing zeros are
+    exact, so allowed). Written without look-arounds, so that every regex engine reads it;
+    MAX_MAJOR is all nines, so "below it" is "fewer digits, or one digit that is not 9"."""
+    width = len(str(money.MAX_MAJOR))
+    assert str(money.MAX_MAJOR) == "9" * width
+    below = [f"[1-9][0-9]{{0,{width - 2}}}", f"[1-8][0-9]{{{width - 1}}}"]
+    below += [f"9{{{k}}}[0-8][0-9]{{{width - 1 - k}}}" for k in range(1, width)]
+    fraction = rf"\.[0-9]{{0,{MAX_DECIMALS}}}0*"
+    return (rf"^0*(?:(?:{'|'.join(below)})(?:{fraction})?|9{{{width}}}(?:\.0*)?"
+            rf"|\.[0-9]{{0,{MAX_DECIMALS - 1}}}[1-9]0*)$")
+
+
+POSITIVE_AMOUNT = _positive_amount_pattern()
 
 # ISO 8601 extended format as RFC 3339 writes it; seconds and the offset may be left out
 # (no offset is UTC), "T" may be a space. Basic format, week dates and ordinals are not

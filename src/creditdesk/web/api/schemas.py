@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from creditdesk.domain import lines as line_rules
 from creditdesk.services import customers, memo_lifecycle, memos
@@ -15,9 +16,19 @@ from creditdesk.web.api import fields
 
 
 class In(BaseModel):
-    """A request body: unknown fields are refused, and so is text no database can store."""
+    """A request body: a JSON object, with no unknown fields and no text no database can
+    store."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # FastAPI reads a body as attributes of any Python object: a JSON number with a
+        # fraction (a Decimal here) would be answered "name: is required".
+        if isinstance(value, dict | cls):
+            return value
+        raise PydanticCustomError("model_type", "must be a JSON object")
 
     @field_validator("*", mode="after")
     @classmethod
