@@ -8,9 +8,13 @@ QuickBooks Desktop connection), and generated ids are often swapped for those re
 that requests get past "not found" into the rules.
 
 Checks: no 5xx; every answer's status, content type, headers and body as documented;
-schema-valid requests not refused as invalid (``positive_data_acceptance``, with the
-cross-field rules JSON Schema can't state set aside); 405 answers with a complete ``Allow``;
-and nothing stored changes when the answer is a 4xx.
+405 answers (to methods the document does not list) with an ``Allow`` header; schema-valid
+requests not refused as malformed (schemathesis' ``positive_data_acceptance`` in our terms:
+business-rule refusals have their own codes, and the few rules JSON Schema can't state are
+listed in BEYOND_SCHEMA); and nothing stored changes when the answer is a 4xx.
+
+The bounded run is derandomized (the same requests every time); ``make fuzz`` draws new
+ones on each run, and Hypothesis prints how to reproduce a failure.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from creditdesk.db.engine import Database
 from creditdesk.web.app import create_app
 from tests.api.conftest import API, apply, customer, invoice, memo, ok, snapshot, variant
 
+FUZZING = "CREDITDESK_FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("CREDITDESK_FUZZ_EXAMPLES", "12"))
 
 
@@ -133,6 +138,7 @@ BEYOND_SCHEMA = [
     (r"due_date", r"must not be before issue_date"),
     (r"paid_at", r"outside the supported range"),  # the offset moves it past year 1 or 9999
     (r"exceptions\[\d+\]|lines\[\d+\]\.variant_id", r"^no (customer|variant) with id"),
+    (r"variants\[\d+\]\.sku", r"is listed twice"),  # unique by one field of the items
     (r"", r"^Sage Intacct refused "),  # the accounting system turned the credentials down
 ]
 
@@ -173,7 +179,7 @@ def no_state_change_after_4xx(db: Database, before: dict[str, Any]) -> Callable:
 
 
 @schema.parametrize()
-@settings(deadline=None, database=None, derandomize=True,
+@settings(deadline=None, database=None, derandomize=not FUZZING,
           suppress_health_check=list(HealthCheck))
 def test_e7_every_answer_is_documented_and_no_4xx_changes_anything(case, db, partner, app,
                                                                     request):
