@@ -298,3 +298,15 @@ def test_422_validation_error_names_the_field(client, db, body, field):
     before = snapshot(db)
     problem(client.post(f"{API}/credit-memos", json=body), 422, "validation_error", field)
     assert snapshot(db) == before
+
+
+def test_e7_a_sku_already_in_use_is_409_conflict(client, db):
+    """A uniqueness rule against stored data, like an email in use: not a malformed request
+    (the document allows any SKU), so not 422."""
+    variant_body = {"sku": "SKU-9", "name": "Nine", "price": "9.00"}
+    ok(client.post(f"{API}/products", json={"name": "P", "variants": [variant_body]}), 201)
+    before = snapshot(db)
+    r = client.post(f"{API}/products", json={"name": "Q", "variants": [variant_body]})
+    body = problem(r, 409, "conflict", "variants.sku")
+    assert "SKU-9" in body["detail"]
+    assert snapshot(db) == before
