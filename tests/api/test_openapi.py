@@ -215,3 +215,29 @@ def test_e7_amount_pattern_matches_exactly_the_amounts_the_server_takes():
     for text in ["0", "0.00", ".0", "-1", "+1", "1e3", "1,5", " 1", "0.00001", "1.23456",
                  "1000000000000", "999999999999.01", "\u0661", "", "."]:
         assert not pattern.fullmatch(text), text
+
+
+def _unconstrained_strings(schema: dict, outer: dict | None = None) -> list[dict]:
+    """The string schemas (of values, or of array items) with neither a pattern nor an
+    enum, here or on the schema around them (a keyword applies to every branch)."""
+    outer = outer or {}
+    if "pattern" in schema or "enum" in schema or "pattern" in outer or "enum" in outer:
+        return []
+    found = [schema] if schema.get("type") == "string" else []
+    if "items" in schema:
+        found += _unconstrained_strings(schema["items"])
+    for branch in schema.get("anyOf", []):
+        found += _unconstrained_strings(
+            {**branch, **({"items": schema["items"]} if "items" in schema else {})}, schema)
+    return found
+
+
+def test_e7_every_text_query_parameter_states_what_it_refuses(anon):
+    """A NUL in any query parameter an operation reads is refused (PostgreSQL can't compare
+    it): the document says so, with a pattern, or lists the values (fuzzing found realmId)."""
+    doc = ok(anon.get("/openapi.json"))
+    for method, path, operation in _operations(doc):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                assert not _unconstrained_strings(parameter["schema"]), (method, path,
+                                                                         parameter)

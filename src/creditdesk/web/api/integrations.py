@@ -93,7 +93,8 @@ def create_integration(body: connect_bodies.IntegrationIn, request: Request, db:
 async def oauth_callback(request: Request, db: DB,
                          code: Annotated[str, _callback_text()],
                          state: Annotated[str, _callback_text()],
-                         realmId: Annotated[str | None, Query(max_length=500)] = None,
+                         realmId: Annotated[str | None, Query(max_length=500, json_schema_extra={
+                             "pattern": fields.NO_NUL})] = None,
                          ) -> dict[str, Any]:
     """The OAuth redirect target: exchanges the code, checks the organisation, connects."""
     settings = provider_settings.load()
