@@ -135,6 +135,26 @@ def world(c: TestClient) -> dict[str, Any]:
             "memo": applied["id"], "draft": draft["id"], "void": void["id"]}
 
 
+@pytest.fixture
+def ids(client) -> dict[str, str]:
+    """A customer (C), an issued invoice (I), an issued memo (M) and a draft memo (D)."""
+    cid = customer(client)
+    return {"C": cid, "I": invoice(client, cid, "100.00")["id"],
+            "M": memo(client, cid, "50.00")["id"],
+            "D": memo(client, cid, "5.00", issue=False)["id"]}
+
+
+JSON = {"content-type": "application/json"}
+
+
+def send_raw(client, ids, method: str, path: str, raw: bytes, headers=JSON):
+    """``raw`` bytes to ``path``, with ``{C}``, ``{I}``… replaced by the ``ids``."""
+    for k, v in ids.items():
+        path = path.replace("{" + k + "}", v)
+        raw = raw.replace(b"{" + k.encode() + b"}", v.encode())
+    return client.request(method, f"{API}{path}", content=raw, headers=headers)
+
+
 # --- "nothing changed" ------------------------------------------------------------
 
 _SUMMED = {
