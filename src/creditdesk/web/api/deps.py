@@ -1,4 +1,5 @@
-"""The dependencies every route shares: the database and the authenticated partner.
+"""What every route shares: the database, the authenticated partner, and the query
+parameters of lists (page size, cursor, filters) as the OpenAPI document states them.
 
 Scoping by partner happens here once: routes receive an ``Actor`` and pass it to the
 services, which filter every query by ``actor.partner_id`` (P4).
