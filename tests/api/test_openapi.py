@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import API, ok
+import re
+
+from tests.api.conftest import API, customer, memo, ok, problem
 
 ENDPOINTS = [
     ("post", "/customers"), ("get", "/customers"), ("get", "/customers/{customer_id}"),
@@ -201,8 +203,6 @@ def test_e7_request_schemas_state_what_the_server_enforces(anon):
 
 def test_e7_amount_pattern_matches_exactly_the_amounts_the_server_takes():
     """The string form of an amount in the document against Money.parse_positive."""
-    import re
-
     from creditdesk.domain import money
     from creditdesk.web.api import fields
 
@@ -241,3 +241,33 @@ def test_e7_every_text_query_parameter_states_what_it_refuses(anon):
             if parameter["in"] == "query":
                 assert not _unconstrained_strings(parameter["schema"]), (method, path,
                                                                          parameter)
+
+
+def test_e7_non_blank_text_means_what_the_services_strip(client):
+    """``\\s`` differs between regex engines; the services strip what Python calls
+    whitespace, so a name of U+001C was schema-valid and refused (found by make fuzz)."""
+    import jsonschema_rs
+
+    from creditdesk.web.api import fields
+
+    doc = ok(client.get("/openapi.json"))
+    pattern = doc["components"]["schemas"]["LineIn"]["properties"]["description"]["pattern"]
+    ecma = jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+    for space in [chr(c) for c in range(0x110000) if chr(c).isspace()]:
+        assert not ecma.is_valid(space) and not re.search(pattern, space), hex(ord(space))
+        problem(client.post(f"{API}/customers", json={"name": space * 2}), 422,
+                "validation_error", "name")
+    for text in ["a", "a\x1c", "\ufeff", " x "]:
+        assert ecma.is_valid(text) and re.search(pattern, text), text
+    assert pattern == fields.NON_BLANK
+
+
+def test_e7_a_memo_reason_may_be_left_out_of_a_patch_but_not_sent_null(client):
+    doc = ok(client.get("/openapi.json"))
+    reason = doc["components"]["schemas"]["MemoPatch"]["properties"]["reason"]
+    assert "anyOf" not in reason and reason["type"] == "string" and "default" not in reason
+    draft = memo(client, customer(client), "5.00", issue=False)
+    problem(client.patch(f"{API}/credit-memos/{draft['id']}", json={"reason": None}), 422,
+            "validation_error", "reason")
+    assert ok(client.patch(f"{API}/credit-memos/{draft['id']}",
+                           json={"notes": None}))["reason"] == "goodwill"

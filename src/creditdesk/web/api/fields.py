@@ -23,10 +23,24 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from creditdesk.domain import currencies, lines, memo, money
 from creditdesk.services import catalog
 
+
+def _whitespace_class() -> str:
+    """The characters ``str.strip()`` removes, as ranges of a regex class: engines disagree
+    on ``\\s`` (ECMA-262's has U+FEFF, Python's U+001C-U+001F and U+0085), so spelled out."""
+    codes = [c for c in range(0x3001) if chr(c).isspace()]  # none above U+3000
+    runs: list[list[int]] = []
+    for c in codes:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in runs)
+
+
 # Text: no NUL anywhere (PostgreSQL can't store it); "non-blank" also needs one character
 # that is not whitespace (the services strip and then require something left).
 NO_NUL = r"^[^\x00]*$"
-NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NON_BLANK = rf"^[^\x00]*[^{_whitespace_class()}\x00][^\x00]*$"
 
 # A decimal string as people write amounts: ASCII digits, an optional point, no exponent,
 # no digit separators ("1_000") and no other scripts' digits (Decimal would take "٣").

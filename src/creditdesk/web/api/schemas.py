@@ -105,8 +105,17 @@ class MemoFromInvoiceIn(In):
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
 
 
+def _no_null_default(schema: dict[str, Any]) -> None:
+    """A field that may be left out but not sent as null: no ``default: null`` to say
+    otherwise in the document."""
+    schema["properties"]["reason"].pop("default", None)
+
+
 class MemoPatch(In):
-    reason: fields.Reason | None = None
+    """L1: the fields sent change; ``null`` clears one, except ``reason`` (C2: a memo has one)."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_default)
+    reason: fields.Reason = None  # type: ignore[assignment]  # absent: unchanged
     amount: fields.Amount | None = None
     lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
     currency: fields.Currency | None = None
