@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_INSTALL := $(VENV)/.installed
 STAMP_DEV     := $(VENV)/.installed-dev
 
-.PHONY: install dev run test lint bench eval-suggestions clean
+.PHONY: install dev run test fuzz lint bench eval-suggestions clean
 
 install: $(STAMP_INSTALL)  ## the venv with the package and its CLI at .venv/bin/creditdesk
 
@@ -26,6 +26,12 @@ run: install  ## upgrade the schema and serve the demo at http://127.0.0.1:8000
 
 test: dev  ## the whole suite (PostgreSQL too when CREDITDESK_TEST_POSTGRES_URL is set)
 	$(BIN)/python -m pytest
+
+FUZZ_EXAMPLES ?= 300
+
+fuzz: dev  ## schemathesis over every API operation, many more examples than `make test` (E7)
+	CREDITDESK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/api/test_schemathesis.py
 
 lint: dev
 	$(BIN)/ruff check src tests bench

@@ -96,6 +96,29 @@ def test_404_for_unknown_path_and_405_for_unknown_method_are_problems(client):
     assert "PUT" in body["detail"]
 
 
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("PUT", "/credit-memos", {"GET", "POST"}),
+    ("OPTIONS", "/credit-memos", {"GET", "POST"}),
+    ("POST", "/credit-memos/cm_x", {"GET", "PATCH", "DELETE"}),
+    ("PUT", "/credit-memos/cm_x/applications", {"GET", "POST", "DELETE"}),
+    ("DELETE", "/settings/credit-balance-visibility", {"GET", "PUT"}),
+    ("PATCH", "/integrations/int_x", {"GET", "DELETE"}),
+])
+def test_e7_405_allow_lists_every_method_of_the_path(client, db, method, path, allowed):
+    """Starlette named only the first route matching the path ("Allow: POST")."""
+    before = snapshot(db)
+    r = client.request(method, f"{API}{path}")
+    body = problem(r, 405, "method_not_allowed")
+    assert set(r.headers["allow"].split(", ")) == allowed, r.headers["allow"]
+    assert method in body["detail"]
+    assert snapshot(db) == before
+
+
+def test_e7_405_on_a_page_path_lists_its_methods_too(client):
+    r = client.put("/login")
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
 def test_e3_database_refusal_is_a_422_problem_not_a_500(client, db, monkeypatch):
     """The safety net behind validation: a value the database refuses is the client's input."""
 
@@ -274,4 +297,16 @@ def test_422_validation_error_names_the_field(client, db, body, field):
     body = {k: (cid if v == "C" else v) for k, v in body.items()}
     before = snapshot(db)
     problem(client.post(f"{API}/credit-memos", json=body), 422, "validation_error", field)
+    assert snapshot(db) == before
+
+
+def test_e7_a_sku_already_in_use_is_409_conflict(client, db):
+    """A uniqueness rule against stored data, like an email in use: not a malformed request
+    (the document allows any SKU), so not 422."""
+    variant_body = {"sku": "SKU-9", "name": "Nine", "price": "9.00"}
+    ok(client.post(f"{API}/products", json={"name": "P", "variants": [variant_body]}), 201)
+    before = snapshot(db)
+    r = client.post(f"{API}/products", json={"name": "Q", "variants": [variant_body]})
+    body = problem(r, 409, "conflict", "variants.sku")
+    assert "SKU-9" in body["detail"]
     assert snapshot(db) == before

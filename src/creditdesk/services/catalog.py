@@ -88,11 +88,11 @@ def create_product(db: Database, *, actor: Actor, name: str, variants: list[Vari
         taken = session.scalars(select(models.Variant.sku).where(
             models.Variant.partner_id == actor.partner_id,
             models.Variant.sku.in_([v.sku for v, _ in parsed]))).all()
-        if taken:
-            raise errors.ValidationError(
-                f"SKU already in use: {', '.join(sorted(taken))}",
-                errors=[errors.FieldError("variants.sku", f"{s} is already in use")
-                        for s in sorted(taken)])
+        if taken:  # a uniqueness rule against what is stored: 409, like an email in use
+            raise errors.Conflict(
+                f"SKU already in use: {', '.join(sorted(taken))}; each variant needs its own "
+                "SKU.", errors=[errors.FieldError("variants.sku", f"{s} is already in use")
+                                for s in sorted(taken)])
         product = models.Product(id=new_id("prd"), partner_id=actor.partner_id,
                                  name=name.strip(), created_at=now)
         session.add(product)

@@ -27,6 +27,7 @@ from creditdesk.web.api import (
     customers,
     invoices,
     memos,
+    openapi,
     reports,
     settings,
     suggestions,
@@ -55,6 +56,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     idempotency.install(app)
+    openapi.install(app, API_PREFIX)
     auth.install(app)
     app.add_middleware(errors.LastResort)  # added first: innermost, next to the routes
     app.add_middleware(sessions.Sessions, secret_key=secret_key)

@@ -6,14 +6,16 @@ a problem document (and logs it) instead of leaking a stack trace.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditdesk.domain import errors
@@ -40,6 +42,13 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.CustomerMismatch: 422,
     errors.IdempotencyKeyReused: 422,
     errors.Unavailable: 503,
+}
+
+# Codes the handlers below answer with, beyond the STATUS table's classes.
+HANDLER_CODES: dict[int, str] = {
+    401: "unauthenticated", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+    413: "request_too_large", 422: "validation_error", 500: "internal_error",
+    503: "unavailable",
 }
 
 TITLES = {
@@ -76,6 +85,27 @@ def status_for(exc: errors.DomainError) -> int:
     return next(s for cls, s in STATUS.items() if isinstance(exc, cls))
 
 
+def codes_by_status() -> dict[int, list[str]]:
+    """Every code each status can carry (the OpenAPI document lists them, E7)."""
+    out: dict[int, set[str]] = {}
+    for cls, status in STATUS.items():
+        out.setdefault(status, set()).add(cls.code)
+    for status, code in HANDLER_CODES.items():
+        out.setdefault(status, set()).add(code)
+    return {status: sorted(codes) for status, codes in sorted(out.items())}
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method served at this request's path, whichever route serves it: Starlette's
+    own 405 names only the first route matching the path (RFC 9110 wants them all)."""
+    path, methods = get_route_path(request.scope), set()
+    for route in routing.iter_route_contexts(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and route.methods and regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def _page(request: Request, status: int, detail: str) -> Response:
     from creditdesk.web import templating  # the pages' renderer, only when a page failed
 
@@ -102,15 +132,29 @@ def _field(err: dict[str, Any]) -> str:
     return _field_name(tuple(err.get("loc", ())))
 
 
+_OBJECT_EXPECTED = {"model_attributes_type", "model_type", "dict_type"}
+
+
+def _json_kind(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a number"
+
+
 def _message(err: dict[str, Any]) -> str:
+    whole_body = tuple(err.get("loc", ())) == ("body",)
     if err.get("type") == "json_invalid":
         return f"is not valid JSON ({err.get('ctx', {}).get('error', 'syntax error')})"
     if err.get("type") == "missing":
-        return "is required"
+        return "is required: send a JSON object" if whole_body else "is required"
     if err.get("type") == "extra_forbidden":
         return "is not a field of this request"
-    if err.get("loc") == ("body",) and isinstance(err.get("input"), bytes | str):
+    if whole_body and isinstance(err.get("input"), bytes | str):
         return "must be a JSON object sent with 'Content-Type: application/json'"
+    if err.get("type") in _OBJECT_EXPECTED:
+        return f"must be a JSON object, not {_json_kind(err.get('input'))}"
     msg = str(err.get("msg", "is invalid"))
     return msg.removeprefix("Value error, ")
 
@@ -138,18 +182,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 401: "unauthenticated", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error")
+        code = HANDLER_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this path."
-        elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on this path."
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"{request.method} is not allowed on this path; it allows {headers['Allow']}."
         elif exc.status_code == 413:
-            code, detail = "request_too_large", "The request body is too large."
+            detail = "The request body is too large."
         if is_page(request):
-            return _page(request, exc.status_code, detail)
-        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+            page = _page(request, exc.status_code, detail)
+            page.headers.update(headers)
+            return page
+        return problem(exc.status_code, code, detail, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:

@@ -22,10 +22,11 @@ from creditdesk.db.engine import Database
 from creditdesk.services import qbwc, qbwc_setup
 from creditdesk.services.context import Actor
 from creditdesk.web.api.deps import DB, CurrentActor
+from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 log = logging.getLogger("creditdesk.qbwc")
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(tags=["integrations"])
+api_router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 MIN_CLIENT = (2, 1)  # Web Connector 2.1 speaks the eight methods used here
 
 
@@ -107,7 +108,9 @@ def qwc_download(db: Database, actor: Actor, integration_id: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@api_router.get("/integrations/{integration_id}/qwc")
+@api_router.get("/integrations/{integration_id}/qwc", response_class=Response, responses={
+    200: {"content": {"application/xml": {"schema": {"type": "string"}}},
+          "description": "The .qwc file, as an attachment"}})
 def download_qwc(integration_id: str, db: DB, actor: CurrentActor) -> Response:
     """The ``.qwc`` file to load into the QuickBooks Web Connector (QuickBooks Desktop)."""
     return qwc_download(db, actor, integration_id)

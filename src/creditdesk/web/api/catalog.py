@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from creditdesk.services import catalog, ledger
 from creditdesk.web.api import present, responses, schemas
-from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["catalog"], route_class=DecimalJSONRoute)
@@ -35,8 +35,8 @@ def get_variant(variant_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
 
 
 @router.get("/inventory-activities", response_model=responses.ActivityPage)
-def list_activities(db: DB, actor: CurrentActor, variant_id: str | None = None,
-                    source_id: str | None = None, limit: Limit = 50,
+def list_activities(db: DB, actor: CurrentActor, variant_id: Filter = None,
+                    source_id: Filter = None, limit: Limit = 50,
                     cursor: Cursor = None) -> dict[str, Any]:
     page = ledger.list_activities(db, actor=actor, variant_id=variant_id, source_id=source_id,
                                   limit=limit, cursor=cursor)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from creditdesk.services import customers, portal_links
 from creditdesk.web.api import present, responses, schemas
-from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 from creditdesk.web.portal.links import link_url
 
@@ -28,7 +28,7 @@ def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> di
 
 
 @router.get("/customers", response_model=responses.CustomerPage)
-def list_customers(db: DB, actor: CurrentActor, q: str | None = None, limit: Limit = 50,
+def list_customers(db: DB, actor: CurrentActor, q: Filter = None, limit: Limit = 50,
                    cursor: Cursor = None) -> dict[str, Any]:
     page = customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
     return present.page_out(page, customer_out)

@@ -1,4 +1,5 @@
-"""The dependencies every route shares: the database and the authenticated partner.
+"""What every route shares: the database, the authenticated partner, and the query
+parameters of lists (page size, cursor, filters) as the OpenAPI document states them.
 
 Scoping by partner happens here once: routes receive an ``Actor`` and pass it to the
 services, which filter every query by ``actor.partner_id`` (P4).
@@ -6,7 +7,8 @@ services, which filter every query by ``actor.partner_id`` (P4).
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +17,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services import partners
 from creditdesk.services.context import Actor
+from creditdesk.web.api import fields
 
 
 async def get_db(request: Request) -> Database:
@@ -39,7 +42,19 @@ async def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) 
     return actor
 
 
+def filter_query(*, values: Sequence[str] | None = None, many: bool = False,
+                 max_length: int | None = None) -> Any:
+    """A text query parameter: no NUL (check_parameters refuses it), one of ``values`` when
+    given (the services check, with their own message), repeatable when ``many``."""
+    extra: dict[str, Any] = {"pattern": fields.NO_NUL} if values is None else {
+        "enum": list(values)}
+    return Query(max_length=max_length, json_schema_extra=(
+        {"items": {"type": "string", **extra}} if many else extra))
+
+
 DB = Annotated[Database, Depends(get_db)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (max 200)")]
-Cursor = Annotated[str | None, Query(max_length=200)]
+Cursor = Annotated[str | None, Query(max_length=200, json_schema_extra={
+    "pattern": fields.NO_NUL, "description": "The next_cursor of the previous page"})]
+Filter = Annotated[str | None, filter_query()]

@@ -4,45 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
-from creditdesk.web.api import present
+from creditdesk.web.api import connect_bodies, fields, present
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
+
+
+def _callback_text() -> Any:
+    """``code`` and ``state``: what the provider puts in the redirect, always there."""
+    return Query(max_length=500, json_schema_extra={"pattern": fields.NON_BLANK})
 VerifyFor = Callable[[registry.Provider], registry.Verify]
-
-
-class IntegrationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    provider: Literal["quickbooks_online", "quickbooks_desktop", "sage_intacct", "xero"]
-    region: Literal["us", "ca"] | None = Field(
-        None, description="QuickBooks Online: us or ca; Xero: us (the default)")
-    sender_id: str | None = Field(None, description="Sage Intacct: Web Services sender ID")
-    sender_password: SecretStr | None = Field(
-        None, description="Sage Intacct: Web Services sender password (never returned)")
-    company_id: str | None = Field(None, description="Sage Intacct: company ID")
-    user_id: str | None = Field(None, description="Sage Intacct: Web Services user ID")
-    user_password: SecretStr | None = Field(
-        None, description="Sage Intacct: that user's password (never returned)")
-
-    def provider_fields(self) -> dict[str, Any]:
-        """The fields beyond provider and region; each provider validates its own."""
-        out = {}
-        for name in ("sender_id", "sender_password", "company_id", "user_id", "user_password"):
-            value = getattr(self, name)
-            out[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
-        return out
 
 
 def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
@@ -94,7 +76,7 @@ def credential_checks(request: Request) -> Iterator[VerifyFor]:
 
 
 @router.post("/integrations", status_code=201)
-def create_integration(body: IntegrationIn, request: Request, db: DB,
+def create_integration(body: connect_bodies.IntegrationIn, request: Request, db: DB,
                        actor: CurrentActor) -> dict[str, Any]:
     """OAuth providers answer ``pending_authorization`` with an ``authorize_url``; Sage
     Intacct's credentials are checked with Intacct first and it answers ``connected``."""
@@ -107,10 +89,13 @@ def create_integration(body: IntegrationIn, request: Request, db: DB,
     return integration_out(created)
 
 
-@router.get("/integrations/oauth/callback")
-async def oauth_callback(request: Request, db: DB, code: str | None = None,
-                         state: str | None = None,
-                         realmId: str | None = None) -> dict[str, Any]:
+@router.get("/integrations/oauth/callback", responses={404: {}, 409: {}})
+async def oauth_callback(request: Request, db: DB,
+                         code: Annotated[str, _callback_text()],
+                         state: Annotated[str, _callback_text()],
+                         realmId: Annotated[str | None, Query(max_length=500, json_schema_extra={
+                             "pattern": fields.NO_NUL})] = None,
+                         ) -> dict[str, Any]:
     """The OAuth redirect target: exchanges the code, checks the organisation, connects."""
     settings = provider_settings.load()
     client = client_for(request)

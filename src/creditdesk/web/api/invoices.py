@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
+from creditdesk.domain import application
 from creditdesk.services import credit, invoices, memos
 from creditdesk.web.api import present, responses, schemas
-from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["invoices"], route_class=DecimalJSONRoute)
+STATUSES = filter_query(values=[s.value for s in application.InvoiceStatus], many=True)
 
 
 @router.post("/invoices", status_code=201, response_model=responses.InvoiceOut)
@@ -23,8 +25,8 @@ def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> dict
 
 
 @router.get("/invoices", response_model=responses.InvoicePage)
-def list_invoices(db: DB, actor: CurrentActor, customer_id: str | None = None,
-                  status: Annotated[list[str] | None, Query()] = None, q: str | None = None,
+def list_invoices(db: DB, actor: CurrentActor, customer_id: Filter = None,
+                  status: Annotated[list[str] | None, STATUSES] = None, q: Filter = None,
                   limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     page = invoices.list_invoices(db, actor=actor, customer_id=customer_id, statuses=status,
                                   q=q, limit=limit, cursor=cursor)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
@@ -47,26 +48,36 @@ class DecimalJSONRequest(Request):
         return self._json
 
 
-def check_parameters(request: Request) -> None:
-    """Refuse NUL characters in path and query parameters (see the module docstring)."""
+def check_parameters(request: Request, query_names: frozenset[str]) -> None:
+    """Refuse NUL characters in path and declared query parameters (see the module
+    docstring); a parameter the operation does not declare is never read, so it is left."""
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
             raise errors.NotFound(f"There is no resource with that {name}.")
     for name, value in request.query_params.multi_items():
-        if "\x00" in value:
+        if name in query_names and "\x00" in value:
             raise errors.ValidationError.for_field(name, "must not contain NUL characters")
 
 
-def _needs_actor(route: APIRoute) -> bool:
+def _dependants(route: APIRoute) -> Iterator[Dependant]:
+    """The route's dependant and all its sub-dependencies, each once."""
     pending, seen = [route.dependant], set()
     while pending:
         dependant = pending.pop()
-        if dependant.call is deps.get_actor:
-            return True
         if id(dependant) not in seen:
             seen.add(id(dependant))
+            yield dependant
             pending.extend(dependant.dependencies)
-    return False
+
+
+def needs_actor(route: APIRoute) -> bool:
+    """Whether the route authenticates its caller (it depends on ``deps.get_actor``)."""
+    return any(d.call is deps.get_actor for d in _dependants(route))
+
+
+def query_parameters(route: APIRoute) -> frozenset[str]:
+    """The names of the query parameters the route (or a dependency of it) reads."""
+    return frozenset(p.alias for d in _dependants(route) for p in d.query_params)
 
 
 def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
@@ -94,14 +105,15 @@ class DecimalJSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        needs_actor = _needs_actor(self)
+        authenticates = needs_actor(self)
+        query_names = query_parameters(self)
 
         async def exact_handler(request: Request) -> Response:
             exact = DecimalJSONRequest(request.scope, request.receive)
-            if needs_actor:
+            if authenticates:
                 actor = await deps.get_actor(exact, exact.app.state.db)
                 await idempotency.bind(exact, actor)  # E2: replay, or claim with the effect
-            check_parameters(exact)
+            check_parameters(exact, query_names)
             return await handler(exact)
 
         return exact_handler

@@ -6,12 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from creditdesk.domain import memo as memo_rules
 from creditdesk.services import credit, memo_lifecycle, memos
-from creditdesk.web.api import present, responses, schemas
-from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api import fields, present, responses, schemas
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["credit memos"], route_class=DecimalJSONRoute)
+STATUSES = filter_query(values=[s.value for s in memo_rules.MemoStatus], many=True)
+SOURCES = filter_query(values=[s.value for s in memo_rules.Source])
+INVOICE_ID = Query(min_length=1, json_schema_extra={"pattern": fields.NO_NUL})
 
 
 @router.post("/credit-memos", status_code=201, response_model=responses.MemoOut)
@@ -25,10 +29,11 @@ def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> dict[str, 
 
 @router.get("/credit-memos", response_model=responses.MemoPage)
 def list_memos(db: DB, actor: CurrentActor,
-               status: Annotated[list[str] | None, Query()] = None,
-               customer_id: str | None = None, source: str | None = None,
+               status: Annotated[list[str] | None, STATUSES] = None,
+               customer_id: Filter = None,
+               source: Annotated[str | None, SOURCES] = None,
                has_remaining: bool | None = None,
-               q: Annotated[str | None, Query(max_length=60)] = None,
+               q: Annotated[str | None, filter_query(max_length=60)] = None,
                limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     """S2: memos newest first, filtered by status (repeatable), customer, source, remaining
     credit and memo number."""
@@ -91,7 +96,7 @@ def list_applications(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, An
 
 @router.delete("/credit-memos/{memo_id}/applications",
                response_model=responses.RemovedOut)
-def remove_credit(memo_id: str, invoice_id: Annotated[str, Query(min_length=1)], db: DB,
+def remove_credit(memo_id: str, invoice_id: Annotated[str, INVOICE_ID], db: DB,
                   actor: CurrentActor) -> dict[str, Any]:
     """U1: remove a memo's credit from the memo side."""
     removed = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)

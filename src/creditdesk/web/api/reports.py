@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from creditdesk.domain import errors, money
+from creditdesk.domain import currencies, errors, money
 from creditdesk.services import audit, ledger
 from creditdesk.web.api import present, responses
-from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["accounting"], route_class=DecimalJSONRoute)
 
 SOURCE_TYPES = ("invoice", "payment", "credit_memo")
+CURRENCIES = sorted(currencies.MINOR_DIGITS)
 
 
 @router.get("/journal-entries", response_model=responses.JournalEntryPage)
-def list_journal_entries(db: DB, actor: CurrentActor, source_type: str | None = None,
-                         source_id: str | None = None, limit: Limit = 50,
+def list_journal_entries(db: DB, actor: CurrentActor,
+                         source_type: Annotated[str | None, filter_query(values=SOURCE_TYPES)]
+                         = None, source_id: Filter = None, limit: Limit = 50,
                          cursor: Cursor = None) -> dict[str, Any]:
     if source_type is not None and source_type not in SOURCE_TYPES:
         raise errors.ValidationError.for_field("source_type",
@@ -34,7 +36,9 @@ def list_journal_entries(db: DB, actor: CurrentActor, source_type: str | None = 
 
 
 @router.get("/reports/trial-balance", response_model=responses.TrialBalanceOut)
-def trial_balance(db: DB, actor: CurrentActor, currency: str = "USD") -> dict[str, Any]:
+def trial_balance(db: DB, actor: CurrentActor,
+                  currency: Annotated[str, filter_query(values=CURRENCIES)] = "USD",
+                  ) -> dict[str, Any]:
     try:
         money.check_currency(currency)
     except money.MoneyError as exc:
@@ -48,8 +52,8 @@ def trial_balance(db: DB, actor: CurrentActor, currency: str = "USD") -> dict[st
 
 
 @router.get("/audit-events", response_model=responses.AuditEventPage)
-def list_audit_events(db: DB, actor: CurrentActor, entity_type: str | None = None,
-                      entity_id: str | None = None, limit: Limit = 50,
+def list_audit_events(db: DB, actor: CurrentActor, entity_type: Filter = None,
+                      entity_id: Filter = None, limit: Limit = 50,
                       cursor: Cursor = None) -> dict[str, Any]:
     page = audit.list_events(db, actor=actor, entity_type=entity_type, entity_id=entity_id,
                              limit=limit, cursor=cursor)

@@ -1,77 +1,36 @@
 """Request bodies of the JSON API (API.md), parsed strictly.
 
-Response models are in responses.py, the view -> JSON mapping in present.py.
+Their field types, and the JSON Schema each states, are in fields.py; the body of
+``POST /integrations`` in connect_bodies.py. Response models are in responses.py, the
+view -> JSON mapping in present.py.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-# A decimal string as people write amounts: ASCII digits, an optional point, no exponent,
-# no digit separators ("1_000") and no other scripts' digits (Decimal would take "٣").
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-def _to_decimal(value: Any) -> Decimal:
-    """Amounts arrive as decimal strings or exact JSON numbers; never bools or floats."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueError('must be a decimal amount such as "60.00"')
-    if isinstance(value, str):
-        text = value.strip(" ")
-        if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
-            shown = value if len(value) <= 40 else value[:40] + "…"
-            raise ValueError(f'{shown!r} is not a decimal amount such as "60.00"')
-        return Decimal(text)
-    return Decimal(value)
-
-
-def _to_whole(value: Any) -> int:
-    """Counts (quantities, stock) are JSON whole numbers: ``true`` or ``"2"`` are refused."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        if abs(value.adjusted()) > 30:
-            raise ValueError("is far too large")
-        return int(value)
-    raise ValueError("must be a whole number")
-
-
-def _aware_utc(value: datetime) -> datetime:
-    """Timestamps are UTC: one without an offset is taken as UTC, others are converted."""
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("is outside the supported range of dates") from None
-
-
-Amount = Annotated[
-    Decimal, BeforeValidator(_to_decimal),
-    WithJsonSchema({"type": "string", "examples": ["60.00"],
-                    "description": "Decimal string with the currency's minor digits"}),
-]
-Whole = Annotated[int, BeforeValidator(_to_whole), WithJsonSchema({"type": "integer"})]
-Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
-Id = Annotated[str, Field(min_length=1, max_length=100)]
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
+from creditdesk.domain import lines as line_rules
+from creditdesk.services import customers, memo_lifecycle, memos
+from creditdesk.web.api import fields
 
 
 class In(BaseModel):
-    """A request body: unknown fields are refused, and so is text no database can store."""
+    """A request body: a JSON object, with no unknown fields and no text no database can
+    store."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # FastAPI reads a body as attributes of any Python object: a JSON number with a
+        # fraction (a Decimal here) would be answered "name: is required".
+        if isinstance(value, dict | cls):
+            return value
+        raise PydanticCustomError("model_type", "must be a JSON object")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -82,82 +41,97 @@ class In(BaseModel):
 
 
 class LineIn(In):
-    description: str = Field(max_length=500)
-    quantity: Whole
-    unit_price: Amount
-    variant_id: Id | None = None
+    description: str = fields.text(line_rules.MAX_DESCRIPTION)
+    quantity: fields.Quantity
+    unit_price: fields.Amount
+    variant_id: fields.Id | None = None
+
+
+MAX_LINES = line_rules.MAX_LINES
 
 
 class CustomerIn(In):
-    name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=254)
-    currency: Currency = "USD"
+    name: str = fields.text(customers.MAX_NAME)
+    email: str | None = Field(default=None, max_length=254, json_schema_extra={
+        "pattern": r"^[^\x00]*@[^\x00]*$", "description": "An email address"})
+    currency: fields.Currency = "USD"
 
 
 class VariantIn(In):
-    sku: str = Field(max_length=100)
-    name: str = Field(max_length=200)
-    price: Amount
-    stock_on_hand: Whole = 0
+    sku: str = fields.text(100)
+    name: str = fields.text(200)
+    price: fields.Amount
+    stock_on_hand: fields.Stock = 0
 
 
 class ProductIn(In):
-    name: str = Field(max_length=200)
-    currency: Currency = "USD"
+    name: str = fields.text(200)
+    currency: fields.Currency = "USD"
     variants: list[VariantIn] = Field(min_length=1, max_length=200)
 
 
 class InvoiceIn(In):
-    customer_id: Id
-    currency: Currency | None = None
-    lines: list[LineIn] = Field(min_length=1, max_length=500)
-    issue_date: date | None = None
-    due_date: date | None = None
-    notes: str | None = Field(default=None, max_length=5000)
+    customer_id: fields.CustomerId
+    currency: fields.Currency | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    issue_date: fields.Day | None = None
+    due_date: fields.Day | None = Field(None, description="Not before issue_date")
+    notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
 
 
 class PaymentIn(In):
-    amount: Amount
-    paid_at: Timestamp | None = None
+    amount: fields.Amount
+    paid_at: fields.Timestamp | None = None
 
 
 class MemoIn(In):
-    customer_id: Id
-    reason: str
-    amount: Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=500)
-    currency: Currency | None = None
-    invoice_id: Id | None = None
-    issue_date: date | None = None
-    notes: str | None = Field(default=None, max_length=5000)
+    """C1: ``amount`` or ``lines`` (not both: a memo with lines has their total)."""
+
+    customer_id: fields.CustomerId
+    reason: fields.Reason
+    amount: fields.Amount | None = None
+    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    currency: fields.Currency | None = None
+    invoice_id: fields.InvoiceId | None = None
+    issue_date: fields.Day | None = None
+    notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
 
 
 class MemoFromInvoiceIn(In):
-    reason: str
-    amount: Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=500)
-    issue_date: date | None = None
-    notes: str | None = Field(default=None, max_length=5000)
+    reason: fields.Reason
+    amount: fields.Amount | None = None
+    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    issue_date: fields.Day | None = None
+    notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+
+
+def _no_null_default(schema: dict[str, Any]) -> None:
+    """A field that may be left out but not sent as null: no ``default: null`` to say
+    otherwise in the document."""
+    schema["properties"]["reason"].pop("default", None)
 
 
 class MemoPatch(In):
-    reason: str | None = None
-    amount: Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=500)
-    currency: Currency | None = None
-    invoice_id: Id | None = None
-    issue_date: date | None = None
-    notes: str | None = Field(default=None, max_length=5000)
+    """L1: the fields sent change; ``null`` clears one, except ``reason`` (C2: a memo has one)."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_default)
+    reason: fields.Reason = None  # type: ignore[assignment]  # absent: unchanged
+    amount: fields.Amount | None = None
+    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    currency: fields.Currency | None = None
+    invoice_id: fields.InvoiceId | None = None
+    issue_date: fields.Day | None = None
+    notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
 
 
 class VoidIn(In):
-    reason: str = Field(max_length=1000)
+    reason: str = fields.text(memo_lifecycle.MAX_VOID_REASON)
 
 
 class ApplicationIn(In):
-    invoice_id: Id
-    amount: Amount
+    invoice_id: fields.InvoiceId
+    amount: fields.Amount
 
 
 class SuggestionRefreshIn(In):
-    customer_id: Id | None = None
+    customer_id: fields.CustomerId | None = None

@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
 from creditdesk.services import visibility
+from creditdesk.web.api import fields, schemas
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["settings"], route_class=DecimalJSONRoute)
 
 
-class VisibilityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class VisibilityIn(schemas.In):
     show_to_all_customers: StrictBool
-    exceptions: list[str] = []
+    exceptions: list[fields.Id] = Field([], max_length=visibility.MAX_EXCEPTIONS)
 
 
 class VisibilityOut(BaseModel):

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Body
 
 from creditdesk.services import suggestions
 from creditdesk.web.api import present, responses, schemas
-from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
+from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["suggestions"], route_class=DecimalJSONRoute)
+STATUSES = filter_query(values=list(suggestions.STATUSES))
 
 
 def suggestion_out(s: suggestions.SuggestionView) -> dict[str, Any]:
@@ -34,8 +35,8 @@ def refresh(db: DB, actor: CurrentActor,
 
 
 @router.get("/suggestions", response_model=responses.SuggestionPage)
-def list_suggestions(db: DB, actor: CurrentActor, customer_id: str | None = None,
-                     status: str | None = None, limit: Limit = 50,
+def list_suggestions(db: DB, actor: CurrentActor, customer_id: Filter = None,
+                     status: Annotated[str | None, STATUSES] = None, limit: Limit = 50,
                      cursor: Cursor = None) -> dict[str, Any]:
     page = suggestions.list_suggestions(db, actor=actor, customer_id=customer_id,
                                         status=status, limit=limit, cursor=cursor)
