@@ -9,6 +9,8 @@ kill -9 test in tests/reliability does it for real on PostgreSQL.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -98,39 +100,46 @@ def test_e2_a_crash_before_the_commit_of_a_refusal_or_creation_keeps_no_key(clie
     assert len(ok(client.get(f"{API}/credit-memos"))["data"]) == 1
 
 
-def _hold_at(name: str):
-    """A hook that parks the first request reaching ``name`` until released."""
+@contextmanager
+def _first_attempt_held(client, key: str) -> Iterator[tuple[Callable, threading.Event, dict]]:
+    """A keyed apply sent in a thread and parked just after its use case wrote (its
+    transaction open, its key row uncommitted). Yields a function sending the same request
+    again, the event releasing the first, and the answers by name ("first")."""
+    cid = customer(client)
+    inv = invoice(client, cid, "100.00")
+    m = memo(client, cid, "60.00")
+    body = {"invoice_id": inv["id"], "amount": "10.00"}
     reached, release = threading.Event(), threading.Event()
+    answers: dict[str, object] = {}
 
-    def hook(point: str) -> None:
-        if point == name and not reached.is_set():
+    def hold(point: str) -> None:
+        if point == "unit.step_written" and not reached.is_set():
             reached.set()
             assert release.wait(30), "the held request was never released"
 
-    return hook, reached, release
+    def again():
+        return _apply(client, m["id"], body, key)
+
+    with faults.installed(hold):
+        first = threading.Thread(target=lambda: answers.update(first=again()))
+        first.start()
+        assert reached.wait(10)
+        try:
+            yield again, release, answers
+        finally:
+            release.set()
+            first.join(30)
 
 
 def test_e2_a_retry_racing_the_first_attempt_waits_for_it_then_replays(client, db):
     """Both databases: the retry's claim waits on the first attempt's uncommitted key row
     (PostgreSQL's unique index, SQLite's write lock) and then replays its answer."""
-    cid = customer(client)
-    inv = invoice(client, cid, "100.00")
-    m = memo(client, cid, "60.00")
-    body = {"invoice_id": inv["id"], "amount": "10.00"}
-    hook, reached, release = _hold_at("unit.step_written")
-    answers: dict[str, object] = {}
-    with faults.installed(hook):
-        first = threading.Thread(target=lambda: answers.update(
-            first=_apply(client, m["id"], body, "race-1")))
-        first.start()
-        assert reached.wait(10)
-        second = threading.Thread(target=lambda: answers.update(
-            second=_apply(client, m["id"], body, "race-1")))
+    with _first_attempt_held(client, "race-1") as (again, release, answers):
+        second = threading.Thread(target=lambda: answers.update(second=again()))
         second.start()
         second.join(0.5)
         assert second.is_alive()  # waiting for the first, not answered 409 or run again
         release.set()
-        first.join(30)
         second.join(30)
     a, b = answers["first"], answers["second"]
     assert a.status_code == b.status_code == 201 and a.content == b.content
@@ -145,23 +154,10 @@ def test_e2_a_retry_racing_a_slow_first_attempt_is_told_it_is_in_progress(
     """PostgreSQL: a retry waits at most RACE_WAIT for the attempt it races, then gets 409
     idempotency_key_in_progress (nothing stored); once the first commits it replays."""
     monkeypatch.setattr(idempotency, "RACE_WAIT", "300ms")
-    cid = customer(client)
-    inv = invoice(client, cid, "100.00")
-    m = memo(client, cid, "60.00")
-    body = {"invoice_id": inv["id"], "amount": "10.00"}
-    hook, reached, release = _hold_at("unit.step_written")
-    answers: dict[str, object] = {}
-    with faults.installed(hook):
-        first = threading.Thread(target=lambda: answers.update(
-            first=_apply(client, m["id"], body, "race-2")))
-        first.start()
-        assert reached.wait(10)
-        waiting = problem(_apply(client, m["id"], body, "race-2"), 409,
-                          "idempotency_key_in_progress")
+    with _first_attempt_held(client, "race-2") as (again, _release, answers):
+        waiting = problem(again(), 409, "idempotency_key_in_progress")
         assert "retry" in waiting["detail"].lower()
-        release.set()
-        first.join(30)
-    replay = _apply(client, m["id"], body, "race-2")
+    replay = again()
     assert replay.headers.get("idempotent-replayed") == "true"
     assert replay.content == answers["first"].content
     assert len(_applications(db)) == 1
