@@ -145,7 +145,8 @@ class IdempotencyMiddleware:
                 faults.point("idempotency.answered")
                 await _off_loop(_keep, keyed, answer)
             except BaseException:
-                await _off_loop(unit.close)  # as a crash would: nothing half-done stays
+                with anyio.CancelScope(shield=True):  # a cancelled request still lets go
+                    await _off_loop(unit.close)  # as a crash would: nothing half-done stays
                 raise
         await answer.send(send)
 
