@@ -72,11 +72,13 @@ def merge(db: Database, *, actor: Actor, customer_id: str,
     _require_admin(actor)
     if not isinstance(merged_customer_id, str) or not merged_customer_id:
         raise errors.ValidationError.for_field("customer_id", "is required")
-    if merged_customer_id == customer_id:
-        raise errors.ValidationError.for_field(
-            "customer_id", "names this same customer: a customer can't be merged into itself")
     now = clock.now()
     with db.write() as session:
+        if merged_customer_id == customer_id:  # found first: another partner's id is a 404
+            locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+            raise errors.ValidationError.for_field(
+                "customer_id", "names this same customer: a customer can't be merged into "
+                "itself")
         rows = _lock_pair(session, actor.partner_id, customer_id, merged_customer_id)
         survivor, merged = rows[customer_id], rows[merged_customer_id]
         if survivor.currency != merged.currency:
