@@ -125,7 +125,7 @@ def test_y10_merge_moves_memos_invoices_references_and_portal_links(
     link = portal_links.create_link(db, actor=actor, customer_id=two.xero)
 
     survivor = customer_sources.merge(db, actor=actor, customer_id=two.qbo,
-                                      merged_customer_id=two.xero)
+                                      merged_customer_id=two.xero).customer
 
     assert survivor.id == two.qbo and survivor.sources == ["quickbooks_online", "xero"]
     assert refs(db, actor, two.qbo) == [("quickbooks_online", "61", "sync"),
@@ -178,7 +178,7 @@ def test_y10_unlink_moves_the_reference_and_its_memos_to_a_new_customer(
         db, actor=actor, customer_id=two.qbo) if r.system == "xero"]
 
     new = customer_sources.unlink(db, actor=actor, customer_id=two.qbo,
-                                  reference_id=xero_ref.id)
+                                  reference_id=xero_ref.id).customer
 
     assert new.id != two.qbo and new.name == "Customer 61" and new.sources == ["xero"]
     assert synced_memos(db, "xero")["x1"].customer_id == new.id
@@ -206,3 +206,21 @@ def test_y10_unlink_refusals(db: Database, actor: Actor, other_actor: Actor) -> 
         customer_sources.unlink(db, actor=dataclasses.replace(actor, role="staff"),
                                 customer_id=two.xero, reference_id=xero_ref.id)
     assert customer_count(db) == 2  # no customer was created
+
+
+def test_y10_previews_say_what_would_move_and_change_nothing(db: Database, actor: Actor) -> None:
+    two = two_copies(db, actor)
+    factories.invoice(db, actor, two.xero, "80.00")
+    before = factories.snapshot(db, actor)
+    audits = len(audit.list_events(db, actor=actor, limit=200).data)
+    merge = customer_sources.merge(db, actor=actor, customer_id=two.qbo,
+                                   merged_customer_id=two.xero, preview=True)
+    assert (merge.other, merge.moved) == ("Customer 61", {
+        "credit_memos": 1, "invoices": 1, "references": ["Xero g-61"]})
+    (ref,) = customer_sources.list_references(db, actor=actor, customer_id=two.xero)
+    unlink = customer_sources.unlink(db, actor=actor, customer_id=two.xero,
+                                     reference_id=ref.id, preview=True)
+    assert (unlink.reference, unlink.moved) == ("Xero g-61", {"credit_memos": 1})
+    assert factories.snapshot(db, actor) == before
+    assert len(audit.list_events(db, actor=actor, limit=200).data) == audits
+    assert customer_count(db) == 2

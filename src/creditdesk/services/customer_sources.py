@@ -9,13 +9,16 @@ in the same transaction, so the credit summary and the portal change at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import audit, customers
+from creditdesk.services import audit, customers, pagination
 from creditdesk.services.context import Actor, clock, new_id
 
 # The rule a synced customer record with an unknown id is linked by (stated on the pages).
@@ -62,8 +65,40 @@ _FOLLOWERS = (
 )
 
 
-def merge(db: Database, *, actor: Actor, customer_id: str,
-          merged_customer_id: object) -> customers.CustomerView:
+@dataclass(frozen=True)
+class Outcome:
+    """What a merge or an unlink did (or, previewed, would do): ``customer`` is the survivor
+    of a merge or the customer an unlink created; ``other`` the merged customer's name or
+    the one the reference left; ``moved`` what moved, by kind (as audited)."""
+
+    customer: customers.CustomerView
+    other: str
+    moved: dict[str, object]
+    reference: str | None = None  # an unlink's reference, as "Xero g-61"
+
+
+class _Preview(Exception):
+    """Not an error: carries a previewed outcome out of the transaction it rolls back."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+def _run(db: Database, preview: bool, use_case: Callable[[Session], Outcome]) -> Outcome:
+    """One transaction; a preview is the same use case, rolled back (P6's rule: what the
+    confirmation shows is computed by the code that will do it)."""
+    try:
+        with db.write() as session:
+            outcome = use_case(session)
+            if preview:
+                raise _Preview(outcome)
+            return outcome
+    except _Preview as rolled_back:
+        return rolled_back.outcome
+
+
+def merge(db: Database, *, actor: Actor, customer_id: str, merged_customer_id: object,
+          preview: bool = False) -> Outcome:
     """Y10: the customer ``merged_customer_id`` is merged into ``customer_id`` (the
     survivor): its references (now linked by ``admin``), memos, invoices, suggestions,
     portal links and portal sessions move to the survivor, and the merged customer is
@@ -71,9 +106,10 @@ def merge(db: Database, *, actor: Actor, customer_id: str,
     default currency). The survivor's portal visibility setting is kept."""
     _require_admin(actor)
     if not isinstance(merged_customer_id, str) or not merged_customer_id:
-        raise errors.ValidationError.for_field("customer_id", "is required")
+        raise errors.ValidationError.for_field("customer_id", "choose the customer to merge")
     now = clock.now()
-    with db.write() as session:
+
+    def use_case(session: Session) -> Outcome:
         if merged_customer_id == customer_id:  # found first: another partner's id is a 404
             locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
             raise errors.ValidationError.for_field(
@@ -116,18 +152,22 @@ def merge(db: Database, *, actor: Actor, customer_id: str,
         audit.record(session, actor, "customer.merged_into", "customer", merged.id, {
             "into_customer_id": survivor.id, "into_name": survivor.name, "moved": moved})
         session.flush()
-        return customers.customer_view(survivor, customers.references_of(
+        view = customers.customer_view(survivor, customers.references_of(
             session, actor.partner_id, [survivor.id]).get(survivor.id, []))
+        return Outcome(view, merged.name, moved)
+
+    return _run(db, preview, use_case)
 
 
-def unlink(db: Database, *, actor: Actor, customer_id: str,
-           reference_id: str) -> customers.CustomerView:
+def unlink(db: Database, *, actor: Actor, customer_id: str, reference_id: str,
+           preview: bool = False) -> Outcome:
     """Y10: the reference leaves ``customer_id`` for a new customer created from it (the
     system's name and email as first synced, the customer's currency), taking along the
-    synced memos that name it. Returns the new customer."""
+    synced memos that name it."""
     _require_admin(actor)
     now = clock.now()
-    with db.write() as session:
+
+    def use_case(session: Session) -> Outcome:
         customer = locks.lock_customer(session, actor.partner_id, customer_id)
         ref = models.CustomerReference
         row = session.scalars(select(ref).where(
@@ -154,11 +194,39 @@ def unlink(db: Database, *, actor: Actor, customer_id: str,
                             .execution_options(synchronize_session=False))
         row.customer_id, row.linked_by, row.linked_at = new.id, "admin", now
         source = f"{customers.system_name(row.system)} {row.external_id}"
+        moved: dict[str, object] = {"credit_memos": len(memo_ids)}
         audit.record(session, actor, "customer.unlink", "customer", customer.id, {
             "reference": source, "new_customer_id": new.id, "new_name": new.name,
-            "moved": {"credit_memos": len(memo_ids)}})
+            "moved": moved})
         audit.record(session, actor, "customer.create_from_reference", "customer", new.id, {
             "reference": source, "from_customer_id": customer.id, "from_name": customer.name,
-            "moved": {"credit_memos": len(memo_ids)}})
+            "moved": moved})
         session.flush()
-        return customers.customer_view(new, [customers.reference_view(row)])
+        return Outcome(customers.customer_view(new, [customers.reference_view(row)]),
+                       customer.name, moved, source)
+
+    return _run(db, preview, use_case)
+
+
+def merge_candidates(db: Database, *, actor: Actor, customer_id: str,
+                     q: str | None = None, limit: int = 20) -> list[customers.CustomerView]:
+    """Customers that could be merged into this one (same currency): those whose name or
+    email contains ``q``; without ``q``, the likely copies (the same name or the same email,
+    ignoring case). Alphabetical."""
+    c = models.Customer
+    with db.read() as session:
+        me = locks.get_scoped(session, c, actor.partner_id, customer_id)
+        stmt = select(c).where(c.partner_id == actor.partner_id, c.id != me.id,
+                               c.currency == me.currency)
+        if q and q.strip():
+            pattern = pagination.contains_pattern(q.strip().lower())
+            stmt = stmt.where(func.lower(c.name).like(pattern, escape="\\")
+                              | func.lower(c.email).like(pattern, escape="\\"))
+        else:
+            same = func.lower(c.name) == me.name.lower()
+            if me.email:
+                same = same | (func.lower(c.email) == me.email.lower())
+            stmt = stmt.where(same)
+        rows = session.scalars(stmt.order_by(func.lower(c.name), c.id).limit(limit)).all()
+        refs = customers.references_of(session, actor.partner_id, [r.id for r in rows])
+        return [customers.customer_view(r, refs.get(r.id, [])) for r in rows]

@@ -85,7 +85,7 @@ def merge(customer_id: str, body: schemas.MergeIn, db: DB,
     survives with all its memos, invoices and references; customers of different
     currencies are refused."""
     return customer_out(customer_sources.merge(
-        db, actor=actor, customer_id=customer_id, merged_customer_id=body.customer_id))
+        db, actor=actor, customer_id=customer_id, merged_customer_id=body.customer_id).customer)
 
 
 @router.delete("/customers/{customer_id}/references/{reference_id}", status_code=204,
