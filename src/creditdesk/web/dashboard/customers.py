@@ -1,16 +1,24 @@
 """Customer list and customer page: credit summary per currency with the memos behind it
-(S1), invoices, memos, and a Customer Portal sign-in link."""
+(S1), invoices, memos, a Customer Portal sign-in link, and the customer's sources (Y10):
+linking (merging) another customer into it and unlinking a source, each confirmed first."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from creditdesk.services import customers, pages, portal_links, suggestion_pages
+from creditdesk.domain import errors
+from creditdesk.services import (
+    customer_sources,
+    customers,
+    pages,
+    portal_links,
+    suggestion_pages,
+)
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
-from creditdesk.web.csrf import CheckedForm
+from creditdesk.web.csrf import CheckedForm, text
 from creditdesk.web.portal.links import link_url
 
 router = APIRouter()
@@ -22,7 +30,7 @@ def customer_list(request: Request, db: DB, actor: User, q: str = "",
     page = customers.list_customers(db, actor=actor, q=q or None, limit=50,
                                     cursor=cursor or None)
     return templating.render(request, "dashboard/customers.html", {
-        "page": page, "q": q, "cursor": cursor},
+        "page": page, "q": q, "cursor": cursor, "rule": customer_sources.EMAIL_RULE},
         block=htmx.wanted_block(request, "customer-results"))
 
 
@@ -35,18 +43,85 @@ def placed(refusal: forms.Refusal | None,
 
 
 def page(request: Request, db: DB, actor, customer_id: str, *,
-         refusal: forms.Refusal | None = None, **extra: object) -> Response:
-    """The customer page, with its open suggestions; with a refusal, next to its form."""
+         refusal: forms.Refusal | None = None, merge_q: str = "",
+         **extra: object) -> Response:
+    """The customer page, with its open suggestions and, for admins, the customers that
+    could be merged into it; with a refusal, next to its form."""
     p = pages.customer_page(db, actor=actor, customer_id=customer_id)
     found = suggestion_pages.open_suggestions(db, actor=actor, customer_id=customer_id)
+    candidates = (customer_sources.merge_candidates(db, actor=actor, customer_id=customer_id,
+                                                    q=merge_q or None)
+                  if actor.role == "admin" else [])
     return templating.render(request, "dashboard/customer.html", {
-        "p": p, "c": p.customer, "sugg": found, "refusal": placed(refusal, found), **extra},
-        status=refusal.status if refusal else 200)
+        "p": p, "c": p.customer, "sugg": found, "refusal": placed(refusal, found),
+        "rule": customer_sources.EMAIL_RULE, "candidates": candidates, "merge_q": merge_q,
+        **extra}, status=refusal.status if refusal else 200)
 
 
 @router.get("/customers/{customer_id}")
-def customer_detail(request: Request, db: DB, actor: User, customer_id: str) -> Response:
-    return page(request, db, actor, customer_id)
+def customer_detail(request: Request, db: DB, actor: User, customer_id: str,
+                    merge_q: str = "") -> Response:
+    return page(request, db, actor, customer_id, merge_q=merge_q)
+
+
+def _moved(outcome: customer_sources.Outcome) -> str:
+    """What moved, in words: "2 credit memos, 1 invoice and the Xero g-61 source"."""
+    parts = []
+    for key, (one, many) in _KINDS.items():
+        n = outcome.moved.get(key)
+        if isinstance(n, int) and n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    refs = outcome.moved.get("references")
+    if isinstance(refs, list) and refs:
+        parts.append(("the source " if len(refs) == 1 else "the sources ") + ", ".join(refs))
+    if not parts:
+        return "nothing else"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+_KINDS = {"credit_memos": ("credit memo", "credit memos"), "invoices": ("invoice", "invoices"),
+          "suggestions": ("suggestion", "suggestions"),
+          "portal_links": ("portal sign-in link", "portal sign-in links"),
+          "portal_sessions": ("portal session", "portal sessions")}
+
+
+@router.post("/customers/{customer_id}/merge")
+def merge(request: Request, db: DB, actor: User, customer_id: str,
+          form: CheckedForm) -> Response:
+    """Y10: without ``confirm``, the confirmation (the merge previewed); with it, the merge."""
+    merged_id, confirmed = text(form, "customer_id"), text(form, "confirm") == "yes"
+    try:
+        outcome = customer_sources.merge(db, actor=actor, customer_id=customer_id,
+                                         merged_customer_id=merged_id, preview=not confirmed)
+    except errors.DomainError as exc:
+        return page(request, db, actor, customer_id, merge_q=forms.search(form, "merge_q"),
+                    refusal=forms.refusal("merge", exc, {"customer_id": merged_id}))
+    if not confirmed:
+        return page(request, db, actor, customer_id, confirm_merge=outcome,
+                    merged_id=merged_id, moved_words=_moved(outcome))
+    templating.flash(request, f"Merged {outcome.other} into {outcome.customer.name}: moved "
+                     f"{_moved(outcome)}.")
+    return RedirectResponse(f"/dashboard/customers/{customer_id}", status_code=303)
+
+
+@router.post("/customers/{customer_id}/references/{reference_id}/unlink")
+def unlink(request: Request, db: DB, actor: User, customer_id: str, reference_id: str,
+           form: CheckedForm) -> Response:
+    """Y10: without ``confirm``, the confirmation (the unlink previewed); with it, the
+    unlink: the source moves to a new customer."""
+    confirmed = text(form, "confirm") == "yes"
+    try:
+        outcome = customer_sources.unlink(db, actor=actor, customer_id=customer_id,
+                                          reference_id=reference_id, preview=not confirmed)
+    except errors.DomainError as exc:
+        return page(request, db, actor, customer_id, refusal=forms.refusal("unlink", exc))
+    if not confirmed:
+        return page(request, db, actor, customer_id, confirm_unlink=outcome,
+                    reference_id=reference_id, moved_words=_moved(outcome))
+    templating.flash(request, f"Unlinked {outcome.reference} from {outcome.other}: it now "
+                     f"belongs to a new customer, {outcome.customer.name}, with "
+                     f"{_moved(outcome)}.")
+    return RedirectResponse(f"/dashboard/customers/{customer_id}", status_code=303)
 
 
 @router.post("/customers/{customer_id}/portal-link")
