@@ -224,6 +224,9 @@ class CreditMemo(Base):
     invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
     total_minor: Mapped[int]
     applied_minor: Mapped[int] = mapped_column(default=0)
+    # Y4: of a synced memo's used credit (``applied_minor`` = total - remaining, as the
+    # system reports it), the part refunded at the source rather than applied to invoices.
+    refunded_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40), default="native")
     external_id: Mapped[str | None]

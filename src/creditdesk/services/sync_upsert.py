@@ -261,6 +261,7 @@ def _fields(r: base.RemoteMemo, customer: tuple[str, str]) -> dict[str, Any]:
     return {"customer_id": customer[0], "customer_reference_id": customer[1],
             "number": r.number, "currency": r.currency,
             "issue_date": r.issue_date, "total_minor": r.total_minor, "applied_minor": applied,
+            "refunded_minor": min(r.refunded_minor, applied),
             "status": status.value, "void_reason": None, "voided_at": None}
 
 
@@ -301,7 +302,7 @@ def _void(actor: Actor, source: rules.Source, external_id: str, verb: str, count
         if create_from is None or create_from.total_minor <= 0:
             return  # never seen and nothing left to show: a void with no amount
         values = {**_fields(create_from, _customer(actor, source, create_from, counts, now)),
-                  "applied_minor": 0, "status": "void",
+                  "applied_minor": 0, "refunded_minor": 0, "status": "void",
                   "void_reason": reason, "voided_at": now}
         memo = _new_memo(actor, source, external_id, values, counts, now, issued=False)
         _replace_lines(memo, create_from, counts)
@@ -311,6 +312,7 @@ def _void(actor: Actor, source: rules.Source, external_id: str, verb: str, count
     # The lines stay as they were: a voided memo keeps its total here, while the system
     # may zero its lines (QuickBooks does).
     memo.status, memo.applied_minor, memo.applied_at = "void", 0, None
+    memo.refunded_minor = 0
     memo.void_reason, memo.voided_at, memo.updated_at = reason, now, now
     counts.voided += 1
     counts.events.append(audit.row(

@@ -6,7 +6,8 @@ unique per partner, system and id there), each saying why it points at its custo
 (``sync``, ``email_rule``, ``admin``). Every synced customer's id becomes its first
 reference (``linked_by = 'sync'``, linked when the customer was created). Synced memos
 gain ``customer_reference_id``: the reference of the customer record they name, so an
-unlink takes them along.
+unlink takes them along, and ``refunded_minor``: the part of their used credit refunded at
+the source, never shown as applied (Y4).
 
 Revision ID: 0013
 Revises: 0012
@@ -60,6 +61,8 @@ def upgrade() -> None:
         " WHERE external_id IS NOT NULL AND external_source IS NOT NULL")
     op.add_column("credit_memos",
                   sa.Column("customer_reference_id", sa.String(length=40), nullable=True))
+    op.add_column("credit_memos", sa.Column("refunded_minor", sa.BigInteger(), nullable=False,
+                                            server_default=sa.text("0")))
     op.create_index("ix_credit_memos_customer_reference", "credit_memos",
                     ["customer_reference_id"])
     # Until now a customer held at most one id per system: a synced memo's reference is the
@@ -90,6 +93,7 @@ def downgrade() -> None:
                     sqlite_where=sa.text("external_id IS NOT NULL"),
                     postgresql_where=sa.text("external_id IS NOT NULL"))
     op.drop_index("ix_credit_memos_customer_reference", table_name="credit_memos")
-    op.drop_column("credit_memos", "customer_reference_id")  # SQLite 3.35+ drops it in place
+    op.drop_column("credit_memos", "customer_reference_id")
+    op.drop_column("credit_memos", "refunded_minor")  # SQLite 3.35+ drops it in place
     op.drop_index("ix_customer_references_customer_id", table_name="customer_references")
     op.drop_table("customer_references")
