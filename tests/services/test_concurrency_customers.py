@@ -97,3 +97,29 @@ def test_y10_merge_racing_applications_on_the_merged_customer_keeps_the_books(
     lands on the survivor's rows; A2, C7 and the journal hold after the race."""
     for _ in range(6):
         _apply_round(pg_db)
+
+
+def _sync_round(db: Database, n: int) -> None:
+    from tests.services.test_customer_sources import remote
+    from tests.sync_helpers import synced_memos
+
+    actor = new_actor(db)
+    land(db, actor, "quickbooks_online", [remote(f"q{n}", "61")])
+    land(db, actor, "xero", [remote(f"x{n}", "g-61")])
+    survivor = synced_memos(db, "quickbooks_online")[f"q{n}"].customer_id
+    merged = synced_memos(db, "xero")[f"x{n}"].customer_id
+    outcomes = race([
+        ("merge", lambda: customer_sources.merge(db, actor=actor, customer_id=survivor,
+                                                 merged_customer_id=merged)),
+        ("sync", lambda: land(db, actor, "xero", [remote(f"x{n}-more", "g-61", total=700)])),
+    ])
+    settle(outcomes, {})
+    assert synced_memos(db, "xero")[f"x{n}-more"].customer_id == survivor
+
+
+def test_y10_a_sync_racing_a_merge_lands_on_the_survivor(pg_db: Database) -> None:
+    """A page naming the merged customer's record lands while the merge runs: it either
+    commits first (and its memo moves with the merge) or finds the reference moved once it
+    holds the customer locks (sync_upsert reads the references again under them)."""
+    for n in range(10):
+        _sync_round(pg_db, n)
