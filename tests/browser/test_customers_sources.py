@@ -100,6 +100,11 @@ def test_y10_merge_then_unlink_from_the_customer_page_with_confirmation(
     expect(page.locator("#credit-summary .balances")).to_have_text("$190.00")
     expect(page.locator("#customer-memos")).to_contain_text("CN-0061")
     expect(page.locator("#source-table")).to_contain_text("By an administrator")
+    expect(page.locator("#customer-audit")).to_contain_text(
+        "Merged Customer 61 LLC into this customer: moved 1 credit memo and the source "
+        "Xero g-61")
+    expect(page.locator("#customer-audit")).to_contain_text(
+        "Created by sync from QuickBooks Online (id 61)")
     screenshot(page, f"customers_merged_{'js' if javascript else 'nojs'}")
 
     # unlink the Xero source again: confirmation first, then a new customer takes it
@@ -116,6 +121,8 @@ def test_y10_merge_then_unlink_from_the_customer_page_with_confirmation(
     expect(page.locator("#customer-sources")).to_have_text("QuickBooks Online")
     expect(page.locator("#credit-summary .balances")).to_have_text("$150.00")
     expect(page.locator("#customer-memos")).not_to_contain_text("CN-0061")
+    expect(page.locator("#customer-audit li").first).to_contain_text(
+        "Unlinked Xero g-61: it moved to a new customer, Customer 61 LLC, with 1 credit memo")
     page.get_by_role("link", name="Customers", exact=True).click()
     expect(page.locator("#customer-table tbody tr").filter(has_text="Customer 61 LLC")
            .locator(".sources")).to_have_text("Xero")

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.services import (
+    audit,
     customer_sources,
     customers,
     pages,
@@ -52,9 +53,13 @@ def page(request: Request, db: DB, actor, customer_id: str, *,
     candidates = (customer_sources.merge_candidates(db, actor=actor, customer_id=customer_id,
                                                     q=merge_q or None)
                   if actor.role == "admin" else [])
+    trail = audit.list_events(db, actor=actor, entity_type="customer", entity_id=customer_id,
+                              limit=20).data
+    history = [(e.at, e.actor, history_line(e.action, e.data)) for e in trail]
     return templating.render(request, "dashboard/customer.html", {
         "p": p, "c": p.customer, "sugg": found, "refusal": placed(refusal, found),
         "rule": customer_sources.EMAIL_RULE, "candidates": candidates, "merge_q": merge_q,
+        "history": history,
         **extra}, status=refusal.status if refusal else 200)
 
 
@@ -64,16 +69,17 @@ def customer_detail(request: Request, db: DB, actor: User, customer_id: str,
     return page(request, db, actor, customer_id, merge_q=merge_q)
 
 
-def _moved(outcome: customer_sources.Outcome) -> str:
-    """What moved, in words: "2 credit memos, 1 invoice and the Xero g-61 source"."""
+def moved_words(moved: dict[str, object]) -> str:
+    """What moved, in words: "2 credit memos, 1 invoice and the source Xero g-61"."""
     parts = []
     for key, (one, many) in _KINDS.items():
-        n = outcome.moved.get(key)
+        n = moved.get(key)
         if isinstance(n, int) and n:
             parts.append(f"{n} {one if n == 1 else many}")
-    refs = outcome.moved.get("references")
+    refs = moved.get("references")
     if isinstance(refs, list) and refs:
-        parts.append(("the source " if len(refs) == 1 else "the sources ") + ", ".join(refs))
+        parts.append(("the source " if len(refs) == 1 else "the sources ")
+                     + ", ".join(str(r) for r in refs))
     if not parts:
         return "nothing else"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -83,6 +89,28 @@ _KINDS = {"credit_memos": ("credit memo", "credit memos"), "invoices": ("invoice
           "suggestions": ("suggestion", "suggestions"),
           "portal_links": ("portal sign-in link", "portal sign-in links"),
           "portal_sessions": ("portal session", "portal sessions")}
+
+
+def history_line(action: str, data: dict) -> str:
+    """One entry of the customer's audit trail (E1) in words, naming what moved."""
+    system = templating.source_name(str(data.get("source", "")))
+    moved = data.get("moved") if isinstance(data.get("moved"), dict) else {}
+    if action == "customer.create":
+        return "Created in CreditDesk"
+    if action == "customer.sync_create":
+        return f"Created by sync from {system} (id {data.get('external_id')})"
+    if action == "customer.sync_link":
+        return (f"{system} record {data.get('external_id')} ({data.get('name')}) linked: "
+                "same billing email")
+    if action == "customer.merge":
+        return f"Merged {data.get('merged_name')} into this customer: moved {moved_words(moved)}"
+    if action == "customer.unlink":
+        return (f"Unlinked {data.get('reference')}: it moved to a new customer, "
+                f"{data.get('new_name')}, with {moved_words(moved)}")
+    if action == "customer.create_from_reference":
+        return (f"Created from {data.get('reference')}, unlinked from {data.get('from_name')}, "
+                f"with {moved_words(moved)}")
+    return templating.label(action.split(".")[-1])
 
 
 @router.post("/customers/{customer_id}/merge")
@@ -98,9 +126,9 @@ def merge(request: Request, db: DB, actor: User, customer_id: str,
                     refusal=forms.refusal("merge", exc, {"customer_id": merged_id}))
     if not confirmed:
         return page(request, db, actor, customer_id, confirm_merge=outcome,
-                    merged_id=merged_id, moved_words=_moved(outcome))
+                    merged_id=merged_id, moved_words=moved_words(outcome.moved))
     templating.flash(request, f"Merged {outcome.other} into {outcome.customer.name}: moved "
-                     f"{_moved(outcome)}.")
+                     f"{moved_words(outcome.moved)}.")
     return RedirectResponse(f"/dashboard/customers/{customer_id}", status_code=303)
 
 
@@ -117,10 +145,10 @@ def unlink(request: Request, db: DB, actor: User, customer_id: str, reference_id
         return page(request, db, actor, customer_id, refusal=forms.refusal("unlink", exc))
     if not confirmed:
         return page(request, db, actor, customer_id, confirm_unlink=outcome,
-                    reference_id=reference_id, moved_words=_moved(outcome))
+                    reference_id=reference_id, moved_words=moved_words(outcome.moved))
     templating.flash(request, f"Unlinked {outcome.reference} from {outcome.other}: it now "
                      f"belongs to a new customer, {outcome.customer.name}, with "
-                     f"{_moved(outcome)}.")
+                     f"{moved_words(outcome.moved)}.")
     return RedirectResponse(f"/dashboard/customers/{customer_id}", status_code=303)
 
 
