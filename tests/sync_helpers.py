@@ -47,3 +47,40 @@ def dying_after_first_page(build: sync.ConnectorFactory) -> sync.ConnectorFactor
         return type("Dying", (), {"provider": connector.provider, "fetch": staticmethod(fetch)})()
 
     return factory
+
+
+def synced_customers(db: Database, system: str) -> set[tuple[str, str]]:
+    """(the system's customer id, the customer's name) of every reference to ``system``."""
+    ref, c = models.CustomerReference, models.Customer
+    with db.read() as s:
+        return set(s.execute(select(ref.external_id, c.name).join(c, c.id == ref.customer_id)
+                             .where(ref.system == system)).all())
+
+
+def link(db: Database, partner_id: str, customer_id: str, system: str,
+         external_id: str) -> None:
+    """A reference from ``customer_id`` to the system's customer ``external_id`` (Y10), as
+    one an earlier sync or an admin made."""
+    from creditdesk.services.context import clock, new_id
+
+    with db.write() as s:
+        s.add(models.CustomerReference(
+            id=new_id("ref"), partner_id=partner_id, customer_id=customer_id, system=system,
+            external_id=external_id, name="(linked)", email=None, linked_by="admin",
+            linked_at=clock.now()))
+
+
+def land(db: Database, actor, system: str, records: list) -> None:
+    """Land connector records through the sync engine's own code path (one page, one
+    transaction), as a run of ``system`` would."""
+    from creditdesk.domain import memo as memo_rules
+    from creditdesk.services import sync_upsert
+    from creditdesk.services.context import clock
+
+    source = memo_rules.Source(system)
+    with db.write() as s:
+        counts = sync_upsert.Counts()
+        sync_upsert.prefetch(s, actor.partner_id, source, records, counts)
+        for record in records:
+            sync_upsert.land(actor, source, record, counts, clock.now())
+        sync_upsert.flush(s, counts)

@@ -68,3 +68,45 @@ def test_0010_keeps_the_oldest_of_duplicate_queued_runs(db: Database) -> None:
                                             ("run_01c", "failed"), ("run_01d", "queued")]
     errors = rows[1][2] if isinstance(rows[1][2], list) else json.loads(rows[1][2])
     assert "second queued run" in errors[0]["message"]
+
+
+def test_0013_moves_synced_customers_ids_into_references(db: Database) -> None:
+    """Y10: each synced customer's system id becomes its first reference (linked by sync),
+    and its synced memos name that reference; a downgrade puts the ids back."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from creditdesk.services import partners
+
+    config = migrate.alembic_config(db.engine.url.render_as_string(hide_password=False))
+    partner = partners.create_partner(db, name="P", admin_email="a@p.test",
+                                      admin_password="correct horse")
+    command.downgrade(config, "0012")
+    now = "2026-11-22 00:00:00"
+    with db.engine.begin() as conn:
+        for cid, source, ext in (("cus_1", "xero", "g-61"), ("cus_2", None, None)):
+            conn.execute(text(
+                "INSERT INTO customers (id, partner_id, name, email, currency, external_source,"
+                " external_id, created_at, updated_at) VALUES (:id, :p, 'Customer 61',"
+                " 'a@c61.test', 'USD', :s, :e, :now, :now)"),
+                {"id": cid, "p": partner.partner_id, "s": source, "e": ext, "now": now})
+        for mid, cid, source in (("cm_1", "cus_1", "xero"), ("cm_2", "cus_2", "native")):
+            conn.execute(text(
+                "INSERT INTO credit_memos (id, partner_id, customer_id, number, currency, reason,"
+                " status, total_minor, applied_minor, source, created_at, updated_at) VALUES"
+                " (:id, :p, :c, :id, 'USD', 'other', 'issued', 100, 0, :s, :now, :now)"),
+                {"id": mid, "p": partner.partner_id, "c": cid, "s": source, "now": now})
+    migrate.upgrade(db.engine.url.render_as_string(hide_password=False))
+    with db.engine.connect() as conn:
+        refs = conn.execute(text("SELECT id, customer_id, system, external_id, name, linked_by"
+                                 " FROM customer_references")).all()
+        memo_refs = dict(conn.execute(text(
+            "SELECT id, customer_reference_id FROM credit_memos ORDER BY id")).all())
+    assert [tuple(r[1:]) for r in refs] == [("cus_1", "xero", "g-61", "Customer 61", "sync")]
+    assert memo_refs == {"cm_1": refs[0][0], "cm_2": None}
+    command.downgrade(config, "0012")
+    with db.engine.connect() as conn:
+        back = conn.execute(text("SELECT id, external_source, external_id FROM customers"
+                                 " ORDER BY id")).all()
+    assert [tuple(r) for r in back] == [("cus_1", "xero", "g-61"), ("cus_2", None, None)]
+    migrate.upgrade(db.engine.url.render_as_string(hide_password=False))

@@ -23,6 +23,7 @@ from creditdesk.fakes.qbwc_company import FakeCompany
 from creditdesk.services import qbwc_setup
 from creditdesk.services.context import Actor
 from creditdesk.web.app import create_app
+from tests.sync_helpers import link, synced_customers
 
 API = "/api/v1"
 
@@ -158,10 +159,7 @@ def test_full_conversation_with_iterators_statuses_customers_and_run(
         "issued", "CM-1007", 25000)
     assert (got[partial].status, got[partial].applied_minor) == ("partially_applied", 6000)
     assert got[applied].status == "applied" and got[many[0]].currency == "USD"
-    with db.read() as s:
-        custs = s.scalars(select(models.Customer).where(
-            models.Customer.external_source == "quickbooks_desktop")).all()
-    assert {(c.external_id, c.name) for c in custs} == {
+    assert synced_customers(db, "quickbooks_desktop") == {
         ("80000058-1700000000", "Harbor Supply Co"), ("80000059-1700000000", "Dock Ltd")}
     (run,) = runs(db)
     assert (run.status, run.trigger, run.fetched, run.created, run.updated, run.voided) == (
@@ -217,9 +215,7 @@ def test_y5_existing_customer_matched_by_list_id(db: Database, actor: Actor, liv
     from creditdesk.services import customers
 
     mine = customers.create_customer(db, actor=actor, name="Harbor (ours)")
-    with db.write() as s:
-        row = s.get_one(models.Customer, mine.id)
-        row.external_source, row.external_id = "quickbooks_desktop", "80000058-1700000000"
+    link(db, actor.partner_id, mine.id, "quickbooks_desktop", "80000058-1700000000")
     co = FakeCompany()
     m = co.add_memo("10.00")
     live.connector(qbd, co).run()

@@ -19,7 +19,9 @@ from tests.sync_helpers import (
     Killed,
     dying_after_first_page,
     integration,
+    link,
     run,
+    synced_customers,
     synced_memos,
 )
 
@@ -43,10 +45,7 @@ def test_y4_y5_first_sync_lands_memos_with_statuses_and_customers(
         "issued", "CM-1007", 25000, 0)
     assert (got[b].status, got[b].applied_minor) == ("partially_applied", 6000)
     assert (got[c].status, got[c].applied_minor) == ("applied", 8000)
-    with db.read() as s:
-        custs = s.scalars(select(models.Customer).where(
-            models.Customer.external_source == "quickbooks_online")).all()
-    assert {(x.external_id, x.name) for x in custs} == {("58", "Harbor Supply Co"),
+    assert synced_customers(db, "quickbooks_online") == {("58", "Harbor Supply Co"),
                                                        ("59", "Dock Ltd")}
     assert got[a].customer_id == got[c].customer_id
     summary = customers.credit_summary(db, actor=actor, customer_id=got[a].customer_id)
@@ -56,9 +55,7 @@ def test_y4_y5_first_sync_lands_memos_with_statuses_and_customers(
 def test_y5_existing_customer_is_matched_by_the_systems_customer_id(
         db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
     mine = customers.create_customer(db, actor=actor, name="Harbor (ours)")
-    with db.write() as s:
-        row = s.get_one(models.Customer, mine.id)
-        row.external_source, row.external_id = "quickbooks_online", "58"
+    link(db, actor.partner_id, mine.id, "quickbooks_online", "58")
     m = fake_qbo.state.add_memo(REALM, total="10.00")
     fake_qbo.sync(db, fake_qbo.connect(db, actor))
     assert memos(db)[m].customer_id == mine.id

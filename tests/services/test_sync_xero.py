@@ -16,7 +16,9 @@ from tests.sync_helpers import (
     Killed,
     dying_after_first_page,
     integration,
+    link,
     run,
+    synced_customers,
     synced_memos,
 )
 from tests.xero_fixtures import TENANT, FakeXero
@@ -53,10 +55,7 @@ def test_y4_y5_first_sync_lands_notes_with_statuses_and_customers(
         "issued", "CN-0042", 25000, 0)
     assert (got[b].status, got[b].applied_minor) == ("partially_applied", 6000)
     assert (got[c].status, got[c].applied_minor) == ("applied", 8000)
-    with db.read() as s:
-        custs = s.scalars(select(models.Customer).where(
-            models.Customer.external_source == "xero")).all()
-    assert {(x.external_id, x.name) for x in custs} == {
+    assert synced_customers(db, "xero") == {
         ("a1f0c2d4-1111-4222-8333-944455556666", "Harbor Supply Co"),
         (OTHER_CONTACT, "Dock Ltd")}
     summary = customers.credit_summary(db, actor=actor, customer_id=got[a].customer_id)
@@ -66,9 +65,7 @@ def test_y4_y5_first_sync_lands_notes_with_statuses_and_customers(
 def test_y5_existing_customer_is_matched_by_contact_id(
         db: Database, actor: Actor, fake_xero: FakeXero) -> None:
     mine = customers.create_customer(db, actor=actor, name="Harbor (ours)")
-    with db.write() as s:
-        row = s.get_one(models.Customer, mine.id)
-        row.external_source, row.external_id = "xero", OTHER_CONTACT
+    link(db, actor.partner_id, mine.id, "xero", OTHER_CONTACT)
     n = fake_xero.state.add_credit_note(TENANT, total="10.00", contact_id=OTHER_CONTACT)
     fake_xero.sync(db, fake_xero.connect(db, actor))
     assert memos(db)[n].customer_id == mine.id

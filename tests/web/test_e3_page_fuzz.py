@@ -67,6 +67,10 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
         "/dashboard/invoices/{invoice}/credit-memos", ("reason", "notes")),
     "/dashboard/customers/{customer_id}/portal-link": (
         "/dashboard/customers/{customer}/portal-link", ()),
+    "/dashboard/customers/{customer_id}/merge": (
+        "/dashboard/customers/{customer}/merge", ("customer_id", "confirm", "merge_q")),
+    "/dashboard/customers/{customer_id}/references/{reference_id}/unlink": (
+        "/dashboard/customers/{synced_customer}/references/{reference}/unlink", ("confirm",)),
     "/dashboard/preferences/credit-balance-visibility": (
         "/dashboard/preferences/credit-balance-visibility", ("show_to_all_customers",)),
     "/dashboard/preferences/credit-balance-visibility/exceptions": (
@@ -141,7 +145,19 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
            "token": portal_links.create_link(db, actor=actor, customer_id=cid).token,
            "user": users.create_user(db, actor=actor, email="staff@fuzz.test",
                                      password="correct horse staff", role="staff")}
+    ids["synced_customer"], ids["reference"] = synced_customer(db, actor)
     return World(db, actor, ids, admin, new_browser)
+
+
+def synced_customer(db: Database, actor: Actor) -> tuple[str, str]:
+    """A customer synced from Xero (Y10), and its reference."""
+    from tests.services.test_customer_sources import remote
+    from tests.sync_helpers import land
+
+    land(db, actor, "xero", [remote("x-fuzz", "g-fuzz")])
+    with db.read() as s:
+        ref = s.scalars(select(models.CustomerReference)).one()
+        return ref.customer_id, ref.id
 
 
 def audit_count(db: Database) -> int:

@@ -42,8 +42,10 @@ class RemoteMemo:
     """One customer credit memo as the accounting system reports it (amounts in minor units).
 
     ``lines`` None: the answer carried no lines (keep what is stored); a tuple, even empty,
-    replaces them. ``line_problem``: the lines could not be read (the memo still lands, its
-    stored lines are kept and the run records the problem).
+    replaces them. ``refunded_minor``: the part of the used credit (total - remaining) the
+    system records as refunded to the customer rather than applied to invoices (Y4; only
+    systems that report refunds on the memo set it). ``line_problem``: the lines could not
+    be read (the memo still lands, its stored lines are kept and the run records it).
     """
 
     external_id: str
@@ -58,6 +60,7 @@ class RemoteMemo:
     customer_email: str | None = None
     lines: tuple[RemoteLine, ...] | None = None
     line_problem: str | None = None
+    refunded_minor: int = 0
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,19 @@ def _with_lines(memo: RemoteMemo, raw: dict[str, Any]) -> RemoteMemo:
     return replace(memo, lines=lines)
 
 
+def _refunded(raw: dict[str, Any], currency: str, used: int) -> int:
+    """Y4: the credit note's Payments are cash refunded to the customer (its Allocations are
+    the applications to invoices); never more than the credit used."""
+    payments = raw.get("Payments") or []
+    if not isinstance(payments, list):
+        raise ValueError("Payments is not a list")
+    total = sum(base.exact_minor(p.get("Amount"), currency, "Payments Amount")
+                for p in payments if isinstance(p, dict))
+    if not 0 <= total <= used:
+        raise ValueError(f"refunds {total} outside 0..the credit used ({used})")
+    return total
+
+
 def parse_credit_note(raw: Any) -> Record | None:
     """One CreditNote → a record, or None for what is not a customer's issued credit
     (supplier credits, drafts awaiting approval)."""
@@ -157,7 +170,8 @@ def parse_credit_note(raw: Any) -> Record | None:
             currency=currency, total_minor=total, remaining_minor=remaining,
             issue_date=_issue_date(raw), voided=voided,
             customer_email=(str(contact["EmailAddress"]) if contact.get("EmailAddress")
-                            else None))
+                            else None),
+            refunded_minor=0 if voided else _refunded(raw, currency, total - remaining))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditNote {raw.get('CreditNoteNumber') or ext}: {exc}")
     return _with_lines(memo, raw)

@@ -85,16 +85,37 @@ class Customer(Base):
     name: Mapped[str]
     email: Mapped[str | None]
     currency: Mapped[str] = mapped_column(String(3))
-    # The accounting system's reference for customers created or matched by sync (Y5).
-    external_source: Mapped[str | None] = mapped_column(String(40))
-    external_id: Mapped[str | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    __table_args__ = (Index("ix_customers_partner_name", "partner_id", "name"),)
+
+
+SYSTEMS = "('quickbooks_online', 'quickbooks_desktop', 'sage_intacct', 'xero')"
+
+
+class CustomerReference(Base):
+    """Y10: a customer's record in one connected system (its id there). A synced record is
+    matched by (partner, system, external id); one customer may hold any number of them.
+    ``linked_by`` says why the reference points at this customer: ``sync`` (created with
+    it), ``email_rule`` (the same billing email) or ``admin`` (a merge). ``name`` and
+    ``email`` are the system's as first synced: an unlink creates a customer from them."""
+
+    __tablename__ = "customer_references"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    system: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str]
+    email: Mapped[str | None]
+    linked_by: Mapped[str] = mapped_column(String(20))
+    linked_at: Mapped[datetime]
     __table_args__ = (
-        Index("ix_customers_partner_name", "partner_id", "name"),
-        Index("ux_customers_external", "partner_id", "external_source", "external_id",
-              unique=True, sqlite_where=text("external_id IS NOT NULL"),
-              postgresql_where=text("external_id IS NOT NULL")),
+        UniqueConstraint("partner_id", "system", "external_id",
+                         name="uq_customer_references_external"),
+        CheckConstraint(f"system IN {SYSTEMS}", name="customer_reference_system"),
+        CheckConstraint("linked_by IN ('sync', 'email_rule', 'admin')",
+                        name="customer_reference_linked_by"),
     )
 
 
@@ -203,9 +224,16 @@ class CreditMemo(Base):
     invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
     total_minor: Mapped[int]
     applied_minor: Mapped[int] = mapped_column(default=0)
+    # Y4: of a synced memo's used credit (``applied_minor`` = total - remaining, as the
+    # system reports it), the part refunded at the source rather than applied to invoices.
+    refunded_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40), default="native")
     external_id: Mapped[str | None]
+    # Y10: the customer record of the system this synced memo names (None on native memos),
+    # so that unlinking that reference takes its memos along. No foreign key: SQLite can't
+    # add one without recreating this table; references are never deleted.
+    customer_reference_id: Mapped[str | None] = mapped_column(ID)
     issued_at: Mapped[datetime | None]
     applied_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
@@ -225,6 +253,7 @@ class CreditMemo(Base):
         Index("ix_credit_memos_partner_source", "partner_id", "source", "id"),
         Index("ix_credit_memos_customer_status", "customer_id", "status"),
         Index("ix_credit_memos_invoice", "invoice_id"),
+        Index("ix_credit_memos_customer_reference", "customer_reference_id"),
         CheckConstraint("total_minor > 0", name="memo_total_positive"),
         # C7/A2 in the database: 0 <= applied <= total.
         CheckConstraint("applied_minor >= 0 AND applied_minor <= total_minor",

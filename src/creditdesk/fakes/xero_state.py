@@ -162,6 +162,17 @@ class FakeXeroState(FaultInjection):
             self.update_note(tenant_id, note_id, RemainingCredit=str(left),
                              Status="PAID" if left == 0 else raw["Status"])
 
+    def refund(self, tenant_id: str, note_id: str, value: str) -> None:
+        """Refund credit to the customer (a Payment on the note): RemainingCredit drops; at 0
+        the note becomes PAID."""
+        with self.lock:
+            raw = self.orgs[tenant_id].notes[note_id]
+            left = Decimal(str(raw["RemainingCredit"])) - Decimal(value)
+            raw["Payments"].append({"PaymentID": str(uuid.uuid4()), "Amount": amount(value),
+                                    "Date": msdate(self.now()), "Reference": "Refund"})
+            self.update_note(tenant_id, note_id, RemainingCredit=str(left),
+                             Status="PAID" if left == 0 else raw["Status"])
+
     def void(self, tenant_id: str, note_id: str) -> None:
         """AUTHORISED → VOIDED. RemainingCredit is left as it was ([U] in the reference)."""
         self.update_note(tenant_id, note_id, Status="VOIDED")

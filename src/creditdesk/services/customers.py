@@ -1,11 +1,14 @@
-"""Customers and their credit summary (I1, S1)."""
+"""Customers, their references in the connected systems (Y10) and their credit summary
+(I1, S1)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -19,19 +22,63 @@ MAX_NAME = 200
 
 
 @dataclass(frozen=True)
+class ReferenceView:
+    """Y10: the customer's record in one connected system."""
+
+    id: str
+    system: str
+    external_id: str
+    name: str
+    linked_by: str  # sync | email_rule | admin
+    linked_at: datetime
+
+    @property
+    def system_name(self) -> str:
+        return system_name(self.system)
+
+
+@dataclass(frozen=True)
 class CustomerView:
     id: str
     name: str
     email: str | None
     currency: str
-    external_source: str | None
-    external_id: str | None
     created_at: datetime
+    references: tuple[ReferenceView, ...] = ()
+
+    @property
+    def sources(self) -> list[str]:
+        """The systems the customer has records in, each once, in the order first linked."""
+        return list(dict.fromkeys(r.system for r in self.references))
 
 
-def customer_view(row: models.Customer) -> CustomerView:
-    return CustomerView(row.id, row.name, row.email, row.currency, row.external_source,
-                        row.external_id, row.created_at)
+def system_name(system: str) -> str:
+    return memo_rules.SOURCE_NAMES[memo_rules.Source(system)]
+
+
+def reference_view(row: models.CustomerReference) -> ReferenceView:
+    return ReferenceView(row.id, row.system, row.external_id, row.name, row.linked_by,
+                         row.linked_at)
+
+
+def customer_view(row: models.Customer,
+                  references: Sequence[ReferenceView] = ()) -> CustomerView:
+    return CustomerView(row.id, row.name, row.email, row.currency, row.created_at,
+                        tuple(references))
+
+
+def references_of(session: Session, partner_id: str,
+                  customer_ids: list[str]) -> dict[str, list[ReferenceView]]:
+    """The references of these customers, oldest link first (one query for a page)."""
+    if not customer_ids:
+        return {}
+    ref = models.CustomerReference
+    out: dict[str, list[ReferenceView]] = {}
+    for row in session.scalars(select(ref).where(ref.partner_id == partner_id,
+                                                 ref.customer_id.in_(customer_ids))
+                               .order_by(ref.linked_at, ref.id)):
+        out.setdefault(row.customer_id, []).append(reference_view(row))
+    return out
 
 
 def _check_fields(name: object, email: object, currency: object) -> tuple[str, str | None, str]:
@@ -66,9 +113,11 @@ def create_customer(db: Database, *, actor: Actor, name: str, email: str | None 
 
 
 def get_customer(db: Database, *, actor: Actor, customer_id: str) -> CustomerView:
+    """The customer with its references (Y10)."""
     with db.read() as session:
-        return customer_view(locks.get_scoped(session, models.Customer, actor.partner_id,
-                                              customer_id))
+        row = locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+        return customer_view(row, references_of(session, actor.partner_id, [row.id])
+                             .get(row.id, []))
 
 
 def list_customers(db: Database, *, actor: Actor, q: str | None = None, limit: int = 50,
@@ -79,8 +128,12 @@ def list_customers(db: Database, *, actor: Actor, q: str | None = None, limit: i
         stmt = stmt.where(func.lower(models.Customer.name).like(pattern, escape="\\")
                           | func.lower(models.Customer.email).like(pattern, escape="\\"))
     with db.read() as session:
+        def views(rows: list[models.Customer]) -> list[CustomerView]:
+            refs = references_of(session, actor.partner_id, [r.id for r in rows])
+            return [customer_view(r, refs.get(r.id, [])) for r in rows]
+
         return pagination.newest_first(session, stmt, models.Customer.id, limit=limit,
-                                       cursor=cursor, view=customer_view)
+                                       cursor=cursor, views=views)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ class PortalMemo:
     total: Money
     remaining_amount: Money
     source: str
+    applied_amount: Money  # to invoices (Y4: in the system, for a synced memo)
+    refunded_amount: Money  # refunded at the source (synced memos only)
 
 
 @dataclass(frozen=True)
@@ -177,4 +179,5 @@ def available_credit(db: Database, *, who: PortalCustomer) -> list[Money]:
 def _memo(row: models.CreditMemo) -> PortalMemo:
     v = views.memo_view(row, with_lines=False)
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
-                      v.remaining_amount, v.source)
+                      v.remaining_amount, v.source, v.applied_to_invoices,
+                      v.refunded_amount or Money(0, v.currency))

@@ -1,6 +1,7 @@
 """Landing one synced record (Y3-Y6): upsert by (partner, source, external_id), status from
-the remaining credit the system reports, customer matched by its id or created, and the
-memo's lines replaced by the ones the system reports (read-only, like the memo).
+the remaining credit the system reports, customer found by its reference (Y10: the system's
+customer id), else linked by the same billing email, else created, and the memo's lines
+replaced by the ones the system reports (read-only, like the memo).
 
 Everything is per page (B6): ``prefetch`` loads the page's customers, memos and their
 stored lines with one query each; ``land`` decides in memory; ``flush`` writes the page.
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base
 from creditdesk.db import bulk, models
 from creditdesk.domain import memo as rules
-from creditdesk.services import audit
+from creditdesk.services import audit, customer_sources
 from creditdesk.services.context import Actor, new_id
 
 MAX_NUMBER = 60  # credit_memos.number
@@ -54,9 +55,13 @@ class Counts:
     updated: int = 0
     voided: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    # The page's customers (their ids) and memos by external id, loaded (and locked) once
-    # per page by ``prefetch``; rows created while landing the page are added as they are made.
+    # The page's customers (their ids) and their references (ids) by the system's customer
+    # id, the customers a new reference may join by email (Y10: (lower-case email,
+    # currency) → customer id), and memos by external id, loaded (and locked) once per page
+    # by ``prefetch``; rows created while landing the page are added as they are made.
     customers: dict[str, str] = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)
+    by_email: dict[tuple[str, str], str] = field(default_factory=dict)
     memos: dict[str, Memo] = field(default_factory=dict)
     # Stored lines by memo id (as comparable tuples), and the page's pending line writes:
     # memos whose stored lines go, and the rows that replace them.
@@ -65,6 +70,7 @@ class Counts:
     new_lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Rows to insert, in this order: customers before the memos that name them.
     new_customers: list[dict[str, Any]] = field(default_factory=list)
+    new_references: list[dict[str, Any]] = field(default_factory=list)
     new_memos: list[NewRow] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -79,23 +85,20 @@ def _key(line: base.RemoteLine) -> LineKey:
 def prefetch(session: Session, partner_id: str, source: rules.Source,
              records: list[base.Record], counts: Counts) -> None:
     """One locking query for the page's customers, then one for its memos (customer rows
-    first, as every use case locks them), instead of two queries per record.
+    first, as every use case locks them), instead of two queries per record. The customers
+    are the ones the page's references name, and those a new reference may join by email.
 
     Memos are locked in external-id order, the order of the unique index (partner, source,
     external_id) that finds them: in id order SQLite walked every memo of the partner and
     source on each page instead (``ix_credit_memos_partner_source``, to skip a sort), which
     made a first sync of 100,000 memos quadratic (B6). No other statement locks several
     memos, so this fixed order is as deadlock-free as id order was."""
-    c, cm = models.Customer, models.CreditMemo
-    customer_ids = sorted({r.customer_external_id for r in records
-                           if isinstance(r, base.RemoteMemo)})
+    cm = models.CreditMemo
+    remote = [r for r in records if isinstance(r, base.RemoteMemo)]
     memo_ids = sorted({r.external_id for r in records
                        if isinstance(r, base.RemoteMemo | base.Deleted)})
-    if customer_ids:
-        counts.customers.update((ext or "", id_) for ext, id_ in session.execute(
-            select(c.external_id, c.id).where(
-                c.partner_id == partner_id, c.external_source == source.value,
-                c.external_id.in_(customer_ids)).order_by(c.id).with_for_update()))
+    if remote:
+        _prefetch_customers(session, partner_id, source, remote, counts)
     if memo_ids:
         counts.memos.update((row.external_id or "", row) for row in session.scalars(
             select(cm).where(cm.partner_id == partner_id, cm.source == source.value,
@@ -113,6 +116,56 @@ def prefetch(session: Session, partner_id: str, source: rules.Source,
                 .order_by(line.credit_memo_id, line.position)):
             stored.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
         counts.lines.update((memo_id, tuple(stored.get(memo_id, ()))) for memo_id in known)
+
+
+def _references(session: Session, partner_id: str, source: rules.Source,
+                external_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The system's customer id → (reference id, customer id) of those already known."""
+    ref = models.CustomerReference
+    return {ext: (ref_id, customer_id) for ext, ref_id, customer_id in session.execute(
+        select(ref.external_id, ref.id, ref.customer_id).where(
+            ref.partner_id == partner_id, ref.system == source.value,
+            ref.external_id.in_(external_ids)))}
+
+
+def _prefetch_customers(session: Session, partner_id: str, source: rules.Source,
+                        remote: list[base.RemoteMemo], counts: Counts) -> None:
+    """Y10: the page's known references, and for the unknown ones the customers with the
+    same billing email and currency (the rule stated on the customer pages); all their
+    rows locked in id order, then the references read again under those locks (a merge or
+    an unlink that committed meanwhile moved them)."""
+    c = models.Customer
+    external_ids = sorted({r.customer_external_id for r in remote})
+    known = _references(session, partner_id, source, external_ids)
+    emails = sorted({r.customer_email.strip().lower() for r in remote
+                     if r.customer_email and r.customer_email.strip()
+                     and r.customer_external_id not in known})
+    candidates: list[tuple[str, str, str]] = []
+    if emails:
+        candidates = [(id_, email, currency) for id_, email, currency in session.execute(
+            select(c.id, func.lower(c.email), c.currency).where(
+                c.partner_id == partner_id, func.lower(c.email).in_(emails)))]
+    wanted = {customer_id for _, customer_id in known.values()} | {x[0] for x in candidates}
+    locked = _lock_customers(session, partner_id, wanted)
+    known = _references(session, partner_id, source, external_ids)
+    moved = {customer_id for _, customer_id in known.values()} - locked
+    if moved:  # rare: taken after the others, out of order (a deadlock fails the page: Y6)
+        _lock_customers(session, partner_id, moved)
+    for ext, (ref_id, customer_id) in known.items():
+        counts.customers[ext], counts.references[ext] = customer_id, ref_id
+    for id_, email, currency in sorted(candidates, reverse=True):  # the oldest one wins
+        if id_ in locked:
+            counts.by_email[(email, currency)] = id_
+
+
+def _lock_customers(session: Session, partner_id: str, ids: set[str]) -> set[str]:
+    """Lock the partner's customers among ``ids`` in id order; the ids still there."""
+    if not ids:
+        return set()
+    c = models.Customer
+    return set(session.scalars(select(c.id).where(c.partner_id == partner_id,
+                                                  c.id.in_(sorted(ids)))
+                               .order_by(c.id).with_for_update()))
 
 
 def land(actor: Actor, source: rules.Source, record: base.Record, counts: Counts,
@@ -149,22 +202,41 @@ def _check(r: base.RemoteMemo) -> str | None:
 
 
 def _customer(actor: Actor, source: rules.Source, r: base.RemoteMemo, counts: Counts,
-              now: datetime) -> str:
-    """Y5: matched by the accounting system's customer id, else created from the synced
-    data; returns the customer's id."""
-    customer_id = counts.customers.get(r.customer_external_id)
-    if customer_id is None:
-        customer_id = new_id("cus")
+              now: datetime) -> tuple[str, str]:
+    """Y5, Y10: the customer holding a reference to the system's customer id; else, for an
+    unknown id, the customer with the same billing email and currency
+    (``customer_sources.EMAIL_RULE``), else one created from the synced data. Returns the
+    customer's id and the reference's."""
+    ext = r.customer_external_id
+    customer_id = counts.customers.get(ext)
+    if customer_id is not None:
+        return customer_id, counts.references[ext]
+    name = r.customer_name.strip()[:MAX_NAME] or ext
+    email = (r.customer_email or "").strip() or None
+    key = (email.lower(), r.currency) if email else None
+    ref_id, match = new_id("ref"), counts.by_email.get(key) if key else None
+    if match is not None:
+        customer_id, linked_by = match, "email_rule"
+        counts.events.append(audit.row(
+            actor, "customer.sync_link", "customer", customer_id,
+            {"source": source.value, "external_id": ext, "name": name,
+             "rule": customer_sources.EMAIL_RULE}, at=now))
+    else:
+        customer_id, linked_by = new_id("cus"), "sync"
         counts.new_customers.append({
-            "id": customer_id, "partner_id": actor.partner_id,
-            "name": r.customer_name.strip()[:MAX_NAME] or r.customer_external_id,
-            "email": r.customer_email, "currency": r.currency, "external_source": source.value,
-            "external_id": r.customer_external_id, "created_at": now, "updated_at": now})
-        counts.customers[r.customer_external_id] = customer_id
+            "id": customer_id, "partner_id": actor.partner_id, "name": name,
+            "email": email, "currency": r.currency, "created_at": now, "updated_at": now})
+        if key:
+            counts.by_email[key] = customer_id
         counts.events.append(audit.row(
             actor, "customer.sync_create", "customer", customer_id,
-            {"source": source.value, "external_id": r.customer_external_id}, at=now))
-    return customer_id
+            {"source": source.value, "external_id": ext, "name": name}, at=now))
+    counts.new_references.append({
+        "id": ref_id, "partner_id": actor.partner_id, "customer_id": customer_id,
+        "system": source.value, "external_id": ext, "name": name, "email": email,
+        "linked_by": linked_by, "linked_at": now})
+    counts.customers[ext], counts.references[ext] = customer_id, ref_id
+    return customer_id, ref_id
 
 
 def _new_memo(actor: Actor, source: rules.Source, external_id: str, values: dict[str, Any],
@@ -182,20 +254,21 @@ def _new_memo(actor: Actor, source: rules.Source, external_id: str, values: dict
     return memo
 
 
-def _fields(r: base.RemoteMemo, customer_id: str) -> dict[str, Any]:
+def _fields(r: base.RemoteMemo, customer: tuple[str, str]) -> dict[str, Any]:
     """Y4: remaining = total → issued; 0 < remaining < total → partially applied; 0 → applied."""
     applied = r.total_minor - r.remaining_minor
     status = rules.status_for_amounts(total_minor=r.total_minor, applied_minor=applied)
-    return {"customer_id": customer_id, "number": r.number, "currency": r.currency,
+    return {"customer_id": customer[0], "customer_reference_id": customer[1],
+            "number": r.number, "currency": r.currency,
             "issue_date": r.issue_date, "total_minor": r.total_minor, "applied_minor": applied,
+            "refunded_minor": min(r.refunded_minor, applied),
             "status": status.value, "void_reason": None, "voided_at": None}
 
 
 def _upsert(actor: Actor, source: rules.Source, r: base.RemoteMemo, counts: Counts,
             now: datetime) -> None:
-    customer_id = _customer(actor, source, r, counts, now)
     memo = counts.memos.get(r.external_id)
-    values = _fields(r, customer_id)
+    values = _fields(r, _customer(actor, source, r, counts, now))
     if memo is None:
         memo = _new_memo(actor, source, r.external_id, values, counts, now, issued=True)
         _replace_lines(memo, r, counts)
@@ -228,8 +301,8 @@ def _void(actor: Actor, source: rules.Source, external_id: str, verb: str, count
     if memo is None:
         if create_from is None or create_from.total_minor <= 0:
             return  # never seen and nothing left to show: a void with no amount
-        customer_id = _customer(actor, source, create_from, counts, now)
-        values = {**_fields(create_from, customer_id), "applied_minor": 0, "status": "void",
+        values = {**_fields(create_from, _customer(actor, source, create_from, counts, now)),
+                  "applied_minor": 0, "refunded_minor": 0, "status": "void",
                   "void_reason": reason, "voided_at": now}
         memo = _new_memo(actor, source, external_id, values, counts, now, issued=False)
         _replace_lines(memo, create_from, counts)
@@ -239,6 +312,7 @@ def _void(actor: Actor, source: rules.Source, external_id: str, verb: str, count
     # The lines stay as they were: a voided memo keeps its total here, while the system
     # may zero its lines (QuickBooks does).
     memo.status, memo.applied_minor, memo.applied_at = "void", 0, None
+    memo.refunded_minor = 0
     memo.void_reason, memo.voided_at, memo.updated_at = reason, now, now
     counts.voided += 1
     counts.events.append(audit.row(
@@ -268,12 +342,13 @@ def _replace_lines(memo: Memo, r: base.RemoteMemo, counts: Counts) -> bool:
 
 
 def flush(session: Session, counts: Counts) -> None:
-    """Write the page: its new customers; the changes to existing memos (the unit of work,
-    after the customers they may now name); its new memos; one DELETE of the replaced
-    memos' lines and the rows replacing them; its audit events. Each insert is one
-    ``bulk.insert_rows`` of plain values."""
+    """Write the page: its new customers and references; the changes to existing memos
+    (the unit of work, after the customers they may now name); its new memos; one DELETE
+    of the replaced memos' lines and the rows replacing them; its audit events. Each insert
+    is one ``bulk.insert_rows`` of plain values."""
     conn = session.connection()
     bulk.insert_rows(conn, models.Customer.__table__, counts.new_customers)
+    bulk.insert_rows(conn, models.CustomerReference.__table__, counts.new_references)
     session.flush()
     bulk.insert_rows(conn, models.CreditMemo.__table__, counts.new_memos)
     if counts.drop_lines:
@@ -283,7 +358,8 @@ def flush(session: Session, counts: Counts) -> None:
     bulk.insert_rows(conn, models.CreditMemoLine.__table__,
                      [row for memo_rows in counts.new_lines.values() for row in memo_rows])
     bulk.insert_rows(conn, models.AuditEvent.__table__, counts.events)
-    for pending in (counts.new_customers, counts.new_memos, counts.events):
+    for pending in (counts.new_customers, counts.new_references, counts.new_memos,
+                    counts.events):
         pending.clear()
     counts.drop_lines.clear()
     counts.new_lines.clear()

@@ -51,6 +51,16 @@ class MemoView:
     void_reason: str | None
     created_at: datetime
     updated_at: datetime
+    # Y4: of a synced memo's used credit, the part refunded at the source (never shown as
+    # an application); zero on native memos.
+    refunded_amount: Money | None = None
+
+    @property
+    def applied_to_invoices(self) -> Money:
+        """The used credit that went to invoices (in the system, for a synced memo)."""
+        if self.refunded_amount is None:
+            return self.applied_amount
+        return self.applied_amount - self.refunded_amount
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ def memo_view(row: models.CreditMemo, *, with_lines: bool = True) -> MemoView:
         external_id=row.external_id, read_only=row.source != memo_rules.Source.NATIVE,
         issued_at=row.issued_at, applied_at=row.applied_at, voided_at=row.voided_at,
         void_reason=row.void_reason, created_at=row.created_at, updated_at=row.updated_at,
+        refunded_amount=Money(row.refunded_minor or 0, cur),
     )
 
 

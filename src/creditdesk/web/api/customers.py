@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
-from creditdesk.services import customers, portal_links
+from creditdesk.services import customer_sources, customers, portal_links
 from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
@@ -16,9 +16,18 @@ router = APIRouter(tags=["customers"], route_class=DecimalJSONRoute)
 
 
 def customer_out(c: customers.CustomerView) -> dict[str, Any]:
+    """``external_source`` / ``external_id``: the customer's first reference (Y10: all of
+    them at ``/customers/{id}/references``); ``sources``: every system it has records in."""
+    first = c.references[0] if c.references else None
     return {"id": c.id, "name": c.name, "email": c.email, "currency": c.currency,
-            "external_source": c.external_source, "external_id": c.external_id,
-            "created_at": c.created_at}
+            "external_source": first.system if first else None,
+            "external_id": first.external_id if first else None,
+            "sources": c.sources, "created_at": c.created_at}
+
+
+def reference_out(r: customers.ReferenceView) -> dict[str, Any]:
+    return {"id": r.id, "system": r.system, "external_id": r.external_id,
+            "linked_by": r.linked_by, "linked_at": r.linked_at}
 
 
 @router.post("/customers", status_code=201, response_model=responses.CustomerOut)
@@ -59,3 +68,31 @@ def portal_link(customer_id: str, request: Request, db: DB,
     """A one-time Customer Portal sign-in link for the customer, valid for 7 days."""
     link = portal_links.create_link(db, actor=actor, customer_id=customer_id)
     return {"url": link_url(request, link.token), "expires_at": link.expires_at}
+
+
+@router.get("/customers/{customer_id}/references", response_model=list[responses.ReferenceOut])
+def references(customer_id: str, db: DB, actor: CurrentActor) -> list[dict[str, Any]]:
+    """Y10: the customer's records in the connected systems, oldest link first."""
+    return [reference_out(r) for r in customer_sources.list_references(
+        db, actor=actor, customer_id=customer_id)]
+
+
+@router.post("/customers/{customer_id}/merge", response_model=responses.CustomerOut,
+             responses={403: {}})
+def merge(customer_id: str, body: schemas.MergeIn, db: DB,
+          actor: CurrentActor) -> dict[str, Any]:
+    """Y10 (admins): ``customer_id`` of the body is merged into this customer, which
+    survives with all its memos, invoices and references; customers of different
+    currencies are refused."""
+    return customer_out(customer_sources.merge(
+        db, actor=actor, customer_id=customer_id, merged_customer_id=body.customer_id).customer)
+
+
+@router.delete("/customers/{customer_id}/references/{reference_id}", status_code=204,
+               responses={403: {}})
+def unlink(customer_id: str, reference_id: str, db: DB, actor: CurrentActor) -> Response:
+    """Y10 (admins): the reference moves to a new customer created from it, with the
+    synced memos that name it."""
+    customer_sources.unlink(db, actor=actor, customer_id=customer_id,
+                            reference_id=reference_id)
+    return Response(status_code=204)

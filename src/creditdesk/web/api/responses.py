@@ -135,9 +135,20 @@ class CustomerOut(Out):
     name: str
     email: str | None
     currency: str
-    external_source: str | None
+    external_source: str | None  # the first of its references (Y10)
     external_id: str | None
+    sources: list[str]  # every system the customer has records in (Y10)
     created_at: datetime
+
+
+class ReferenceOut(Out):
+    """Y10: the customer's record in one connected system."""
+
+    id: str
+    system: str
+    external_id: str
+    linked_by: str  # sync | email_rule | admin
+    linked_at: datetime
 
 
 class BalanceOut(Out):

@@ -57,6 +57,12 @@ class CustomerIn(In):
     currency: fields.Currency = "USD"
 
 
+class MergeIn(In):
+    """Y10: the customer merged into the one named in the path (which survives)."""
+
+    customer_id: fields.CustomerId
+
+
 class VariantIn(In):
     sku: str = fields.text(100)
     name: str = fields.text(200)
