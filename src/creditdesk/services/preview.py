@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from creditdesk.db import models, units
 from creditdesk.db.engine import Database
+from creditdesk.domain import errors
 from creditdesk.domain.money import Money
 from creditdesk.services import credit, invoices, ledger, memo_lifecycle, memos, portal, views
 from creditdesk.services.context import Actor, new_id
@@ -71,11 +72,18 @@ class PortalEffect:
 
 @dataclass(frozen=True)
 class Preview:
-    journal_lines: list[tuple[ledger.JournalEntryView, ledger.JournalLineView]]
+    journal: list[ledger.JournalEntryView]  # the entries the change posts, oldest first
     inventory: list[StockMove]
     credit_memo: views.MemoView
     invoice: views.InvoiceView | None
     portal: PortalEffect
+    # The two documents as they were, read in the same transaction just before the change.
+    memo_before: views.MemoView | None = None
+    invoice_before: views.InvoiceView | None = None
+
+    @property
+    def journal_lines(self) -> list[tuple[ledger.JournalEntryView, ledger.JournalLineView]]:
+        return [(entry, line) for entry in self.journal for line in entry.lines]
 
 
 @contextmanager
@@ -99,6 +107,7 @@ def of(db: Database, *, actor: Actor, memo_id: str, invoice_id: str | None,
     # "je" + marker (journal entries) and "ia" + marker (inventory activities).
     marker = new_id("")
     with rolled_back(db):
+        memo_before, invoice_before = _before(db, actor, memo_id, invoice_id)
         change()
         memo = memos.get_memo(db, actor=actor, memo_id=memo_id)
         invoice = (invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
@@ -114,15 +123,29 @@ def of(db: Database, *, actor: Actor, memo_id: str, invoice_id: str | None,
         who = PortalCustomer(actor.partner_id, memo.customer_id, customer.name)
         effect = portal_effect(db, who=who, memo_id=memo.id,
                                invoice_id=invoice.id if invoice else None)
-    return Preview(lines, moves, memo, invoice, effect)
+    return Preview(lines, moves, memo, invoice, effect, memo_before, invoice_before)
 
 
-def _journal(session, actor: Actor, sources: list[str], marker: str):
+def _before(db: Database, actor: Actor, memo_id: str,
+            invoice_id: str | None) -> tuple[views.MemoView | None, views.InvoiceView | None]:
+    """The documents before the change; None for a missing one (the change itself then
+    refuses, with its own words)."""
+    try:
+        memo = memos.get_memo(db, actor=actor, memo_id=memo_id)
+        invoice = (invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
+                   if invoice_id is not None else None)
+    except errors.NotFound:
+        return None, None
+    return memo, invoice
+
+
+def _journal(session, actor: Actor, sources: list[str],
+             marker: str) -> list[ledger.JournalEntryView]:
     je = models.JournalEntry
     rows = session.scalars(select(je).where(
         je.partner_id == actor.partner_id, je.source_id.in_(sources),
         je.id > marker).order_by(je.id)).all()
-    return [(entry, line) for entry in map(ledger.entry_view, rows) for line in entry.lines]
+    return [ledger.entry_view(row) for row in rows]
 
 
 def _stock(session, actor: Actor, sources: list[str], marker: str) -> list[StockMove]:

@@ -1,0 +1,58 @@
+"""The confirmation step of the memo and invoice actions (P6): before issue, apply, remove
+or void, the page shows the preview of ``services/preview`` — journal lines, stock
+movements, new statuses and balances, what the customer's portal will show — with Confirm
+(a POST to the real action) and Cancel.
+
+Without JavaScript the action's form posts to its ``…/preview`` route and gets a
+confirmation page. With htmx the same form posts there too, targeting ``#confirmation`` on
+the page it is on, and only the ``confirmation`` block comes back. A refusal is the use
+case's own error: the page again with the message next to the form, with or without htmx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from creditdesk.domain import errors
+from creditdesk.services import preview
+from creditdesk.web import htmx, templating
+
+TARGET = "confirmation"  # the element (and template block) the htmx forms fill
+
+
+@dataclass
+class Ask:
+    """One confirmation: what is asked, where Confirm posts (with which fields) and where
+    Cancel goes back to."""
+
+    title: str
+    action: str
+    button: str
+    cancel: str
+    section: str
+    danger: bool = False
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def ask(request: Request, *, run: Callable[[], preview.Preview],
+        question: Callable[[preview.Preview], Ask],
+        refused: Callable[[errors.DomainError], Response]) -> Response:
+    """The confirmation of the change ``run`` previews, or its refusal."""
+    fragment = htmx.wanted_block(request, TARGET)
+    try:
+        p = run()
+    except errors.DomainError as exc:
+        response = refused(exc)
+        if fragment is not None:
+            # The page again with the message next to its form, as without JavaScript: in
+            # place of the whole page rather than in the confirmation's place.
+            response.headers["HX-Retarget"] = "body"
+            response.headers["HX-Reswap"] = "innerHTML show:[autofocus]:top"
+        return response
+    c = question(p)
+    return templating.render(request, "dashboard/confirm.html", {
+        "c": c, "p": p, "section": c.section}, block=fragment)
