@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from creditdesk.services import catalog, invoices, memos, visibility
+from creditdesk.services import catalog, credit, invoices, memo_lifecycle, memos, visibility
 from tests import factories
 from tests.browser.conftest import PHONE, Page, expect, screenshot, sign_in
 
@@ -140,7 +140,6 @@ def test_p6_every_action_confirms_with_its_preview(new_page, site, tenant, books
 @MODES
 def test_p6_remove_from_the_invoice_page_confirms(new_page, site, tenant, books,
                                                   javascript) -> None:
-    from creditdesk.services import credit, memo_lifecycle
     memo_lifecycle.issue_memo(site.db, actor=tenant.actor, memo_id=books["memo"])
     credit.apply_credit(site.db, actor=tenant.actor, memo_id=books["memo"],
                         invoice_id=books["invoice"], amount="390.00")
@@ -164,7 +163,6 @@ def test_p6_a_refused_change_is_refused_at_the_confirmation(new_page, site, tena
     sign_in(page, tenant)
     page.goto(f"/dashboard/credit-memos/{books['memo']}")
     # Issued meanwhile (another tab): the preview is refused with the real words.
-    from creditdesk.services import memo_lifecycle
     memo_lifecycle.issue_memo(site.db, actor=tenant.actor, memo_id=books["memo"])
     page.get_by_role("button", name="Issue credit memo").click()
     expect(page.locator("#error-issue")).to_be_visible()
@@ -180,3 +178,78 @@ def test_p6_hidden_credit_is_said_without_amounts(page, site, tenant, books) -> 
     portal = page.locator("#confirm-portal")
     expect(portal).to_contain_text("Credit is hidden from Globex Corporation")
     expect(portal).not_to_contain_text("$")
+
+
+# --- P7: visibility changes say who is affected ------------------------------------------
+
+@pytest.fixture
+def people(site, tenant):
+    """Four customers; credit shown to all but two exceptions (Hooli and Initech)."""
+    db, actor = site.db, tenant.actor
+    ids = {n: factories.customer(db, actor, n) for n in
+           ("Globex Corporation", "Hooli", "Initech", "Umbrella Health")}
+    visibility.replace_setting(db, actor=actor, show_to_all_customers=True,
+                               exceptions=[ids["Hooli"], ids["Initech"]])
+    return ids
+
+
+def seen(site, tenant) -> list[str]:
+    """Who sees credit in the portal now, by name."""
+    with site.db.read() as session:
+        return sorted(v.name for v in visibility.audience(session,
+                                                          tenant.actor.partner_id).values())
+
+
+@MODES
+def test_p7_unticking_says_who_starts_and_stops_seeing_credit(new_page, site, tenant, people,
+                                                               javascript) -> None:
+    page = new_page(javascript=javascript)
+    mode = "htmx" if javascript else "nojs"
+    sign_in(page, tenant)
+    page.goto("/dashboard/preferences/credit-balance-visibility")
+    page.get_by_role("switch", name="Show balance to all customers").set_checked(False)
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    # Saved as it is, the two exceptions flip to *shown*: said plainly, by name and count.
+    expect(card(page)).to_contain_text("Hide credit balances from all customers?")
+    expect(page.locator("#choice-1-note")).to_contain_text(
+        "The 2 exceptions (Hooli, Initech) keep getting the opposite of the setting, so they "
+        "start seeing credit.")
+    expect(page.locator("#choice-1-stop")).to_contain_text(
+        "2 customers will stop seeing their credit")
+    expect(page.locator("#choice-1-stop-names")).to_have_text(
+        re.compile(r"Globex Corporation\s*Umbrella Health"))
+    expect(page.locator("#choice-1-start")).to_contain_text("2 customers will start seeing")
+    expect(page.locator("#choice-1-start-names")).to_have_text(re.compile(r"Hooli\s*Initech"))
+    # The other way: without the exceptions, nobody starts; Globex and Umbrella stop.
+    expect(page.locator("#choice-2-stop")).to_contain_text("2 customers will stop seeing")
+    expect(page.locator("#choice-2-start")).to_have_count(0)
+    if javascript:
+        expect(page.locator("#visibility-form")).to_be_visible()  # in the page itself
+    screenshot(page, f"p7_visibility_confirmation_{mode}")
+
+    # Cancel: nothing saved.
+    page.locator("#cancel-action").click()
+    expect(card(page)).to_have_count(0)
+    assert seen(site, tenant) == ["Globex Corporation", "Umbrella Health"]
+
+    # Save and remove the exceptions: nobody sees credit now, as the preview said.
+    page.get_by_role("switch", name="Show balance to all customers").set_checked(False)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator("#confirm-action-2").click()
+    expect(page.locator("main .notice")).to_contain_text("hidden from all customers, with no")
+    expect(page.locator("#no-exceptions")).to_be_visible()
+    assert seen(site, tenant) == []
+
+
+def test_p7_an_exception_added_names_the_customer(page, site, tenant, people) -> None:
+    sign_in(page, tenant)
+    page.goto("/dashboard/preferences/credit-balance-visibility?q=Globex")
+    page.get_by_role("button", name="Add Globex Corporation as an exception").click()
+    expect(card(page)).to_contain_text("Make Globex Corporation an exception?")
+    expect(page.locator("#choice-1-stop")).to_contain_text("1 customer will stop seeing")
+    expect(page.locator("#choice-1-stop-names")).to_have_text("Globex Corporation")
+    page.locator("#confirm-action").click()
+    expect(page.locator("#exception-list")).to_contain_text("Globex Corporation")
+    assert seen(site, tenant) == ["Umbrella Health"]
+    screenshot(page, "p7_exception_added")

@@ -79,7 +79,17 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/customers/{customer_id}/portal-link": (
         "/dashboard/customers/{customer}/portal-link", ()),
     "/dashboard/preferences/credit-balance-visibility": (
-        "/dashboard/preferences/credit-balance-visibility", ("show_to_all_customers",)),
+        "/dashboard/preferences/credit-balance-visibility",
+        ("show_to_all_customers", "clear_exceptions")),
+    # P7: the confirmation step of each visibility change.
+    "/dashboard/preferences/credit-balance-visibility/preview": (
+        "/dashboard/preferences/credit-balance-visibility/preview", ("show_to_all_customers",)),
+    "/dashboard/preferences/credit-balance-visibility/exceptions/preview": (
+        "/dashboard/preferences/credit-balance-visibility/exceptions/preview",
+        ("customer_id", "q")),
+    "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove/preview": (
+        "/dashboard/preferences/credit-balance-visibility/exceptions/{customer}/remove/preview",
+        ()),
     "/dashboard/preferences/credit-balance-visibility/exceptions": (
         "/dashboard/preferences/credit-balance-visibility/exceptions", ("customer_id", "q")),
     "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove": (

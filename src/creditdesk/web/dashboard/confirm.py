@@ -46,13 +46,16 @@ def ask(request: Request, *, run: Callable[[], preview.Preview],
     try:
         p = run()
     except errors.DomainError as exc:
-        response = refused(exc)
-        if fragment is not None:
-            # The page again with the message next to its form, as without JavaScript: in
-            # place of the whole page rather than in the confirmation's place.
-            response.headers["HX-Retarget"] = "body"
-            response.headers["HX-Reswap"] = "innerHTML show:[autofocus]:top"
-        return response
+        return in_place_of_page(request, refused(exc))
     c = question(p)
     return templating.render(request, "dashboard/confirm.html", {
         "c": c, "p": p, "section": c.section}, block=fragment)
+
+
+def in_place_of_page(request: Request, response: Response) -> Response:
+    """A refusal: the page again with the message next to its form, as without JavaScript.
+    For htmx it replaces the whole page rather than filling the confirmation's place."""
+    if htmx.wanted_block(request, TARGET) is not None:
+        response.headers["HX-Retarget"] = "body"
+        response.headers["HX-Reswap"] = "innerHTML show:[autofocus]:top"
+    return response
