@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.domain import errors
-from creditdesk.services import memo_lifecycle, memos, preview
+from creditdesk.services import memo_lifecycle, memos, preview, visibility, visibility_preview
 from tests import factories
 
 
@@ -57,3 +57,57 @@ def test_p6_a_refused_preview_raises_the_use_cases_error_and_keeps_nothing(db, a
         preview.issue(db, actor=actor, memo_id=draft.id)
     # The database is free again: a real change goes through at once.
     memo_lifecycle.void_memo(db, actor=actor, memo_id=draft.id, reason="typo")
+
+
+# --- P7 --------------------------------------------------------------------------------
+
+def _audit_count(db) -> int:
+    with db.read() as session:
+        return len(session.scalars(select(models.AuditEvent.id)).all())
+
+
+def test_p7_toggling_with_exceptions_names_everyone_who_changes(db, actor):
+    ids = {n: factories.customer(db, actor, n) for n in ("Globex", "Hooli", "Initech")}
+    visibility.replace_setting(db, actor=actor, show_to_all_customers=True,
+                               exceptions=[ids["Hooli"]])
+    audits = _audit_count(db)
+    kept = visibility_preview.show_to_all(db, actor=actor, value=False)
+    assert [w.name for w in kept.start] == ["Hooli"]  # the exception flips to shown
+    assert [w.name for w in kept.stop] == ["Globex", "Initech"]
+    cleared = visibility_preview.show_to_all(db, actor=actor, value=False,
+                                             clear_exceptions=True)
+    assert cleared.start == [] and [w.name for w in cleared.stop] == ["Globex", "Initech"]
+    # Nothing saved, nothing audited.
+    setting = visibility.get_setting(db, actor=actor)
+    assert setting.show_to_all_customers is True
+    assert [e.name for e in setting.exceptions] == ["Hooli"]
+    assert _audit_count(db) == audits
+    # And the real change does what the preview said.
+    with db.read() as session:
+        before = set(visibility.audience(session, actor.partner_id))
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=False)
+    with db.read() as session:
+        after = set(visibility.audience(session, actor.partner_id))
+    assert after - before == {w.customer_id for w in kept.start}
+    assert before - after == {w.customer_id for w in kept.stop}
+
+
+def test_p7_an_exception_previews_one_customer(db, actor):
+    cid = factories.customer(db, actor, "Globex")
+    factories.customer(db, actor, "Hooli")
+    added = visibility_preview.add_exception(db, actor=actor, customer_id=cid)
+    assert [w.name for w in added.start] == ["Globex"] and added.stop == []  # hidden to all
+    assert visibility.get_setting(db, actor=actor).exceptions == []
+    with pytest.raises(errors.NotFound):
+        visibility_preview.remove_exception(db, actor=actor, customer_id=cid)
+
+
+def test_p7_audience_agrees_with_credit_visible(db, actor):
+    ids = [factories.customer(db, actor, n) for n in ("A", "B", "C")]
+    for show in (True, False):
+        visibility.replace_setting(db, actor=actor, show_to_all_customers=show,
+                                   exceptions=[ids[1]])
+        with db.read() as session:
+            seen = set(visibility.audience(session, actor.partner_id))
+            assert seen == {i for i in ids
+                            if visibility.credit_visible(session, actor.partner_id, i)}
