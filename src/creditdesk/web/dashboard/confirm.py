@@ -52,6 +52,19 @@ def ask(request: Request, *, run: Callable[[], preview.Preview],
         "c": c, "p": p, "section": c.section}, block=fragment)
 
 
+def removal(request: Request, db, actor, *, memo_id: str, invoice_id: str, action: str,
+            back: str, section: str,
+            refused: Callable[[errors.DomainError], Response]) -> Response:
+    """Remove's confirmation, the same from the memo page and from the invoice page."""
+    return ask(
+        request, run=lambda: preview.remove(db, actor=actor, memo_id=memo_id,
+                                            invoice_id=invoice_id),
+        question=lambda p: Ask(
+            f"Remove the credit of {p.credit_memo.number} from invoice {p.invoice.number}?",
+            action, "Remove credit", back, section, danger=True),
+        refused=refused)
+
+
 def in_place_of_page(request: Request, response: Response) -> Response:
     """A refusal: the page again with the message next to its form, as without JavaScript.
     For htmx it replaces the whole page rather than filling the confirmation's place."""

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.services import credit, customers, invoices, memos, pages, preview
+from creditdesk.services import credit, customers, invoices, memos, pages
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
@@ -65,12 +65,9 @@ def remove_credit_preview(request: Request, db: DB, actor: User, invoice_id: str
                           memo_id: str, _f: CheckedForm) -> Response:
     """P6: the confirmation of Remove, from the invoice side."""
     url = f"/dashboard/invoices/{invoice_id}"
-    return confirm.ask(
-        request, run=lambda: preview.remove(db, actor=actor, memo_id=memo_id,
-                                            invoice_id=invoice_id),
-        question=lambda p: confirm.Ask(
-            f"Remove the credit of {p.credit_memo.number} from invoice {p.invoice.number}?",
-            f"{url}/credits/{memo_id}/remove", "Remove credit", url, "invoices", danger=True),
+    return confirm.removal(
+        request, db, actor, memo_id=memo_id, invoice_id=invoice_id,
+        action=f"{url}/credits/{memo_id}/remove", back=url, section="invoices",
         refused=lambda exc: invoice_page(request, db, actor, invoice_id,
                                          refusal=forms.refusal("remove", exc)))
 

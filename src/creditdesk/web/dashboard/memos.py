@@ -151,15 +151,11 @@ def apply_preview(request: Request, db: DB, actor: User, memo_id: str,
 @router.post("/credit-memos/{memo_id}/applications/{invoice_id}/remove/preview")
 def remove_preview(request: Request, db: DB, actor: User, memo_id: str, invoice_id: str,
                    _f: CheckedForm) -> Response:
-    return confirm.ask(
-        request, run=lambda: preview.remove(db, actor=actor, memo_id=memo_id,
-                                            invoice_id=invoice_id),
-        question=lambda p: confirm.Ask(
-            f"Remove the credit of {p.credit_memo.number} from invoice {p.invoice.number}?",
-            f"{_url(memo_id)}/applications/{invoice_id}/remove", "Remove credit",
-            _url(memo_id), "memos", danger=True),
-        refused=lambda exc: memo_page(request, db, actor, memo_id,
-                                      refusal=forms.refusal("remove", exc)))
+    return confirm.removal(
+        request, db, actor, memo_id=memo_id, invoice_id=invoice_id,
+        action=f"{_url(memo_id)}/applications/{invoice_id}/remove", back=_url(memo_id),
+        section="memos", refused=lambda exc: memo_page(request, db, actor, memo_id,
+                                                       refusal=forms.refusal("remove", exc)))
 
 
 @router.post("/credit-memos/{memo_id}/void/preview")
