@@ -77,7 +77,7 @@ class Preview:
     credit_memo: views.MemoView
     invoice: views.InvoiceView | None
     portal: PortalEffect
-    # The two documents as they were, read in the same transaction just before the change.
+    # The two documents as they were, read just before the change.
     memo_before: views.MemoView | None = None
     invoice_before: views.InvoiceView | None = None
 
