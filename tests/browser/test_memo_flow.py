@@ -33,6 +33,12 @@ def notice(page: Page):
     return page.locator("main .notice[role=status]")
 
 
+def confirm(page: Page) -> None:
+    """Confirm the action whose preview (P6) is shown (tests/browser/test_preview.py)."""
+    expect(page.locator("#confirm-card")).to_be_visible()
+    page.locator("#confirm-action").click()
+
+
 def fields(page: Page) -> dict[str, object]:
     return {"status": page.locator("h1 .badge"), "total": page.locator("#memo-total"),
             "applied": page.locator("#memo-applied"),
@@ -70,6 +76,7 @@ def test_memo_lifecycle_in_the_browser(page: Page, tenant, books) -> None:
 
     # Issue.
     page.get_by_role("button", name="Issue credit memo").click()
+    confirm(page)
     expect(notice(page)).to_have_text(f"Credit memo {number} issued.")
     expect(f["status"]).to_have_text("Issued")
     expect(f["remaining"]).to_have_text("$250.00")
@@ -82,6 +89,7 @@ def test_memo_lifecycle_in_the_browser(page: Page, tenant, books) -> None:
     expect(page.locator(f"#candidate-{a}")).to_contain_text("$1,000.00")
     amount_a.fill("100.00")
     page.get_by_role("button", name=f"Apply to {a}").click()
+    confirm(page)
     expect(notice(page)).to_have_text(f"Applied $100.00 of {number} to invoice {a}.")
     expect(f["status"]).to_have_text("Partially applied")
     expect(f["applied"]).to_have_text("$100.00")
@@ -92,6 +100,7 @@ def test_memo_lifecycle_in_the_browser(page: Page, tenant, books) -> None:
     amount_b = page.get_by_label(f"Amount to apply to {b} (USD)")
     expect(amount_b).to_have_value("150.00")
     page.get_by_role("button", name=f"Apply to {b}").click()
+    confirm(page)
     expect(notice(page)).to_have_text(f"Applied $150.00 of {number} to invoice {b}.")
     expect(f["status"]).to_have_text("Applied")
     expect(f["applied"]).to_have_text("$250.00")
@@ -113,6 +122,7 @@ def test_memo_lifecycle_in_the_browser(page: Page, tenant, books) -> None:
 
     # Remove the application to the first invoice.
     page.get_by_role("button", name=f"Remove credit from {a}").click()
+    confirm(page)
     expect(notice(page)).to_have_text(f"Removed the credit of {number} from invoice {a}.")
     expect(f["status"]).to_have_text("Partially applied")
     expect(f["applied"]).to_have_text("$150.00")
@@ -134,6 +144,7 @@ def test_memo_lifecycle_in_the_browser(page: Page, tenant, books) -> None:
     expect(f["status"]).to_have_text("Issued")
     page.get_by_label("Reason for voiding (required)").fill("Raised twice by mistake")
     page.get_by_role("button", name="Void credit memo").click()
+    confirm(page)
     expect(notice(page)).to_have_text(f"Credit memo {books['other_number']} voided.")
     expect(f["status"]).to_have_text("Void")
     expect(page.locator("#void-reason")).to_have_text("Raised twice by mistake")

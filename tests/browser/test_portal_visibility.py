@@ -41,6 +41,7 @@ def set_show_to_all(admin: Page, on: bool) -> None:
     switch = admin.get_by_role("switch", name="Show balance to all customers")
     switch.set_checked(on)
     admin.get_by_role("button", name="Save").click()
+    admin.locator("#confirm-action").click()  # who starts or stops seeing credit (P7)
     expect(admin.locator("main .notice")).to_contain_text(
         "now shown to all customers" if on else "now hidden from all customers")
     expect(switch).to_be_checked(checked=on)
@@ -105,6 +106,7 @@ def test_portal_follows_the_visibility_setting(new_page, site, tenant, books) ->
     admin.get_by_label("Search customers to add").fill("Initech")
     admin.get_by_label("Search customers to add").press("Enter")
     admin.get_by_role("button", name="Add Initech as an exception").click()
+    admin.locator("#confirm-action").click()
     expect(admin.locator("main .notice")).to_have_text("Initech is now an exception.")
     expect(admin.locator("#exception-list")).to_contain_text("Initech")
     assert_credit_hidden(customer, books)
@@ -116,6 +118,7 @@ def test_portal_follows_the_visibility_setting(new_page, site, tenant, books) ->
 
     # Off, exception removed: hidden.
     admin.get_by_role("button", name="Remove Initech from the exceptions").click()
+    admin.locator("#confirm-action").click()
     expect(admin.locator("main .notice")).to_have_text("The exception was removed.")
     expect(admin.locator("#no-exceptions")).to_be_visible()
     assert_credit_hidden(customer, books)

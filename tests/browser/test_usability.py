@@ -186,6 +186,9 @@ def test_keyboard_only(page: Page, tenant, books) -> None:
     _tab_to(page, "issue-memo")
     assert _focus_is_visible(page)
     page.keyboard.press("Enter")
+    # The confirmation (P6) takes the focus on its Confirm button: Enter confirms.
+    expect(page.locator("#confirm-action")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("h1 .badge")).to_have_text("Issued")
 
     # Void it: Tab to the reason, type, Tab to the button, Enter.
@@ -193,6 +196,8 @@ def test_keyboard_only(page: Page, tenant, books) -> None:
     page.keyboard.type("Entered against the wrong customer")
     page.keyboard.press("Tab")
     assert _focused(page) == "void-memo"
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm-action")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("h1 .badge")).to_have_text("Void")
     expect(page.locator("#void-reason")).to_have_text("Entered against the wrong customer")

@@ -61,6 +61,17 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/credit-memos/{memo_id}/void": ("/dashboard/credit-memos/{issued}/void",
                                                ("reason",)),
     "/dashboard/credit-memos/{memo_id}/delete": ("/dashboard/credit-memos/{draft}/delete", ()),
+    # P6: the confirmation step of each action above.
+    "/dashboard/credit-memos/{memo_id}/issue/preview": (
+        "/dashboard/credit-memos/{draft}/issue/preview", ()),
+    "/dashboard/credit-memos/{memo_id}/apply/preview": (
+        "/dashboard/credit-memos/{issued}/apply/preview", ("invoice_id", "amount", "invoice_q")),
+    "/dashboard/credit-memos/{memo_id}/applications/{invoice_id}/remove/preview": (
+        "/dashboard/credit-memos/{applied}/applications/{invoice}/remove/preview", ()),
+    "/dashboard/credit-memos/{memo_id}/void/preview": (
+        "/dashboard/credit-memos/{issued}/void/preview", ("reason",)),
+    "/dashboard/invoices/{invoice_id}/credits/{memo_id}/remove/preview": (
+        "/dashboard/invoices/{invoice}/credits/{applied}/remove/preview", ()),
     "/dashboard/invoices/{invoice_id}/credits/{memo_id}/remove": (
         "/dashboard/invoices/{invoice}/credits/{applied}/remove", ()),
     "/dashboard/invoices/{invoice_id}/credit-memos": (
@@ -72,7 +83,17 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/customers/{customer_id}/references/{reference_id}/unlink": (
         "/dashboard/customers/{synced_customer}/references/{reference}/unlink", ("confirm",)),
     "/dashboard/preferences/credit-balance-visibility": (
-        "/dashboard/preferences/credit-balance-visibility", ("show_to_all_customers",)),
+        "/dashboard/preferences/credit-balance-visibility",
+        ("show_to_all_customers", "clear_exceptions")),
+    # P7: the confirmation step of each visibility change.
+    "/dashboard/preferences/credit-balance-visibility/preview": (
+        "/dashboard/preferences/credit-balance-visibility/preview", ("show_to_all_customers",)),
+    "/dashboard/preferences/credit-balance-visibility/exceptions/preview": (
+        "/dashboard/preferences/credit-balance-visibility/exceptions/preview",
+        ("customer_id", "q")),
+    "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove/preview": (
+        "/dashboard/preferences/credit-balance-visibility/exceptions/{customer}/remove/preview",
+        ()),
     "/dashboard/preferences/credit-balance-visibility/exceptions": (
         "/dashboard/preferences/credit-balance-visibility/exceptions", ("customer_id", "q")),
     "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove": (

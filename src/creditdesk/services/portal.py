@@ -181,3 +181,16 @@ def _memo(row: models.CreditMemo) -> PortalMemo:
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
                       v.remaining_amount, v.source, v.applied_to_invoices,
                       v.refunded_amount or Money(0, v.currency))
+
+
+def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMemo | None:
+    """One memo as ``list_credit_memos`` shows it, or None when that list leaves it out
+    (a draft, a void memo); NotFound when the customer's credit is hidden (P3)."""
+    cm = models.CreditMemo
+    with db.read() as session:
+        if not visibility.credit_visible(session, who.partner_id, who.customer_id):
+            raise errors.NotFound(HIDDEN)
+        row = session.scalars(select(cm).where(
+            cm.partner_id == who.partner_id, cm.customer_id == who.customer_id,
+            cm.id == memo_id, cm.status.in_(SHOWN_MEMOS))).one_or_none()
+        return _memo(row) if row is not None else None

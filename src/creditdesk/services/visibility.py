@@ -39,11 +39,28 @@ def _show_to_all(session: Session, partner_id: str) -> bool:
     return bool(row and row.show_to_all)
 
 
+def rule(*, show_to_all: bool, is_exception: bool) -> bool:
+    """P2/P3: the one place the rule is decided — an exception gets the opposite."""
+    return show_to_all != is_exception
+
+
 def credit_visible(session: Session, partner_id: str, customer_id: str) -> bool:
-    """P3: does this customer see its credit? (the one place the rule is decided)"""
+    """P3: does this customer see its credit?"""
     is_exception = session.get(models.CreditVisibilityException,
                                (partner_id, customer_id)) is not None
-    return _show_to_all(session, partner_id) != is_exception
+    return rule(show_to_all=_show_to_all(session, partner_id), is_exception=is_exception)
+
+
+def audience(session: Session, partner_id: str) -> dict[str, ExceptionView]:
+    """Every customer that sees its credit now, by id (P7 compares two of these)."""
+    c, ex = models.Customer, models.CreditVisibilityException
+    show_to_all = _show_to_all(session, partner_id)
+    rows = session.execute(
+        select(c.id, c.name, c.email, ex.customer_id.label("excepted"))
+        .outerjoin(ex, (ex.customer_id == c.id) & (ex.partner_id == partner_id))
+        .where(c.partner_id == partner_id)).all()
+    return {r.id: ExceptionView(r.id, r.name, r.email) for r in rows
+            if rule(show_to_all=show_to_all, is_exception=r.excepted is not None)}
 
 
 def _setting(session: Session, partner_id: str) -> Setting:

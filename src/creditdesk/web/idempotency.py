@@ -100,7 +100,7 @@ async def bind(request: Request, actor: Actor) -> None:
     """Called once the caller of an API operation is known: replay the key's stored answer
     (raises ``idempotency.Replay``), or make the request's writes claim the key."""
     keyed = request.scope.get("creditdesk.idempotency")
-    if not isinstance(keyed, _Keyed) or keyed.request is not None:
+    if not isinstance(keyed, _Keyed) or keyed.request is not None or is_preview(request):
         return
     req = idempotency.Request(actor.partner_id, keyed.key, keyed.request_hash)
     stored = await run_in_threadpool(idempotency.lookup, keyed.unit.db, req)
@@ -109,6 +109,17 @@ async def bind(request: Request, actor: Actor) -> None:
     faults.point("idempotency.looked_up")
     keyed.request = req
     keyed.unit.bind(lambda conn: idempotency.claim_on(conn, req))
+
+
+# The spellings of true a bool query parameter takes (pydantic's), e.g. ?preview=true.
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+
+
+def is_preview(request: Request) -> bool:
+    """A P6 preview (``?preview=true``) changes nothing, so it has nothing to keep: it is
+    neither replayed from nor stored under its key, which stays free for the real change
+    (whose request differs by that query, so it could never share the preview's answer)."""
+    return request.query_params.get("preview", "").strip().lower() in _TRUE
 
 
 def install(app: FastAPI) -> None:

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from creditdesk.domain import application
-from creditdesk.services import credit, invoices, memos
-from creditdesk.web.api import present, responses, schemas
+from creditdesk.services import credit, invoices, memos, preview
+from creditdesk.web.api import present, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -57,10 +57,13 @@ def record_payment(invoice_id: str, body: schemas.PaymentIn, db: DB,
 
 
 @router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}",
-               response_model=responses.CreditRemovedOut)
+               response_model=responses.CreditRemovedOut | previews.PreviewOut)
 def remove_credit(invoice_id: str, credit_memo_id: str, db: DB,
-                  actor: CurrentActor) -> dict[str, Any]:
+                  actor: CurrentActor, preview_: previews.Flag = False) -> Any:
     """U1: remove a memo's credit from the invoice side."""
+    if preview_:
+        return previews.answer(preview.remove(db, actor=actor, memo_id=credit_memo_id,
+                                              invoice_id=invoice_id))
     removed = credit.remove_credit(db, actor=actor, memo_id=credit_memo_id, invoice_id=invoice_id)
     return {"invoice": present.invoice_out(removed.invoice),
             "credit_memo": present.memo_out(removed.credit_memo)}

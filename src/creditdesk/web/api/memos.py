@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from creditdesk.domain import memo as memo_rules
-from creditdesk.services import credit, memo_lifecycle, memos
-from creditdesk.web.api import fields, present, responses, schemas
+from creditdesk.services import credit, memo_lifecycle, memos, preview
+from creditdesk.web.api import fields, present, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -65,21 +65,33 @@ def delete_memo(memo_id: str, db: DB, actor: CurrentActor) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/credit-memos/{memo_id}/issue", response_model=responses.MemoOut)
-def issue_memo(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+@router.post("/credit-memos/{memo_id}/issue",
+             response_model=responses.MemoOut | previews.PreviewOut)
+def issue_memo(memo_id: str, db: DB, actor: CurrentActor,
+               preview_: previews.Flag = False) -> Any:
+    if preview_:
+        return previews.answer(preview.issue(db, actor=actor, memo_id=memo_id))
     return present.memo_out(memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id))
 
 
-@router.post("/credit-memos/{memo_id}/void", response_model=responses.MemoOut)
-def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+@router.post("/credit-memos/{memo_id}/void",
+             response_model=responses.MemoOut | previews.PreviewOut)
+def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor,
+              preview_: previews.Flag = False) -> Any:
+    if preview_:
+        return previews.answer(preview.void(db, actor=actor, memo_id=memo_id,
+                                            reason=body.reason))
     return present.memo_out(memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id,
                                                      reason=body.reason))
 
 
 @router.post("/credit-memos/{memo_id}/applications", status_code=201,
-             response_model=responses.AppliedOut)
+             response_model=responses.AppliedOut, responses={200: previews.ANSWER})
 def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB,
-                 actor: CurrentActor) -> dict[str, Any]:
+                 actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+    if preview_:
+        return previews.answer(preview.apply(db, actor=actor, memo_id=memo_id,
+                                             invoice_id=body.invoice_id, amount=body.amount))
     applied = credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=body.invoice_id,
                                   amount=body.amount)
     return {"application": present.application_out(applied.application),
@@ -95,10 +107,13 @@ def list_applications(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, An
 
 
 @router.delete("/credit-memos/{memo_id}/applications",
-               response_model=responses.RemovedOut)
+               response_model=responses.RemovedOut | previews.PreviewOut)
 def remove_credit(memo_id: str, invoice_id: Annotated[str, INVOICE_ID], db: DB,
-                  actor: CurrentActor) -> dict[str, Any]:
+                  actor: CurrentActor, preview_: previews.Flag = False) -> Any:
     """U1: remove a memo's credit from the memo side."""
+    if preview_:
+        return previews.answer(preview.remove(db, actor=actor, memo_id=memo_id,
+                                              invoice_id=invoice_id))
     removed = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
     return {"credit_memo": present.memo_out(removed.credit_memo),
             "invoice": present.invoice_out(removed.invoice)}

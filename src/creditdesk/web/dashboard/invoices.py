@@ -13,6 +13,7 @@ from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
+from creditdesk.web.dashboard import confirm
 
 router = APIRouter()
 PAGE_SIZE = 25
@@ -57,6 +58,18 @@ def remove_credit(request: Request, db: DB, actor: User, invoice_id: str, memo_i
     templating.flash(request, f"Removed the credit of {done.credit_memo.number} from invoice "
                      f"{done.invoice.number}.")
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
+
+
+@router.post("/invoices/{invoice_id}/credits/{memo_id}/remove/preview")
+def remove_credit_preview(request: Request, db: DB, actor: User, invoice_id: str,
+                          memo_id: str, _f: CheckedForm) -> Response:
+    """P6: the confirmation of Remove, from the invoice side."""
+    url = f"/dashboard/invoices/{invoice_id}"
+    return confirm.removal(
+        request, db, actor, memo_id=memo_id, invoice_id=invoice_id,
+        action=f"{url}/credits/{memo_id}/remove", back=url, section="invoices",
+        refused=lambda exc: invoice_page(request, db, actor, invoice_id,
+                                         refusal=forms.refusal("remove", exc)))
 
 
 @router.post("/invoices/{invoice_id}/credit-memos")

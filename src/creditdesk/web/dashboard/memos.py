@@ -7,11 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.services import credit, customers, memo_lifecycle, memos, pages
+from creditdesk.services import credit, customers, memo_lifecycle, memos, pages, preview
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
+from creditdesk.web.dashboard import confirm
 
 router = APIRouter()
 TABS = ["", "draft", "issued", "partially_applied", "applied", "void"]
@@ -112,3 +113,60 @@ def delete(request: Request, db: DB, actor: User, memo_id: str, _f: CheckedForm)
     except errors.DomainError as exc:
         return memo_page(request, db, actor, memo_id, refusal=forms.refusal("delete", exc))
     return _done(request, "/dashboard/credit-memos", f"Draft {number} deleted.")
+
+
+# --- the confirmation step of each action (P6) ----------------------------------------
+
+@router.post("/credit-memos/{memo_id}/issue/preview")
+def issue_preview(request: Request, db: DB, actor: User, memo_id: str,
+                  _f: CheckedForm) -> Response:
+    return confirm.ask(
+        request, run=lambda: preview.issue(db, actor=actor, memo_id=memo_id),
+        question=lambda p: confirm.Ask(
+            f"Issue credit memo {p.credit_memo.number}?", _url(memo_id) + "/issue",
+            f"Issue {p.credit_memo.number}", _url(memo_id), "memos"),
+        refused=lambda exc: memo_page(request, db, actor, memo_id,
+                                      refusal=forms.refusal("issue", exc)))
+
+
+@router.post("/credit-memos/{memo_id}/apply/preview")
+def apply_preview(request: Request, db: DB, actor: User, memo_id: str,
+                  form: CheckedForm) -> Response:
+    typed = forms.values(form, "invoice_id", "amount")
+    invoice_q = forms.search(form, "invoice_q")
+    return confirm.ask(
+        request, run=lambda: preview.apply(db, actor=actor, memo_id=memo_id,
+                                           invoice_id=typed["invoice_id"],
+                                           amount=typed["amount"]),
+        question=lambda p: confirm.Ask(
+            f"Apply {templating.money(p.credit_memo.applied_amount - p.memo_before.applied_amount)}"
+            f" of {p.credit_memo.number} to invoice {p.invoice.number}?",
+            _url(memo_id) + "/apply", "Apply credit", _url(memo_id), "memos",
+            fields={**typed, "invoice_q": invoice_q}),
+        refused=lambda exc: memo_page(request, db, actor, memo_id,
+                                      refusal=forms.refusal("apply", exc, typed),
+                                      invoice_q=invoice_q))
+
+
+@router.post("/credit-memos/{memo_id}/applications/{invoice_id}/remove/preview")
+def remove_preview(request: Request, db: DB, actor: User, memo_id: str, invoice_id: str,
+                   _f: CheckedForm) -> Response:
+    return confirm.removal(
+        request, db, actor, memo_id=memo_id, invoice_id=invoice_id,
+        action=f"{_url(memo_id)}/applications/{invoice_id}/remove", back=_url(memo_id),
+        section="memos", refused=lambda exc: memo_page(request, db, actor, memo_id,
+                                                       refusal=forms.refusal("remove", exc)))
+
+
+@router.post("/credit-memos/{memo_id}/void/preview")
+def void_preview(request: Request, db: DB, actor: User, memo_id: str,
+                 form: CheckedForm) -> Response:
+    typed = forms.values(form, "reason")
+    return confirm.ask(
+        request, run=lambda: preview.void(db, actor=actor, memo_id=memo_id,
+                                          reason=typed["reason"]),
+        question=lambda p: confirm.Ask(
+            f"Void credit memo {p.credit_memo.number}?", _url(memo_id) + "/void",
+            f"Void {p.credit_memo.number}", _url(memo_id), "memos", danger=True, fields=typed),
+        refused=lambda exc: memo_page(request, db, actor, memo_id,
+                                      refusal=forms.refusal("void", exc, typed)))

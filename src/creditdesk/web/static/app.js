@@ -16,3 +16,13 @@ document.addEventListener("click", (event) => {
     window.history.back();
   }
 });
+document.addEventListener("click", (event) => {
+  // Cancel on a confirmation (P6) that htmx put into the page: close it where it is. (On a
+  // confirmation page of its own, without JavaScript, it is a link back to the page.)
+  const cancel = event.target instanceof Element
+    ? event.target.closest("#confirmation [data-cancel-confirmation]") : null;
+  if (cancel) {
+    event.preventDefault();
+    document.getElementById("confirmation").replaceChildren();
+  }
+});
