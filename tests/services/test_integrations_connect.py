@@ -64,7 +64,7 @@ def test_a_second_connect_continues_the_pending_connection(
 def test_the_dashboard_refuses_a_system_already_connected(
         db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
     fake_qbo.connect(db, actor)
-    with pytest.raises(errors.InvalidState, match="already connected.*Harbor Books"):
+    with pytest.raises(errors.InvalidState, match=r"already connected.*Harbor Books"):
         _start(db, actor, fake_qbo, refuse_if_connected=True)
     assert len(_rows(db)) == 1
 
@@ -73,7 +73,7 @@ def test_the_dashboard_refuses_a_system_already_connected(
 def test_a_missing_app_configuration_starts_nothing(
         db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch, missing: str) -> None:
     monkeypatch.setenv(f"CREDITDESK_{missing}", "")
-    with pytest.raises(errors.Unavailable, match=f"isn't configured.*CREDITDESK_{missing}"):
+    with pytest.raises(errors.Unavailable, match=rf"isn.t configured.*CREDITDESK_{missing}"):
         _start(db, actor, fake_qbo)
     assert _rows(db) == []
 

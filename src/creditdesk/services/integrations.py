@@ -160,13 +160,13 @@ def app_missing(spec: registry.Provider, settings: ProviderSettings) -> str | No
         return None
     return (f"{spec.name} can't be connected on this CreditDesk yet: its {spec.name} app "
             f"isn't configured ({' and '.join(missing)} not set). Whoever runs CreditDesk "
-            "sets them and restarts it; nothing was saved.")
+            "sets them and restarts it.")
 
 
 def _require_app(spec: registry.Provider, settings: ProviderSettings) -> None:
     missing = app_missing(spec, settings)
     if missing:
-        raise errors.Unavailable(missing)
+        raise errors.Unavailable(f"{missing} Nothing was saved.")
 
 
 def _refuse_if_connected(session: Session, partner_id: str, spec: registry.Provider) -> None:
