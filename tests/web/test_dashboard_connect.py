@@ -61,7 +61,7 @@ def test_connect_goes_to_the_provider_and_comes_back_to_the_page(
     location = _back(admin, fake_qbo, _consent(fake_qbo, url))
     assert re.fullmatch(rf"{PAGE}\?connection=int_\w+", location)
     assert _outcome(admin, location) == ("Connected: QuickBooks Online company “Harbor "
-                                         "Books”. The first sync has started; its progress "
+                                         "Books”. The first sync starts now; its progress "
                                          "shows on the connection below.")
     page = admin.get(PAGE).text
     assert 'id="card-connect-qbo"' not in page and 'id="card-connect-xero"' in page

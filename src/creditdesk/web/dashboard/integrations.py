@@ -64,7 +64,7 @@ def _outcome(db: DB, actor: User, connection: str, oauth: str) -> Outcome | None
     name = source_name(i.provider)
     if i.status == "connected":
         return Outcome(True, f"Connected: {name} {company_word(i.provider)} "
-                             f"“{i.company_name or i.realm_id}”. The first sync has started; "
+                             f"“{i.company_name or i.realm_id}”. The first sync starts now; "
                              "its progress shows on the connection below.")
     if i.last_error:
         return Outcome(False, f"{name} was not connected. {i.last_error}")
@@ -103,8 +103,13 @@ def describe_run(r: integrations.RunView) -> str:
 
 def _sync_state(db: DB, actor: User, i: integrations.IntegrationView) -> dict[str, Any]:
     runs = integrations.list_runs(db, actor=actor, integration_id=i.id, limit=10).data
-    return {"i": i, "runs": runs, "active": bool(runs) and runs[0].status in ACTIVE,
-            "poll": POLL, "describe_run": describe_run}
+    # A new connection's first sync is due (its runner queues it in a moment): poll for it
+    # too. (QuickBooks Desktop's runs come when the Web Connector calls, not from here.)
+    first_due = (not runs and i.status == "connected" and i.next_sync_at is not None
+                 and i.provider != qbd.PROVIDER)
+    return {"i": i, "runs": runs, "first_due": first_due, "poll": POLL,
+            "active": first_due or (bool(runs) and runs[0].status in ACTIVE),
+            "describe_run": describe_run}
 
 
 @router.get("/{integration_id}/sync-status")
