@@ -73,7 +73,7 @@ def test_the_dashboard_refuses_a_system_already_connected(
 def test_a_missing_app_configuration_starts_nothing(
         db: Database, actor: Actor, fake_qbo: FakeQbo, monkeypatch, missing: str) -> None:
     monkeypatch.setenv(f"CREDITDESK_{missing}", "")
-    with pytest.raises(errors.Unavailable, match=rf"isn.t configured.*CREDITDESK_{missing}"):
+    with pytest.raises(errors.NotConfigured, match=rf"isn.t configured.*CREDITDESK_{missing}"):
         _start(db, actor, fake_qbo)
     assert _rows(db) == []
 

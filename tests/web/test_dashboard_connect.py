@@ -174,7 +174,7 @@ def test_a_missing_app_is_said_and_refused(admin, db: Database, actor: Actor,
     assert 'id="connect-qbo"' not in page
     r = admin.post(f"{PAGE}/connect", data={"provider": "quickbooks_online", "region": "us"},
                    follow_redirects=False)
-    assert r.status_code == 503 and 'id="error-connect-quickbooks_online"' in r.text
+    assert r.status_code == 409 and 'id="error-connect-quickbooks_online"' in r.text
     assert integrations.list_integrations(db, actor=actor).data == []
 
 

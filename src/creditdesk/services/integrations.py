@@ -166,7 +166,7 @@ def app_missing(spec: registry.Provider, settings: ProviderSettings) -> str | No
 def _require_app(spec: registry.Provider, settings: ProviderSettings) -> None:
     missing = app_missing(spec, settings)
     if missing:
-        raise errors.Unavailable(f"{missing} Nothing was saved.")
+        raise errors.NotConfigured(f"{missing} Nothing was saved.")
 
 
 def _refuse_if_connected(session: Session, partner_id: str, spec: registry.Provider) -> None:

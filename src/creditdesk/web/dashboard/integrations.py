@@ -190,7 +190,7 @@ def resume(request: Request, integration_id: str, db: DB, actor: Admin,
     try:
         resumed = integrations.resume_oauth(db, actor=actor, settings=provider_settings.load(),
                                             integration_id=integration_id)
-    except (errors.InvalidState, errors.Unavailable) as exc:
+    except (errors.InvalidState, errors.NotConfigured) as exc:
         return page(request, db, actor, refusal=forms.refusal(_card(integration_id), exc))
     return to_provider(request, resumed.authorize_url or PAGE)
 
