@@ -344,8 +344,8 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
     the provider's organisation check may refuse the connection (Y1). A link older than
     STATE_TTL is refused (409) and the connection can be resumed."""
     _required("state", state)
+    integration_id, partner_id, provider, expired = _pending(db, str(state))  # 404 first
     _required("code", code)
-    integration_id, partner_id, provider, expired = _pending(db, str(state))
     spec = registry.get(provider)
     if spec is None or spec.accept is None:
         raise errors.InvalidState(f"{provider} can't be connected yet")

@@ -23,9 +23,10 @@ from creditdesk.web.api.jsonbody import DecimalJSONRoute
 router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 
 
-def _callback_text() -> Any:
-    """``code`` and ``state``: what the provider puts in the redirect, always there."""
-    return Query(max_length=500, json_schema_extra={"pattern": fields.NON_BLANK})
+def _callback_text(description: str | None = None) -> Any:
+    """``code`` and ``state``: what the provider puts in the redirect."""
+    return Query(max_length=500, description=description,
+                 json_schema_extra={"pattern": fields.NON_BLANK})
 VerifyFor = Callable[[registry.Provider], registry.Verify]
 
 
@@ -101,7 +102,9 @@ CALLBACK_REDIRECT = {"description": (
                                                        409: {}})
 async def oauth_callback(request: Request, db: DB,
                          state: Annotated[str, _callback_text()],
-                         code: Annotated[str | None, _callback_text()] = None,
+                         code: Annotated[str | None, _callback_text(
+                             "The authorization code; required unless `error` is given "
+                             "(the provider's answer when the consent was declined)")] = None,
                          realmId: Annotated[str | None, Query(max_length=500, json_schema_extra={
                              "pattern": fields.NO_NUL})] = None,
                          error: Annotated[str | None, Query(max_length=500, json_schema_extra={
