@@ -140,6 +140,7 @@ BEYOND_SCHEMA = [
     (r"exceptions\[\d+\]|lines\[\d+\]\.variant_id", r"^no (customer|variant) with id"),
     (r"variants\[\d+\]\.sku", r"is listed twice"),  # unique by one field of the items
     (r"", r"^Sage Intacct refused "),  # the accounting system turned the credentials down
+    (r"code", r"required unless the provider answered an error"),  # OAuth: code or error
 ]
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
+from creditdesk.domain import errors as domain_errors
 from creditdesk.domain.errors import DomainError
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
@@ -120,6 +121,9 @@ async def oauth_callback(request: Request, db: DB,
     started = await run_in_threadpool(integrations.oauth_started_from, db, state=state)
     to_page = (started[1] == integrations.DASHBOARD if started is not None
                else "text/html" in request.headers.get("accept", ""))
+    if code is None and error is None and not to_page:  # API.md: code and state
+        raise domain_errors.ValidationError.for_field(
+            "code", "is required unless the provider answered an error")
     try:
         if error is not None or (to_page and not code):
             await run_in_threadpool(integrations.decline_oauth, db, state=state,
