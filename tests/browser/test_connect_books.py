@@ -14,6 +14,7 @@ import pytest
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
 from tests.browser.conftest import PHONE, Page, expect, screenshot, sign_in
+from tests.browser.test_e6_csp import Console
 from tests.browser.test_integrations import _too_wide
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.xero_fixtures import FakeXero
@@ -51,6 +52,7 @@ def _card(page: Page):
 def test_the_oauth_round_trip_ends_connected_on_the_page(
         new_page, tenant, books, provider: str, javascript: bool) -> None:
     page = new_page(javascript=javascript)
+    console = Console(page)
     _integrations(page, tenant)
     _connect(page, provider)
 
@@ -63,6 +65,7 @@ def test_the_oauth_round_trip_ends_connected_on_the_page(
     expect(_card(page).get_by_role("heading")).to_have_text(f"{NAMES[provider]}: Harbor Books")
     expect(page.locator(FORMS[provider])).to_have_count(0)  # no Connect for it any more
     assert "application/json" not in (page.evaluate("document.contentType") or "")
+    assert console.problems() == [], console.problems()
     screenshot(page, f"connect-{provider}-{'js' if javascript else 'no-js'}")
 
 
@@ -166,6 +169,7 @@ def test_a_syncs_progress_appears_without_reloading(page: Page, tenant, site, bo
     qbo.state.add_memo(REALM, total="25.00")
     qbo.state.add_memo(REALM, total="40.00")
     iid = qbo.connect(site.db, tenant.actor)
+    console = Console(page)
     _integrations(page, tenant)
     summary = page.locator(f"#sync-summary-{iid}")
     expect(summary).to_contain_text("The first sync is about to start")
@@ -184,6 +188,7 @@ def test_a_syncs_progress_appears_without_reloading(page: Page, tenant, site, bo
     expect(summary).to_contain_text(re.compile(r"\d+ fetched, 1 created, 0 updated, 0 voided"))
     assert page.evaluate("window.stillTheSamePage") is True  # no reload
     expect(page.locator(f"#sync-state-{iid}")).not_to_have_attribute("hx-get", re.compile("."))
+    assert console.problems() == [], console.problems()
     page.set_viewport_size(PHONE)
     assert _too_wide(page) == [], "wider than a 375 px phone"
     screenshot(page, "sync-progress-finished-375")
@@ -207,3 +212,22 @@ def test_without_javascript_a_sync_in_progress_offers_a_refresh(
     summary.get_by_role("link", name="Refresh").click()
     expect(summary).to_contain_text("1 fetched, 1 created, 0 updated, 0 voided")
     expect(summary.get_by_role("link", name="Refresh")).to_have_count(0)
+
+
+def test_a_boosted_connect_still_reaches_the_provider(page: Page, tenant, books) -> None:
+    """Should htmx send the Connect form itself (a page where it is boosted), the answer's
+    HX-Redirect moves the whole browser: no XHR following a redirect to another site."""
+    console = Console(page)
+    _integrations(page, tenant)
+    page.evaluate("""() => {
+        const form = document.querySelector('#connect-xero');
+        form.removeAttribute('hx-boost');
+        htmx.process(form);
+    }""")
+    with page.expect_response(lambda r: r.url.endswith("/dashboard/integrations/connect")) as sent:
+        _connect(page, "xero")
+    assert sent.value.request.headers.get("hx-request") == "true"  # it was htmx's request
+    assert sent.value.headers["hx-redirect"].startswith(books["xero"].base_url)
+    expect(page).to_have_url(BACK)
+    expect(page.locator("#oauth-outcome")).to_contain_text("Connected: Xero organisation")
+    assert console.problems() == [], console.problems()
