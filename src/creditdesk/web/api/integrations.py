@@ -14,7 +14,6 @@ from fastapi.responses import RedirectResponse
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.domain import errors as domain_errors
-from creditdesk.domain.errors import DomainError
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
 from creditdesk.web.api import connect_bodies, fields, present
@@ -129,7 +128,7 @@ async def oauth_callback(request: Request, db: DB,
             await run_in_threadpool(integrations.decline_oauth, db, state=state,
                                     error=error or "no_code", description=error_description)
         result = await _complete(request, db, state, code, realmId)
-    except DomainError:
+    except domain_errors.DomainError:
         if not to_page:
             raise
         return RedirectResponse(outcome_url(started[0] if started else None), status_code=303)
