@@ -222,3 +222,19 @@ def test_the_sync_status_of_another_partner_is_not_found(rival, db: Database, ac
     browser, _ = rival
     assert browser.get(f"{PAGE}/{iid}/sync-status").status_code == 404
     assert "Connected" not in browser.get(f"{PAGE}?connection={iid}").text
+
+
+def test_a_connection_needing_reconnection_signs_in_again_on_its_card(
+        admin, db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
+    iid = fake_qbo.connect(db, actor)
+    with db.write() as s:
+        s.get_one(models.Integration, iid).status = "needs_reconnection"
+    page = admin.get(PAGE).text
+    assert "Reconnect QuickBooks Online" in page and 'id="card-connect-qbo"' not in page
+    r = admin.post(f"{PAGE}/{iid}/resume", follow_redirects=False)
+    assert r.status_code == 303
+    location = _back(admin, fake_qbo, _consent(fake_qbo, r.headers["location"]))
+    assert location == f"{PAGE}?connection={iid}"
+    assert _outcome(admin, location).startswith("Connected: QuickBooks Online company")
+    refused = admin.post(f"{PAGE}/{iid}/resume", follow_redirects=False)  # connected now
+    assert refused.status_code == 409 and f'id="error-integration-{iid}"' in refused.text
