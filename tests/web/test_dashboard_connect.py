@@ -23,6 +23,7 @@ from tests.xero_fixtures import FakeXero
 
 PAGE = "/dashboard/integrations"
 CALLBACK = "/api/v1/integrations/oauth/callback"
+HTMX = {"HX-Request": "true"}
 
 
 def _connect(admin, provider: str = "quickbooks_online", **headers) -> str:
@@ -191,12 +192,14 @@ def test_sync_progress_polls_while_a_run_is_queued(admin, db: Database, actor: A
     iid = fake_qbo.connect(db, actor)
     admin.get(PAGE)
     admin.post(f"{PAGE}/{iid}/sync")
-    fragment = admin.get(f"{PAGE}/{iid}/sync-status").text
+    fragment = admin.get(f"{PAGE}/{iid}/sync-status", headers=HTMX).text
     assert f'hx-get="{PAGE}/{iid}/sync-status"' in fragment and "every 2s" in fragment
     assert "Sync waiting to start" in fragment and 'class="sync-refresh"' in fragment
     assert "<html" not in fragment
+    as_page = admin.get(f"{PAGE}/{iid}/sync-status", follow_redirects=False)
+    assert as_page.status_code == 303 and as_page.headers["location"] == PAGE
     sync_jobs.run_pending(db, fake_qbo.factory())
-    fragment = admin.get(f"{PAGE}/{iid}/sync-status").text
+    fragment = admin.get(f"{PAGE}/{iid}/sync-status", headers=HTMX).text
     assert "hx-get" not in fragment  # the run is over: the polling stops
     assert re.search(r"Last sync finished at [\d-]+ [\d:]+ UTC: 1 fetched, 1 created, "
                      r"0 updated, 0 voided\.", fragment)
@@ -211,7 +214,7 @@ def test_a_failed_sync_says_why(admin, db: Database, actor: Actor, fake_qbo: Fak
                              fetched=0, created=0, updated=0, voided=0,
                              errors=[{"external_id": None, "message": "QuickBooks Online "
                                       "refused the authorization"}]))
-    fragment = admin.get(f"{PAGE}/{iid}/sync-status").text
+    fragment = admin.get(f"{PAGE}/{iid}/sync-status", headers=HTMX).text
     assert "Last sync failed at earlier: QuickBooks Online refused the authorization" \
         in fragment
 
@@ -220,7 +223,7 @@ def test_the_sync_status_of_another_partner_is_not_found(rival, db: Database, ac
                                                          fake_qbo: FakeQbo) -> None:
     iid = fake_qbo.connect(db, actor)
     browser, _ = rival
-    assert browser.get(f"{PAGE}/{iid}/sync-status").status_code == 404
+    assert browser.get(f"{PAGE}/{iid}/sync-status", headers=HTMX).status_code == 404
     assert "Connected" not in browser.get(f"{PAGE}?connection={iid}").text
 
 

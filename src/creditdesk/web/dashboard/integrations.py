@@ -115,8 +115,11 @@ def _sync_state(db: DB, actor: User, i: integrations.IntegrationView) -> dict[st
 @router.get("/{integration_id}/sync-status")
 def sync_status(request: Request, integration_id: str, db: DB, actor: User) -> Response:
     """One connection's status and runs (the fragment the page polls while a run is queued
-    or running; without ``hx-get`` in it once the run is over, so the polling stops)."""
+    or running; without ``hx-get`` in it once the run is over, so the polling stops). Asked
+    for as a page (say, the address a sign-in came back to): the page."""
     i = integrations.get_integration(db, actor=actor, integration_id=integration_id)
+    if not htmx.is_htmx(request):
+        return RedirectResponse(PAGE, status_code=303)
     return templating.render(request, "dashboard/integration_sync.html",
                              _sync_state(db, actor, i), headers={"Cache-Control": "no-store"})
 
