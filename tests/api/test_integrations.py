@@ -226,3 +226,29 @@ def test_y5_another_company_may_follow_a_disconnected_one_that_left_no_memos(
     assert client.delete(f"/api/v1/integrations/{first}").status_code == 204
     _, answer = connect(client, fake_qbo, realm="4620816365")
     assert answer.status_code == 200 and answer.json()["company_name"] == "Other Books"
+
+
+def test_a_missing_oauth_app_is_a_409_not_configured_and_stores_nothing(
+        client: TestClient, fake_qbo: FakeQbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITDESK_QBO_CLIENT_ID", "")
+    r = client.post("/api/v1/integrations", json={"provider": "quickbooks_online",
+                                                  "region": "us"})
+    assert r.status_code == 409 and r.json()["code"] == "not_configured"
+    assert "CREDITDESK_QBO_CLIENT_ID not set" in r.json()["detail"]
+    assert client.get("/api/v1/integrations").json()["data"] == []
+
+
+def test_a_declined_consent_is_a_problem_and_the_connection_stays_pending(
+        client: TestClient, fake_qbo: FakeQbo) -> None:
+    created = client.post("/api/v1/integrations", json={"provider": "quickbooks_online",
+                                                        "region": "us"}).json()
+    fake_qbo.state.consent_error = "access_denied"
+    params = fake_qbo.authorize(created["authorize_url"])
+    r = client.get("/api/v1/integrations/oauth/callback", params=params)
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert "Access was not allowed in QuickBooks Online" in r.json()["detail"]
+    got = client.get(f"/api/v1/integrations/{created['id']}").json()
+    assert got["status"] == "pending_authorization" and "declined" in got["last_error"]
+    again = client.post("/api/v1/integrations", json={"provider": "quickbooks_online",
+                                                      "region": "us"}).json()
+    assert again["id"] == created["id"]  # continued, not a second pending connection

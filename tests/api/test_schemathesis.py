@@ -141,6 +141,7 @@ BEYOND_SCHEMA = [
     (r"variants\[\d+\]\.sku", r"is listed twice"),  # unique by one field of the items
     (r"", r"^Sage Intacct refused "),  # the accounting system turned the credentials down
     (r"customer_id", r"can't be merged into itself"),  # Y10: the body names the path's customer
+    (r"code", r"required unless the provider answered an error"),  # OAuth: code or error
 ]
 
 

@@ -148,7 +148,8 @@ def test_e6_connect_quickbooks_online_may_leave_for_its_sign_in(
         new_page, site, tenant, fake_qbo, monkeypatch, javascript: bool) -> None:
     """The policy's form-action lets the Connect form's answer redirect to the configured
     OAuth sign-in (here the fake's), with JavaScript (a browser navigation, not htmx) or
-    without; the fake consents at once and sends the browser back to CreditDesk."""
+    without; the fake consents at once and sends the browser back to CreditDesk, whose callback
+    sends it on to the Integrations page (test_connect_books.py says what that page shows)."""
     monkeypatch.setenv("CREDITDESK_PUBLIC_URL", site.url)
     page = new_page(javascript=javascript)
     console = Console(page)
@@ -156,5 +157,5 @@ def test_e6_connect_quickbooks_online_may_leave_for_its_sign_in(
     page.goto("/dashboard/integrations")
     with page.expect_request(re.compile(re.escape(fake_qbo.base_url) + r"/connect/oauth2")):
         page.locator("#connect-qbo").get_by_role("button", name="Connect").click()
-    expect(page).to_have_url(re.compile(r"/api/v1/integrations/oauth/callback\?"))
+    expect(page).to_have_url(re.compile(r"/dashboard/integrations\?connection=int_\w+$"))
     assert console.problems() == [], console.problems()

@@ -111,6 +111,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/integrations/connect-desktop": ("/dashboard/integrations/connect-desktop", ()),
     "/dashboard/integrations/{integration_id}/sync": (
         "/dashboard/integrations/{integration}/sync", ()),
+    "/dashboard/integrations/{integration_id}/resume": (
+        "/dashboard/integrations/{integration}/resume", ()),
+    "/dashboard/integrations/{integration_id}/remove": (
+        "/dashboard/integrations/{integration}/remove", ()),
+    "/dashboard/integrations/{integration_id}/disconnect": (
+        "/dashboard/integrations/{integration}/disconnect", ()),
     "/dashboard/account/password": ("/dashboard/account/password",
                                     ("current_password", "new_password", "confirm_password")),
     "/dashboard/account/sign-out-everywhere": ("/dashboard/account/sign-out-everywhere", ()),
@@ -130,6 +136,8 @@ PAGES = {
     "/dashboard/credit-memos/{memo_id}/edit": "/dashboard/credit-memos/{draft}/edit",
     "/dashboard/customers/{customer_id}": "/dashboard/customers/{customer}",
     "/dashboard/integrations/{integration_id}/qwc": "/dashboard/integrations/{integration}/qwc",
+    "/dashboard/integrations/{integration_id}/sync-status":
+        "/dashboard/integrations/{integration}/sync-status",
     "/dashboard/invoices/{invoice_id}": "/dashboard/invoices/{invoice}",
     "/portal/invoices/{invoice_id}": "/portal/invoices/{invoice}",
     "/portal/sign-in/{token}": "/portal/sign-in/{token}",

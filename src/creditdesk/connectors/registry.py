@@ -75,6 +75,14 @@ class Provider:
     # The system calls CreditDesk (QuickBooks Desktop's Web Connector): CreditDesk generates
     # the credentials at create time, and "Sync now" is refused with this message.
     client_pulls: str | None = None
+    # The settings the provider's app needs (an OAuth client id and secret): without them a
+    # connection can't be authorised, so none is started (``missing_settings``).
+    app_settings: tuple[str, ...] = ()
+
+    def missing_settings(self, settings: ProviderSettings) -> list[str]:
+        """The environment variables of ``app_settings`` left empty on this server."""
+        return [f"CREDITDESK_{name.upper()}" for name in self.app_settings
+                if not str(getattr(settings, name, "") or "").strip()]
 
     def verify(self, client: httpx.Client, settings: ProviderSettings,
                retry: http.Retry | None = None) -> Verify:
@@ -214,9 +222,11 @@ def _qbd_build(client: httpx.Client, settings: ProviderSettings, **options: Any
 PROVIDERS: dict[str, Provider] = {
     qbo.PROVIDER: Provider(qbo.PROVIDER, qbo.NAME, _qbo_validate, qbo.authorize_url,
                            _qbo_exchange, _qbo_accept, _qbo_build,
-                           callback_realm_param="realmId"),
+                           callback_realm_param="realmId",
+                           app_settings=("qbo_client_id", "qbo_client_secret")),
     xero.PROVIDER: Provider(xero.PROVIDER, xero.NAME, _xero_validate, xero.authorize_url,
-                            _xero_exchange, _xero_accept, _xero_build),
+                            _xero_exchange, _xero_accept, _xero_build,
+                            app_settings=("xero_client_id", "xero_client_secret")),
     intacct.PROVIDER: Provider(intacct.PROVIDER, intacct.NAME, _intacct_validate, None, None,
                                None, _intacct_build, check=_intacct_check,
                                fields=INTACCT_FIELDS, secret_fields=INTACCT_SECRETS),

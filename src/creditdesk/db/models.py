@@ -554,6 +554,8 @@ class Integration(Base):
     realm_id: Mapped[str | None]  # QBO realm, Xero tenant, Intacct company
     company_name: Mapped[str | None]
     oauth_state_hash: Mapped[str | None] = mapped_column(String(64))
+    # "dashboard": the callback takes the person back to the Integrations page; else JSON
+    oauth_started_from: Mapped[str | None] = mapped_column(String(20))
     credentials_encrypted: Mapped[str | None] = mapped_column(Text)
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_synced_at: Mapped[datetime | None]

@@ -112,6 +112,13 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class NotConfigured(DomainError):
+    """This server lacks the set-up a request needs (an accounting system's OAuth app: client
+    id and secret); nothing was changed, and asking again won't help until it is set."""
+
+    code = "not_configured"
+
+
 class TooManyAttempts(DomainError):
     """Too many failed sign-ins for one email from one address; try again later."""
 

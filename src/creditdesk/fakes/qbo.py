@@ -58,7 +58,12 @@ def create_app(state: FakeQboState) -> FastAPI:
 
     @app.get("/connect/oauth2")
     def authorize(request: Request, redirect_uri: str, realm: str | None = None) -> Response:
-        """Consent is automatic: redirect back with a code for ``realm`` (default: first)."""
+        """Consent is automatic: redirect back with a code for ``realm`` (default: first), or
+        with ``state.consent_error`` when the consent is set to be declined."""
+        if state.consent_error:
+            declined = {"error": state.consent_error,
+                        "state": request.query_params.get("state", "")}
+            return RedirectResponse(f"{redirect_uri}?{urlencode(declined)}", status_code=302)
         realm_id = realm or next(iter(state.companies))
         query = {"code": state.grant(realm_id), "state": request.query_params.get("state", ""),
                  "realmId": realm_id}

@@ -85,6 +85,9 @@ class FakeQboState(FaultInjection):
                  access_ttl: float = 3600.0, timeout_delay: float = 2.0) -> None:
         self.client_id, self.client_secret, self.verifier = client_id, client_secret, verifier
         self.access_ttl, self.timeout_delay = access_ttl, timeout_delay
+        # The person at the consent screen: None allows; an OAuth error code ("access_denied")
+        # is sent back to the redirect URI instead of a code, as when they click Cancel.
+        self.consent_error: str | None = None
         self.companies: dict[str, Company] = {}
         self.codes: dict[str, str] = {}
         self.access: dict[str, tuple[str, datetime]] = {}

@@ -87,10 +87,12 @@ def create_app(state: FakeXeroState) -> FastAPI:
     @app.get("/identity/connect/authorize")
     def authorize(request: Request, client_id: str, redirect_uri: str,
                   tenant: str | None = None) -> Response:
-        """Consent is automatic for ``tenant`` (comma-separated ids; default: the first)."""
+        """Consent is automatic for ``tenant`` (comma-separated ids; default:
+        ``state.consent_tenants``, else the first organisation)."""
         if client_id != state.client_id:
             return JSONResponse({"error": "unauthorized_client"}, status_code=400)
-        chosen = tenant.split(",") if tenant else [next(iter(state.orgs))]
+        chosen = (tenant.split(",") if tenant
+                  else state.consent_tenants or [next(iter(state.orgs))])
         query = {"code": state.grant(chosen), "scope": request.query_params.get("scope", ""),
                  "state": request.query_params.get("state", ""),
                  "session_state": uuid.uuid4().hex}

@@ -78,6 +78,9 @@ class FakeXeroState(FaultInjection):
             webhook_key
         self.access_ttl, self.refresh_grace, self.timeout_delay = access_ttl, refresh_grace, \
             timeout_delay
+        # What the person picks on the consent screen when the address names no ``tenant``
+        # (a browser test can't add one): these organisation ids; None: the first one.
+        self.consent_tenants: list[str] | None = None
         self.minute_limit, self.day_limit = minute_limit, day_limit
         self.orgs: dict[str, Org] = {}
         self.codes: dict[str, str] = {}  # code -> auth event id

@@ -7,10 +7,10 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base, registry
@@ -23,6 +23,9 @@ from creditdesk.services import audit, pagination, vault
 from creditdesk.services.context import Actor, clock, new_id
 
 PROVIDERS = tuple(s.value for s in rules.Source if s is not rules.Source.NATIVE)
+DASHBOARD, API = "dashboard", "api"  # where a connection was started (the callback answers)
+STATE_TTL = timedelta(hours=1)  # an authorization link older than this is refused
+RESUMABLE = ("pending_authorization", "needs_reconnection")  # sign in with the system again
 log = logging.getLogger("creditdesk.integrations")
 
 
@@ -79,10 +82,14 @@ def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings
                        provider: object, region: object = None,
                        fields: Mapping[str, Any] | None = None,
                        verify_for: Callable[[registry.Provider], registry.Verify] | None = None,
+                       started_from: str = API, refuse_if_connected: bool = False,
                        ) -> IntegrationView:
-    """OAuth providers start ``pending_authorization`` with their authorize URL; a
+    """OAuth providers start ``pending_authorization`` with their authorize URL (a pending
+    connection of the same system is resumed instead: one card, a new link); a
     credentials provider (Sage Intacct) is checked over HTTP by ``verify_for(provider)``
-    before any transaction and is ``connected`` at once."""
+    before any transaction and is ``connected`` at once. ``started_from`` is where the
+    OAuth callback takes the person back to; ``refuse_if_connected`` (the dashboard, which
+    offers no Connect then) refuses a system already connected."""
     if provider not in PROVIDERS:
         raise errors.ValidationError.for_field("provider", "must be one of: "
                                                + ", ".join(PROVIDERS))
@@ -106,18 +113,92 @@ def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings
     if spec.authorize_url is None:
         raise errors.ValidationError.for_field("provider", f"{spec.name} can't be connected "
                                                "through the API")
-    state = secrets.token_urlsafe(32)
+    _require_app(spec, settings)
     now = clock.now()
     with db.write() as session:
-        row = models.Integration(
-            id=new_id("int"), partner_id=actor.partner_id, provider=spec.key,
-            region=valid.get("region"), status="pending_authorization",
-            oauth_state_hash=_hash(state), cursor={}, consecutive_failures=0,
-            created_at=now, updated_at=now)
-        session.add(row)
-        audit.record(session, actor, "integration.create", "integration", row.id,
-                     {"provider": spec.key, "region": row.region})
-        return view(row, spec.authorize_url(settings, state))
+        if refuse_if_connected:
+            _refuse_if_connected(session, actor.partner_id, spec)
+        # A connection still waiting for its sign-in is resumed, not doubled (a second click
+        # on Connect, or a person who left the provider's page and came back).
+        row = session.scalars(select(models.Integration).where(
+            models.Integration.partner_id == actor.partner_id,
+            models.Integration.provider == spec.key,
+            models.Integration.status == "pending_authorization")
+            .order_by(models.Integration.created_at.desc()).limit(1)).first()
+        if row is None:
+            row = models.Integration(
+                id=new_id("int"), partner_id=actor.partner_id, provider=spec.key,
+                region=valid.get("region"), status="pending_authorization", cursor={},
+                consecutive_failures=0, created_at=now, updated_at=now)
+            session.add(row)
+            audit.record(session, actor, "integration.create", "integration", row.id,
+                         {"provider": spec.key, "region": row.region})
+        else:
+            audit.record(session, actor, "integration.resume", "integration", row.id,
+                         {"provider": spec.key, "region": valid.get("region")})
+        row.region = valid.get("region")
+        return _start_authorization(row, spec, settings, started_from, now)
+
+
+def _start_authorization(row: models.Integration, spec: registry.Provider,
+                         settings: ProviderSettings, started_from: str,
+                         now: datetime) -> IntegrationView:
+    """A fresh state for ``row`` (any earlier authorization link stops working) and the
+    provider's sign-in address carrying it."""
+    assert spec.authorize_url is not None
+    state = secrets.token_urlsafe(32)
+    row.oauth_state_hash, row.oauth_started_from = _hash(state), started_from
+    row.last_error, row.updated_at = None, now
+    return view(row, spec.authorize_url(settings, state))
+
+
+def app_missing(spec: registry.Provider, settings: ProviderSettings) -> str | None:
+    """Why ``spec`` can't be connected on this server, in words: its OAuth app (client id
+    and secret) isn't configured; None when it is."""
+    missing = spec.missing_settings(settings)
+    if not missing:
+        return None
+    return (f"{spec.name} can't be connected on this CreditDesk yet: its {spec.name} app "
+            f"isn't configured ({' and '.join(missing)} not set). Whoever runs CreditDesk "
+            "sets them and restarts it.")
+
+
+def _require_app(spec: registry.Provider, settings: ProviderSettings) -> None:
+    missing = app_missing(spec, settings)
+    if missing:
+        raise errors.NotConfigured(f"{missing} Nothing was saved.")
+
+
+def _refuse_if_connected(session: Session, partner_id: str, spec: registry.Provider) -> None:
+    integ = models.Integration
+    connected = session.scalars(select(integ).where(
+        integ.partner_id == partner_id, integ.provider == spec.key,
+        integ.status.in_(("connected", "needs_reconnection"))).limit(1)).first()
+    if connected is not None:
+        name = f"“{connected.company_name}”" if connected.company_name else "a company"
+        raise errors.InvalidState(
+            f"{spec.name} is already connected ({name}); CreditDesk keeps one {spec.name} "
+            "company per account. Reconnect or disconnect it on its card.")
+
+
+def resume_oauth(db: Database, *, actor: Actor, settings: ProviderSettings,
+                 integration_id: str, started_from: str = DASHBOARD) -> IntegrationView:
+    """Sign in with the system again for a connection waiting for its authorization or
+    needing reconnection: a new authorization link, the same connection."""
+    now = clock.now()
+    with db.write() as session:
+        row = locks.get_scoped(session, models.Integration, actor.partner_id, integration_id,
+                               lock=True, label="integration")
+        spec = registry.get(row.provider)
+        if spec is None or spec.authorize_url is None or row.status not in RESUMABLE:
+            name = rules.SOURCE_NAMES[rules.Source(row.provider)]
+            raise errors.InvalidState(
+                f"This {name} connection is {row.status.replace('_', ' ')}; there is no "
+                f"sign-in with {name} to resume.")
+        _require_app(spec, settings)
+        audit.record(session, actor, "integration.resume", "integration", row.id,
+                     {"provider": spec.key, "status": row.status})
+        return _start_authorization(row, spec, settings, started_from, now)
 
 
 def _connect_with_credentials(db: Database, actor: Actor, spec: registry.Provider,
@@ -196,25 +277,84 @@ def _required(name: str, value: object) -> str:
     return value
 
 
-def complete_oauth(db: Database, *, state: object, code: object, realm_id: object = None,
-                   exchange: Exchange | None = None,
-                   exchange_for: Callable[[registry.Provider], Exchange] | None = None,
-                   ) -> IntegrationView:
-    """The OAuth redirect: ``exchange(code, realm_id)`` → (tokens, organisation info), done
-    over HTTP before any transaction (``exchange_for(provider)`` picks it per provider);
-    the provider's organisation check may refuse the connection (Y1)."""
-    _required("state", state)
-    _required("code", code)
+def oauth_started_from(db: Database, *, state: object) -> tuple[str, str] | None:
+    """(connection id, where it was started: DASHBOARD or API) of a known authorization
+    link; None for an unknown or used one. The callback picks its answer by it."""
+    if not isinstance(state, str) or not state or len(state) > 500:
+        return None
+    with db.read() as session:
+        row = session.execute(select(models.Integration.id,
+                                     models.Integration.oauth_started_from).where(
+            models.Integration.oauth_state_hash == _hash(state))).one_or_none()
+    return (row.id, row.oauth_started_from or API) if row is not None else None
+
+
+def _pending(db: Database, state: str) -> tuple[str, str, str, bool]:
+    """(id, partner, provider, expired) of the connection an authorization link belongs to."""
     with db.read() as session:
         row = session.scalars(select(models.Integration).where(
             models.Integration.oauth_state_hash == _hash(state))).one_or_none()  # type: ignore[arg-type]
         if row is None:
             raise errors.NotFound("This authorization link is unknown or was already used; "
                                   "start the connection again from CreditDesk.")
-        integration_id, partner_id, provider = row.id, row.partner_id, row.provider
+        expired = clock.now() - row.updated_at > STATE_TTL
+        return row.id, row.partner_id, row.provider, expired
+
+
+def _not_completed(db: Database, integration_id: str, partner_id: str, spec: registry.Provider,
+                   reason: str) -> None:
+    """Record why a sign-in that can simply be tried again did not connect (declined,
+    expired): the link is used up, the connection keeps its status and can be resumed."""
+    now = clock.now()
+    with db.write() as session:
+        row = locks.get_scoped(session, models.Integration, partner_id, integration_id,
+                               lock=True, label="integration")
+        row.oauth_state_hash, row.updated_at, row.last_error = None, now, reason
+        audit.record(session, Actor(partner_id, f"oauth:{spec.key}"), "integration.refused",
+                     "integration", row.id, {"reason": reason})
+
+
+def decline_oauth(db: Database, *, state: object, error: object,
+                  description: object = None) -> None:
+    """The provider came back with an error instead of a code (the person declined the
+    consent, or the provider refused the request): said on the connection, which can be
+    resumed; always raises the refusal (422)."""
+    _required("state", state)
+    integration_id, partner_id, provider, _expired = _pending(db, str(state))
+    spec = registry.get(provider)
+    name = spec.name if spec else provider
+    said = str(description or error or "")[:300].strip()
+    if error == "access_denied":
+        reason = (f"Access was not allowed in {name} (the consent was declined); nothing was "
+                  "connected. Continue to sign in again, or remove this connection.")
+    else:
+        reason = (f"{name} did not authorize the connection ({said or 'no reason given'}); "
+                  "nothing was connected. Continue to try again, or remove this connection.")
+    if spec is not None:
+        _not_completed(db, integration_id, partner_id, spec, reason)
+    raise errors.ValidationError(reason)
+
+
+def complete_oauth(db: Database, *, state: object, code: object, realm_id: object = None,
+                   exchange: Exchange | None = None,
+                   exchange_for: Callable[[registry.Provider], Exchange] | None = None,
+                   ) -> IntegrationView:
+    """The OAuth redirect: ``exchange(code, realm_id)`` → (tokens, organisation info), done
+    over HTTP before any transaction (``exchange_for(provider)`` picks it per provider);
+    the provider's organisation check may refuse the connection (Y1). A link older than
+    STATE_TTL is refused (409) and the connection can be resumed."""
+    _required("state", state)
+    integration_id, partner_id, provider, expired = _pending(db, str(state))  # 404 first
+    _required("code", code)
     spec = registry.get(provider)
     if spec is None or spec.accept is None:
         raise errors.InvalidState(f"{provider} can't be connected yet")
+    if expired:
+        reason = (f"The sign-in with {spec.name} took longer than "
+                  f"{int(STATE_TTL.total_seconds() // 60)} minutes and its authorization link "
+                  "expired; nothing was connected. Continue to sign in again.")
+        _not_completed(db, integration_id, partner_id, spec, reason)
+        raise errors.InvalidState(reason)
     if spec.callback_realm_param:
         _required(spec.callback_realm_param, realm_id)
     run = exchange_for(spec) if exchange_for is not None else exchange
@@ -234,11 +374,16 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
         row = locks.get_scoped(session, models.Integration, partner_id, integration_id,
                                lock=True, label="integration")
         row.oauth_state_hash, row.updated_at = None, now
+        reconnecting = row.realm_id is not None
+        if not refusal and reconnecting and accepted.realm_id != row.realm_id:
+            refusal = _other_sign_in(spec, row, accepted)
         if not refusal:
             refusal = _other_company(session, partner_id, spec, accepted.realm_id,
                                      accepted.company_name, row.id)
         if refusal:
-            row.status, row.last_error, row.disconnected_at = "disconnected", refusal, now
+            row.last_error = refusal
+            if not reconnecting:  # a reconnection keeps needing it; a new one is refused
+                row.status, row.disconnected_at = "disconnected", now
             audit.record(session, actor, "integration.refused", "integration", row.id,
                          {"reason": refusal})
         else:
@@ -246,12 +391,22 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
             row.company_name = accepted.company_name
             row.credentials_encrypted = vault.seal(tokens)
             row.last_error, row.next_sync_at, row.consecutive_failures = None, now, 0
+            row.disconnected_at = None
             audit.record(session, actor, "integration.connect", "integration", row.id,
                          {"realm_id": accepted.realm_id, "region": accepted.region})
         result = view(row)
     if refusal:
         raise errors.ValidationError(refusal)
     return result
+
+
+def _other_sign_in(spec: registry.Provider, row: models.Integration,
+                   accepted: registry.Accepted) -> str:
+    signed = f"“{accepted.company_name}”" if accepted.company_name else "another company"
+    this = f"“{row.company_name}”" if row.company_name else f"company {row.realm_id}"
+    return (f"You signed in to {spec.name} {signed}, but this connection is for {this}: sign "
+            f"in to {this} to reconnect it (to sync {signed} instead, disconnect this one "
+            "first).")
 
 
 def get_integration(db: Database, *, actor: Actor, integration_id: str) -> IntegrationView:
@@ -269,14 +424,46 @@ def list_integrations(db: Database, *, actor: Actor, limit: int = 50,
 
 
 def disconnect(db: Database, *, actor: Actor, integration_id: str) -> None:
-    """Forget the credentials and stop syncing; the synced memos stay, read-only."""
+    """Forget the credentials and stop syncing; the synced memos stay, read-only (as last
+    synced). Disconnecting a disconnected connection changes nothing."""
     now = clock.now()
     with db.write() as session:
         row = locks.get_scoped(session, models.Integration, actor.partner_id, integration_id,
                                lock=True, label="integration")
+        if row.status == "disconnected":
+            return
         row.status, row.credentials_encrypted, row.oauth_state_hash = "disconnected", None, None
         row.next_sync_at, row.disconnected_at, row.updated_at = None, now, now
         audit.record(session, actor, "integration.disconnect", "integration", row.id, {})
+
+
+def remove(db: Database, *, actor: Actor, integration_id: str) -> None:
+    """Delete a connection that never synced: one waiting for its authorization, or one
+    refused at sign-in. One that has synced is disconnected instead (its runs and memos are
+    its history), refused here with a 409 saying so."""
+    with db.write() as session:
+        row = locks.get_scoped(session, models.Integration, actor.partner_id, integration_id,
+                               lock=True, label="integration")
+        name = rules.SOURCE_NAMES[rules.Source(row.provider)]
+        ran = session.scalar(select(func.count()).select_from(models.SyncRun).where(
+            models.SyncRun.integration_id == row.id))
+        signed_in = session.scalar(select(func.count()).select_from(models.QbwcSession).where(
+            models.QbwcSession.integration_id == row.id))
+        if row.status not in ("pending_authorization", "disconnected") or ran or signed_in:
+            raise errors.InvalidState(
+                f"This {name} connection has synced, so it stays as the record of its syncs; "
+                "disconnect it instead (its synced credit memos stay, read-only).")
+        session.execute(delete(models.Integration).where(models.Integration.id == row.id))
+        audit.record(session, actor, "integration.remove", "integration", row.id,
+                     {"provider": row.provider, "status": row.status})
+
+
+def synced_memo_count(db: Database, *, actor: Actor, provider: str) -> int:
+    """How many credit memos of the partner came from ``provider`` (what a disconnect keeps)."""
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(models.CreditMemo).where(
+            models.CreditMemo.partner_id == actor.partner_id,
+            models.CreditMemo.source == provider)) or 0
 
 
 @dataclass(frozen=True)

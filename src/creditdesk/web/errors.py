@@ -34,6 +34,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.ReadOnly: 409,
     errors.Conflict: 409,
     errors.IdempotencyKeyInProgress: 409,
+    errors.NotConfigured: 409,
     errors.ValidationError: 422,
     errors.ExceedsMemoRemaining: 422,
     errors.ExceedsInvoiceBalance: 422,

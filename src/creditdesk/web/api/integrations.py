@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
 
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
+from creditdesk.domain import errors as domain_errors
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
 from creditdesk.web.api import connect_bodies, fields, present
@@ -21,9 +23,10 @@ from creditdesk.web.api.jsonbody import DecimalJSONRoute
 router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 
 
-def _callback_text() -> Any:
-    """``code`` and ``state``: what the provider puts in the redirect, always there."""
-    return Query(max_length=500, json_schema_extra={"pattern": fields.NON_BLANK})
+def _callback_text(description: str | None = None) -> Any:
+    """``code`` and ``state``: what the provider puts in the redirect."""
+    return Query(max_length=500, description=description,
+                 json_schema_extra={"pattern": fields.NON_BLANK})
 VerifyFor = Callable[[registry.Provider], registry.Verify]
 
 
@@ -89,14 +92,61 @@ def create_integration(body: connect_bodies.IntegrationIn, request: Request, db:
     return integration_out(created)
 
 
-@router.get("/integrations/oauth/callback", responses={404: {}, 409: {}})
+CALLBACK_REDIRECT = {"description": (
+    "The connection was started on the dashboard (or, for an unknown authorization link, "
+    "the request is a browser's, accepting text/html): the person is taken back to the "
+    "Integrations page, which says the outcome in words.")}
+
+
+@router.get("/integrations/oauth/callback", responses={303: CALLBACK_REDIRECT, 404: {},
+                                                       409: {}})
 async def oauth_callback(request: Request, db: DB,
-                         code: Annotated[str, _callback_text()],
                          state: Annotated[str, _callback_text()],
+                         code: Annotated[str | None, _callback_text(
+                             "The authorization code; required unless `error` is given "
+                             "(the provider's answer when the consent was declined)")] = None,
                          realmId: Annotated[str | None, Query(max_length=500, json_schema_extra={
                              "pattern": fields.NO_NUL})] = None,
-                         ) -> dict[str, Any]:
-    """The OAuth redirect target: exchanges the code, checks the organisation, connects."""
+                         error: Annotated[str | None, Query(max_length=500, json_schema_extra={
+                             "pattern": fields.NO_NUL})] = None,
+                         error_description: Annotated[str | None, Query(
+                             max_length=500, json_schema_extra={"pattern": fields.NO_NUL})
+                         ] = None,
+                         ) -> Any:
+    """The OAuth redirect target: exchanges the code, checks the organisation, connects; an
+    ``error`` from the provider (a declined consent) is recorded on the connection. Started
+    on the dashboard: a 303 back to the Integrations page with the outcome (decided by what
+    the connection stored when it was started); from the API: JSON, or a problem."""
+    started = await run_in_threadpool(integrations.oauth_started_from, db, state=state)
+    to_page = (started[1] == integrations.DASHBOARD if started is not None
+               else "text/html" in request.headers.get("accept", ""))
+    if code is None and error is None and not to_page:  # API.md: code and state
+        raise domain_errors.ValidationError.for_field(
+            "code", "is required unless the provider answered an error")
+    try:
+        if error is not None or (to_page and not code):
+            await run_in_threadpool(integrations.decline_oauth, db, state=state,
+                                    error=error or "no_code", description=error_description)
+        result = await _complete(request, db, state, code, realmId)
+    except domain_errors.DomainError:
+        if not to_page:
+            raise
+        return RedirectResponse(outcome_url(started[0] if started else None), status_code=303)
+    await run_in_threadpool(wake_runner, request)  # may defer jobs (a database call on PG)
+    if to_page:
+        return RedirectResponse(outcome_url(result.id), status_code=303)
+    return integration_out(result)
+
+
+def outcome_url(integration_id: str | None) -> str:
+    """The Integrations page telling how a sign-in ended: that connection's state, or that
+    the authorization link was unknown (expired ones are said on their connection)."""
+    query = f"connection={integration_id}" if integration_id else "oauth=unknown-link"
+    return f"/dashboard/integrations?{query}"
+
+
+async def _complete(request: Request, db: DB, state: str, code: str | None,
+                    realm_id: str | None) -> integrations.IntegrationView:
     settings = provider_settings.load()
     client = client_for(request)
 
@@ -104,14 +154,12 @@ async def oauth_callback(request: Request, db: DB,
         return spec.connect(client, settings, http.Retry(attempts=3))
 
     try:
-        result = await run_in_threadpool(integrations.complete_oauth, db, state=state,
-                                         code=code, realm_id=realmId,
-                                         exchange_for=exchange_for)
+        return await run_in_threadpool(integrations.complete_oauth, db, state=state,
+                                       code=code, realm_id=realm_id,
+                                       exchange_for=exchange_for)
     finally:
         if client is not getattr(request.app.state, "integration_client", None):
             client.close()
-    await run_in_threadpool(wake_runner, request)  # may defer jobs (a database call on PG)
-    return integration_out(result)
 
 
 @router.get("/integrations")
