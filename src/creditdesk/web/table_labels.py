@@ -5,8 +5,8 @@ cells show their column's name (``td[data-label]::before``). Rather than every t
 repeating its header text on every cell, the rendered page is given the labels here, from
 each table's ``<thead>``: every table on every page, including tables added later, is
 labelled the same way, with or without JavaScript. A cell that has a ``data-label``
-already keeps it; a header shown only to screen readers (``visually-hidden``, such as an
-"Action" column of buttons) gives an empty label.
+already keeps it; a cell spanning columns gets an empty one, and so does a column whose
+header is for screen readers only (``visually-hidden``, such as "Action" over buttons).
 
 The pages are our own templates' output, so a few regular expressions over it suffice
 (no nested tables, one header row); a table whose header spans columns is left alone.
@@ -23,6 +23,7 @@ _TH = re.compile(r"<th\b([^>]*)>(.*?)</th>", re.S)
 _TBODY = re.compile(r"(<tbody\b.*?</tbody>)", re.S)
 _ROW = re.compile(r"<tr\b.*?</tr>", re.S)
 _CELL = re.compile(r"<t([hd])\b([^>]*)>")
+_COLSPAN = re.compile(r"""colspan=["']?(\d+)""")
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -40,9 +41,14 @@ def _label_row(row: re.Match[str], labels: list[str]) -> str:
         nonlocal index
         index += 1
         kind, attrs = m.group(1), m.group(2)
-        if kind == "h" or "data-label" in attrs or index >= len(labels):
+        span = _COLSPAN.search(attrs)
+        first = index
+        if span:  # a cell across columns ("No runs yet."): no one column's name
+            index += int(span.group(1)) - 1
+        if kind == "h" or "data-label" in attrs or first >= len(labels):
             return m.group(0)
-        return f'<td data-label="{html.escape(labels[index], quote=True)}"{attrs}>'
+        label = "" if span else labels[first]
+        return f'<td data-label="{html.escape(label, quote=True)}"{attrs}>'
 
     return _CELL.sub(cell, row.group(0))
 
