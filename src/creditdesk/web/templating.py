@@ -100,7 +100,11 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
     portal's navigation when a signed-in customer asked (``portal_customer``)."""
     values = {"status": status, "title": title, "detail": detail}
     if request.url.path.startswith("/portal"):
+        from creditdesk.web.portal import routes as portal_routes  # pages import this module
+
         who = getattr(request.state, "portal_customer", None)
+        if who is None:
+            who = portal_routes.session_customer(request, request.app.state.db)
         values |= {"who": who, "partner_name": who.partner_name if who else None}
         return render(request, "portal/error.html", values, status=status)
     return render(request, "error.html", values, status=status)

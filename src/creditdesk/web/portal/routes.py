@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services import portal, portal_links
 from creditdesk.services.portal_links import PortalCustomer
@@ -23,13 +24,20 @@ SIGNED_OUT = ("To see your invoices, open the sign-in link you were sent by emai
               "for a new one.")
 
 
-def current_customer(request: Request, db: DB) -> PortalCustomer:
+def session_customer(request: Request, db: Database) -> PortalCustomer | None:
+    """The customer this request's portal session serves, or None when not signed in."""
     st = sessions.state(request)
     if st is None or st.row is None or st.row.customer_id is None:
-        raise errors.Unauthenticated(SIGNED_OUT)
+        return None
     partner = st.row.data.get("partner") or portal.partner_name(db, partner_id=st.row.partner_id)
-    who = PortalCustomer(st.row.partner_id, st.row.customer_id, str(st.row.data.get("name")),
-                         str(partner))
+    return PortalCustomer(st.row.partner_id, st.row.customer_id, str(st.row.data.get("name")),
+                          str(partner))
+
+
+def current_customer(request: Request, db: DB) -> PortalCustomer:
+    who = session_customer(request, db)
+    if who is None:
+        raise errors.Unauthenticated(SIGNED_OUT)
     request.state.portal_customer = who
     return who
 
@@ -43,13 +51,15 @@ def _render(request: Request, db: DB, who: PortalCustomer, name: str, values: di
     return templating.render(request, name, {"who": who, "credit_visible": shown, **values})
 
 
-def _link_refused(request: Request, exc: portal_links.LinkRefused) -> Response:
+def _link_refused(request: Request, db: Database,
+                  exc: portal_links.LinkRefused) -> Response:
     """Why the link can't be used and how to get a new one, under the partner's name when
-    the link was real (404, like any link that leads nowhere)."""
+    the link was real (404, like any link that leads nowhere); a customer still signed in
+    is offered the way to their account."""
     return templating.render(request, "portal/error.html",
                              {"title": exc.title, "detail": exc.detail,
-                              "partner_name": exc.partner_name, "link_refused": True},
-                             status=404)
+                              "partner_name": exc.partner_name,
+                              "who": session_customer(request, db)}, status=404)
 
 
 @router.get("/sign-in/{token}")
@@ -57,7 +67,7 @@ def sign_in_page(request: Request, db: DB, token: str) -> Response:
     try:
         who = portal_links.check_link(db, token=token)
     except portal_links.LinkRefused as exc:
-        return _link_refused(request, exc)
+        return _link_refused(request, db, exc)
     return templating.render(request, "portal/sign_in.html", {
         "token": token, "name": who.customer_name, "partner_name": who.partner_name})
 
@@ -67,7 +77,7 @@ def sign_in(request: Request, db: DB, token: str, _f: csrf.CheckedForm) -> Respo
     try:
         who = portal_links.redeem_link(db, token=token)
     except portal_links.LinkRefused as exc:
-        return _link_refused(request, exc)
+        return _link_refused(request, db, exc)
     sessions.sign_in(request, partner_id=who.partner_id, customer_id=who.customer_id,
                      data={"name": who.customer_name, "partner": who.partner_name})
     return RedirectResponse("/portal/", status_code=303)
@@ -75,13 +85,10 @@ def sign_in(request: Request, db: DB, token: str, _f: csrf.CheckedForm) -> Respo
 
 @router.post("/sign-out")
 def sign_out(request: Request, db: DB, _f: csrf.CheckedForm) -> Response:
-    st = sessions.state(request)
-    partner = None
-    if st is not None and st.row is not None and st.row.customer_id is not None:
-        partner = (st.row.data.get("partner")
-                   or portal.partner_name(db, partner_id=st.row.partner_id))
+    who = session_customer(request, db)
     sessions.sign_out(request)
-    return templating.render(request, "portal/signed_out.html", {"partner_name": partner})
+    return templating.render(request, "portal/signed_out.html",
+                             {"partner_name": who.partner_name if who else None})
 
 
 @router.get("/")
