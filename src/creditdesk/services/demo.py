@@ -154,15 +154,18 @@ class _Loader:
         self.linked: dict[str, int] = {}  # invoice id -> total of non-void memos linked to it
         self.reserved: set[str] = set()  # invoices a duplicate-charge memo cancels whole
         self.voided = 0
+        # The story customers' invoices, by date: made among the others, so that invoice
+        # numbers follow issue dates across the whole demo.
+        self.stories: list[tuple[date, str, list[dict], bool]] = []
 
     def run(self) -> None:
         self._customers()
         self._catalog()
+        self._plan_stories()
         self._invoices()
         self._memos()
         self._payments()
         self._part_payments()
-        self._stories()
         self._visibility()
         suggestions.refresh(self.db, actor=self.actor)
 
@@ -217,6 +220,7 @@ class _Loader:
         for i, ((customer_id, currency, seats), age) in enumerate(zip(owners, ages, strict=True)):
             draft = i >= INVOICES - DRAFT_INVOICES
             issued_on = None if draft else self.today - timedelta(days=age)
+            self._story_invoices(until=issued_on)
             inv = invoices.create_invoice(
                 self.db, actor=self.actor, customer_id=customer_id,
                 lines=self._lines(currency, seats), issue_date=issued_on,
@@ -231,6 +235,7 @@ class _Loader:
                 invoices.void_invoice(self.db, actor=self.actor, invoice_id=inv.id)
                 continue
             self.invoices[inv.id] = inv
+        self._story_invoices(until=None)
 
     def _part_payments(self) -> None:
         """Overdue invoices paid in part, two with credit applied too, so the portal's
@@ -247,7 +252,7 @@ class _Loader:
                 amount=_money(inv.balance_due.minor * 2 // 5, inv.currency))
 
     # --- histories the suggestion detectors flag (G1) ----------------------------
-    def _stories(self) -> None:
+    def _plan_stories(self) -> None:
         """One customer per suggestion reason, billed monthly on the same day for
         ``STORY_MONTHS`` months, with one mistake each; every invoice is paid except the
         mistaken one (left overdue, as a customer disputing it would) and the latest."""
@@ -259,7 +264,14 @@ class _Loader:
             plan = [(first + timedelta(days=30 * m), self._plan(seats)) for m in
                     range(STORY_MONTHS)]
             for on, lines, mistaken in story(plan, seats):
-                self._story_invoice(c.id, on, lines, paid=not mistaken and on != plan[-1][0])
+                self.stories.append((on, c.id, lines, not mistaken and on != plan[-1][0]))
+        self.stories.sort(key=lambda s: s[0])
+
+    def _story_invoices(self, *, until: date | None) -> None:
+        """Make the planned story invoices dated up to ``until`` (all of them: None)."""
+        while self.stories and (until is None or self.stories[0][0] <= until):
+            on, customer_id, lines, paid = self.stories.pop(0)
+            self._story_invoice(customer_id, on, lines, paid=paid)
 
     def _plan(self, seats: int) -> list[dict]:
         return [{"description": SEATS, "quantity": seats, "unit_price": "125.00"},
