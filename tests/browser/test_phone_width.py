@@ -269,6 +269,8 @@ def test_every_dashboard_and_portal_page_fits_a_phone(new_page, site, tenant, wi
         "/dashboard/preferences/credit-balance-visibility?q=a",  # search: long emails
         f"/dashboard/credit-memos/{wide_books['issued']}",  # apply: candidates and amounts
         f"/dashboard/credit-memos/{wide_books['memo']}",  # applications with Remove
+        f"/dashboard/invoices/{wide_books['invoice']}",  # many lines; credits with Remove
+        f"/dashboard/customers/{wide_books['customer']}",  # long name and email
         f"/dashboard/credit-memos/new?customer_id={wide_books['customer']}",
     ]
     for url in states:
