@@ -325,4 +325,16 @@ def test_tables_become_stacked_rows_with_their_column_names(new_page, site, tena
         page.set_viewport_size({"width": 1280, "height": 900})
         assert row.evaluate("e => getComputedStyle(e).display") == "table-row"
         assert amount.evaluate("e => getComputedStyle(e, '::before').content") == "none"
+        # Results swapped in by htmx (a filter) are labelled and stacked too.
+        page.set_viewport_size(PHONE)
+        page.goto("/dashboard/credit-memos")
+        page.get_by_label("Customer").select_option(label=LONG_NAME)
+        if not javascript:
+            page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"customer_id=cus_"))
+        rows = page.locator("#memo-table tbody tr")
+        expect(rows).to_have_count(4)
+        expect(rows.first.locator("td").nth(1)).to_have_attribute("data-label", "Customer")
+        assert rows.first.evaluate("e => getComputedStyle(e).display") == "block"
+        assert measure(page)["scrollWidth"] <= WIDTH
 
