@@ -104,7 +104,10 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
 
         who = getattr(request.state, "portal_customer", None)
         if who is None:
-            who = portal_routes.session_customer(request, request.app.state.db)
+            try:
+                who = portal_routes.session_customer(request, request.app.state.db)
+            except Exception:  # the error may be the database itself: the page still shows
+                who = None
         values |= {"who": who, "partner_name": who.partner_name if who else None}
         return render(request, "portal/error.html", values, status=status)
     return render(request, "error.html", values, status=status)
