@@ -19,9 +19,10 @@ from creditdesk.services import (
     ledger,
     memos,
     partners,
+    suggestions,
     visibility,
 )
-from creditdesk.services.context import Actor
+from creditdesk.services.context import Actor, clock
 
 CURRENCIES = ("USD", "CAD", "EUR")
 
@@ -51,11 +52,11 @@ def test_demo_covers_every_status_reason_and_shape(db: Database) -> None:
     assert actor.partner_id == info.partner_id
 
     custs = customers.list_customers(db, actor=actor, limit=200).data
-    assert len(custs) == 20
+    assert len(custs) == len(demo.CUSTOMERS) + len(demo.STORY_CUSTOMERS) == 23
     assert {c.currency for c in custs} == set(CURRENCIES)
 
     invs = _all_invoices(db, actor)
-    assert len(invs) == 100
+    assert len(invs) == demo.INVOICES + 28  # 9 monthly invoices per story customer, + a copy
     assert {i.status for i in invs} == {s.value for s in InvoiceStatus}
     assert any(i.payments for i in invs)
     assert any(i.payments and i.credits_applied and i.status == "paid" for i in invs)
@@ -159,3 +160,37 @@ def test_demo_shows_credit_in_the_portal_with_one_exception(db):
     setting = visibility.get_setting(db, actor=Actor(actor.partner_id, "test"))
     assert setting.show_to_all_customers is True
     assert len(setting.exceptions) == 1
+
+
+def test_demo_has_open_suggestions_of_every_reason(db: Database) -> None:
+    """The Suggestions page is not empty at first sight: the loader's refresh found one
+    situation of each reason in the story customers' histories (G1), each about the
+    invoice the story got wrong."""
+    actor = _actor(db, demo.load(db))
+    found = suggestions.list_suggestions(db, actor=actor, status="open", limit=100).data
+    by_reason = {s.reason: s for s in found}
+    assert set(by_reason) == {"duplicate_charge", "pricing_error", "billing_adjustment"}
+    names = {c.id: c.name for c in customers.list_customers(db, actor=actor, limit=200).data}
+    assert names[by_reason["billing_adjustment"].customer_id] == "Hartwell Orthodontics"
+    assert names[by_reason["duplicate_charge"].customer_id] == "Kestrel Architecture Partners"
+    assert names[by_reason["pricing_error"].customer_id] == "Pinecrest Veterinary Hospital"
+    assert by_reason["billing_adjustment"].amount.to_str() == "2250.00"  # 18 seats x 125.00
+    assert by_reason["pricing_error"].amount.to_str() == "20.00"  # 2 keys x 10.00 over
+    assert by_reason["duplicate_charge"].amount.to_str() == "3200.00"  # the whole copy
+    for s in found:  # the mistaken invoice is still unpaid: nothing was settled on it
+        inv = invoices.get_invoice(db, actor=actor, invoice_id=s.invoice_id)
+        assert inv.status == "open" and inv.amount_paid.minor == 0
+    assert suggestions.refresh(db, actor=actor).created == 0  # already refreshed by the loader
+
+
+def test_demo_shows_overdue_partially_paid_and_applied_at_first_sight(db: Database) -> None:
+    actor = _actor(db, demo.load(db))
+    today = clock.today()
+    invs = _all_invoices(db, actor)
+    overdue = [i for i in invs if i.status in ("open", "partially_paid") and i.due_date
+               and i.due_date < today and i.balance_due.minor > 0]
+    assert len(overdue) >= 5
+    assert any(i.status == "partially_paid" and i.payments for i in overdue)
+    assert any(i.payments and i.credits_applied for i in overdue)
+    ms = _all_memos(db, actor)
+    assert sum(1 for m in ms if credit.list_applications(db, actor=actor, memo_id=m.id)) >= 10

@@ -158,3 +158,79 @@ def test_p3_overview_balance_due_counts_every_open_invoice_not_only_those_listed
     over = portal.overview(db, who=who)
     assert len(over.open_invoices) == 2
     assert [m.to_str() for m in over.balance_due] == ["123.00"]
+
+
+def _dated_invoice(db, actor, cid, total: str, due) -> str:
+    inv = invoices.create_invoice(db, actor=actor, customer_id=cid, due_date=due, lines=[
+        {"description": "Managed services", "quantity": 1, "unit_price": total}]).id
+    invoices.issue_invoice(db, actor=actor, invoice_id=inv)
+    return inv
+
+
+def test_overdue_is_past_due_with_a_balance_due(db, actor) -> None:
+    """Overdue: the due date has passed and something is still due; not a paid invoice,
+    not one due today or later, not one without a due date, not a void one."""
+    today = clock.today()
+    cid = factories.customer(db, actor, "Initech")
+    late = _dated_invoice(db, actor, cid, "100.00", today - timedelta(days=3))
+    invoices.record_payment(db, actor=actor, invoice_id=late, amount="40.00")
+    also_late = _dated_invoice(db, actor, cid, "10.00", today - timedelta(days=1))
+    paid = _dated_invoice(db, actor, cid, "20.00", today - timedelta(days=9))
+    invoices.record_payment(db, actor=actor, invoice_id=paid, amount="20.00")
+    void = _dated_invoice(db, actor, cid, "30.00", today - timedelta(days=9))
+    invoices.void_invoice(db, actor=actor, invoice_id=void)
+    _dated_invoice(db, actor, cid, "5.00", today)
+    _dated_invoice(db, actor, cid, "7.00", None)
+    who = portal_links.PortalCustomer(actor.partner_id, cid, "Initech")
+    over = portal.overview(db, who=who)
+    assert over.overdue_count == 2
+    assert [m.to_str() for m in over.overdue] == ["70.00"]  # 60.00 + 10.00
+    assert [m.to_str() for m in over.balance_due] == ["82.00"]
+    days = {i.id: i.days_overdue for i in portal.list_invoices(db, who=who, limit=50).data}
+    assert days[late] == 3 and days[also_late] == 1
+    assert sorted(days.values()) == [0, 0, 0, 0, 1, 3]
+    assert portal.get_invoice(db, who=who, invoice_id=late).invoice.overdue
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_p3_payments_always_credit_only_when_visible(db, actor, books, shown) -> None:
+    """The customer's own payments explain an invoice either way; the credit applied to it
+    is in the view only when credit is visible to the customer (P3)."""
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=shown)
+    invoices.record_payment(db, actor=actor, invoice_id=books["invoice"], amount="60.00")
+    who = portal_links.PortalCustomer(actor.partner_id, books["customer"], "Wayne")
+    d = portal.get_invoice(db, who=who, invoice_id=books["invoice"])
+    assert [p.amount.to_str() for p in d.payments] == ["60.00"]
+    assert d.amount_paid.to_str() == "60.00"
+    if shown:
+        assert [c.amount.to_str() for c in d.credits_applied] == ["31.17"]
+    else:
+        assert d.credits_applied is None
+
+
+def test_a_refused_link_says_why_and_whom_to_ask(db, actor, partner) -> None:
+    cid = factories.customer(db, actor, "Initech")
+    used = portal_links.create_link(db, actor=actor, customer_id=cid)
+    portal_links.redeem_link(db, token=used.token)
+    with pytest.raises(portal_links.LinkRefused) as exc:
+        portal_links.check_link(db, token=used.token)
+    name = portal.partner_name(db, partner_id=actor.partner_id)
+    assert name and exc.value.partner_name == name
+    assert exc.value.title == "This sign-in link was already used"
+    assert f"Ask {name} for a new sign-in link" in exc.value.detail
+    with pytest.raises(portal_links.LinkRefused) as exc:
+        portal_links.redeem_link(db, token="y" * 43)
+    assert exc.value.title == "This sign-in link isn't valid" and exc.value.partner_name is None
+
+
+def test_portal_error_pages_speak_plainly(db, actor, new_browser, books) -> None:
+    r = new_browser().get("/portal/invoices")
+    assert r.status_code == 401
+    assert "Please sign in" in r.text and "Unauthenticated" not in r.text
+    b = portal_for(db, new_browser, actor, books["customer"])
+    name = portal.partner_name(db, partner_id=actor.partner_id)
+    for url in ("/portal/nope", "/portal/invoices/inv_nope"):
+        r = b.get(url)
+        assert r.status_code == 404
+        assert "This page isn&#39;t here" in r.text and "Not found" not in r.text
+        assert name in r.text and 'role="alert"' in r.text

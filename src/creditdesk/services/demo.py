@@ -1,5 +1,11 @@
 """The demo partner behind ``creditdesk serve --demo``: Northwind IT Services, with
-customers, a catalogue, invoices and credit memos in every status.
+customers, a catalogue, invoices and credit memos in every status, overdue and partially
+paid invoices, a visibility exception, and open suggestions of every reason.
+
+The suggestions are not planted: three customers have a plain billing history in which
+something went wrong once (a monthly charge billed for twice the seats, an invoice sent
+twice, a security key charged at the wrong price), and the loader ends with the same
+refresh a partner runs, so the detectors find them as they would in real books.
 
 Everything is made through the use cases (never raw rows), so the postings, stock
 movements, numbers and audit trail are exactly what real use produces. Deterministic: one
@@ -26,6 +32,7 @@ from creditdesk.services import (
     memo_lifecycle,
     memos,
     partners,
+    suggestions,
     views,
     visibility,
 )
@@ -92,6 +99,15 @@ SECURITY = ("Network security monitoring (monthly)", "600.00")
 ONSITE = ("On-site support (hours)", "145.00")
 PROJECT = ("Project labour (hours)", "165.00")
 
+# Customers whose history holds one mistake each, for the suggestions (see _stories).
+STORY_CUSTOMERS = [
+    ("Hartwell Orthodontics", "hartwellortho.com", 18),
+    ("Kestrel Architecture Partners", "kestrel-architecture.com", 22),
+    ("Pinecrest Veterinary Hospital", "pinecrestvet.com", 15),
+]
+STORY_MONTHS = 9  # monthly invoices in each story customer's history
+YUBIKEY_SLIP = "65.00"  # charged once instead of the 55.00 catalogue price
+
 INVOICES, DRAFT_INVOICES, VOID_DRAFT, VOID_ISSUED = 100, 7, 2, 5
 SPREAD = {(Reason.GOODWILL, MemoStatus.APPLIED), (Reason.OTHER, MemoStatus.APPLIED),
           (Reason.SERVICE_ISSUE, MemoStatus.APPLIED)}
@@ -138,14 +154,20 @@ class _Loader:
         self.linked: dict[str, int] = {}  # invoice id -> total of non-void memos linked to it
         self.reserved: set[str] = set()  # invoices a duplicate-charge memo cancels whole
         self.voided = 0
+        # The story customers' invoices, by date: made among the others, so that invoice
+        # numbers follow issue dates across the whole demo.
+        self.stories: list[tuple[date, str, list[dict], bool]] = []
 
     def run(self) -> None:
         self._customers()
         self._catalog()
+        self._plan_stories()
         self._invoices()
         self._memos()
         self._payments()
+        self._part_payments()
         self._visibility()
+        suggestions.refresh(self.db, actor=self.actor)
 
     def _visibility(self) -> None:
         """Credit shown in the portal to every customer but the last one (an exception),
@@ -198,6 +220,7 @@ class _Loader:
         for i, ((customer_id, currency, seats), age) in enumerate(zip(owners, ages, strict=True)):
             draft = i >= INVOICES - DRAFT_INVOICES
             issued_on = None if draft else self.today - timedelta(days=age)
+            self._story_invoices(until=issued_on)
             inv = invoices.create_invoice(
                 self.db, actor=self.actor, customer_id=customer_id,
                 lines=self._lines(currency, seats), issue_date=issued_on,
@@ -212,6 +235,80 @@ class _Loader:
                 invoices.void_invoice(self.db, actor=self.actor, invoice_id=inv.id)
                 continue
             self.invoices[inv.id] = inv
+        self._story_invoices(until=None)
+
+    def _part_payments(self) -> None:
+        """Overdue invoices paid in part, two with credit applied too, so the portal's
+        explanation of a balance (payments, then credits) has something to explain."""
+        overdue = [i for i in self.invoices.values()
+                   if i.status in ("open", "partially_paid") and i.id not in self.reserved
+                   and not i.payments and i.due_date and i.due_date < self.today]
+        credited = [i for i in overdue if i.credit_applied.minor][:2]
+        plain = [i for i in overdue if not i.credit_applied.minor][:2]
+        for inv in credited + plain:
+            paid_at = datetime.combine(inv.due_date - timedelta(days=3), time(10, 0), UTC)
+            self.invoices[inv.id] = invoices.record_payment(
+                self.db, actor=self.actor, invoice_id=inv.id, paid_at=paid_at,
+                amount=_money(inv.balance_due.minor * 2 // 5, inv.currency))
+
+    # --- histories the suggestion detectors flag (G1) ----------------------------
+    def _plan_stories(self) -> None:
+        """One customer per suggestion reason, billed monthly on the same day for
+        ``STORY_MONTHS`` months, with one mistake each; every invoice is paid except the
+        mistaken one (left overdue, as a customer disputing it would) and the latest."""
+        for (name, domain, seats), story in zip(STORY_CUSTOMERS, (
+                self._seats_counted_twice, self._sent_twice, self._wrong_price), strict=True):
+            c = customers.create_customer(self.db, actor=self.actor, name=name,
+                                          email=f"accounts@{domain}", currency="USD")
+            first = self.today - timedelta(days=30 * STORY_MONTHS - 12)
+            plan = [(first + timedelta(days=30 * m), self._plan(seats)) for m in
+                    range(STORY_MONTHS)]
+            for on, lines, mistaken in story(plan, seats):
+                self.stories.append((on, c.id, lines, not mistaken and on != plan[-1][0]))
+        self.stories.sort(key=lambda s: s[0])
+
+    def _story_invoices(self, *, until: date | None) -> None:
+        """Make the planned story invoices dated up to ``until`` (all of them: None)."""
+        while self.stories and (until is None or self.stories[0][0] <= until):
+            on, customer_id, lines, paid = self.stories.pop(0)
+            self._story_invoice(customer_id, on, lines, paid=paid)
+
+    def _plan(self, seats: int) -> list[dict]:
+        return [{"description": SEATS, "quantity": seats, "unit_price": "125.00"},
+                {"description": BACKUP[0], "quantity": 1, "unit_price": BACKUP[1]}]
+
+    def _seats_counted_twice(self, plan: list, seats: int):
+        """Billing adjustment: month 7 bills twice the seats, then back to normal."""
+        for m, (on, lines) in enumerate(plan):
+            if m == 6:
+                lines = [{**lines[0], "quantity": seats * 2}, lines[1]]
+            yield on, lines, m == 6
+
+    def _sent_twice(self, plan: list, seats: int):
+        """Duplicate charge: month 6's invoice sent again two days later."""
+        for m, (on, lines) in enumerate(plan):
+            yield on, lines, False
+            if m == 5:
+                yield on + timedelta(days=2), lines, True
+
+    def _wrong_price(self, plan: list, seats: int):
+        """Pricing error: security keys each month at the catalogue's 55.00, once 65.00."""
+        key = next(v for _, v in self.variants if v.sku == "YK-5-NFC")
+        for m, (on, lines) in enumerate(plan):
+            price = Money.parse(YUBIKEY_SLIP, "USD") if m == 5 else key.price
+            yield on, [*lines, _line("YubiKey 5 security key, 5 NFC", 2, price, key.id)], m == 5
+
+    def _story_invoice(self, customer_id: str, on: date, lines: list[dict], *,
+                       paid: bool) -> None:
+        inv = invoices.create_invoice(self.db, actor=self.actor, customer_id=customer_id,
+                                      lines=lines, issue_date=on,
+                                      due_date=on + timedelta(days=30))
+        inv = invoices.issue_invoice(self.db, actor=self.actor, invoice_id=inv.id)
+        if paid:
+            paid_at = min(clock.now(), datetime.combine(on + timedelta(days=12), time(15, 30),
+                                                         UTC))
+            invoices.record_payment(self.db, actor=self.actor, invoice_id=inv.id,
+                                    amount=inv.total.to_str(), paid_at=paid_at)
 
     # --- credit memos ---------------------------------------------------------
     def _usable(self, inv: views.InvoiceView, currency: str | None = None) -> bool:

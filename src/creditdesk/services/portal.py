@@ -20,7 +20,8 @@ from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.money import Money
-from creditdesk.services import invoices, pagination, views, visibility
+from creditdesk.services import invoices, pagination, portal_links, views, visibility
+from creditdesk.services.context import clock
 from creditdesk.services.portal_links import PortalCustomer
 
 OPEN = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
@@ -40,15 +41,22 @@ class PortalInvoice:
     due_date: date | None
     total: Money
     balance_due: Money
+    days_overdue: int  # past the due date with something still due; 0 when not overdue
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_overdue > 0
 
 
 @dataclass(frozen=True)
 class PortalInvoiceDetail:
+    """An invoice with how its balance came about: the customer's own payments always,
+    the credit applied to it only when credit is visible (P3; None when hidden)."""
+
     invoice: PortalInvoice
     lines: list[views.LineView]
-    # None when credit is hidden: payments and credit would tell the credit by subtraction.
-    amount_paid: Money | None
-    payments: list[views.PaymentView] | None
+    amount_paid: Money
+    payments: list[views.PaymentView]
     credits_applied: list[views.CreditAppliedView] | None
 
 
@@ -71,13 +79,29 @@ class Overview:
     customer_name: str
     open_invoices: list[PortalInvoice]
     balance_due: list[Money]  # per currency
+    overdue: list[Money]  # per currency: the part of the balance due past its due date
+    overdue_count: int
     available_credit: list[Money] | None  # None when hidden (P3)
 
 
-def _invoice(row: models.Invoice) -> PortalInvoice:
+def days_overdue(due_date: date | None, balance_due: Money, today: date) -> int:
+    """Days past the due date of an invoice with a balance due; 0 when not overdue."""
+    if due_date is None or balance_due.minor <= 0 or due_date >= today:
+        return 0
+    return (today - due_date).days
+
+
+def _invoice(row: models.Invoice, today: date | None = None) -> PortalInvoice:
+    due = invoices.balance_due(row)
+    late = days_overdue(row.due_date, due, today or clock.today()) if row.status in OPEN else 0
     return PortalInvoice(row.id, row.number, row.status, row.currency, row.issue_date,
-                         row.due_date, Money(row.total_minor, row.currency),
-                         invoices.balance_due(row))
+                         row.due_date, Money(row.total_minor, row.currency), due, late)
+
+
+def partner_name(db: Database, *, partner_id: str) -> str:
+    """Whose portal it is: the partner's name, on every portal page."""
+    with db.read() as session:
+        return portal_links.partner_name(session, partner_id)
 
 
 def _sums(pairs: list[Money]) -> list[Money]:
@@ -117,20 +141,33 @@ def overview(db: Database, *, who: PortalCustomer) -> Overview:
                                .order_by(inv.id.desc()).limit(OVERVIEW_INVOICES)).all()
         open_invoices = [_invoice(r) for r in rows]
         due = _balance_due(session, who)
+        overdue = _balance_due(session, who, overdue_on=clock.today())
+        late = int(session.scalar(
+            select(func.count()).select_from(inv).where(*_overdue(who, clock.today()))) or 0)
         shown = visibility.credit_visible(session, who.partner_id, who.customer_id)
         credit = _available_credit(session, who) if shown else None
-    return Overview(who.customer_name, open_invoices, due, credit)
+    return Overview(who.customer_name, open_invoices, due, overdue, late, credit)
 
 
-def _balance_due(session: Session, who: PortalCustomer) -> list[Money]:
-    """Balance due per currency over ALL open invoices, not only the ones listed."""
+def _overdue(who: PortalCustomer, today: date) -> list:
     inv = models.Invoice
+    return [inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
+            inv.status.in_(OPEN), inv.due_date < today,
+            inv.total_minor - inv.paid_minor - inv.credited_minor > 0]
+
+
+def _balance_due(session: Session, who: PortalCustomer,
+                 overdue_on: date | None = None) -> list[Money]:
+    """Balance due per currency over ALL open invoices, not only the ones listed (only
+    the overdue ones when ``overdue_on`` is given)."""
+    inv = models.Invoice
+    where = (_overdue(who, overdue_on) if overdue_on else
+             [inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
+              inv.status.in_(OPEN)])
     rows = session.execute(
         select(inv.currency,
                func.sum(inv.total_minor - inv.paid_minor - inv.credited_minor))
-        .where(inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
-               inv.status.in_(OPEN))
-        .group_by(inv.currency)).all()
+        .where(*where).group_by(inv.currency)).all()
     return _sums([Money(int(r[1]), r[0]) for r in rows])
 
 
@@ -150,9 +187,8 @@ def get_invoice(db: Database, *, who: PortalCustomer, invoice_id: str) -> Portal
             raise errors.NotFound(f"No invoice with id {invoice_id}.")
         full = invoices.load_view(session, row)
         shown = visibility.credit_visible(session, who.partner_id, who.customer_id)
-    return PortalInvoiceDetail(
-        _invoice(row), full.lines, full.amount_paid if shown else None,
-        full.payments if shown else None, full.credits_applied if shown else None)
+    return PortalInvoiceDetail(_invoice(row), full.lines, full.amount_paid, full.payments,
+                               full.credits_applied if shown else None)
 
 
 def list_credit_memos(db: Database, *, who: PortalCustomer, limit: int = 50,

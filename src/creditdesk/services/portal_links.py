@@ -16,8 +16,20 @@ from creditdesk.services import audit
 from creditdesk.services.context import Actor, clock, new_id
 
 LINK_LIFETIME = timedelta(days=7)
-_INVALID = "This sign-in link is not valid: it was already used, has expired, or is mistyped. " \
-           "Ask for a new link."
+_MISTYPED = ("This address is not a sign-in link we know. Check that you opened the whole "
+             "link from your email (long links are sometimes cut in two), or ask for a new "
+             "one.")
+
+
+class LinkRefused(errors.NotFound):
+    """A sign-in link that can't be used, said plainly: why, and how to get a new one.
+
+    ``partner_name`` is known when the link was real (used or expired), so the page can
+    say whom to ask; a mistyped link names nobody."""
+
+    def __init__(self, title: str, detail: str, partner_name: str | None = None) -> None:
+        super().__init__(detail)
+        self.title, self.partner_name = title, partner_name
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,7 @@ class PortalCustomer:
     partner_id: str
     customer_id: str
     customer_name: str
+    partner_name: str = ""  # shown on every portal page: whose portal this is
 
 
 def _hash(token: str) -> str:
@@ -57,20 +70,42 @@ def create_link(db: Database, *, actor: Actor, customer_id: str) -> NewLink:
 
 def _usable(session, token: object, *, lock: bool) -> models.PortalToken:
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise errors.NotFound(_INVALID)
+        raise LinkRefused("This sign-in link isn't valid", _MISTYPED)
     stmt = select(models.PortalToken).where(models.PortalToken.token_hash == _hash(token))
     if lock:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).one_or_none()
-    if row is None or row.used_at is not None or row.expires_at <= clock.now():
-        raise errors.NotFound(_INVALID)
+    if row is None:
+        raise LinkRefused("This sign-in link isn't valid", _MISTYPED)
+    # Only the holder of a real link gets here (256 random bits): saying whose it is and
+    # why it stopped working tells them nothing they could not read in the email.
+    partner = partner_name(session, row.partner_id)
+    ask = (f"Ask {partner} for a new sign-in link: they can send one from their billing "
+           "dashboard.")
+    if row.used_at is not None:
+        raise LinkRefused("This sign-in link was already used",
+                          "Each sign-in link works once, and this one has been used. If you "
+                          f"signed out or your session ended, you need a new link. {ask}",
+                          partner)
+    if row.expires_at <= clock.now():
+        days = LINK_LIFETIME.days
+        raise LinkRefused("This sign-in link has expired",
+                          f"Sign-in links work for {days} days, and this one expired on "
+                          f"{row.expires_at:%B} {row.expires_at.day}, "
+                          f"{row.expires_at.year}. {ask}", partner)
     return row
+
+
+def partner_name(session, partner_id: str) -> str:
+    partner = session.get(models.Partner, partner_id)
+    return partner.name if partner is not None else ""
 
 
 def _principal(session, row: models.PortalToken) -> PortalCustomer:
     customer = session.get(models.Customer, row.customer_id)
     assert customer is not None
-    return PortalCustomer(row.partner_id, row.customer_id, customer.name)
+    return PortalCustomer(row.partner_id, row.customer_id, customer.name,
+                          partner_name(session, row.partner_id))
 
 
 def check_link(db: Database, *, token: object) -> PortalCustomer:

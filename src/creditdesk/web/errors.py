@@ -61,6 +61,21 @@ TITLES = {
 }
 
 
+# Error pages (dashboard and portal) say what happened in plain words; the API keeps the
+# problem+json titles above.
+PAGE_TITLES = {
+    400: "Something in this request is wrong", 401: "Please sign in",
+    403: "You can't do that here", 404: "This page isn't here",
+    405: "This page can't do that", 409: "That can't be done right now",
+    413: "That was too much to send at once", 415: "That kind of request isn't accepted",
+    422: "Something in this address is wrong", 429: "Too many attempts",
+    500: "Something went wrong on our side", 503: "We're busy: try again in a moment",
+}
+NOTHING_HERE = "There is nothing at this path."
+PAGE_NOTHING_HERE = ("The page you asked for isn't here: the address may be mistyped, or the "
+                     "page may have moved. Use the links above to find what you need.")
+
+
 def problem(status: int, code: str, detail: str, field_errors: list[dict[str, str]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
@@ -110,7 +125,10 @@ def allowed_methods(request: Request) -> str:
 def _page(request: Request, status: int, detail: str) -> Response:
     from creditdesk.web import templating  # the pages' renderer, only when a page failed
 
-    return templating.error_page(request, status, TITLES.get(status, "Error"), detail)
+    if detail == NOTHING_HERE:
+        detail = PAGE_NOTHING_HERE
+    return templating.error_page(request, status, PAGE_TITLES.get(status, "Something went wrong"),
+                                 detail)
 
 
 def domain_problem(exc: errors.DomainError) -> JSONResponse:
@@ -186,7 +204,7 @@ def install(app: FastAPI) -> None:
         code = HANDLER_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
         if exc.status_code == 404 and detail == "Not Found":
-            detail = "There is nothing at this path."
+            detail = NOTHING_HERE
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
-from creditdesk.web import csrf, htmx
+from creditdesk.web import csrf, htmx, table_labels
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -92,9 +92,22 @@ def render(request: Request, name: str, values: dict[str, Any] | None = None, *,
         html = template.render(ctx)
     else:
         html = "".join(template.blocks[block](template.new_context(ctx)))
-    return HTMLResponse(html, status_code=status, headers=headers)
+    return HTMLResponse(table_labels.label_tables(html), status_code=status, headers=headers)
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    return render(request, "error.html", {"status": status, "title": title, "detail": detail},
-                  status=status)
+    """The dashboard's error page, or the portal's: under the partner's name and the
+    portal's navigation when a signed-in customer asked (``portal_customer``)."""
+    values = {"status": status, "title": title, "detail": detail}
+    if request.url.path.startswith("/portal"):
+        from creditdesk.web.portal import routes as portal_routes  # pages import this module
+
+        who = getattr(request.state, "portal_customer", None)
+        if who is None:
+            try:
+                who = portal_routes.session_customer(request, request.app.state.db)
+            except Exception:  # the error may be the database itself: the page still shows
+                who = None
+        values |= {"who": who, "partner_name": who.partner_name if who else None}
+        return render(request, "portal/error.html", values, status=status)
+    return render(request, "error.html", values, status=status)

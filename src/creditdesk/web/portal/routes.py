@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services import portal, portal_links
 from creditdesk.services.portal_links import PortalCustomer
@@ -18,12 +19,25 @@ from creditdesk.web.api.deps import DB
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
 
-def current_customer(request: Request) -> PortalCustomer:
+SIGNED_OUT = ("To see your invoices, open the sign-in link you were sent by email. Each "
+              "link works once: if yours was used already, ask the business that bills you "
+              "for a new one.")
+
+
+def session_customer(request: Request, db: Database) -> PortalCustomer | None:
+    """The customer this request's portal session serves, or None when not signed in."""
     st = sessions.state(request)
     if st is None or st.row is None or st.row.customer_id is None:
-        raise errors.Unauthenticated("Open the sign-in link you were sent to view your "
-                                     "account. Links work once; ask for a new one if needed.")
-    who = PortalCustomer(st.row.partner_id, st.row.customer_id, str(st.row.data.get("name")))
+        return None
+    partner = st.row.data.get("partner") or portal.partner_name(db, partner_id=st.row.partner_id)
+    return PortalCustomer(st.row.partner_id, st.row.customer_id, str(st.row.data.get("name")),
+                          str(partner))
+
+
+def current_customer(request: Request, db: DB) -> PortalCustomer:
+    who = session_customer(request, db)
+    if who is None:
+        raise errors.Unauthenticated(SIGNED_OUT)
     request.state.portal_customer = who
     return who
 
@@ -37,25 +51,44 @@ def _render(request: Request, db: DB, who: PortalCustomer, name: str, values: di
     return templating.render(request, name, {"who": who, "credit_visible": shown, **values})
 
 
+def _link_refused(request: Request, db: Database,
+                  exc: portal_links.LinkRefused) -> Response:
+    """Why the link can't be used and how to get a new one, under the partner's name when
+    the link was real (404, like any link that leads nowhere); a customer still signed in
+    is offered the way to their account."""
+    return templating.render(request, "portal/error.html",
+                             {"title": exc.title, "detail": exc.detail,
+                              "partner_name": exc.partner_name,
+                              "who": session_customer(request, db)}, status=404)
+
+
 @router.get("/sign-in/{token}")
 def sign_in_page(request: Request, db: DB, token: str) -> Response:
-    who = portal_links.check_link(db, token=token)
-    return templating.render(request, "portal/sign_in.html", {"token": token,
-                                                              "name": who.customer_name})
+    try:
+        who = portal_links.check_link(db, token=token)
+    except portal_links.LinkRefused as exc:
+        return _link_refused(request, db, exc)
+    return templating.render(request, "portal/sign_in.html", {
+        "token": token, "name": who.customer_name, "partner_name": who.partner_name})
 
 
 @router.post("/sign-in/{token}")
 def sign_in(request: Request, db: DB, token: str, _f: csrf.CheckedForm) -> Response:
-    who = portal_links.redeem_link(db, token=token)
+    try:
+        who = portal_links.redeem_link(db, token=token)
+    except portal_links.LinkRefused as exc:
+        return _link_refused(request, db, exc)
     sessions.sign_in(request, partner_id=who.partner_id, customer_id=who.customer_id,
-                     data={"name": who.customer_name})
+                     data={"name": who.customer_name, "partner": who.partner_name})
     return RedirectResponse("/portal/", status_code=303)
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, _f: csrf.CheckedForm) -> Response:
+def sign_out(request: Request, db: DB, _f: csrf.CheckedForm) -> Response:
+    who = session_customer(request, db)
     sessions.sign_out(request)
-    return templating.render(request, "portal/signed_out.html", {})
+    return templating.render(request, "portal/signed_out.html",
+                             {"partner_name": who.partner_name if who else None})
 
 
 @router.get("/")

@@ -1,0 +1,119 @@
+"""The demo at first sight, in Chromium (issue 11, item 11): the demo partner's
+Suggestions page shows one open suggestion of each reason, a memo applied to invoices,
+and a customer portal with an overdue invoice paid in part and credited, explained; and
+every page of the demo, crawled, fits a 375 px phone. Screenshots in
+tests/browser/screenshots/ (demo-*.png and phone/demo-*.png)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from creditdesk.services import credit, customers, demo, invoices, memos, partners
+from creditdesk.services import portal as portal_service
+from creditdesk.services.context import Actor, clock
+from tests.browser.conftest import PHONE, expect, screenshot
+from tests.browser.test_phone_width import (
+    REQUIRED_DASHBOARD,
+    REQUIRED_PORTAL,
+    check,
+    crawl,
+    fresh_screenshots,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def northwind(site):
+    """The demo partner, loaded into the browser tests' database (once: load is idempotent)."""
+    info = demo.load(site.db)
+    return info, partners.authenticate_api_key(site.db, info.api_key)
+
+
+def sign_in_demo(page, info) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(info.admin_email)
+    page.get_by_label("Password").fill(info.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Credit memos")
+
+
+def explained_customer(site, actor: Actor) -> tuple[str, str]:
+    """A demo customer who sees credit, with an overdue invoice paid in part and credited."""
+    today = clock.today()
+    for inv in invoices.list_invoices(site.db, actor=actor, limit=200).data:
+        if (inv.payments and inv.credits_applied and inv.balance_due.minor > 0
+                and inv.due_date and inv.due_date < today
+                and portal_service.credit_visible(site.db, who=_who(actor, inv.customer_id))):
+            return inv.customer_id, inv.id
+    raise AssertionError("the demo has no overdue invoice paid in part and credited")
+
+
+def _who(actor: Actor, customer_id: str):
+    from creditdesk.services.portal_links import PortalCustomer
+
+    return PortalCustomer(actor.partner_id, customer_id, "")
+
+
+def test_the_demo_shows_every_feature_at_first_sight(new_page, site, northwind) -> None:
+    info, actor = northwind
+    page = new_page()
+    sign_in_demo(page, info)
+    page.get_by_role("link", name="Suggestions").click()
+    items = page.locator("ol.suggestions > li")
+    expect(items).to_have_count(3)
+    for reason in ("Duplicate charge", "Pricing error", "Billing adjustment"):
+        expect(page.locator("ol.suggestions h3", has_text=reason)).to_have_count(1)
+    screenshot(page, "demo-suggestions-desktop")
+
+    # A memo applied across two invoices, each application with Remove.
+    spread = next(m for m in memos.list_memos(site.db, actor=actor, limit=200).data
+                  if len(credit.list_applications(site.db, actor=actor, memo_id=m.id)) >= 2)
+    page.goto(f"/dashboard/credit-memos/{spread.id}")
+    expect(page.locator("#applications-table tbody tr")).to_have_count(2)
+    expect(page.get_by_role("button", name=re.compile("^Remove credit from"))).to_have_count(2)
+
+    # A customer's portal: overdue marked, the partly paid invoice explained.
+    cid, inv = explained_customer(site, actor)
+    page.goto(f"/dashboard/customers/{cid}")
+    page.get_by_role("button", name="Create portal sign-in link").click()
+    link = page.get_by_label("Sign-in link").input_value()
+    customer = new_page()
+    customer.goto(link)
+    expect(customer.locator("#partner-name")).to_have_text("Northwind IT Services")
+    customer.get_by_role("button", name="Continue to your account").click()
+    expect(customer.locator("#overdue-summary")).to_contain_text("Overdue:")
+    screenshot(customer, "demo-portal-overview-desktop")
+    customer.goto(f"/portal/invoices/{inv}")
+    expect(customer.locator("h1")).to_contain_text("Overdue by")
+    expect(customer.locator("#balance-explained tr.payment")).not_to_have_count(0)
+    expect(customer.locator("#balance-explained tr.applied")).not_to_have_count(0)
+    screenshot(customer, "demo-portal-invoice-desktop")
+
+    # The visibility exception: that customer's portal says nothing of credit.
+    excepted = customers.list_customers(site.db, actor=actor, limit=200).data
+    hidden = [c for c in excepted if not portal_service.credit_visible(
+        site.db, who=_who(actor, c.id))]
+    assert len(hidden) == 1
+
+
+def test_every_demo_page_fits_a_phone(new_page, site, northwind) -> None:
+    info, actor = northwind
+    problems: list[str] = []
+    fresh_screenshots("demo")
+    page = new_page(PHONE)
+    sign_in_demo(page, info)
+    crawl(page, site.url, "/dashboard/credit-memos", ("/dashboard",), REQUIRED_DASHBOARD,
+          problems, "demo")
+    cid, _inv = explained_customer(site, actor)
+    page.goto(f"/dashboard/customers/{cid}")
+    page.get_by_role("button", name="Create portal sign-in link").click()
+    link = page.get_by_label("Sign-in link").input_value()
+    check(page, "/dashboard/customers/with-link", problems, "demo-state")
+    portal = new_page(PHONE)
+    portal.goto(link)
+    portal.get_by_role("button", name="Continue to your account").click()
+    crawl(portal, site.url, "/portal/", ("/portal",), REQUIRED_PORTAL, problems, "demo-portal")
+    assert not problems, "demo pages wider than a 375 px phone:\n" + "\n".join(problems)
