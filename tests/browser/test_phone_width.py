@@ -78,6 +78,8 @@ NOT_CRAWLED = {
     "/dashboard/preferences": "redirects to the visibility page",
     "/dashboard/preferences/": "redirects to the visibility page",
     "/dashboard/integrations/{id}/qwc": "a file download, not a page",
+    "/dashboard/integrations/{id}/sync-status": "a fragment htmx polls into the Integrations "
+                                                "page (at 375 px in test_connect_books.py)",
     "/login": "visited before signing in",
     "/portal/sign-in/{id}": "the emailed link, visited directly",
 }
