@@ -121,9 +121,10 @@ def region_of(country: object) -> str:
     """Y1: US and Canadian companies only; anything else is refused with a clear message."""
     region = COUNTRIES.get(str(country or "").strip().upper())
     if region is None:
-        raise Refused(f"This QuickBooks Online company is registered in {country or 'an unknown'}"
-                      " country; CreditDesk syncs QuickBooks Online companies in the United "
-                      "States and Canada only.")
+        where = (f"outside the United States and Canada (country code {country})"
+                 if country else "in a country QuickBooks Online didn't say")
+        raise Refused(f"This QuickBooks Online company is registered {where}; CreditDesk syncs "
+                      "QuickBooks Online companies in the United States and Canada only.")
     return region
 
 

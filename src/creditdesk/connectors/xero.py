@@ -101,8 +101,10 @@ def check_country(organisation: dict[str, Any]) -> str:
     """Y1: US organisations only; anything else is refused with a clear message."""
     country = str(organisation.get("CountryCode") or "").strip().upper()
     if country != "US":
-        raise Refused(f"This Xero organisation is registered in {country or 'an unknown'} "
-                      "country; CreditDesk syncs Xero organisations in the United States only.")
+        where = f"outside the United States (country code {country})" if country else \
+            "in a country Xero didn't say"
+        raise Refused(f"This Xero organisation is registered {where}; CreditDesk syncs Xero "
+                      "organisations in the United States only.")
     return "us"
 
 
