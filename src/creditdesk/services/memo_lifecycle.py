@@ -26,6 +26,7 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     with db.write() as session:
         memo = memos._lock_memo(session, actor, memo_id)
         memos.check(memo, rules.Action.ISSUE)
+        memos.recheck_link(session, memo)
         memo.status = rules.MemoStatus.ISSUED.value
         memo.issued_at = now
         memo.issue_date = memo.issue_date or now.date()

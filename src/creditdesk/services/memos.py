@@ -16,7 +16,7 @@ from creditdesk.domain import errors, money
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import memo as rules
 from creditdesk.domain.money import Money
-from creditdesk.services import audit, line_rows, numbering, pagination, views
+from creditdesk.services import audit, invoice_credit, line_rows, numbering, pagination, views
 from creditdesk.services.context import Actor, clock, new_id
 
 MAX_NOTES = 5000
@@ -55,11 +55,13 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
         money.check_currency(cur)
     except money.MoneyError as exc:
         raise errors.ValidationError.for_field("currency", str(exc)) from None
+    credit = invoice_credit.of_invoice(session, invoice, memo_id) if invoice else None
     has_lines = lines is not None and lines != []
     if has_lines and amount is not None:
         raise errors.ValidationError.for_field(
             "amount", "give either amount or lines, not both: a memo with lines has their total")
     if has_lines:
+        lines = invoice_credit.fill_from_invoice(lines, credit)
         parsed_lines = line_rules.parse_lines(lines, cur)  # type: ignore[arg-type]
         line_rows.check_variants_exist(session, actor.partner_id, parsed_lines)
         total = line_rules.total_of(parsed_lines, cur)
@@ -71,14 +73,18 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
             total = Money.parse_positive(amount, cur)
         except money.MoneyError as exc:
             raise errors.ValidationError.for_field("amount", str(exc)) from None
-    if invoice is not None:
-        _check_link(session, customer, invoice, total, memo_id)
+    if invoice is not None and credit is not None:
+        _check_link(customer, invoice, total)
+        if parsed_lines:  # per line first: its message says which line and by how much
+            invoice_credit.check_lines(credit, parsed_lines)
+        app_rules.check_linked_memo_cap(
+            amount=total, invoice_total=credit.total, other_linked=credit.other_linked,
+            invoice_number=invoice.number)
     return _Body(parsed_reason, cur, parsed_lines, total, invoice)
 
 
-def _check_link(session: Session, customer: models.Customer, invoice: models.Invoice,
-                total: Money, memo_id: str | None) -> None:
-    """C5: same customer and currency, and no more than the invoice can still be credited."""
+def _check_link(customer: models.Customer, invoice: models.Invoice, total: Money) -> None:
+    """C5: same customer and currency, and an issued invoice."""
     if invoice.customer_id != customer.id:
         raise errors.CustomerMismatch(
             f"Invoice {invoice.number} belongs to another customer; a memo can only be linked "
@@ -90,14 +96,24 @@ def _check_link(session: Session, customer: models.Customer, invoice: models.Inv
     if invoice.status in (app_rules.InvoiceStatus.DRAFT, app_rules.InvoiceStatus.VOID):
         raise errors.InvalidState(
             f"Invoice {invoice.number} is {invoice.status}; only issued invoices can be credited.")
-    cm = models.CreditMemo
-    other = session.scalar(
-        select(func.coalesce(func.sum(cm.total_minor), 0))
-        .where(cm.invoice_id == invoice.id, cm.status != rules.MemoStatus.VOID.value,
-               cm.id != (memo_id or "")))
+
+
+def recheck_link(session: Session, memo: models.CreditMemo) -> None:
+    """C5 once more when a draft is issued, against the invoice as it is now (the draft was
+    checked when saved; this keeps the cap a property of issued memos whatever happened
+    since)."""
+    if memo.invoice_id is None:
+        return
+    invoice = session.get(models.Invoice, memo.invoice_id)
+    assert invoice is not None
+    credit = invoice_credit.of_invoice(session, invoice, memo.id)
+    invoice_credit.check_lines(credit, [
+        line_rules.Line(li.description, li.quantity, Money(li.unit_price_minor, memo.currency),
+                        li.variant_id, li.invoice_line_id)
+        for li in memo.lines if li.invoice_line_id])
     app_rules.check_linked_memo_cap(
-        amount=total, invoice_total=Money(invoice.total_minor, invoice.currency),
-        other_linked=Money(int(other), invoice.currency), invoice_number=invoice.number)
+        amount=Money(memo.total_minor, memo.currency), invoice_total=credit.total,
+        other_linked=credit.other_linked, invoice_number=invoice.number)
 
 
 def _parse_issue_date(value: object) -> date | None:
@@ -150,14 +166,21 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
                         amount: object = None, lines: object = None, issue_date: object = None,
                         notes: object = None) -> views.MemoView:
-    """C6: a draft pre-filled with the invoice's customer, currency, lines and link.
+    """C6: a draft pre-filled with the invoice's customer, currency and link, and by
+    default every line for the quantity it can still be credited (C5).
 
-    ``amount`` or ``lines`` override the invoice's lines.
+    ``lines`` may pick invoice lines and quantities (``{"invoice_line_id", "quantity"}``,
+    the rest taken from the invoice line) or give lines of their own; ``amount`` credits
+    an amount without lines.
     """
     with db.read() as session:
         invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
         if amount is None and lines is None:
-            lines = [_line_input(li, invoice.currency) for li in invoice.lines]
+            lines = invoice_credit.remaining_as_input(invoice_credit.of_invoice(session, invoice))
+            if not lines:
+                raise errors.ExceedsInvoiceTotal(
+                    f"Every line of invoice {invoice.number} is already credited in full by "
+                    "its other credit memos (drafts included); nothing is left to credit.")
         customer_id, currency = invoice.customer_id, invoice.currency
     return create_memo(db, actor=actor, customer_id=customer_id, reason=reason, amount=amount,
                        lines=lines, currency=currency, invoice_id=invoice_id,
@@ -196,10 +219,10 @@ def _amount_of(memo: models.CreditMemo) -> object:
     return Money(memo.total_minor, memo.currency).to_decimal()
 
 
-def _line_input(line: models.CreditMemoLine | models.InvoiceLine, currency: str) -> dict:
+def _line_input(line: models.CreditMemoLine, currency: str) -> dict:
     return {"description": line.description, "quantity": line.quantity,
             "unit_price": Money(line.unit_price_minor, currency).to_decimal(),
-            "variant_id": line.variant_id}
+            "variant_id": line.variant_id, "invoice_line_id": line.invoice_line_id}
 
 
 UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes")

@@ -47,6 +47,19 @@ class LineIn(In):
     variant_id: fields.Id | None = None
 
 
+class MemoLineIn(In):
+    """A memo line. With ``invoice_line_id`` (a line of the memo's invoice, C6) it credits
+    that line: description, unit price and variant default to the invoice line's, and the
+    quantity is capped by what that line can still be credited (C5). Without it,
+    ``description`` and ``unit_price`` are required."""
+
+    description: str | None = fields.text(line_rules.MAX_DESCRIPTION, default=None)
+    quantity: fields.Quantity
+    unit_price: fields.Amount | None = None
+    variant_id: fields.Id | None = None
+    invoice_line_id: fields.Id | None = None
+
+
 MAX_LINES = line_rules.MAX_LINES
 
 
@@ -90,7 +103,7 @@ class MemoIn(In):
     customer_id: fields.CustomerId
     reason: fields.Reason
     amount: fields.Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     currency: fields.Currency | None = None
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
@@ -98,9 +111,13 @@ class MemoIn(In):
 
 
 class MemoFromInvoiceIn(In):
+    """C6: without ``amount`` or ``lines``, every invoice line for the quantity it can
+    still be credited; ``lines`` may pick invoice lines and quantities
+    (``[{"invoice_line_id", "quantity"}]``)."""
+
     reason: fields.Reason
     amount: fields.Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
 
@@ -117,7 +134,7 @@ class MemoPatch(In):
     model_config = ConfigDict(json_schema_extra=_no_null_default)
     reason: fields.Reason = None  # type: ignore[assignment]  # absent: unchanged
     amount: fields.Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     currency: fields.Currency | None = None
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
