@@ -61,7 +61,7 @@ def test_c6_patch_keeps_and_changes_invoice_lines(client):
 def test_c6_bad_line_selections_are_422(client):
     cid = customer(client)
     inv, (l1, _l2) = _invoice(client, cid)
-    other, (o1, _o2) = _invoice(client, cid)
+    _other, (o1, _o2) = _invoice(client, cid)
     problem(client.post(f"{API}/invoices/{inv}/credit-memos", json={
         "reason": "other", "lines": [{"invoice_line_id": o1, "quantity": 1}]}),
         422, "validation_error", "lines[0].invoice_line_id")

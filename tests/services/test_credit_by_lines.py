@@ -13,7 +13,7 @@ from tests import factories as f
 
 
 def _invoice(db, actor, customer_id, variant_id=None):
-    """INV with line 1: 2 × $1,000.00 (variant), line 2: 3 × $130.00 (service)."""
+    """INV with line 1: 2 x $1,000.00 (variant), line 2: 3 x $130.00 (service)."""
     inv = invoices.create_invoice(db, actor=actor, customer_id=customer_id, lines=[
         {"description": "Firewall appliance", "quantity": 2, "unit_price": "1000.00",
          "variant_id": variant_id},
@@ -119,7 +119,7 @@ def test_c5_line_of_another_invoice_price_above_or_other_variant_refused(db, act
     cus = f.customer(db, actor)
     var = f.variant(db, actor)
     inv, (l1, _l2) = _invoice(db, actor, cus, var)
-    other, (o1, _o2) = _invoice(db, actor, cus)
+    _other, (o1, _o2) = _invoice(db, actor, cus)
     with pytest.raises(errors.ValidationError):
         memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="other",
                                   lines=[{"invoice_line_id": o1, "quantity": 1}])

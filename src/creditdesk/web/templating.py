@@ -17,6 +17,7 @@ from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.web import csrf, htmx
 
+
 def money(value: Money | None) -> str:
     """``$1,234.50``, ``CA$12.00``, ``1,000.500 KWD``: the one way amounts are shown."""
     return "" if value is None else value.shown()
