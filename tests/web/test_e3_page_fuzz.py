@@ -64,7 +64,9 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/invoices/{invoice_id}/credits/{memo_id}/remove": (
         "/dashboard/invoices/{invoice}/credits/{applied}/remove", ()),
     "/dashboard/invoices/{invoice_id}/credit-memos": (
-        "/dashboard/invoices/{invoice}/credit-memos", ("reason", "notes")),
+        "/dashboard/invoices/{invoice}/credit-memos",
+        ("reason", "notes", "line_count", "line-0-selected", "line-0-quantity",
+         "line-0-invoice_line_id", "line-1-selected", "line-1-quantity")),
     "/dashboard/customers/{customer_id}/portal-link": (
         "/dashboard/customers/{customer}/portal-link", ()),
     "/dashboard/preferences/credit-balance-visibility": (
@@ -106,6 +108,8 @@ PAGES = {
     "/dashboard/customers/{customer_id}": "/dashboard/customers/{customer}",
     "/dashboard/integrations/{integration_id}/qwc": "/dashboard/integrations/{integration}/qwc",
     "/dashboard/invoices/{invoice_id}": "/dashboard/invoices/{invoice}",
+    "/dashboard/invoices/{invoice_id}/credit-memos/new":
+        "/dashboard/invoices/{invoice}/credit-memos/new",
     "/portal/invoices/{invoice_id}": "/portal/invoices/{invoice}",
     "/portal/sign-in/{token}": "/portal/sign-in/{token}",
 }

@@ -19,6 +19,7 @@ from creditdesk.services import (
     audit,
     catalog,
     customers,
+    invoice_credit,
     invoices,
     ledger,
     memos,
@@ -78,6 +79,16 @@ class InvoicePage:
     invoice: views.InvoiceView
     customer: customers.CustomerView
     linked_memos: list[views.MemoView]
+    variants: dict[str, catalog.VariantView]
+
+
+@dataclass(frozen=True)
+class CreditFromInvoicePage:
+    """C6's form: the invoice's lines with what each can still be credited (C5)."""
+
+    invoice: views.InvoiceView
+    customer: customers.CustomerView
+    credit: invoice_credit.InvoiceCredit
     variants: dict[str, catalog.VariantView]
 
 
@@ -211,6 +222,18 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
         return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants)
+
+
+def credit_from_invoice_page(db: Database, *, actor: Actor,
+                             invoice_id: str) -> CreditFromInvoicePage:
+    with db.read() as session:
+        row = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        invoice = invoices.load_view(session, row)
+        customer = customers.customer_view(session.get(models.Customer, row.customer_id))
+        variants = _variants(session, actor.partner_id,
+                             {li.variant_id for li in invoice.lines if li.variant_id})
+        return CreditFromInvoicePage(invoice, customer, invoice_credit.of_invoice(session, row),
+                                     variants)
 
 
 def customer_page(db: Database, *, actor: Actor, customer_id: str) -> CustomerPage:

@@ -1,5 +1,5 @@
 """Invoice list and invoice page: lines, payments, credits applied (each with Remove),
-balance due, and "Create credit memo" (C6, U1)."""
+balance due, and the link to "Create credit memo" (C6: credit_from_invoice.py; U1)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.services import credit, customers, invoices, memos, pages
+from creditdesk.services import credit, customers, invoices, pages
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
@@ -57,18 +57,3 @@ def remove_credit(request: Request, db: DB, actor: User, invoice_id: str, memo_i
     templating.flash(request, f"Removed the credit of {done.credit_memo.number} from invoice "
                      f"{done.invoice.number}.")
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
-
-
-@router.post("/invoices/{invoice_id}/credit-memos")
-def create_from_invoice(request: Request, db: DB, actor: User, invoice_id: str,
-                        form: CheckedForm) -> Response:
-    typed = forms.values(form, "reason", "notes")
-    try:
-        m = memos.create_from_invoice(db, actor=actor, invoice_id=invoice_id,
-                                      reason=typed["reason"], notes=typed["notes"] or None)
-    except errors.DomainError as exc:
-        return invoice_page(request, db, actor, invoice_id,
-                            refusal=forms.refusal("create_memo", exc, typed))
-    templating.flash(request, f"Draft credit memo {m.number} created from the invoice. "
-                     "Edit its lines if only part is credited, then issue it.")
-    return RedirectResponse(f"/dashboard/credit-memos/{m.id}", status_code=303)

@@ -74,14 +74,8 @@ def _parse(db: DB, actor, form: FormData) -> tuple[dict, list[dict], dict, dict[
 
 
 def _refusal(exc: errors.DomainError, typed: dict, index: dict[int, int]) -> forms.Refusal:
-    r = forms.refusal("memo", exc, typed)
-    renamed = {}
-    for name, message in r.fields.items():
-        for k, row in index.items():  # lines[k].x is row `row` of the form
-            name = name.replace(f"lines[{k}].", f"line-{row}-")
-        renamed[name] = message
-    r.fields = renamed
-    return r
+    """In words, each line's problem next to its row (lines[k] is row ``index[k]``)."""
+    return forms.refusal("memo", exc, typed, rows=index)
 
 
 @router.get("/credit-memos/new")
