@@ -45,7 +45,7 @@ field_values = st.one_of(values, st.lists(values, min_size=2, max_size=3))  # se
 address_values = field_values.map(lambda v: [x[:8000] for x in v] if isinstance(v, list)
                                   else v[:8000])
 
-MEMO = ("customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
+MEMO = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
         "line_count", "add_line", "line-0-description", "line-0-quantity",
         "line-0-unit_price", "line-0-variant_id", "line-1-quantity", "line-1-unit_price")
 SUGGESTION = ("back", "customer_id", "reason")

@@ -101,6 +101,64 @@ class CustomerPage:
     credit_visible: bool
 
 
+@dataclass(frozen=True)
+class CustomerChoice:
+    """A customer as a picker offers it: ``label`` is what the type-ahead shows and what
+    comes back when one is picked (a name used twice is told apart by email or id)."""
+
+    id: str
+    name: str
+    currency: str
+    label: str
+
+
+MAX_CHOICES = 500
+
+
+def _choices(rows: list[models.Customer]) -> list[CustomerChoice]:
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r.name.casefold()] = seen.get(r.name.casefold(), 0) + 1
+    return [CustomerChoice(r.id, r.name, r.currency,
+                           f"{r.name} ({r.currency}, {r.email or r.id})"
+                           if seen[r.name.casefold()] > 1 else f"{r.name} ({r.currency})")
+            for r in rows]
+
+
+def customer_choices(db: Database, *, actor: Actor) -> list[CustomerChoice]:
+    """The partner's customers for a picker, alphabetical (by the name index)."""
+    c = models.Customer
+    with db.read() as session:
+        rows = session.scalars(select(c).where(c.partner_id == actor.partner_id)
+                               .order_by(c.name, c.id).limit(MAX_CHOICES)).all()
+        return _choices(list(rows))
+
+
+def customer_by_label(db: Database, *, actor: Actor, text: str) -> str:
+    """The id of the customer a picker's text names: a label it offered, or a name only
+    one customer has (any case). Otherwise a refusal that says what to do."""
+    typed = text.strip()[:pagination.MAX_SEARCH]
+    name = typed.rsplit(" (", 1)[0] if typed.endswith(")") else typed
+    c = models.Customer
+    with db.read() as session:
+        rows = session.scalars(select(c).where(
+            c.partner_id == actor.partner_id,
+            func.lower(c.name).in_({name.lower(), typed.lower()})).order_by(c.name, c.id)
+            .limit(MAX_CHOICES)).all()
+    options = _choices(list(rows))
+    exact = [o for o in options if o.label.casefold() == typed.casefold()]
+    if len(exact) == 1:
+        return exact[0].id
+    if len(options) == 1:
+        return options[0].id
+    if options:
+        raise errors.ValidationError.for_field(
+            "customer", f"Several customers are called {name[:80]}: pick one from the list "
+            "(each shows its currency and email)")
+    raise errors.ValidationError.for_field(
+        "customer", f"No customer is called {typed[:80]}: pick one from the list")
+
+
 def _names(session: Session, partner_id: str, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
@@ -124,6 +182,13 @@ def _variants(session: Session, partner_id: str, ids: set[str]) -> dict[str, cat
     rows = session.scalars(select(models.Variant).where(
         models.Variant.partner_id == partner_id, models.Variant.id.in_(sorted(ids)))).all()
     return {r.id: catalog.variant_view(r) for r in rows}
+
+
+def variants_by_id(db: Database, *, actor: Actor,
+                   ids: set[str]) -> dict[str, catalog.VariantView]:
+    """The partner's variants among ``ids`` (unknown or another partner's: left out)."""
+    with db.read() as session:
+        return _variants(session, actor.partner_id, {i for i in ids if len(i) <= 100})
 
 
 def list_variants(db: Database, *, actor: Actor, limit: int = 500) -> list[catalog.VariantView]:
