@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import locks, models
@@ -286,11 +286,29 @@ def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
                                                 memo_id))
 
 
+SORT_KEYS = ("date", "number", "total", "remaining")
+
+
+def _sort_key(key: str) -> object:
+    cm = models.CreditMemo
+    return {
+        # a draft has no issue date yet: it sorts by the day it was created
+        "date": func.coalesce(cm.issue_date, func.date(cm.created_at)),
+        "number": cm.number,
+        "total": cm.total_minor,
+        "remaining": case((cm.status == rules.MemoStatus.VOID.value, 0),
+                          else_=cm.total_minor - cm.applied_minor),  # C7
+    }[key]
+
+
 def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
                customer_id: str | None = None, source: str | None = None,
                has_remaining: bool | None = None, q: str | None = None, limit: int = 50,
-               cursor: str | None = None) -> pagination.Page[views.MemoView]:
-    """S2: filtered by status, customer, source, remaining credit and number; newest first."""
+               cursor: str | None = None, sort: str | None = None,
+               ) -> pagination.Page[views.MemoView]:
+    """S2: filtered by status, customer, source, remaining credit and any part of the
+    number; newest first, or by ``sort`` (date, number, total, remaining; "-" descending)."""
+    order = pagination.parse_sort(sort, SORT_KEYS)
     cm = models.CreditMemo
     stmt = select(cm).where(cm.partner_id == actor.partner_id).options(selectinload(cm.lines))
     if statuses:
@@ -313,18 +331,15 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     elif has_remaining is False:
         stmt = stmt.where(cm.status.not_in(credit))
     if q and q.strip():
-        # Case-insensitive: synced memos keep their system's numbering (an index on
-        # upper(number) serves it, see models.py).
-        prefix = q.strip().upper()
-        number = func.upper(cm.number)
-        stmt = stmt.where(number.like(pagination.prefix_pattern(prefix), escape="\\"))
-        if db.engine.dialect.name == "sqlite" and ord(prefix[-1]) < 0x10FFFF:
-            # SQLite never uses an index for LIKE on an expression; the same prefix as a
-            # byte range (exact under its BINARY collation) lets the upper(number) index
-            # serve it instead of a walk of all the partner's memos (B7). Not on PostgreSQL,
-            # where LIKE uses the index and a collation may order differently than bytes.
-            stmt = stmt.where(number >= prefix,
-                              number < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        # Any part of the number, case-insensitive ("17" finds CM-0017; synced memos keep
+        # their system's numbering). PostgreSQL serves it from the trigram index of
+        # migration 0014; SQLite walks the partner's memos newest first until a page is full.
+        stmt = stmt.where(func.upper(cm.number).like(
+            pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
+        if order is not None:
+            return pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
+                                          descending=order.descending, limit=limit,
+                                          cursor=cursor, view=views.memo_view)
         return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
                                        view=views.memo_view)

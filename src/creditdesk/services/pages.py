@@ -167,6 +167,11 @@ def _names(session: Session, partner_id: str, ids: set[str]) -> dict[str, str]:
                                                            c.id.in_(sorted(ids)))).all())
 
 
+def customer_names(db: Database, *, actor: Actor, ids: set[str]) -> dict[str, str]:
+    with db.read() as session:
+        return _names(session, actor.partner_id, ids)
+
+
 def memo_list(db: Database, *, actor: Actor, **filters: object) -> pagination.Page[MemoRow]:
     """S2 (memos.list_memos) with each row's customer name."""
     page = memos.list_memos(db, actor=actor, **filters)  # type: ignore[arg-type]

@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.services import credit, customers, invoices, pages
-from creditdesk.web import forms, htmx, templating
+from creditdesk.services import credit, invoices, pages
+from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
@@ -20,16 +20,24 @@ PAGE_SIZE = 25
 
 @router.get("/invoices")
 def invoice_list(request: Request, db: DB, actor: User, status: str = "", customer_id: str = "",
-                 q: str = "", cursor: str | None = None) -> Response:
+                 q: str = "", sort: str = "", cursor: str | None = None) -> Response:
     statuses = [s.value for s in InvoiceStatus]
     page = invoices.list_invoices(db, actor=actor, customer_id=customer_id or None,
                                   statuses=[status] if status in statuses else None,
-                                  q=q or None, limit=PAGE_SIZE, cursor=cursor or None)
-    people = customers.list_customers(db, actor=actor, limit=200).data
-    names = {c.id: c.name for c in people}
+                                  q=q or None, sort=sort or None, limit=PAGE_SIZE,
+                                  cursor=cursor or None)
+    people = pages.customer_choices(db, actor=actor)
+    filters = {"status": status, "customer_id": customer_id, "q": q, "sort": sort}
+    path = "/dashboard/invoices"
+    links = {"sort": list_links.columns(path, filters, invoices.SORT_KEYS,
+                                        frozenset({"date", "total", "balance"})),
+             "first": list_links.url(path, filters, cursor=""),
+             "next": (list_links.url(path, filters, cursor=page.next_cursor)
+                      if page.next_cursor else "")}
+    names = pages.customer_names(db, actor=actor, ids={i.customer_id for i in page.data})
     return templating.render(request, "dashboard/invoices.html", {
         "page": page, "names": names, "customers": people, "statuses": statuses,
-        "filters": {"status": status, "customer_id": customer_id, "q": q}, "cursor": cursor},
+        "filters": filters, "links": links, "cursor": cursor},
         block=htmx.wanted_block(request, "invoice-results"))
 
 
