@@ -43,8 +43,8 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
                                   source_type="credit_memo", source_id=memo.id,
                                   source_line_id=li.id)
         audit.record(session, actor, "credit_memo.issue", "credit_memo", memo.id,
-                     {"number": memo.number, "total": Money(memo.total_minor,
-                                                            memo.currency).to_str()})
+                     {"number": memo.number, "currency": memo.currency,
+                      "total": Money(memo.total_minor, memo.currency).to_str()})
         return views.memo_view(memo)
 
 

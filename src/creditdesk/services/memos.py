@@ -159,7 +159,8 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
     session.refresh(memo, ["lines"])
     audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
                  {"number": memo.number, "total": body.total.to_str(),
-                  "currency": body.currency, "reason": memo.reason})
+                  "currency": body.currency, "reason": memo.reason,
+                  "invoice_number": body.invoice.number if body.invoice else None})
     return views.memo_view(memo)
 
 
@@ -246,6 +247,7 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
             session, actor, customer, reason=changes.get("reason", memo.reason), amount=amount_in,
             lines=lines_in, currency=cur,
             invoice_id=changes.get("invoice_id", memo.invoice_id), memo_id=memo.id)
+        before = _audited(session, memo)
         memo.reason = body.reason.value
         memo.currency = body.currency
         memo.total_minor = body.total.minor
@@ -263,9 +265,23 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
         memo.updated_at = now
         session.flush()
         session.refresh(memo, ["lines"])
+        after = _audited(session, memo)
         audit.record(session, actor, "credit_memo.update", "credit_memo", memo.id,
-                     {"fields": sorted(changes), "total": body.total.to_str()})
+                     {"fields": sorted(changes), "total": body.total.to_str(),
+                      "currency": body.currency,
+                      "changes": {k: [before[k], after[k]] for k in after
+                                  if before[k] != after[k]}})
         return views.memo_view(memo)
+
+
+def _audited(session: Session, memo: models.CreditMemo) -> dict[str, object]:
+    """What an update's audit entry compares (E1: it says what changed)."""
+    invoice = session.get(models.Invoice, memo.invoice_id) if memo.invoice_id else None
+    return {"total": Money(memo.total_minor, memo.currency).to_str(),
+            "currency": memo.currency, "reason": memo.reason,
+            "invoice": invoice.number if invoice else None,
+            "issue_date": memo.issue_date.isoformat() if memo.issue_date else None,
+            "notes": (memo.notes or "")[:200] or None, "lines": len(memo.lines)}
 
 
 def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:

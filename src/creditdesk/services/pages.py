@@ -252,7 +252,7 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
                                   limit=20).data
     inventory = ledger.list_activities(db, actor=actor, source_id=memo.id, limit=100).data
     trail = audit.list_events(db, actor=actor, entity_type="credit_memo", entity_id=memo.id,
-                              limit=100).data
+                              limit=100, currency=memo.currency).data
     return MemoPage(memo, customer, original.number if original else None, apps, list(journal),
                     list(inventory), list(trail), variants, candidates,
                     memo_rules.SOURCE_NAMES[memo_rules.Source(memo.source)],
