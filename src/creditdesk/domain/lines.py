@@ -42,10 +42,13 @@ def parse_line(raw: dict, currency: str, field: str) -> Line:
         problems.append(errors.FieldError(
             f"{field}.quantity", f"must be a whole number from 1 to {MAX_QUANTITY:,}"))
     unit_price = None
-    try:
-        unit_price = Money.parse_positive(raw.get("unit_price"), currency)
-    except money.MoneyError as exc:
-        problems.append(errors.FieldError(f"{field}.unit_price", str(exc)))
+    if raw.get("unit_price") is None:
+        problems.append(errors.FieldError(f"{field}.unit_price", "is required"))
+    else:
+        try:
+            unit_price = Money.parse_positive(raw.get("unit_price"), currency)
+        except money.MoneyError as exc:
+            problems.append(errors.FieldError(f"{field}.unit_price", str(exc)))
     variant_id = raw.get("variant_id")
     if variant_id is not None and not isinstance(variant_id, str):
         problems.append(errors.FieldError(f"{field}.variant_id", "must be a variant id"))

@@ -46,7 +46,7 @@ def in_words(name: str, message: str, line_number: int | None = None) -> str:
         return message if message.startswith(prefix.strip()) else prefix + message
     noun = NAMES.get(name, name.replace("_", " "))
     if message.startswith("is required"):
-        article = "an" if noun[:1] in "aeiou" else "a"
+        article = "an" if noun[:1] in "aeio" else "a"  # "a unit price"
         text = f"enter {article} {noun}{message[len('is required'):]}"
     elif message.startswith(_IMPERATIVES):
         text = message
