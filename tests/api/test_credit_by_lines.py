@@ -41,7 +41,7 @@ def test_c6_a_second_partial_memo_and_over_credit_refused_per_line(client):
     messages = {e["field"]: e["message"] for e in body["errors"]}
     assert messages["lines[0].quantity"].startswith("Line 1: only 1 can still be credited")
     assert messages["lines[1].quantity"].startswith("Line 2: only 1 can still be credited")
-    assert f"on {second['number']} (draft)" in messages["lines[1].quantity"]
+    assert f"2 on draft {second['number']}" in messages["lines[1].quantity"]
 
 
 def test_c6_patch_keeps_and_changes_invoice_lines(client):

@@ -187,11 +187,11 @@ def check_lines(credit: InvoiceCredit, lines: list[line_rules.Line]) -> None:
 
 
 def _over_message(src: CreditableLine, asked: int) -> str:
-    held = ", ".join(f"{h.quantity} on {h.number}" + (" (draft)" if h.status == "draft" else "")
+    """"Line 2: only 1 can still be credited, not 3 (3 invoiced, 2 on draft CM-0004)"."""
+    held = ", ".join(f"{h.quantity} on " + ("draft " if h.status == "draft" else "") + h.number
                      for h in src.holders)
     if src.remaining == 0:
-        text = f"Line {src.number}: nothing more can be credited"
+        text = f"Line {src.number}: nothing more can be credited, not {asked}"
     else:
-        text = f"Line {src.number}: only {src.remaining} can still be credited"
-    return (f"{text} ({src.quantity} invoiced" + (f"; {held}" if held else "")
-            + f"), not {asked}")
+        text = f"Line {src.number}: only {src.remaining} can still be credited, not {asked}"
+    return f"{text} ({src.quantity} invoiced" + (f", {held}" if held else "") + ")"
