@@ -47,17 +47,25 @@ class LineIn(In):
     variant_id: fields.Id | None = None
 
 
+def _own_or_invoice_line(schema: dict[str, Any]) -> None:
+    """The document says what the services check: a line of its own has a description
+    and a unit price; a line naming an invoice line may take both from it."""
+    schema["anyOf"] = [{"required": ["description", "unit_price"]},
+                       {"required": ["invoice_line_id"]}]
+
+
 class MemoLineIn(In):
     """A memo line. With ``invoice_line_id`` (a line of the memo's invoice, C6) it credits
     that line: description, unit price and variant default to the invoice line's, and the
     quantity is capped by what that line can still be credited (C5). Without it,
     ``description`` and ``unit_price`` are required."""
 
-    description: str | None = fields.text(line_rules.MAX_DESCRIPTION, default=None)
+    model_config = ConfigDict(json_schema_extra=_own_or_invoice_line)
+    description: str = fields.text(line_rules.MAX_DESCRIPTION, default=None)
     quantity: fields.Quantity
-    unit_price: fields.Amount | None = None
+    unit_price: fields.Amount = None  # type: ignore[assignment]  # absent: the invoice's
     variant_id: fields.Id | None = None
-    invoice_line_id: fields.Id | None = None
+    invoice_line_id: fields.Id = None  # type: ignore[assignment]  # absent: a line of its own
 
 
 MAX_LINES = line_rules.MAX_LINES
