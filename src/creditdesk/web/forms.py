@@ -83,7 +83,8 @@ def refusal(form: str, exc: errors.DomainError, values: dict[str, str] | None = 
         fields[key] = text
         worded.append(_sentence(text))
     message = exc.detail
-    if isinstance(exc, errors.ValidationError) and worded:
+    if isinstance(exc, errors.ValidationError) and any(e.field in exc.detail
+                                                       for e in exc.errors):
         message = " ".join(dict.fromkeys(worded))  # the engine's detail names field paths
     return Refusal(form, message, web_errors.status_for(exc), fields, values or {})
 
