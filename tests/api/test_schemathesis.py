@@ -135,6 +135,8 @@ BEYOND_SCHEMA = [
     (r".*", r"total must not exceed"),  # quantity x unit price, summed over the lines
     (r"amount", r"give either amount or lines|is required when there are no lines"),  # C1
     (r"amount", r"this memo has lines"),  # a draft with lines takes new lines, not an amount
+    # C6: an invoice line must be a line of the memo's own invoice (data, not shape)
+    (r"lines\[\d+\]\.invoice_line_id", r"is not a line of this memo's invoice|needs the memo"),
     (r"due_date", r"must not be before issue_date"),
     (r"paid_at", r"outside the supported range"),  # the offset moves it past year 1 or 9999
     (r"exceptions\[\d+\]|lines\[\d+\]\.variant_id", r"^no (customer|variant) with id"),

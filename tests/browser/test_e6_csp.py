@@ -125,7 +125,7 @@ def test_e6_with_javascript_off_the_forms_still_work(new_page, site, tenant, boo
     expect(page.locator("#memo-table tbody tr")).to_have_count(1)
 
     page.get_by_role("link", name="New credit memo").click()
-    page.get_by_label("Customer").select_option(label="Initech LLC (USD)")
+    page.get_by_label("Customer").fill("Initech LLC (USD)")
     page.get_by_label("Amount", exact=True).fill("\u00b2")  # refused next to the field
     page.get_by_role("button", name="Create draft").click()
     expect(page.locator("#error-memo")).to_be_visible()

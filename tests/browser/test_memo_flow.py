@@ -56,7 +56,7 @@ def test_memo_lifecycle_in_the_browser(page: Page, tenant, books) -> None:
     page.get_by_role("link", name="New credit memo").click()
     expect(page).to_have_url(re.compile(r"/dashboard/credit-memos/new$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("New credit memo")
-    page.get_by_label("Customer").select_option(label="Globex Corporation (USD)")
+    page.get_by_label("Customer").fill("Globex Corporation (USD)")
     page.get_by_label("Reason").select_option(label="Service issue")
     page.get_by_label("Amount", exact=True).fill("250.00")
     page.get_by_label("Internal notes (optional)").fill("Outage on the 3rd; SLA missed.")
@@ -194,7 +194,7 @@ def test_refusals_show_next_to_the_form_and_keep_what_was_typed(new_page, site, 
 
     # A bad amount on the new memo form: refused, every typed field kept.
     page.goto("/dashboard/credit-memos/new")
-    page.get_by_label("Customer").select_option(label="Globex Corporation (USD)")
+    page.get_by_label("Customer").fill("Globex Corporation (USD)")
     page.get_by_label("Reason").select_option(label="Pricing error")
     page.get_by_label("Amount", exact=True).fill("12.345")
     page.get_by_label("Internal notes (optional)").fill("Keep this note")
@@ -203,7 +203,7 @@ def test_refusals_show_next_to_the_form_and_keep_what_was_typed(new_page, site, 
     expect(page.locator("#error-memo")).to_be_in_viewport()
     expect(page.locator("#err-memo-amount")).to_be_visible()
     expect(page.get_by_label("Amount", exact=True)).to_have_value("12.345")
-    expect(page.get_by_label("Customer")).to_have_value(books["customer"])
+    expect(page.get_by_label("Customer")).to_have_value("Globex Corporation (USD)")
     expect(page.get_by_label("Reason")).to_have_value("pricing_error")
     expect(page.get_by_label("Internal notes (optional)")).to_have_value("Keep this note")
     assert len(memos.list_memos(site.db, actor=tenant.actor, limit=50).data) == 2  # none new

@@ -42,7 +42,8 @@ def test_e4_change_password_from_the_account_page(new_page, tenant) -> None:
     page.get_by_label("New password", exact=True).fill("a brand new passphrase")
     page.get_by_label("New password again").fill("a brand new passphrase")
     page.get_by_role("button", name="Change password").click()
-    expect(page.locator("#err-password-current_password")).to_have_text("is not your password")
+    expect(page.locator("#err-password-current_password")).to_have_text(
+        "That is not your current password")
     _check(page, "account-refusal", problems)
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("New password", exact=True).fill("a brand new passphrase")

@@ -40,7 +40,7 @@ def test_a2_application_capped_by_memo_remaining() -> None:
         caps("60.01", "60.00", "100.00")
     detail = caught.value.detail
     assert caught.value.code == "exceeds_memo_remaining"
-    assert "60.01 USD" in detail and "60.00 USD" in detail
+    assert "$60.01" in detail and "$60.00" in detail
     assert "remaining" in detail and "CM-0007" in detail
 
 
@@ -49,7 +49,7 @@ def test_a2_application_capped_by_invoice_balance() -> None:
         caps("40.01", "100.00", "40.00")
     detail = caught.value.detail
     assert caught.value.code == "exceeds_invoice_balance"
-    assert "40.01 USD" in detail and "40.00 USD" in detail
+    assert "$40.01" in detail and "$40.00" in detail
     assert "balance due" in detail and "INV-0012" in detail
 
 
@@ -142,7 +142,7 @@ def test_i4_payment_cannot_exceed_the_balance_due() -> None:
                             invoice_number="INV-0002")
     assert caught.value.code == "exceeds_invoice_balance"
     detail = caught.value.detail
-    assert "40.01 USD" in detail and "40.00 USD" in detail and "INV-0002" in detail
+    assert "$40.01" in detail and "$40.00" in detail and "INV-0002" in detail
 
 
 @given(amounts, amounts)
@@ -213,7 +213,7 @@ def test_c5_linked_memo_capped_by_invoice_total_less_other_memos() -> None:
                                     other_linked=usd("30.00"), invoice_number="INV-0004")
     detail = caught.value.detail
     assert caught.value.code == "exceeds_invoice_total"
-    for figure in ("70.01 USD", "100.00 USD", "30.00 USD", "70.00 USD", "INV-0004"):
+    for figure in ("$70.01", "$100.00", "$30.00", "$70.00", "INV-0004"):
         assert figure in detail
 
 

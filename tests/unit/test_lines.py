@@ -98,7 +98,7 @@ def test_i2_description_up_to_the_maximum_is_accepted() -> None:
 
 @pytest.mark.parametrize(("unit_price", "says"), [
     ("0", "greater than zero"), ("-1.00", "greater than zero"), (1.5, "float"),
-    ("abc", "not a decimal amount"), ("0.001", "at most 2 decimal"), (None, "decimal amount"),
+    ("abc", "not a decimal amount"), ("0.001", "at most 2 decimal"), (None, "is required"),
     ("1000000000000", "must not exceed"), ("1e999999999", "must not exceed"),
 ])
 def test_m1_m2_unit_price_is_a_positive_exact_amount(unit_price: object, says: str) -> None:

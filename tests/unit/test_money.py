@@ -124,7 +124,17 @@ def test_m1_money_is_immutable() -> None:
 def test_m1_to_str_shows_exactly_the_minor_digits(m: Money, text: str) -> None:
     assert m.to_str() == text
     assert money.minor_to_str(m.minor, m.currency) == text
-    assert str(m) == f"{text} {m.currency}"
+    assert str(m) == m.shown()
+
+
+@pytest.mark.parametrize(("m", "shown"), [
+    (Money(339000, "USD"), "$3,390.00"), (Money(-5, "USD"), "\u2212$0.05"),
+    (Money(1200, "CAD"), "CA$12.00"), (Money(1000500, "KWD"), "1,000.500 KWD"),
+    (Money(150000, "JPY"), "¥150,000"),
+])
+def test_amounts_in_messages_are_shown_as_on_the_page(m: Money, shown: str) -> None:
+    """Refusals format amounts with str(): "only $3,390.00 remains", never "3390.00 USD"."""
+    assert str(m) == shown == m.shown()
 
 
 @given(monies())

@@ -56,7 +56,8 @@ def test_e4_password_change_ends_the_other_sessions_and_keeps_this_one(
 
 @pytest.mark.parametrize("form, field, message", [
     ({"current_password": "wrong one", "new_password": "a new passphrase",
-      "confirm_password": "a new passphrase"}, "current_password", "is not your password"),
+      "confirm_password": "a new passphrase"}, "current_password",
+     "That is not your current password"),
     ({"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
      "new_password", "at least 8 characters"),
     ({"current_password": PASSWORD, "new_password": "a new passphrase",

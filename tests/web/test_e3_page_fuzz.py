@@ -45,7 +45,7 @@ field_values = st.one_of(values, st.lists(values, min_size=2, max_size=3))  # se
 address_values = field_values.map(lambda v: [x[:8000] for x in v] if isinstance(v, list)
                                   else v[:8000])
 
-MEMO = ("customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
+MEMO = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
         "line_count", "add_line", "line-0-description", "line-0-quantity",
         "line-0-unit_price", "line-0-variant_id", "line-1-quantity", "line-1-unit_price")
 SUGGESTION = ("back", "customer_id", "reason")
@@ -75,7 +75,9 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/invoices/{invoice_id}/credits/{memo_id}/remove": (
         "/dashboard/invoices/{invoice}/credits/{applied}/remove", ()),
     "/dashboard/invoices/{invoice_id}/credit-memos": (
-        "/dashboard/invoices/{invoice}/credit-memos", ("reason", "notes")),
+        "/dashboard/invoices/{invoice}/credit-memos",
+        ("reason", "notes", "line_count", "line-0-selected", "line-0-quantity",
+         "line-0-invoice_line_id", "line-1-selected", "line-1-quantity")),
     "/dashboard/customers/{customer_id}/portal-link": (
         "/dashboard/customers/{customer}/portal-link", ()),
     "/dashboard/customers/{customer_id}/merge": (
@@ -139,6 +141,8 @@ PAGES = {
     "/dashboard/integrations/{integration_id}/sync-status":
         "/dashboard/integrations/{integration}/sync-status",
     "/dashboard/invoices/{invoice_id}": "/dashboard/invoices/{invoice}",
+    "/dashboard/invoices/{invoice_id}/credit-memos/new":
+        "/dashboard/invoices/{invoice}/credit-memos/new",
     "/portal/invoices/{invoice_id}": "/portal/invoices/{invoice}",
     "/portal/sign-in/{token}": "/portal/sign-in/{token}",
 }

@@ -304,6 +304,11 @@ class CreditMemoLine(Base):
     variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
     synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reported_quantity: Mapped[str | None] = mapped_column(String(40))
+    # C6: the invoice line this line credits (a memo started from an invoice); C5 caps the
+    # quantity of non-void memo lines per invoice line at the invoice line's quantity.
+    invoice_line_id: Mapped[str | None] = mapped_column(
+        ForeignKey("invoice_lines.id", name="fk_credit_memo_lines_invoice_line"),
+        index=True)
     __table_args__ = (
         CheckConstraint("synced OR (quantity IS NOT NULL AND unit_price_minor IS NOT NULL"
                         " AND quantity > 0 AND unit_price_minor > 0)", name="memo_line_positive"),

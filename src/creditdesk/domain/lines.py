@@ -14,12 +14,14 @@ MAX_LINES = 500
 
 @dataclass(frozen=True)
 class Line:
-    """A line as entered: whole quantity times an exact unit price."""
+    """A line as entered: whole quantity times an exact unit price; a memo line started
+    from an invoice (C6) names the invoice line it credits."""
 
     description: str
     quantity: int
     unit_price: Money
     variant_id: str | None = None
+    invoice_line_id: str | None = None
 
     @property
     def amount(self) -> Money:
@@ -40,18 +42,25 @@ def parse_line(raw: dict, currency: str, field: str) -> Line:
         problems.append(errors.FieldError(
             f"{field}.quantity", f"must be a whole number from 1 to {MAX_QUANTITY:,}"))
     unit_price = None
-    try:
-        unit_price = Money.parse_positive(raw.get("unit_price"), currency)
-    except money.MoneyError as exc:
-        problems.append(errors.FieldError(f"{field}.unit_price", str(exc)))
+    if raw.get("unit_price") is None:
+        problems.append(errors.FieldError(f"{field}.unit_price", "is required"))
+    else:
+        try:
+            unit_price = Money.parse_positive(raw.get("unit_price"), currency)
+        except money.MoneyError as exc:
+            problems.append(errors.FieldError(f"{field}.unit_price", str(exc)))
     variant_id = raw.get("variant_id")
     if variant_id is not None and not isinstance(variant_id, str):
         problems.append(errors.FieldError(f"{field}.variant_id", "must be a variant id"))
+    invoice_line_id = raw.get("invoice_line_id")
+    if invoice_line_id is not None and not isinstance(invoice_line_id, str):
+        problems.append(errors.FieldError(f"{field}.invoice_line_id",
+                                          "must be an invoice line id"))
     if problems:
         raise errors.ValidationError(
             "; ".join(f"{p.field} {p.message}" for p in problems), errors=problems)
     assert unit_price is not None and isinstance(description, str) and type(quantity) is int
-    line = Line(description.strip(), quantity, unit_price, variant_id)
+    line = Line(description.strip(), quantity, unit_price, variant_id, invoice_line_id)
     check_total(line.amount, f"{field}.amount")
     return line
 

@@ -35,6 +35,10 @@ def check_currency(code: object) -> str:
     return code
 
 
+# Currencies shown with a symbol; every other one with its code after the number.
+SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class Money:
     """An exact amount of ``currency`` counted in its minor units (cents for USD)."""
@@ -126,8 +130,20 @@ class Money:
         whole, frac = divmod(abs(self.minor), 10**digits)
         return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
 
+    def shown(self) -> str:
+        """``$1,234.50``, ``CA$12.00``, ``1,000.500 KWD``: the one way amounts are shown to
+        people, on pages and in messages."""
+        text = self.to_str()
+        sign = "\u2212" if text.startswith("-") else ""
+        whole, _, frac = text.lstrip("-").partition(".")
+        number = f"{int(whole):,}" + (f".{frac}" if frac else "")
+        symbol = SYMBOLS.get(self.currency)
+        return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {self.currency}"
+
     def __str__(self) -> str:
-        return f"{self.to_str()} {self.currency}"
+        # Refusals name amounts as the page shows them ("only $3,390.00 remains"), so
+        # formatting a Money into a message is this.
+        return self.shown()
 
 
 def parse_minor(value: object, currency: str) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import pagination
+from creditdesk.services import audit_words, pagination
 from creditdesk.services.context import Actor, clock, new_id
 
 
@@ -49,12 +49,14 @@ class AuditEventView:
     entity_type: str
     entity_id: str
     data: dict[str, Any]
+    summary: str = ""  # the entry in words (audit_words.describe)
 
 
 def list_events(db: Database, *, actor: Actor, entity_type: str | None = None,
-                entity_id: str | None = None, limit: int = 50,
-                cursor: str | None = None) -> pagination.Page[AuditEventView]:
-    """Newest first, optionally for one entity."""
+                entity_id: str | None = None, limit: int = 50, cursor: str | None = None,
+                currency: str | None = None) -> pagination.Page[AuditEventView]:
+    """Newest first, optionally for one entity; each with its summary in words (amounts of
+    entries that recorded no currency are shown in ``currency``)."""
     stmt = select(models.AuditEvent).where(models.AuditEvent.partner_id == actor.partner_id)
     if entity_type:
         stmt = stmt.where(models.AuditEvent.entity_type == entity_type)
@@ -64,5 +66,6 @@ def list_events(db: Database, *, actor: Actor, entity_type: str | None = None,
         return pagination.newest_first(
             session, stmt, models.AuditEvent.id, limit=limit, cursor=cursor,
             view=lambda e: AuditEventView(e.id, e.at, e.actor, e.action, e.entity_type,
-                                          e.entity_id, e.data),
+                                          e.entity_id, e.data,
+                                          audit_words.describe(e.action, e.data, currency)),
         )

@@ -162,7 +162,8 @@ def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
         _write_amounts(conn, memo, invoice, delta_minor=credit.minor, now=now)
         audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
                         {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                         "amount": credit.to_str(), "application_id": application.id})
+                         "amount": credit.to_str(), "currency": credit.currency,
+                         "application_id": application.id})
     return Applied(db, actor, memo.id, invoice.id, application)
 
 
@@ -185,7 +186,7 @@ def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) 
         removed = Money(amount, memo.currency)
         audit.record_on(conn, actor, "credit_memo.remove", "credit_memo", memo.id,
                         {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                         "amount": removed.to_str()})
+                         "amount": removed.to_str(), "currency": removed.currency})
     return Removed(db, actor, memo.id, invoice.id, removed)
 
 

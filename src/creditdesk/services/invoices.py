@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import locks, models
@@ -198,9 +198,22 @@ def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoice
                                                    invoice_id))
 
 
+SORT_KEYS = ("date", "number", "total", "balance")
+
+
+def _sort_key(key: str) -> object:
+    inv = models.Invoice
+    return {"date": func.coalesce(inv.issue_date, func.date(inv.created_at)),
+            "number": inv.number, "total": inv.total_minor,
+            "balance": inv.total_minor - inv.paid_minor - inv.credited_minor}[key]  # I4
+
+
 def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
                   statuses: list[str] | None = None, q: str | None = None, limit: int = 50,
-                  cursor: str | None = None) -> pagination.Page[views.InvoiceView]:
+                  cursor: str | None = None,
+                  sort: str | None = None) -> pagination.Page[views.InvoiceView]:
+    """Newest first, or by ``sort`` (date, number, total, balance; "-" descending)."""
+    order = pagination.parse_sort(sort, SORT_KEYS)
     inv = models.Invoice
     stmt = select(inv).where(inv.partner_id == actor.partner_id).options(selectinload(inv.lines))
     if customer_id:
@@ -215,5 +228,10 @@ def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
         stmt = stmt.where(inv.number.like(pagination.contains_pattern(q.strip().upper()),
                                           escape="\\"))
     with db.read() as session:
+        if order is not None:
+            return pagination.sorted_page(session, stmt, _sort_key(order.key), inv.id,
+                                          descending=order.descending, limit=limit,
+                                          cursor=cursor,
+                                          views=lambda rows: load_views(session, rows))
         return pagination.newest_first(session, stmt, inv.id, limit=limit, cursor=cursor,
                                        views=lambda rows: load_views(session, rows))

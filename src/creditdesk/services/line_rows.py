@@ -39,5 +39,6 @@ def add_memo_lines(session: Session, memo: models.CreditMemo, lines: list[Line])
         models.CreditMemoLine(id=new_id("cml"), partner_id=memo.partner_id,
                               credit_memo_id=memo.id, position=i, description=li.description,
                               quantity=li.quantity, unit_price_minor=li.unit_price.minor,
-                              amount_minor=li.amount.minor, variant_id=li.variant_id)
+                              amount_minor=li.amount.minor, variant_id=li.variant_id,
+                              invoice_line_id=li.invoice_line_id)
         for i, li in enumerate(lines))

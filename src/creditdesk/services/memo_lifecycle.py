@@ -26,6 +26,7 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     with db.write() as session:
         memo = memos._lock_memo(session, actor, memo_id)
         memos.check(memo, rules.Action.ISSUE)
+        memos.recheck_link(session, memo)
         memo.status = rules.MemoStatus.ISSUED.value
         memo.issued_at = now
         memo.issue_date = memo.issue_date or now.date()
@@ -42,8 +43,8 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
                                   source_type="credit_memo", source_id=memo.id,
                                   source_line_id=li.id)
         audit.record(session, actor, "credit_memo.issue", "credit_memo", memo.id,
-                     {"number": memo.number, "total": Money(memo.total_minor,
-                                                            memo.currency).to_str()})
+                     {"number": memo.number, "currency": memo.currency,
+                      "total": Money(memo.total_minor, memo.currency).to_str()})
         return views.memo_view(memo)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import locks, models
@@ -16,7 +16,7 @@ from creditdesk.domain import errors, money
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import memo as rules
 from creditdesk.domain.money import Money
-from creditdesk.services import audit, line_rows, numbering, pagination, views
+from creditdesk.services import audit, invoice_credit, line_rows, numbering, pagination, views
 from creditdesk.services.context import Actor, clock, new_id
 
 MAX_NOTES = 5000
@@ -55,11 +55,13 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
         money.check_currency(cur)
     except money.MoneyError as exc:
         raise errors.ValidationError.for_field("currency", str(exc)) from None
+    credit = invoice_credit.of_invoice(session, invoice, memo_id) if invoice else None
     has_lines = lines is not None and lines != []
     if has_lines and amount is not None:
         raise errors.ValidationError.for_field(
             "amount", "give either amount or lines, not both: a memo with lines has their total")
     if has_lines:
+        lines = invoice_credit.fill_from_invoice(lines, credit)
         parsed_lines = line_rules.parse_lines(lines, cur)  # type: ignore[arg-type]
         line_rows.check_variants_exist(session, actor.partner_id, parsed_lines)
         total = line_rules.total_of(parsed_lines, cur)
@@ -71,14 +73,18 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
             total = Money.parse_positive(amount, cur)
         except money.MoneyError as exc:
             raise errors.ValidationError.for_field("amount", str(exc)) from None
-    if invoice is not None:
-        _check_link(session, customer, invoice, total, memo_id)
+    if invoice is not None and credit is not None:
+        _check_link(customer, invoice, total)
+        if parsed_lines:  # per line first: its message says which line and by how much
+            invoice_credit.check_lines(credit, parsed_lines)
+        app_rules.check_linked_memo_cap(
+            amount=total, invoice_total=credit.total, other_linked=credit.other_linked,
+            invoice_number=invoice.number)
     return _Body(parsed_reason, cur, parsed_lines, total, invoice)
 
 
-def _check_link(session: Session, customer: models.Customer, invoice: models.Invoice,
-                total: Money, memo_id: str | None) -> None:
-    """C5: same customer and currency, and no more than the invoice can still be credited."""
+def _check_link(customer: models.Customer, invoice: models.Invoice, total: Money) -> None:
+    """C5: same customer and currency, and an issued invoice."""
     if invoice.customer_id != customer.id:
         raise errors.CustomerMismatch(
             f"Invoice {invoice.number} belongs to another customer; a memo can only be linked "
@@ -90,14 +96,24 @@ def _check_link(session: Session, customer: models.Customer, invoice: models.Inv
     if invoice.status in (app_rules.InvoiceStatus.DRAFT, app_rules.InvoiceStatus.VOID):
         raise errors.InvalidState(
             f"Invoice {invoice.number} is {invoice.status}; only issued invoices can be credited.")
-    cm = models.CreditMemo
-    other = session.scalar(
-        select(func.coalesce(func.sum(cm.total_minor), 0))
-        .where(cm.invoice_id == invoice.id, cm.status != rules.MemoStatus.VOID.value,
-               cm.id != (memo_id or "")))
+
+
+def recheck_link(session: Session, memo: models.CreditMemo) -> None:
+    """C5 once more when a draft is issued, against the invoice as it is now (the draft was
+    checked when saved; this keeps the cap a property of issued memos whatever happened
+    since)."""
+    if memo.invoice_id is None:
+        return
+    invoice = session.get(models.Invoice, memo.invoice_id)
+    assert invoice is not None
+    credit = invoice_credit.of_invoice(session, invoice, memo.id)
+    invoice_credit.check_lines(credit, [
+        line_rules.Line(li.description, li.quantity, Money(li.unit_price_minor, memo.currency),
+                        li.variant_id, li.invoice_line_id)
+        for li in memo.lines if li.invoice_line_id])
     app_rules.check_linked_memo_cap(
-        amount=total, invoice_total=Money(invoice.total_minor, invoice.currency),
-        other_linked=Money(int(other), invoice.currency), invoice_number=invoice.number)
+        amount=Money(memo.total_minor, memo.currency), invoice_total=credit.total,
+        other_linked=credit.other_linked, invoice_number=invoice.number)
 
 
 def _parse_issue_date(value: object) -> date | None:
@@ -143,21 +159,29 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
     session.refresh(memo, ["lines"])
     audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
                  {"number": memo.number, "total": body.total.to_str(),
-                  "currency": body.currency, "reason": memo.reason})
+                  "currency": body.currency, "reason": memo.reason,
+                  "invoice_number": body.invoice.number if body.invoice else None})
     return views.memo_view(memo)
 
 
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
                         amount: object = None, lines: object = None, issue_date: object = None,
                         notes: object = None) -> views.MemoView:
-    """C6: a draft pre-filled with the invoice's customer, currency, lines and link.
+    """C6: a draft pre-filled with the invoice's customer, currency and link, and by
+    default every line for the quantity it can still be credited (C5).
 
-    ``amount`` or ``lines`` override the invoice's lines.
+    ``lines`` may pick invoice lines and quantities (``{"invoice_line_id", "quantity"}``,
+    the rest taken from the invoice line) or give lines of their own; ``amount`` credits
+    an amount without lines.
     """
     with db.read() as session:
         invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
         if amount is None and lines is None:
-            lines = [_line_input(li, invoice.currency) for li in invoice.lines]
+            lines = invoice_credit.remaining_as_input(invoice_credit.of_invoice(session, invoice))
+            if not lines:
+                raise errors.ExceedsInvoiceTotal(
+                    f"Every line of invoice {invoice.number} is already credited in full by "
+                    "its other credit memos (drafts included); nothing is left to credit.")
         customer_id, currency = invoice.customer_id, invoice.currency
     return create_memo(db, actor=actor, customer_id=customer_id, reason=reason, amount=amount,
                        lines=lines, currency=currency, invoice_id=invoice_id,
@@ -196,10 +220,10 @@ def _amount_of(memo: models.CreditMemo) -> object:
     return Money(memo.total_minor, memo.currency).to_decimal()
 
 
-def _line_input(line: models.CreditMemoLine | models.InvoiceLine, currency: str) -> dict:
+def _line_input(line: models.CreditMemoLine, currency: str) -> dict:
     return {"description": line.description, "quantity": line.quantity,
             "unit_price": Money(line.unit_price_minor, currency).to_decimal(),
-            "variant_id": line.variant_id}
+            "variant_id": line.variant_id, "invoice_line_id": line.invoice_line_id}
 
 
 UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes")
@@ -223,6 +247,7 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
             session, actor, customer, reason=changes.get("reason", memo.reason), amount=amount_in,
             lines=lines_in, currency=cur,
             invoice_id=changes.get("invoice_id", memo.invoice_id), memo_id=memo.id)
+        before = _audited(session, memo)
         memo.reason = body.reason.value
         memo.currency = body.currency
         memo.total_minor = body.total.minor
@@ -240,9 +265,23 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
         memo.updated_at = now
         session.flush()
         session.refresh(memo, ["lines"])
+        after = _audited(session, memo)
         audit.record(session, actor, "credit_memo.update", "credit_memo", memo.id,
-                     {"fields": sorted(changes), "total": body.total.to_str()})
+                     {"fields": sorted(changes), "total": body.total.to_str(),
+                      "currency": body.currency,
+                      "changes": {k: [before[k], after[k]] for k in after
+                                  if before[k] != after[k]}})
         return views.memo_view(memo)
+
+
+def _audited(session: Session, memo: models.CreditMemo) -> dict[str, object]:
+    """What an update's audit entry compares (E1: it says what changed)."""
+    invoice = session.get(models.Invoice, memo.invoice_id) if memo.invoice_id else None
+    return {"total": Money(memo.total_minor, memo.currency).to_str(),
+            "currency": memo.currency, "reason": memo.reason,
+            "invoice": invoice.number if invoice else None,
+            "issue_date": memo.issue_date.isoformat() if memo.issue_date else None,
+            "notes": (memo.notes or "")[:200] or None, "lines": len(memo.lines)}
 
 
 def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
@@ -263,11 +302,29 @@ def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
                                                 memo_id))
 
 
+SORT_KEYS = ("date", "number", "total", "remaining")
+
+
+def _sort_key(key: str) -> object:
+    cm = models.CreditMemo
+    return {
+        # a draft has no issue date yet: it sorts by the day it was created
+        "date": func.coalesce(cm.issue_date, func.date(cm.created_at)),
+        "number": cm.number,
+        "total": cm.total_minor,
+        "remaining": case((cm.status == rules.MemoStatus.VOID.value, 0),
+                          else_=cm.total_minor - cm.applied_minor),  # C7
+    }[key]
+
+
 def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
                customer_id: str | None = None, source: str | None = None,
                has_remaining: bool | None = None, q: str | None = None, limit: int = 50,
-               cursor: str | None = None) -> pagination.Page[views.MemoView]:
-    """S2: filtered by status, customer, source, remaining credit and number; newest first."""
+               cursor: str | None = None, sort: str | None = None,
+               ) -> pagination.Page[views.MemoView]:
+    """S2: filtered by status, customer, source, remaining credit and any part of the
+    number; newest first, or by ``sort`` (date, number, total, remaining; "-" descending)."""
+    order = pagination.parse_sort(sort, SORT_KEYS)
     cm = models.CreditMemo
     stmt = select(cm).where(cm.partner_id == actor.partner_id).options(selectinload(cm.lines))
     if statuses:
@@ -290,18 +347,15 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     elif has_remaining is False:
         stmt = stmt.where(cm.status.not_in(credit))
     if q and q.strip():
-        # Case-insensitive: synced memos keep their system's numbering (an index on
-        # upper(number) serves it, see models.py).
-        prefix = q.strip().upper()
-        number = func.upper(cm.number)
-        stmt = stmt.where(number.like(pagination.prefix_pattern(prefix), escape="\\"))
-        if db.engine.dialect.name == "sqlite" and ord(prefix[-1]) < 0x10FFFF:
-            # SQLite never uses an index for LIKE on an expression; the same prefix as a
-            # byte range (exact under its BINARY collation) lets the upper(number) index
-            # serve it instead of a walk of all the partner's memos (B7). Not on PostgreSQL,
-            # where LIKE uses the index and a collation may order differently than bytes.
-            stmt = stmt.where(number >= prefix,
-                              number < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        # Any part of the number, case-insensitive ("17" finds CM-0017; synced memos keep
+        # their system's numbering). PostgreSQL serves it from the trigram index of
+        # migration 0014; SQLite walks the partner's memos newest first until a page is full.
+        stmt = stmt.where(func.upper(cm.number).like(
+            pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
+        if order is not None:
+            return pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
+                                          descending=order.descending, limit=limit,
+                                          cursor=cursor, view=views.memo_view)
         return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
                                        view=views.memo_view)

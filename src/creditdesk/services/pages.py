@@ -19,6 +19,7 @@ from creditdesk.services import (
     audit,
     catalog,
     customers,
+    invoice_credit,
     invoices,
     ledger,
     memos,
@@ -82,6 +83,16 @@ class InvoicePage:
 
 
 @dataclass(frozen=True)
+class CreditFromInvoicePage:
+    """C6's form: the invoice's lines with what each can still be credited (C5)."""
+
+    invoice: views.InvoiceView
+    customer: customers.CustomerView
+    credit: invoice_credit.InvoiceCredit
+    variants: dict[str, catalog.VariantView]
+
+
+@dataclass(frozen=True)
 class CustomerPage:
     customer: customers.CustomerView
     summary: customers.CreditSummary
@@ -90,12 +101,75 @@ class CustomerPage:
     credit_visible: bool
 
 
+@dataclass(frozen=True)
+class CustomerChoice:
+    """A customer as a picker offers it: ``label`` is what the type-ahead shows and what
+    comes back when one is picked (a name used twice is told apart by email or id)."""
+
+    id: str
+    name: str
+    currency: str
+    label: str
+
+
+MAX_CHOICES = 500
+
+
+def _choices(rows: list[models.Customer]) -> list[CustomerChoice]:
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r.name.casefold()] = seen.get(r.name.casefold(), 0) + 1
+    return [CustomerChoice(r.id, r.name, r.currency,
+                           f"{r.name} ({r.currency}, {r.email or r.id})"
+                           if seen[r.name.casefold()] > 1 else f"{r.name} ({r.currency})")
+            for r in rows]
+
+
+def customer_choices(db: Database, *, actor: Actor) -> list[CustomerChoice]:
+    """The partner's customers for a picker, alphabetical (by the name index)."""
+    c = models.Customer
+    with db.read() as session:
+        rows = session.scalars(select(c).where(c.partner_id == actor.partner_id)
+                               .order_by(c.name, c.id).limit(MAX_CHOICES)).all()
+        return _choices(list(rows))
+
+
+def customer_by_label(db: Database, *, actor: Actor, text: str) -> str:
+    """The id of the customer a picker's text names: a label it offered, or a name only
+    one customer has (any case). Otherwise a refusal that says what to do."""
+    typed = text.strip()[:pagination.MAX_SEARCH]
+    name = typed.rsplit(" (", 1)[0] if typed.endswith(")") else typed
+    c = models.Customer
+    with db.read() as session:
+        rows = session.scalars(select(c).where(
+            c.partner_id == actor.partner_id,
+            func.lower(c.name).in_({name.lower(), typed.lower()})).order_by(c.name, c.id)
+            .limit(MAX_CHOICES)).all()
+    options = _choices(list(rows))
+    exact = [o for o in options if o.label.casefold() == typed.casefold()]
+    if len(exact) == 1:
+        return exact[0].id
+    if len(options) == 1:
+        return options[0].id
+    if options:
+        raise errors.ValidationError.for_field(
+            "customer", f"Several customers are called {name[:80]}: pick one from the list "
+            "(each shows its currency and email)")
+    raise errors.ValidationError.for_field(
+        "customer", f"No customer is called {typed[:80]}: pick one from the list")
+
+
 def _names(session: Session, partner_id: str, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     c = models.Customer
     return dict(session.execute(select(c.id, c.name).where(c.partner_id == partner_id,
                                                            c.id.in_(sorted(ids)))).all())
+
+
+def customer_names(db: Database, *, actor: Actor, ids: set[str]) -> dict[str, str]:
+    with db.read() as session:
+        return _names(session, actor.partner_id, ids)
 
 
 def memo_list(db: Database, *, actor: Actor, **filters: object) -> pagination.Page[MemoRow]:
@@ -113,6 +187,13 @@ def _variants(session: Session, partner_id: str, ids: set[str]) -> dict[str, cat
     rows = session.scalars(select(models.Variant).where(
         models.Variant.partner_id == partner_id, models.Variant.id.in_(sorted(ids)))).all()
     return {r.id: catalog.variant_view(r) for r in rows}
+
+
+def variants_by_id(db: Database, *, actor: Actor,
+                   ids: set[str]) -> dict[str, catalog.VariantView]:
+    """The partner's variants among ``ids`` (unknown or another partner's: left out)."""
+    with db.read() as session:
+        return _variants(session, actor.partner_id, {i for i in ids if len(i) <= 100})
 
 
 def list_variants(db: Database, *, actor: Actor, limit: int = 500) -> list[catalog.VariantView]:
@@ -171,7 +252,7 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
                                   limit=20).data
     inventory = ledger.list_activities(db, actor=actor, source_id=memo.id, limit=100).data
     trail = audit.list_events(db, actor=actor, entity_type="credit_memo", entity_id=memo.id,
-                              limit=100).data
+                              limit=100, currency=memo.currency).data
     return MemoPage(memo, customer, original.number if original else None, apps, list(journal),
                     list(inventory), list(trail), variants, candidates,
                     memo_rules.SOURCE_NAMES[memo_rules.Source(memo.source)],
@@ -211,6 +292,18 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
         return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants)
+
+
+def credit_from_invoice_page(db: Database, *, actor: Actor,
+                             invoice_id: str) -> CreditFromInvoicePage:
+    with db.read() as session:
+        row = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        invoice = invoices.load_view(session, row)
+        customer = customers.customer_view(session.get(models.Customer, row.customer_id))
+        variants = _variants(session, actor.partner_id,
+                             {li.variant_id for li in invoice.lines if li.variant_id})
+        return CreditFromInvoicePage(invoice, customer, invoice_credit.of_invoice(session, row),
+                                     variants)
 
 
 def customer_page(db: Database, *, actor: Actor, customer_id: str) -> CustomerPage:

@@ -215,7 +215,7 @@ def change_password(db: Database, *, actor: Actor, current: object, new: object,
     if not partners.password_matches(user.password_hash, current):
         raise errors.ValidationError("Your current password is not right; nothing was "
                                      "changed.", errors=[errors.FieldError(
-                                         "current_password", "is not your password")])
+                                         "current_password", "That is not your current password")])
     sign_in.give_back(db, keys)
     with db.write() as session:
         row = session.get(_U, user_id, with_for_update=True)

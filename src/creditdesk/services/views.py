@@ -25,6 +25,7 @@ class LineView:
     amount: Money
     variant_id: str | None
     synced: bool = False
+    invoice_line_id: str | None = None  # a memo line started from an invoice line (C6)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def line_view(row: models.InvoiceLine | models.CreditMemoLine, currency: str) ->
         return LineView(row.id, row.description, reported_quantity(row.reported_quantity), unit,
                         Money(row.amount_minor, currency), None, synced=True)
     return LineView(row.id, row.description, row.quantity, unit,
-                    Money(row.amount_minor, currency), row.variant_id)
+                    Money(row.amount_minor, currency), row.variant_id,
+                    invoice_line_id=getattr(row, "invoice_line_id", None))
 
 
 def reported_quantity(text: str | None) -> int | str | None:

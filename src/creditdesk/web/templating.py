@@ -17,19 +17,10 @@ from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.web import csrf, htmx, table_labels
 
-SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-
 
 def money(value: Money | None) -> str:
     """``$1,234.50``, ``CA$12.00``, ``1,000.500 KWD``: the one way amounts are shown."""
-    if value is None:
-        return ""
-    text = value.to_str()
-    sign = "\u2212" if text.startswith("-") else ""
-    whole, _, frac = text.lstrip("-").partition(".")
-    number = f"{int(whole):,}" + (f".{frac}" if frac else "")
-    symbol = SYMBOLS.get(value.currency)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {value.currency}"
+    return "" if value is None else value.shown()
 
 
 def label(value: object) -> str:

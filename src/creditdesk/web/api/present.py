@@ -26,7 +26,8 @@ def memo_out(m: views.MemoView) -> dict[str, Any]:
     return {
         "id": m.id, "number": m.number, "customer_id": m.customer_id, "currency": m.currency,
         "reason": m.reason, "status": m.status, "issue_date": m.issue_date,
-        "invoice_id": m.invoice_id, "lines": [line_out(li) for li in m.lines],
+        "invoice_id": m.invoice_id,
+        "lines": [line_out(li) | {"invoice_line_id": li.invoice_line_id} for li in m.lines],
         "total": amount(m.total), "applied_amount": amount(m.applied_amount),
         "remaining_amount": amount(m.remaining_amount), "notes": m.notes, "source": m.source,
         "external_id": m.external_id, "read_only": m.read_only, "issued_at": m.issued_at,

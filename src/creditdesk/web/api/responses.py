@@ -38,6 +38,12 @@ class LineOut(Out):
     variant_id: str | None
 
 
+class MemoLineOut(LineOut):
+    invoice_line_id: str | None = Field(description=(
+        "the invoice line this line credits, when the memo was started from an invoice "
+        "(C6)"))
+
+
 class MemoOut(Out):
     """A credit memo (C1); status one of draft, issued, partially_applied, applied, void."""
 
@@ -49,7 +55,7 @@ class MemoOut(Out):
     status: str
     issue_date: date | None
     invoice_id: str | None
-    lines: list[LineOut]
+    lines: list[MemoLineOut]
     total: Money
     applied_amount: Money
     remaining_amount: Money

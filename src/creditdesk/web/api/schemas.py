@@ -47,6 +47,27 @@ class LineIn(In):
     variant_id: fields.Id | None = None
 
 
+def _own_or_invoice_line(schema: dict[str, Any]) -> None:
+    """The document says what the services check: a line of its own has a description
+    and a unit price; a line naming an invoice line may take both from it."""
+    schema["anyOf"] = [{"required": ["description", "unit_price"]},
+                       {"required": ["invoice_line_id"]}]
+
+
+class MemoLineIn(In):
+    """A memo line. With ``invoice_line_id`` (a line of the memo's invoice, C6) it credits
+    that line: description, unit price and variant default to the invoice line's, and the
+    quantity is capped by what that line can still be credited (C5). Without it,
+    ``description`` and ``unit_price`` are required."""
+
+    model_config = ConfigDict(json_schema_extra=_own_or_invoice_line)
+    description: str = fields.text(line_rules.MAX_DESCRIPTION, default=None)
+    quantity: fields.Quantity
+    unit_price: fields.Amount = None  # type: ignore[assignment]  # absent: the invoice's
+    variant_id: fields.Id | None = None
+    invoice_line_id: fields.Id = None  # type: ignore[assignment]  # absent: a line of its own
+
+
 MAX_LINES = line_rules.MAX_LINES
 
 
@@ -96,7 +117,7 @@ class MemoIn(In):
     customer_id: fields.CustomerId
     reason: fields.Reason
     amount: fields.Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     currency: fields.Currency | None = None
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
@@ -104,9 +125,13 @@ class MemoIn(In):
 
 
 class MemoFromInvoiceIn(In):
+    """C6: without ``amount`` or ``lines``, every invoice line for the quantity it can
+    still be credited; ``lines`` may pick invoice lines and quantities
+    (``[{"invoice_line_id", "quantity"}]``)."""
+
     reason: fields.Reason
     amount: fields.Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
 
@@ -123,7 +148,7 @@ class MemoPatch(In):
     model_config = ConfigDict(json_schema_extra=_no_null_default)
     reason: fields.Reason = None  # type: ignore[assignment]  # absent: unchanged
     amount: fields.Amount | None = None
-    lines: list[LineIn] | None = Field(default=None, max_length=MAX_LINES)
+    lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     currency: fields.Currency | None = None
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from creditdesk.web.dashboard import (
     account,
+    credit_from_invoice,
     customers,
     invoices,
     memo_forms,
@@ -24,7 +25,7 @@ def router() -> APIRouter:
     def home() -> RedirectResponse:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
-    for module in (memo_forms, memos, invoices, customers, preferences, suggestions,
-                   account, users):
+    for module in (memo_forms, memos, invoices, credit_from_invoice, customers, preferences,
+                   suggestions, account, users):
         r.include_router(module.router)
     return r

@@ -1,5 +1,5 @@
 """Invoice list and invoice page: lines, payments, credits applied (each with Remove),
-balance due, and "Create credit memo" (C6, U1)."""
+balance due, and the link to "Create credit memo" (C6: credit_from_invoice.py; U1)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.services import credit, customers, invoices, memos, pages
-from creditdesk.web import forms, htmx, templating
+from creditdesk.services import credit, invoices, pages
+from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
@@ -21,16 +21,24 @@ PAGE_SIZE = 25
 
 @router.get("/invoices")
 def invoice_list(request: Request, db: DB, actor: User, status: str = "", customer_id: str = "",
-                 q: str = "", cursor: str | None = None) -> Response:
+                 q: str = "", sort: str = "", cursor: str | None = None) -> Response:
     statuses = [s.value for s in InvoiceStatus]
     page = invoices.list_invoices(db, actor=actor, customer_id=customer_id or None,
                                   statuses=[status] if status in statuses else None,
-                                  q=q or None, limit=PAGE_SIZE, cursor=cursor or None)
-    people = customers.list_customers(db, actor=actor, limit=200).data
-    names = {c.id: c.name for c in people}
+                                  q=q or None, sort=sort or None, limit=PAGE_SIZE,
+                                  cursor=cursor or None)
+    people = pages.customer_choices(db, actor=actor)
+    filters = {"status": status, "customer_id": customer_id, "q": q, "sort": sort}
+    path = "/dashboard/invoices"
+    links = {"sort": list_links.columns(path, filters, invoices.SORT_KEYS,
+                                        frozenset({"date", "total", "balance"})),
+             "first": list_links.url(path, filters, cursor=""),
+             "next": (list_links.url(path, filters, cursor=page.next_cursor)
+                      if page.next_cursor else "")}
+    names = pages.customer_names(db, actor=actor, ids={i.customer_id for i in page.data})
     return templating.render(request, "dashboard/invoices.html", {
         "page": page, "names": names, "customers": people, "statuses": statuses,
-        "filters": {"status": status, "customer_id": customer_id, "q": q}, "cursor": cursor},
+        "filters": filters, "links": links, "cursor": cursor},
         block=htmx.wanted_block(request, "invoice-results"))
 
 
@@ -71,17 +79,3 @@ def remove_credit_preview(request: Request, db: DB, actor: User, invoice_id: str
         refused=lambda exc: invoice_page(request, db, actor, invoice_id,
                                          refusal=forms.refusal("remove", exc)))
 
-
-@router.post("/invoices/{invoice_id}/credit-memos")
-def create_from_invoice(request: Request, db: DB, actor: User, invoice_id: str,
-                        form: CheckedForm) -> Response:
-    typed = forms.values(form, "reason", "notes")
-    try:
-        m = memos.create_from_invoice(db, actor=actor, invoice_id=invoice_id,
-                                      reason=typed["reason"], notes=typed["notes"] or None)
-    except errors.DomainError as exc:
-        return invoice_page(request, db, actor, invoice_id,
-                            refusal=forms.refusal("create_memo", exc, typed))
-    templating.flash(request, f"Draft credit memo {m.number} created from the invoice. "
-                     "Edit its lines if only part is credited, then issue it.")
-    return RedirectResponse(f"/dashboard/credit-memos/{m.id}", status_code=303)

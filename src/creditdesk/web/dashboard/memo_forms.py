@@ -19,14 +19,15 @@ from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm, text
 
 router = APIRouter()
-FIELDS = ("customer_id", "reason", "amount", "invoice_number", "issue_date", "notes")
-LINE_FIELDS = ("description", "quantity", "unit_price", "variant_id")
+FIELDS = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes")
+LINE_FIELDS = ("description", "quantity", "unit_price", "variant_id", "invoice_line_id")
+SHOWN_FIELDS = LINE_FIELDS[:4]  # a row with none of these filled is an empty row
 MIN_ROWS, MAX_ROWS = 3, 100
 
 
 def _render(request: Request, db: DB, actor, *, mode: str, typed: dict, rows: list[dict],
             memo=None, refusal: forms.Refusal | None = None) -> Response:
-    people = (customers.list_customers(db, actor=actor, limit=200).data if mode == "new"
+    people = (pages.customer_choices(db, actor=actor) if mode == "new"
               else [customers.get_customer(db, actor=actor, customer_id=memo.customer_id)])
     return templating.render(request, "dashboard/memo_form.html", {
         "mode": mode, "v": typed, "rows": rows, "memo": memo, "customers": people,
@@ -49,14 +50,32 @@ def _quantity(value: str) -> object:
     return (value or None) if number is None else number
 
 
+def _fill_from_variants(db: DB, actor, rows: list[dict]) -> None:
+    """A row with a variant and no description or unit price takes the variant's (what
+    the picker's script does in the browser; this is the same without JavaScript)."""
+    wanted = {r["variant_id"] for r in rows
+              if r["variant_id"] and not (r["description"] and r["unit_price"])}
+    if not wanted:
+        return
+    found = pages.variants_by_id(db, actor=actor, ids=wanted)
+    for r in rows:
+        v = found.get(r["variant_id"])
+        if v is not None:
+            r["description"] = r["description"] or v.name
+            r["unit_price"] = r["unit_price"] or v.price.to_str()
+
+
 def _parse(db: DB, actor, form: FormData) -> tuple[dict, list[dict], dict, dict[int, int]]:
     """(typed values, rows, service input, service line index -> form row index)."""
     typed = forms.values(form, *FIELDS)
     rows = _rows(form)
-    filled = [i for i, r in enumerate(rows) if any(r.values())]
-    lines = [{"description": rows[i]["description"], "quantity": _quantity(rows[i]["quantity"]),
+    filled = [i for i, r in enumerate(rows) if any(r[k] for k in SHOWN_FIELDS)]
+    _fill_from_variants(db, actor, [rows[i] for i in filled])
+    lines = [{"description": rows[i]["description"] or None,
+              "quantity": _quantity(rows[i]["quantity"]),
               "unit_price": rows[i]["unit_price"] or None,
-              "variant_id": rows[i]["variant_id"] or None} for i in filled]
+              "variant_id": rows[i]["variant_id"] or None,
+              "invoice_line_id": rows[i]["invoice_line_id"] or None} for i in filled]
     data: dict[str, object] = {"reason": typed["reason"], "notes": typed["notes"] or None,
                                "lines": lines or None, "amount": typed["amount"] or None}
     if typed["issue_date"]:
@@ -74,21 +93,28 @@ def _parse(db: DB, actor, form: FormData) -> tuple[dict, list[dict], dict, dict[
 
 
 def _refusal(exc: errors.DomainError, typed: dict, index: dict[int, int]) -> forms.Refusal:
-    r = forms.refusal("memo", exc, typed)
-    renamed = {}
-    for name, message in r.fields.items():
-        for k, row in index.items():  # lines[k].x is row `row` of the form
-            name = name.replace(f"lines[{k}].", f"line-{row}-")
-        renamed[name] = message
-    r.fields = renamed
-    return r
+    """In words, each line's problem next to its row (lines[k] is row ``index[k]``)."""
+    return forms.refusal("memo", exc, typed, rows=index)
 
 
 @router.get("/credit-memos/new")
 def new_form(request: Request, db: DB, actor: User, customer_id: str = "") -> Response:
-    typed = dict.fromkeys(FIELDS, "") | {"customer_id": customer_id, "reason": "goodwill"}
+    chosen = next((c.label for c in pages.customer_choices(db, actor=actor)
+                   if c.id == customer_id), "")
+    typed = dict.fromkeys(FIELDS, "") | {"customer": chosen, "customer_id": customer_id,
+                                         "reason": "goodwill"}
     rows = [dict.fromkeys(LINE_FIELDS, "") for _ in range(MIN_ROWS)]
     return _render(request, db, actor, mode="new", typed=typed, rows=rows)
+
+
+def _customer_id(db: DB, actor, typed: dict) -> str:
+    """The picker's text names the customer (type-ahead); the hidden id is the one the
+    form was opened for (from a customer's page) when the text was left alone."""
+    if typed["customer"]:
+        return pages.customer_by_label(db, actor=actor, text=typed["customer"])
+    if typed["customer_id"]:
+        return typed["customer_id"]
+    raise errors.ValidationError.for_field("customer", "choose a customer")
 
 
 @router.post("/credit-memos/new")
@@ -97,10 +123,9 @@ def create(request: Request, db: DB, actor: User, form: CheckedForm) -> Response
     if "add_line" in form:
         return _render(request, db, actor, mode="new", typed=typed, rows=rows)
     try:
-        if not typed["customer_id"]:
-            raise errors.ValidationError.for_field("customer_id", "choose a customer")
+        customer_id = _customer_id(db, actor, typed)
         typed, rows, data, index = _parse(db, actor, form)
-        m = memos.create_memo(db, actor=actor, customer_id=typed["customer_id"], **data)
+        m = memos.create_memo(db, actor=actor, customer_id=customer_id, **data)
     except errors.DomainError as exc:
         return _render(request, db, actor, mode="new", typed=typed, rows=rows,
                        refusal=_refusal(exc, typed, index))
@@ -115,7 +140,8 @@ def _typed_from(p: pages.MemoPage) -> tuple[dict, list[dict]]:
              "invoice_number": p.original_invoice_number or "",
              "issue_date": m.issue_date.isoformat() if m.issue_date else "", "notes": m.notes or ""}
     rows = [{"description": li.description, "quantity": str(li.quantity),
-             "unit_price": li.unit_price.to_str(), "variant_id": li.variant_id or ""}
+             "unit_price": li.unit_price.to_str(), "variant_id": li.variant_id or "",
+             "invoice_line_id": li.invoice_line_id or ""}
             for li in m.lines]
     rows += [dict.fromkeys(LINE_FIELDS, "") for _ in range(max(1, MIN_ROWS - len(rows)))]
     return typed, rows

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.services import credit, customers, memo_lifecycle, memos, pages, preview
-from creditdesk.web import forms, htmx, templating
+from creditdesk.services import credit, memo_lifecycle, memos, pages, preview
+from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
@@ -21,18 +21,25 @@ PAGE_SIZE = 25
 
 @router.get("/credit-memos")
 def memo_list(request: Request, db: DB, actor: User, status: str = "", customer_id: str = "",
-              source: str = "", has_remaining: str = "", q: str = "",
+              source: str = "", has_remaining: str = "", q: str = "", sort: str = "",
               cursor: str | None = None) -> Response:
     filters = {"status": status if status in TABS else "", "customer_id": customer_id,
-               "source": source, "has_remaining": has_remaining, "q": q}
+               "source": source, "has_remaining": has_remaining, "q": q, "sort": sort}
     page = pages.memo_list(db, actor=actor, statuses=[status] if status else None,
                            customer_id=customer_id or None, source=source or None,
                            has_remaining=True if has_remaining else None, q=q or None,
-                           limit=PAGE_SIZE, cursor=cursor or None)
-    people = customers.list_customers(db, actor=actor, limit=200).data
+                           sort=sort or None, limit=PAGE_SIZE, cursor=cursor or None)
+    path = "/dashboard/credit-memos"
+    links = {"tabs": {t: list_links.url(path, filters, status=t, cursor="") for t in TABS},
+             "sort": list_links.columns(path, filters, memos.SORT_KEYS,
+                                        frozenset({"date", "total", "remaining"})),
+             "first": list_links.url(path, filters, cursor=""),
+             "next": (list_links.url(path, filters, cursor=page.next_cursor)
+                      if page.next_cursor else "")}
     return templating.render(request, "dashboard/memos.html", {
-        "page": page, "filters": filters, "tabs": TABS, "customers": people,
-        "cursor": cursor}, block=htmx.wanted_block(request, "memo-results"))
+        "page": page, "filters": filters, "tabs": TABS, "links": links,
+        "customers": pages.customer_choices(db, actor=actor), "cursor": cursor},
+        block=htmx.wanted_block(request, "memo-results"))
 
 
 def memo_page(request: Request, db: DB, actor, memo_id: str, *,

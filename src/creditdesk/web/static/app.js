@@ -26,3 +26,31 @@ document.addEventListener("click", (event) => {
     document.getElementById("confirmation").replaceChildren();
   }
 });
+
+// ---- Memo form: picking a catalogue variant fills the line (issue 11, item 8) ----
+// The option carries the variant's name and price (data-description, data-price). Only a
+// field the user has not typed in is filled: empty, or still what the last pick put there.
+// Without JavaScript the server fills a line's empty description and unit price instead.
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.matches("select[data-variant-picker]")) {
+    return;
+  }
+  const option = select.selectedOptions[0];
+  const row = select.closest("[data-line-row]");
+  if (!option || !row) {
+    return;
+  }
+  const values = { description: option.dataset.description, unit_price: option.dataset.price };
+  for (const [field, value] of Object.entries(values)) {
+    const input = row.querySelector(`[data-line-field="${field}"]`);
+    if (!(input instanceof HTMLInputElement) || value === undefined) {
+      continue;
+    }
+    if (input.value === "" || input.value === input.dataset.filled) {
+      input.value = value;
+      input.dataset.filled = value;
+    }
+  }
+});
+// ---- end: memo form variant picker ----

@@ -1,0 +1,104 @@
+"""Audit entries in words (E1): what an entry says on a page, from its action and data.
+
+"Applied $150.00 to invoice INV-0002", "Changed the total from $10.00 to $12.50; the
+reason from Goodwill to Pricing error". Entries written before an action recorded its
+currency show the amount in the currency the page passes (the memo's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from creditdesk.domain import memo as memo_rules
+from creditdesk.domain import money
+from creditdesk.domain.money import Money
+
+
+def _label(value: object) -> str:
+    text = str(value or "").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _amount(data: dict[str, Any], key: str, currency: str | None) -> str:
+    value, cur = data.get(key), data.get("currency") or currency
+    if not isinstance(value, str):
+        return ""
+    if not isinstance(cur, str):
+        return value
+    try:
+        return Money.parse(value, cur).shown()
+    except money.MoneyError:
+        return f"{value} {cur}"
+
+
+def _source(data: dict[str, Any]) -> str:
+    try:
+        return memo_rules.SOURCE_NAMES[memo_rules.Source(data.get("source"))]
+    except ValueError:
+        return _label(data.get("source"))
+
+
+_SHOWN = {"total": "the total", "reason": "the reason", "invoice": "the original invoice",
+          "issue_date": "the issue date", "notes": "the notes", "lines": "the lines",
+          "currency": "the currency"}
+
+
+def _change(key: str, old: object, new: object, currency: str | None) -> str:
+    what = _SHOWN.get(key, _label(key).lower())
+    if key == "notes":
+        return "edited the notes"
+    if key == "lines":
+        return f"{what} ({old} → {new})"
+    if key == "total":
+        old = _amount({"v": old, "currency": currency}, "v", currency)
+        new = _amount({"v": new, "currency": currency}, "v", currency)
+    elif key == "reason":
+        old, new = _label(old), _label(new)
+    return f"{what} from {old or 'none'} to {new or 'none'}"
+
+
+def _update(data: dict[str, Any], currency: str | None) -> str:
+    changes = data.get("changes")
+    cur = data.get("currency") or currency
+    if isinstance(changes, dict) and changes:
+        parts = [_change(k, v[0], v[1], cur) for k, v in changes.items()
+                 if isinstance(v, list) and len(v) == 2]
+        return "Changed " + "; ".join(parts)
+    if isinstance(changes, dict):
+        return "Saved with no change"
+    fields = ", ".join(_label(f).lower() for f in data.get("fields") or [])
+    total = _amount(data, "total", cur)
+    return f"Changed {fields or 'the draft'}" + (f" (total {total})" if total else "")
+
+
+def describe(action: str, data: dict[str, Any], currency: str | None = None) -> str:
+    """One entry as a sentence, naming the amounts, invoices and reasons involved."""
+    d = data or {}
+    invoice = d.get("invoice_number")
+    if action == "credit_memo.create":
+        text = f"Created {d.get('number', 'the memo')} for {_amount(d, 'total', currency)}"
+        text += f", reason {_label(d.get('reason'))}" if d.get("reason") else ""
+        return text + (f", from invoice {invoice}" if invoice else "")
+    if action == "credit_memo.update":
+        return _update(d, currency)
+    if action == "credit_memo.issue":
+        return f"Issued for {_amount(d, 'total', currency)}"
+    if action == "credit_memo.apply":
+        return f"Applied {_amount(d, 'amount', currency)} to invoice {invoice}"
+    if action == "credit_memo.remove":
+        return f"Removed {_amount(d, 'amount', currency)} from invoice {invoice}"
+    if action == "credit_memo.void":
+        was = f" (it was {d['was']})" if d.get("was") else ""
+        return f"Voided{was}: “{d.get('reason', '')}”"
+    if action == "credit_memo.delete":
+        return f"Deleted draft {d.get('number', '')}".rstrip()
+    if action == "credit_memo.sync_create":
+        return f"Synced from {_source(d)} as {_label(d.get('status')).lower()}"
+    if action == "credit_memo.sync_update":
+        changed = ", ".join(_label(c).lower() for c in d.get("changed") or [])
+        return f"Updated from {_source(d)}: {changed or 'no visible change'}"
+    if action == "credit_memo.sync_void":
+        return f"Voided in {_source(d)}" + (f": “{d['reason']}”" if d.get("reason") else "")
+    # Any other entry: its action and the facts it recorded, in words.
+    facts = "; ".join(f"{_label(k).lower()} {v}" for k, v in d.items()
+                      if isinstance(v, str | int) and not k.endswith("_id") and k != "id")
+    return _label(action.split(".")[-1]) + (f" ({facts})" if facts else "")

@@ -1,0 +1,37 @@
+"""E1 on the pages: an audit entry says what changed (amount, invoice, reason) in words."""
+
+from __future__ import annotations
+
+from creditdesk.services.audit_words import describe
+
+
+def test_memo_entries_name_amounts_invoices_and_reasons() -> None:
+    assert describe("credit_memo.create", {"number": "CM-0017", "total": "3390.00",
+                                           "currency": "USD", "reason": "returned_goods",
+                                           "invoice_number": "INV-0004"}) == (
+        "Created CM-0017 for $3,390.00, reason Returned goods, from invoice INV-0004")
+    assert describe("credit_memo.apply", {"amount": "150.00", "currency": "USD",
+                                          "invoice_number": "INV-0002"}) == (
+        "Applied $150.00 to invoice INV-0002")
+    assert describe("credit_memo.remove", {"amount": "150.00", "invoice_number": "INV-0002"},
+                    "EUR") == "Removed €150.00 from invoice INV-0002"
+    assert describe("credit_memo.issue", {"total": "10.00", "currency": "CAD"}) == (
+        "Issued for CA$10.00")
+    assert describe("credit_memo.void", {"reason": "entered twice", "was": "issued"}) == (
+        "Voided (it was issued): “entered twice”")
+
+
+def test_an_update_says_each_change_from_and_to() -> None:
+    text = describe("credit_memo.update", {"currency": "USD", "changes": {
+        "total": ["10.00", "12.50"], "reason": ["goodwill", "pricing_error"],
+        "invoice": [None, "INV-0003"], "notes": ["a", "b"]}})
+    assert text == ("Changed the total from $10.00 to $12.50; the reason from Goodwill to "
+                    "Pricing error; the original invoice from none to INV-0003; edited the notes")
+    # entries written before changes were recorded still read as words
+    assert describe("credit_memo.update", {"fields": ["amount"], "total": "5.00"}, "USD") == (
+        "Changed amount (total $5.00)")
+
+
+def test_other_entries_fall_back_to_their_facts() -> None:
+    assert describe("invoice.payment", {"amount": "5.00", "invoice_id": "inv_1"}) == (
+        "Payment (amount 5.00)")
