@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
@@ -86,24 +97,19 @@ def test_suggestions_refresh_prints_the_counts(sqlite_url: str) -> None:
         "customers": 0, "created": 0, "updated": 0, "removed": 0, "open": 0}
 
 
-def test_serve_with_workers_upgrades_in_a_child_and_serves(sqlite_url: str, tmp_path) -> None:
-    """``serve --workers 2`` prepares the schema in a child process (the supervisor stays
-    small), then both workers answer on the upgraded database."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "CREDITDESK_DATABASE_URL": sqlite_url, "CREDITDESK_SYNC_IN_PROCESS": "0"}
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _serving(args: list[str], env: dict[str, str], cwd: Path, port: int,
+             **output: Any) -> Iterator[subprocess.Popen]:
+    """``creditdesk serve`` in a process of its own, once it answers /healthz; terminated
+    after."""
     proc = subprocess.Popen([sys.executable, "-m", "creditdesk.cli", "serve", "--port",
-                             str(port), "--workers", "2"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             str(port), *args], cwd=cwd, env={**os.environ, **env}, **output)
     try:
         deadline, up = time.monotonic() + 60, False
         while time.monotonic() < deadline and not up:
@@ -111,7 +117,20 @@ def test_serve_with_workers_upgrades_in_a_child_and_serves(sqlite_url: str, tmp_
                 up = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert up, "serve --workers 2 never answered /healthz"
+        assert up, f"serve {' '.join(args)} never answered /healthz"
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_serve_with_workers_upgrades_in_a_child_and_serves(sqlite_url: str, tmp_path) -> None:
+    """``serve --workers 2`` prepares the schema in a child process (the supervisor stays
+    small), then both workers answer on the upgraded database."""
+    port = _free_port()
+    env = {"CREDITDESK_DATABASE_URL": sqlite_url, "CREDITDESK_SYNC_IN_PROCESS": "0"}
+    with _serving(["--workers", "2"], env, tmp_path, port, stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL):
         key = f"{partners.API_KEY_PREFIX}not-a-key"
         answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/credit-memos",
                            headers={"Authorization": f"Bearer {key}"}, timeout=5)
@@ -120,6 +139,39 @@ def test_serve_with_workers_upgrades_in_a_child_and_serves(sqlite_url: str, tmp_
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         db.dispose()
-    finally:
-        proc.terminate()
-        proc.wait(30)
+
+
+DEMO_COUNTS = ("SELECT (SELECT count(*) FROM partners), (SELECT count(*) FROM customers), "
+               "(SELECT count(*) FROM invoices), (SELECT count(*) FROM credit_memos), "
+               "(SELECT count(*) FROM integrations), (SELECT count(*) FROM sync_runs)")
+
+
+def test_serve_demo_twice_loads_once_and_never_syncs_the_demo_books(sqlite_url: str,
+                                                                    tmp_path) -> None:
+    """README: ``serve --demo`` loads the demo once; a second start on the same file only
+    prints a new API key. With the in-process sync runner on (the SQLite default), the
+    demo's disconnected QuickBooks Online and Xero connections are never synced: no new
+    run, nothing in the server's log but its start and stop."""
+    env = {"CREDITDESK_DATABASE_URL": sqlite_url, "CREDITDESK_SYNC_IN_PROCESS": "1"}
+    keys, counts = [], []
+    for start in ("first", "second"):
+        out, err = tmp_path / f"{start}.out", tmp_path / f"{start}.err"
+        with out.open("w") as stdout, err.open("w") as stderr, \
+                _serving(["--demo"], env, tmp_path, _free_port(), stdout=stdout, stderr=stderr):
+            time.sleep(1.5)  # the runner's first look for due syncs ran before serving
+        printed = out.read_text()
+        assert "Demo partner ready: Northwind IT Services" in printed
+        keys.append(re.search(r"API key: +(\S+)", printed).group(1))
+        logged = [line for line in err.read_text().splitlines()
+                  if not line.startswith("INFO:")]
+        assert logged == [], f"the {start} start logged:\n" + "\n".join(logged)
+        db = Database(sqlite_url)
+        with db.engine.connect() as conn:
+            counts.append(tuple(conn.execute(text(DEMO_COUNTS)).one()))
+            runs = conn.execute(text("SELECT trigger, status FROM sync_runs")).all()
+            conns = conn.execute(text("SELECT status, next_sync_at FROM integrations")).all()
+        db.dispose()
+        assert sorted(runs) == [("demo", "succeeded")] * 2
+        assert conns == [("disconnected", None)] * 2
+    assert counts[0] == counts[1] == (1, 25, 128, 47, 2, 2)
+    assert keys[0] != keys[1]

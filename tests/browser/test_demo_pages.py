@@ -1,7 +1,10 @@
 """The demo at first sight, in Chromium (issue 11, item 11): the demo partner's
 Suggestions page shows one open suggestion of each reason, a memo applied to invoices,
-and a customer portal with an overdue invoice paid in part and credited, explained; and
-every page of the demo, crawled, fits a 375 px phone. Screenshots in
+and a customer portal with an overdue invoice paid in part and credited, explained; memos
+synced from QuickBooks Online and Xero with their source badges and their credit used
+at the source, a customer with records in three places and a likely copy, and the two
+disconnected connections with their run; and every page of the demo, crawled, fits a
+375 px phone. Screenshots in
 tests/browser/screenshots/ (demo-*.png and phone/demo-*.png)."""
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import re
 
 import pytest
 
-from creditdesk.services import credit, customers, demo, invoices, memos, partners
+from creditdesk.services import credit, customers, demo, demo_sync, invoices, memos, partners
 from creditdesk.services import portal as portal_service
 from creditdesk.services.context import Actor, clock
 from tests.browser.conftest import PHONE, expect, screenshot
@@ -99,14 +102,96 @@ def test_the_demo_shows_every_feature_at_first_sight(new_page, site, northwind) 
     assert len(hidden) == 1
 
 
+def _customer_named(site, actor: Actor, name: str, *, synced: bool) -> str:
+    found = [c for c in customers.list_customers(site.db, actor=actor, limit=200).data
+             if c.name == name and bool(c.references and c.sources != ["native"]) == synced]
+    assert len(found) == 1, found
+    return found[0].id
+
+
+def _memo_numbered(site, actor: Actor, number: str) -> str:
+    return next(m.id for m in memos.list_memos(site.db, actor=actor, limit=200).data
+                if m.number == number)
+
+
+def test_the_demo_shows_synced_books_at_first_sight(new_page, site, northwind) -> None:
+    """Items 5 and 6 with nothing to set up: synced memos among the native ones, credit used
+    in QuickBooks Online and in Xero said as such, Contoso's page listing its sources with
+    memos from all three, Fabrikam's likely copy, and the disconnected connections."""
+    info, actor = northwind
+    page = new_page()
+    sign_in_demo(page, info)
+    table = page.locator("#memo-table")
+    for badge in ("CreditDesk", "QuickBooks Online", "Xero"):
+        expect(table.locator("span.badge", has_text=badge).first).to_be_visible()
+    screenshot(page, "demo-memos-with-sources-desktop")
+    page.get_by_label("Source").select_option(label="QuickBooks Online")  # htmx: on change
+    expect(page).to_have_url(re.compile(r"source=quickbooks_online"))
+    expect(table.locator("tbody tr")).to_have_count(4)
+
+    page.goto(f"/dashboard/credit-memos/{_memo_numbered(site, actor, '1041')}")
+    expect(page.locator("#synced-use")).to_contain_text("Applied in QuickBooks Online")
+    expect(page.locator("#synced-applied")).to_have_text("$150.00")
+    expect(page.get_by_text("No credit applied yet")).to_have_count(0)
+    expect(page.locator("#synced-lines")).to_be_visible()
+    screenshot(page, "demo-synced-memo-qbo-desktop")
+    page.goto(f"/dashboard/credit-memos/{_memo_numbered(site, actor, 'CN-0207')}")
+    expect(page.locator("#synced-use")).to_contain_text("Applied in Xero")
+    expect(page.locator("#synced-applied")).to_have_text("$164.00")
+    expect(page.locator("#synced-refunded")).to_have_text("$100.00")
+    screenshot(page, "demo-synced-memo-xero-desktop")
+
+    linked = _customer_named(site, actor, demo_sync.LINKED[0], synced=True)
+    page.goto(f"/dashboard/customers/{linked}")
+    expect(page.locator("#customer-sources")).to_have_text(
+        re.compile(r"QuickBooks Online\s+Xero"))
+    rows = page.locator("#source-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Same billing email")).to_have_count(2)
+    memo_sources = page.locator("#customer-memos td span.badge")
+    for badge in ("CreditDesk", "QuickBooks Online", "Xero"):
+        expect(memo_sources.filter(has_text=badge).first).to_be_visible()
+    screenshot(page, "demo-customer-three-sources-desktop")
+
+    native = _customer_named(site, actor, demo_sync.COPY[0], synced=False)
+    page.goto(f"/dashboard/customers/{native}")
+    copy = page.locator("#merge-candidates tbody tr")
+    expect(copy).to_have_count(1)
+    expect(copy).to_contain_text(demo_sync.COPY[1])
+    expect(copy).to_contain_text("QuickBooks Online")
+    page.locator("#sources").scroll_into_view_if_needed()
+    screenshot(page, "demo-customer-likely-copy-desktop")
+
+    page.goto("/dashboard/integrations")
+    cards = page.locator("section.integration")
+    expect(cards).to_have_count(2)
+    for name, n in (("QuickBooks Online", 4), ("Xero", 3)):
+        card = cards.filter(has=page.get_by_role("heading", name=f"{name}: {demo_sync.COMPANY}"))
+        expect(card.locator(".integration-status")).to_have_text("disconnected")
+        expect(card.locator(".sync-summary")).to_contain_text(
+            f"{n} fetched, {n} created, 0 updated, 0 voided")
+        expect(card).to_contain_text("Disconnected: syncing has stopped")
+        expect(card.get_by_role("button", name="Sync now")).to_have_count(0)
+    screenshot(page, "demo-integrations-desktop")
+
+
 def test_every_demo_page_fits_a_phone(new_page, site, northwind) -> None:
     info, actor = northwind
     problems: list[str] = []
     fresh_screenshots("demo")
     page = new_page(PHONE)
     sign_in_demo(page, info)
-    crawl(page, site.url, "/dashboard/credit-memos", ("/dashboard",), REQUIRED_DASHBOARD,
-          problems, "demo")
+    # From the drafts tab: the newest memos are the synced ones, which have no Edit link,
+    # and the crawl visits only a few memo pages.
+    crawl(page, site.url, "/dashboard/credit-memos?status=draft", ("/dashboard",),
+          REQUIRED_DASHBOARD, problems, "demo")
+    synced = [f"/dashboard/credit-memos/{_memo_numbered(site, actor, n)}"
+              for n in ("1041", "CN-0207")]
+    linked = _customer_named(site, actor, demo_sync.LINKED[0], synced=True)
+    copied = _customer_named(site, actor, demo_sync.COPY[0], synced=False)
+    for url in [*synced, f"/dashboard/customers/{linked}", f"/dashboard/customers/{copied}"]:
+        page.goto(url)
+        check(page, url, problems, "demo-synced")
     cid, _inv = explained_customer(site, actor)
     page.goto(f"/dashboard/customers/{cid}")
     page.get_by_role("button", name="Create portal sign-in link").click()

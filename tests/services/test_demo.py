@@ -1,25 +1,36 @@
 """The demo data behind `creditdesk serve --demo`: every status, every reason, invariants
-intact, loaded once however often it runs (services/demo.py)."""
+intact, memos synced from QuickBooks Online and Xero, loaded once however often it runs
+(services/demo.py, services/demo_sync.py)."""
 
 from __future__ import annotations
 
 import shutil
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
+from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.memo import CREDIT_STATUSES, MemoStatus, Reason
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import (
     catalog,
     credit,
+    customer_sources,
     customers,
     demo,
+    demo_sync,
+    integrations,
     invoices,
     ledger,
     memos,
     partners,
     suggestions,
+    sync,
+    views,
     visibility,
 )
 from creditdesk.services.context import Actor, clock
@@ -52,7 +63,8 @@ def test_demo_covers_every_status_reason_and_shape(db: Database) -> None:
     assert actor.partner_id == info.partner_id
 
     custs = customers.list_customers(db, actor=actor, limit=200).data
-    assert len(custs) == len(demo.CUSTOMERS) + len(demo.STORY_CUSTOMERS) == 23
+    # + the QuickBooks copy of Fabrikam and the Xero-only Fourth Coffee, made by the sync
+    assert len(custs) == len(demo.CUSTOMERS) + len(demo.STORY_CUSTOMERS) + 2 == 25
     assert {c.currency for c in custs} == set(CURRENCIES)
 
     invs = _all_invoices(db, actor)
@@ -61,11 +73,13 @@ def test_demo_covers_every_status_reason_and_shape(db: Database) -> None:
     assert any(i.payments for i in invs)
     assert any(i.payments and i.credits_applied and i.status == "paid" for i in invs)
 
-    ms = _all_memos(db, actor)
+    every = _all_memos(db, actor)
+    assert len(every) == 47
+    ms = [m for m in every if m.source == "native"]
     assert len(ms) == 40
     assert {m.status for m in ms} == {s.value for s in MemoStatus}
     assert {m.reason for m in ms} == {r.value for r in Reason}
-    assert all(m.source == "native" for m in ms)
+    assert Counter(m.source for m in every) == {"native": 40, "quickbooks_online": 4, "xero": 3}
     assert {m.currency for m in ms} == set(CURRENCIES)
     assert [m.number for m in ms] == [f"CM-{n:04d}" for n in range(40, 0, -1)]
     assert any(m.invoice_id for m in ms) and any(not m.invoice_id for m in ms)
@@ -93,13 +107,14 @@ def test_demo_invariants_hold(db: Database) -> None:
         assert i.total - i.amount_paid - i.credit_applied == i.balance_due
         assert sum(p.amount.minor for p in i.payments) == i.amount_paid.minor
         assert sum(c.amount.minor for c in i.credits_applied) == i.credit_applied.minor
+    native = [m for m in ms if m.source == "native"]  # synced memos post nothing here (Y3)
     for cur in CURRENCIES:
         tb = ledger.trial_balance(db, actor=actor, currency=cur)
         assert tb.total_debit == tb.total_credit and tb.total_debit.minor > 0  # J1
         ar = next(a for a in tb.accounts if a.code == "1100").balance.minor
         due = sum(i.balance_due.minor for i in invs
                   if i.currency == cur and i.status not in ("draft", "void"))
-        credit_left = sum(m.remaining_amount.minor for m in ms
+        credit_left = sum(m.remaining_amount.minor for m in native
                           if m.currency == cur and m.status in CREDIT_STATUSES)
         assert ar == due - credit_left  # J2
     variant_ids = {li.variant_id for i in invs for li in i.lines if li.variant_id}
@@ -114,18 +129,25 @@ def test_demo_invariants_hold(db: Database) -> None:
 def test_demo_loads_once_and_hands_out_a_new_key(db: Database) -> None:
     first = demo.load(db)
     actor = _actor(db, first)
-    counts = (len(_all_invoices(db, actor)), len(_all_memos(db, actor)),
-              len(customers.list_customers(db, actor=actor, limit=200).data))
+    counts = _counts(db, actor)
     second = demo.load(db)
     assert not second.loaded
     assert second.partner_id == first.partner_id and second.api_key != first.api_key
     assert _actor(db, second).partner_id == first.partner_id
     assert _actor(db, first).partner_id == first.partner_id  # the old key still works
-    assert (len(_all_invoices(db, actor)), len(_all_memos(db, actor)),
-            len(customers.list_customers(db, actor=actor, limit=200).data)) == counts
+    assert _counts(db, actor) == counts
     signed_in = partners.authenticate_user(db, email=second.admin_email,
                                            password=second.admin_password)
     assert signed_in.partner_id == first.partner_id
+
+
+def _counts(db: Database, actor: Actor) -> tuple[int, ...]:
+    """Invoices, memos, customers, connections and sync runs of the demo partner."""
+    conns = integrations.list_integrations(db, actor=actor).data
+    return (len(_all_invoices(db, actor)), len(_all_memos(db, actor)),
+            len(customers.list_customers(db, actor=actor, limit=200).data), len(conns),
+            sum(len(integrations.list_runs(db, actor=actor, integration_id=i.id).data)
+                for i in conns))
 
 
 def _snapshot(db: Database) -> tuple:
@@ -194,3 +216,88 @@ def test_demo_shows_overdue_partially_paid_and_applied_at_first_sight(db: Databa
     assert any(i.payments and i.credits_applied for i in overdue)
     ms = _all_memos(db, actor)
     assert sum(1 for m in ms if credit.list_applications(db, actor=actor, memo_id=m.id)) >= 10
+
+
+def _memo_by_number(db: Database, actor: Actor) -> dict[str, views.MemoView]:
+    return {m.number: m for m in _all_memos(db, actor)}
+
+
+def test_demo_has_memos_synced_from_quickbooks_and_xero(db: Database) -> None:
+    """Item 5 at first sight: synced memos of both systems, with their lines, and credit
+    used at the source shown as such (applied there, refunded there), one voided there."""
+    actor = _actor(db, demo.load(db))
+    by_number = _memo_by_number(db, actor)
+    qbo = {n: m for n, m in by_number.items() if m.source == "quickbooks_online"}
+    xero = {n: m for n, m in by_number.items() if m.source == "xero"}
+    assert {n: m.status for n, m in qbo.items()} == {
+        "1041": "partially_applied", "1042": "issued", "1043": "applied", "1044": "issued"}
+    assert {n: m.status for n, m in xero.items()} == {
+        "CN-0207": "applied", "CN-0211": "void", "CN-0214": "issued"}
+    for m in [*qbo.values(), *xero.values()]:
+        assert m.read_only and m.lines and all(li.synced for li in m.lines)
+        assert m.lines and sum(li.amount.minor for li in m.lines) == m.total.minor
+    partly = qbo["1041"]  # "Applied in QuickBooks Online: $150.00"
+    assert (str(partly.applied_to_invoices), str(partly.remaining_amount)) == ("$150.00",
+                                                                                "$450.00")
+    assert [li.quantity for li in qbo["1044"].lines] == ["1.5", 2]
+    used = xero["CN-0207"]  # applied in part in Xero, the rest refunded there
+    assert (str(used.applied_to_invoices), str(used.refunded_amount)) == ("$164.00", "$100.00")
+    void = xero["CN-0211"]
+    assert void.void_reason == "Voided in Xero" and void.remaining_amount.minor == 0
+    for m in [*qbo.values(), *xero.values()]:  # applications are the system's: none here
+        assert not credit.list_applications(db, actor=actor, memo_id=m.id)
+
+
+def test_demo_has_one_customer_in_three_places_and_a_likely_copy(db: Database) -> None:
+    """Y10 at first sight: Contoso exists natively, in QuickBooks Online and in Xero, linked
+    into one customer by the billing-email rule; the QuickBooks "Fabrikam Logistics" with
+    another email stays a customer of its own, listed as a likely copy of the native one."""
+    actor = _actor(db, demo.load(db))
+    custs = customers.list_customers(db, actor=actor, limit=200).data
+    contoso = [c for c in custs if c.name == demo_sync.LINKED[0]]
+    assert len(contoso) == 1
+    linked = contoso[0]
+    assert linked.email == demo_sync.LINKED[1]
+    assert [(r.system, r.linked_by) for r in linked.references] == [
+        ("quickbooks_online", "email_rule"), ("xero", "email_rule")]
+    theirs = [m for m in _all_memos(db, actor) if m.customer_id == linked.id]
+    assert {m.source for m in theirs} == {"native", "quickbooks_online", "xero"}
+
+    fabrikam = sorted((c for c in custs if c.name == demo_sync.COPY[0]),
+                      key=lambda c: bool(c.references))
+    assert len(fabrikam) == 2
+    native, copy = fabrikam
+    assert not native.references and copy.email == demo_sync.COPY[1] != native.email
+    assert [(r.system, r.linked_by) for r in copy.references] == [("quickbooks_online", "sync")]
+    likely = customer_sources.merge_candidates(db, actor=actor, customer_id=native.id)
+    assert [c.id for c in likely] == [copy.id]
+
+    only_xero = next(c for c in custs if c.name == demo_sync.XERO_ONLY[0])
+    assert [(r.system, r.linked_by) for r in only_xero.references] == [("xero", "sync")]
+
+
+def test_demo_connections_are_disconnected_with_one_run_and_never_sync(db: Database) -> None:
+    """Both connections show a recorded run (Y8) yet hold no credentials and no schedule, so
+    no runner ever tries to reach QuickBooks or Xero for them."""
+    actor = _actor(db, demo.load(db))
+    conns = {i.provider: i for i in integrations.list_integrations(db, actor=actor).data}
+    assert set(conns) == {"quickbooks_online", "xero"}
+    expected = {"quickbooks_online": 4, "xero": 3}
+    for provider, i in conns.items():
+        assert i.status == "disconnected" and i.next_sync_at is None and i.last_error is None
+        assert i.last_synced_at is not None and i.company_name == demo_sync.COMPANY
+        runs = integrations.list_runs(db, actor=actor, integration_id=i.id).data
+        assert [(r.trigger, r.status, r.fetched, r.created, r.errors) for r in runs] == [
+            ("demo", "succeeded", expected[provider], expected[provider], [])]
+    with db.read() as s:
+        stored = s.scalars(select(models.Integration.credentials_encrypted).where(
+            models.Integration.partner_id == actor.partner_id)).all()
+    assert stored == [None, None]
+    assert sync.queue_due(db) == []  # even long after: nothing is due
+    assert sync.queue_due(db, now=clock.now() + timedelta(days=365)) == []
+    assert sync.claim_next(db) is None
+
+    def never(snap, save):
+        raise AssertionError(f"the demo's {snap.provider} connection was synced")
+
+    assert sync_jobs.run_pending(db, never) == []

@@ -1,6 +1,8 @@
 """The demo partner behind ``creditdesk serve --demo``: Northwind IT Services, with
 customers, a catalogue, invoices and credit memos in every status, overdue and partially
-paid invoices, a visibility exception, and open suggestions of every reason.
+paid invoices, a visibility exception, open suggestions of every reason, and memos synced
+from QuickBooks Online and Xero (``demo_sync``: one customer in all three places, a likely
+copy to merge, both connections disconnected after one recorded run).
 
 The suggestions are not planted: three customers have a plain billing history in which
 something went wrong once (a monthly charge billed for twice the seats, an invoice sent
@@ -28,6 +30,7 @@ from creditdesk.services import (
     catalog,
     credit,
     customers,
+    demo_sync,
     invoices,
     memo_lifecycle,
     memos,
@@ -167,6 +170,7 @@ class _Loader:
         self._payments()
         self._part_payments()
         self._visibility()
+        demo_sync.load(self.db, self.actor, self.today)
         suggestions.refresh(self.db, actor=self.actor)
 
     def _visibility(self) -> None:
