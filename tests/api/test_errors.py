@@ -69,6 +69,8 @@ def _valid_body(method: str, path: str) -> dict | None:
         return None
     if path.endswith("/payments"):
         return {"amount": "1.00"}
+    if path.endswith("/merge"):
+        return {"customer_id": "cus_missing"}
     if path.endswith("/applications"):
         return {"invoice_id": "inv_missing", "amount": "1.00"}
     if path.endswith("/credit-memos"):

@@ -128,7 +128,7 @@ def test_y10_merge_then_unlink_from_the_customer_page_with_confirmation(
            .locator(".sources")).to_have_text("Xero")
     # the merged-away customer's old page is gone (merged, then a new one made on unlink)
     page.goto(f"/dashboard/customers/{copies['xero']}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(page.get_by_role("heading", level=1)).to_have_text("This page isn't here")
 
 
 def test_y10_refusal_in_words_next_to_the_form(page, site, tenant, copies) -> None:
