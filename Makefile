@@ -39,8 +39,8 @@ lint: dev
 bench: dev  ## benchmarks (not tests); results under bench/results/
 	$(BIN)/python -m bench
 
-eval-suggestions: install  ## suggestion precision/recall per reason + calibration (G4)
-	$(BIN)/python -m creditdesk.evaluation
+eval-suggestions: dev  ## suggestion precision/recall per reason + calibration (G4)
+	$(BIN)/python -m creditdesk_devtools.evaluation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis creditdesk.db creditdesk.db-wal creditdesk.db-shm

@@ -1,6 +1,6 @@
 """B5: credit-suggestion refresh (issue 5, item 5) on SQLite, against just reading the data.
 
-Histories come from the G4 generator (``creditdesk.evaluation``: plans, ad-hoc orders,
+Histories come from the G4 generator (``creditdesk_devtools.evaluation``: plans, ad-hoc orders,
 price changes, injected duplicates, mispricings and jumps), copied into the database with
 fresh ids and the generator's catalogue as the partner's variants.
 
@@ -29,9 +29,9 @@ from bench import common
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain.suggestions import History
-from creditdesk.evaluation.generator import Generator
 from creditdesk.services import suggestions
 from creditdesk.services.context import Actor, clock, new_id
+from creditdesk_devtools.evaluation.generator import Generator
 
 SEED = 2024  # not an evaluation seed: only the shape of the data matters here
 PER_CUSTOMER = 50

@@ -70,8 +70,8 @@ Fake = tuple[Any, dict[str, Any], Callable[[], int]]  # (ASGI app, info for the 
 
 
 def _qbo_fake(n: int) -> Fake:
-    from creditdesk.fakes.qbo import create_app
-    from creditdesk.fakes.qbo_state import FakeQboState, stamp
+    from creditdesk_devtools.fakes.qbo import create_app
+    from creditdesk_devtools.fakes.qbo_state import FakeQboState, stamp
 
     state = FakeQboState()
     state.add_company(REALM, COMPANY, "US")
@@ -107,8 +107,8 @@ def _qbo_fake(n: int) -> Fake:
 
 def _xero_fake(n: int) -> Fake:
     from creditdesk.connectors.xero_records import msdate
-    from creditdesk.fakes.xero import create_app
-    from creditdesk.fakes.xero_state import FakeXeroState, amount
+    from creditdesk_devtools.fakes.xero import create_app
+    from creditdesk_devtools.fakes.xero_state import FakeXeroState, amount
 
     pages = -(-n // PAGE_SIZES[XERO])
     state = FakeXeroState(minute_limit=None,  # see the module docstring

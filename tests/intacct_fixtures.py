@@ -10,8 +10,8 @@ import pytest
 
 from creditdesk.connectors import http
 from creditdesk.connectors import sage_intacct as intacct
-from creditdesk.fakes.intacct import PATH, create_app
-from creditdesk.fakes.intacct_state import FakeIntacctState
+from creditdesk_devtools.fakes.intacct import PATH, create_app
+from creditdesk_devtools.fakes.intacct_state import FakeIntacctState
 from tests import local_server
 
 COMPANY = "HARBOR-CO"

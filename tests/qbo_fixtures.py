@@ -13,11 +13,11 @@ from creditdesk.connectors import http
 from creditdesk.connectors import quickbooks_online as qbo
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
-from creditdesk.fakes.qbo import create_app
-from creditdesk.fakes.qbo_state import FakeQboState
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from creditdesk_devtools.fakes.qbo import create_app
+from creditdesk_devtools.fakes.qbo_state import FakeQboState
 from tests import local_server
 
 REALM = "9130355"

@@ -175,3 +175,24 @@ def test_serve_demo_twice_loads_once_and_never_syncs_the_demo_books(sqlite_url: 
         assert conns == [("disconnected", None)] * 2
     assert counts[0] == counts[1] == (1, 25, 128, 47, 2, 2)
     assert keys[0] != keys[1]
+
+
+@pytest.mark.parametrize("fake", ["quickbooks-online", "xero", "sage-intacct", "web-connector"])
+def test_a_fake_without_the_dev_tools_says_what_to_install(fake: str) -> None:
+    """The creditdesk wheel leaves creditdesk_devtools out: ``creditdesk fake …`` then says so
+    in words (exit 2) instead of a traceback."""
+    code = ("import sys; sys.modules['creditdesk_devtools'] = None\n"
+            "from creditdesk.cli import app\n"
+            f"app(['fake', {fake!r}, '--port', '1'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"creditdesk fake {fake} needs the dev tools" in done.stderr
+    assert "make dev" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_fakes_are_there_with_the_dev_tools() -> None:
+    result = CliRunner().invoke(cli.app, ["fake", "xero", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Credit notes to start with" in result.output

@@ -12,11 +12,11 @@ import pytest
 from creditdesk.connectors import http, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
-from creditdesk.fakes.xero import create_app
-from creditdesk.fakes.xero_state import FakeXeroState
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from creditdesk_devtools.fakes.xero import create_app
+from creditdesk_devtools.fakes.xero_state import FakeXeroState
 from tests import local_server
 
 TENANT = "f6f1b2c3-0000-4000-8000-00000000abcd"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from datetime import timedelta
@@ -73,7 +74,6 @@ def worker(
             db.dispose()
 
 
-@fake_app.command("quickbooks-online")
 def fake_quickbooks_online(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
     memos: Annotated[int, typer.Option(help="Credit memos to start with")] = 12,
@@ -82,8 +82,8 @@ def fake_quickbooks_online(
     """Serve a fake QuickBooks Online company on localhost and print how to point at it."""
     import uvicorn
 
-    from creditdesk.fakes.qbo import create_app
-    from creditdesk.fakes.qbo_state import FakeQboState
+    from creditdesk_devtools.fakes.qbo import create_app
+    from creditdesk_devtools.fakes.qbo_state import FakeQboState
 
     state = FakeQboState()
     state.add_company("9130355", "Harbor Books (fake)", country)
@@ -103,7 +103,6 @@ def fake_quickbooks_online(
     uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="info")
 
 
-@fake_app.command("xero")
 def fake_xero(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8766,
     notes: Annotated[int, typer.Option(help="Credit notes to start with")] = 12,
@@ -111,15 +110,43 @@ def fake_xero(
     minute_limit: Annotated[int, typer.Option(help="Calls per minute before 429 (0: none)")] = 60,
 ) -> None:
     """Serve a fake Xero organisation on localhost and print how to point at it."""
-    from creditdesk.fakes import xero_cli
+    from creditdesk_devtools.fakes import xero_cli
 
     xero_cli.serve(port, notes, country, minute_limit or None)
 
 
-from creditdesk.fakes.intacct_cli import fake_sage_intacct  # noqa: E402
+FAKES = ("quickbooks-online", "xero", "sage-intacct", "web-connector")
 
-fake_app.command("sage-intacct")(fake_sage_intacct)
 
-from creditdesk.fakes.qbwc_cli import web_connector as fake_web_connector  # noqa: E402
+def devtools_installed() -> bool:
+    """Whether creditdesk_devtools (the fakes, the G4 evaluation) can be imported: it is in a
+    clone's source tree, never in the creditdesk wheel."""
+    return importlib.util.find_spec("creditdesk_devtools") is not None
 
-fake_app.command("web-connector")(fake_web_connector)
+
+def devtools_missing(name: str):
+    """A stand-in for ``creditdesk fake <name>`` that says, in words, what to install."""
+
+    def command(ctx: typer.Context) -> None:
+        typer.echo(f"creditdesk fake {name} needs the dev tools (the creditdesk_devtools "
+                   "package), which the creditdesk package does not ship. Run it from a clone "
+                   "of the repository after `make dev` (pip install -e '.[dev]').", err=True)
+        raise typer.Exit(2)
+
+    command.__doc__ = f"Needs the dev tools: `make dev` in a clone (fake {name})."
+    return command
+
+
+if devtools_installed():
+    from creditdesk_devtools.fakes.intacct_cli import fake_sage_intacct
+    from creditdesk_devtools.fakes.qbwc_cli import web_connector as fake_web_connector
+
+    fake_app.command("quickbooks-online")(fake_quickbooks_online)
+    fake_app.command("xero")(fake_xero)
+    fake_app.command("sage-intacct")(fake_sage_intacct)
+    fake_app.command("web-connector")(fake_web_connector)
+else:
+    for _name in FAKES:
+        fake_app.command(_name, context_settings={"allow_extra_args": True,
+                                                  "ignore_unknown_options": True})(
+            devtools_missing(_name))

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.fakes.qbwc_client import FakeWebConnector
-from creditdesk.fakes.qbwc_company import FakeCompany
 from creditdesk.services import qbwc_setup
 from creditdesk.services.context import Actor
 from creditdesk.web.app import create_app
+from creditdesk_devtools.fakes.qbwc_client import FakeWebConnector
+from creditdesk_devtools.fakes.qbwc_company import FakeCompany
 from tests.sync_helpers import link, synced_customers
 
 API = "/api/v1"

@@ -7,8 +7,8 @@ evaluate.HELD_OUT_SEEDS are only measured."""
 
 from __future__ import annotations
 
-from creditdesk.evaluation import evaluate
-from creditdesk.evaluation.fit import TRAIN_SEEDS
+from creditdesk_devtools.evaluation import evaluate
+from creditdesk_devtools.evaluation.fit import TRAIN_SEEDS
 
 
 def test_g4_seed_roles_do_not_overlap() -> None:
@@ -29,7 +29,7 @@ def test_g4_eval_meets_targets_on_the_mean_of_held_out_seeds() -> None:
 
 
 def test_g4_generator_is_deterministic_per_seed() -> None:
-    from creditdesk.evaluation.generator import Generator
+    from creditdesk_devtools.evaluation.generator import Generator
 
     a, b = Generator(7).generate(10), Generator(7).generate(10)
     assert a.labels == b.labels

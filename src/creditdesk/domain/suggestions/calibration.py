@@ -1,6 +1,6 @@
 """Confidence: a logistic model per reason over the detectors' features (Platt scaling).
 
-The weights are fitted on labelled histories by ``python -m creditdesk.evaluation.fit``
+The weights are fitted on labelled histories by ``python -m creditdesk_devtools.evaluation.fit``
 and committed in ``fitted.py``; a confidence above 0.8 is right at least 80% of the time on
 held-out data (docs/suggestions.md has the table).
 """

@@ -1,6 +1,6 @@
 """Fitted calibration parameters: reason -> (intercept, weights in calibration.FEATURES order).
 
-Written by ``python -m creditdesk.evaluation.fit`` on seeds 1-12; do not edit by hand.
+Written by ``python -m creditdesk_devtools.evaluation.fit`` on seeds 1-12; do not edit by hand.
 """
 
 PARAMS: dict[str, tuple[float, tuple[float, ...]]] = {

@@ -1,4 +1,4 @@
-"""``python -m creditdesk.evaluation [--seed N ...] [--customers N]``: the G4 figures.
+"""``python -m creditdesk_devtools.evaluation [--seed N ...] [--customers N]``: the G4 figures.
 
 Without ``--seed``, the held-out seeds (evaluate.HELD_OUT_SEEDS): each seed's overall
 precision and recall, their mean and worst, and the pooled table per reason with the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from creditdesk.evaluation import evaluate
+from creditdesk_devtools.evaluation import evaluate
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditdesk.connectors.xero_records import msdate
-from creditdesk.fakes.faults import FaultInjection
+from creditdesk_devtools.fakes.faults import FaultInjection
 
 # Faults a test can queue: 429 (minute limit), 429_day, 500, 503, timeout, expired_token
 # (the access token dies early), revoked (the organisation is disconnected from the app).

@@ -1,5 +1,5 @@
 """Fit the calibration (a logistic model per reason) on training seeds and write
-``domain/suggestions/fitted.py``: ``python -m creditdesk.evaluation.fit``.
+``domain/suggestions/fitted.py``: ``python -m creditdesk_devtools.evaluation.fit``.
 
 Training seeds never include the held-out seed of evaluate.py. Plain Newton iterations with
 a small L2 penalty: a handful of features needs nothing more.
@@ -11,12 +11,13 @@ import math
 from pathlib import Path
 
 from creditdesk.domain.suggestions import REASONS, calibration, candidates
-from creditdesk.evaluation.evaluate import HELD_OUT_SEEDS, TUNING_SEEDS, key
-from creditdesk.evaluation.generator import Generator
+from creditdesk_devtools.evaluation.evaluate import HELD_OUT_SEEDS, TUNING_SEEDS, key
+from creditdesk_devtools.evaluation.generator import Generator
 
 TRAIN_SEEDS = range(1, 13)
 L2 = 1.0
-TARGET = Path(__file__).resolve().parents[1] / "domain" / "suggestions" / "fitted.py"
+TARGET = (Path(__file__).resolve().parents[2] / "creditdesk" / "domain" / "suggestions"
+          / "fitted.py")
 
 
 def training_rows() -> dict[str, list[tuple[list[float], int]]]:
@@ -81,7 +82,8 @@ def main() -> None:
                      for r, p in params.items())
     TARGET.write_text(
         '"""Fitted calibration parameters: reason -> (intercept, weights in '
-        'calibration.FEATURES order).\n\nWritten by ``python -m creditdesk.evaluation.fit`` on '
+        'calibration.FEATURES order).\n\nWritten by '
+        '``python -m creditdesk_devtools.evaluation.fit`` on '
         f'seeds {TRAIN_SEEDS.start}-{TRAIN_SEEDS.stop - 1}; do not edit by hand.\n"""\n\n'
         "PARAMS: dict[str, tuple[float, tuple[float, ...]]] = {\n" + body + "\n}\n")
     print(f"wrote {TARGET}")

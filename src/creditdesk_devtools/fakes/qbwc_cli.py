@@ -21,8 +21,8 @@ def web_connector(
     """Run one Web Connector update against CreditDesk from a fake company file."""
     import httpx
 
-    from creditdesk.fakes.qbwc_client import FakeWebConnector
-    from creditdesk.fakes.qbwc_company import FakeCompany
+    from creditdesk_devtools.fakes.qbwc_client import FakeWebConnector
+    from creditdesk_devtools.fakes.qbwc_company import FakeCompany
 
     if not user or not password:
         raise typer.BadParameter("--user and --password are required (POST "

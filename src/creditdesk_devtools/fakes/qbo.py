@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from creditdesk.fakes.qbo_state import PACIFIC, FakeQboState, stamp
+from creditdesk_devtools.fakes.qbo_state import PACIFIC, FakeQboState, stamp
 
 _QUERY = re.compile(
     r"^\s*SELECT\s+(?P<what>\*|count\(\*\)|[\w.]+(?:\s*,\s*[\w.]+)*)\s+FROM\s+(?P<entity>\w+)"

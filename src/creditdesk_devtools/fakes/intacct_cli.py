@@ -19,8 +19,8 @@ def fake_sage_intacct(
     """Serve a fake Sage Intacct XML gateway on localhost and print how to connect to it."""
     import uvicorn
 
-    from creditdesk.fakes.intacct import PATH, create_app
-    from creditdesk.fakes.intacct_state import FakeIntacctState
+    from creditdesk_devtools.fakes.intacct import PATH, create_app
+    from creditdesk_devtools.fakes.intacct_state import FakeIntacctState
 
     state = FakeIntacctState()
     state.add_company(COMPANY, USER, PASSWORD)

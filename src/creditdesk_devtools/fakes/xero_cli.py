@@ -10,8 +10,8 @@ TENANT = "f6f1b2c3-0000-4000-8000-00000000abcd"
 def serve(port: int, notes: int, country: str, minute_limit: int | None) -> None:
     import uvicorn
 
-    from creditdesk.fakes.xero import create_app
-    from creditdesk.fakes.xero_state import FakeXeroState
+    from creditdesk_devtools.fakes.xero import create_app
+    from creditdesk_devtools.fakes.xero_state import FakeXeroState
 
     state = FakeXeroState(minute_limit=minute_limit)
     state.add_org(TENANT, "Harbor Books (fake)", country)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from creditdesk.fakes.faults import FaultInjection
+from creditdesk_devtools.fakes.faults import FaultInjection
 
 PACIFIC = timezone(timedelta(hours=-8))  # QBO writes times with the company's offset
 # Faults a test can queue: 429, 500, 503, timeout, expired_token (the access token dies

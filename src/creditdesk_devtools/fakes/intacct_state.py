@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from creditdesk.fakes.faults import FaultInjection
+from creditdesk_devtools.fakes.faults import FaultInjection
 
 STAMP = "%m/%d/%Y %H:%M:%S"
 # Faults a test can queue: throttle (an Intacct "try again later" error), 429/500/502/503

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from creditdesk.connectors import qbwc_soap as soap
-from creditdesk.fakes.qbwc_company import FakeCompany
+from creditdesk_devtools.fakes.qbwc_company import FakeCompany
 
 CLIENT_VERSION = "2.3.0.215"
 

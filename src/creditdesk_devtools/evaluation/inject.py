@@ -10,10 +10,10 @@ import random
 from datetime import timedelta
 
 from creditdesk.domain.suggestions import LineData
-from creditdesk.evaluation.generator import Label, _Customer, _Inv
+from creditdesk_devtools.evaluation.customer import Customer, DraftInvoice, Label
 
 
-def duplicate(c: _Customer) -> Label | None:
+def duplicate(c: Customer) -> Label | None:
     """An invoice sent twice: a copy 0-6 days later with the same lines."""
     rng = c.rng
     source = rng.choice(c.invoices)
@@ -23,7 +23,7 @@ def duplicate(c: _Customer) -> Label | None:
     return Label(c.id, "duplicate_charge", inv.id, sum(li.amount_minor for li in copy))
 
 
-def mispriced(c: _Customer) -> Label | None:
+def mispriced(c: Customer) -> Label | None:
     """A line with a variant charged above what it should be: a wrong tier, a slipped digit,
     another product's price."""
     rng = c.rng
@@ -49,12 +49,12 @@ def mispriced(c: _Customer) -> Label | None:
     return Label(c.id, "pricing_error", inv.id, over * line.quantity)
 
 
-def jump(c: _Customer) -> Label | None:
+def jump(c: Customer) -> Label | None:
     """One period of a recurring charge billed too high: seats counted twice, a wrong plan
     size, a service line at a wrong amount; the next periods are right again."""
     rng = c.rng
     plans = [inv for inv in c.invoices if inv.kind.startswith("plan")]
-    series: dict[str, list[_Inv]] = {}
+    series: dict[str, list[DraftInvoice]] = {}
     for inv in plans:
         line = inv.lines[0]
         key = line.variant_id or line.description.split(" ")[0]
@@ -80,7 +80,7 @@ def jump(c: _Customer) -> Label | None:
     return Label(c.id, "billing_adjustment", inv.id, new.amount_minor - line.amount_minor)
 
 
-def already_credited(c: _Customer, label: Label, rng: random.Random) -> None:
+def already_credited(c: Customer, label: Label, rng: random.Random) -> None:
     """A memo for the situation already exists: it must not be suggested again."""
     from creditdesk.domain.suggestions import MemoData
 

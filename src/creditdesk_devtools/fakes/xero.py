@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from creditdesk.connectors.xero_records import msdate, parse_datetime
-from creditdesk.fakes.xero_state import FakeXeroState
+from creditdesk_devtools.fakes.xero_state import FakeXeroState
 
 API = "/api.xro/2.0"
 _CLAUSE = re.compile(r'^\s*(?P<field>[\w.]+)\s*(?P<op>==|!=)\s*"(?P<value>[^"]*)"\s*$')

@@ -24,7 +24,7 @@ from defusedxml.common import DefusedXmlException
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from creditdesk.fakes.intacct_state import STAMP, FakeIntacctState
+from creditdesk_devtools.fakes.intacct_state import STAMP, FakeIntacctState
 
 PATH = "/ia/xml/xmlgw.phtml"
 _CONDITION = re.compile(r"^\s*(?P<field>WHENMODIFIED)\s*(?P<op>>=|<=|=|>|<)\s*'(?P<value>[^']*)'"

@@ -1,6 +1,6 @@
 """Precision and recall per reason on held-out seeds, and the calibration table (G4).
 
-``python -m creditdesk.evaluation`` (``make eval-suggestions``) prints them.
+``python -m creditdesk_devtools.evaluation`` (``make eval-suggestions``) prints them.
 
 Seeds have one role each (docs/suggestions.md): fit.TRAIN_SEEDS fit the calibration;
 TUNING_SEEDS were looked at while the detectors were developed; HELD_OUT_SEEDS are only
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from creditdesk.domain.suggestions import REASONS, Suggestion, suggest
-from creditdesk.evaluation.generator import Dataset, Generator, Label
+from creditdesk_devtools.evaluation.generator import Dataset, Generator, Label
 
 TUNING_SEEDS = (20_251_123, 424_242, 777, 31_337)
 HELD_OUT_SEEDS = (101, 202, 303, 404, 505)
