@@ -19,40 +19,15 @@ from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain import memo as rules
-from creditdesk.services import audit, pagination, vault
+from creditdesk.services import audit, pagination, qbwc_setup, vault
 from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.integration_views import IntegrationView, view
 
 PROVIDERS = tuple(s.value for s in rules.Source if s is not rules.Source.NATIVE)
 DASHBOARD, API = "dashboard", "api"  # where a connection was started (the callback answers)
 STATE_TTL = timedelta(hours=1)  # an authorization link older than this is refused
 RESUMABLE = ("pending_authorization", "needs_reconnection")  # sign in with the system again
 log = logging.getLogger("creditdesk.integrations")
-
-
-@dataclass(frozen=True)
-class IntegrationView:
-    id: str
-    provider: str
-    status: str
-    region: str | None
-    realm_id: str | None
-    company_name: str | None
-    last_synced_at: datetime | None
-    last_error: str | None
-    next_sync_at: datetime | None
-    created_at: datetime
-    authorize_url: str | None = None
-    extra: dict[str, Any] | None = None  # provider-specific, e.g. the Web Connector's user
-
-
-def view(row: models.Integration, authorize_url: str | None = None) -> IntegrationView:
-    extra = None
-    if row.provider == rules.Source.QUICKBOOKS_DESKTOP.value and row.realm_id:
-        extra = {"web_connector": {"username": row.realm_id,
-                                   "qwc_url": f"/api/v1/integrations/{row.id}/qwc"}}
-    return IntegrationView(row.id, row.provider, row.status, row.region, row.realm_id,
-                           row.company_name, row.last_synced_at, row.last_error,
-                           row.next_sync_at, row.created_at, authorize_url, extra)
 
 
 def _hash(state: str) -> str:
@@ -100,8 +75,6 @@ def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings
             "available now: " + ", ".join(registry.available()))
     valid = _fields_for(spec, region, fields)
     if spec.client_pulls is not None:  # QuickBooks Desktop: CreditDesk makes the credentials
-        from creditdesk.services import qbwc_setup
-
         made = qbwc_setup.create(db, actor=actor)
         extra = made.integration.extra or {}
         return replace(made.integration, extra={"web_connector": {

@@ -20,15 +20,16 @@ from creditdesk.connectors import quickbooks_desktop as qbd
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
-from creditdesk.services import audit, integrations, vault
+from creditdesk.services import audit, vault
 from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.integration_views import IntegrationView, view
 
 OWNER_ID = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "creditdesk/qbwc/owner")).upper() + "}"
 
 
 @dataclass(frozen=True)
 class Created:
-    integration: integrations.IntegrationView
+    integration: IntegrationView
     username: str
     password: str  # shown once, never stored
     qwc_path: str
@@ -63,8 +64,8 @@ def create(db: Database, *, actor: Actor) -> Created:
         session.add(row)
         audit.record(session, actor, "integration.create", "integration", row.id,
                      {"provider": qbd.PROVIDER, "web_connector_user": username})
-        view = integrations.view(row)
-    return Created(view, username, password, qwc_path(view.id))
+        created = view(row)
+    return Created(created, username, password, qwc_path(created.id))
 
 
 def qwc(db: Database, *, actor: Actor, settings: ProviderSettings,
