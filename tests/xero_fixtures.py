@@ -17,6 +17,7 @@ from creditdesk.fakes.xero_state import FakeXeroState
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from creditdesk.web import urls
 from tests import local_server
 
 TENANT = "f6f1b2c3-0000-4000-8000-00000000abcd"
@@ -31,7 +32,7 @@ class FakeXero:
 
     @property
     def settings(self) -> provider_settings.ProviderSettings:
-        return provider_settings.load()
+        return urls.provider_settings()
 
     def retry(self) -> http.Retry:
         return http.Retry(attempts=4, base=0.01, sleep=self.sleeps.append)

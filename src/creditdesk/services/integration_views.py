@@ -31,8 +31,7 @@ class IntegrationView:
 def view(row: models.Integration, authorize_url: str | None = None) -> IntegrationView:
     extra = None
     if row.provider == rules.Source.QUICKBOOKS_DESKTOP.value and row.realm_id:
-        extra = {"web_connector": {"username": row.realm_id,
-                                   "qwc_url": f"/api/v1/integrations/{row.id}/qwc"}}
+        extra = {"web_connector": {"username": row.realm_id}}  # web/ adds the .qwc URL
     return IntegrationView(row.id, row.provider, row.status, row.region, row.realm_id,
                            row.company_name, row.last_synced_at, row.last_error,
                            row.next_sync_at, row.created_at, authorize_url, extra)

@@ -32,7 +32,6 @@ class Created:
     integration: IntegrationView
     username: str
     password: str  # shown once, never stored
-    qwc_path: str
 
 
 def password_digest(password: str) -> str:
@@ -45,10 +44,6 @@ def password_matches(password: str, sealed: str | None) -> bool:
     except vault.VaultError:
         return False
     return isinstance(stored, str) and hmac.compare_digest(stored, password_digest(password))
-
-
-def qwc_path(integration_id: str) -> str:
-    return f"/api/v1/integrations/{integration_id}/qwc"
 
 
 def create(db: Database, *, actor: Actor) -> Created:
@@ -65,12 +60,13 @@ def create(db: Database, *, actor: Actor) -> Created:
         audit.record(session, actor, "integration.create", "integration", row.id,
                      {"provider": qbd.PROVIDER, "web_connector_user": username})
         created = view(row)
-    return Created(created, username, password, qwc_path(created.id))
+    return Created(created, username, password)
 
 
-def qwc(db: Database, *, actor: Actor, settings: ProviderSettings,
-        integration_id: str) -> tuple[str, str]:
-    """(file name, ``.qwc`` XML) for a partner's QuickBooks Desktop integration."""
+def qwc(db: Database, *, actor: Actor, settings: ProviderSettings, integration_id: str,
+        app_url: str, support_url: str) -> tuple[str, str]:
+    """(file name, ``.qwc`` XML) for a partner's QuickBooks Desktop integration; the web
+    layer gives the Web Connector's endpoint (``app_url``) and the page for help."""
     from creditdesk.domain import errors
 
     with db.read() as session:
@@ -83,12 +79,11 @@ def qwc(db: Database, *, actor: Actor, settings: ProviderSettings,
             raise errors.InvalidState("This QuickBooks Desktop integration is disconnected; "
                                       "connect QuickBooks Desktop again for a new .qwc file.")
         username = row.realm_id
-    base = settings.public_url.rstrip("/")
     file_id = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"creditdesk/qbwc/{integration_id}")
                         ).upper() + "}"
     xml = qbwc_soap.qwc_file(qbwc_soap.Qwc(
-        app_name=f"CreditDesk credit memos ({username})", app_url=f"{base}/qbwc",
+        app_name=f"CreditDesk credit memos ({username})", app_url=app_url,
         description="Reads customer credit memos from QuickBooks into CreditDesk (read-only).",
-        support_url=f"{base}/dashboard/integrations", username=username, owner_id=OWNER_ID,
+        support_url=support_url, username=username, owner_id=OWNER_ID,
         file_id=file_id, every_minutes=max(1, settings.sync_interval_seconds // 60)))
     return f"creditdesk-{username}.qwc", xml

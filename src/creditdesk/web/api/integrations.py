@@ -12,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from creditdesk.connectors import http, registry
-from creditdesk.connectors import settings as provider_settings
 from creditdesk.domain import errors as domain_errors
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
+from creditdesk.web import urls
 from creditdesk.web.api import connect_bodies, fields, present
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
@@ -39,6 +39,10 @@ def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
         out["authorize_url"] = i.authorize_url
     if i.extra:
         out.update(i.extra)
+    if "web_connector" in out:  # QuickBooks Desktop: where its .qwc file is downloaded
+        web_connector = out["web_connector"]
+        out["web_connector"] = {"username": web_connector.get("username"),
+                                "qwc_url": urls.qwc_path(i.id), **web_connector}
     return out
 
 
@@ -63,7 +67,7 @@ def wake_runner(request: Request) -> None:
 def credential_checks(request: Request) -> Iterator[VerifyFor]:
     """``verify_for(provider)`` for a connect-with-credentials provider: its check over HTTP,
     with a short retry (a person is waiting); the client is made only when one is needed."""
-    settings = provider_settings.load()
+    settings = urls.provider_settings()
     made: list[httpx.Client] = []
 
     def verify_for(spec: registry.Provider) -> registry.Verify:
@@ -85,7 +89,7 @@ def create_integration(body: connect_bodies.IntegrationIn, request: Request, db:
     Intacct's credentials are checked with Intacct first and it answers ``connected``."""
     with credential_checks(request) as verify_for:
         created = integrations.create_integration(
-            db, actor=actor, settings=provider_settings.load(), provider=body.provider,
+            db, actor=actor, settings=urls.provider_settings(), provider=body.provider,
             region=body.region, fields=body.provider_fields(), verify_for=verify_for)
     if created.status == "connected":
         wake_runner(request)  # the first sync starts now
@@ -142,12 +146,12 @@ def outcome_url(integration_id: str | None) -> str:
     """The Integrations page telling how a sign-in ended: that connection's state, or that
     the authorization link was unknown (expired ones are said on their connection)."""
     query = f"connection={integration_id}" if integration_id else "oauth=unknown-link"
-    return f"/dashboard/integrations?{query}"
+    return f"{urls.INTEGRATIONS_PAGE}?{query}"
 
 
 async def _complete(request: Request, db: DB, state: str, code: str | None,
                     realm_id: str | None) -> integrations.IntegrationView:
-    settings = provider_settings.load()
+    settings = urls.provider_settings()
     client = client_for(request)
 
     def exchange_for(spec: registry.Provider) -> integrations.Exchange:
