@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from creditdesk.connectors import base, registry
+from creditdesk.connectors import base, http, registry
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -51,6 +52,43 @@ def _fields_for(spec: registry.Provider, region: object,
     except registry.InvalidFields as exc:
         raise errors.ValidationError(
             f"{exc.summary}.", errors=[errors.FieldError(f, m) for f, m in exc.problems]) from None
+
+
+def connect(db: Database, *, actor: Actor, settings: ProviderSettings,
+            client: httpx.Client | None = None, **create: Any) -> IntegrationView:
+    """``create_integration`` with a credentials provider's check over HTTP made here:
+    through ``client`` (a test's, pointing at a fake) or a new one closed afterwards (made
+    only when a check runs), with a short retry (a person is waiting)."""
+    made: list[httpx.Client] = []
+
+    def verify_for(spec: registry.Provider) -> registry.Verify:
+        made.append(client if client is not None else registry.default_client())
+        return spec.verify(made[-1], settings, http.Retry(attempts=2, base=0.5))
+
+    try:
+        return create_integration(db, actor=actor, settings=settings, verify_for=verify_for,
+                                  **create)
+    finally:
+        for own in made:
+            if own is not client:
+                own.close()
+
+
+def finish_oauth(db: Database, *, settings: ProviderSettings, state: object, code: object,
+                 realm_id: object = None, client: httpx.Client | None = None) -> IntegrationView:
+    """``complete_oauth`` with the provider's code exchange made here: through ``client``
+    (a test's) or a new one closed afterwards, retried up to three times."""
+    own = client if client is not None else registry.default_client()
+
+    def exchange_for(spec: registry.Provider) -> Exchange:
+        return spec.connect(own, settings, http.Retry(attempts=3))
+
+    try:
+        return complete_oauth(db, state=state, code=code, realm_id=realm_id,
+                              exchange_for=exchange_for)
+    finally:
+        if own is not client:
+            own.close()
 
 
 def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings,

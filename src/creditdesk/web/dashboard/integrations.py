@@ -22,7 +22,7 @@ from creditdesk.services import integrations
 from creditdesk.web import forms, htmx, templating, urls
 from creditdesk.web import qbwc as qbwc_web
 from creditdesk.web.api.deps import DB
-from creditdesk.web.api.integrations import credential_checks
+from creditdesk.web.api.integrations import injected_client
 from creditdesk.web.auth import Admin, User
 from creditdesk.web.csrf import CheckedForm, text
 
@@ -238,10 +238,9 @@ def connect_with_credentials(request: Request, db: DB, actor: Admin,
     typed = {name: form.get(name) for name in spec.fields}
     fields = {k: v if isinstance(v, str) else None for k, v in typed.items()}
     try:
-        with credential_checks(request) as verify_for:
-            created = integrations.create_integration(
-                db, actor=actor, settings=urls.provider_settings(), provider=spec.key,
-                fields=fields, verify_for=verify_for)
+        created = integrations.connect(
+            db, actor=actor, settings=urls.provider_settings(), client=injected_client(request),
+            provider=spec.key, fields=fields)
     except errors.DomainError as exc:
         kept = {k: (v or "").strip() for k, v in fields.items() if k not in spec.secret_fields}
         return page(request, db, actor, refusal=forms.refusal(f"connect-{spec.key}", exc, kept))
