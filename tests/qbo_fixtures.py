@@ -16,6 +16,7 @@ from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from creditdesk.web import urls
 from creditdesk_devtools.fakes.qbo import create_app
 from creditdesk_devtools.fakes.qbo_state import FakeQboState
 from tests import local_server
@@ -32,7 +33,7 @@ class FakeQbo:
 
     @property
     def settings(self) -> provider_settings.ProviderSettings:
-        return provider_settings.load()
+        return urls.provider_settings()
 
     def retry(self) -> http.Retry:
         return http.Retry(attempts=4, base=0.01, sleep=self.sleeps.append)

@@ -15,6 +15,7 @@ from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations, sync
 from creditdesk.services.context import Actor
+from creditdesk.web import urls
 from creditdesk_devtools.fakes.xero import create_app
 from creditdesk_devtools.fakes.xero_state import FakeXeroState
 from tests import local_server
@@ -31,7 +32,7 @@ class FakeXero:
 
     @property
     def settings(self) -> provider_settings.ProviderSettings:
-        return provider_settings.load()
+        return urls.provider_settings()
 
     def retry(self) -> http.Retry:
         return http.Retry(attempts=4, base=0.01, sleep=self.sleeps.append)

@@ -22,6 +22,11 @@ from creditdesk.connectors import sage_intacct as intacct
 from creditdesk.connectors.settings import ProviderSettings
 
 
+def default_client() -> httpx.Client:
+    """The HTTP client for calls to a provider (each caller closes its own)."""
+    return httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
+
+
 class InvalidField(ValueError):
     """A create-time field the provider can't accept; the service turns it into a 422."""
 

@@ -3,6 +3,7 @@ a sandbox can point CreditDesk anywhere."""
 
 from __future__ import annotations
 
+from pydantic import PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,10 +27,22 @@ class ProviderSettings(BaseSettings):
     xero_webhook_key: str = ""
     intacct_endpoint: str = "https://api.intacct.com/ia/xml/xmlgw.phtml"  # the XML gateway
     sync_interval_seconds: int = 900
+    # The OAuth callback address: a route of CreditDesk's own, so the web layer gives it
+    # (``web.urls.provider_settings``); not read from the environment.
+    _redirect_uri: str = PrivateAttr(default="")
 
     @property
     def redirect_uri(self) -> str:
-        return self.public_url.rstrip("/") + "/api/v1/integrations/oauth/callback"
+        if not self._redirect_uri:
+            raise RuntimeError("no OAuth callback address: load the settings with "
+                               "creditdesk.web.urls.provider_settings()")
+        return self._redirect_uri
+
+    def with_redirect_uri(self, redirect_uri: str) -> ProviderSettings:
+        """A copy whose OAuth sign-ins and code exchanges name ``redirect_uri``."""
+        copy = self.model_copy()
+        copy._redirect_uri = redirect_uri
+        return copy
 
 
 def load() -> ProviderSettings:

@@ -22,8 +22,7 @@ log = logging.getLogger("creditdesk.jobs")
 ClientFactory = Callable[[], httpx.Client]
 
 
-def default_client() -> httpx.Client:
-    return httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
+default_client = registry.default_client
 
 
 def connector_factory(client: httpx.Client,

@@ -10,49 +10,25 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from creditdesk.connectors import base, registry
+from creditdesk.connectors import base, http, registry
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain import memo as rules
-from creditdesk.services import audit, pagination, vault
+from creditdesk.services import audit, pagination, qbwc_setup, vault
 from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.integration_views import IntegrationView, view
 
 PROVIDERS = tuple(s.value for s in rules.Source if s is not rules.Source.NATIVE)
 DASHBOARD, API = "dashboard", "api"  # where a connection was started (the callback answers)
 STATE_TTL = timedelta(hours=1)  # an authorization link older than this is refused
 RESUMABLE = ("pending_authorization", "needs_reconnection")  # sign in with the system again
 log = logging.getLogger("creditdesk.integrations")
-
-
-@dataclass(frozen=True)
-class IntegrationView:
-    id: str
-    provider: str
-    status: str
-    region: str | None
-    realm_id: str | None
-    company_name: str | None
-    last_synced_at: datetime | None
-    last_error: str | None
-    next_sync_at: datetime | None
-    created_at: datetime
-    authorize_url: str | None = None
-    extra: dict[str, Any] | None = None  # provider-specific, e.g. the Web Connector's user
-
-
-def view(row: models.Integration, authorize_url: str | None = None) -> IntegrationView:
-    extra = None
-    if row.provider == rules.Source.QUICKBOOKS_DESKTOP.value and row.realm_id:
-        extra = {"web_connector": {"username": row.realm_id,
-                                   "qwc_url": f"/api/v1/integrations/{row.id}/qwc"}}
-    return IntegrationView(row.id, row.provider, row.status, row.region, row.realm_id,
-                           row.company_name, row.last_synced_at, row.last_error,
-                           row.next_sync_at, row.created_at, authorize_url, extra)
 
 
 def _hash(state: str) -> str:
@@ -78,6 +54,43 @@ def _fields_for(spec: registry.Provider, region: object,
             f"{exc.summary}.", errors=[errors.FieldError(f, m) for f, m in exc.problems]) from None
 
 
+def connect(db: Database, *, actor: Actor, settings: ProviderSettings,
+            client: httpx.Client | None = None, **create: Any) -> IntegrationView:
+    """``create_integration`` with a credentials provider's check over HTTP made here:
+    through ``client`` (a test's, pointing at a fake) or a new one closed afterwards (made
+    only when a check runs), with a short retry (a person is waiting)."""
+    made: list[httpx.Client] = []
+
+    def verify_for(spec: registry.Provider) -> registry.Verify:
+        made.append(client if client is not None else registry.default_client())
+        return spec.verify(made[-1], settings, http.Retry(attempts=2, base=0.5))
+
+    try:
+        return create_integration(db, actor=actor, settings=settings, verify_for=verify_for,
+                                  **create)
+    finally:
+        for own in made:
+            if own is not client:
+                own.close()
+
+
+def finish_oauth(db: Database, *, settings: ProviderSettings, state: object, code: object,
+                 realm_id: object = None, client: httpx.Client | None = None) -> IntegrationView:
+    """``complete_oauth`` with the provider's code exchange made here: through ``client``
+    (a test's) or a new one closed afterwards, retried up to three times."""
+    own = client if client is not None else registry.default_client()
+
+    def exchange_for(spec: registry.Provider) -> Exchange:
+        return spec.connect(own, settings, http.Retry(attempts=3))
+
+    try:
+        return complete_oauth(db, state=state, code=code, realm_id=realm_id,
+                              exchange_for=exchange_for)
+    finally:
+        if own is not client:
+            own.close()
+
+
 def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings,
                        provider: object, region: object = None,
                        fields: Mapping[str, Any] | None = None,
@@ -100,8 +113,6 @@ def create_integration(db: Database, *, actor: Actor, settings: ProviderSettings
             "available now: " + ", ".join(registry.available()))
     valid = _fields_for(spec, region, fields)
     if spec.client_pulls is not None:  # QuickBooks Desktop: CreditDesk makes the credentials
-        from creditdesk.services import qbwc_setup
-
         made = qbwc_setup.create(db, actor=actor)
         extra = made.integration.extra or {}
         return replace(made.integration, extra={"web_connector": {

@@ -20,18 +20,18 @@ from creditdesk.connectors import quickbooks_desktop as qbd
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
-from creditdesk.services import audit, integrations, vault
+from creditdesk.services import audit, vault
 from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.integration_views import IntegrationView, view
 
 OWNER_ID = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "creditdesk/qbwc/owner")).upper() + "}"
 
 
 @dataclass(frozen=True)
 class Created:
-    integration: integrations.IntegrationView
+    integration: IntegrationView
     username: str
     password: str  # shown once, never stored
-    qwc_path: str
 
 
 def password_digest(password: str) -> str:
@@ -44,10 +44,6 @@ def password_matches(password: str, sealed: str | None) -> bool:
     except vault.VaultError:
         return False
     return isinstance(stored, str) and hmac.compare_digest(stored, password_digest(password))
-
-
-def qwc_path(integration_id: str) -> str:
-    return f"/api/v1/integrations/{integration_id}/qwc"
 
 
 def create(db: Database, *, actor: Actor) -> Created:
@@ -63,13 +59,14 @@ def create(db: Database, *, actor: Actor) -> Created:
         session.add(row)
         audit.record(session, actor, "integration.create", "integration", row.id,
                      {"provider": qbd.PROVIDER, "web_connector_user": username})
-        view = integrations.view(row)
-    return Created(view, username, password, qwc_path(view.id))
+        created = view(row)
+    return Created(created, username, password)
 
 
-def qwc(db: Database, *, actor: Actor, settings: ProviderSettings,
-        integration_id: str) -> tuple[str, str]:
-    """(file name, ``.qwc`` XML) for a partner's QuickBooks Desktop integration."""
+def qwc(db: Database, *, actor: Actor, settings: ProviderSettings, integration_id: str,
+        app_url: str, support_url: str) -> tuple[str, str]:
+    """(file name, ``.qwc`` XML) for a partner's QuickBooks Desktop integration; the web
+    layer gives the Web Connector's endpoint (``app_url``) and the page for help."""
     from creditdesk.domain import errors
 
     with db.read() as session:
@@ -82,12 +79,11 @@ def qwc(db: Database, *, actor: Actor, settings: ProviderSettings,
             raise errors.InvalidState("This QuickBooks Desktop integration is disconnected; "
                                       "connect QuickBooks Desktop again for a new .qwc file.")
         username = row.realm_id
-    base = settings.public_url.rstrip("/")
     file_id = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"creditdesk/qbwc/{integration_id}")
                         ).upper() + "}"
     xml = qbwc_soap.qwc_file(qbwc_soap.Qwc(
-        app_name=f"CreditDesk credit memos ({username})", app_url=f"{base}/qbwc",
+        app_name=f"CreditDesk credit memos ({username})", app_url=app_url,
         description="Reads customer credit memos from QuickBooks into CreditDesk (read-only).",
-        support_url=f"{base}/dashboard/integrations", username=username, owner_id=OWNER_ID,
+        support_url=support_url, username=username, owner_id=OWNER_ID,
         file_id=file_id, every_minutes=max(1, settings.sync_interval_seconds // 60)))
     return f"creditdesk-{username}.qwc", xml

@@ -21,6 +21,7 @@ from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.services import qbwc, qbwc_setup
 from creditdesk.services.context import Actor
+from creditdesk.web import urls
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -64,7 +65,7 @@ def dispatch(db: Database, call: soap.Call) -> str | int | list[str]:
     return qbwc.close(db, p["ticket"])
 
 
-PATH = "/qbwc"
+PATH = urls.QBWC
 XML_MEDIA = re.compile(r"(?:text|application)/(?:[a-z0-9.+-]+\+)?xml")
 
 
@@ -95,15 +96,16 @@ async def endpoint(request: Request) -> Response:
 @router.get(PATH)
 def describe() -> Response:
     """The WSDL (``GET /qbwc?wsdl``; the bare URL answers the same)."""
-    base = provider_settings.load().public_url.rstrip("/")
-    return _xml(soap.wsdl(f"{base}/qbwc"))
+    return _xml(soap.wsdl(urls.absolute(provider_settings.load(), PATH)))
 
 
 def qwc_download(db: Database, actor: Actor, integration_id: str) -> Response:
     """The ``.qwc`` file to load into the QuickBooks Web Connector, as a download (no
     password in it); the API and the dashboard both serve it."""
-    name, xml = qbwc_setup.qwc(db, actor=actor, settings=provider_settings.load(),
-                               integration_id=integration_id)
+    settings = provider_settings.load()
+    name, xml = qbwc_setup.qwc(db, actor=actor, settings=settings, integration_id=integration_id,
+                               app_url=urls.absolute(settings, PATH),
+                               support_url=urls.absolute(settings, urls.INTEGRATIONS_PAGE))
     return Response(xml, media_type="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

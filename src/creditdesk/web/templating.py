@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.web import csrf, htmx, table_labels
+from creditdesk.web.portal import session as portal_session
 
 
 def money(value: Money | None) -> str:
@@ -91,12 +92,10 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
     portal's navigation when a signed-in customer asked (``portal_customer``)."""
     values = {"status": status, "title": title, "detail": detail}
     if request.url.path.startswith("/portal"):
-        from creditdesk.web.portal import routes as portal_routes  # pages import this module
-
         who = getattr(request.state, "portal_customer", None)
         if who is None:
             try:
-                who = portal_routes.session_customer(request, request.app.state.db)
+                who = portal_session.session_customer(request, request.app.state.db)
             except Exception:  # the error may be the database itself: the page still shows
                 who = None
         values |= {"who": who, "partner_name": who.partner_name if who else None}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import httpx
@@ -11,11 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from creditdesk.connectors import http, registry
-from creditdesk.connectors import settings as provider_settings
 from creditdesk.domain import errors as domain_errors
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
+from creditdesk.web import urls
 from creditdesk.web.api import connect_bodies, fields, present
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
@@ -27,7 +24,6 @@ def _callback_text(description: str | None = None) -> Any:
     """``code`` and ``state``: what the provider puts in the redirect."""
     return Query(max_length=500, description=description,
                  json_schema_extra={"pattern": fields.NON_BLANK})
-VerifyFor = Callable[[registry.Provider], registry.Verify]
 
 
 def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
@@ -39,6 +35,10 @@ def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
         out["authorize_url"] = i.authorize_url
     if i.extra:
         out.update(i.extra)
+    if "web_connector" in out:  # QuickBooks Desktop: where its .qwc file is downloaded
+        web_connector = out["web_connector"]
+        out["web_connector"] = {"username": web_connector.get("username"),
+                                "qwc_url": urls.qwc_path(i.id), **web_connector}
     return out
 
 
@@ -49,33 +49,14 @@ def run_out(r: integrations.RunView) -> dict[str, Any]:
             "updated": r.updated, "voided": r.voided, "errors": r.errors}
 
 
-def client_for(request: Request) -> httpx.Client:
-    """The HTTP client for provider calls (tests put one pointing at a fake on app.state)."""
-    injected = getattr(request.app.state, "integration_client", None)
-    return injected if injected is not None else sync_jobs.default_client()
+def injected_client(request: Request) -> httpx.Client | None:
+    """The HTTP client a test put on app.state for provider calls (pointing at a fake);
+    None: the integrations service makes its own."""
+    return getattr(request.app.state, "integration_client", None)
 
 
 def wake_runner(request: Request) -> None:
     sync_jobs.wake(request.app.state)
-
-
-@contextmanager
-def credential_checks(request: Request) -> Iterator[VerifyFor]:
-    """``verify_for(provider)`` for a connect-with-credentials provider: its check over HTTP,
-    with a short retry (a person is waiting); the client is made only when one is needed."""
-    settings = provider_settings.load()
-    made: list[httpx.Client] = []
-
-    def verify_for(spec: registry.Provider) -> registry.Verify:
-        made.append(client_for(request))
-        return spec.verify(made[-1], settings, http.Retry(attempts=2, base=0.5))
-
-    try:
-        yield verify_for
-    finally:
-        for client in made:
-            if client is not getattr(request.app.state, "integration_client", None):
-                client.close()
 
 
 @router.post("/integrations", status_code=201)
@@ -83,10 +64,9 @@ def create_integration(body: connect_bodies.IntegrationIn, request: Request, db:
                        actor: CurrentActor) -> dict[str, Any]:
     """OAuth providers answer ``pending_authorization`` with an ``authorize_url``; Sage
     Intacct's credentials are checked with Intacct first and it answers ``connected``."""
-    with credential_checks(request) as verify_for:
-        created = integrations.create_integration(
-            db, actor=actor, settings=provider_settings.load(), provider=body.provider,
-            region=body.region, fields=body.provider_fields(), verify_for=verify_for)
+    created = integrations.connect(
+        db, actor=actor, settings=urls.provider_settings(), client=injected_client(request),
+        provider=body.provider, region=body.region, fields=body.provider_fields())
     if created.status == "connected":
         wake_runner(request)  # the first sync starts now
     return integration_out(created)
@@ -142,24 +122,14 @@ def outcome_url(integration_id: str | None) -> str:
     """The Integrations page telling how a sign-in ended: that connection's state, or that
     the authorization link was unknown (expired ones are said on their connection)."""
     query = f"connection={integration_id}" if integration_id else "oauth=unknown-link"
-    return f"/dashboard/integrations?{query}"
+    return f"{urls.INTEGRATIONS_PAGE}?{query}"
 
 
 async def _complete(request: Request, db: DB, state: str, code: str | None,
                     realm_id: str | None) -> integrations.IntegrationView:
-    settings = provider_settings.load()
-    client = client_for(request)
-
-    def exchange_for(spec: registry.Provider) -> integrations.Exchange:
-        return spec.connect(client, settings, http.Retry(attempts=3))
-
-    try:
-        return await run_in_threadpool(integrations.complete_oauth, db, state=state,
-                                       code=code, realm_id=realm_id,
-                                       exchange_for=exchange_for)
-    finally:
-        if client is not getattr(request.app.state, "integration_client", None):
-            client.close()
+    return await run_in_threadpool(integrations.finish_oauth, db,
+                                   settings=urls.provider_settings(), state=state, code=code,
+                                   realm_id=realm_id, client=injected_client(request))
 
 
 @router.get("/integrations")

@@ -15,20 +15,19 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.connectors import quickbooks_desktop as qbd
 from creditdesk.connectors import registry
-from creditdesk.connectors import settings as provider_settings
 from creditdesk.domain import errors
 from creditdesk.domain import memo as rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services import integrations
-from creditdesk.web import forms, htmx, templating
+from creditdesk.web import forms, htmx, templating, urls
 from creditdesk.web import qbwc as qbwc_web
 from creditdesk.web.api.deps import DB
-from creditdesk.web.api.integrations import credential_checks
+from creditdesk.web.api.integrations import injected_client
 from creditdesk.web.auth import Admin, User
 from creditdesk.web.csrf import CheckedForm, text
 
 router = APIRouter(prefix="/integrations")
-PAGE = "/dashboard/integrations"
+PAGE = urls.INTEGRATIONS_PAGE
 
 
 ACTIVE = ("queued", "running")  # a run the page polls for
@@ -132,7 +131,7 @@ def page(request: Request, db: DB, actor: User, refusal: forms.Refusal | None = 
     states = {i.id: _sync_state(db, actor, i) for i in rows}
     held = {p: integrations.synced_memo_count(db, actor=actor, provider=p)
             for p in {i.provider for i in rows}}
-    settings = provider_settings.load()
+    settings = urls.provider_settings()
     # No Connect for a system already connected (or waiting for its sign-in: continue it).
     taken = {i.provider: i.status for i in rows
              if i.status in ("connected", "needs_reconnection", "pending_authorization")}
@@ -173,7 +172,7 @@ def connect(request: Request, db: DB, actor: Admin, form: CheckedForm) -> Respon
     provider = text(form, "provider")
     try:
         created = integrations.create_integration(
-            db, actor=actor, settings=provider_settings.load(), provider=provider,
+            db, actor=actor, settings=urls.provider_settings(), provider=provider,
             region=text(form, "region") or None, started_from=integrations.DASHBOARD,
             refuse_if_connected=True)
     except errors.DomainError as exc:
@@ -191,7 +190,7 @@ def resume(request: Request, integration_id: str, db: DB, actor: Admin,
            _f: CheckedForm) -> Response:
     """Continue a pending sign-in, or reconnect: to the provider's sign-in again."""
     try:
-        resumed = integrations.resume_oauth(db, actor=actor, settings=provider_settings.load(),
+        resumed = integrations.resume_oauth(db, actor=actor, settings=urls.provider_settings(),
                                             integration_id=integration_id)
     except (errors.InvalidState, errors.NotConfigured) as exc:
         return page(request, db, actor, refusal=forms.refusal(_card(integration_id), exc))
@@ -239,10 +238,9 @@ def connect_with_credentials(request: Request, db: DB, actor: Admin,
     typed = {name: form.get(name) for name in spec.fields}
     fields = {k: v if isinstance(v, str) else None for k, v in typed.items()}
     try:
-        with credential_checks(request) as verify_for:
-            created = integrations.create_integration(
-                db, actor=actor, settings=provider_settings.load(), provider=spec.key,
-                fields=fields, verify_for=verify_for)
+        created = integrations.connect(
+            db, actor=actor, settings=urls.provider_settings(), client=injected_client(request),
+            provider=spec.key, fields=fields)
     except errors.DomainError as exc:
         kept = {k: (v or "").strip() for k, v in fields.items() if k not in spec.secret_fields}
         return page(request, db, actor, refusal=forms.refusal(f"connect-{spec.key}", exc, kept))
@@ -258,7 +256,7 @@ def connect_desktop(request: Request, db: DB, actor: Admin, _f: CheckedForm) -> 
     password is only in this answer (the page, rendered here rather than after a redirect:
     it is never stored, not even in the session); the connection then waits
     (pending authorization) until the Web Connector first signs in with it."""
-    created = integrations.create_integration(db, actor=actor, settings=provider_settings.load(),
+    created = integrations.create_integration(db, actor=actor, settings=urls.provider_settings(),
                                               provider=qbd.PROVIDER)
     web_connector = (created.extra or {}).get("web_connector", {})
     return page(request, db, actor, desktop={

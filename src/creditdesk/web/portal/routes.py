@@ -15,6 +15,7 @@ from creditdesk.services import portal, portal_links
 from creditdesk.services.portal_links import PortalCustomer
 from creditdesk.web import csrf, sessions, templating
 from creditdesk.web.api.deps import DB
+from creditdesk.web.portal.session import session_customer
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -22,16 +23,6 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 SIGNED_OUT = ("To see your invoices, open the sign-in link you were sent by email. Each "
               "link works once: if yours was used already, ask the business that bills you "
               "for a new one.")
-
-
-def session_customer(request: Request, db: Database) -> PortalCustomer | None:
-    """The customer this request's portal session serves, or None when not signed in."""
-    st = sessions.state(request)
-    if st is None or st.row is None or st.row.customer_id is None:
-        return None
-    partner = st.row.data.get("partner") or portal.partner_name(db, partner_id=st.row.partner_id)
-    return PortalCustomer(st.row.partner_id, st.row.customer_id, str(st.row.data.get("name")),
-                          str(partner))
 
 
 def current_customer(request: Request, db: DB) -> PortalCustomer:
