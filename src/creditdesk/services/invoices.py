@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
-from creditdesk.domain import errors, journal, money
+from creditdesk.domain import errors, inventory, journal, money
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain.inventory import ActivityKind
 from creditdesk.domain.money import Money
@@ -116,13 +116,9 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoi
                     journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
                                            invoice.number),
                     entry_date=invoice.issue_date, source_type="invoice", source_id=invoice.id)
-        variants = locks.lock_variants(session, actor.partner_id,
-                                       {li.variant_id for li in invoice.lines if li.variant_id})
-        for li in invoice.lines:
-            if li.variant_id:
-                ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
-                                  -li.quantity, kind=ActivityKind.SALE, source_type="invoice",
-                                  source_id=invoice.id, source_line_id=li.id)
+        ledger.move_stocks(session, actor.partner_id,
+                           inventory.moves_for_lines(invoice.lines, sign=-1),
+                           kind=ActivityKind.SALE, source_type="invoice", source_id=invoice.id)
         audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
                      {"number": invoice.number})
         return load_view(session, invoice)
@@ -148,14 +144,10 @@ def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoic
                         journal.invoice_voided(Money(invoice.total_minor, invoice.currency),
                                                invoice.number),
                         entry_date=now.date(), source_type="invoice", source_id=invoice.id)
-            variants = locks.lock_variants(
-                session, actor.partner_id, {li.variant_id for li in invoice.lines if li.variant_id})
-            for li in invoice.lines:
-                if li.variant_id:
-                    ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
-                                      li.quantity, kind=ActivityKind.SALE_REVERSAL,
-                                      source_type="invoice", source_id=invoice.id,
-                                      source_line_id=li.id)
+            ledger.move_stocks(session, actor.partner_id,
+                               inventory.moves_for_lines(invoice.lines, sign=1),
+                               kind=ActivityKind.SALE_REVERSAL, source_type="invoice",
+                               source_id=invoice.id)
         audit.record(session, actor, "invoice.void", "invoice", invoice.id,
                      {"number": invoice.number})
         return load_view(session, invoice)
