@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from creditdesk.domain.application import InvoiceStatus, balance_due, invoice_status
 from creditdesk.domain.inventory import StockMove, moves_for_lines
+from creditdesk.domain.money import Money
 
 
 def _line(id_: str, variant_id: str | None, quantity: int) -> SimpleNamespace:
@@ -18,3 +20,24 @@ def test_i3_l2_stock_moves_only_for_variant_lines_with_sign():
                                                StockMove("v2", -1, "l3")]
     assert moves_for_lines(lines, sign=1) == [StockMove("v1", 3, "l1"), StockMove("v2", 1, "l3")]
     assert moves_for_lines([_line("l4", None, 2)], sign=1) == []
+
+
+def test_i4_balance_due_is_total_less_paid_less_credited():
+    """I4: balance due = total - paid - credit applied, in the invoice's currency."""
+    assert balance_due(total_minor=339000, paid_minor=100000, credited_minor=12000,
+                       currency="USD") == Money(227000, "USD")
+    assert balance_due(total_minor=5000, paid_minor=0, credited_minor=0,
+                       currency="EUR") == Money(5000, "EUR")
+
+
+def test_i5_invoice_status_from_stored_amounts():
+    """I5: open with nothing paid or credited, partially paid, paid when nothing is due."""
+    def status(paid: int, credited: int) -> InvoiceStatus:
+        return invoice_status(total_minor=10000, paid_minor=paid, credited_minor=credited,
+                              currency="USD")
+
+    assert status(0, 0) is InvoiceStatus.OPEN
+    assert status(2500, 0) is InvoiceStatus.PARTIALLY_PAID
+    assert status(0, 2500) is InvoiceStatus.PARTIALLY_PAID
+    assert status(6000, 4000) is InvoiceStatus.PAID
+    assert status(9999, 0) is InvoiceStatus.PARTIALLY_PAID  # one cent still due

@@ -29,6 +29,20 @@ def invoice_status_for_amounts(*, total: Money, paid: Money, credited: Money) ->
     return InvoiceStatus.OPEN
 
 
+def balance_due(*, total_minor: int, paid_minor: int, credited_minor: int,
+                currency: str) -> Money:
+    """I4: what is still owed on an invoice: total - paid - credit applied."""
+    return Money(total_minor - paid_minor - credited_minor, currency)
+
+
+def invoice_status(*, total_minor: int, paid_minor: int, credited_minor: int,
+                   currency: str) -> InvoiceStatus:
+    """I5 from an issued invoice's stored amounts (``invoice_status_for_amounts``)."""
+    return invoice_status_for_amounts(total=Money(total_minor, currency),
+                                      paid=Money(paid_minor, currency),
+                                      credited=Money(credited_minor, currency))
+
+
 def check_same_party(
     *, memo_customer_id: str, memo_currency: str, invoice_customer_id: str,
     invoice_currency: str, memo_number: str, invoice_number: str,

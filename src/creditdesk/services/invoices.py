@@ -49,16 +49,16 @@ def load_views(session: Session, rows: list[models.Invoice]) -> list[views.Invoi
 
 
 def balance_due(invoice: models.Invoice) -> Money:
-    return Money(invoice.total_minor - invoice.paid_minor - invoice.credited_minor,
-                 invoice.currency)
+    """I4 (``domain.application.balance_due``) of a stored invoice row."""
+    return rules.balance_due(total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+                             credited_minor=invoice.credited_minor, currency=invoice.currency)
 
 
 def recompute_status(invoice: models.Invoice) -> None:
     """I5, for an invoice that is not draft or void."""
-    cur = invoice.currency
-    invoice.status = rules.invoice_status_for_amounts(
-        total=Money(invoice.total_minor, cur), paid=Money(invoice.paid_minor, cur),
-        credited=Money(invoice.credited_minor, cur)).value
+    invoice.status = rules.invoice_status(
+        total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+        credited_minor=invoice.credited_minor, currency=invoice.currency).value
 
 
 def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
@@ -197,7 +197,8 @@ def _sort_key(key: str) -> object:
     inv = models.Invoice
     return {"date": func.coalesce(inv.issue_date, func.date(inv.created_at)),
             "number": inv.number, "total": inv.total_minor,
-            "balance": inv.total_minor - inv.paid_minor - inv.credited_minor}[key]  # I4
+            # I4 (domain.application.balance_due) in SQL, so the database can sort by it
+            "balance": inv.total_minor - inv.paid_minor - inv.credited_minor}[key]
 
 
 def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
