@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus, balance_due, invoice_status
 from creditdesk.domain.inventory import StockMove, moves_for_lines
+from creditdesk.domain.memo import Action, MemoStatus, Source, allowed_actions, check_allowed
 from creditdesk.domain.money import Money
 
 
@@ -41,3 +43,29 @@ def test_i5_invoice_status_from_stored_amounts():
     assert status(0, 2500) is InvoiceStatus.PARTIALLY_PAID
     assert status(6000, 4000) is InvoiceStatus.PAID
     assert status(9999, 0) is InvoiceStatus.PARTIALLY_PAID  # one cent still due
+
+
+def test_l5_allowed_actions_match_the_transition_table_and_check_allowed():
+    """L5: void only once nothing is applied; synced memos (Y3) offer nothing; and every
+    action offered is one ``check_allowed`` lets through (and no other)."""
+    def offered(status: MemoStatus, applied: int = 0,
+                source: Source = Source.NATIVE) -> frozenset[Action]:
+        return allowed_actions(status=status, source=source, applied_minor=applied)
+
+    assert offered(MemoStatus.DRAFT) == {Action.UPDATE, Action.DELETE, Action.ISSUE,
+                                         Action.VOID}
+    assert offered(MemoStatus.ISSUED) == {Action.APPLY, Action.VOID}
+    assert offered(MemoStatus.PARTIALLY_APPLIED, 100) == {Action.APPLY, Action.REMOVE}
+    assert offered(MemoStatus.ISSUED, 100) == {Action.APPLY}
+    assert offered(MemoStatus.VOID) == frozenset()
+    assert offered(MemoStatus.ISSUED, source=Source.XERO) == frozenset()
+    for status in MemoStatus:
+        for applied in (0, 100):
+            for action in Action:
+                try:
+                    check_allowed(status=status, action=action, number="CM-0001",
+                                  source=Source.NATIVE, applied_minor=applied)
+                    passes = True
+                except errors.DomainError:
+                    passes = False
+                assert passes == (action in offered(status, applied)), (status, applied, action)

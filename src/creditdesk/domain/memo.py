@@ -111,6 +111,20 @@ def check_allowed(
         )
 
 
+def allowed_actions(*, status: MemoStatus, source: Source,
+                    applied_minor: int) -> frozenset[Action]:
+    """L5 (with L1-L6, Y3): the actions a memo offers, as ``check_allowed`` would allow.
+
+    A synced memo offers none (Y3); a memo with credit applied can't be voided (L5).
+    """
+    if source is not Source.NATIVE:
+        return frozenset()
+    allowed = TRANSITIONS[status]
+    if applied_minor > 0:
+        allowed = allowed - {A.VOID}
+    return allowed
+
+
 def status_for_amounts(*, total_minor: int, applied_minor: int) -> MemoStatus:
     """L3/U2/Y4: the status an issued memo has for its applied amount."""
     if not 0 <= applied_minor <= total_minor:
