@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus, balance_due, invoice_status
 from creditdesk.domain.inventory import StockMove, moves_for_lines
-from creditdesk.domain.memo import Action, MemoStatus, Source, allowed_actions, check_allowed
+from creditdesk.domain.memo import (
+    MAX_VOID_REASON,
+    Action,
+    MemoStatus,
+    Source,
+    allowed_actions,
+    check_allowed,
+    parse_void_reason,
+)
 from creditdesk.domain.money import Money
 
 
@@ -69,3 +79,14 @@ def test_l5_allowed_actions_match_the_transition_table_and_check_allowed():
                 except errors.DomainError:
                     passes = False
                 assert passes == (action in offered(status, applied)), (status, applied, action)
+
+
+def test_l4_void_reason_is_required_in_words_and_at_most_1000_characters():
+    """L4: a void needs a reason; blank or non-text is refused, long is refused, spaces go."""
+    assert parse_void_reason("  Customer kept the goods  ") == "Customer kept the goods"
+    assert parse_void_reason("x" * MAX_VOID_REASON) == "x" * MAX_VOID_REASON
+    for bad, words in ((None, "is required"), ("   ", "is required"), (42, "is required"),
+                       ("x" * (MAX_VOID_REASON + 1), "at most 1000 characters")):
+        with pytest.raises(errors.ValidationError) as caught:
+            parse_void_reason(bad)
+        assert words in str(caught.value), bad

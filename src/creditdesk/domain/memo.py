@@ -150,6 +150,20 @@ def parse_reason(value: object, field: str = "reason") -> Reason:
         raise errors.ValidationError.for_field(field, f"must be one of: {allowed}") from None
 
 
+MAX_VOID_REASON = 1000
+
+
+def parse_void_reason(value: object) -> str:
+    """L4: voiding needs a reason in words (1-1000 characters); kept without the outer
+    spaces."""
+    if not isinstance(value, str) or not value.strip():
+        raise errors.ValidationError.for_field("reason", "is required to void a credit memo")
+    if len(value) > MAX_VOID_REASON:
+        raise errors.ValidationError.for_field(
+            "reason", f"must be at most {MAX_VOID_REASON} characters")
+    return value.strip()
+
+
 def format_number(prefix: str, sequence: int) -> str:
     """C3/I2: CM-0001 ... CM-9999, CM-10000 (the number simply grows)."""
     return f"{prefix}-{sequence:04d}"

@@ -6,14 +6,14 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.domain import errors, inventory, journal
+from creditdesk.domain import inventory, journal
 from creditdesk.domain import memo as rules
 from creditdesk.domain.inventory import ActivityKind, StockMove
 from creditdesk.domain.money import Money
 from creditdesk.services import audit, ledger, memos, views
 from creditdesk.services.context import Actor, clock
 
-MAX_VOID_REASON = 1000
+MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit
 
 
 def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
@@ -50,11 +50,7 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
     Voiding an issued memo reverses what issuing did: Dr AR / Cr Sales Returns, and a
     reversing inventory activity for each restocked line.
     """
-    if not isinstance(reason, str) or not reason.strip():
-        raise errors.ValidationError.for_field("reason", "is required to void a credit memo")
-    if len(reason) > MAX_VOID_REASON:
-        raise errors.ValidationError.for_field(
-            "reason", f"must be at most {MAX_VOID_REASON} characters")
+    void_reason = rules.parse_void_reason(reason)
     now = clock.now()
     with db.write() as session:
         memo = memos._lock_memo(session, actor, memo_id)
@@ -62,7 +58,7 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
         was_issued = memo.status == rules.MemoStatus.ISSUED
         memo.status = rules.MemoStatus.VOID.value
         memo.voided_at = now
-        memo.void_reason = reason.strip()
+        memo.void_reason = void_reason
         memo.updated_at = now
         if was_issued:
             ledger.post(session, actor.partner_id,
