@@ -7,7 +7,12 @@ from types import SimpleNamespace
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.domain.application import InvoiceStatus, balance_due, invoice_status
+from creditdesk.domain.application import (
+    InvoiceStatus,
+    balance_due,
+    check_memo_link,
+    invoice_status,
+)
 from creditdesk.domain.inventory import StockMove, moves_for_lines
 from creditdesk.domain.memo import (
     MAX_VOID_REASON,
@@ -90,3 +95,23 @@ def test_l4_void_reason_is_required_in_words_and_at_most_1000_characters():
         with pytest.raises(errors.ValidationError) as caught:
             parse_void_reason(bad)
         assert words in str(caught.value), bad
+
+
+def _link(**changes: str) -> None:
+    given = {"memo_customer_id": "cus_1", "memo_currency": "USD",
+             "invoice_customer_id": "cus_1", "invoice_currency": "USD",
+             "invoice_status": "open", "invoice_number": "INV-0001"} | changes
+    check_memo_link(**given)
+
+
+def test_c5_memo_links_only_to_own_customers_issued_invoice_in_its_currency():
+    """C5: same customer, same currency, and an invoice that is issued (not draft or void)."""
+    for status in ("open", "partially_paid", "paid"):
+        _link(invoice_status=status)
+    with pytest.raises(errors.CustomerMismatch, match="another customer"):
+        _link(invoice_customer_id="cus_2")
+    with pytest.raises(errors.CurrencyMismatch, match="is in EUR but the memo is in USD"):
+        _link(invoice_currency="EUR")
+    for status in ("draft", "void"):
+        with pytest.raises(errors.InvalidState, match="only issued invoices"):
+            _link(invoice_status=status)

@@ -60,6 +60,24 @@ def check_same_party(
         )
 
 
+def check_memo_link(
+    *, memo_customer_id: str, memo_currency: str, invoice_customer_id: str,
+    invoice_currency: str, invoice_status: str, invoice_number: str,
+) -> None:
+    """C5: a memo links only to its own customer's issued invoice, in the invoice's currency."""
+    if invoice_customer_id != memo_customer_id:
+        raise errors.CustomerMismatch(
+            f"Invoice {invoice_number} belongs to another customer; a memo can only be linked "
+            "to its own customer's invoice.")
+    if invoice_currency != memo_currency:
+        raise errors.CurrencyMismatch(
+            f"Invoice {invoice_number} is in {invoice_currency} but the memo is in "
+            f"{memo_currency}; a linked memo uses its invoice's currency.")
+    if invoice_status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        raise errors.InvalidState(
+            f"Invoice {invoice_number} is {invoice_status}; only issued invoices can be credited.")
+
+
 def check_invoice_accepts_credit(*, status: InvoiceStatus, number: str) -> None:
     """A1: only open or partially paid invoices take credit."""
     if status not in APPLICABLE_INVOICE_STATUSES:
