@@ -29,6 +29,20 @@ def invoice_status_for_amounts(*, total: Money, paid: Money, credited: Money) ->
     return InvoiceStatus.OPEN
 
 
+def balance_due(*, total_minor: int, paid_minor: int, credited_minor: int,
+                currency: str) -> Money:
+    """I4: what is still owed on an invoice: total - paid - credit applied."""
+    return Money(total_minor - paid_minor - credited_minor, currency)
+
+
+def invoice_status(*, total_minor: int, paid_minor: int, credited_minor: int,
+                   currency: str) -> InvoiceStatus:
+    """I5 from an issued invoice's stored amounts (``invoice_status_for_amounts``)."""
+    return invoice_status_for_amounts(total=Money(total_minor, currency),
+                                      paid=Money(paid_minor, currency),
+                                      credited=Money(credited_minor, currency))
+
+
 def check_same_party(
     *, memo_customer_id: str, memo_currency: str, invoice_customer_id: str,
     invoice_currency: str, memo_number: str, invoice_number: str,
@@ -44,6 +58,24 @@ def check_same_party(
             f"Invoice {invoice_number} is in {invoice_currency} but credit memo {memo_number} "
             f"is in {memo_currency}; credit can only be applied in the same currency."
         )
+
+
+def check_memo_link(
+    *, memo_customer_id: str, memo_currency: str, invoice_customer_id: str,
+    invoice_currency: str, invoice_status: str, invoice_number: str,
+) -> None:
+    """C5: a memo links only to its own customer's issued invoice, in the invoice's currency."""
+    if invoice_customer_id != memo_customer_id:
+        raise errors.CustomerMismatch(
+            f"Invoice {invoice_number} belongs to another customer; a memo can only be linked "
+            "to its own customer's invoice.")
+    if invoice_currency != memo_currency:
+        raise errors.CurrencyMismatch(
+            f"Invoice {invoice_number} is in {invoice_currency} but the memo is in "
+            f"{memo_currency}; a linked memo uses its invoice's currency.")
+    if invoice_status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        raise errors.InvalidState(
+            f"Invoice {invoice_number} is {invoice_status}; only issued invoices can be credited.")
 
 
 def check_invoice_accepts_credit(*, status: InvoiceStatus, number: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class ActivityKind(StrEnum):
@@ -11,3 +14,24 @@ class ActivityKind(StrEnum):
     SALE_REVERSAL = "sale_reversal"
     RESTOCK = "credit_memo_restock"
     RESTOCK_REVERSAL = "credit_memo_restock_reversal"
+
+
+@dataclass(frozen=True)
+class StockMove:
+    """One document line's change to one variant's stock (negative leaves stock)."""
+
+    variant_id: str
+    quantity: int
+    source_line_id: str | None
+
+
+class _Line(Protocol):
+    id: str
+    variant_id: str | None
+    quantity: int
+
+
+def moves_for_lines(lines: Iterable[_Line], *, sign: int) -> list[StockMove]:
+    """I3/L2: each line with a variant moves ``sign`` times its quantity; others don't."""
+    return [StockMove(li.variant_id, sign * li.quantity, li.id)
+            for li in lines if li.variant_id]

@@ -111,6 +111,20 @@ def check_allowed(
         )
 
 
+def allowed_actions(*, status: MemoStatus, source: Source,
+                    applied_minor: int) -> frozenset[Action]:
+    """L5 (with L1-L6, Y3): the actions a memo offers, as ``check_allowed`` would allow.
+
+    A synced memo offers none (Y3); a memo with credit applied can't be voided (L5).
+    """
+    if source is not Source.NATIVE:
+        return frozenset()
+    allowed = TRANSITIONS[status]
+    if applied_minor > 0:
+        allowed = allowed - {A.VOID}
+    return allowed
+
+
 def status_for_amounts(*, total_minor: int, applied_minor: int) -> MemoStatus:
     """L3/U2/Y4: the status an issued memo has for its applied amount."""
     if not 0 <= applied_minor <= total_minor:
@@ -134,6 +148,20 @@ def parse_reason(value: object, field: str = "reason") -> Reason:
     except ValueError:
         allowed = ", ".join(r.value for r in Reason)
         raise errors.ValidationError.for_field(field, f"must be one of: {allowed}") from None
+
+
+MAX_VOID_REASON = 1000
+
+
+def parse_void_reason(value: object) -> str:
+    """L4: voiding needs a reason in words (1-1000 characters); kept without the outer
+    spaces."""
+    if not isinstance(value, str) or not value.strip():
+        raise errors.ValidationError.for_field("reason", "is required to void a credit memo")
+    if len(value) > MAX_VOID_REASON:
+        raise errors.ValidationError.for_field(
+            "reason", f"must be at most {MAX_VOID_REASON} characters")
+    return value.strip()
 
 
 def format_number(prefix: str, sequence: int) -> str:

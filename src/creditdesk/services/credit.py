@@ -122,10 +122,9 @@ def _write_amounts(conn: Connection, memo: sql.MemoRow, invoice: sql.InvoiceRow,
                  applied_at=now if memo_status == memo_rules.MemoStatus.APPLIED else None,
                  now=now)
     credited = invoice.credited_minor + delta_minor
-    cur = invoice.currency
-    invoice_status = rules.invoice_status_for_amounts(
-        total=Money(invoice.total_minor, cur), paid=Money(invoice.paid_minor, cur),
-        credited=Money(credited, cur))
+    invoice_status = rules.invoice_status(
+        total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+        credited_minor=credited, currency=invoice.currency)
     sql.set_invoice(conn, invoice.id, credited_minor=credited, status=invoice_status.value,
                     now=now)
 

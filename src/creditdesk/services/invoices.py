@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
-from creditdesk.domain import errors, journal, money
+from creditdesk.domain import errors, inventory, journal, money
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain.inventory import ActivityKind
 from creditdesk.domain.money import Money
@@ -49,16 +49,16 @@ def load_views(session: Session, rows: list[models.Invoice]) -> list[views.Invoi
 
 
 def balance_due(invoice: models.Invoice) -> Money:
-    return Money(invoice.total_minor - invoice.paid_minor - invoice.credited_minor,
-                 invoice.currency)
+    """I4 (``domain.application.balance_due``) of a stored invoice row."""
+    return rules.balance_due(total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+                             credited_minor=invoice.credited_minor, currency=invoice.currency)
 
 
 def recompute_status(invoice: models.Invoice) -> None:
     """I5, for an invoice that is not draft or void."""
-    cur = invoice.currency
-    invoice.status = rules.invoice_status_for_amounts(
-        total=Money(invoice.total_minor, cur), paid=Money(invoice.paid_minor, cur),
-        credited=Money(invoice.credited_minor, cur)).value
+    invoice.status = rules.invoice_status(
+        total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+        credited_minor=invoice.credited_minor, currency=invoice.currency).value
 
 
 def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
@@ -116,13 +116,9 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoi
                     journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
                                            invoice.number),
                     entry_date=invoice.issue_date, source_type="invoice", source_id=invoice.id)
-        variants = locks.lock_variants(session, actor.partner_id,
-                                       {li.variant_id for li in invoice.lines if li.variant_id})
-        for li in invoice.lines:
-            if li.variant_id:
-                ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
-                                  -li.quantity, kind=ActivityKind.SALE, source_type="invoice",
-                                  source_id=invoice.id, source_line_id=li.id)
+        ledger.move_stocks(session, actor.partner_id,
+                           inventory.moves_for_lines(invoice.lines, sign=-1),
+                           kind=ActivityKind.SALE, source_type="invoice", source_id=invoice.id)
         audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
                      {"number": invoice.number})
         return load_view(session, invoice)
@@ -148,14 +144,10 @@ def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoic
                         journal.invoice_voided(Money(invoice.total_minor, invoice.currency),
                                                invoice.number),
                         entry_date=now.date(), source_type="invoice", source_id=invoice.id)
-            variants = locks.lock_variants(
-                session, actor.partner_id, {li.variant_id for li in invoice.lines if li.variant_id})
-            for li in invoice.lines:
-                if li.variant_id:
-                    ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
-                                      li.quantity, kind=ActivityKind.SALE_REVERSAL,
-                                      source_type="invoice", source_id=invoice.id,
-                                      source_line_id=li.id)
+            ledger.move_stocks(session, actor.partner_id,
+                               inventory.moves_for_lines(invoice.lines, sign=1),
+                               kind=ActivityKind.SALE_REVERSAL, source_type="invoice",
+                               source_id=invoice.id)
         audit.record(session, actor, "invoice.void", "invoice", invoice.id,
                      {"number": invoice.number})
         return load_view(session, invoice)
@@ -205,7 +197,8 @@ def _sort_key(key: str) -> object:
     inv = models.Invoice
     return {"date": func.coalesce(inv.issue_date, func.date(inv.created_at)),
             "number": inv.number, "total": inv.total_minor,
-            "balance": inv.total_minor - inv.paid_minor - inv.credited_minor}[key]  # I4
+            # I4 (domain.application.balance_due) in SQL, so the database can sort by it
+            "balance": inv.total_minor - inv.paid_minor - inv.credited_minor}[key]
 
 
 def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from creditdesk.db import models
+from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import journal
-from creditdesk.domain.inventory import ActivityKind
+from creditdesk.domain.inventory import ActivityKind, StockMove
 from creditdesk.domain.money import Money
 from creditdesk.services import pagination
 from creditdesk.services.context import Actor, clock, new_id
@@ -39,6 +39,16 @@ def move_stock(session: Session, partner_id: str, variant: models.Variant, quant
         kind=kind.value, source_type=source_type, source_id=source_id,
         source_line_id=source_line_id, created_at=clock.now(),
     ))
+
+
+def move_stocks(session: Session, partner_id: str, moves: list[StockMove], *,
+                kind: ActivityKind, source_type: str, source_id: str) -> None:
+    """Lock the moves' variants (in the fixed order), then ``move_stock`` each (J3)."""
+    variants = locks.lock_variants(session, partner_id, {m.variant_id for m in moves})
+    for m in moves:
+        move_stock(session, partner_id, variants[m.variant_id], m.quantity, kind=kind,
+                   source_type=source_type, source_id=source_id,
+                   source_line_id=m.source_line_id)
 
 
 # --- read models -------------------------------------------------------------

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from creditdesk.db import locks, models
+from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.domain import errors, journal
+from creditdesk.domain import inventory, journal
 from creditdesk.domain import memo as rules
-from creditdesk.domain.inventory import ActivityKind
+from creditdesk.domain.inventory import ActivityKind, StockMove
 from creditdesk.domain.money import Money
 from creditdesk.services import audit, ledger, memos, views
 from creditdesk.services.context import Actor, clock
 
-MAX_VOID_REASON = 1000
+MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit
 
 
 def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
@@ -34,14 +34,10 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
         ledger.post(session, actor.partner_id,
                     journal.memo_issued(Money(memo.total_minor, memo.currency), memo.number),
                     entry_date=memo.issue_date, source_type="credit_memo", source_id=memo.id)
-        variants = locks.lock_variants(session, actor.partner_id,
-                                       {li.variant_id for li in memo.lines if li.variant_id})
-        for li in memo.lines:
-            if li.variant_id:
-                ledger.move_stock(session, actor.partner_id, variants[li.variant_id],
-                                  li.quantity, kind=ActivityKind.RESTOCK,
-                                  source_type="credit_memo", source_id=memo.id,
-                                  source_line_id=li.id)
+        ledger.move_stocks(session, actor.partner_id,
+                           inventory.moves_for_lines(memo.lines, sign=1),
+                           kind=ActivityKind.RESTOCK, source_type="credit_memo",
+                           source_id=memo.id)
         audit.record(session, actor, "credit_memo.issue", "credit_memo", memo.id,
                      {"number": memo.number, "currency": memo.currency,
                       "total": Money(memo.total_minor, memo.currency).to_str()})
@@ -54,11 +50,7 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
     Voiding an issued memo reverses what issuing did: Dr AR / Cr Sales Returns, and a
     reversing inventory activity for each restocked line.
     """
-    if not isinstance(reason, str) or not reason.strip():
-        raise errors.ValidationError.for_field("reason", "is required to void a credit memo")
-    if len(reason) > MAX_VOID_REASON:
-        raise errors.ValidationError.for_field(
-            "reason", f"must be at most {MAX_VOID_REASON} characters")
+    void_reason = rules.parse_void_reason(reason)
     now = clock.now()
     with db.write() as session:
         memo = memos._lock_memo(session, actor, memo_id)
@@ -66,7 +58,7 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
         was_issued = memo.status == rules.MemoStatus.ISSUED
         memo.status = rules.MemoStatus.VOID.value
         memo.voided_at = now
-        memo.void_reason = reason.strip()
+        memo.void_reason = void_reason
         memo.updated_at = now
         if was_issued:
             ledger.post(session, actor.partner_id,
@@ -83,8 +75,7 @@ def _reverse_restock(session, actor: Actor, memo: models.CreditMemo) -> None:
     ia = models.InventoryActivity
     restocks = session.scalars(select(ia).where(
         ia.source_id == memo.id, ia.kind == ActivityKind.RESTOCK.value).order_by(ia.id)).all()
-    variants = locks.lock_variants(session, actor.partner_id, {r.variant_id for r in restocks})
-    for r in restocks:
-        ledger.move_stock(session, actor.partner_id, variants[r.variant_id], -r.quantity,
-                          kind=ActivityKind.RESTOCK_REVERSAL, source_type="credit_memo",
-                          source_id=memo.id, source_line_id=r.source_line_id)
+    ledger.move_stocks(session, actor.partner_id,
+                       [StockMove(r.variant_id, -r.quantity, r.source_line_id) for r in restocks],
+                       kind=ActivityKind.RESTOCK_REVERSAL, source_type="credit_memo",
+                       source_id=memo.id)

@@ -84,18 +84,11 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
 
 
 def _check_link(customer: models.Customer, invoice: models.Invoice, total: Money) -> None:
-    """C5: same customer and currency, and an issued invoice."""
-    if invoice.customer_id != customer.id:
-        raise errors.CustomerMismatch(
-            f"Invoice {invoice.number} belongs to another customer; a memo can only be linked "
-            "to its own customer's invoice.")
-    if invoice.currency != total.currency:
-        raise errors.CurrencyMismatch(
-            f"Invoice {invoice.number} is in {invoice.currency} but the memo is in "
-            f"{total.currency}; a linked memo uses its invoice's currency.")
-    if invoice.status in (app_rules.InvoiceStatus.DRAFT, app_rules.InvoiceStatus.VOID):
-        raise errors.InvalidState(
-            f"Invoice {invoice.number} is {invoice.status}; only issued invoices can be credited.")
+    """C5 (``domain.application.check_memo_link``) for a memo of ``customer``."""
+    app_rules.check_memo_link(
+        memo_customer_id=customer.id, memo_currency=total.currency,
+        invoice_customer_id=invoice.customer_id, invoice_currency=invoice.currency,
+        invoice_status=invoice.status, invoice_number=invoice.number)
 
 
 def recheck_link(session: Session, memo: models.CreditMemo) -> None:

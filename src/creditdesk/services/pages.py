@@ -260,12 +260,10 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
 
 
 def allowed_actions(memo: views.MemoView) -> frozenset[str]:
-    """The actions the transition table offers for the memo's status (L1-L6, Y3)."""
-    if memo.read_only:
-        return frozenset()
-    allowed = memo_rules.TRANSITIONS[memo_rules.MemoStatus(memo.status)]
-    if memo.applied_amount.minor > 0:  # L5: void only once nothing is applied
-        allowed = allowed - {memo_rules.Action.VOID}
+    """The page's buttons: ``domain.memo.allowed_actions`` (L5) as plain strings."""
+    allowed = memo_rules.allowed_actions(status=memo_rules.MemoStatus(memo.status),
+                                         source=memo_rules.Source(memo.source),
+                                         applied_minor=memo.applied_amount.minor)
     return frozenset(a.value for a in allowed)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from creditdesk.db import models
+from creditdesk.domain import application as application_rules
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 
@@ -159,7 +160,9 @@ def invoice_view(row: models.Invoice, payments: list[models.Payment],
         status=row.status, issue_date=row.issue_date, due_date=row.due_date,
         lines=[line_view(li, cur) for li in row.lines], total=Money(row.total_minor, cur),
         amount_paid=Money(row.paid_minor, cur), credit_applied=Money(row.credited_minor, cur),
-        balance_due=Money(row.total_minor - row.paid_minor - row.credited_minor, cur),
+        balance_due=application_rules.balance_due(
+            total_minor=row.total_minor, paid_minor=row.paid_minor,
+            credited_minor=row.credited_minor, currency=cur),
         payments=[PaymentView(p.id, Money(p.amount_minor, cur), p.paid_at) for p in payments],
         credits_applied=[CreditAppliedView(a.credit_memo_id, number, Money(a.amount_minor, cur),
                                            a.applied_at) for a, number in credits],
