@@ -29,6 +29,9 @@ class FakeQbo:
     state: FakeQboState
     base_url: str
     client: httpx.Client
+    # The authorization code is single-use: a retry after a client-side timeout can only get
+    # invalid_grant, so the one exchange a connect makes gets the time a loaded machine needs.
+    patient: httpx.Client
     sleeps: list[float] = field(default_factory=list)
 
     @property
@@ -56,7 +59,7 @@ class FakeQbo:
         params = self.authorize(created.authorize_url or "", realm)
 
         def exchange(code: str, realm_id: str):
-            tokens = qbo.exchange_code(self.client, self.settings, code, self.retry())
+            tokens = qbo.exchange_code(self.patient, self.settings, code, self.retry())
             conn = qbo.QuickBooksOnline(self.client, self.settings, realm_id=realm_id,
                                         tokens=tokens, save_tokens=tokens.update)
             return conn.tokens, conn.company_info()
@@ -86,4 +89,5 @@ def fake_qbo(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeQbo]:
             monkeypatch.setenv(f"CREDITDESK_{key}", value)
         monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
         with httpx.Client(timeout=0.5) as client:
-            yield FakeQbo(state, base, client)
+            with httpx.Client(timeout=30) as patient:
+                yield FakeQbo(state, base, client, patient)

@@ -28,6 +28,9 @@ class FakeXero:
     state: FakeXeroState
     base_url: str
     client: httpx.Client
+    # The authorization code is single-use: a retry after a client-side timeout can only get
+    # invalid_grant, so the one exchange a connect makes gets the time a loaded machine needs.
+    patient: httpx.Client
     sleeps: list[float] = field(default_factory=list)
 
     @property
@@ -54,7 +57,7 @@ class FakeXero:
         spec = registry.get("xero")
         assert spec is not None
         integrations.complete_oauth(db, state=params["state"], code=params["code"],
-                                    exchange=spec.connect(self.client, self.settings,
+                                    exchange=spec.connect(self.patient, self.settings,
                                                           self.retry()))
         return created.id
 
@@ -81,4 +84,5 @@ def fake_xero(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeXero]:
             monkeypatch.setenv(f"CREDITDESK_{key}", value)
         monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
         with httpx.Client(timeout=0.5) as client:
-            yield FakeXero(state, base, client)
+            with httpx.Client(timeout=30) as patient:
+                yield FakeXero(state, base, client, patient)

@@ -16,7 +16,7 @@ from tests.qbo_fixtures import REALM, FakeQbo
 
 
 def connect(client: TestClient, fake: FakeQbo, realm: str = REALM, region: str = "us"):
-    client.app.state.integration_client = fake.client
+    client.app.state.integration_client = fake.patient
     created = client.post("/api/v1/integrations",
                           json={"provider": "quickbooks_online", "region": region})
     assert created.status_code == 201, created.text

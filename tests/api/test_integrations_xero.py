@@ -13,7 +13,7 @@ from tests.xero_fixtures import TENANT, FakeXero
 
 
 def connect(client: TestClient, fake: FakeXero, tenant: str = TENANT):
-    client.app.state.integration_client = fake.client
+    client.app.state.integration_client = fake.patient
     created = client.post("/api/v1/integrations", json={"provider": "xero"})
     assert created.status_code == 201, created.text
     body = created.json()
@@ -78,7 +78,7 @@ def test_y1_xero_bad_input_gets_clear_problems(client: TestClient, fake_xero: Fa
 
 def test_y1_a_failed_code_exchange_is_a_clear_refusal_not_a_500(
         client: TestClient, fake_xero: FakeXero) -> None:
-    client.app.state.integration_client = fake_xero.client
+    client.app.state.integration_client = fake_xero.patient
     created = client.post("/api/v1/integrations", json={"provider": "xero"}).json()
     params = fake_xero.authorize(created["authorize_url"])
     answer = client.get("/api/v1/integrations/oauth/callback",

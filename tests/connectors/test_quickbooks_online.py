@@ -18,7 +18,7 @@ from tests.qbo_fixtures import REALM, FakeQbo
 
 def connector(fake: FakeQbo, page_size: int = 1000) -> qbo.QuickBooksOnline:
     code = fake.state.grant(REALM)
-    tokens = qbo.exchange_code(fake.client, fake.settings, code, fake.retry())
+    tokens = qbo.exchange_code(fake.patient, fake.settings, code, fake.retry())
     saved: list[dict] = []
     c = qbo.QuickBooksOnline(fake.client, fake.settings, realm_id=REALM, tokens=tokens,
                              save_tokens=saved.append, retry=fake.retry(), page_size=page_size)

@@ -30,7 +30,7 @@ def _finish(db: Database, fake: FakeQbo, authorize_url: str, realm: str = REALM)
     assert spec is not None
     return integrations.complete_oauth(db, state=params["state"], code=params["code"],
                                        realm_id=params["realmId"],
-                                       exchange=spec.connect(fake.client, fake.settings,
+                                       exchange=spec.connect(fake.patient, fake.settings,
                                                              fake.retry()))
 
 

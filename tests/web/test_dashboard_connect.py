@@ -42,7 +42,7 @@ def _consent(fake, url: str, **choice: str) -> dict[str, str]:
 
 
 def _back(admin, fake, params: dict[str, str], accept: str = "text/html") -> str:
-    admin.c.app.state.integration_client = fake.client
+    admin.c.app.state.integration_client = fake.patient
     r = admin.c.get(CALLBACK, params=params, headers={"accept": accept},
                     follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -79,7 +79,7 @@ def test_an_htmx_connect_gets_hx_redirect_not_a_redirect_htmx_would_follow(
 
 
 def test_an_api_started_connection_still_answers_json(client, fake_qbo: FakeQbo) -> None:
-    client.app.state.integration_client = fake_qbo.client
+    client.app.state.integration_client = fake_qbo.patient
     created = client.post("/api/v1/integrations", json={"provider": "quickbooks_online",
                                                         "region": "us"}).json()
     params = _consent(fake_qbo, created["authorize_url"])
