@@ -1,11 +1,11 @@
 """B1: credit-application throughput through the service layer, against a bare loop.
 
-``creditdesk.services.credit.apply_credit`` applies N issued memos to N open invoices (one
-application each) on SQLite (WAL, synchronous=FULL) and on PostgreSQL. The baseline is a
-bare driver loop (sqlite3 / psycopg) of N transactions doing only the minimal writes of an
-application: update the memo, update the invoice, insert the application, commit; same
-database, same durability. Baseline and service run in alternating rounds on halves of the
-same seeded tables, so drift in the shared machine's load hits both alike.
+``creditdesk.services.credit_memos.credit.apply_credit`` applies N issued memos to N open
+invoices (one application each) on SQLite (WAL, synchronous=FULL) and on PostgreSQL. The
+baseline is a bare driver loop (sqlite3 / psycopg) of N transactions doing only the minimal
+writes of an application: update the memo, update the invoice, insert the application,
+commit; same database, same durability. Baseline and service run in alternating rounds on
+halves of the same seeded tables, so drift in the shared machine's load hits both alike.
 
 Scaling: per-operation cost of a batch of applications against tables holding 1,000 vs
 100,000 memos and invoices (two databases, batches alternating between them).
@@ -24,8 +24,8 @@ from pathlib import Path
 import psycopg
 
 from bench import common, seed
-from creditdesk.services import credit
-from creditdesk.services.context import clock, new_id
+from creditdesk.services.common.context import clock, new_id
+from creditdesk.services.credit_memos import credit
 
 CUSTOMERS = 100
 ROUNDS = 5

@@ -67,7 +67,9 @@ def worker(n: int, path: str, profile: bool = False) -> dict:
     from sqlalchemy import bindparam, select
 
     from creditdesk.db import models
-    from creditdesk.services import credit, customers, invoices, memo_lifecycle, memos
+    from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+    from creditdesk.services.customer_accounts import customers
+    from creditdesk.services.invoicing import invoices
 
     for suffix in ("", "-wal", "-shm"):
         Path(path + suffix).unlink(missing_ok=True)

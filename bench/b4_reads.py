@@ -27,7 +27,8 @@ from bench import common, seed
 from bench.server import Server
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import customers, memos
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.customer_accounts import customers
 
 DB_NAME = "creditdesk_bench_reads"
 N_CUSTOMERS = 10_000
@@ -141,7 +142,7 @@ def run(opts) -> dict:
         with psycopg.connect(common.pg_dsn(DB_NAME)) as conn:
             api_key = _api_key(conn, partner_id)
             cids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
-        from creditdesk.services.context import Actor
+        from creditdesk.services.common.context import Actor
         actor = Actor(partner_id, "user:bench")
         rnd = random.Random(11)
 
@@ -188,8 +189,8 @@ def run(opts) -> dict:
 
 def _api_key(conn: psycopg.Connection, partner_id: str) -> str:
     """A fresh API key for the partner (only hashes are stored, so add one we know)."""
-    from creditdesk.services import partners
-    from creditdesk.services.context import clock, new_id
+    from creditdesk.services.access import partners
+    from creditdesk.services.common.context import clock, new_id
     key = partners.API_KEY_PREFIX + new_id("bench")
     conn.execute("INSERT INTO api_keys (id, partner_id, name, prefix, key_hash, created_at) "
                  "VALUES (%s, %s, 'bench', %s, %s, %s)",

@@ -29,8 +29,8 @@ from bench import common
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain.suggestions import History
-from creditdesk.services import suggestions
-from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.suggesting import suggestions
 from creditdesk_devtools.evaluation.generator import Generator
 
 SEED = 2024  # not an evaluation seed: only the shape of the data matters here

@@ -207,7 +207,7 @@ def _worker_main(conn: Any, url: str, integration_id: str) -> None:
     from creditdesk.db.engine import Database
     from creditdesk.db.models import SyncRun
     from creditdesk.jobs import sync as sync_jobs
-    from creditdesk.services import sync
+    from creditdesk.services.books import sync
 
     db = Database(url)
     with sync_jobs.default_client() as client:
@@ -294,8 +294,8 @@ class AutoAnalyze:
 def _integration(url: str, provider: str, info: dict[str, Any]) -> str:
     """A connected integration (set-up, not timed: no OAuth round trip)."""
     from creditdesk.db import models
-    from creditdesk.services import vault
-    from creditdesk.services.context import clock, new_id
+    from creditdesk.services.common import vault
+    from creditdesk.services.common.context import clock, new_id
 
     db = common.migrated(url)
     actor, _ = common.new_partner(db)

@@ -40,8 +40,10 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.journal import Account, EntryKind
-from creditdesk.services import numbering, pagination, portal_links, visibility
-from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.access import portal_links
+from creditdesk.services.common import numbering, pagination
+from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.customer_accounts import visibility
 
 PG_DB = "creditdesk_bench_pages"
 TARGET_MS = 100.0

@@ -24,8 +24,8 @@ from argon2 import PasswordHasher
 
 from creditdesk.db import migrate
 from creditdesk.db.engine import Database
-from creditdesk.services import partners
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_SERVER = os.environ.get("CREDITDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")

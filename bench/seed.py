@@ -18,8 +18,8 @@ from sqlalchemy import insert, update
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as memo_rules
-from creditdesk.services import numbering
-from creditdesk.services.context import clock, new_id
+from creditdesk.services.common import numbering
+from creditdesk.services.common.context import clock, new_id
 
 CHUNK = 5_000
 

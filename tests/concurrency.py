@@ -24,8 +24,8 @@ from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.journal import Account, EntryKind
-from creditdesk.services import partners
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor
 
 JOIN_TIMEOUT = 90.0
 SQLITE = pytest.mark.parametrize("db", ["sqlite"], indirect=True)

@@ -23,8 +23,8 @@ from creditdesk.db import migrate
 from creditdesk.db.engine import Database
 from creditdesk.db.models import Base
 from creditdesk.jobs import queue
-from creditdesk.services import partners
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor
 from creditdesk.web.app import create_app
 
 pytest_plugins = ["tests.qbo_fixtures", "tests.xero_fixtures",  # fakes over real HTTP

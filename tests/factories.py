@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from creditdesk.db.engine import Database
-from creditdesk.services import catalog, customers, invoices, memo_lifecycle, memos
-from creditdesk.services.context import Actor
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog, invoices
 
 
 def customer(db: Database, actor: Actor, name: str = "Globex", currency: str = "USD") -> str:
@@ -43,7 +45,8 @@ def variant(db: Database, actor: Actor, sku: str = "SKU-1", price: str = "25.00"
 
 def snapshot(db: Database, actor: Actor) -> dict[str, object]:
     """Everything of the partner a refused operation must leave unchanged (E3)."""
-    from creditdesk.services import audit, ledger
+    from creditdesk.services.common import audit
+    from creditdesk.services.credit_memos import ledger
 
     return {
         "customers": customers.list_customers(db, actor=actor, limit=200).data,
@@ -58,7 +61,7 @@ def snapshot(db: Database, actor: Actor) -> dict[str, object]:
 def assert_books(db: Database, actor: Actor, currency: str = "USD",
                  variant_ids: tuple[str, ...] = ()) -> None:
     """J1, J2 and J3 for one partner and currency."""
-    from creditdesk.services import ledger
+    from creditdesk.services.credit_memos import ledger
 
     entries = ledger.list_entries(db, actor=actor, limit=200).data
     for e in entries:  # J1: every entry balances

@@ -14,8 +14,8 @@ from creditdesk.connectors import quickbooks_online as qbo
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import integrations, sync
-from creditdesk.services.context import Actor
+from creditdesk.services.books import integrations, sync
+from creditdesk.services.common.context import Actor
 from creditdesk.web import urls
 from creditdesk_devtools.fakes.qbo import create_app
 from creditdesk_devtools.fakes.qbo_state import FakeQboState
@@ -88,6 +88,5 @@ def fake_qbo(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeQbo]:
                            "PUBLIC_URL": "http://testserver"}.items():
             monkeypatch.setenv(f"CREDITDESK_{key}", value)
         monkeypatch.setenv("CREDITDESK_SECRET_KEY", "test-secret-key-for-integrations")
-        with httpx.Client(timeout=0.5) as client:
-            with httpx.Client(timeout=30) as patient:
-                yield FakeQbo(state, base, client, patient)
+        with httpx.Client(timeout=0.5) as client, httpx.Client(timeout=30) as patient:
+            yield FakeQbo(state, base, client, patient)

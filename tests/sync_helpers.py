@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import sync
+from creditdesk.services.books import sync
 
 
 def synced_memos(db: Database, source: str) -> dict[str, models.CreditMemo]:
@@ -61,7 +61,7 @@ def link(db: Database, partner_id: str, customer_id: str, system: str,
          external_id: str) -> None:
     """A reference from ``customer_id`` to the system's customer ``external_id`` (Y10), as
     one an earlier sync or an admin made."""
-    from creditdesk.services.context import clock, new_id
+    from creditdesk.services.common.context import clock, new_id
 
     with db.write() as s:
         s.add(models.CustomerReference(
@@ -74,8 +74,8 @@ def land(db: Database, actor, system: str, records: list) -> None:
     """Land connector records through the sync engine's own code path (one page, one
     transaction), as a run of ``system`` would."""
     from creditdesk.domain import memo as memo_rules
-    from creditdesk.services import sync_upsert
-    from creditdesk.services.context import clock
+    from creditdesk.services.books import sync_upsert
+    from creditdesk.services.common.context import clock
 
     source = memo_rules.Source(system)
     with db.write() as s:

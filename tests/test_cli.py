@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from creditdesk import cli, config
 from creditdesk.db.engine import Database
-from creditdesk.services import partners
+from creditdesk.services.access import partners
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def test_0010_keeps_the_oldest_of_duplicate_queued_runs(db: Database) -> None:
     from alembic import command
     from sqlalchemy import text
 
-    from creditdesk.services import partners
+    from creditdesk.services.access import partners
 
     config = migrate.alembic_config(db.engine.url.render_as_string(hide_password=False))
     # The partner first: today's models write columns that revision 0009 does not have.
@@ -76,7 +76,7 @@ def test_0013_moves_synced_customers_ids_into_references(db: Database) -> None:
     from alembic import command
     from sqlalchemy import text
 
-    from creditdesk.services import partners
+    from creditdesk.services.access import partners
 
     config = migrate.alembic_config(db.engine.url.render_as_string(hide_password=False))
     partner = partners.create_partner(db, name="P", admin_email="a@p.test",

@@ -38,7 +38,7 @@ def partner_create(
     from creditdesk.db import migrate
     from creditdesk.db.engine import Database
     from creditdesk.domain import errors
-    from creditdesk.services import partners
+    from creditdesk.services.access import partners
 
     url = get_settings().database_url
     migrate.upgrade(url)
@@ -66,8 +66,8 @@ def suggestions_refresh(
     from creditdesk.db import migrate
     from creditdesk.db.engine import Database
     from creditdesk.domain import errors
-    from creditdesk.services import suggestions
-    from creditdesk.services.context import Actor
+    from creditdesk.services.common.context import Actor
+    from creditdesk.services.suggesting import suggestions
 
     url = get_settings().database_url
     migrate.upgrade(url)
@@ -127,7 +127,7 @@ def _prepare(database_url: str, *, demo: bool, host: str, port: int, own_process
     migrate.upgrade(database_url)
     if demo:
         from creditdesk.db.engine import Database
-        from creditdesk.services import demo as demo_data
+        from creditdesk.demo import partner as demo_data
 
         db = Database(database_url)
         try:

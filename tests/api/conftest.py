@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import partners
+from creditdesk.services.access import partners
 from creditdesk.web.app import create_app
 
 API = "/api/v1"

@@ -9,7 +9,7 @@ from tests.sync_helpers import land
 
 
 def _synced_pair(db, partner) -> tuple[str, str]:
-    from creditdesk.services import partners
+    from creditdesk.services.access import partners
     from tests.sync_helpers import synced_memos
 
     actor = partners.authenticate_api_key(db, partner.api_key)

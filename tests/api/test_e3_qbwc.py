@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.db.engine import Database
-from creditdesk.services import qbwc_setup
-from creditdesk.services.context import Actor
+from creditdesk.services.books import qbwc_setup
+from creditdesk.services.common.context import Actor
 from creditdesk_devtools.fakes.qbwc_company import FakeCompany
 
 FUZZ = settings(max_examples=40, deadline=None, database=None,

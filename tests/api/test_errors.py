@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.exc import DataError
 
 from creditdesk.db import models
-from creditdesk.services import customers
-from creditdesk.services.context import new_id
+from creditdesk.services.common.context import new_id
+from creditdesk.services.customer_accounts import customers
 from tests.api.conftest import (
     API,
     apply,

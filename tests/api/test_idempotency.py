@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.jobs import housekeeping
-from creditdesk.services import idempotency, memos
-from creditdesk.services.context import clock
+from creditdesk.services.common import idempotency
+from creditdesk.services.common.context import clock
+from creditdesk.services.credit_memos import memos
 from tests.api.conftest import API, customer, invoice, memo, ok, problem, snapshot
 
 JSON = {"content-type": "application/json"}

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from creditdesk import faults
 from creditdesk.db import models
-from creditdesk.services import idempotency
+from creditdesk.services.common import idempotency
 from tests.api.conftest import API, customer, invoice, memo, ok, problem, snapshot
 
 pytestmark = pytest.mark.reliability

@@ -11,7 +11,7 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import integrations
+from creditdesk.services.books import integrations
 from tests.qbo_fixtures import REALM, FakeQbo
 
 

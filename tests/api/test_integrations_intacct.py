@@ -18,7 +18,8 @@ from sqlalchemy import select
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import sync, vault
+from creditdesk.services.books import sync
+from creditdesk.services.common import vault
 from creditdesk_devtools.fakes import intacct_cli
 from tests.api.conftest import API, ok, problem, snapshot
 from tests.intacct_fixtures import COMPANY, USER, USER_PASSWORD, FakeIntacct

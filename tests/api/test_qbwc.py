@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import qbwc_setup
-from creditdesk.services.context import Actor
+from creditdesk.services.books import qbwc_setup
+from creditdesk.services.common.context import Actor
 from creditdesk.web.app import create_app
 from creditdesk_devtools.fakes.qbwc_client import FakeWebConnector
 from creditdesk_devtools.fakes.qbwc_company import FakeCompany
@@ -212,7 +212,7 @@ def test_y3_credit_memo_lines_land_through_the_web_connector(
 
 def test_y5_existing_customer_matched_by_list_id(db: Database, actor: Actor, live: Live,
                                                  qbd: qbwc_setup.Created) -> None:
-    from creditdesk.services import customers
+    from creditdesk.services.customer_accounts import customers
 
     mine = customers.create_customer(db, actor=actor, name="Harbor (ours)")
     link(db, actor.partner_id, mine.id, "quickbooks_desktop", "80000058-1700000000")

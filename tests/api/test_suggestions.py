@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from creditdesk.db.engine import Database
-from creditdesk.services import partners
+from creditdesk.services.access import partners
 from tests.api.conftest import ok, problem
 from tests.services.test_suggestions import duplicated_plan
 

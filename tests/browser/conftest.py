@@ -28,8 +28,8 @@ import uvicorn
 
 from creditdesk.db import migrate
 from creditdesk.db.engine import Database
-from creditdesk.services import partners
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor
 from creditdesk.web import auth
 from creditdesk.web.app import create_app
 

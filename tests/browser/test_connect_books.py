@@ -12,7 +12,7 @@ import re
 import pytest
 
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import integrations
+from creditdesk.services.books import integrations
 from tests.browser.conftest import PHONE, Page, expect, screenshot, sign_in
 from tests.browser.test_e6_csp import Console
 from tests.browser.test_integrations import _too_wide

@@ -12,7 +12,8 @@ from datetime import date
 import pytest
 
 from creditdesk.connectors import base
-from creditdesk.services import users, visibility
+from creditdesk.services.access import users
+from creditdesk.services.customer_accounts import visibility
 from tests.browser.conftest import (
     PASSWORD,
     PHONE,

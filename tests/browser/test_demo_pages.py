@@ -13,9 +13,14 @@ import re
 
 import pytest
 
-from creditdesk.services import credit, customers, demo, demo_sync, invoices, memos, partners
-from creditdesk.services import portal as portal_service
-from creditdesk.services.context import Actor, clock
+from creditdesk.demo import books as demo_sync
+from creditdesk.demo import partner as demo
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import portal as portal_service
 from tests.browser.conftest import PHONE, expect, screenshot
 from tests.browser.test_phone_width import (
     REQUIRED_DASHBOARD,
@@ -55,7 +60,7 @@ def explained_customer(site, actor: Actor) -> tuple[str, str]:
 
 
 def _who(actor: Actor, customer_id: str):
-    from creditdesk.services.portal_links import PortalCustomer
+    from creditdesk.services.access.portal_links import PortalCustomer
 
     return PortalCustomer(actor.partner_id, customer_id, "")
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from creditdesk.services import memos
+from creditdesk.services.credit_memos import memos
 from tests import factories
 from tests.browser.conftest import Page, expect, portal_link, screenshot, sign_in
 

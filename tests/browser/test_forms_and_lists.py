@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from creditdesk.services import catalog, invoices, memo_lifecycle, memos
+from creditdesk.services.credit_memos import memo_lifecycle, memos
+from creditdesk.services.invoicing import catalog, invoices
 from tests import factories
 from tests.browser.conftest import PHONE, Page, expect, screenshot, sign_in
 

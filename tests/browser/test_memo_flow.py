@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from creditdesk.services import invoices, memos
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.invoicing import invoices
 from tests import factories
 from tests.browser.conftest import Page, expect, sign_in
 

@@ -30,18 +30,12 @@ try:
 except ImportError:  # the chromium fixture skips (fails in CI) and says why
     PlaywrightError = Exception
 
-from creditdesk.services import (
-    credit,
-    customers,
-    invoices,
-    memo_lifecycle,
-    memos,
-    portal_links,
-    qbwc_setup,
-    suggestions,
-    users,
-    visibility,
-)
+from creditdesk.services.access import portal_links, users
+from creditdesk.services.books import qbwc_setup
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers, visibility
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.suggesting import suggestions
 from creditdesk.web.app import create_app
 from tests import factories
 from tests.browser.conftest import PHONE, SCREENSHOTS, SECRET, Page, expect, sign_in

@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import update
 
 from creditdesk.db import models
-from creditdesk.services import credit, invoices, memos, portal_links, visibility
+from creditdesk.services.access import portal_links
+from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.customer_accounts import visibility
+from creditdesk.services.invoicing import invoices
 from tests import factories
 from tests.browser.conftest import DESKTOP, PHONE, Page, expect, screenshot
 

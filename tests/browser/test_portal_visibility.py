@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from creditdesk.services import credit, memos
+from creditdesk.services.credit_memos import credit, memos
 from tests import factories
 from tests.browser.conftest import Page, expect, portal_link, sign_in
 

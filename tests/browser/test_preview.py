@@ -10,15 +10,9 @@ import re
 
 import pytest
 
-from creditdesk.services import (
-    catalog,
-    credit,
-    customers,
-    invoices,
-    memo_lifecycle,
-    memos,
-    visibility,
-)
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers, visibility
+from creditdesk.services.invoicing import catalog, invoices
 from tests import factories
 from tests.browser.conftest import PHONE, Page, expect, screenshot, sign_in
 

@@ -8,14 +8,10 @@ import re
 
 import pytest
 
-from creditdesk.services import (
-    credit,
-    invoices,
-    memo_lifecycle,
-    memos,
-    portal_links,
-    visibility,
-)
+from creditdesk.services.access import portal_links
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import visibility
+from creditdesk.services.invoicing import invoices
 from tests import factories
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, Page, expect, screenshot, sign_in
 

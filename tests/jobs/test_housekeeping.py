@@ -14,8 +14,8 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.jobs import housekeeping, queue
-from creditdesk.services import partners, sign_in, web_sessions
-from creditdesk.services.context import clock
+from creditdesk.services.access import partners, sign_in, web_sessions
+from creditdesk.services.common.context import clock
 
 
 def expired_leftovers(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:

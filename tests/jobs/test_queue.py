@@ -21,8 +21,9 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import queue
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import partners, sync
-from creditdesk.services.context import Actor, clock
+from creditdesk.services.access import partners
+from creditdesk.services.books import sync
+from creditdesk.services.common.context import Actor, clock
 from creditdesk.web.app import create_app
 from tests.qbo_fixtures import REALM, FakeQbo
 

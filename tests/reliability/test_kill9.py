@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select
 
 from creditdesk.db import models
-from creditdesk.services import partners
+from creditdesk.services.access import partners
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres_only, pytest.mark.slow]
 

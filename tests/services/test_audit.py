@@ -7,17 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.services import (
-    audit,
-    catalog,
-    context,
-    credit,
-    customers,
-    invoices,
-    memo_lifecycle,
-    memos,
-)
-from creditdesk.services.context import Actor
+from creditdesk.services.common import audit, context
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog, invoices
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from creditdesk.db import bulk, models
 from creditdesk.db.engine import Database
-from creditdesk.services.context import Actor, new_id
+from creditdesk.services.common.context import Actor, new_id
 
 
 def memo_rows(actor: Actor, customer_id: str, n: int) -> list[dict[str, Any]]:

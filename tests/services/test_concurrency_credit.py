@@ -19,7 +19,8 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.journal import EntryKind
-from creditdesk.services import credit, invoices, memo_lifecycle, memos
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.invoicing import invoices
 from tests import factories
 from tests.concurrency import (
     JOIN_TIMEOUT,

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import credit, customer_sources, customers
+from creditdesk.services.credit_memos import credit
+from creditdesk.services.customer_accounts import customer_sources, customers
 from tests import factories
 from tests.concurrency import assert_books, new_actor, race, settle
 from tests.sync_helpers import land

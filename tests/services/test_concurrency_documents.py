@@ -16,8 +16,9 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.journal import EntryKind
-from creditdesk.services import credit, invoices, memo_lifecycle, memos
-from creditdesk.services.context import Actor
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.invoicing import invoices
 from tests import factories
 from tests.concurrency import (
     MS,

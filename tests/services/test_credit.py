@@ -8,7 +8,9 @@ import pytest
 
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import context, credit, invoices, ledger, memo_lifecycle, memos
+from creditdesk.services.common import context
+from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.invoicing import invoices
 from tests import factories as f
 
 NOW = datetime(2025, 4, 5, 6, 7, 8, tzinfo=UTC)

@@ -8,7 +8,8 @@ import pytest
 
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import invoice_credit, invoices, memo_lifecycle, memos
+from creditdesk.services.credit_memos import invoice_credit, memo_lifecycle, memos
+from creditdesk.services.invoicing import invoices
 from tests import factories as f
 
 

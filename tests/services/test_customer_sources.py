@@ -13,8 +13,11 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import audit, credit, customer_sources, customers, portal_links
-from creditdesk.services.context import Actor
+from creditdesk.services.access import portal_links
+from creditdesk.services.common import audit
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import credit
+from creditdesk.services.customer_accounts import customer_sources, customers
 from tests import factories
 from tests.sync_helpers import land, synced_memos
 

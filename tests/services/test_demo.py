@@ -13,27 +13,19 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
+from creditdesk.demo import books as demo_sync
+from creditdesk.demo import partner as demo
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.memo import CREDIT_STATUSES, MemoStatus, Reason
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import (
-    catalog,
-    credit,
-    customer_sources,
-    customers,
-    demo,
-    demo_sync,
-    integrations,
-    invoices,
-    ledger,
-    memos,
-    partners,
-    suggestions,
-    sync,
-    views,
-    visibility,
-)
-from creditdesk.services.context import Actor, clock
+from creditdesk.services.access import partners
+from creditdesk.services.books import integrations, sync
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.credit_memos import credit, ledger, memos
+from creditdesk.services.customer_accounts import customer_sources, customers, visibility
+from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.read_models import views
+from creditdesk.services.suggesting import suggestions
 
 CURRENCIES = ("USD", "CAD", "EUR")
 

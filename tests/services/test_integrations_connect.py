@@ -14,8 +14,8 @@ from creditdesk.connectors import registry
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import integrations
-from creditdesk.services.context import Actor
+from creditdesk.services.books import integrations
+from creditdesk.services.common.context import Actor
 from tests.qbo_fixtures import REALM, FakeQbo
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import catalog, credit, customers, invoices, ledger, memos
+from creditdesk.services.credit_memos import credit, ledger, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog, invoices
 from tests import factories as f
 
 

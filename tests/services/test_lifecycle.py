@@ -8,7 +8,10 @@ import pytest
 
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import catalog, context, credit, customers, ledger, memo_lifecycle, memos
+from creditdesk.services.common import context
+from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog
 from tests import factories as f
 
 NOW = datetime(2025, 2, 3, 10, 30, tzinfo=UTC)

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.services import credit, invoices, memos
+from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.invoicing import invoices
 from tests import factories as f
 
 

@@ -7,7 +7,9 @@ import pytest
 from creditdesk.db import models
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import context, credit, customers, memo_lifecycle, memos
+from creditdesk.services.common import context
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
 from tests import factories as f
 
 

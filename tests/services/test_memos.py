@@ -11,7 +11,7 @@ from sqlalchemy import update
 from creditdesk.db import models
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import memo_lifecycle, memos
+from creditdesk.services.credit_memos import memo_lifecycle, memos
 from tests import factories as f
 
 REASONS = ["returned_goods", "damaged_goods", "service_issue", "pricing_error",

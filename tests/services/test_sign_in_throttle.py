@@ -16,8 +16,8 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.jobs import housekeeping
-from creditdesk.services import partners, sign_in
-from creditdesk.services.context import clock
+from creditdesk.services.access import partners, sign_in
+from creditdesk.services.common.context import clock
 from tests.concurrency import race, settle
 
 ADMIN, PASSWORD = "admin@acme.test", "correct horse"

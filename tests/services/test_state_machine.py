@@ -42,17 +42,11 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.journal import Account, EntryKind
-from creditdesk.services import (
-    catalog,
-    credit,
-    customers,
-    invoices,
-    ledger,
-    memo_lifecycle,
-    memos,
-    partners,
-)
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog, invoices
 
 pytestmark = pytest.mark.slow
 SETTINGS = settings(max_examples=30, stateful_step_count=40, deadline=None,

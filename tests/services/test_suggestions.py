@@ -8,8 +8,11 @@ import pytest
 
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import audit, invoices, memos, suggestions
-from creditdesk.services.context import Actor
+from creditdesk.services.common import audit
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.suggesting import suggestions
 from tests import factories
 
 

@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from creditdesk.db.engine import Database
-from creditdesk.services import memos, partners, suggestions
+from creditdesk.services.access import partners
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.suggesting import suggestions
 from creditdesk.web.app import create_app
 from tests.services.test_suggestions import duplicated_plan
 

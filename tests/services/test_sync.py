@@ -12,8 +12,10 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import customers, integrations, memo_lifecycle, sync
-from creditdesk.services.context import Actor, clock
+from creditdesk.services.books import integrations, sync
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.credit_memos import memo_lifecycle
+from creditdesk.services.customer_accounts import customers
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.sync_helpers import (
     Killed,

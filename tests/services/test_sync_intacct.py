@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from creditdesk.connectors import sage_intacct as intacct
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import sync, vault
-from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.books import sync
+from creditdesk.services.common import vault
+from creditdesk.services.common.context import Actor, clock, new_id
 from tests.intacct_fixtures import COMPANY, FakeIntacct
 from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
 from tests.sync_helpers import Killed, synced_memos

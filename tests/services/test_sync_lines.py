@@ -14,8 +14,8 @@ from creditdesk.db import bulk, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services import memo_lifecycle, memos
-from creditdesk.services.context import Actor
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import memo_lifecycle, memos
 from tests.intacct_fixtures import COMPANY, FakeIntacct
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.services.test_sync_intacct import connect as connect_intacct

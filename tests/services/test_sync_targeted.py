@@ -8,8 +8,9 @@ from datetime import timedelta
 from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import sync, vault
-from creditdesk.services.context import Actor, clock, new_id
+from creditdesk.services.books import sync
+from creditdesk.services.common import vault
+from creditdesk.services.common.context import Actor, clock, new_id
 from tests.concurrency import Calls, new_actor, race, settle
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.sync_helpers import integration, run, synced_memos

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import customers, memo_lifecycle, sync
-from creditdesk.services.context import Actor, clock
+from creditdesk.services.books import sync
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.credit_memos import memo_lifecycle
+from creditdesk.services.customer_accounts import customers
 from tests.sync_helpers import (
     Killed,
     dying_after_first_page,

@@ -5,9 +5,9 @@ stored amounts, the memo view, the memo page and the portal's credit memos."""
 from __future__ import annotations
 
 from creditdesk.db.engine import Database
-from creditdesk.services import portal, views
-from creditdesk.services.context import Actor
-from creditdesk.services.portal_links import PortalCustomer
+from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.common.context import Actor
+from creditdesk.services.read_models import portal, views
 from tests.sync_helpers import synced_memos
 from tests.xero_fixtures import TENANT, FakeXero
 
@@ -39,7 +39,7 @@ def test_y4_xero_refunds_are_kept_apart_from_allocations(
 
 def test_y4_portal_memos_say_applied_in_the_system_and_refunded_apart(
         db: Database, actor: Actor, fake_xero: FakeXero) -> None:
-    from creditdesk.services import visibility
+    from creditdesk.services.customer_accounts import visibility
 
     st = fake_xero.state
     note = st.add_credit_note(TENANT, total="200.00")

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.services import (
-    audit,
-    catalog,
-    credit,
-    customers,
-    invoices,
-    ledger,
-    memo_lifecycle,
-    memos,
-)
+from creditdesk.services.common import audit
+from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog, invoices
 from tests import factories as f
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from creditdesk.db import models, units
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import customers
-from creditdesk.services.context import Actor, clock
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.customer_accounts import customers
 
 
 def _count_elsewhere(db: Database) -> int:

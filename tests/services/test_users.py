@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.domain import errors
-from creditdesk.services import audit, partners, sign_in, users, web_sessions
-from creditdesk.services.context import Actor, clock
+from creditdesk.services.access import partners, sign_in, users, web_sessions
+from creditdesk.services.common import audit
+from creditdesk.services.common.context import Actor, clock
 from tests.concurrency import race, settle
 
 ADMIN, PASSWORD = "admin@acme.test", "correct horse"

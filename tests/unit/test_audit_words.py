@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from creditdesk.services.audit_words import describe
+from creditdesk.services.read_models.audit_words import describe
 
 
 def test_memo_entries_name_amounts_invoices_and_reasons() -> None:

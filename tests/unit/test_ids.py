@@ -9,8 +9,8 @@ import ulid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditdesk.services import context
-from creditdesk.services.context import new_id
+from creditdesk.services.common import context
+from creditdesk.services.common.context import new_id
 
 
 def test_an_id_is_a_prefix_and_a_lower_case_ulid_of_now() -> None:

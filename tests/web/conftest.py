@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from creditdesk.db.engine import Database
-from creditdesk.services import partners, portal_links, users
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners, portal_links, users
+from creditdesk.services.common.context import Actor
 from creditdesk.web import auth
 from creditdesk.web.app import create_app
 

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from creditdesk.db import models
-from creditdesk.services import audit, partners
-from creditdesk.services.context import clock, new_id
+from creditdesk.services.access import partners
+from creditdesk.services.common import audit
+from creditdesk.services.common.context import clock, new_id
 
 ADMIN, PASSWORD = "admin@acme.test", "correct horse"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from creditdesk.services import audit
+from creditdesk.services.common import audit
 from tests import factories
 
 URL = "/api/v1/settings/credit-balance-visibility"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from creditdesk.services import sign_in
+from creditdesk.services.access import sign_in
 from tests.web.conftest import csrf_of
 
 
@@ -81,7 +81,7 @@ def test_failed_sign_ins_are_limited_per_email_and_address(new_browser, partner)
 def test_throttle_ends_after_the_window(new_browser, partner, monkeypatch) -> None:
     from datetime import timedelta
 
-    from creditdesk.services.context import clock
+    from creditdesk.services.common.context import clock
 
     b = new_browser()
     for _ in range(sign_in.MAX_FAILURES):
@@ -111,7 +111,7 @@ def test_csrf_token_is_required_on_dashboard_forms(admin, db, actor) -> None:
     r = admin.post(f"/dashboard/credit-memos/{memo_id}/issue", csrf=False)
     assert r.status_code == 403
     assert "draft" in admin.get(f"/dashboard/credit-memos/{memo_id}").text.lower()
-    from creditdesk.services import memos
+    from creditdesk.services.credit_memos import memos
     assert memos.get_memo(db, actor=actor, memo_id=memo_id).status == "draft"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from creditdesk.services import memos
+from creditdesk.services.credit_memos import memos
 from tests import factories
 
 ODD = ["", " ", "0", "-1", "1e999", "NaN", "1,000.00", "\uff19", "x" * 5000, "\x00", "<script>"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import html
 import re
 
-from creditdesk.services import invoices, memos
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.invoicing import invoices
 
 
 def _invoice(db, actor, cid):

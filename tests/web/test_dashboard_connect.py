@@ -16,8 +16,8 @@ import pytest
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import integrations
-from creditdesk.services.context import Actor
+from creditdesk.services.books import integrations
+from creditdesk.services.common.context import Actor
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.xero_fixtures import FakeXero
 

@@ -12,8 +12,8 @@ from defusedxml import ElementTree as SafeET
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import qbwc
-from creditdesk.services.context import Actor
+from creditdesk.services.books import qbwc
+from creditdesk.services.common.context import Actor
 from tests.qbo_fixtures import REALM, FakeQbo
 
 PAGE = "/dashboard/integrations"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from creditdesk.services import credit, memos
+from creditdesk.services.credit_memos import credit, memos
 from tests import factories
 
 
@@ -64,7 +64,7 @@ def test_audit_trail_says_what_changed(admin, db, actor) -> None:
     mid = factories.memo(db, actor, cid, "100.00", issue=False)
     memos.update_memo(db, actor=actor, memo_id=mid, changes={"amount": "150.00",
                                                              "reason": "pricing_error"})
-    from creditdesk.services import memo_lifecycle
+    from creditdesk.services.credit_memos import memo_lifecycle
     memo_lifecycle.issue_memo(db, actor=actor, memo_id=mid)
     credit.apply_credit(db, actor=actor, memo_id=mid, invoice_id=inv, amount="40.00")
     text = html.unescape(admin.get(f"/dashboard/credit-memos/{mid}").text)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from creditdesk.services import credit, invoices, memos
+from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.invoicing import invoices
 from tests import factories
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from creditdesk.services import audit, credit, invoices, memos, visibility
+from creditdesk.services.common import audit
+from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.customer_accounts import visibility
+from creditdesk.services.invoicing import invoices
 from tests import factories
 
 

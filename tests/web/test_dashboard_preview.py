@@ -9,7 +9,7 @@ import re
 from sqlalchemy import func, select
 
 from creditdesk.db import models
-from creditdesk.services import memos
+from creditdesk.services.credit_memos import memos
 from tests import factories
 
 HTMX = {"HX-Request": "true", "HX-Target": "confirmation"}

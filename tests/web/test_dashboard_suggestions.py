@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from creditdesk.services import invoices, memos, suggestions
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.suggesting import suggestions
 from tests import factories
 from tests.services.test_suggestions import duplicated_plan
 

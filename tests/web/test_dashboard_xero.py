@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services.context import Actor
+from creditdesk.services.common.context import Actor
 from tests.xero_fixtures import TENANT, FakeXero
 
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from creditdesk.db.engine import Database
-from creditdesk.services import memos, pages
-from creditdesk.services.context import Actor
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.read_models import pages
 from creditdesk.web.app import create_app
 from tests import factories
 from tests.local_server import serve

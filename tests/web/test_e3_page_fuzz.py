@@ -18,8 +18,11 @@ from sqlalchemy import func, select
 from creditdesk.connectors import registry
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services import credit, portal_links, qbwc_setup, suggestions, users
-from creditdesk.services.context import Actor
+from creditdesk.services.access import portal_links, users
+from creditdesk.services.books import qbwc_setup
+from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import credit
+from creditdesk.services.suggesting import suggestions
 from tests import factories
 from tests.services.test_suggestions import duplicated_plan
 from tests.web.conftest import Browser, portal_for

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from creditdesk.db.engine import Database
-from creditdesk.services import portal_links
-from creditdesk.services.context import Actor
+from creditdesk.services.access import portal_links
+from creditdesk.services.common.context import Actor
 from creditdesk.web import headers
 from creditdesk.web.app import create_app
 from tests import factories

@@ -7,8 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from creditdesk.services import credit, invoices, memos, portal, portal_links, visibility
-from creditdesk.services.context import clock
+from creditdesk.services.access import portal_links
+from creditdesk.services.common.context import clock
+from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.customer_accounts import visibility
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import portal
 from tests import factories
 from tests.web.conftest import portal_for
 
@@ -23,7 +27,7 @@ def books(db, actor):
     open_memo = factories.memo(db, actor, cid, "47.23")
     draft = factories.memo(db, actor, cid, "58.41", issue=False)
     void = factories.memo(db, actor, cid, "66.67")
-    from creditdesk.services import memo_lifecycle
+    from creditdesk.services.credit_memos import memo_lifecycle
     memo_lifecycle.void_memo(db, actor=actor, memo_id=void, reason="typo")
     number = {k: memos.get_memo(db, actor=actor, memo_id=v).number
               for k, v in {"applied": applied, "open": open_memo, "draft": draft,

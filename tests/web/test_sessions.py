@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from creditdesk.db import models
-from creditdesk.services import memos, web_sessions
-from creditdesk.services.context import clock
+from creditdesk.services.access import web_sessions
+from creditdesk.services.common.context import clock
+from creditdesk.services.credit_memos import memos
 from creditdesk.web.app import create_app
 from tests import factories
 from tests.web.conftest import SECRET, Browser, portal_for
@@ -89,7 +90,7 @@ def test_e4_a_portal_cookie_copied_before_sign_out_opens_no_page(db, actor,
 
 
 def test_e4_portal_and_dashboard_sessions_are_separate(db, actor, admin, new_browser) -> None:
-    from creditdesk.services import portal_links
+    from creditdesk.services.access import portal_links
 
     cid = factories.customer(db, actor)  # the admin's own browser opens a portal link
     token = portal_links.create_link(db, actor=actor, customer_id=cid).token
@@ -202,7 +203,7 @@ def test_e4_the_clean_up_job_deletes_expired_sessions(db, admin, new_browser, fr
 
 def test_e4_cookies_are_httponly_lax_secure_over_https_and_the_portals_is_its_own(
         db, actor) -> None:
-    from creditdesk.services import portal_links
+    from creditdesk.services.access import portal_links
 
     cid = factories.customer(db, actor)
     token = portal_links.create_link(db, actor=actor, customer_id=cid).token

@@ -461,7 +461,7 @@ class PortalToken(Base):
 class SignInCounter(Base):
     """Dashboard sign-in attempts of one account or one client address (SHA-256 of it) in
     the window that started at ``window_started_at``: claimed before a password is checked
-    (``services/sign_in.py``), so parallel guesses can't overrun the limit."""
+    (``services/access/sign_in.py``), so parallel guesses can't overrun the limit."""
 
     __tablename__ = "sign_in_counters"
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -611,7 +611,7 @@ class SyncRun(Base):
         Index("ux_sync_runs_one_running", "integration_id", unique=True,
               sqlite_where=text("status = 'running'"),
               postgresql_where=text("status = 'running'")),
-        # Requests for a run meet in the one queued run (services/sync.py ``request_run``).
+        # Requests for a run meet in the one queued run (services/books/sync.py ``request_run``).
         Index("ux_sync_runs_one_queued", "integration_id", unique=True,
               sqlite_where=text("status = 'queued'"),
               postgresql_where=text("status = 'queued'")),

@@ -14,7 +14,8 @@ import logging
 import time
 
 from creditdesk.db.engine import Database
-from creditdesk.services import idempotency, sign_in, web_sessions
+from creditdesk.services.access import sign_in, web_sessions
+from creditdesk.services.common import idempotency
 
 log = logging.getLogger("creditdesk.jobs")
 

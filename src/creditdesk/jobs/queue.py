@@ -32,7 +32,7 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import housekeeping
-from creditdesk.services import sync
+from creditdesk.services.books import sync
 
 log = logging.getLogger("creditdesk.jobs")
 

@@ -15,7 +15,7 @@ from creditdesk.connectors import base, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.jobs import housekeeping
-from creditdesk.services import sync
+from creditdesk.services.books import sync
 
 log = logging.getLogger("creditdesk.jobs")
 

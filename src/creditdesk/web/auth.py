@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from creditdesk.domain import errors
-from creditdesk.services import sign_in
-from creditdesk.services.context import Actor
+from creditdesk.services.access import sign_in
+from creditdesk.services.common.context import Actor
 from creditdesk.web import csrf, htmx, sessions, templating
 from creditdesk.web.api.deps import DB, get_db
 

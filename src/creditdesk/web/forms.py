@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
-from creditdesk.services import pagination
+from creditdesk.services.common import pagination
 from creditdesk.web import errors as web_errors
 from creditdesk.web.csrf import text
 

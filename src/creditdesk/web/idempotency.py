@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from creditdesk import faults
 from creditdesk.db import units
 from creditdesk.domain import errors
-from creditdesk.services import idempotency, vault
-from creditdesk.services.context import Actor
+from creditdesk.services.common import idempotency, vault
+from creditdesk.services.common.context import Actor
 from creditdesk.web import errors as web_errors
 
 HEADER = b"idempotency-key"

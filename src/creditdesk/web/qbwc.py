@@ -19,8 +19,8 @@ from creditdesk import __version__
 from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
-from creditdesk.services import qbwc, qbwc_setup
-from creditdesk.services.context import Actor
+from creditdesk.services.books import qbwc, qbwc_setup
+from creditdesk.services.common.context import Actor
 from creditdesk.web import urls
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

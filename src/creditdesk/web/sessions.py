@@ -7,7 +7,7 @@ over https (behind a proxy: uvicorn's ``--proxy-headers``); no expiry of their o
 server's expiry governs, and the browser drops them when it closes). The API under
 ``/api`` and the static files get no session.
 
-``request.session`` is the signed-in session's data (``services/web_sessions.py``),
+``request.session`` is the signed-in session's data (``services/access/web_sessions.py``),
 written back before the response starts if a route changed it (a flash, say). A visitor who
 is not signed in has no row: its data is not kept, and its CSRF token is an HMAC of its
 cookie's token under ``CREDITDESK_SECRET_KEY`` (read on first use), so that anonymous
@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
-from creditdesk.services import web_sessions
+from creditdesk.services.access import web_sessions
 
 COOKIES = {web_sessions.DASHBOARD: "creditdesk_session", web_sessions.PORTAL: "creditdesk_portal"}
 PATHS = {web_sessions.DASHBOARD: "/", web_sessions.PORTAL: "/portal"}

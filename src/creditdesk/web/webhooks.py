@@ -25,7 +25,7 @@ from creditdesk.connectors.base import Targets
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import sync
+from creditdesk.services.books import sync
 from creditdesk.web.errors import problem
 
 router = APIRouter(include_in_schema=False)

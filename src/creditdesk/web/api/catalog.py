@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from creditdesk.services import catalog, ledger
+from creditdesk.services.credit_memos import ledger
+from creditdesk.services.invoicing import catalog
 from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

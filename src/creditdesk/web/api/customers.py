@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from creditdesk.services import customer_sources, customers, portal_links
+from creditdesk.services.access import portal_links
+from creditdesk.services.customer_accounts import customer_sources, customers
 from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import partners
-from creditdesk.services.context import Actor
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor
 from creditdesk.web.api import fields
 
 

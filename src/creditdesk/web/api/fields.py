@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from creditdesk.domain import currencies, lines, memo, money
-from creditdesk.services import catalog
+from creditdesk.services.invoicing import catalog
 
 
 def _whitespace_class() -> str:

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from creditdesk.domain import errors as domain_errors
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import integrations
+from creditdesk.services.books import integrations
 from creditdesk.web import urls
 from creditdesk.web.api import connect_bodies, fields, present
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit

@@ -26,7 +26,7 @@ from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from creditdesk.services import idempotency
+from creditdesk.services.common import idempotency
 from creditdesk.web import errors as web_errors
 from creditdesk.web.api import jsonbody
 

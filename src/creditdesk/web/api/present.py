@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from creditdesk.domain.money import Money
-from creditdesk.services import views
+from creditdesk.services.read_models import views
 
 
 def amount(m: Money) -> str:

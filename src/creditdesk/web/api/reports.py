@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from creditdesk.domain import currencies, errors, money
-from creditdesk.services import audit, ledger
+from creditdesk.services.common import audit
+from creditdesk.services.credit_memos import ledger
 from creditdesk.web.api import present, responses
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

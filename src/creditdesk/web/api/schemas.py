@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from creditdesk.domain import lines as line_rules
-from creditdesk.services import customers, memo_lifecycle, memos
+from creditdesk.services.credit_memos import memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers
 from creditdesk.web.api import fields
 
 

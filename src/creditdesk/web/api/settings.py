@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictBool
 
-from creditdesk.services import visibility
+from creditdesk.services.customer_accounts import visibility
 from creditdesk.web.api import fields, schemas
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from creditdesk.services import suggestions
+from creditdesk.services.suggesting import suggestions
 from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.services import partners, users
+from creditdesk.services.access import partners, users
 from creditdesk.web import auth, forms, sessions, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
-from creditdesk.services import memos, pages
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.read_models import pages
 from creditdesk.web import forms, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

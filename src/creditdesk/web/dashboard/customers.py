@@ -8,14 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.services import (
-    audit,
-    customer_sources,
-    customers,
-    pages,
-    portal_links,
-    suggestion_pages,
-)
+from creditdesk.services.access import portal_links
+from creditdesk.services.common import audit
+from creditdesk.services.customer_accounts import customer_sources, customers
+from creditdesk.services.read_models import pages, suggestion_pages
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

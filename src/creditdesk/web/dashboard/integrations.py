@@ -18,7 +18,7 @@ from creditdesk.connectors import registry
 from creditdesk.domain import errors
 from creditdesk.domain import memo as rules
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services import integrations
+from creditdesk.services.books import integrations
 from creditdesk.web import forms, htmx, templating, urls
 from creditdesk.web import qbwc as qbwc_web
 from creditdesk.web.api.deps import DB

@@ -8,7 +8,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.services import credit, invoices, pages
+from creditdesk.services.credit_memos import credit
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import pages
 from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

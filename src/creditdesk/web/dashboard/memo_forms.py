@@ -12,7 +12,9 @@ from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
-from creditdesk.services import customers, memos, pages
+from creditdesk.services.credit_memos import memos
+from creditdesk.services.customer_accounts import customers
+from creditdesk.services.read_models import pages
 from creditdesk.web import forms, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

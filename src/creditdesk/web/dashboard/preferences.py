@@ -15,7 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.services import customers, visibility, visibility_preview
+from creditdesk.services.customer_accounts import customers, visibility
+from creditdesk.services.read_models import visibility_preview
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import Admin

@@ -11,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain import suggestions as suggestion_rules
-from creditdesk.services import suggestion_pages, suggestions
+from creditdesk.services.read_models import suggestion_pages
+from creditdesk.services.suggesting import suggestions
 from creditdesk.web import forms, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services import portal, portal_links
-from creditdesk.services.portal_links import PortalCustomer
+from creditdesk.services.access import portal_links
+from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.read_models import portal
 from creditdesk.web import csrf, sessions, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.portal.session import session_customer

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from creditdesk.db.engine import Database
-from creditdesk.services import portal
-from creditdesk.services.portal_links import PortalCustomer
+from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.read_models import portal
 from creditdesk.web import sessions
 
 

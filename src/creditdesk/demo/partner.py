@@ -1,0 +1,483 @@
+"""The demo partner behind ``creditdesk serve --demo``: Northwind IT Services, with
+customers, a catalogue, invoices and credit memos in every status, overdue and partially
+paid invoices, a visibility exception, open suggestions of every reason, and memos synced
+from QuickBooks Online and Xero (``books``: one customer in all three places, a likely
+copy to merge, both connections disconnected after one recorded run).
+
+The suggestions are not planted: three customers have a plain billing history in which
+something went wrong once (a monthly charge billed for twice the seats, an invoice sent
+twice, a security key charged at the wrong price), and the loader ends with the same
+refresh a partner runs, so the detectors find them as they would in real books.
+
+Everything is made through the use cases (never raw rows), so the postings, stock
+movements, numbers and audit trail are exactly what real use produces. Deterministic: one
+seeded ``random.Random``, dates relative to today. Idempotent: when the demo partner
+exists already nothing is loaded again, and a fresh API key is returned for it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from creditdesk.db.engine import Database
+from creditdesk.demo import books
+from creditdesk.domain import errors
+from creditdesk.domain.memo import MemoStatus, Reason
+from creditdesk.domain.money import Money
+from creditdesk.services.access import partners
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.customer_accounts import customers, visibility
+from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.read_models import views
+from creditdesk.services.suggesting import suggestions
+
+PARTNER_NAME = "Northwind IT Services"
+ADMIN_EMAIL = "demo@creditdesk.local"
+ADMIN_PASSWORD = "northwind-demo"  # printed by `serve --demo`: a known demo password
+SEED = 4217
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    partner_name: str
+    admin_email: str
+    admin_password: str
+    api_key: str
+    partner_id: str
+    loaded: bool  # False when the demo partner existed already and only a new key was made
+
+
+# (name, email domain, currency, seats)
+CUSTOMERS = [
+    ("Contoso Dental Group", "contosodental.com", "USD", 24),
+    ("Fabrikam Logistics", "fabrikamlogistics.com", "USD", 58),
+    ("Tailspin Aviation Services", "tailspinaviation.com", "USD", 35),
+    ("Adventure Works Cycles", "adventure-works.com", "USD", 42),
+    ("Litware Accounting LLP", "litware.com", "USD", 16),
+    ("Proseware Legal", "prosewarelegal.com", "USD", 12),
+    ("Wide World Importers", "wideworldimporters.com", "USD", 47),
+    ("Coho Vineyard & Winery", "cohovineyard.com", "USD", 9),
+    ("Blue Yonder Clinics", "blueyonderclinics.com", "USD", 31),
+    ("Lucerne Publishing", "lucernepublishing.com", "USD", 20),
+    ("Margie's Travel", "margiestravel.com", "USD", 14),
+    ("Trey Research", "treyresearch.net", "USD", 38),
+    ("Alpine Ski House", "alpineskihouse.com", "USD", 11),
+    ("Northridge Property Management", "northridgepm.com", "USD", 27),
+    ("Woodgrove Credit Union", "woodgrovecu.org", "USD", 53),
+    ("Graphic Design Institute", "graphicdesigninstitute.edu", "USD", 19),
+    ("Maple Leaf Freight Inc.", "mapleleaffreight.ca", "CAD", 33),
+    ("Laurentian Family Practice", "laurentianfp.ca", "CAD", 13),
+    ("Brandt & Vogel GmbH", "brandt-vogel.de", "EUR", 28),
+    ("Atelier Lumière SARL", "atelier-lumiere.fr", "EUR", 10),
+]
+
+# (product, [(sku, variant, price, opening stock)]) — hardware, in USD
+PRODUCTS = [
+    ("Dell Latitude 5550 laptop", [("DL-5550-16", "16 GB / 512 GB", "1349.00", 40),
+                                   ("DL-5550-32", "32 GB / 1 TB", "1689.00", 25)]),
+    ("Dell P2725H 27-inch monitor", [("DL-P2725H", "27-inch FHD", "289.99", 90)]),
+    ("Ubiquiti UniFi access point", [("UB-U6-PRO", "U6 Pro", "159.00", 120),
+                                     ("UB-U7-PRO", "U7 Pro", "189.00", 80)]),
+    ("Cisco Meraki MX68 security appliance", [("MR-MX68", "MX68", "895.00", 20)]),
+    ("APC Back-UPS Pro", [("APC-BR900", "900 VA", "149.00", 50),
+                          ("APC-BR1500", "1500 VA", "229.00", 45)]),
+    ("YubiKey 5 security key", [("YK-5-NFC", "5 NFC", "55.00", 300),
+                                ("YK-5C-NFC", "5C NFC", "60.00", 250)]),
+]
+
+SEATS = "Managed IT services, per seat (monthly)"
+M365 = "Microsoft 365 Business Premium, per user (monthly)"
+BACKUP = ("Backup and disaster recovery (monthly)", "450.00")
+SECURITY = ("Network security monitoring (monthly)", "600.00")
+ONSITE = ("On-site support (hours)", "145.00")
+PROJECT = ("Project labour (hours)", "165.00")
+
+# Customers whose history holds one mistake each, for the suggestions (see _stories).
+STORY_CUSTOMERS = [
+    ("Hartwell Orthodontics", "hartwellortho.com", 18),
+    ("Kestrel Architecture Partners", "kestrel-architecture.com", 22),
+    ("Pinecrest Veterinary Hospital", "pinecrestvet.com", 15),
+]
+STORY_MONTHS = 9  # monthly invoices in each story customer's history
+YUBIKEY_SLIP = "65.00"  # charged once instead of the 55.00 catalogue price
+
+INVOICES, DRAFT_INVOICES, VOID_DRAFT, VOID_ISSUED = 100, 7, 2, 5
+SPREAD = {(Reason.GOODWILL, MemoStatus.APPLIED), (Reason.OTHER, MemoStatus.APPLIED),
+          (Reason.SERVICE_ISSUE, MemoStatus.APPLIED)}
+CURRENCY = {(Reason.GOODWILL, MemoStatus.APPLIED): "CAD",
+            (Reason.SERVICE_ISSUE, MemoStatus.PARTIALLY_APPLIED): "EUR",
+            (Reason.BILLING_ADJUSTMENT, MemoStatus.ISSUED): "CAD",
+            (Reason.OTHER, MemoStatus.APPLIED): "EUR",
+            (Reason.PRICING_ERROR, MemoStatus.APPLIED): "EUR"}
+VOID_REASONS = ["Entered against the wrong customer", "Raised twice by mistake",
+                "Superseded by a corrected credit memo", "The customer declined the credit"]
+
+
+def load(db: Database) -> DemoInfo:
+    """Load the demo partner once; on later runs only make a new API key for it."""
+    partner_id = partners.find_partner_by_admin_email(db, ADMIN_EMAIL)
+    if partner_id is None:
+        try:
+            new = partners.create_partner(db, name=PARTNER_NAME, admin_email=ADMIN_EMAIL,
+                                          admin_password=ADMIN_PASSWORD)
+        except errors.Conflict:  # another process created it a moment ago
+            partner_id = partners.find_partner_by_admin_email(db, ADMIN_EMAIL)
+        else:
+            _Loader(db, Actor(new.partner_id, f"user:{ADMIN_EMAIL}")).run()
+            return DemoInfo(PARTNER_NAME, ADMIN_EMAIL, ADMIN_PASSWORD, new.api_key,
+                            new.partner_id, loaded=True)
+    assert partner_id is not None
+    key = partners.create_api_key(db, partner_id=partner_id, name="demo",
+                                  actor_name=f"user:{ADMIN_EMAIL}")
+    return DemoInfo(PARTNER_NAME, ADMIN_EMAIL, ADMIN_PASSWORD, key, partner_id, loaded=False)
+
+
+def _money(minor: int, currency: str) -> str:
+    return Money(minor, currency).to_str()
+
+
+class _Loader:
+    def __init__(self, db: Database, actor: Actor) -> None:
+        self.db, self.actor = db, actor
+        self.rng = random.Random(SEED)
+        self.today = clock.today()
+        self.customers: list[tuple[str, str, int]] = []  # (id, currency, seats)
+        self.variants: list[tuple[str, catalog.VariantView]] = []  # (product name, variant)
+        self.invoices: dict[str, views.InvoiceView] = {}  # issued, not void, in number order
+        self.linked: dict[str, int] = {}  # invoice id -> total of non-void memos linked to it
+        self.reserved: set[str] = set()  # invoices a duplicate-charge memo cancels whole
+        self.voided = 0
+        # The story customers' invoices, by date: made among the others, so that invoice
+        # numbers follow issue dates across the whole demo.
+        self.stories: list[tuple[date, str, list[dict], bool]] = []
+
+    def run(self) -> None:
+        self._customers()
+        self._catalog()
+        self._plan_stories()
+        self._invoices()
+        self._memos()
+        self._payments()
+        self._part_payments()
+        self._visibility()
+        books.load(self.db, self.actor, self.today)
+        suggestions.refresh(self.db, actor=self.actor)
+
+    def _visibility(self) -> None:
+        """Credit shown in the portal to every customer but the last one (an exception),
+        so that a newcomer sees both sides of P2/P3 at once."""
+        visibility.replace_setting(self.db, actor=self.actor, show_to_all_customers=True,
+                                   exceptions=[self.customers[-1][0]])
+
+    # --- customers and catalogue ----------------------------------------------
+    def _customers(self) -> None:
+        for name, domain, currency, seats in CUSTOMERS:
+            c = customers.create_customer(self.db, actor=self.actor, name=name,
+                                          email=f"accounts@{domain}", currency=currency)
+            self.customers.append((c.id, currency, seats))
+
+    def _catalog(self) -> None:
+        for name, variants in PRODUCTS:
+            p = catalog.create_product(self.db, actor=self.actor, name=name, variants=[
+                catalog.VariantInput(sku, label, price, stock)
+                for sku, label, price, stock in variants])
+            self.variants.extend((p.name, v) for v in p.variants)
+
+    # --- invoices -------------------------------------------------------------
+    def _lines(self, currency: str, seats: int) -> list[dict]:
+        rng, kind = self.rng, self.rng.choice(["monthly", "monthly", "project", "support"])
+        if kind == "monthly":
+            lines = [{"description": SEATS, "quantity": seats, "unit_price": "125.00"},
+                     {"description": M365, "quantity": seats, "unit_price": "22.00"}]
+            for extra in rng.sample([BACKUP, SECURITY], rng.randint(0, 2)):
+                lines.append({"description": extra[0], "quantity": 1, "unit_price": extra[1]})
+            return lines
+        if kind == "support":
+            return [{"description": ONSITE[0], "quantity": rng.randint(2, 16),
+                     "unit_price": ONSITE[1]}]
+        lines = []
+        if currency == "USD":  # the catalogue is priced in USD
+            for product, v in rng.sample(self.variants, rng.randint(1, 3)):
+                lines.append(_line(f"{product}, {v.name}", rng.randint(1, 8), v.price, v.id))
+        lines.append({"description": PROJECT[0], "quantity": rng.randint(4, 40),
+                      "unit_price": PROJECT[1]})
+        return lines
+
+    def _invoices(self) -> None:
+        rng = self.rng
+        owners = [self.customers[i % len(self.customers)] for i in range(80)]
+        owners += [rng.choice(self.customers) for _ in range(INVOICES - 80)]
+        ages = sorted((rng.randint(1, 200) for _ in range(INVOICES)), reverse=True)
+        rng.shuffle(owners)
+        picked = rng.sample(range(INVOICES - DRAFT_INVOICES), VOID_DRAFT + VOID_ISSUED)
+        voids, void_drafts = set(picked), set(picked[:VOID_DRAFT])
+        for i, ((customer_id, currency, seats), age) in enumerate(zip(owners, ages, strict=True)):
+            draft = i >= INVOICES - DRAFT_INVOICES
+            issued_on = None if draft else self.today - timedelta(days=age)
+            self._story_invoices(until=issued_on)
+            inv = invoices.create_invoice(
+                self.db, actor=self.actor, customer_id=customer_id,
+                lines=self._lines(currency, seats), issue_date=issued_on,
+                due_date=issued_on + timedelta(days=30) if issued_on else None)
+            if draft:
+                continue
+            if i in void_drafts:
+                invoices.void_invoice(self.db, actor=self.actor, invoice_id=inv.id)
+                continue
+            inv = invoices.issue_invoice(self.db, actor=self.actor, invoice_id=inv.id)
+            if i in voids:
+                invoices.void_invoice(self.db, actor=self.actor, invoice_id=inv.id)
+                continue
+            self.invoices[inv.id] = inv
+        self._story_invoices(until=None)
+
+    def _part_payments(self) -> None:
+        """Overdue invoices paid in part, two with credit applied too, so the portal's
+        explanation of a balance (payments, then credits) has something to explain."""
+        overdue = [i for i in self.invoices.values()
+                   if i.status in ("open", "partially_paid") and i.id not in self.reserved
+                   and not i.payments and i.due_date and i.due_date < self.today]
+        credited = [i for i in overdue if i.credit_applied.minor][:2]
+        plain = [i for i in overdue if not i.credit_applied.minor][:2]
+        for inv in credited + plain:
+            paid_at = datetime.combine(inv.due_date - timedelta(days=3), time(10, 0), UTC)
+            self.invoices[inv.id] = invoices.record_payment(
+                self.db, actor=self.actor, invoice_id=inv.id, paid_at=paid_at,
+                amount=_money(inv.balance_due.minor * 2 // 5, inv.currency))
+
+    # --- histories the suggestion detectors flag (G1) ----------------------------
+    def _plan_stories(self) -> None:
+        """One customer per suggestion reason, billed monthly on the same day for
+        ``STORY_MONTHS`` months, with one mistake each; every invoice is paid except the
+        mistaken one (left overdue, as a customer disputing it would) and the latest."""
+        for (name, domain, seats), story in zip(STORY_CUSTOMERS, (
+                self._seats_counted_twice, self._sent_twice, self._wrong_price), strict=True):
+            c = customers.create_customer(self.db, actor=self.actor, name=name,
+                                          email=f"accounts@{domain}", currency="USD")
+            first = self.today - timedelta(days=30 * STORY_MONTHS - 12)
+            plan = [(first + timedelta(days=30 * m), self._plan(seats)) for m in
+                    range(STORY_MONTHS)]
+            for on, lines, mistaken in story(plan, seats):
+                self.stories.append((on, c.id, lines, not mistaken and on != plan[-1][0]))
+        self.stories.sort(key=lambda s: s[0])
+
+    def _story_invoices(self, *, until: date | None) -> None:
+        """Make the planned story invoices dated up to ``until`` (all of them: None)."""
+        while self.stories and (until is None or self.stories[0][0] <= until):
+            on, customer_id, lines, paid = self.stories.pop(0)
+            self._story_invoice(customer_id, on, lines, paid=paid)
+
+    def _plan(self, seats: int) -> list[dict]:
+        return [{"description": SEATS, "quantity": seats, "unit_price": "125.00"},
+                {"description": BACKUP[0], "quantity": 1, "unit_price": BACKUP[1]}]
+
+    def _seats_counted_twice(self, plan: list, seats: int):
+        """Billing adjustment: month 7 bills twice the seats, then back to normal."""
+        for m, (on, lines) in enumerate(plan):
+            if m == 6:
+                lines = [{**lines[0], "quantity": seats * 2}, lines[1]]
+            yield on, lines, m == 6
+
+    def _sent_twice(self, plan: list, seats: int):
+        """Duplicate charge: month 6's invoice sent again two days later."""
+        for m, (on, lines) in enumerate(plan):
+            yield on, lines, False
+            if m == 5:
+                yield on + timedelta(days=2), lines, True
+
+    def _wrong_price(self, plan: list, seats: int):
+        """Pricing error: security keys each month at the catalogue's 55.00, once 65.00."""
+        key = next(v for _, v in self.variants if v.sku == "YK-5-NFC")
+        for m, (on, lines) in enumerate(plan):
+            price = Money.parse(YUBIKEY_SLIP, "USD") if m == 5 else key.price
+            yield on, [*lines, _line("YubiKey 5 security key, 5 NFC", 2, price, key.id)], m == 5
+
+    def _story_invoice(self, customer_id: str, on: date, lines: list[dict], *,
+                       paid: bool) -> None:
+        inv = invoices.create_invoice(self.db, actor=self.actor, customer_id=customer_id,
+                                      lines=lines, issue_date=on,
+                                      due_date=on + timedelta(days=30))
+        inv = invoices.issue_invoice(self.db, actor=self.actor, invoice_id=inv.id)
+        if paid:
+            paid_at = min(clock.now(), datetime.combine(on + timedelta(days=12), time(15, 30),
+                                                         UTC))
+            invoices.record_payment(self.db, actor=self.actor, invoice_id=inv.id,
+                                    amount=inv.total.to_str(), paid_at=paid_at)
+
+    # --- credit memos ---------------------------------------------------------
+    def _usable(self, inv: views.InvoiceView, currency: str | None = None) -> bool:
+        return (inv.status in ("open", "partially_paid") and inv.id not in self.reserved
+                and (currency is None or inv.currency == currency))
+
+    def _pick(self, ok: Callable[[views.InvoiceView], bool]) -> views.InvoiceView:
+        candidates = list(self.invoices.values())
+        self.rng.shuffle(candidates)
+        for inv in candidates:
+            if self._usable(inv) and ok(inv):
+                return inv
+        raise RuntimeError("demo data: no invoice fits a planned credit memo")
+
+    def _second(self, first: views.InvoiceView, need: int) -> views.InvoiceView | None:
+        """Another invoice of the same customer and currency with ``need`` balance due."""
+        for inv in self.invoices.values():
+            if (inv.id != first.id and inv.customer_id == first.customer_id
+                    and self._usable(inv, first.currency) and inv.balance_due.minor >= need):
+                return inv
+        return None
+
+    def _memos(self) -> None:
+        plans = [(r, s) for r in Reason for s in MemoStatus]  # every reason in every status
+        self.rng.shuffle(plans)
+        ages = sorted((self.rng.randint(0, 120) for _ in plans), reverse=True)
+        for (reason, status), age in zip(plans, ages, strict=True):
+            self._memo(reason, status, self.today - timedelta(days=age))
+
+    def _memo(self, reason: Reason, status: MemoStatus, on: date) -> None:
+        """One memo dated ``on`` (numbers follow dates), about an earlier invoice."""
+        rng, want = self.rng, CURRENCY.get((reason, status))
+        spread = (reason, status) in SPREAD
+
+        def fits(inv: views.InvoiceView) -> bool:
+            spec = _spec(reason, inv)
+            if spec is None or (want and inv.currency != want):
+                return False
+            if inv.issue_date is None or inv.issue_date > on - timedelta(days=2):
+                return False
+            total, link, _ = spec
+            if link and total > inv.total.minor - self.linked.get(inv.id, 0):
+                return False
+            if inv.balance_due.minor < total:
+                return False
+            return not spread or self._second(inv, total) is not None
+
+        inv = self._pick(fits)
+        spec = _spec(reason, inv)
+        assert spec is not None
+        _, link, kwargs = spec
+        issued_on = None if status is MemoStatus.DRAFT else on
+        if reason is Reason.DUPLICATE_CHARGE:  # C6: start from the invoice
+            memo = memos.create_from_invoice(self.db, actor=self.actor, invoice_id=inv.id,
+                                             reason=reason.value, issue_date=issued_on,
+                                             notes=kwargs.get("notes"))
+            self.reserved.add(inv.id)
+        else:
+            memo = memos.create_memo(self.db, actor=self.actor, customer_id=inv.customer_id,
+                                     reason=reason.value, currency=inv.currency,
+                                     invoice_id=inv.id if link else None,
+                                     issue_date=issued_on, **kwargs)
+        if link:
+            self.linked[inv.id] = self.linked.get(inv.id, 0) + memo.total.minor
+        if status is MemoStatus.DRAFT:
+            return
+        if status is MemoStatus.VOID:
+            self.voided += 1
+            if self.voided % 2:  # every other one is voided after issue, the rest as drafts
+                memo_lifecycle.issue_memo(self.db, actor=self.actor, memo_id=memo.id)
+            memo_lifecycle.void_memo(self.db, actor=self.actor, memo_id=memo.id,
+                                     reason=VOID_REASONS[self.voided % len(VOID_REASONS)])
+            if link:
+                self.linked[inv.id] -= memo.total.minor
+            return
+        memo_lifecycle.issue_memo(self.db, actor=self.actor, memo_id=memo.id)
+        total = memo.total.minor
+        if status is MemoStatus.PARTIALLY_APPLIED:
+            self._apply(memo.id, inv, max(1, total * rng.randint(30, 70) // 100))
+        elif status is MemoStatus.APPLIED and spread:
+            first = total * rng.randint(40, 60) // 100
+            second = self._second(inv, total - first)
+            assert second is not None
+            self._apply(memo.id, inv, first)
+            self._apply(memo.id, second, total - first)
+        elif status is MemoStatus.APPLIED:
+            self._apply(memo.id, inv, total)
+
+    def _apply(self, memo_id: str, inv: views.InvoiceView, minor: int) -> None:
+        done = credit.apply_credit(self.db, actor=self.actor, memo_id=memo_id, invoice_id=inv.id,
+                                   amount=_money(minor, inv.currency))
+        self.invoices[inv.id] = done.invoice
+
+    # --- payments -------------------------------------------------------------
+    def _payments(self) -> None:
+        rng, now = self.rng, clock.now()
+        for inv in list(self.invoices.values()):
+            if (inv.status not in ("open", "partially_paid") or inv.issue_date is None
+                    or inv.id in self.reserved):  # nobody pays a charge credited as duplicate
+                continue
+            age = (self.today - inv.issue_date).days
+            roll = rng.random()
+            if inv.credit_applied.minor:
+                plan = "full" if roll < 0.5 else "none"
+            elif age > 60:
+                plan = "full" if roll < 0.8 else ("part" if roll < 0.9 else "none")
+            elif age > 20:
+                plan = "full" if roll < 0.35 else ("part" if roll < 0.6 else "none")
+            else:
+                plan = "none"
+            if plan == "none":
+                continue
+            balance = inv.balance_due.minor
+            part = max(1, balance * rng.randint(25, 75) // 100)
+            amounts = [part]
+            if plan == "full":  # in one payment, or in two instalments
+                amounts = [balance] if rng.random() < 0.7 or part >= balance else [
+                    part, balance - part]
+            paid_on = inv.issue_date
+            for minor in amounts:
+                paid_on = paid_on + timedelta(days=rng.randint(5, 30))
+                paid_at = min(now, datetime.combine(paid_on, time(15, 30), UTC))
+                inv = invoices.record_payment(self.db, actor=self.actor, invoice_id=inv.id,
+                                              amount=_money(minor, inv.currency), paid_at=paid_at)
+            self.invoices[inv.id] = inv
+
+
+# --- what each reason credits, sized from the invoice it concerns ------------------------
+
+def _line(description: str, quantity: int, price: Money, variant_id: str | None = None) -> dict:
+    return {"description": description, "quantity": quantity, "unit_price": price.to_str(),
+            "variant_id": variant_id}
+
+
+def _spec(reason: Reason, inv: views.InvoiceView) -> tuple[int, bool, dict] | None:
+    """(total in minor units, linked to ``inv``?, the create_memo arguments) of a memo for
+    ``reason`` about ``inv``, or None when the invoice has nothing that reason credits."""
+    cur, first = inv.currency, inv.lines[0]
+    goods = next((li for li in inv.lines if li.variant_id), None)
+    seats = next((li for li in inv.lines if li.description == SEATS and li.quantity > 3), None)
+    if reason is Reason.RETURNED_GOODS and goods:
+        qty = min(2, goods.quantity)
+        return goods.unit_price.minor * qty, True, {
+            "lines": [_line(f"Returned: {goods.description}", qty, goods.unit_price,
+                            goods.variant_id)],
+            "notes": f"Returned unopened from {inv.number}; back on the shelf."}
+    if reason is Reason.DAMAGED_GOODS and goods:
+        return goods.unit_price.minor, True, {
+            "lines": [_line(f"Damaged on delivery: {goods.description}", 1, goods.unit_price)],
+            "notes": "Carrier damage; the unit was scrapped, so nothing goes back to stock."}
+    if reason is Reason.PRICING_ERROR and first.unit_price.minor >= 10:
+        price = Money(first.unit_price.minor // 10, cur)
+        return price.minor * first.quantity, True, {
+            "lines": [_line(f"Price correction: {first.description}", first.quantity, price)],
+            "notes": "Billed at list price instead of the contracted 10% discount."}
+    if reason is Reason.BILLING_ADJUSTMENT and seats:
+        return seats.unit_price.minor * 2, True, {
+            "lines": [_line("Seat count correction: 2 seats offboarded", 2, seats.unit_price)],
+            "notes": "Two leavers were still counted in the monthly seat total."}
+    if reason is Reason.SERVICE_ISSUE and seats:
+        total = max(100, inv.total.minor // 1000 * 100)  # a tenth, in whole currency units
+        return total, True, {"amount": _money(total, cur),
+                             "notes": "Email outage; the 4-hour resolution SLA was missed."}
+    if reason is Reason.GOODWILL:
+        total = 25_000 if inv.total.minor >= 100_000 else 5_000
+        return total, False, {"amount": _money(total, cur),
+                              "notes": "Goodwill for the delays during the office move."}
+    if reason is Reason.OTHER:
+        return 7_500, False, {"amount": _money(7_500, cur),
+                              "notes": "Referral credit: introduced a new client."}
+    if (reason is Reason.DUPLICATE_CHARGE and inv.status == "open" and len(inv.lines) <= 2):
+        return inv.total.minor, True, {
+            "notes": "This invoice repeats the previous one; credited in full."}
+    return None

@@ -1,0 +1,1 @@
+"""The partner's books: connecting an accounting system and syncing from it (Y1-Y8)."""

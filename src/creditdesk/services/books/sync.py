@@ -1,0 +1,449 @@
+"""The sync engine, provider-agnostic (Y2-Y6, Y8): runs fetch pages from a connector and
+land each page in one transaction together with the cursor that follows it.
+
+No HTTP happens inside a transaction: a connector yields a fetched page, then the page is
+written. A run killed mid-way leaves the last committed cursor behind, so the next run
+resumes there; upserts by (partner, source, external_id) make any re-read harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from creditdesk.connectors import base
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.domain import memo as rules
+from creditdesk.services.books import sync_upsert
+from creditdesk.services.common import audit, vault
+from creditdesk.services.common.context import Actor, clock, new_id
+
+STALE_AFTER = timedelta(minutes=10)  # a running run without a heartbeat for this long died
+MAX_ERRORS = 200  # per run; the counts still say how many
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a connector needs to know about its integration (read outside any transaction)."""
+
+    id: str
+    partner_id: str
+    provider: str
+    status: str
+    realm_id: str | None
+    region: str | None
+    tokens: dict[str, Any]
+    cursor: dict[str, Any]
+
+
+ConnectorFactory = Callable[[Snapshot, base.TokenSaver], base.Connector]
+
+
+MAX_TARGETS = 100  # memos a targeted run reads one by one; beyond, an incremental run is cheaper
+
+
+def request_run(db: Database, *, integration_id: str, trigger: str,
+                partner_id: str | None = None, targets: base.Targets | None = None) -> str:
+    """Queue a run (or return the one already queued): the id "Sync now" answers with.
+
+    ``targets`` (a webhook named these memos) asks for a targeted run that reads exactly
+    them. One connection has at most one queued run, so requests meet in it: named memos
+    are merged into a queued targeted run; a queued incremental run already covers them
+    (it reads every change since its cursor); an incremental request turns a queued
+    targeted run into an incremental one. A running run is never touched: the request
+    queues a run behind it. Past MAX_TARGETS memos the run becomes incremental.
+
+    Two requests racing to queue (PostgreSQL) meet in the unique index on queued runs: the
+    second waits for the first to commit, fails, and merges into its run on the retry.
+    """
+    try:
+        return _request_run(db, integration_id, trigger, partner_id, targets)
+    except IntegrityError:
+        return _request_run(db, integration_id, trigger, partner_id, targets)
+
+
+def _request_run(db: Database, integration_id: str, trigger: str, partner_id: str | None,
+                 targets: base.Targets | None) -> str:
+    now = clock.now()
+    with db.write() as session:
+        stmt = select(models.Integration).where(models.Integration.id == integration_id)
+        if partner_id is not None:
+            stmt = stmt.where(models.Integration.partner_id == partner_id)
+        integ = session.scalars(stmt).one()
+        # FOR UPDATE: a worker claiming this run waits until the merge is committed, then
+        # reads the merged targets (claim_next only takes a run still ``queued``).
+        queued = session.scalars(select(models.SyncRun).where(
+            models.SyncRun.integration_id == integ.id, models.SyncRun.status == "queued")
+            .order_by(models.SyncRun.queued_at).limit(1).with_for_update()).first()
+        if queued is not None:
+            if queued.targets is not None:
+                merged = base.merge_targets(queued.targets, targets) if targets else None
+                if merged is None or len(merged) > MAX_TARGETS:
+                    queued.targets, queued.trigger = None, trigger
+                else:
+                    queued.targets = merged
+            return queued.id
+        if targets is not None and len(targets) > MAX_TARGETS:
+            targets = None
+        run = models.SyncRun(id=new_id("run"), partner_id=integ.partner_id,
+                             integration_id=integ.id, trigger=trigger, status="queued",
+                             queued_at=now, fetched=0, created=0, updated=0, voided=0, errors=[],
+                             targets=dict(targets) if targets else None)
+        session.add(run)
+        return run.id
+
+
+def ensure_queued(db: Database, *, integration_id: str, trigger: str) -> str:
+    """The connection's queued run, whatever kind it is, or a new incremental one: what a
+    job runner claims (unlike ``request_run``, it never widens a targeted run)."""
+    with db.read() as session:
+        queued = session.scalar(select(models.SyncRun.id).where(
+            models.SyncRun.integration_id == integration_id, models.SyncRun.status == "queued"))
+    return queued or request_run(db, integration_id=integration_id, trigger=trigger)
+
+
+def queue_due(db: Database, *, now: datetime | None = None) -> list[str]:
+    """Queue a scheduled run for every connected integration whose next sync is due."""
+    now = now or clock.now()
+    with db.read() as session:
+        due = session.scalars(select(models.Integration.id).where(
+            models.Integration.status == "connected",
+            models.Integration.next_sync_at <= now)).all()
+    return [request_run(db, integration_id=i, trigger="schedule") for i in due]
+
+
+def claim_next(db: Database, *, now: datetime | None = None,
+               integration_id: str | None = None) -> str | None:
+    """Mark the oldest claimable queued run (of ``integration_id`` when given) ``running``;
+    None when there is nothing to do.
+
+    The unique index on running runs is the queueing lock: a connection never syncs twice
+    at once, whichever worker or machine tries.
+    """
+    now = now or clock.now()
+    with db.write() as session:
+        session.execute(update(models.SyncRun).where(
+            models.SyncRun.status == "running", models.SyncRun.heartbeat_at < now - STALE_AFTER,
+        ).values(status="failed", finished_at=now, errors=[
+            {"external_id": None, "message": "the worker stopped mid-run; the next run resumes "
+                                             "from the last saved page"}]))
+    stmt = select(models.SyncRun.id).where(models.SyncRun.status == "queued")
+    if integration_id is not None:
+        stmt = stmt.where(models.SyncRun.integration_id == integration_id)
+    with db.read() as session:
+        candidates = session.scalars(stmt.order_by(models.SyncRun.queued_at).limit(20)).all()
+    for run_id in candidates:
+        try:
+            with db.write() as session:
+                claimed = session.execute(update(models.SyncRun).where(
+                    models.SyncRun.id == run_id, models.SyncRun.status == "queued",
+                ).values(status="running", started_at=now, heartbeat_at=now)).rowcount
+        except IntegrityError:
+            continue  # that connection is syncing already; its queued run waits
+        if claimed:
+            return run_id
+    return None
+
+
+def snapshot(db: Database, integration_id: str) -> Snapshot:
+    with db.read() as session:
+        i = session.get_one(models.Integration, integration_id)
+        return Snapshot(i.id, i.partner_id, i.provider, i.status, i.realm_id, i.region,
+                        vault.open_sealed(i.credentials_encrypted), dict(i.cursor or {}))
+
+
+def save_tokens(db: Database, integration_id: str) -> base.TokenSaver:
+    def save(tokens: dict[str, Any]) -> None:
+        with db.write() as session:
+            session.execute(update(models.Integration).where(
+                models.Integration.id == integration_id).values(
+                credentials_encrypted=vault.seal(tokens), updated_at=clock.now()))
+    return save
+
+
+def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
+            interval: timedelta = timedelta(minutes=15)) -> base.ConnectorError | None:
+    """Run a claimed (``running``) run to its end, recording everything (Y8); returns the
+    error that failed it, if any (a job runner retries ``base.Transient`` ones)."""
+    with db.read() as session:
+        claimed = session.get_one(models.SyncRun, run_id)
+        integration_id, targets = claimed.integration_id, claimed.targets
+    snap = snapshot(db, integration_id)
+    try:
+        if snap.status != "connected":
+            raise base.ConnectorError(f"the integration is {snap.status.replace('_', ' ')}")
+        connector = connector_for(snap, save_tokens(db, integration_id))
+        fetch_targets = getattr(connector, "fetch_targets", None)
+        # A targeted run reads exactly the named memos (the cursor stays where it is); a
+        # connector without targeted reads runs incrementally, which picks them up too.
+        if targets and fetch_targets is not None:
+            for batch in fetch_targets(targets):
+                _land(db, run_id, snap, batch)
+        else:
+            _incremental(db, run_id, snap, connector)
+    except base.NeedsReconnection as exc:
+        _finish(db, run_id, snap, error=str(exc), reconnect=True, interval=interval)
+        return exc
+    except base.ConnectorError as exc:
+        _finish(db, run_id, snap, error=str(exc), interval=interval)
+        return exc
+    except vault.VaultError as exc:
+        _finish(db, run_id, snap, error=str(exc), interval=interval)
+        return base.ConnectorError(str(exc))
+    except Exception as exc:  # recorded, never lost: the run must not stay "running"
+        _finish(db, run_id, snap, error=f"unexpected error: {exc.__class__.__name__}: {exc}",
+                interval=interval)
+        raise
+    _finish(db, run_id, snap, error=None, interval=interval)
+    return None
+
+
+def _incremental(db: Database, run_id: str, snap: Snapshot, connector: base.Connector) -> None:
+    """Every change since the cursor, after a full listing when the connector says its
+    incremental read can't see every deletion (``_reconcile``); a connector that finds out
+    only while reading (``base.ReconcileNeeded``) gets the listing, then reads again."""
+    cursor = _reconcile(db, run_id, snap, connector, snap.cursor)
+    try:
+        _land_all(db, run_id, snap, connector.fetch(cursor))
+    except base.ReconcileNeeded:
+        if getattr(connector, "reconcile", None) is None:
+            raise
+        with db.read() as session:  # pages landed before the refusal moved the cursor
+            stored = dict(session.get_one(models.Integration, snap.id).cursor or {})
+        cursor = _reconcile(db, run_id, snap, connector, stored, force=True)
+        _land_all(db, run_id, snap, connector.fetch(cursor))  # a second refusal fails the run
+
+
+LAND_AT_LEAST = 1000  # records: smaller pages (Xero's 100) land several to a transaction…
+LAND_WITHIN = 2.0  # …unless the first of them was fetched this many seconds ago
+
+
+def _land_all(db: Database, run_id: str, snap: Snapshot, batches: Iterable[base.Batch]) -> None:
+    """Land fetched pages, each transaction with the cursor after its last page.
+
+    Small pages are landed together, at least ``LAND_AT_LEAST`` records to a transaction
+    (or what was fetched within ``LAND_WITHIN`` seconds, checked as each page arrives): a
+    transaction costs the same fixed work whatever its size (locking the run, two prefetch
+    queries, four inserts, the run's counts and cursor, a durable commit), which at Xero's
+    100 a page was a third of a first sync (B6). Pages fetched before a connector error
+    still land; a worker killed before landing them loses nothing but the reading, since
+    the stored cursor is still the one before them."""
+    pending: list[base.Batch] = []
+    first_at = 0.0
+
+    def land_pending() -> None:
+        if pending:
+            _land(db, run_id, snap, _joined(pending))
+            pending.clear()
+
+    try:
+        for batch in batches:
+            if not pending:
+                first_at = time.monotonic()
+            pending.append(batch)
+            if (sum(len(b.records) for b in pending) >= LAND_AT_LEAST
+                    or time.monotonic() - first_at >= LAND_WITHIN):
+                land_pending()
+    except Exception:
+        land_pending()
+        raise
+    land_pending()
+
+
+def _joined(batches: list[base.Batch]) -> base.Batch:
+    """Consecutive pages as one: their records in order, the cursor after the last page
+    that moved it."""
+    if len(batches) == 1:
+        return batches[0]
+    cursors = [b.cursor for b in batches if b.cursor is not None]
+    return base.Batch([r for b in batches for r in b.records], cursors[-1] if cursors else None,
+                      {k: v for b in batches for k, v in b.meta.items()})
+
+
+RECONCILE_PAGE = 1000  # memos landed as deleted per transaction
+
+
+def _reconcile(db: Database, run_id: str, snap: Snapshot, connector: base.Connector,
+               cursor: dict[str, Any], *, force: bool = False) -> dict[str, Any]:
+    """Deletions the incremental read can't see (Y4): when the connector says a full listing
+    is due, it lists every id of the system (HTTP, outside any transaction, complete or not at
+    all: a failure fails the run and voids nothing) and confirms which held memos are gone;
+    those land as ``Deleted`` — void, "Deleted in …", counted and audited like any deletion —
+    ``RECONCILE_PAGE`` to a transaction, the last one with the connector's new cursor. A run
+    killed before that lists again next time (memos already void are left as they are).
+    Returns the cursor the incremental read starts from."""
+    due = getattr(connector, "reconcile_due", None)
+    reconcile = getattr(connector, "reconcile", None)
+    if due is None or reconcile is None:
+        return cursor
+    now = clock.now()
+    cm = models.CreditMemo
+    live = (cm.partner_id == snap.partner_id, cm.source == snap.provider,
+            cm.status != rules.MemoStatus.VOID.value, cm.external_id.is_not(None))
+    with db.read() as session:
+        has_memos = session.scalar(select(cm.id).where(*live).limit(1)) is not None
+    if not force and not due(cursor, now=now, has_memos=has_memos):
+        return cursor
+    known, problem = _held_ids(db, snap, live) if has_memos else (set(), None)
+    outcome: base.Reconciliation = reconcile(cursor, known, now=now,
+                                             progress=_heartbeat(db, run_id))
+    gone = sorted(outcome.gone & known)  # never anything it was not asked about
+    pages = [gone[i:i + RECONCILE_PAGE] for i in range(0, len(gone), RECONCILE_PAGE)] or [[]]
+    for n, page in enumerate(pages):
+        last = n == len(pages) - 1
+        with db.write() as session:
+            land_page(session, run_id, snap, base.Batch(
+                [base.Deleted(ext) for ext in page], outcome.cursor if last else None))
+            if last and problem:
+                run = session.get_one(models.SyncRun, run_id, with_for_update=True)
+                run.errors = [*run.errors, {"external_id": None, "message": problem}][
+                    :MAX_ERRORS]
+    return outcome.cursor
+
+
+HEARTBEAT_EVERY = timedelta(minutes=1)
+
+
+def _heartbeat(db: Database, run_id: str) -> Callable[[], None]:
+    """Called by a connector after each page of a long listing: keeps the run's heartbeat
+    fresh (at most once a minute, in its own short transaction) so no runner takes a live run
+    for a dead one (``STALE_AFTER``) while nothing lands."""
+    last = clock.now()
+
+    def beat() -> None:
+        nonlocal last
+        now = clock.now()
+        if now - last >= HEARTBEAT_EVERY:
+            with db.write() as session:
+                session.execute(update(models.SyncRun).where(
+                    models.SyncRun.id == run_id, models.SyncRun.status == "running",
+                ).values(heartbeat_at=now))
+            last = now
+    return beat
+
+
+def _held_ids(db: Database, snap: Snapshot, live: tuple[Any, ...]) -> tuple[set[str], str | None]:
+    """The external ids of this connection's memos that are not void, in one query. Memos
+    carry their source but not their connection, so when the partner has (or had) a connection
+    of the same system to another company, none can be told apart: nothing is compared (an
+    empty set) and the run says so, rather than voiding another company's memos."""
+    integ = models.Integration
+    with db.read() as session:
+        realms = set(session.scalars(select(integ.realm_id).where(
+            integ.partner_id == snap.partner_id, integ.provider == snap.provider,
+            integ.id != snap.id, integ.realm_id.is_not(None)).distinct()))
+        if realms - {snap.realm_id}:
+            name = rules.SOURCE_NAMES[rules.Source(snap.provider)]
+            return set(), (f"deletions in {name} could not be checked: memos of more than one "
+                           f"{name} company are held here and can't be told apart; a memo "
+                           f"deleted there stays here until {name} reports it")
+        return set(session.scalars(select(models.CreditMemo.external_id).where(*live))), None
+
+
+def _land(db: Database, run_id: str, snap: Snapshot, batch: base.Batch) -> None:
+    with db.write() as session:
+        land_page(session, run_id, snap, batch)
+
+
+def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) -> None:
+    """Land one page and store the cursor after it, in the caller's transaction (the Web
+    Connector's conversation commits its own state in the same one)."""
+    source = rules.Source(snap.provider)
+    actor = Actor(snap.partner_id, f"sync:{snap.provider}")
+    now = clock.now()
+    run = session.get_one(models.SyncRun, run_id, with_for_update=True)
+    counts = sync_upsert.Counts()
+    sync_upsert.prefetch(session, snap.partner_id, source, batch.records, counts)
+    for record in batch.records:
+        sync_upsert.land(actor, source, record, counts, now)
+    sync_upsert.flush(session, counts)
+    run.fetched += len(batch.records)
+    _analyze_on_growth(session, before=run.created, after=run.created + counts.created)
+    run.created += counts.created
+    run.updated += counts.updated
+    run.voided += counts.voided
+    if counts.errors:
+        run.errors = (list(run.errors) + counts.errors)[:MAX_ERRORS]
+    run.heartbeat_at = now
+    if batch.cursor is not None:  # None: a targeted read leaves the incremental cursor alone
+        session.execute(update(models.Integration).where(
+            models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
+
+
+ANALYZE_AT = 1_000  # memos a run has created: ANALYZE at 1,000, then at every power of ten
+
+
+def _analyze_on_growth(session: Session, *, before: int, after: int) -> None:
+    """PostgreSQL: refresh the planner's statistics of the tables a first sync fills, when
+    the run's created memos pass 1,000, 10,000, 100,000…
+
+    Why: a page's rows are found with ``external_id IN (…)`` on the unique index. With the
+    statistics of an empty table the planner expects one row per (partner, source), so it
+    reads all of them and filters the ids: each page then costs as much as the memos synced
+    so far, and a first sync of 100,000 grows quadratic. Autovacuum would ANALYZE in time on
+    most servers, but not on one where it is off or busy. ANALYZE samples a bounded number
+    of rows and takes no lock that blocks reads or writes."""
+    if session.get_bind().dialect.name != "postgresql" or after < ANALYZE_AT:
+        return
+    mark = ANALYZE_AT
+    while mark * 10 <= after:
+        mark *= 10
+    if before < mark:
+        session.execute(text("ANALYZE customers, credit_memos, credit_memo_lines"))
+
+
+def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
+            interval: timedelta | None, reconnect: bool = False) -> None:
+    """End a run (Y8). ``interval`` None: the integration has no schedule here (the
+    QuickBooks Web Connector calls in on its own), so no next sync is planned."""
+    now = clock.now()
+    with db.write() as session:
+        run = session.get_one(models.SyncRun, run_id, with_for_update=True)
+        integ = session.get_one(models.Integration, snap.id, with_for_update=True)
+        run.finished_at = now
+        targeted = bool(run.targets)
+        if error is None:
+            run.status = "partial" if run.errors else "succeeded"
+            problem = (f"{len(run.errors)} record(s) could not be read in the last run"
+                       if run.errors else None)
+            if targeted:
+                # A few memos were read: the incremental sync's schedule, failures and
+                # "last synced" are about the whole connection and stay as they are.
+                integ.last_error = problem or integ.last_error
+            else:
+                integ.last_synced_at, integ.consecutive_failures = now, 0
+                integ.last_error = problem
+                integ.next_sync_at = now + interval if interval is not None else None
+        else:
+            run.status = "failed"
+            run.errors = [*run.errors, {"external_id": None, "message": error}][:MAX_ERRORS + 1]
+            integ.last_error = error
+            integ.consecutive_failures += 1
+            if reconnect:  # never retried forever: the partner must reconnect
+                integ.status, integ.next_sync_at = "needs_reconnection", None
+            elif integ.status == "connected" and interval is not None:
+                # back-off: 1, 2, 4 ... minutes, up to interval; after a failed targeted
+                # run that incremental retry is what picks its memos up (never later than
+                # the sync already planned)
+                backoff = timedelta(minutes=2 ** min(integ.consecutive_failures - 1, 10))
+                retry_at = now + min(backoff, interval)
+                if targeted and integ.next_sync_at is not None:
+                    retry_at = min(retry_at, integ.next_sync_at)
+                integ.next_sync_at = retry_at
+        integ.updated_at = now
+        audit.record(session, Actor(snap.partner_id, f"sync:{snap.provider}"), "integration.sync",
+                     "integration", snap.id,
+                     {"run_id": run_id, "status": run.status, "fetched": run.fetched,
+                      "created": run.created, "updated": run.updated, "voided": run.voided,
+                      "errors": len(run.errors)})
+
+
+finish = _finish  # public name for the Web Connector conversation (services.qbwc)

@@ -1,0 +1,44 @@
+"""Storing invoice and memo lines, shared by both documents."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from creditdesk.db import models
+from creditdesk.domain import errors
+from creditdesk.domain.lines import Line
+from creditdesk.services.common.context import new_id
+
+
+def check_variants_exist(session: Session, partner_id: str, lines: list[Line]) -> None:
+    """Every variant a line names is one of the partner's variants."""
+    wanted = {line.variant_id for line in lines if line.variant_id}
+    if not wanted:
+        return
+    found = set(session.scalars(select(models.Variant.id).where(
+        models.Variant.partner_id == partner_id, models.Variant.id.in_(wanted))).all())
+    problems = [errors.FieldError(f"lines[{i}].variant_id", f"no variant with id {line.variant_id}")
+                for i, line in enumerate(lines) if line.variant_id and line.variant_id not in found]
+    if problems:
+        raise errors.ValidationError("; ".join(f"{p.field}: {p.message}" for p in problems),
+                                     errors=problems)
+
+
+def add_invoice_lines(session: Session, invoice: models.Invoice, lines: list[Line]) -> None:
+    session.add_all(
+        models.InvoiceLine(id=new_id("il"), partner_id=invoice.partner_id, invoice_id=invoice.id,
+                           position=i, description=li.description, quantity=li.quantity,
+                           unit_price_minor=li.unit_price.minor, amount_minor=li.amount.minor,
+                           variant_id=li.variant_id)
+        for i, li in enumerate(lines))
+
+
+def add_memo_lines(session: Session, memo: models.CreditMemo, lines: list[Line]) -> None:
+    session.add_all(
+        models.CreditMemoLine(id=new_id("cml"), partner_id=memo.partner_id,
+                              credit_memo_id=memo.id, position=i, description=li.description,
+                              quantity=li.quantity, unit_price_minor=li.unit_price.minor,
+                              amount_minor=li.amount.minor, variant_id=li.variant_id,
+                              invoice_line_id=li.invoice_line_id)
+        for i, li in enumerate(lines))

@@ -1,0 +1,83 @@
+"""Issuing and voiding credit memos (L2, L4, L5): postings and restock, exactly once."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.domain import inventory, journal
+from creditdesk.domain import memo as rules
+from creditdesk.domain.inventory import ActivityKind, StockMove
+from creditdesk.domain.money import Money
+from creditdesk.services.common import audit
+from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.credit_memos import ledger, memos
+from creditdesk.services.read_models import views
+
+MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit
+
+
+def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
+    """L2: draft -> issued; Dr Sales Returns / Cr AR; variant lines return to stock.
+
+    The status check under the customer lock makes a retry or a racing second issue fail
+    with invalid_state; the unique posting and restock indexes are the second line.
+    """
+    now = clock.now()
+    with db.write() as session:
+        memo = memos._lock_memo(session, actor, memo_id)
+        memos.check(memo, rules.Action.ISSUE)
+        memos.recheck_link(session, memo)
+        memo.status = rules.MemoStatus.ISSUED.value
+        memo.issued_at = now
+        memo.issue_date = memo.issue_date or now.date()
+        memo.updated_at = now
+        ledger.post(session, actor.partner_id,
+                    journal.memo_issued(Money(memo.total_minor, memo.currency), memo.number),
+                    entry_date=memo.issue_date, source_type="credit_memo", source_id=memo.id)
+        ledger.move_stocks(session, actor.partner_id,
+                           inventory.moves_for_lines(memo.lines, sign=1),
+                           kind=ActivityKind.RESTOCK, source_type="credit_memo",
+                           source_id=memo.id)
+        audit.record(session, actor, "credit_memo.issue", "credit_memo", memo.id,
+                     {"number": memo.number, "currency": memo.currency,
+                      "total": Money(memo.total_minor, memo.currency).to_str()})
+        return views.memo_view(memo)
+
+
+def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> views.MemoView:
+    """L4/L5: void a draft or an issued memo with nothing applied, with a reason.
+
+    Voiding an issued memo reverses what issuing did: Dr AR / Cr Sales Returns, and a
+    reversing inventory activity for each restocked line.
+    """
+    void_reason = rules.parse_void_reason(reason)
+    now = clock.now()
+    with db.write() as session:
+        memo = memos._lock_memo(session, actor, memo_id)
+        memos.check(memo, rules.Action.VOID)
+        was_issued = memo.status == rules.MemoStatus.ISSUED
+        memo.status = rules.MemoStatus.VOID.value
+        memo.voided_at = now
+        memo.void_reason = void_reason
+        memo.updated_at = now
+        if was_issued:
+            ledger.post(session, actor.partner_id,
+                        journal.memo_voided(Money(memo.total_minor, memo.currency), memo.number),
+                        entry_date=now.date(), source_type="credit_memo", source_id=memo.id)
+            _reverse_restock(session, actor, memo)
+        audit.record(session, actor, "credit_memo.void", "credit_memo", memo.id,
+                     {"number": memo.number, "reason": memo.void_reason,
+                      "was": "issued" if was_issued else "draft"})
+        return views.memo_view(memo)
+
+
+def _reverse_restock(session, actor: Actor, memo: models.CreditMemo) -> None:
+    ia = models.InventoryActivity
+    restocks = session.scalars(select(ia).where(
+        ia.source_id == memo.id, ia.kind == ActivityKind.RESTOCK.value).order_by(ia.id)).all()
+    ledger.move_stocks(session, actor.partner_id,
+                       [StockMove(r.variant_id, -r.quantity, r.source_line_id) for r in restocks],
+                       kind=ActivityKind.RESTOCK_REVERSAL, source_type="credit_memo",
+                       source_id=memo.id)

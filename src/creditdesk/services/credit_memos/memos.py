@@ -1,0 +1,356 @@
+"""Draft credit memos: create, start from an invoice, update, delete; reads and lists
+(C1-C6, L1, S2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from creditdesk.db import locks, models
+from creditdesk.db.engine import Database
+from creditdesk.domain import application as app_rules
+from creditdesk.domain import errors, money
+from creditdesk.domain import lines as line_rules
+from creditdesk.domain import memo as rules
+from creditdesk.domain.money import Money
+from creditdesk.services.common import audit, line_rows, numbering, pagination
+from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.credit_memos import invoice_credit
+from creditdesk.services.read_models import views
+
+MAX_NOTES = 5000
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A memo's content after validation: what create and update both produce."""
+
+    reason: rules.Reason
+    currency: str
+    lines: list[line_rules.Line] | None
+    total: Money
+    invoice: models.Invoice | None
+
+
+def _check_notes(notes: object) -> str | None:
+    if notes is None:
+        return None
+    if not isinstance(notes, str) or len(notes) > MAX_NOTES:
+        raise errors.ValidationError.for_field(
+            "notes", f"must be text of at most {MAX_NOTES} characters")
+    return notes
+
+
+def _validate(session: Session, actor: Actor, customer: models.Customer, *, reason: object,
+              amount: object, lines: object, currency: object, invoice_id: object,
+              memo_id: str | None) -> _Body:
+    """C2, C4, C5, M1, M2, M4 for a memo of ``customer``; raises on the first problem."""
+    parsed_reason = rules.parse_reason(reason)
+    invoice = None
+    if invoice_id is not None:
+        invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+    cur = currency if currency is not None else (invoice.currency if invoice else customer.currency)
+    try:
+        money.check_currency(cur)
+    except money.MoneyError as exc:
+        raise errors.ValidationError.for_field("currency", str(exc)) from None
+    credit = invoice_credit.of_invoice(session, invoice, memo_id) if invoice else None
+    has_lines = lines is not None and lines != []
+    if has_lines and amount is not None:
+        raise errors.ValidationError.for_field(
+            "amount", "give either amount or lines, not both: a memo with lines has their total")
+    if has_lines:
+        lines = invoice_credit.fill_from_invoice(lines, credit)
+        parsed_lines = line_rules.parse_lines(lines, cur)  # type: ignore[arg-type]
+        line_rows.check_variants_exist(session, actor.partner_id, parsed_lines)
+        total = line_rules.total_of(parsed_lines, cur)
+    elif amount is None:
+        raise errors.ValidationError.for_field("amount", "is required when there are no lines")
+    else:
+        parsed_lines = None
+        try:
+            total = Money.parse_positive(amount, cur)
+        except money.MoneyError as exc:
+            raise errors.ValidationError.for_field("amount", str(exc)) from None
+    if invoice is not None and credit is not None:
+        _check_link(customer, invoice, total)
+        if parsed_lines:  # per line first: its message says which line and by how much
+            invoice_credit.check_lines(credit, parsed_lines)
+        app_rules.check_linked_memo_cap(
+            amount=total, invoice_total=credit.total, other_linked=credit.other_linked,
+            invoice_number=invoice.number)
+    return _Body(parsed_reason, cur, parsed_lines, total, invoice)
+
+
+def _check_link(customer: models.Customer, invoice: models.Invoice, total: Money) -> None:
+    """C5 (``domain.application.check_memo_link``) for a memo of ``customer``."""
+    app_rules.check_memo_link(
+        memo_customer_id=customer.id, memo_currency=total.currency,
+        invoice_customer_id=invoice.customer_id, invoice_currency=invoice.currency,
+        invoice_status=invoice.status, invoice_number=invoice.number)
+
+
+def recheck_link(session: Session, memo: models.CreditMemo) -> None:
+    """C5 once more when a draft is issued, against the invoice as it is now (the draft was
+    checked when saved; this keeps the cap a property of issued memos whatever happened
+    since)."""
+    if memo.invoice_id is None:
+        return
+    invoice = session.get(models.Invoice, memo.invoice_id)
+    assert invoice is not None
+    credit = invoice_credit.of_invoice(session, invoice, memo.id)
+    invoice_credit.check_lines(credit, [
+        line_rules.Line(li.description, li.quantity, Money(li.unit_price_minor, memo.currency),
+                        li.variant_id, li.invoice_line_id)
+        for li in memo.lines if li.invoice_line_id])
+    app_rules.check_linked_memo_cap(
+        amount=Money(memo.total_minor, memo.currency), invoice_total=credit.total,
+        other_linked=credit.other_linked, invoice_number=invoice.number)
+
+
+def _parse_issue_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    raise errors.ValidationError.for_field("issue_date", "must be a date (YYYY-MM-DD)")
+
+
+def create_memo(db: Database, *, actor: Actor, customer_id: str, reason: object,
+                amount: object = None, lines: object = None, currency: object = None,
+                invoice_id: object = None, issue_date: object = None,
+                notes: object = None) -> views.MemoView:
+    """A draft memo numbered CM-0001, CM-0002, ... per partner (C1-C5)."""
+    with db.write() as session:
+        return create_in(session, actor=actor, customer_id=customer_id, reason=reason,
+                         amount=amount, lines=lines, currency=currency,
+                         invoice_id=invoice_id, issue_date=issue_date, notes=notes)
+
+
+def create_in(session: Session, *, actor: Actor, customer_id: str, reason: object,
+              amount: object = None, lines: object = None, currency: object = None,
+              invoice_id: object = None, issue_date: object = None,
+              notes: object = None) -> views.MemoView:
+    """``create_memo`` inside the caller's transaction (which may hold further locks taken
+    after the customer's, e.g. a suggestion being accepted)."""
+    now = clock.now()
+    customer = locks.lock_customer(session, actor.partner_id, customer_id)
+    body = _validate(session, actor, customer, reason=reason, amount=amount, lines=lines,
+                     currency=currency, invoice_id=invoice_id, memo_id=None)
+    memo = models.CreditMemo(
+        id=new_id("cm"), partner_id=actor.partner_id, customer_id=customer.id,
+        number=numbering.next_number(session, actor.partner_id, numbering.MEMO),
+        currency=body.currency, reason=body.reason.value,
+        status=rules.MemoStatus.DRAFT.value, issue_date=_parse_issue_date(issue_date),
+        invoice_id=body.invoice.id if body.invoice else None,
+        total_minor=body.total.minor, applied_minor=0, notes=_check_notes(notes),
+        source=rules.Source.NATIVE.value, created_at=now, updated_at=now)
+    session.add(memo)
+    session.flush()
+    if body.lines:
+        line_rows.add_memo_lines(session, memo, body.lines)
+        session.flush()
+    session.refresh(memo, ["lines"])
+    audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
+                 {"number": memo.number, "total": body.total.to_str(),
+                  "currency": body.currency, "reason": memo.reason,
+                  "invoice_number": body.invoice.number if body.invoice else None})
+    return views.memo_view(memo)
+
+
+def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
+                        amount: object = None, lines: object = None, issue_date: object = None,
+                        notes: object = None) -> views.MemoView:
+    """C6: a draft pre-filled with the invoice's customer, currency and link, and by
+    default every line for the quantity it can still be credited (C5).
+
+    ``lines`` may pick invoice lines and quantities (``{"invoice_line_id", "quantity"}``,
+    the rest taken from the invoice line) or give lines of their own; ``amount`` credits
+    an amount without lines.
+    """
+    with db.read() as session:
+        invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        if amount is None and lines is None:
+            lines = invoice_credit.remaining_as_input(invoice_credit.of_invoice(session, invoice))
+            if not lines:
+                raise errors.ExceedsInvoiceTotal(
+                    f"Every line of invoice {invoice.number} is already credited in full by "
+                    "its other credit memos (drafts included); nothing is left to credit.")
+        customer_id, currency = invoice.customer_id, invoice.currency
+    return create_memo(db, actor=actor, customer_id=customer_id, reason=reason, amount=amount,
+                       lines=lines, currency=currency, invoice_id=invoice_id,
+                       issue_date=issue_date, notes=notes)
+
+
+def _lock_memo(session: Session, actor: Actor, memo_id: str) -> models.CreditMemo:
+    """The fixed lock order: the memo's customer first, then the memo."""
+    locks.lock_owner(session, actor.partner_id, models.CreditMemo, memo_id)
+    return locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
+
+
+def check(memo: models.CreditMemo, action: rules.Action) -> None:
+    rules.check_allowed(status=rules.MemoStatus(memo.status), action=action, number=memo.number,
+                        source=rules.Source(memo.source), applied_minor=memo.applied_minor)
+
+
+def _content_after(memo: models.CreditMemo, changes: dict[str, object]) -> tuple[object, object]:
+    """The (lines, amount) a draft has once ``changes`` apply: new lines replace the old,
+    "lines": [] removes them (an amount is then needed), untouched lines are kept."""
+    if "lines" in changes:
+        # a lineless draft keeps its amount only when no new lines replace it
+        keeps_amount = not memo.lines and changes["lines"] in (None, [])
+        default_amount = _amount_of(memo) if keeps_amount else None
+        return changes["lines"], changes.get("amount", default_amount)
+    if memo.lines:
+        if changes.get("amount") is not None:
+            raise errors.ValidationError.for_field(
+                "amount", "this memo has lines and their total; change the lines, or send "
+                "\"lines\": [] to remove them")
+        return [_line_input(li, memo.currency) for li in memo.lines], None
+    return None, changes.get("amount", _amount_of(memo))
+
+
+def _amount_of(memo: models.CreditMemo) -> object:
+    return Money(memo.total_minor, memo.currency).to_decimal()
+
+
+def _line_input(line: models.CreditMemoLine, currency: str) -> dict:
+    return {"description": line.description, "quantity": line.quantity,
+            "unit_price": Money(line.unit_price_minor, currency).to_decimal(),
+            "variant_id": line.variant_id, "invoice_line_id": line.invoice_line_id}
+
+
+UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes")
+
+
+def update_memo(db: Database, *, actor: Actor, memo_id: str,
+                changes: dict[str, object]) -> views.MemoView:
+    """L1: a draft's fields change; any other status is refused."""
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise errors.ValidationError.for_field(sorted(unknown)[0], "can't be changed")
+    now = clock.now()
+    with db.write() as session:
+        memo = _lock_memo(session, actor, memo_id)
+        check(memo, rules.Action.UPDATE)
+        customer = session.get(models.Customer, memo.customer_id)
+        assert customer is not None
+        lines_in, amount_in = _content_after(memo, changes)
+        cur = changes.get("currency", memo.currency)
+        body = _validate(
+            session, actor, customer, reason=changes.get("reason", memo.reason), amount=amount_in,
+            lines=lines_in, currency=cur,
+            invoice_id=changes.get("invoice_id", memo.invoice_id), memo_id=memo.id)
+        before = _audited(session, memo)
+        memo.reason = body.reason.value
+        memo.currency = body.currency
+        memo.total_minor = body.total.minor
+        memo.invoice_id = body.invoice.id if body.invoice else None
+        if "issue_date" in changes:
+            memo.issue_date = _parse_issue_date(changes["issue_date"])
+        if "notes" in changes:
+            memo.notes = _check_notes(changes["notes"])
+        if "lines" in changes or "currency" in changes:
+            # kept lines are re-priced in the new currency: store them so they agree (C4)
+            session.execute(delete(models.CreditMemoLine).where(
+                models.CreditMemoLine.credit_memo_id == memo.id))
+            if body.lines:
+                line_rows.add_memo_lines(session, memo, body.lines)
+        memo.updated_at = now
+        session.flush()
+        session.refresh(memo, ["lines"])
+        after = _audited(session, memo)
+        audit.record(session, actor, "credit_memo.update", "credit_memo", memo.id,
+                     {"fields": sorted(changes), "total": body.total.to_str(),
+                      "currency": body.currency,
+                      "changes": {k: [before[k], after[k]] for k in after
+                                  if before[k] != after[k]}})
+        return views.memo_view(memo)
+
+
+def _audited(session: Session, memo: models.CreditMemo) -> dict[str, object]:
+    """What an update's audit entry compares (E1: it says what changed)."""
+    invoice = session.get(models.Invoice, memo.invoice_id) if memo.invoice_id else None
+    return {"total": Money(memo.total_minor, memo.currency).to_str(),
+            "currency": memo.currency, "reason": memo.reason,
+            "invoice": invoice.number if invoice else None,
+            "issue_date": memo.issue_date.isoformat() if memo.issue_date else None,
+            "notes": (memo.notes or "")[:200] or None, "lines": len(memo.lines)}
+
+
+def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
+    """L1: only drafts can be deleted."""
+    with db.write() as session:
+        memo = _lock_memo(session, actor, memo_id)
+        check(memo, rules.Action.DELETE)
+        session.execute(delete(models.CreditMemoLine).where(
+            models.CreditMemoLine.credit_memo_id == memo.id))
+        session.delete(memo)
+        audit.record(session, actor, "credit_memo.delete", "credit_memo", memo.id,
+                     {"number": memo.number})
+
+
+def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
+    with db.read() as session:
+        return views.memo_view(locks.get_scoped(session, models.CreditMemo, actor.partner_id,
+                                                memo_id))
+
+
+SORT_KEYS = ("date", "number", "total", "remaining")
+
+
+def _sort_key(key: str) -> object:
+    cm = models.CreditMemo
+    return {
+        # a draft has no issue date yet: it sorts by the day it was created
+        "date": func.coalesce(cm.issue_date, func.date(cm.created_at)),
+        "number": cm.number,
+        "total": cm.total_minor,
+        "remaining": case((cm.status == rules.MemoStatus.VOID.value, 0),
+                          else_=cm.total_minor - cm.applied_minor),  # C7
+    }[key]
+
+
+def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
+               customer_id: str | None = None, source: str | None = None,
+               has_remaining: bool | None = None, q: str | None = None, limit: int = 50,
+               cursor: str | None = None, sort: str | None = None,
+               ) -> pagination.Page[views.MemoView]:
+    """S2: filtered by status, customer, source, remaining credit and any part of the
+    number; newest first, or by ``sort`` (date, number, total, remaining; "-" descending)."""
+    order = pagination.parse_sort(sort, SORT_KEYS)
+    cm = models.CreditMemo
+    stmt = select(cm).where(cm.partner_id == actor.partner_id).options(selectinload(cm.lines))
+    if statuses:
+        allowed = {s.value for s in rules.MemoStatus}
+        if any(s not in allowed for s in statuses):
+            raise errors.ValidationError.for_field(
+                "status", f"must be one of: {', '.join(s.value for s in rules.MemoStatus)}")
+        stmt = stmt.where(cm.status.in_(statuses))
+    if customer_id:
+        stmt = stmt.where(cm.customer_id == customer_id)
+    if source:
+        try:
+            stmt = stmt.where(cm.source == rules.Source(source).value)
+        except ValueError:
+            raise errors.ValidationError.for_field(
+                "source", f"must be one of: {', '.join(s.value for s in rules.Source)}") from None
+    credit = [s.value for s in rules.CREDIT_STATUSES]
+    if has_remaining is True:
+        stmt = stmt.where(cm.status.in_(credit))
+    elif has_remaining is False:
+        stmt = stmt.where(cm.status.not_in(credit))
+    if q and q.strip():
+        # Any part of the number, case-insensitive ("17" finds CM-0017; synced memos keep
+        # their system's numbering). PostgreSQL serves it from the trigram index of
+        # migration 0014; SQLite walks the partner's memos newest first until a page is full.
+        stmt = stmt.where(func.upper(cm.number).like(
+            pagination.contains_pattern(q.strip().upper()), escape="\\"))
+    with db.read() as session:
+        if order is not None:
+            return pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
+                                          descending=order.descending, limit=limit,
+                                          cursor=cursor, view=views.memo_view)
+        return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
+                                       view=views.memo_view)

@@ -1,0 +1,197 @@
+"""P6: what a credit change would do, without doing it.
+
+A preview runs the real use case (``memo_lifecycle.issue_memo``, ``credit.apply_credit``…)
+inside one transaction that is always rolled back, and reads what it wrote before the
+rollback: the journal lines it posted, the stock it moved, the memo and invoice after it,
+and what the Customer Portal would show (the portal's own read model, run in the same
+transaction). There is no second implementation of any rule: a refusal is the use case's
+own error, raised after the rollback.
+
+Nothing survives a preview: the rollback takes back every row (memo, invoice, journal,
+inventory, audit event, outbox, counters), and callbacks deferred with
+``Database.after_commit`` (a job's wake-up) are dropped with the transaction.
+
+A new operation (refunds, issue 14) plugs in by passing its use case to ``of`` with the
+documents whose journal and inventory rows it writes (``sources``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from creditdesk.db import models, units
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors
+from creditdesk.domain.money import Money
+from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.common.context import Actor, new_id
+from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import portal, views
+
+
+@dataclass(frozen=True)
+class StockMove:
+    """One inventory activity the change would record, and the stock it would leave."""
+
+    variant_id: str
+    sku: str
+    name: str
+    quantity: int
+    kind: str
+    stock_after: int
+
+
+@dataclass(frozen=True)
+class PortalEffect:
+    """What the customer's portal would show after the change (P3).
+
+    When credit is hidden from the customer, only what the portal shows anyway is here (the
+    invoice's status and balance due): no memo, no credit amounts, as on the portal itself.
+    """
+
+    customer_name: str
+    credit_visible: bool
+    available_credit: list[Money] | None  # None when hidden
+    credit_memo: portal.PortalMemo | None  # None when hidden or not shown (draft, void)
+    invoice: portal.PortalInvoiceDetail | None
+
+    @property
+    def invoice_credit_applied(self) -> Money | None:
+        """The credit the portal shows on the invoice; None when it shows none (hidden)."""
+        if self.invoice is None or self.invoice.credits_applied is None:
+            return None
+        total = Money.zero(self.invoice.invoice.currency)
+        for c in self.invoice.credits_applied:
+            total = total + c.amount
+        return total
+
+
+@dataclass(frozen=True)
+class Preview:
+    journal: list[ledger.JournalEntryView]  # the entries the change posts, oldest first
+    inventory: list[StockMove]
+    credit_memo: views.MemoView
+    invoice: views.InvoiceView | None
+    portal: PortalEffect
+    # The two documents as they were, read just before the change.
+    memo_before: views.MemoView | None = None
+    invoice_before: views.InvoiceView | None = None
+
+    @property
+    def journal_lines(self) -> list[tuple[ledger.JournalEntryView, ledger.JournalLineView]]:
+        return [(entry, line) for entry in self.journal for line in entry.lines]
+
+
+@contextmanager
+def rolled_back(db: Database) -> Iterator[units.Unit]:
+    """Every write of the block joins one transaction (each use case a savepoint of it, as
+    for a keyed request), and reads see those writes; the transaction is rolled back when
+    the block ends, whatever happens in it."""
+    with units.opened(db) as unit:
+        unit.bind(lambda _conn: None)
+        try:
+            yield unit
+        finally:
+            unit.close()
+
+
+def of(db: Database, *, actor: Actor, memo_id: str, invoice_id: str | None,
+       change: Callable[[], Any], sources: Iterable[str] = ()) -> Preview:
+    """Run ``change`` (a use case) and roll it back; what it did to the memo, the invoice,
+    the journal and the stock, and the customer's portal after it."""
+    # Ids are "<prefix>_<ulid>", time-ordered: the rows written from now on sort after
+    # "je" + marker (journal entries) and "ia" + marker (inventory activities).
+    marker = new_id("")
+    with rolled_back(db):
+        memo_before, invoice_before = _before(db, actor, memo_id, invoice_id)
+        change()
+        memo = memos.get_memo(db, actor=actor, memo_id=memo_id)
+        invoice = (invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
+                   if invoice_id is not None else None)
+        with db.read() as session:
+            # The change held the customer's lock until now, so no other request wrote
+            # rows for these documents meanwhile: what is newer than the marker is its own.
+            ids = [memo.id, *([invoice.id] if invoice else []), *sources]
+            lines = _journal(session, actor, ids, "je" + marker)
+            moves = _stock(session, actor, ids, "ia" + marker)
+            customer = session.get(models.Customer, memo.customer_id)
+            assert customer is not None
+        who = PortalCustomer(actor.partner_id, memo.customer_id, customer.name)
+        effect = portal_effect(db, who=who, memo_id=memo.id,
+                               invoice_id=invoice.id if invoice else None)
+    return Preview(lines, moves, memo, invoice, effect, memo_before, invoice_before)
+
+
+def _before(db: Database, actor: Actor, memo_id: str,
+            invoice_id: str | None) -> tuple[views.MemoView | None, views.InvoiceView | None]:
+    """The documents before the change; None for a missing one (the change itself then
+    refuses, with its own words)."""
+    try:
+        memo = memos.get_memo(db, actor=actor, memo_id=memo_id)
+        invoice = (invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
+                   if invoice_id is not None else None)
+    except errors.NotFound:
+        return None, None
+    return memo, invoice
+
+
+def _journal(session, actor: Actor, sources: list[str],
+             marker: str) -> list[ledger.JournalEntryView]:
+    je = models.JournalEntry
+    rows = session.scalars(select(je).where(
+        je.partner_id == actor.partner_id, je.source_id.in_(sources),
+        je.id > marker).order_by(je.id)).all()
+    return [ledger.entry_view(row) for row in rows]
+
+
+def _stock(session, actor: Actor, sources: list[str], marker: str) -> list[StockMove]:
+    ia, v = models.InventoryActivity, models.Variant
+    rows = session.execute(
+        select(ia, v).join(v, v.id == ia.variant_id)
+        .where(ia.partner_id == actor.partner_id, ia.source_id.in_(sources),
+               ia.id > marker).order_by(ia.id)).all()
+    return [StockMove(a.variant_id, var.sku, var.name, a.quantity, a.kind,
+                      var.stock_on_hand) for a, var in rows]
+
+
+def portal_effect(db: Database, *, who: PortalCustomer, memo_id: str,
+                  invoice_id: str | None) -> PortalEffect:
+    """The portal's own answers for ``who`` (read in the caller's transaction)."""
+    shown = portal.credit_visible(db, who=who)
+    overview = portal.overview(db, who=who)
+    memo = portal.listed_memo(db, who=who, memo_id=memo_id) if shown else None
+    detail = (portal.get_invoice(db, who=who, invoice_id=invoice_id)
+              if invoice_id is not None else None)
+    return PortalEffect(who.customer_name, shown, overview.available_credit, memo, detail)
+
+
+# --- the operations (each its real use case, rolled back) ---------------------------
+
+def issue(db: Database, *, actor: Actor, memo_id: str) -> Preview:
+    return of(db, actor=actor, memo_id=memo_id, invoice_id=None,
+              change=lambda: memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id))
+
+
+def void(db: Database, *, actor: Actor, memo_id: str, reason: object) -> Preview:
+    return of(db, actor=actor, memo_id=memo_id, invoice_id=None,
+              change=lambda: memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id,
+                                                      reason=reason))
+
+
+def apply(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
+          amount: object) -> Preview:
+    return of(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id,
+              change=lambda: credit.apply_credit(db, actor=actor, memo_id=memo_id,
+                                                 invoice_id=invoice_id, amount=amount))
+
+
+def remove(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Preview:
+    return of(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id,
+              change=lambda: credit.remove_credit(db, actor=actor, memo_id=memo_id,
+                                                  invoice_id=invoice_id))

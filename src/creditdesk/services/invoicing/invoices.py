@@ -1,0 +1,232 @@
+"""Invoices and payments: the context a memo needs (I2-I5)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from creditdesk.db import locks, models
+from creditdesk.db.engine import Database
+from creditdesk.domain import application as rules
+from creditdesk.domain import errors, inventory, journal, money
+from creditdesk.domain import lines as line_rules
+from creditdesk.domain.inventory import ActivityKind
+from creditdesk.domain.money import Money
+from creditdesk.services.common import audit, line_rows, numbering, pagination
+from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.credit_memos import ledger
+from creditdesk.services.read_models import views
+
+S = rules.InvoiceStatus
+
+
+_PAYMENTS = (select(models.Payment)
+             .where(models.Payment.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
+             .order_by(models.Payment.id))
+_app, _memo = models.CreditApplication, models.CreditMemo
+_CREDITS = (select(_app, _memo.number).join(_memo, _memo.id == _app.credit_memo_id)
+            .where(_app.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
+            .order_by(_app.id))
+
+
+def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
+    """The full invoice, with its payments and credits applied, read in ``session``."""
+    return load_views(session, [invoice])[0]
+
+
+def load_views(session: Session, rows: list[models.Invoice]) -> list[views.InvoiceView]:
+    """``load_view`` of many invoices, with one query for all their payments and one for
+    all their credits (a list page is one read, not two per invoice)."""
+    params = {"invoice_ids": [r.id for r in rows]}
+    payments: dict[str, list[models.Payment]] = {r.id: [] for r in rows}
+    credits: dict[str, list[tuple[models.CreditApplication, str]]] = {r.id: [] for r in rows}
+    if rows:
+        for p in session.scalars(_PAYMENTS, params):
+            payments[p.invoice_id].append(p)
+        for a, number in session.execute(_CREDITS, params):
+            credits[a.invoice_id].append((a, number))
+    return [views.invoice_view(r, payments[r.id], credits[r.id]) for r in rows]
+
+
+def balance_due(invoice: models.Invoice) -> Money:
+    """I4 (``domain.application.balance_due``) of a stored invoice row."""
+    return rules.balance_due(total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+                             credited_minor=invoice.credited_minor, currency=invoice.currency)
+
+
+def recompute_status(invoice: models.Invoice) -> None:
+    """I5, for an invoice that is not draft or void."""
+    invoice.status = rules.invoice_status(
+        total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
+        credited_minor=invoice.credited_minor, currency=invoice.currency).value
+
+
+def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
+                   currency: str | None = None, issue_date: date | None = None,
+                   due_date: date | None = None, notes: str | None = None) -> views.InvoiceView:
+    """A draft invoice with its number (I2)."""
+    now = clock.now()
+    with db.write() as session:
+        customer = locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+        cur = currency or customer.currency
+        try:
+            money.check_currency(cur)
+        except money.MoneyError as exc:
+            raise errors.ValidationError.for_field("currency", str(exc)) from None
+        parsed = line_rules.parse_lines(lines, cur)
+        line_rows.check_variants_exist(session, actor.partner_id, parsed)
+        if issue_date and due_date and due_date < issue_date:
+            raise errors.ValidationError.for_field("due_date", "must not be before issue_date")
+        invoice = models.Invoice(
+            id=new_id("inv"), partner_id=actor.partner_id, customer_id=customer.id,
+            number=numbering.next_number(session, actor.partner_id, numbering.INVOICE),
+            currency=cur, status=S.DRAFT.value, issue_date=issue_date, due_date=due_date,
+            total_minor=line_rules.total_of(parsed, cur).minor, paid_minor=0, credited_minor=0,
+            notes=notes, created_at=now, updated_at=now)
+        session.add(invoice)
+        session.flush()
+        line_rows.add_invoice_lines(session, invoice, parsed)
+        session.flush()
+        session.refresh(invoice, ["lines"])
+        audit.record(session, actor, "invoice.create", "invoice", invoice.id,
+                     {"number": invoice.number, "total": Money(invoice.total_minor, cur).to_str()})
+        return load_view(session, invoice)
+
+
+def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
+    """Customer first, then the invoice (the fixed lock order)."""
+    locks.lock_owner(session, actor.partner_id, models.Invoice, invoice_id)
+    return locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
+
+
+def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+    """I3: draft -> open; Dr AR / Cr Sales Revenue; variant quantities leave stock."""
+    now = clock.now()
+    with db.write() as session:
+        invoice = _lock_invoice(session, actor, invoice_id)
+        if invoice.status != S.DRAFT:
+            raise errors.InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}; only draft "
+                "invoices can be issued.")
+        invoice.status = S.OPEN.value
+        invoice.issued_at = now
+        invoice.issue_date = invoice.issue_date or now.date()
+        invoice.updated_at = now
+        ledger.post(session, actor.partner_id,
+                    journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
+                                           invoice.number),
+                    entry_date=invoice.issue_date, source_type="invoice", source_id=invoice.id)
+        ledger.move_stocks(session, actor.partner_id,
+                           inventory.moves_for_lines(invoice.lines, sign=-1),
+                           kind=ActivityKind.SALE, source_type="invoice", source_id=invoice.id)
+        audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
+                     {"number": invoice.number})
+        return load_view(session, invoice)
+
+
+def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+    """Void a draft, or an issued invoice with nothing paid or credited (reversing I3)."""
+    now = clock.now()
+    with db.write() as session:
+        invoice = _lock_invoice(session, actor, invoice_id)
+        if invoice.status == S.VOID:
+            raise errors.InvalidState(f"Invoice {invoice.number} is already void.")
+        if invoice.paid_minor or invoice.credited_minor:
+            raise errors.InvalidState(
+                f"Invoice {invoice.number} has payments or credit applied; remove the credit "
+                "applied and refund payments before voiding it.")
+        was_issued = invoice.status != S.DRAFT
+        invoice.status = S.VOID.value
+        invoice.voided_at = now
+        invoice.updated_at = now
+        if was_issued:
+            ledger.post(session, actor.partner_id,
+                        journal.invoice_voided(Money(invoice.total_minor, invoice.currency),
+                                               invoice.number),
+                        entry_date=now.date(), source_type="invoice", source_id=invoice.id)
+            ledger.move_stocks(session, actor.partner_id,
+                               inventory.moves_for_lines(invoice.lines, sign=1),
+                               kind=ActivityKind.SALE_REVERSAL, source_type="invoice",
+                               source_id=invoice.id)
+        audit.record(session, actor, "invoice.void", "invoice", invoice.id,
+                     {"number": invoice.number})
+        return load_view(session, invoice)
+
+
+def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: object,
+                   paid_at: datetime | None = None) -> views.InvoiceView:
+    """I4: a payment up to the balance due; Dr Cash / Cr AR; status recomputed (I5)."""
+    now = clock.now()
+    with db.write() as session:
+        invoice = _lock_invoice(session, actor, invoice_id)
+        try:
+            pay = Money.parse_positive(amount, invoice.currency)
+        except money.MoneyError as exc:
+            raise errors.ValidationError.for_field("amount", str(exc)) from None
+        if invoice.status not in (S.OPEN, S.PARTIALLY_PAID):
+            raise errors.InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}; payments can "
+                "only be recorded on open or partially paid invoices.")
+        rules.check_payment(amount=pay, invoice_balance=balance_due(invoice),
+                            invoice_number=invoice.number)
+        payment = models.Payment(id=new_id("pay"), partner_id=actor.partner_id,
+                                 invoice_id=invoice.id, amount_minor=pay.minor,
+                                 paid_at=paid_at or now, created_at=now, created_by=actor.name)
+        session.add(payment)
+        invoice.paid_minor += pay.minor
+        invoice.updated_at = now
+        recompute_status(invoice)
+        ledger.post(session, actor.partner_id, journal.payment_recorded(pay, invoice.number),
+                    entry_date=(paid_at or now).date(), source_type="payment",
+                    source_id=payment.id)
+        audit.record(session, actor, "invoice.payment", "invoice", invoice.id,
+                     {"payment_id": payment.id, "amount": pay.to_str()})
+        return load_view(session, invoice)
+
+
+def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+    with db.read() as session:
+        return load_view(session, locks.get_scoped(session, models.Invoice, actor.partner_id,
+                                                   invoice_id))
+
+
+SORT_KEYS = ("date", "number", "total", "balance")
+
+
+def _sort_key(key: str) -> object:
+    inv = models.Invoice
+    return {"date": func.coalesce(inv.issue_date, func.date(inv.created_at)),
+            "number": inv.number, "total": inv.total_minor,
+            # I4 (domain.application.balance_due) in SQL, so the database can sort by it
+            "balance": inv.total_minor - inv.paid_minor - inv.credited_minor}[key]
+
+
+def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
+                  statuses: list[str] | None = None, q: str | None = None, limit: int = 50,
+                  cursor: str | None = None,
+                  sort: str | None = None) -> pagination.Page[views.InvoiceView]:
+    """Newest first, or by ``sort`` (date, number, total, balance; "-" descending)."""
+    order = pagination.parse_sort(sort, SORT_KEYS)
+    inv = models.Invoice
+    stmt = select(inv).where(inv.partner_id == actor.partner_id).options(selectinload(inv.lines))
+    if customer_id:
+        stmt = stmt.where(inv.customer_id == customer_id)
+    if statuses:
+        bad = [s for s in statuses if s not in {v.value for v in S}]
+        if bad:
+            raise errors.ValidationError.for_field(
+                "status", f"must be one of: {', '.join(v.value for v in S)}")
+        stmt = stmt.where(inv.status.in_(statuses))
+    if q:
+        stmt = stmt.where(inv.number.like(pagination.contains_pattern(q.strip().upper()),
+                                          escape="\\"))
+    with db.read() as session:
+        if order is not None:
+            return pagination.sorted_page(session, stmt, _sort_key(order.key), inv.id,
+                                          descending=order.descending, limit=limit,
+                                          cursor=cursor,
+                                          views=lambda rows: load_views(session, rows))
+        return pagination.newest_first(session, stmt, inv.id, limit=limit, cursor=cursor,
+                                       views=lambda rows: load_views(session, rows))

@@ -1,0 +1,1 @@
+"""What the pages, the portal and the API read: views composed across contexts, no writes."""

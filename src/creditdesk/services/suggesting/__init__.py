@@ -1,0 +1,2 @@
+"""Suggestions of likely credits: refresh, accept, dismiss, and the history they learn
+from (G1-G4)."""
