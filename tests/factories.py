@@ -45,8 +45,8 @@ def variant(db: Database, actor: Actor, sku: str = "SKU-1", price: str = "25.00"
 
 def snapshot(db: Database, actor: Actor) -> dict[str, object]:
     """Everything of the partner a refused operation must leave unchanged (E3)."""
-    from creditdesk.services.common import audit
-    from creditdesk.services.credit_memos import ledger
+    from creditdesk.services.accounting import ledger
+    from creditdesk.services.read_models import audit_trail
 
     return {
         "customers": customers.list_customers(db, actor=actor, limit=200).data,
@@ -54,14 +54,14 @@ def snapshot(db: Database, actor: Actor) -> dict[str, object]:
         "invoices": invoices.list_invoices(db, actor=actor, limit=200).data,
         "journal": ledger.list_entries(db, actor=actor, limit=200).data,
         "inventory": ledger.list_activities(db, actor=actor, limit=200).data,
-        "audit": audit.list_events(db, actor=actor, limit=200).data,
+        "audit": audit_trail.list_events(db, actor=actor, limit=200).data,
     }
 
 
 def assert_books(db: Database, actor: Actor, currency: str = "USD",
                  variant_ids: tuple[str, ...] = ()) -> None:
     """J1, J2 and J3 for one partner and currency."""
-    from creditdesk.services.credit_memos import ledger
+    from creditdesk.services.accounting import ledger
 
     entries = ledger.list_entries(db, actor=actor, limit=200).data
     for e in entries:  # J1: every entry balances

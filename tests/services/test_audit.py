@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.services.common import audit, context
+from creditdesk.services.common import context
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.read_models import audit_trail
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -35,11 +36,11 @@ def ticks(monkeypatch):
 
 
 def _events(db, actor, **kwargs):
-    return list(reversed(audit.list_events(db, actor=actor, limit=200, **kwargs).data))
+    return list(reversed(audit_trail.list_events(db, actor=actor, limit=200, **kwargs).data))
 
 
 def _last(db, actor):
-    return audit.list_events(db, actor=actor, limit=1).data[0]
+    return audit_trail.list_events(db, actor=actor, limit=1).data[0]
 
 
 def test_e1_every_memo_change_is_audited_with_actor_and_time(db, actor, ticks):
@@ -143,7 +144,7 @@ def test_e1_trail_is_per_entity_and_newest_first(db, actor, ticks):
     b = memos.create_memo(db, actor=actor, customer_id=cus, reason="other", amount="2.00").id
     ticks.tick()
     memo_lifecycle.issue_memo(db, actor=actor, memo_id=a)
-    page = audit.list_events(db, actor=actor, entity_type="credit_memo", entity_id=a)
+    page = audit_trail.list_events(db, actor=actor, entity_type="credit_memo", entity_id=a)
     assert [e.action for e in page.data] == ["credit_memo.issue", "credit_memo.create"]
     assert page.data[0].at > page.data[1].at
-    assert [e.entity_id for e in audit.list_events(db, actor=actor, entity_id=b).data] == [b]
+    assert [e.entity_id for e in audit_trail.list_events(db, actor=actor, entity_id=b).data] == [b]

@@ -8,8 +8,9 @@ import pytest
 
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
+from creditdesk.services.accounting import ledger
 from creditdesk.services.common import context
-from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.invoicing import invoices
 from tests import factories as f
 

@@ -14,10 +14,10 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.access import portal_links
-from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import credit
 from creditdesk.services.customer_accounts import customer_sources, customers
+from creditdesk.services.read_models import audit_trail
 from tests import factories
 from tests.sync_helpers import land, synced_memos
 
@@ -57,7 +57,7 @@ def test_y10_unknown_synced_customer_joins_the_one_with_the_same_billing_email(
     assert customer_count(db) == 1
     assert customers.get_customer(db, actor=actor, customer_id=mine.id).sources == [
         "quickbooks_online", "xero"]
-    linked = audit.list_events(db, actor=actor, entity_id=mine.id).data
+    linked = audit_trail.list_events(db, actor=actor, entity_id=mine.id).data
     assert {e.action for e in linked} >= {"customer.sync_link"}
     assert any(e.data.get("external_id") == "61" and "billing email" in e.data["rule"]
                for e in linked)
@@ -143,7 +143,7 @@ def test_y10_merge_moves_memos_invoices_references_and_portal_links(
     with db.read() as s:
         assert s.get_one(models.Invoice, invoice_id).customer_id == two.qbo
     assert portal_links.check_link(db, token=link.token).customer_id == two.qbo
-    (event,) = [e for e in audit.list_events(db, actor=actor, entity_id=two.qbo).data
+    (event,) = [e for e in audit_trail.list_events(db, actor=actor, entity_id=two.qbo).data
                 if e.action == "customer.merge"]
     assert event.data["merged_customer_id"] == two.xero
     assert event.data["moved"] == {"credit_memos": 2, "invoices": 1, "portal_links": 1,
@@ -189,7 +189,7 @@ def test_y10_unlink_moves_the_reference_and_its_memos_to_a_new_customer(
     assert refs(db, actor, two.qbo) == [("quickbooks_online", "61", "sync")]
     old_summary = customers.credit_summary(db, actor=actor, customer_id=two.qbo)
     assert [b.minor for b in old_summary.balances] == [15000]
-    (event,) = [e for e in audit.list_events(db, actor=actor, entity_id=two.qbo).data
+    (event,) = [e for e in audit_trail.list_events(db, actor=actor, entity_id=two.qbo).data
                 if e.action == "customer.unlink"]
     assert event.data["reference"] == "Xero g-61" and event.data["new_customer_id"] == new.id
     assert event.data["moved"] == {"credit_memos": 1}
@@ -215,7 +215,7 @@ def test_y10_previews_say_what_would_move_and_change_nothing(db: Database, actor
     two = two_copies(db, actor)
     factories.invoice(db, actor, two.xero, "80.00")
     before = factories.snapshot(db, actor)
-    audits = len(audit.list_events(db, actor=actor, limit=200).data)
+    audits = len(audit_trail.list_events(db, actor=actor, limit=200).data)
     merge = customer_sources.merge(db, actor=actor, customer_id=two.qbo,
                                    merged_customer_id=two.xero, preview=True)
     assert (merge.other, merge.moved) == ("Customer 61", {
@@ -225,5 +225,5 @@ def test_y10_previews_say_what_would_move_and_change_nothing(db: Database, actor
                                      reference_id=ref.id, preview=True)
     assert (unlink.reference, unlink.moved) == ("Xero g-61", {"credit_memos": 1})
     assert factories.snapshot(db, actor) == before
-    assert len(audit.list_events(db, actor=actor, limit=200).data) == audits
+    assert len(audit_trail.list_events(db, actor=actor, limit=200).data) == audits
     assert customer_count(db) == 2

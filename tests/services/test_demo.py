@@ -19,9 +19,10 @@ from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.memo import CREDIT_STATUSES, MemoStatus, Reason
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.access import partners
+from creditdesk.services.accounting import ledger
 from creditdesk.services.books import integrations, sync
 from creditdesk.services.common.context import Actor, clock
-from creditdesk.services.credit_memos import credit, ledger, memos
+from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.customer_accounts import customer_sources, customers, visibility
 from creditdesk.services.invoicing import catalog, invoices
 from creditdesk.services.read_models import views

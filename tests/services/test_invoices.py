@@ -8,7 +8,8 @@ import pytest
 
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services.credit_memos import credit, ledger, memos
+from creditdesk.services.accounting import ledger
+from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.invoicing import catalog, invoices
 from tests import factories as f

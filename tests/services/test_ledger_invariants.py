@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from creditdesk.domain.money import Money
-from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.accounting import ledger
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.invoicing import catalog, invoices
 from tests import factories as f
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.domain import errors
-from creditdesk.services.credit_memos import memo_lifecycle, memos, preview
+from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.customer_accounts import visibility
-from creditdesk.services.read_models import visibility_preview
+from creditdesk.services.read_models import preview, visibility_preview
 from tests import factories
 
 

@@ -43,8 +43,9 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.journal import Account, EntryKind
 from creditdesk.services.access import partners
+from creditdesk.services.accounting import ledger
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.invoicing import catalog, invoices
 

@@ -8,10 +8,10 @@ import pytest
 
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import audit_trail
 from creditdesk.services.suggesting import suggestions
 from tests import factories
 
@@ -44,7 +44,7 @@ def test_g1_refresh_finds_the_duplicate_and_lists_it(db: Database, actor: Actor)
     assert 0.55 <= s.confidence <= 1 and "repeats" in s.explanation
     again = suggestions.refresh(db, actor=actor)  # whole partner: same evidence, same row
     assert (again.created, again.open) == (0, 1)
-    events = audit.list_events(db, actor=actor, entity_type="customer", entity_id=cid).data
+    events = audit_trail.list_events(db, actor=actor, entity_type="customer", entity_id=cid).data
     assert events[0].action == "suggestions.refresh"
 
 

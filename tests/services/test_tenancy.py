@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.services.common import audit
-from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.accounting import ledger
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.read_models import audit_trail
 from tests import factories as f
 
 
@@ -125,7 +126,7 @@ def test_p4_lists_and_reports_show_only_the_partners_own_data(db, actor, other_a
     assert ledger.list_entries(db, actor=them).data == []
     assert ledger.list_entries(db, actor=them, source_id=mine["issued"]).data == []
     assert ledger.list_activities(db, actor=them).data == []
-    assert all(e.action == "partner.create" for e in audit.list_events(db, actor=them).data)
+    assert all(e.action == "partner.create" for e in audit_trail.list_events(db, actor=them).data)
     tb = ledger.trial_balance(db, actor=them)
     assert tb.total_debit.minor == tb.total_credit.minor == 0
     # while the owner sees everything

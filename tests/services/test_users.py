@@ -11,8 +11,8 @@ from sqlalchemy import select
 from creditdesk.db import models
 from creditdesk.domain import errors
 from creditdesk.services.access import partners, sign_in, users, web_sessions
-from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.read_models import audit_trail
 from tests.concurrency import race, settle
 
 ADMIN, PASSWORD = "admin@acme.test", "correct horse"
@@ -92,7 +92,8 @@ def test_e4_deactivate_ends_sessions_revokes_keys_and_is_audited(db, me) -> None
         sign_in.user_actor(db, user_id=staff.user_id)
     with pytest.raises(errors.Unauthenticated, match="deactivated"):
         sign_in.sign_in(db, email="staff@acme.test", password="staff password", address="x")
-    event = audit.list_events(db, actor=me, entity_type="user", entity_id=staff.user_id).data[0]
+    event = audit_trail.list_events(db, actor=me, entity_type="user",
+                                    entity_id=staff.user_id).data[0]
     assert event.action == "user.deactivate" and event.actor == f"user:{ADMIN}"
     assert event.data == {"email": "staff@acme.test", "sessions_ended": 1,
                           "api_keys_revoked": 1}
@@ -149,7 +150,7 @@ def test_e4_sign_out_everywhere_and_end_sessions(db, me) -> None:
     assert not live(db, theirs) and all(live(db, h) for h in mine)
     assert users.sign_out_everywhere(db, actor=me) == 2
     assert not any(live(db, h) for h in mine)
-    actions = [e.action for e in audit.list_events(db, actor=me).data]
+    actions = [e.action for e in audit_trail.list_events(db, actor=me).data]
     assert "user.sessions_end" in actions and "user.sign_out_everywhere" in actions
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from creditdesk.db import models
 from creditdesk.services.access import partners
-from creditdesk.services.common import audit
 from creditdesk.services.common.context import clock, new_id
+from creditdesk.services.read_models import audit_trail
 
 ADMIN, PASSWORD = "admin@acme.test", "correct horse"
 
@@ -24,7 +24,7 @@ def user_id(db, email: str) -> str:
 
 
 def actions(db, actor) -> list[str]:
-    return [e.action for e in audit.list_events(db, actor=actor, limit=100).data]
+    return [e.action for e in audit_trail.list_events(db, actor=actor, limit=100).data]
 
 
 @pytest.fixture

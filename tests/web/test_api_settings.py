@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from creditdesk.services.common import audit
+from creditdesk.services.read_models import audit_trail
 from tests import factories
 
 URL = "/api/v1/settings/credit-balance-visibility"
@@ -23,7 +23,7 @@ def test_put_replaces_the_setting_and_is_audited(client, db, actor) -> None:
     assert sorted(r.json()["exceptions"]) == sorted([a, b])
     r = client.put(URL, json={"show_to_all_customers": False, "exceptions": []})
     assert r.json() == {"show_to_all_customers": False, "exceptions": []}
-    events = audit.list_events(db, actor=actor, entity_type="partner").data
+    events = audit_trail.list_events(db, actor=actor, entity_type="partner").data
     assert sum(e.action == "settings.credit_visibility" for e in events) == 2
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from creditdesk.services.common import audit
 from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.customer_accounts import visibility
 from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import audit_trail
 from tests import factories
 
 
@@ -112,7 +112,8 @@ def test_visibility_toggle_and_exceptions(admin, db, actor) -> None:
     assert visibility.get_setting(db, actor=actor).exceptions == []
     admin.post("/dashboard/preferences/credit-balance-visibility", {})  # unchecked = off
     assert visibility.get_setting(db, actor=actor).show_to_all_customers is False
-    actions = {e.action for e in audit.list_events(db, actor=actor, entity_type="partner").data}
+    actions = {e.action
+               for e in audit_trail.list_events(db, actor=actor, entity_type="partner").data}
     assert "settings.credit_visibility" in actions  # E1
 
 

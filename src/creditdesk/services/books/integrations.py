@@ -21,9 +21,9 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain import memo as rules
 from creditdesk.services.books import qbwc_setup
+from creditdesk.services.books.integration_views import IntegrationView, view
 from creditdesk.services.common import audit, pagination, vault
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.read_models.integration_views import IntegrationView, view
 
 PROVIDERS = tuple(s.value for s in rules.Source if s is not rules.Source.NATIVE)
 DASHBOARD, API = "dashboard", "api"  # where a connection was started (the callback answers)

@@ -20,9 +20,9 @@ from creditdesk.connectors import quickbooks_desktop as qbd
 from creditdesk.connectors.settings import ProviderSettings
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
+from creditdesk.services.books.integration_views import IntegrationView, view
 from creditdesk.services.common import audit, vault
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.read_models.integration_views import IntegrationView, view
 
 OWNER_ID = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "creditdesk/qbwc/owner")).upper() + "}"
 

@@ -10,9 +10,10 @@ from creditdesk.domain import inventory, journal
 from creditdesk.domain import memo as rules
 from creditdesk.domain.inventory import ActivityKind, StockMove
 from creditdesk.domain.money import Money
+from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
-from creditdesk.services.credit_memos import ledger, memos
+from creditdesk.services.credit_memos import memos
 from creditdesk.services.read_models import views
 
 MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit

@@ -11,9 +11,9 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors, money
 from creditdesk.domain.inventory import ActivityKind
 from creditdesk.domain.money import Money
+from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.credit_memos import ledger
 
 MAX_STOCK = 1_000_000_000
 

@@ -14,9 +14,9 @@ from creditdesk.domain import errors, inventory, journal, money
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain.inventory import ActivityKind
 from creditdesk.domain.money import Money
+from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit, line_rows, numbering, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.credit_memos import ledger
 from creditdesk.services.read_models import views
 
 S = rules.InvoiceStatus

@@ -15,12 +15,13 @@ from creditdesk.domain import application as app_rules
 from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
-from creditdesk.services.common import audit, pagination
+from creditdesk.services.accounting import ledger
+from creditdesk.services.common import pagination
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import invoice_credit, ledger, memos
+from creditdesk.services.credit_memos import invoice_credit, memos
 from creditdesk.services.customer_accounts import customers, visibility
 from creditdesk.services.invoicing import catalog, invoices
-from creditdesk.services.read_models import views
+from creditdesk.services.read_models import audit_trail, views
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class MemoPage:
     applications: list[AppliedRow]
     journal: list[ledger.JournalEntryView]
     inventory: list[ledger.ActivityView]
-    audit: list[audit.AuditEventView]
+    audit: list[audit_trail.AuditEventView]
     variants: dict[str, catalog.VariantView]
     candidates: list[Candidate]
     source_name: str
@@ -244,7 +245,7 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
     journal = ledger.list_entries(db, actor=actor, source_type="credit_memo", source_id=memo.id,
                                   limit=20).data
     inventory = ledger.list_activities(db, actor=actor, source_id=memo.id, limit=100).data
-    trail = audit.list_events(db, actor=actor, entity_type="credit_memo", entity_id=memo.id,
+    trail = audit_trail.list_events(db, actor=actor, entity_type="credit_memo", entity_id=memo.id,
                               limit=100, currency=memo.currency).data
     return MemoPage(memo, customer, original.number if original else None, apps, list(journal),
                     list(inventory), list(trail), variants, candidates,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from creditdesk.db.engine import Database
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import preview
 from creditdesk.services.customer_accounts import visibility
+from creditdesk.services.read_models import preview
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from creditdesk.services.credit_memos import ledger
+from creditdesk.services.accounting import ledger
 from creditdesk.services.invoicing import catalog
 from creditdesk.web.api import present, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from creditdesk.domain import application
-from creditdesk.services.credit_memos import credit, memos, preview
+from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.invoicing import invoices
+from creditdesk.services.read_models import preview
 from creditdesk.web.api import present, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

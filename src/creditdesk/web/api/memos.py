@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from creditdesk.domain import memo as memo_rules
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos, preview
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.read_models import preview
 from creditdesk.web.api import fields, present, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute

@@ -14,7 +14,7 @@ from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from creditdesk.services.credit_memos import preview
+from creditdesk.services.read_models import preview
 from creditdesk.web.api import present, responses
 from creditdesk.web.api.responses import Money, Out
 

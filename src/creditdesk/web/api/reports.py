@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from creditdesk.domain import currencies, errors, money
-from creditdesk.services.common import audit
-from creditdesk.services.credit_memos import ledger
+from creditdesk.services.accounting import ledger
+from creditdesk.services.read_models import audit_trail
 from creditdesk.web.api import present, responses
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
@@ -56,7 +56,7 @@ def trial_balance(db: DB, actor: CurrentActor,
 def list_audit_events(db: DB, actor: CurrentActor, entity_type: Filter = None,
                       entity_id: Filter = None, limit: Limit = 50,
                       cursor: Cursor = None) -> dict[str, Any]:
-    page = audit.list_events(db, actor=actor, entity_type=entity_type, entity_id=entity_id,
+    page = audit_trail.list_events(db, actor=actor, entity_type=entity_type, entity_id=entity_id,
                              limit=limit, cursor=cursor)
     return present.page_out(page, lambda e: {
         "id": e.id, "at": e.at, "actor": e.actor, "action": e.action,

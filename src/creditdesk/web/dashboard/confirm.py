@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from creditdesk.domain import errors
-from creditdesk.services.credit_memos import preview
+from creditdesk.services.read_models import preview
 from creditdesk.web import htmx, templating
 
 TARGET = "confirmation"  # the element (and template block) the htmx forms fill

@@ -9,9 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.services.access import portal_links
-from creditdesk.services.common import audit
 from creditdesk.services.customer_accounts import customer_sources, customers
-from creditdesk.services.read_models import pages, suggestion_pages
+from creditdesk.services.read_models import audit_trail, pages, suggestion_pages
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
@@ -49,7 +48,7 @@ def page(request: Request, db: DB, actor, customer_id: str, *,
     candidates = (customer_sources.merge_candidates(db, actor=actor, customer_id=customer_id,
                                                     q=merge_q or None)
                   if actor.role == "admin" else [])
-    trail = audit.list_events(db, actor=actor, entity_type="customer", entity_id=customer_id,
+    trail = audit_trail.list_events(db, actor=actor, entity_type="customer", entity_id=customer_id,
                               limit=20).data
     history = [(e.at, e.actor, history_line(e.action, e.data)) for e in trail]
     return templating.render(request, "dashboard/customer.html", {

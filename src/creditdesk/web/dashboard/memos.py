@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos, preview
-from creditdesk.services.read_models import pages
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.read_models import pages, preview
 from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User

@@ -29,8 +29,9 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
 from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.accounting import ledger
 from creditdesk.services.common.context import Actor, new_id
-from creditdesk.services.credit_memos import credit, ledger, memo_lifecycle, memos
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import portal, views
 
