@@ -76,6 +76,17 @@ class EngineBooks(Books, Protocol):
     def revoke(self) -> None: ...
 
 
+class ListingBooks(EngineBooks, Protocol):
+    """A system whose deletions leave no trace in its changes, found by listing every id."""
+
+    def listing_due(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Let whatever time passes that the next sync lists every id."""
+
+    def cut_listing(self) -> str:
+        """Make the next sync's listing fail after its first page; returns what the run's
+        error then says."""
+
+
 class OAuthBooks(EngineBooks, Protocol):
     """A system signed in to by OAuth, with refresh tokens that rotate."""
 
@@ -105,6 +116,12 @@ def _engine_sync(db: Database, integration_id: str, factory: sync.ConnectorFacto
     assert sync.claim_next(db) == run_id
     sync.execute(db, run_id, factory)
     return run_id
+
+
+def later(monkeypatch: pytest.MonkeyPatch, hours: float) -> None:
+    """CreditDesk's clock moves ``hours`` on."""
+    moved = clock.now() + timedelta(hours=hours)
+    monkeypatch.setattr(clock, "now", lambda: moved)
 
 
 # QuickBooks Online ---------------------------------------------------------------------------
@@ -164,6 +181,15 @@ class QboBooks:
 
     def refresh_tokens(self) -> list[str]:
         return list(self.fake.state.refresh)
+
+    def listing_due(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The connection idles 40 days: change data capture no longer reaches back (30)."""
+        self.fake.state.travel(days=40)
+        later(monkeypatch, 40 * 24)
+
+    def cut_listing(self) -> str:
+        self.fake.state.inject_after(1, *["500"] * 4)  # the second page of ids, past retries
+        return "HTTP 500"
 
 
 # Xero ----------------------------------------------------------------------------------------
@@ -232,12 +258,6 @@ class XeroBooks:
 
 
 # Sage Intacct --------------------------------------------------------------------------------
-def later(monkeypatch: pytest.MonkeyPatch, hours: float) -> None:
-    """CreditDesk's clock moves ``hours`` on."""
-    moved = clock.now() + timedelta(hours=hours)
-    monkeypatch.setattr(clock, "now", lambda: moved)
-
-
 @dataclass
 class IntacctBooks:
     fake: FakeIntacct
@@ -300,6 +320,15 @@ class IntacctBooks:
 
     def revoke(self) -> None:
         self.fake.state.companies[COMPANY].users["api_user"] = "rotated-by-the-admin"
+
+    def listing_due(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Every record is listed once a day: a day and an hour pass."""
+        later(monkeypatch, 25)
+
+    def cut_listing(self) -> str:
+        # sign-in, the first page of ids, then readMore fails past the retries
+        self.fake.state.inject_after(2, *["503"] * 4)
+        return "503"
 
 
 # QuickBooks Desktop (the Web Connector) -------------------------------------------------------
