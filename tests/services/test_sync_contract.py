@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services.books import sync
+from creditdesk.services.books import integrations, sync
 from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.credit_memos import memo_lifecycle
 from creditdesk.services.customer_accounts import customers
@@ -141,6 +141,45 @@ def test_y8_runs_and_audit_events_are_recorded(
     assert books.connect_actions | {"integration.sync", "credit_memo.sync_create",
                                     "customer.sync_create"} <= actions
     assert memos(db, books)[m].external_id == m
+
+
+def test_partners_connected_to_the_same_books_each_sync_only_their_own(
+        db: Database, actor: Actor, other_actor: Actor, books: Books) -> None:
+    m = books.add_memo("25.00")
+    mine, theirs = books.connect(db, actor), books.connect(db, other_actor)
+    assert run(db, books.sync(db, mine)).created == 1
+    assert run(db, books.sync(db, theirs)).created == 1
+    with db.read() as s:
+        rows = s.scalars(select(models.CreditMemo).where(
+            models.CreditMemo.external_id == m)).all()
+        owners = {r.partner_id: r for r in rows}
+        assert set(owners) == {actor.partner_id, other_actor.partner_id} and len(rows) == 2
+        for partner_id, memo in owners.items():  # each partner's memo has its own customer
+            assert s.get_one(models.Customer, memo.customer_id).partner_id == partner_id
+    books.void(m)
+    books.sync(db, mine)  # one partner's run changes only that partner's memo
+    with db.read() as s:
+        statuses = {r.partner_id: r.status for r in s.scalars(select(models.CreditMemo))}
+    assert statuses == {actor.partner_id: "void", other_actor.partner_id: "issued"}
+    with pytest.raises(errors.NotFound):
+        customers.credit_summary(db, actor=other_actor,
+                                 customer_id=owners[actor.partner_id].customer_id)
+
+
+def test_reconnecting_after_a_disconnect_lands_what_is_new_without_duplicates(
+        db: Database, actor: Actor, books: Books) -> None:
+    old = [books.add_memo("5.00"), books.add_memo("6.00", "1.00")]
+    first = books.connect(db, actor)
+    books.sync(db, first)
+    integrations.disconnect(db, actor=actor, integration_id=first)
+    new = books.add_memo("7.00")
+    books.apply(old[0], "2.00")
+    r = run(db, books.sync(db, books.connect(db, actor)))  # a new connection, from scratch
+    assert (r.status, r.created, r.updated, r.voided) == ("succeeded", 1, 1, 0)
+    got = memos(db, books)
+    assert set(got) == {*old, new} and memo_count(db) == 3
+    assert (got[old[0]].status, got[old[0]].applied_minor) == ("partially_applied", 300)
+    assert (got[old[1]].status, got[new].status) == ("partially_applied", "issued")
 
 
 # faults: retried, or failing the run with nothing lost ---------------------------------------
