@@ -38,6 +38,7 @@ from tests.qbwc_fixtures import Live
 from tests.xero_fixtures import TENANT, FakeXero
 
 HOME_NAME, OTHER_NAME = "Harbor Supply Co", "Dock Ltd"
+Lines = list[tuple[str, str | None, str | None, str]]
 
 
 class Books(Protocol):
@@ -51,9 +52,12 @@ class Books(Protocol):
     bad_field: str  # the field a malformed record's error names
     connect_actions: frozenset[str]  # audit actions connecting records
     sleeps: list[float]  # the back-off the connector's retry slept, in seconds
+    line_detail: bool  # whether its lines carry a quantity and a unit price
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False) -> str: ...
+                 other_customer: bool = False, lines: Lines | None = None) -> str:
+        """A credit memo; ``lines`` as (description, quantity, unit price, amount), default
+        one line of the total."""
     def apply(self, memo: str, remaining: str) -> None: ...
     def void(self, memo: str) -> None: ...
     def delete(self, memo: str) -> None: ...
@@ -85,6 +89,19 @@ class ListingBooks(EngineBooks, Protocol):
     def cut_listing(self) -> str:
         """Make the next sync's listing fail after its first page; returns what the run's
         error then says."""
+
+
+class WebhookBooks(EngineBooks, Protocol):
+    """A system whose webhooks name changed memos, for a run that reads just those."""
+
+    webhook_names_deletions: bool  # a deletion event of its own (else a change, read)
+
+    def clear_requests(self) -> None: ...
+    def requests(self) -> list[str]:
+        """What the fake was asked since, without query strings."""
+
+    def read_one(self, memo: str) -> str:
+        """The request that reads one memo by its id."""
 
 
 class OAuthBooks(EngineBooks, Protocol):
@@ -133,6 +150,7 @@ class QboBooks:
     home_customer: ClassVar[str] = "58"
     other_customer: ClassVar[str] = "59"
     bad_field: ClassVar[str] = "TotalAmt"
+    line_detail: ClassVar[bool] = True
     revoked_says: ClassVar[str] = "reconnect"
     connect_actions: ClassVar[frozenset[str]] = frozenset({"integration.create",
                                                            "integration.connect"})
@@ -142,11 +160,11 @@ class QboBooks:
         return self.fake.sleeps
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False) -> str:
+                 other_customer: bool = False, lines: Lines | None = None) -> str:
         extra: dict[str, Any] = {"customer_id": self.other_customer,
                                  "customer_name": OTHER_NAME} if other_customer else {}
         return self.fake.state.add_memo(REALM, total=total, remaining=remaining,
-                                        doc_number=number, **extra)
+                                        doc_number=number, lines=lines, **extra)
 
     def apply(self, memo: str, remaining: str) -> None:
         self.fake.state.apply_credit(REALM, memo, remaining)
@@ -182,6 +200,17 @@ class QboBooks:
     def refresh_tokens(self) -> list[str]:
         return list(self.fake.state.refresh)
 
+    def clear_requests(self) -> None:
+        self.fake.state.requests.clear()
+
+    def requests(self) -> list[str]:
+        return [q.split("?")[0] for q in self.fake.state.requests]
+
+    webhook_names_deletions: ClassVar[bool] = True
+
+    def read_one(self, memo: str) -> str:
+        return f"GET /v3/company/{REALM}/creditmemo/{memo}"
+
     def listing_due(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """The connection idles 40 days: change data capture no longer reaches back (30)."""
         self.fake.state.travel(days=40)
@@ -201,6 +230,7 @@ class XeroBooks:
     home_customer: ClassVar[str] = "a1f0c2d4-1111-4222-8333-944455556666"
     other_customer: ClassVar[str] = "b2e1d3c5-2222-4333-8444-a55566667777"
     bad_field: ClassVar[str] = "Total"
+    line_detail: ClassVar[bool] = True
     revoked_says: ClassVar[str] = "reconnect"
     connect_actions: ClassVar[frozenset[str]] = frozenset({"integration.create",
                                                            "integration.connect"})
@@ -210,10 +240,11 @@ class XeroBooks:
         return self.fake.sleeps
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False) -> str:
+                 other_customer: bool = False, lines: Lines | None = None) -> str:
         extra: dict[str, Any] = {"contact_id": self.other_customer,
                                  "contact_name": OTHER_NAME} if other_customer else {}
-        note = self.fake.state.add_credit_note(TENANT, total=total, number=number, **extra)
+        note = self.fake.state.add_credit_note(TENANT, total=total, number=number,
+                                               lines=lines, **extra)
         if remaining is not None:  # credit used as Xero records it: allocated to an invoice
             self.apply(note, remaining)
         return note
@@ -256,6 +287,17 @@ class XeroBooks:
     def refresh_tokens(self) -> list[str]:
         return list(self.fake.state.refresh)
 
+    def clear_requests(self) -> None:
+        self.fake.state.requests.clear()
+
+    def requests(self) -> list[str]:
+        return [q.split("?")[0] for q in self.fake.state.requests]
+
+    webhook_names_deletions: ClassVar[bool] = False  # a deleted note is an UPDATE
+
+    def read_one(self, memo: str) -> str:
+        return f"GET /api.xro/2.0/CreditNotes/{memo}"
+
 
 # Sage Intacct --------------------------------------------------------------------------------
 @dataclass
@@ -268,6 +310,7 @@ class IntacctBooks:
     home_customer: ClassVar[str] = "C-0058"
     other_customer: ClassVar[str] = "C-0059"
     bad_field: ClassVar[str] = "TRX_TOTALENTERED"
+    line_detail: ClassVar[bool] = False
     revoked_says: ClassVar[str] = "Sign-in information is incorrect"
     connect_actions: ClassVar[frozenset[str]] = frozenset({"integration.connect"})
 
@@ -276,10 +319,13 @@ class IntacctBooks:
         return self.fake.sleeps
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False) -> str:
-        # Intacct signs a credit negative (an AR adjustment below zero)
+                 other_customer: bool = False, lines: Lines | None = None) -> str:
+        # Intacct signs a credit negative (an AR adjustment below zero); its lines carry
+        # only a description and an amount
         extra: dict[str, Any] = {"customer_id": self.other_customer,
                                  "customer_name": OTHER_NAME} if other_customer else {}
+        if lines is not None:
+            extra["lines"] = [(text, str(-Decimal(amount))) for text, _, _, amount in lines]
         due = None if remaining is None else str(-Decimal(remaining))
         return self.fake.state.add_adjustment(COMPANY, total=str(-Decimal(total)), due=due,
                                               record_id=number, **extra)
@@ -343,14 +389,15 @@ class DesktopBooks:
     home_customer: ClassVar[str] = "80000058-1700000000"
     other_customer: ClassVar[str] = "80000059-1700000000"
     bad_field: ClassVar[str] = "TotalAmount"
+    line_detail: ClassVar[bool] = True
     connect_actions: ClassVar[frozenset[str]] = frozenset({"integration.create",
                                                            "integration.connect"})
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False) -> str:
+                 other_customer: bool = False, lines: Lines | None = None) -> str:
         extra: dict[str, Any] = {"customer_id": self.other_customer,
                                  "customer_name": OTHER_NAME} if other_customer else {}
-        return self.company.add_memo(total, remaining, ref=number, **extra)
+        return self.company.add_memo(total, remaining, ref=number, lines=lines, **extra)
 
     def apply(self, memo: str, remaining: str) -> None:
         self.company.apply(memo, remaining)

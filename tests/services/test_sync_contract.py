@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
@@ -32,6 +33,7 @@ from tests.books_fixtures import (
     EngineBooks,
     ListingBooks,
     OAuthBooks,
+    WebhookBooks,
     skip_for,
     xfail_for,
 )
@@ -128,6 +130,22 @@ def test_y3_synced_memo_is_read_only_naming_the_system(
     books.sync(db, books.connect(db, actor))
     with pytest.raises(errors.ReadOnly, match=books.name):
         memo_lifecycle.void_memo(db, actor=actor, memo_id=memos(db, books)[m].id, reason="x")
+
+
+def test_y3_lines_land_as_the_system_reports_them(
+        db: Database, actor: Actor, books: Books) -> None:
+    m = books.add_memo("130.00", lines=[("Pallet return", "1.5", "80.00", "120.00"),
+                                        ("Freight", None, None, "10.00")])
+    books.sync(db, books.connect(db, actor))
+    line = models.CreditMemoLine
+    with db.read() as s:
+        got = [tuple(r) for r in s.execute(
+            select(line.position, line.description, line.reported_quantity,
+                   line.unit_price_minor, line.amount_minor, line.synced)
+            .where(line.credit_memo_id == memos(db, books)[m].id).order_by(line.position))]
+    pallets = ("1.5", 8000) if books.line_detail else (None, None)  # Intacct: amounts only
+    assert got == [(0, "Pallet return", *pallets, 12000, True),
+                   (1, "Freight", None, None, 1000, True)]
 
 
 def test_y8_runs_and_audit_events_are_recorded(
@@ -270,6 +288,46 @@ def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates
     sync.execute(db, second, build)
     assert set(memos(db, books)) == set(ids)
     assert run(db, second).created == 3
+
+
+# webhooks: a run that reads just the memos named ------------------------------------------
+NO_WEBHOOKS = "sends no webhooks: every run reads what changed"
+
+
+@skip_for("sage_intacct", NO_WEBHOOKS)
+@skip_for("quickbooks_desktop", NO_WEBHOOKS + ", when the Web Connector calls")
+def test_y2_a_targeted_run_reads_exactly_the_named_memos_and_keeps_the_schedule(
+        db: Database, actor: Actor, books: WebhookBooks) -> None:
+    a, b, c = (books.add_memo("50.00") for _ in range(3))
+    iid = books.connect(db, actor)
+    books.sync(db, iid)
+    before = integration(db, iid)
+    books.apply(a, "20.00")
+    books.delete(b)
+    books.apply(c, "49.00")  # changed too, but not named: not read
+    books.clear_requests()
+    deleted = base.DELETED if books.webhook_names_deletions else base.CHANGED
+    rid = sync.request_run(db, integration_id=iid, trigger="webhook",
+                           targets={a: base.CHANGED, b: deleted})
+    assert sync.claim_next(db) == rid
+    sync.execute(db, rid, books.factory())
+    r = run(db, rid)
+    assert (r.status, r.trigger, r.fetched, r.created, r.updated, r.voided) == (
+        "succeeded", "webhook", 2, 0, 1, 1)
+    got = memos(db, books)
+    assert (got[a].status, got[a].applied_minor) == ("partially_applied", 3000)
+    assert (got[b].status, got[b].void_reason) == ("void", f"Deleted in {books.name}")
+    assert got[c].status == "issued"  # the incremental sync will bring it
+    # each named memo read by its id; a deletion named as one needs no read
+    assert books.requests() == [books.read_one(a)] + (
+        [] if books.webhook_names_deletions else [books.read_one(b)])
+    after = integration(db, iid)
+    assert after.cursor == before.cursor  # the incremental cursor did not move
+    assert (after.next_sync_at, after.last_synced_at) == (before.next_sync_at,
+                                                          before.last_synced_at)
+    incremental = run(db, books.sync(db, iid))
+    assert memos(db, books)[c].status == "partially_applied" and incremental.status == (
+        "succeeded")
 
 
 # deletions found by listing every id ---------------------------------------------------------
