@@ -28,7 +28,8 @@ from creditdesk.services.common.context import Actor
 from creditdesk.web.app import create_app
 
 pytest_plugins = ["tests.qbo_fixtures", "tests.xero_fixtures",  # fakes over real HTTP
-                  "tests.intacct_fixtures"]
+                  "tests.intacct_fixtures", "tests.qbwc_fixtures",
+                  "tests.books_fixtures"]  # the four behind one face
 
 PG_URL = os.environ.get("CREDITDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])

@@ -1,5 +1,7 @@
 """Targeted syncs: a webhook names memos, the run reads exactly those by id (Y2, Y4, Y6, Y8),
-and the queue never loses a named memo, whatever else is queued or running."""
+and the queue never loses a named memo, whatever else is queued or running. That a targeted
+run reads just the named memos and keeps the schedule runs over every system with webhooks
+in test_sync_contract.py."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from creditdesk.services.common.context import Actor, clock, new_id
 from tests.concurrency import Calls, new_actor, race, settle
 from tests.qbo_fixtures import REALM, FakeQbo
 from tests.sync_helpers import integration, run, synced_memos
-from tests.xero_fixtures import TENANT, FakeXero
 
 C, D = base.CHANGED, base.DELETED
 
@@ -34,36 +35,6 @@ def queued(db: Database, iid: str) -> list[models.SyncRun]:
         return list(s.query(models.SyncRun).filter_by(integration_id=iid, status="queued"))
 
 
-def test_y2_a_targeted_run_reads_exactly_the_named_memos_and_keeps_the_schedule(
-        db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
-    st = fake_qbo.state
-    a, b, c = (st.add_memo(REALM, total="50.00") for _ in range(3))
-    iid = fake_qbo.connect(db, actor)
-    fake_qbo.sync(db, iid)
-    before = integration(db, iid)
-    st.apply_credit(REALM, a, "20.00")
-    st.delete_memo(REALM, b)
-    st.apply_credit(REALM, c, "1.00")  # changed too, but not named: not read
-    st.requests.clear()
-    rid = sync.request_run(db, integration_id=iid, trigger="webhook",
-                           targets={a: C, b: D})
-    r = execute(db, rid, fake_qbo.factory())
-    assert (r.status, r.trigger, r.fetched, r.created, r.updated, r.voided) == (
-        "succeeded", "webhook", 2, 0, 1, 1)
-    got = memos(db)
-    assert (got[a].status, got[a].applied_minor) == ("partially_applied", 3000)
-    assert (got[b].status, got[b].void_reason) == ("void", "Deleted in QuickBooks Online")
-    assert got[c].status == "issued"  # the incremental sync will bring it
-    assert [q.split("?")[0] for q in st.requests] == [
-        f"GET /v3/company/{REALM}/creditmemo/{a}"]  # a deletion needs no read
-    after = integration(db, iid)
-    assert after.cursor == before.cursor  # the incremental cursor did not move
-    assert (after.next_sync_at, after.last_synced_at) == (before.next_sync_at,
-                                                          before.last_synced_at)
-    incremental = run(db, fake_qbo.sync(db, iid))
-    assert memos(db)[c].status == "partially_applied" and incremental.status == "succeeded"
-
-
 def test_y4_a_memo_the_read_no_longer_finds_lands_as_deleted(
         db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:
     gone = fake_qbo.state.add_memo(REALM, total="8.00")
@@ -74,24 +45,6 @@ def test_y4_a_memo_the_read_no_longer_finds_lands_as_deleted(
     r = execute(db, rid, fake_qbo.factory())
     assert (r.fetched, r.voided) == (1, 1)
     assert memos(db)[gone].status == "void"
-
-
-def test_y2_xero_targeted_run_reads_the_notes_by_id(
-        db: Database, actor: Actor, fake_xero: FakeXero) -> None:
-    st = fake_xero.state
-    note = st.add_credit_note(TENANT, total="40.00")
-    other = st.add_credit_note(TENANT, total="10.00")
-    iid = fake_xero.connect(db, actor)
-    fake_xero.sync(db, iid)
-    st.allocate(TENANT, note, "40.00")
-    st.void(TENANT, other)
-    st.requests.clear()
-    rid = sync.request_run(db, integration_id=iid, trigger="webhook", targets={note: C})
-    r = execute(db, rid, fake_xero.factory())
-    assert (r.fetched, r.updated, r.voided) == (1, 1, 0)
-    got = synced_memos(db, "xero")
-    assert (got[note].status, got[other].status) == ("applied", "issued")
-    assert [q.split("?")[0] for q in st.requests] == [f"GET /api.xro/2.0/CreditNotes/{note}"]
 
 
 # the queue: one queued run per connection, and no named memo is ever lost -------------------
