@@ -109,25 +109,33 @@ def test_y6_pages_through_read_more_until_none_remain(fake_intacct: FakeIntacct)
     assert [len(b.records) for b in batches] == [3, 3, 1]
     assert set(memos(batches)) == ids and len(records(batches)) == 7
     assert fake_intacct.state.requests.count("readMore") == 2
-    assert batches[0].cursor["result_id"] and "since" not in batches[0].cursor
-    assert "result_id" not in batches[-1].cursor and batches[-1].cursor["since"]
+    assert batches[0].cursor["seen_max"] and "since" not in batches[0].cursor
+    assert "result_id" not in batches[0].cursor  # a resume never continues a result set
+    assert "seen_max" not in batches[-1].cursor and batches[-1].cursor["since"]
 
 
 @pytest.mark.reliability
-def test_y6_killed_run_resumes_with_read_more(fake_intacct: FakeIntacct) -> None:
+def test_y6_a_worker_killed_after_fetching_a_page_it_never_landed_loses_nothing(
+        fake_intacct: FakeIntacct) -> None:
+    """readMore moves the result set on: the second page, fetched and then lost with the
+    worker, is read again by the next run because it queries from ``since``."""
     ids = [fake_intacct.state.add_adjustment(COMPANY, total="-1.00") for _ in range(5)]
-    first = next(iter(fake_intacct.connector(page_size=2).fetch({})))  # then the worker dies
+    pages = iter(fake_intacct.connector(page_size=2).fetch({}))
+    first = next(pages)  # landed; its cursor is saved
+    next(pages)  # fetched by readMore, then the worker dies before landing it
+    before = len(fake_intacct.state.requests)
     rest = list(fake_intacct.connector(page_size=2).fetch(first.cursor))
     assert set(memos([first, *rest])) == set(ids)
-    assert not any(r.startswith("readByQuery") for r in fake_intacct.state.requests[-4:])
+    resumed = [r for r in fake_intacct.state.requests[before:] if r.startswith("read")]
+    assert resumed == ["readByQuery ", "readMore", "readMore"]  # again from the old since
 
 
-def test_y6_resume_after_the_result_set_expired_queries_again(fake_intacct: FakeIntacct) -> None:
+def test_y6_a_cursor_saved_with_a_result_id_queries_again(fake_intacct: FakeIntacct) -> None:
+    """Cursors saved by the earlier version carried ``result_id``; it is not followed."""
     ids = [fake_intacct.state.add_adjustment(COMPANY, total="-1.00") for _ in range(5)]
-    first = next(iter(fake_intacct.connector(page_size=2).fetch({})))
-    fake_intacct.state.results.clear()  # gone (expired, or another session's)
-    rest = list(fake_intacct.connector(page_size=2).fetch(first.cursor))
-    assert set(memos(rest)) == set(ids)  # read again from the old cursor: nothing lost
+    rest = list(fake_intacct.connector(page_size=2).fetch({"result_id": "7765623332ab"}))
+    assert set(memos(rest)) == set(ids)
+    assert next(r for r in fake_intacct.state.requests if r.startswith("read")) == "readByQuery "
 
 
 # mapping ---------------------------------------------------------------------------

@@ -35,7 +35,6 @@ from tests.books_fixtures import (
     OAuthBooks,
     WebhookBooks,
     skip_for,
-    xfail_for,
 )
 from tests.sync_helpers import (
     Killed,
@@ -264,10 +263,6 @@ def test_y6_revoked_access_needs_reconnection_and_is_never_retried(
 
 @pytest.mark.reliability
 @desktop_calls_in
-@xfail_for("sage_intacct", "a killed run resumes with readMore, but readMore is stateful: the "
-                           "page read and not yet committed when the worker died is never "
-                           "read again (memos lost until they change; docs/decisions.md "
-                           "says 're-reads, never losses')")
 def test_y6_a_killed_run_resumes_from_the_last_committed_page_without_duplicates(
         db: Database, actor: Actor, books: EngineBooks, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync, "LAND_AT_LEAST", 2)  # each page of 2 in a transaction of its own

@@ -202,18 +202,16 @@ class SageIntacct:
 
         readByQuery has no ORDER BY, so ``since`` only moves at the end of a run, to the newest
         WHENMODIFIED seen (``>=``: the same second is read again, harmlessly). Mid-run cursors
-        carry ``result_id`` and ``seen_max``: a killed run resumes with readMore, or — when the
-        result set is gone — queries again from ``since``. Nothing is lost either way.
+        carry only ``seen_max``: a killed run queries again from ``since`` and re-reads the
+        pages it had landed (upserts make that harmless). It never resumes with readMore: the
+        result set moves on at every readMore, so a page fetched by a worker that died before
+        landing it would be skipped for good.
         """
         state = {k: v for k, v in cursor.items() if v is not None}
+        state.pop("result_id", None)  # a cursor saved before readMore was known to lose pages
         since = stamp(state.get("since"))  # re-formatted: never raw text inside the query
-        result = None
-        if state.get("result_id"):
-            resumed = self._run(ix.read_more(str(state["result_id"])))
-            result = resumed if resumed.ok else None
-        if result is None:
-            query = f"WHENMODIFIED >= '{since.strftime(STAMP)}'" if since else ""
-            result = self._run(ix.read_by_query(OBJECT, FIELDS, query, self.page_size))
+        query = f"WHENMODIFIED >= '{since.strftime(STAMP)}'" if since else ""
+        result = self._run(ix.read_by_query(OBJECT, FIELDS, query, self.page_size))
         seen = stamp(state.get("seen_max"))
         while True:
             data = self._data(result)
@@ -231,12 +229,11 @@ class SageIntacct:
                 if not result_id:
                     raise ConnectorError(f"{NAME} reported {remaining} more records without "
                                          "a resultId")
-                state.update(result_id=result_id, seen_max=seen.strftime(STAMP) if seen else None)
+                state.update(seen_max=seen.strftime(STAMP) if seen else None)
                 yield Batch(records, {k: v for k, v in state.items() if v is not None},
                             {"numremaining": int(remaining)})
                 result = self._run(ix.read_more(result_id))
                 continue
-            state.pop("result_id", None)
             state.pop("seen_max", None)
             if seen:
                 state["since"] = seen.strftime(STAMP)
