@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from creditdesk.services.access import portal_links
+from creditdesk.services.common.pagination import Page
 from creditdesk.services.customer_accounts import customer_sources, customers
-from creditdesk.web.api import present, responses, schemas
+from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 from creditdesk.web.portal.links import link_url
@@ -26,11 +27,6 @@ def customer_out(c: customers.CustomerView) -> dict[str, Any]:
             "sources": c.sources, "created_at": c.created_at}
 
 
-def reference_out(r: customers.ReferenceView) -> dict[str, Any]:
-    return {"id": r.id, "system": r.system, "external_id": r.external_id,
-            "linked_by": r.linked_by, "linked_at": r.linked_at}
-
-
 @router.post("/customers", status_code=201, response_model=responses.CustomerOut)
 def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
     return customer_out(customers.create_customer(
@@ -39,9 +35,9 @@ def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> di
 
 @router.get("/customers", response_model=responses.CustomerPage)
 def list_customers(db: DB, actor: CurrentActor, q: Filter = None, limit: Limit = 50,
-                   cursor: Cursor = None) -> dict[str, Any]:
+                   cursor: Cursor = None) -> Page[dict[str, Any]]:
     page = customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
-    return present.page_out(page, customer_out)
+    return Page([customer_out(c) for c in page.data], page.next_cursor)
 
 
 @router.get("/customers/{customer_id}", response_model=responses.CustomerOut)
@@ -55,10 +51,8 @@ def credit_summary(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, A
     s = customers.credit_summary(db, actor=actor, customer_id=customer_id)
     return {
         "customer_id": s.customer_id,
-        "balances": [{"currency": b.currency, "available_credit": b.to_str()} for b in s.balances],
-        "memos": [{"id": m.id, "number": m.number, "currency": m.currency,
-                   "total": m.total.to_str(), "remaining_amount": m.remaining_amount.to_str(),
-                   "status": m.status, "source": m.source} for m in s.memos],
+        "balances": [{"currency": b.currency, "available_credit": b} for b in s.balances],
+        "memos": s.memos,  # read by SummaryMemoOut
     }
 
 
@@ -72,10 +66,10 @@ def portal_link(customer_id: str, request: Request, db: DB,
 
 
 @router.get("/customers/{customer_id}/references", response_model=list[responses.ReferenceOut])
-def references(customer_id: str, db: DB, actor: CurrentActor) -> list[dict[str, Any]]:
+def references(customer_id: str, db: DB,
+               actor: CurrentActor) -> list[customers.ReferenceView]:
     """Y10: the customer's records in the connected systems, oldest link first."""
-    return [reference_out(r) for r in customer_sources.list_references(
-        db, actor=actor, customer_id=customer_id)]
+    return customer_sources.list_references(db, actor=actor, customer_id=customer_id)
 
 
 @router.post("/customers/{customer_id}/merge", response_model=responses.CustomerOut,
