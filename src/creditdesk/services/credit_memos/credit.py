@@ -1,4 +1,11 @@
-"""Applying credit to invoices and removing it again (A1-A6, U1-U3)."""
+"""Applying credit to invoices and removing it again (A1-A6, U1-U3).
+
+Each change has two entry points: ``apply_credit`` / ``remove_credit`` answer with both
+documents as they are right after it, read in the change's own transaction (the API's
+answer: nothing is read once they have returned); ``apply_credit_only`` /
+``remove_credit_only`` make the same change and return only what moved (``Change``), for
+a caller that just says what happened.
+"""
 
 from __future__ import annotations
 
