@@ -30,6 +30,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.common import audit, pagination
 from creditdesk.services.credit_memos import credit, ledger
 from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import catalog
 from creditdesk.services.read_models import views
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web.api import responses
@@ -50,7 +51,12 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     # the amount removed is in the memo's and the invoice's figures
     responses.RemovedOut: (credit.Removed, frozenset({"amount"})),
     responses.CreditRemovedOut: (credit.Removed, frozenset({"amount"})),
+    # references: answered at /customers/{id}/references; the first one is external_*
+    responses.CustomerOut: (customers.CustomerView, frozenset({"references"})),
+    # name: the customer's name in that system, shown on the dashboard only
     responses.ReferenceOut: (customers.ReferenceView, frozenset({"name"})),
+    responses.ProductOut: (catalog.ProductView, frozenset()),
+    responses.VariantOut: (catalog.VariantView, frozenset()),
     responses.SummaryMemoOut: (customers.SummaryMemo, frozenset()),
     responses.ActivityOut: (ledger.ActivityView, frozenset()),
     responses.JournalLineOut: (ledger.JournalLineView, frozenset()),
@@ -67,9 +73,9 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
 # Models whose values a route assembles (a figure the view names differently, or a value
 # from the web layer such as the portal URL); the route's test checks each field.
 BUILT_IN_ROUTE = {
-    responses.CustomerOut, responses.BalanceOut, responses.CreditSummaryOut,
-    responses.PortalLinkOut, responses.VariantOut, responses.ProductOut,
-    responses.SuggestionAcceptedOut,
+    responses.BalanceOut, responses.CreditSummaryOut,  # balances: a list of Money
+    responses.PortalLinkOut,  # the URL is built in web/
+    responses.SuggestionAcceptedOut,  # the memo of (memo, suggestion)
 }
 
 

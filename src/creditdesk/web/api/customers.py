@@ -17,32 +17,22 @@ from creditdesk.web.portal.links import link_url
 router = APIRouter(tags=["customers"], route_class=DecimalJSONRoute)
 
 
-def customer_out(c: customers.CustomerView) -> dict[str, Any]:
-    """``external_source`` / ``external_id``: the customer's first reference (Y10: all of
-    them at ``/customers/{id}/references``); ``sources``: every system it has records in."""
-    first = c.references[0] if c.references else None
-    return {"id": c.id, "name": c.name, "email": c.email, "currency": c.currency,
-            "external_source": first.system if first else None,
-            "external_id": first.external_id if first else None,
-            "sources": c.sources, "created_at": c.created_at}
-
-
 @router.post("/customers", status_code=201, response_model=responses.CustomerOut)
-def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return customer_out(customers.create_customer(
-        db, actor=actor, name=body.name, email=body.email, currency=body.currency))
+def create_customer(body: schemas.CustomerIn, db: DB,
+                    actor: CurrentActor) -> customers.CustomerView:
+    return customers.create_customer(db, actor=actor, name=body.name, email=body.email,
+                                     currency=body.currency)
 
 
 @router.get("/customers", response_model=responses.CustomerPage)
 def list_customers(db: DB, actor: CurrentActor, q: Filter = None, limit: Limit = 50,
-                   cursor: Cursor = None) -> Page[dict[str, Any]]:
-    page = customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
-    return Page([customer_out(c) for c in page.data], page.next_cursor)
+                   cursor: Cursor = None) -> Page[customers.CustomerView]:
+    return customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
 
 
 @router.get("/customers/{customer_id}", response_model=responses.CustomerOut)
-def get_customer(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return customer_out(customers.get_customer(db, actor=actor, customer_id=customer_id))
+def get_customer(customer_id: str, db: DB, actor: CurrentActor) -> customers.CustomerView:
+    return customers.get_customer(db, actor=actor, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/credit-summary",
@@ -75,12 +65,12 @@ def references(customer_id: str, db: DB,
 @router.post("/customers/{customer_id}/merge", response_model=responses.CustomerOut,
              responses={403: {}})
 def merge(customer_id: str, body: schemas.MergeIn, db: DB,
-          actor: CurrentActor) -> dict[str, Any]:
+          actor: CurrentActor) -> customers.CustomerView:
     """Y10 (admins): ``customer_id`` of the body is merged into this customer, which
     survives with all its memos, invoices and references; customers of different
     currencies are refused."""
-    return customer_out(customer_sources.merge(
-        db, actor=actor, customer_id=customer_id, merged_customer_id=body.customer_id).customer)
+    return customer_sources.merge(db, actor=actor, customer_id=customer_id,
+                                  merged_customer_id=body.customer_id).customer
 
 
 @router.delete("/customers/{customer_id}/references/{reference_id}", status_code=204,
