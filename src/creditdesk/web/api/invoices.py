@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from creditdesk.domain import application
 from creditdesk.services.common.pagination import Page
@@ -61,7 +61,8 @@ def record_payment(invoice_id: str, body: schemas.PaymentIn, db: DB,
 @router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}",
                response_model=responses.CreditRemovedOut | previews.PreviewOut)
 def remove_credit(invoice_id: str, credit_memo_id: str, db: DB,
-                  actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+                  actor: CurrentActor,
+                  preview_: previews.Flag = False) -> credit.Removed | Response:
     """U1: remove a memo's credit from the invoice side."""
     if preview_:
         return previews.answer(preview.remove(db, actor=actor, memo_id=credit_memo_id,

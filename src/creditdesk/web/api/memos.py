@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -69,7 +69,7 @@ def delete_memo(memo_id: str, db: DB, actor: CurrentActor) -> Response:
 @router.post("/credit-memos/{memo_id}/issue",
              response_model=responses.MemoOut | previews.PreviewOut)
 def issue_memo(memo_id: str, db: DB, actor: CurrentActor,
-               preview_: previews.Flag = False) -> Any:
+               preview_: previews.Flag = False) -> views.MemoView | Response:
     if preview_:
         return previews.answer(preview.issue(db, actor=actor, memo_id=memo_id))
     return memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id)
@@ -78,7 +78,7 @@ def issue_memo(memo_id: str, db: DB, actor: CurrentActor,
 @router.post("/credit-memos/{memo_id}/void",
              response_model=responses.MemoOut | previews.PreviewOut)
 def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor,
-              preview_: previews.Flag = False) -> Any:
+              preview_: previews.Flag = False) -> views.MemoView | Response:
     if preview_:
         return previews.answer(preview.void(db, actor=actor, memo_id=memo_id,
                                             reason=body.reason))
@@ -88,7 +88,8 @@ def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor,
 @router.post("/credit-memos/{memo_id}/applications", status_code=201,
              response_model=responses.AppliedOut, responses={200: previews.ANSWER})
 def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB,
-                 actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+                 actor: CurrentActor,
+                 preview_: previews.Flag = False) -> credit.Applied | Response:
     if preview_:
         return previews.answer(preview.apply(db, actor=actor, memo_id=memo_id,
                                              invoice_id=body.invoice_id, amount=body.amount))
@@ -106,7 +107,8 @@ def list_applications(memo_id: str, db: DB,
 @router.delete("/credit-memos/{memo_id}/applications",
                response_model=responses.RemovedOut | previews.PreviewOut)
 def remove_credit(memo_id: str, invoice_id: Annotated[str, INVOICE_ID], db: DB,
-                  actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+                  actor: CurrentActor,
+                  preview_: previews.Flag = False) -> credit.Removed | Response:
     """U1: remove a memo's credit from the memo side."""
     if preview_:
         return previews.answer(preview.remove(db, actor=actor, memo_id=memo_id,

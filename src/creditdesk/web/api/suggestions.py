@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body
 
 from creditdesk.services.common.pagination import Page
+from creditdesk.services.read_models import views
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
@@ -34,7 +35,7 @@ def list_suggestions(db: DB, actor: CurrentActor, customer_id: Filter = None,
 
 @router.post("/suggestions/{suggestion_id}/accept", status_code=201,
              response_model=responses.SuggestionAcceptedOut)
-def accept(suggestion_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
+def accept(suggestion_id: str, db: DB, actor: CurrentActor) -> dict[str, views.MemoView]:
     """G3: creates a draft credit memo (nothing is issued or applied)."""
     memo, _ = suggestions.accept(db, actor=actor, suggestion_id=suggestion_id)
     return {"credit_memo": memo}
