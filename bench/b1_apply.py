@@ -1,6 +1,7 @@
 """B1: credit-application throughput through the service layer, against a bare loop.
 
-``creditdesk.services.credit_memos.credit.apply_credit`` applies N issued memos to N open
+``creditdesk.services.credit_memos.credit.apply_credit_only`` (the change itself, without
+reading the two documents back for an answer) applies N issued memos to N open
 invoices (one application each) on SQLite (WAL, synchronous=FULL) and on PostgreSQL. The
 baseline is a bare driver loop (sqlite3 / psycopg) of N transactions doing only the minimal
 writes of an application: update the memo, update the invoice, insert the application,
@@ -92,7 +93,7 @@ class _Bed:
         return loop
 
     def service(self, pairs: list[seed.Pair]) -> None:
-        apply, db, actor = credit.apply_credit, self.db, self.actor
+        apply, db, actor = credit.apply_credit_only, self.db, self.actor
         for p in pairs:
             apply(db, actor=actor, memo_id=p.memo_id, invoice_id=p.invoice_id, amount="60.00")
 

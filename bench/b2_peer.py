@@ -93,8 +93,8 @@ def worker(n: int, path: str, profile: bool = False) -> dict:
         memo_ids.append(memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id).id)
 
     def apply(i: int) -> None:
-        credit.apply_credit(db, actor=actor, memo_id=memo_ids[i], invoice_id=inv_ids[i],
-                            amount="60.00")
+        credit.apply_credit_only(db, actor=actor, memo_id=memo_ids[i], invoice_id=inv_ids[i],
+                                 amount="60.00")
 
     sums = {"d": 0, "e": 0, "d_list": 0, "e_list": 0, "floor": 0}
     remaining = (select(models.CreditMemo.total_minor - models.CreditMemo.applied_minor)

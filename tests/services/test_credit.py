@@ -180,6 +180,22 @@ def test_a5_credits_and_payments_work_together_on_one_invoice(db, actor, cus):
     f.assert_books(db, actor)
 
 
+def test_apply_and_remove_only_make_the_same_change_and_name_it(db, actor, cus):
+    """The ``*_only`` variants (for a caller that only says what happened): the same rows,
+    and the amount with both documents' ids and numbers instead of the documents."""
+    inv, m = f.invoice(db, actor, cus, "100.00"), f.memo(db, actor, cus, "50.00")
+    memo_number, invoice_number = _memo(db, actor, m).number, _inv(db, actor, inv).number
+    applied = credit.apply_credit_only(db, actor=actor, memo_id=m, invoice_id=inv,
+                                       amount="20.00")
+    assert applied == credit.Change(Money(2000, "USD"), m, memo_number, inv, invoice_number)
+    assert (_memo(db, actor, m).remaining_amount, _inv(db, actor, inv).balance_due) == (
+        Money(3000, "USD"), Money(8000, "USD"))
+    removed = credit.remove_credit_only(db, actor=actor, memo_id=m, invoice_id=inv)
+    assert removed == applied
+    assert credit.list_applications(db, actor=actor, memo_id=m) == []
+    assert _inv(db, actor, inv).balance_due == Money(10000, "USD")
+
+
 # --- U1-U3 --------------------------------------------------------------------------
 
 def test_u1_remove_from_the_invoice_side(db, actor, cus):

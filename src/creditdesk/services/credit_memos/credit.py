@@ -1,10 +1,16 @@
-"""Applying credit to invoices and removing it again (A1-A6, U1-U3)."""
+"""Applying credit to invoices and removing it again (A1-A6, U1-U3).
+
+Each change has two entry points: ``apply_credit`` / ``remove_credit`` answer with both
+documents as they are right after it, read in the change's own transaction (the API's
+answer: nothing is read once they have returned); ``apply_credit_only`` /
+``remove_credit_only`` make the same change and return only what moved (``Change``), for
+a caller that just says what happened.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -35,49 +41,47 @@ _INVOICE_WITH_LINES = (
 
 
 @dataclass(frozen=True)
-class _Pair:
-    """The memo and invoice a credit change touched, read on first use.
+class Applied:
+    """A3: the committed application, with the memo and invoice as they are right after it
+    (read in the application's own transaction: nothing is read once it has returned)."""
 
-    They are read after the write transaction has committed (both in one read
-    transaction), so the lock is held only for the change itself and a caller that needs
-    only the outcome pays nothing for the two documents.
-    """
-
-    _db: Database
-    _actor: Actor
-    _memo_id: str
-    _invoice_id: str
-
-    @cached_property
-    def _documents(self) -> tuple[views.MemoView, views.InvoiceView]:
-        params = {"partner_id": self._actor.partner_id, "memo_id": self._memo_id,
-                  "invoice_id": self._invoice_id}
-        with self._db.read() as session:
-            memo = session.scalars(_MEMO_WITH_LINES, params).unique().one()
-            invoice = session.scalars(_INVOICE_WITH_LINES, params).unique().one()
-            return views.memo_view(memo), invoices.load_view(session, invoice)
-
-    @property
-    def credit_memo(self) -> views.MemoView:
-        return self._documents[0]
-
-    @property
-    def invoice(self) -> views.InvoiceView:
-        return self._documents[1]
+    application: views.ApplicationView
+    credit_memo: views.MemoView
+    invoice: views.InvoiceView
 
 
 @dataclass(frozen=True)
-class Applied(_Pair):
-    """A3: the committed application, and the memo and invoice on demand."""
+class Removed:
+    """U2: the credit given back, with the memo and invoice as they are right after it."""
 
-    application: views.ApplicationView | None = None
+    amount: Money
+    credit_memo: views.MemoView
+    invoice: views.InvoiceView
 
 
 @dataclass(frozen=True)
-class Removed(_Pair):
-    """U2: the memo and invoice after the removal, on demand."""
+class Change:
+    """A credit change without its documents: what was moved between which two documents
+    (for a caller that only says what happened: a dashboard notice, B1's loop)."""
 
-    amount: Money | None = None
+    amount: Money
+    credit_memo_id: str
+    credit_memo_number: str
+    invoice_id: str
+    invoice_number: str
+
+
+def _documents(conn: Connection, actor: Actor,
+               change: Change) -> tuple[views.MemoView, views.InvoiceView]:
+    """The changed memo and invoice, read on the change's own connection before it commits
+    (under the same lock: the answer shows exactly this change, and nothing is read after
+    the use case has returned)."""
+    params = {"partner_id": actor.partner_id, "memo_id": change.credit_memo_id,
+              "invoice_id": change.invoice_id}
+    with Session(bind=conn) as session:
+        memo = session.scalars(_MEMO_WITH_LINES, params).unique().one()
+        invoice = session.scalars(_INVOICE_WITH_LINES, params).unique().one()
+        return views.memo_view(memo), invoices.load_view(session, invoice)
 
 
 def _lock_pair(conn: Connection, actor: Actor, memo_id: str,
@@ -134,62 +138,96 @@ def _write_amounts(conn: Connection, memo: sql.MemoRow, invoice: sql.InvoiceRow,
 
 def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
                  amount: object) -> Applied:
-    """A1-A4: move ``amount`` of the memo's remaining credit onto the invoice.
+    """A1-A4: move ``amount`` of the memo's remaining credit onto the invoice; the answer
+    holds the application and both documents after it."""
+    with db.write_connection() as conn:
+        application, change = _apply(conn, actor, memo_id, invoice_id, amount)
+        memo, invoice = _documents(conn, actor, change)
+    return Applied(application, memo, invoice)
+
+
+def apply_credit_only(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
+                      amount: object) -> Change:
+    """``apply_credit`` without reading the two documents back: the same change, the
+    customer lock held only for the writes."""
+    with db.write_connection() as conn:
+        _, change = _apply(conn, actor, memo_id, invoice_id, amount)
+    return change
+
+
+def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
+           amount: object) -> tuple[views.ApplicationView, Change]:
+    """A1-A4 on ``conn``.
 
     Both caps (A2) are checked under the customer lock, so concurrent applications are
     serialised and can never over-apply (A6); the CHECK constraints are the second line.
     Written in prebuilt Core statements (``db/credit_statements.py``): this is the hot path.
     """
     now = clock.now()
-    with db.write_connection() as conn:
-        memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
-        memos.check(memo, memo_rules.Action.APPLY)
-        rules.check_invoice_accepts_credit(status=rules.InvoiceStatus(invoice.status),
-                                           number=invoice.number)
-        try:
-            credit = Money.parse_positive(amount, memo.currency)
-        except money.MoneyError as exc:
-            raise errors.ValidationError.for_field("amount", str(exc)) from None
-        rules.check_application_caps(
-            amount=credit, memo_remaining=Money(memo.total_minor - memo.applied_minor,
-                                                memo.currency),
-            invoice_balance=invoices.balance_due(invoice), memo_number=memo.number,
-            invoice_number=invoice.number)
-        application = views.ApplicationView(new_id("app"), memo.id, invoice.id, credit, now,
-                                            actor.name)
-        sql.add_application(conn, {
-            "id": application.id, "partner_id": actor.partner_id, "credit_memo_id": memo.id,
-            "invoice_id": invoice.id, "amount_minor": credit.minor, "applied_at": now,
-            "applied_by": actor.name})
-        _write_amounts(conn, memo, invoice, delta_minor=credit.minor, now=now)
-        audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
-                        {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                         "amount": credit.to_str(), "currency": credit.currency,
-                         "application_id": application.id})
-    return Applied(db, actor, memo.id, invoice.id, application)
+    memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
+    memos.check(memo, memo_rules.Action.APPLY)
+    rules.check_invoice_accepts_credit(status=rules.InvoiceStatus(invoice.status),
+                                       number=invoice.number)
+    try:
+        credit = Money.parse_positive(amount, memo.currency)
+    except money.MoneyError as exc:
+        raise errors.ValidationError.for_field("amount", str(exc)) from None
+    rules.check_application_caps(
+        amount=credit, memo_remaining=Money(memo.total_minor - memo.applied_minor,
+                                            memo.currency),
+        invoice_balance=invoices.balance_due(invoice), memo_number=memo.number,
+        invoice_number=invoice.number)
+    application = views.ApplicationView(new_id("app"), memo.id, invoice.id, credit, now,
+                                        actor.name)
+    sql.add_application(conn, {
+        "id": application.id, "partner_id": actor.partner_id, "credit_memo_id": memo.id,
+        "invoice_id": invoice.id, "amount_minor": credit.minor, "applied_at": now,
+        "applied_by": actor.name})
+    _write_amounts(conn, memo, invoice, delta_minor=credit.minor, now=now)
+    audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
+                    {"invoice_id": invoice.id, "invoice_number": invoice.number,
+                     "amount": credit.to_str(), "currency": credit.currency,
+                     "application_id": application.id})
+    return application, Change(credit, memo.id, memo.number, invoice.id, invoice.number)
 
 
 def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Removed:
-    """U1-U3: delete every application of the memo to the invoice and give the credit back.
+    """U1-U3: delete every application of the memo to the invoice and give the credit back;
+    the answer holds both documents after it."""
+    with db.write_connection() as conn:
+        change = _remove(conn, actor, memo_id, invoice_id)
+        memo, invoice = _documents(conn, actor, change)
+    return Removed(change.amount, memo, invoice)
+
+
+def remove_credit_only(db: Database, *, actor: Actor, memo_id: str,
+                       invoice_id: str) -> Change:
+    """``remove_credit`` without reading the two documents back."""
+    with db.write_connection() as conn:
+        change = _remove(conn, actor, memo_id, invoice_id)
+    return change
+
+
+def _remove(conn: Connection, actor: Actor, memo_id: str, invoice_id: str) -> Change:
+    """U1-U3 on ``conn``.
 
     No journal entry: AR moved when the memo was issued.
     """
     now = clock.now()
-    with db.write_connection() as conn:
-        memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
-        amounts = sql.applications_of_pair(conn, memo.id, invoice.id)
-        if not amounts:
-            raise errors.NotFound(
-                f"Credit memo {memo.number} has no credit applied to invoice {invoice.number}.")
-        memos.check(memo, memo_rules.Action.REMOVE)
-        amount = sum(amounts)
-        sql.delete_applications_of_pair(conn, memo.id, invoice.id)
-        _write_amounts(conn, memo, invoice, delta_minor=-amount, now=now)
-        removed = Money(amount, memo.currency)
-        audit.record_on(conn, actor, "credit_memo.remove", "credit_memo", memo.id,
-                        {"invoice_id": invoice.id, "invoice_number": invoice.number,
-                         "amount": removed.to_str(), "currency": removed.currency})
-    return Removed(db, actor, memo.id, invoice.id, removed)
+    memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
+    amounts = sql.applications_of_pair(conn, memo.id, invoice.id)
+    if not amounts:
+        raise errors.NotFound(
+            f"Credit memo {memo.number} has no credit applied to invoice {invoice.number}.")
+    memos.check(memo, memo_rules.Action.REMOVE)
+    amount = sum(amounts)
+    sql.delete_applications_of_pair(conn, memo.id, invoice.id)
+    _write_amounts(conn, memo, invoice, delta_minor=-amount, now=now)
+    removed = Money(amount, memo.currency)
+    audit.record_on(conn, actor, "credit_memo.remove", "credit_memo", memo.id,
+                    {"invoice_id": invoice.id, "invoice_number": invoice.number,
+                     "amount": removed.to_str(), "currency": removed.currency})
+    return Change(removed, memo.id, memo.number, invoice.id, invoice.number)
 
 
 def list_applications(db: Database, *, actor: Actor,

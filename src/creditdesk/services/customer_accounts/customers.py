@@ -51,6 +51,16 @@ class CustomerView:
         """The systems the customer has records in, each once, in the order first linked."""
         return list(dict.fromkeys(r.system for r in self.references))
 
+    @property
+    def external_source(self) -> str | None:
+        """The system of the customer's first reference (Y10); None when it has none."""
+        return self.references[0].system if self.references else None
+
+    @property
+    def external_id(self) -> str | None:
+        """The customer's id in that system."""
+        return self.references[0].external_id if self.references else None
+
 
 def system_name(system: str) -> str:
     return memo_rules.SOURCE_NAMES[memo_rules.Source(system)]

@@ -27,6 +27,10 @@ class VariantView:
     price: Money
     stock_on_hand: int
 
+    @property
+    def currency(self) -> str:
+        return self.price.currency
+
 
 @dataclass(frozen=True)
 class ProductView:

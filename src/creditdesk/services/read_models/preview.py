@@ -1,6 +1,6 @@
 """P6: what a credit change would do, without doing it.
 
-A preview runs the real use case (``memo_lifecycle.issue_memo``, ``credit.apply_credit``…)
+A preview runs the real use case (``memo_lifecycle.issue_memo``, ``credit.apply_credit_only``…)
 inside one transaction that is always rolled back, and reads what it wrote before the
 rollback: the journal lines it posted, the stock it moved, the memo and invoice after it,
 and what the Customer Portal would show (the portal's own read model, run in the same
@@ -188,11 +188,11 @@ def void(db: Database, *, actor: Actor, memo_id: str, reason: object) -> Preview
 def apply(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
           amount: object) -> Preview:
     return of(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id,
-              change=lambda: credit.apply_credit(db, actor=actor, memo_id=memo_id,
-                                                 invoice_id=invoice_id, amount=amount))
+              change=lambda: credit.apply_credit_only(db, actor=actor, memo_id=memo_id,
+                                                      invoice_id=invoice_id, amount=amount))
 
 
 def remove(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Preview:
     return of(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id,
-              change=lambda: credit.remove_credit(db, actor=actor, memo_id=memo_id,
-                                                  invoice_id=invoice_id))
+              change=lambda: credit.remove_credit_only(db, actor=actor, memo_id=memo_id,
+                                                       invoice_id=invoice_id))

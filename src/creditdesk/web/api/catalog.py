@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from creditdesk.services.accounting import ledger
+from creditdesk.services.common.pagination import Page
 from creditdesk.services.invoicing import catalog
-from creditdesk.web.api import present, responses, schemas
+from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
 router = APIRouter(tags=["catalog"], route_class=DecimalJSONRoute)
 
 
-def variant_out(v: catalog.VariantView) -> dict[str, Any]:
-    return {"id": v.id, "product_id": v.product_id, "sku": v.sku, "name": v.name,
-            "price": v.price.to_str(), "currency": v.price.currency,
-            "stock_on_hand": v.stock_on_hand}
-
-
 @router.post("/products", status_code=201, response_model=responses.ProductOut)
-def create_product(body: schemas.ProductIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    p = catalog.create_product(
+def create_product(body: schemas.ProductIn, db: DB,
+                   actor: CurrentActor) -> catalog.ProductView:
+    return catalog.create_product(
         db, actor=actor, name=body.name, currency=body.currency,
         variants=[catalog.VariantInput(v.sku, v.name, v.price, v.stock_on_hand)
                   for v in body.variants])
-    return {"id": p.id, "name": p.name, "variants": [variant_out(v) for v in p.variants]}
 
 
 @router.get("/variants/{variant_id}", response_model=responses.VariantOut)
-def get_variant(variant_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return variant_out(catalog.get_variant(db, actor=actor, variant_id=variant_id))
+def get_variant(variant_id: str, db: DB, actor: CurrentActor) -> catalog.VariantView:
+    return catalog.get_variant(db, actor=actor, variant_id=variant_id)
 
 
 @router.get("/inventory-activities", response_model=responses.ActivityPage)
 def list_activities(db: DB, actor: CurrentActor, variant_id: Filter = None,
                     source_id: Filter = None, limit: Limit = 50,
-                    cursor: Cursor = None) -> dict[str, Any]:
-    page = ledger.list_activities(db, actor=actor, variant_id=variant_id, source_id=source_id,
+                    cursor: Cursor = None) -> Page[ledger.ActivityView]:
+    return ledger.list_activities(db, actor=actor, variant_id=variant_id, source_id=source_id,
                                   limit=limit, cursor=cursor)
-    return present.page_out(page, lambda a: {
-        "id": a.id, "variant_id": a.variant_id, "quantity": a.quantity, "kind": a.kind,
-        "source_type": a.source_type, "source_id": a.source_id, "created_at": a.created_at})

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from creditdesk.services.access import portal_links
+from creditdesk.services.common.pagination import Page
 from creditdesk.services.customer_accounts import customer_sources, customers
-from creditdesk.web.api import present, responses, schemas
+from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 from creditdesk.web.portal.links import link_url
@@ -16,37 +17,22 @@ from creditdesk.web.portal.links import link_url
 router = APIRouter(tags=["customers"], route_class=DecimalJSONRoute)
 
 
-def customer_out(c: customers.CustomerView) -> dict[str, Any]:
-    """``external_source`` / ``external_id``: the customer's first reference (Y10: all of
-    them at ``/customers/{id}/references``); ``sources``: every system it has records in."""
-    first = c.references[0] if c.references else None
-    return {"id": c.id, "name": c.name, "email": c.email, "currency": c.currency,
-            "external_source": first.system if first else None,
-            "external_id": first.external_id if first else None,
-            "sources": c.sources, "created_at": c.created_at}
-
-
-def reference_out(r: customers.ReferenceView) -> dict[str, Any]:
-    return {"id": r.id, "system": r.system, "external_id": r.external_id,
-            "linked_by": r.linked_by, "linked_at": r.linked_at}
-
-
 @router.post("/customers", status_code=201, response_model=responses.CustomerOut)
-def create_customer(body: schemas.CustomerIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return customer_out(customers.create_customer(
-        db, actor=actor, name=body.name, email=body.email, currency=body.currency))
+def create_customer(body: schemas.CustomerIn, db: DB,
+                    actor: CurrentActor) -> customers.CustomerView:
+    return customers.create_customer(db, actor=actor, name=body.name, email=body.email,
+                                     currency=body.currency)
 
 
 @router.get("/customers", response_model=responses.CustomerPage)
 def list_customers(db: DB, actor: CurrentActor, q: Filter = None, limit: Limit = 50,
-                   cursor: Cursor = None) -> dict[str, Any]:
-    page = customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
-    return present.page_out(page, customer_out)
+                   cursor: Cursor = None) -> Page[customers.CustomerView]:
+    return customers.list_customers(db, actor=actor, q=q, limit=limit, cursor=cursor)
 
 
 @router.get("/customers/{customer_id}", response_model=responses.CustomerOut)
-def get_customer(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return customer_out(customers.get_customer(db, actor=actor, customer_id=customer_id))
+def get_customer(customer_id: str, db: DB, actor: CurrentActor) -> customers.CustomerView:
+    return customers.get_customer(db, actor=actor, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/credit-summary",
@@ -55,10 +41,8 @@ def credit_summary(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, A
     s = customers.credit_summary(db, actor=actor, customer_id=customer_id)
     return {
         "customer_id": s.customer_id,
-        "balances": [{"currency": b.currency, "available_credit": b.to_str()} for b in s.balances],
-        "memos": [{"id": m.id, "number": m.number, "currency": m.currency,
-                   "total": m.total.to_str(), "remaining_amount": m.remaining_amount.to_str(),
-                   "status": m.status, "source": m.source} for m in s.memos],
+        "balances": [{"currency": b.currency, "available_credit": b} for b in s.balances],
+        "memos": s.memos,  # read by SummaryMemoOut
     }
 
 
@@ -72,21 +56,21 @@ def portal_link(customer_id: str, request: Request, db: DB,
 
 
 @router.get("/customers/{customer_id}/references", response_model=list[responses.ReferenceOut])
-def references(customer_id: str, db: DB, actor: CurrentActor) -> list[dict[str, Any]]:
+def references(customer_id: str, db: DB,
+               actor: CurrentActor) -> list[customers.ReferenceView]:
     """Y10: the customer's records in the connected systems, oldest link first."""
-    return [reference_out(r) for r in customer_sources.list_references(
-        db, actor=actor, customer_id=customer_id)]
+    return customer_sources.list_references(db, actor=actor, customer_id=customer_id)
 
 
 @router.post("/customers/{customer_id}/merge", response_model=responses.CustomerOut,
              responses={403: {}})
 def merge(customer_id: str, body: schemas.MergeIn, db: DB,
-          actor: CurrentActor) -> dict[str, Any]:
+          actor: CurrentActor) -> customers.CustomerView:
     """Y10 (admins): ``customer_id`` of the body is merged into this customer, which
     survives with all its memos, invoices and references; customers of different
     currencies are refused."""
-    return customer_out(customer_sources.merge(
-        db, actor=actor, customer_id=customer_id, merged_customer_id=body.customer_id).customer)
+    return customer_sources.merge(db, actor=actor, customer_id=customer_id,
+                                  merged_customer_id=body.customer_id).customer
 
 
 @router.delete("/customers/{customer_id}/references/{reference_id}", status_code=204,

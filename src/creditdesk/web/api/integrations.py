@@ -13,7 +13,7 @@ from creditdesk.domain import errors as domain_errors
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.books import integrations
 from creditdesk.web import urls
-from creditdesk.web.api import connect_bodies, fields, present
+from creditdesk.web.api import connect_bodies, fields
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -135,8 +135,8 @@ async def _complete(request: Request, db: DB, state: str, code: str | None,
 @router.get("/integrations")
 def list_integrations(db: DB, actor: CurrentActor, limit: Limit = 50,
                       cursor: Cursor = None) -> dict[str, Any]:
-    return present.page_out(integrations.list_integrations(db, actor=actor, limit=limit,
-                                                           cursor=cursor), integration_out)
+    page = integrations.list_integrations(db, actor=actor, limit=limit, cursor=cursor)
+    return {"data": [integration_out(i) for i in page.data], "next_cursor": page.next_cursor}
 
 
 @router.get("/integrations/{integration_id}")
@@ -156,8 +156,9 @@ def sync_now(integration_id: str, request: Request, db: DB,
 @router.get("/integrations/{integration_id}/runs")
 def list_runs(integration_id: str, db: DB, actor: CurrentActor, limit: Limit = 50,
               cursor: Cursor = None) -> dict[str, Any]:
-    return present.page_out(integrations.list_runs(
-        db, actor=actor, integration_id=integration_id, limit=limit, cursor=cursor), run_out)
+    page = integrations.list_runs(db, actor=actor, integration_id=integration_id, limit=limit,
+                                  cursor=cursor)
+    return {"data": [run_out(r) for r in page.data], "next_cursor": page.next_cursor}
 
 
 @router.delete("/integrations/{integration_id}", status_code=204)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from creditdesk.domain import application
+from creditdesk.services.common.pagination import Page
 from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.invoicing import invoices
-from creditdesk.services.read_models import preview
-from creditdesk.web.api import present, previews, responses, schemas
+from creditdesk.services.read_models import preview, views
+from creditdesk.web.api import previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -19,64 +20,62 @@ STATUSES = filter_query(values=[s.value for s in application.InvoiceStatus], man
 
 
 @router.post("/invoices", status_code=201, response_model=responses.InvoiceOut)
-def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return present.invoice_out(invoices.create_invoice(
+def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> views.InvoiceView:
+    return invoices.create_invoice(
         db, actor=actor, customer_id=body.customer_id, currency=body.currency,
         lines=[li.model_dump() for li in body.lines], issue_date=body.issue_date,
-        due_date=body.due_date, notes=body.notes))
+        due_date=body.due_date, notes=body.notes)
 
 
 @router.get("/invoices", response_model=responses.InvoicePage)
 def list_invoices(db: DB, actor: CurrentActor, customer_id: Filter = None,
                   status: Annotated[list[str] | None, STATUSES] = None, q: Filter = None,
-                  limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    page = invoices.list_invoices(db, actor=actor, customer_id=customer_id, statuses=status,
+                  limit: Limit = 50, cursor: Cursor = None) -> Page[views.InvoiceView]:
+    return invoices.list_invoices(db, actor=actor, customer_id=customer_id, statuses=status,
                                   q=q, limit=limit, cursor=cursor)
-    return present.page_out(page, present.invoice_out)
 
 
 @router.get("/invoices/{invoice_id}", response_model=responses.InvoiceOut)
-def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return present.invoice_out(invoices.get_invoice(db, actor=actor, invoice_id=invoice_id))
+def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceView:
+    return invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/issue", response_model=responses.InvoiceOut)
-def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return present.invoice_out(invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id))
+def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceView:
+    return invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=responses.InvoiceOut)
-def void_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return present.invoice_out(invoices.void_invoice(db, actor=actor, invoice_id=invoice_id))
+def void_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceView:
+    return invoices.void_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/payments", status_code=201,
              response_model=responses.InvoiceOut)
 def record_payment(invoice_id: str, body: schemas.PaymentIn, db: DB,
-                   actor: CurrentActor) -> dict[str, Any]:
-    return present.invoice_out(invoices.record_payment(
-        db, actor=actor, invoice_id=invoice_id, amount=body.amount, paid_at=body.paid_at))
+                   actor: CurrentActor) -> views.InvoiceView:
+    return invoices.record_payment(db, actor=actor, invoice_id=invoice_id, amount=body.amount,
+                                   paid_at=body.paid_at)
 
 
 @router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}",
                response_model=responses.CreditRemovedOut | previews.PreviewOut)
 def remove_credit(invoice_id: str, credit_memo_id: str, db: DB,
-                  actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+                  actor: CurrentActor,
+                  preview_: previews.Flag = False) -> credit.Removed | Response:
     """U1: remove a memo's credit from the invoice side."""
     if preview_:
         return previews.answer(preview.remove(db, actor=actor, memo_id=credit_memo_id,
                                               invoice_id=invoice_id))
-    removed = credit.remove_credit(db, actor=actor, memo_id=credit_memo_id, invoice_id=invoice_id)
-    return {"invoice": present.invoice_out(removed.invoice),
-            "credit_memo": present.memo_out(removed.credit_memo)}
+    return credit.remove_credit(db, actor=actor, memo_id=credit_memo_id, invoice_id=invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/credit-memos", status_code=201,
              response_model=responses.MemoOut)
 def memo_from_invoice(invoice_id: str, body: schemas.MemoFromInvoiceIn, db: DB,
-                      actor: CurrentActor) -> dict[str, Any]:
+                      actor: CurrentActor) -> views.MemoView:
     """C6: a draft pre-filled with the invoice's customer, currency, lines and link."""
     lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
-    return present.memo_out(memos.create_from_invoice(
+    return memos.create_from_invoice(
         db, actor=actor, invoice_id=invoice_id, reason=body.reason, amount=body.amount,
-        lines=lines, issue_date=body.issue_date, notes=body.notes))
+        lines=lines, issue_date=body.issue_date, notes=body.notes)

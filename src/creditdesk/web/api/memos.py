@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from creditdesk.domain import memo as memo_rules
+from creditdesk.services.common.pagination import Page
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
-from creditdesk.services.read_models import preview
-from creditdesk.web.api import fields, present, previews, responses, schemas
+from creditdesk.services.read_models import preview, views
+from creditdesk.web.api import fields, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 
@@ -20,12 +21,12 @@ INVOICE_ID = Query(min_length=1, json_schema_extra={"pattern": fields.NO_NUL})
 
 
 @router.post("/credit-memos", status_code=201, response_model=responses.MemoOut)
-def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> views.MemoView:
     lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
-    return present.memo_out(memos.create_memo(
+    return memos.create_memo(
         db, actor=actor, customer_id=body.customer_id, reason=body.reason, amount=body.amount,
         lines=lines, currency=body.currency, invoice_id=body.invoice_id,
-        issue_date=body.issue_date, notes=body.notes))
+        issue_date=body.issue_date, notes=body.notes)
 
 
 @router.get("/credit-memos", response_model=responses.MemoPage)
@@ -35,29 +36,28 @@ def list_memos(db: DB, actor: CurrentActor,
                source: Annotated[str | None, SOURCES] = None,
                has_remaining: bool | None = None,
                q: Annotated[str | None, filter_query(max_length=60)] = None,
-               limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+               limit: Limit = 50, cursor: Cursor = None) -> Page[views.MemoView]:
     """S2: memos newest first, filtered by status (repeatable), customer, source, remaining
     credit and memo number."""
-    page = memos.list_memos(db, actor=actor, statuses=status, customer_id=customer_id,
+    return memos.list_memos(db, actor=actor, statuses=status, customer_id=customer_id,
                             source=source, has_remaining=has_remaining, q=q, limit=limit,
                             cursor=cursor)
-    return present.page_out(page, present.memo_out)
 
 
 @router.get("/credit-memos/{memo_id}", response_model=responses.MemoOut)
-def get_memo(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    return present.memo_out(memos.get_memo(db, actor=actor, memo_id=memo_id))
+def get_memo(memo_id: str, db: DB, actor: CurrentActor) -> views.MemoView:
+    return memos.get_memo(db, actor=actor, memo_id=memo_id)
 
 
 @router.patch("/credit-memos/{memo_id}", response_model=responses.MemoOut)
 def update_memo(memo_id: str, body: schemas.MemoPatch, db: DB,
-                actor: CurrentActor) -> dict[str, Any]:
+                actor: CurrentActor) -> views.MemoView:
     changes: dict[str, object] = {}
     for name in body.model_fields_set:
         value = getattr(body, name)
         changes[name] = ([li.model_dump() for li in value] if name == "lines" and value
                          else value)
-    return present.memo_out(memos.update_memo(db, actor=actor, memo_id=memo_id, changes=changes))
+    return memos.update_memo(db, actor=actor, memo_id=memo_id, changes=changes)
 
 
 @router.delete("/credit-memos/{memo_id}", status_code=204)
@@ -69,52 +69,48 @@ def delete_memo(memo_id: str, db: DB, actor: CurrentActor) -> Response:
 @router.post("/credit-memos/{memo_id}/issue",
              response_model=responses.MemoOut | previews.PreviewOut)
 def issue_memo(memo_id: str, db: DB, actor: CurrentActor,
-               preview_: previews.Flag = False) -> Any:
+               preview_: previews.Flag = False) -> views.MemoView | Response:
     if preview_:
         return previews.answer(preview.issue(db, actor=actor, memo_id=memo_id))
-    return present.memo_out(memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id))
+    return memo_lifecycle.issue_memo(db, actor=actor, memo_id=memo_id)
 
 
 @router.post("/credit-memos/{memo_id}/void",
              response_model=responses.MemoOut | previews.PreviewOut)
 def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor,
-              preview_: previews.Flag = False) -> Any:
+              preview_: previews.Flag = False) -> views.MemoView | Response:
     if preview_:
         return previews.answer(preview.void(db, actor=actor, memo_id=memo_id,
                                             reason=body.reason))
-    return present.memo_out(memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id,
-                                                     reason=body.reason))
+    return memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id, reason=body.reason)
 
 
 @router.post("/credit-memos/{memo_id}/applications", status_code=201,
              response_model=responses.AppliedOut, responses={200: previews.ANSWER})
 def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB,
-                 actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+                 actor: CurrentActor,
+                 preview_: previews.Flag = False) -> credit.Applied | Response:
     if preview_:
         return previews.answer(preview.apply(db, actor=actor, memo_id=memo_id,
                                              invoice_id=body.invoice_id, amount=body.amount))
-    applied = credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=body.invoice_id,
-                                  amount=body.amount)
-    return {"application": present.application_out(applied.application),
-            "credit_memo": present.memo_out(applied.credit_memo),
-            "invoice": present.invoice_out(applied.invoice)}
+    return credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=body.invoice_id,
+                               amount=body.amount)
 
 
 @router.get("/credit-memos/{memo_id}/applications",
             response_model=responses.ApplicationPage)
-def list_applications(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]:
-    apps = credit.list_applications(db, actor=actor, memo_id=memo_id)
-    return {"data": [present.application_out(a) for a in apps], "next_cursor": None}
+def list_applications(memo_id: str, db: DB,
+                      actor: CurrentActor) -> Page[views.ApplicationView]:
+    return Page(credit.list_applications(db, actor=actor, memo_id=memo_id), None)
 
 
 @router.delete("/credit-memos/{memo_id}/applications",
                response_model=responses.RemovedOut | previews.PreviewOut)
 def remove_credit(memo_id: str, invoice_id: Annotated[str, INVOICE_ID], db: DB,
-                  actor: CurrentActor, preview_: previews.Flag = False) -> Any:
+                  actor: CurrentActor,
+                  preview_: previews.Flag = False) -> credit.Removed | Response:
     """U1: remove a memo's credit from the memo side."""
     if preview_:
         return previews.answer(preview.remove(db, actor=actor, memo_id=memo_id,
                                               invoice_id=invoice_id))
-    removed = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
-    return {"credit_memo": present.memo_out(removed.credit_memo),
-            "invoice": present.invoice_out(removed.invoice)}
+    return credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)

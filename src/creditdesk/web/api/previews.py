@@ -1,5 +1,5 @@
 """``?preview=true`` on issue, apply, remove and void (P6): the query parameter, the answer's
-model for the OpenAPI document, and the view -> JSON mapping of ``services/preview``.
+model for the OpenAPI document, and the mapping of ``services/preview``'s view onto it.
 
 A preview answers 200 ``{"preview": {...}}`` and changes nothing; a refused change answers
 the same error as the change itself. A preview is never stored under an Idempotency-Key
@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import Field
 
+from creditdesk.domain import money
 from creditdesk.services.read_models import preview
-from creditdesk.web.api import present, responses
+from creditdesk.web.api import responses
 from creditdesk.web.api.responses import Money, Out
 
 DESCRIPTION = (
@@ -96,8 +97,8 @@ class PreviewOut(Out):
 ANSWER = {"model": PreviewOut, "description": "With ?preview=true: what the change would do"}
 
 
-def _amount(m) -> dict[str, str]:
-    return {"currency": m.currency, "amount": present.amount(m)}
+def _amount(m: money.Money) -> dict[str, object]:
+    return {"currency": m.currency, "amount": m}
 
 
 def portal_out(p: preview.PortalEffect) -> dict[str, Any]:
@@ -107,12 +108,11 @@ def portal_out(p: preview.PortalEffect) -> dict[str, Any]:
         "available_credit": ([_amount(m) for m in p.available_credit]
                              if p.available_credit is not None else None),
         "credit_memo": {"number": memo.number, "status": memo.status,
-                        "total": present.amount(memo.total),
-                        "remaining_amount": present.amount(memo.remaining_amount)}
+                        "total": memo.total, "remaining_amount": memo.remaining_amount}
         if memo else None,
         "invoice": {"number": inv.invoice.number, "status": inv.invoice.status,
-                    "balance_due": present.amount(inv.invoice.balance_due),
-                    "credit_applied": present.amount(credited) if credited else None}
+                    "balance_due": inv.invoice.balance_due,
+                    "credit_applied": credited if credited else None}
         if inv else None,
     }
 
@@ -122,17 +122,19 @@ def preview_out(p: preview.Preview) -> dict[str, Any]:
         "journal_lines": [
             {"date": entry.date.isoformat(), "description": entry.description,
              "account_code": line.account_code, "account_name": line.account_name,
-             "currency": entry.currency, "debit": present.amount(line.debit),
-             "credit": present.amount(line.credit)} for entry, line in p.journal_lines],
+             "currency": entry.currency, "debit": line.debit, "credit": line.credit}
+            for entry, line in p.journal_lines],
         "inventory": [
             {"variant_id": s.variant_id, "sku": s.sku, "name": s.name, "quantity": s.quantity,
              "kind": s.kind, "stock_on_hand_after": s.stock_after} for s in p.inventory],
-        "credit_memo": present.memo_out(p.credit_memo),
-        "invoice": present.invoice_out(p.invoice) if p.invoice else None,
+        "credit_memo": p.credit_memo,  # the views, read by MemoOut / InvoiceOut
+        "invoice": p.invoice,
         "portal": portal_out(p.portal),
     }}
 
 
-def answer(p: preview.Preview) -> JSONResponse:
-    """200 with the preview, checked against its model as every answer is."""
-    return JSONResponse(PreviewOut.model_validate(preview_out(p)).model_dump(mode="json"))
+def answer(p: preview.Preview) -> Response:
+    """200 with the preview, checked against its model as every answer is (returned as a
+    response: the route's ``response_model`` names the change's own answer)."""
+    return Response(PreviewOut.model_validate(preview_out(p)).model_dump_json(),
+                    media_type="application/json")

@@ -1,7 +1,13 @@
-"""Response bodies of the JSON API (API.md) for the OpenAPI document.
+"""Response bodies of the JSON API (API.md): the shape of each answer, declared once.
 
-Every answer is checked against these models as it leaves, so a field renamed or dropped by
-mistake fails loudly in tests instead of reaching clients. present.py builds the values.
+A route returns the service's view (``services/read_models/views.py`` and the other
+services' frozen dataclasses) and names its model here as ``response_model``; FastAPI
+validates the view into the model by its attributes (once) and writes the JSON straight
+from it (pydantic's ``dump_json``). No mapping in between: a field is read from the view
+attribute of the same name, a domain ``Money`` becomes API.md's decimal string here
+(``Money`` below). A view that lacks a field fails the answer (500) in every test that
+reaches it; ``tests/api/test_answer_shapes.py`` also pairs each model with its view and
+fails when one has a field the other does not. The same models make the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -9,15 +15,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-Money = Annotated[str, Field(examples=["60.00"],
-                             description="Decimal string with the currency's minor digits")]
+from creditdesk.domain import money
+
+
+def _decimal_text(value: object) -> object:
+    """A view's amount as a decimal string with the currency's minor digits ("60.00",
+    "100" for JPY); a string is left to the ``str`` check."""
+    return value.to_str() if isinstance(value, money.Money) else value
+
+
+Money = Annotated[str, BeforeValidator(_decimal_text),
+                  Field(examples=["60.00"],
+                        description="Decimal string with the currency's minor digits")]
 T = TypeVar("T")
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An answer's model: read from a view's attributes (or a dict), nothing unknown."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
 class Page(Out, Generic[T]):

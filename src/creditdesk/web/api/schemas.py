@@ -1,8 +1,8 @@
 """Request bodies of the JSON API (API.md), parsed strictly.
 
 Their field types, and the JSON Schema each states, are in fields.py; the body of
-``POST /integrations`` in connect_bodies.py. Response models are in responses.py, the
-view -> JSON mapping in present.py.
+``POST /integrations`` in connect_bodies.py. Response models are in responses.py (read
+straight from the services' views).
 """
 
 from __future__ import annotations

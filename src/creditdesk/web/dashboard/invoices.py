@@ -62,11 +62,12 @@ def invoice_detail(request: Request, db: DB, actor: User, invoice_id: str) -> Re
 def remove_credit(request: Request, db: DB, actor: User, invoice_id: str, memo_id: str,
                   _f: CheckedForm) -> Response:
     try:
-        done = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+        done = credit.remove_credit_only(db, actor=actor, memo_id=memo_id,
+                                         invoice_id=invoice_id)
     except errors.DomainError as exc:
         return invoice_page(request, db, actor, invoice_id, refusal=forms.refusal("remove", exc))
-    templating.flash(request, f"Removed the credit of {done.credit_memo.number} from invoice "
-                     f"{done.invoice.number}.")
+    templating.flash(request, f"Removed the credit of {done.credit_memo_number} from invoice "
+                     f"{done.invoice_number}.")
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
 
 

@@ -81,26 +81,27 @@ def issue(request: Request, db: DB, actor: User, memo_id: str, _f: CheckedForm) 
 def apply(request: Request, db: DB, actor: User, memo_id: str, form: CheckedForm) -> Response:
     typed = forms.values(form, "invoice_id", "amount")
     try:
-        done = credit.apply_credit(db, actor=actor, memo_id=memo_id,
-                                   invoice_id=typed["invoice_id"], amount=typed["amount"])
+        done = credit.apply_credit_only(db, actor=actor, memo_id=memo_id,
+                                        invoice_id=typed["invoice_id"], amount=typed["amount"])
     except errors.DomainError as exc:
         return memo_page(request, db, actor, memo_id,
                          refusal=forms.refusal("apply", exc, typed),
                          invoice_q=forms.search(form, "invoice_q"))
     return _done(request, _url(memo_id),
-                 f"Applied {templating.money(done.application.amount)} of "
-                 f"{done.credit_memo.number} to invoice {done.invoice.number}.")
+                 f"Applied {templating.money(done.amount)} of "
+                 f"{done.credit_memo_number} to invoice {done.invoice_number}.")
 
 
 @router.post("/credit-memos/{memo_id}/applications/{invoice_id}/remove")
 def remove(request: Request, db: DB, actor: User, memo_id: str, invoice_id: str,
            _f: CheckedForm) -> Response:
     try:
-        done = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+        done = credit.remove_credit_only(db, actor=actor, memo_id=memo_id,
+                                         invoice_id=invoice_id)
     except errors.DomainError as exc:
         return memo_page(request, db, actor, memo_id, refusal=forms.refusal("remove", exc))
-    return _done(request, _url(memo_id), f"Removed the credit of {done.credit_memo.number} "
-                 f"from invoice {done.invoice.number}.")
+    return _done(request, _url(memo_id), f"Removed the credit of {done.credit_memo_number} "
+                 f"from invoice {done.invoice_number}.")
 
 
 @router.post("/credit-memos/{memo_id}/void")
