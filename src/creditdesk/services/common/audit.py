@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services.common import pagination
+from creditdesk.services.common import dml, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.read_models import audit_words
 
@@ -24,7 +24,7 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     ))
 
 
-_INSERT = insert(models.AuditEvent.__table__)
+_INSERT = insert(dml.table(models.AuditEvent))
 
 
 def row(actor: Actor, action: str, entity_type: str, entity_id: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -336,6 +336,19 @@ def _sort_key(key: str) -> object:
         "remaining": case((cm.status == rules.MemoStatus.VOID.value, 0),
                           else_=cm.total_minor - cm.applied_minor),  # C7
     }[key]
+
+
+class MemoFilters(TypedDict, total=False):
+    """``list_memos``'s keyword arguments after ``actor``, for a read model passing them on."""
+
+    statuses: list[str] | None
+    customer_id: str | None
+    source: str | None
+    has_remaining: bool | None
+    q: str | None
+    limit: int
+    cursor: str | None
+    sort: str | None
 
 
 def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
