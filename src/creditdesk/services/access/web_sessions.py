@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -56,7 +56,30 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _view(row: Any) -> WebSession:
+class _Stored(Protocol):
+    """A ``web_sessions`` row: the ORM object just added, or the columns ``find`` reads."""
+
+    @property
+    def id_hash(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def data(self) -> dict[str, Any] | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def _view(row: _Stored) -> WebSession:
     return WebSession(row.id_hash, row.kind, row.partner_id, row.user_id, row.customer_id,
                       dict(row.data or {}), row.created_at, row.last_seen_at, row.expires_at)
 
