@@ -50,7 +50,7 @@ def _upsert(insert: sqlite.Insert | postgresql.Insert) -> ReturningInsert[int]:
     t = _TABLE
     stale = t.c.window_started_at <= bindparam("window_from")
     return (insert.values(key_hash=bindparam("key"), window_started_at=bindparam("now"),
-                             attempts=1)
+                          attempts=1)
             .on_conflict_do_update(index_elements=[t.c.key_hash], set_={
                 "attempts": case((stale, 1), else_=t.c.attempts + 1),
                 "window_started_at": case((stale, bindparam("now")),

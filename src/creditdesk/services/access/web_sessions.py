@@ -154,7 +154,7 @@ def count_live(session: Session, *, user_ids: list[str]) -> dict[str, int]:
     """Live sessions per user id (for the users page)."""
     rows = session.execute(select(_T.user_id, func.count()).where(
         _T.user_id.in_(user_ids), _T.expires_at > clock.now()).group_by(_T.user_id))
-    # user_id IN (…) never matches a portal session's NULL; the test says so to the types
+    # user_id IN (…) never matches a portal session's NULL user; the test only tells mypy
     return {user_id: n for user_id, n in rows if user_id is not None}
 
 
