@@ -33,8 +33,9 @@ fuzz: dev  ## schemathesis over every API operation, many more examples than `ma
 	CREDITDESK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		tests/api/test_schemathesis.py
 
-lint: dev
+lint: dev  ## ruff everywhere; mypy --strict on domain/ and services/ ([tool.mypy])
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 bench: dev  ## benchmarks (not tests); results under bench/results/
 	$(BIN)/python -m bench
@@ -43,4 +44,4 @@ eval-suggestions: dev  ## suggestion precision/recall per reason + calibration (
 	$(BIN)/python -m creditdesk_devtools.evaluation
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis creditdesk.db creditdesk.db-wal creditdesk.db-shm
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis creditdesk.db creditdesk.db-wal creditdesk.db-shm

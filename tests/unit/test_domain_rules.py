@@ -24,6 +24,7 @@ from creditdesk.domain.memo import (
     parse_void_reason,
 )
 from creditdesk.domain.money import Money
+from creditdesk.domain.visibility import credit_visible
 
 
 def _line(id_: str, variant_id: str | None, quantity: int) -> SimpleNamespace:
@@ -115,3 +116,12 @@ def test_c5_memo_links_only_to_own_customers_issued_invoice_in_its_currency():
     for status in ("draft", "void"):
         with pytest.raises(errors.InvalidState, match="only issued invoices"):
             _link(invoice_status=status)
+
+
+def test_p3_credit_visible_when_the_setting_and_the_exception_disagree():
+    """P2/P3: "show to all" on shows credit to everyone but the exceptions; off (or never
+    set) shows it only to the exceptions."""
+    assert credit_visible(show_to_all=True, is_exception=False) is True
+    assert credit_visible(show_to_all=True, is_exception=True) is False
+    assert credit_visible(show_to_all=False, is_exception=False) is False
+    assert credit_visible(show_to_all=False, is_exception=True) is True

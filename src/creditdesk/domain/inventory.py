@@ -26,12 +26,23 @@ class StockMove:
 
 
 class _Line(Protocol):
-    id: str
-    variant_id: str | None
-    quantity: int
+    """What stock moves read of a document line (an invoice's or a memo's)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def variant_id(self) -> str | None: ...
+    @property
+    def quantity(self) -> int | None: ...  # None only on a synced memo line (no variant)
 
 
 def moves_for_lines(lines: Iterable[_Line], *, sign: int) -> list[StockMove]:
     """I3/L2: each line with a variant moves ``sign`` times its quantity; others don't."""
-    return [StockMove(li.variant_id, sign * li.quantity, li.id)
-            for li in lines if li.variant_id]
+    moves = []
+    for li in lines:
+        if li.variant_id:
+            # A line naming a variant is a native line, which always has a quantity (C4;
+            # the memo_line_kind constraint).
+            assert li.quantity is not None
+            moves.append(StockMove(li.variant_id, sign * li.quantity, li.id))
+    return moves

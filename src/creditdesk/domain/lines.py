@@ -28,7 +28,7 @@ class Line:
         return self.unit_price.times(self.quantity)
 
 
-def parse_line(raw: dict, currency: str, field: str) -> Line:
+def parse_line(raw: dict[str, object], currency: str, field: str) -> Line:
     """Validate one raw line (description, quantity, unit_price, variant_id?)."""
     problems: list[errors.FieldError] = []
     description = raw.get("description")
@@ -60,12 +60,14 @@ def parse_line(raw: dict, currency: str, field: str) -> Line:
         raise errors.ValidationError(
             "; ".join(f"{p.field} {p.message}" for p in problems), errors=problems)
     assert unit_price is not None and isinstance(description, str) and type(quantity) is int
+    assert variant_id is None or isinstance(variant_id, str)
+    assert invoice_line_id is None or isinstance(invoice_line_id, str)
     line = Line(description.strip(), quantity, unit_price, variant_id, invoice_line_id)
     check_total(line.amount, f"{field}.amount")
     return line
 
 
-def parse_lines(raw_lines: list, currency: str) -> list[Line]:
+def parse_lines(raw_lines: object, currency: str) -> list[Line]:
     """Validate every line, reporting all problems at once; at least one line."""
     if not isinstance(raw_lines, list) or not raw_lines:
         raise errors.ValidationError.for_field("lines", "must list at least one line")

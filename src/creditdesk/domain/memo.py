@@ -143,11 +143,13 @@ def remaining_minor(*, status: MemoStatus, total_minor: int, applied_minor: int)
 
 def parse_reason(value: object, field: str = "reason") -> Reason:
     """C2: one of the eight reasons, else a validation error listing them."""
-    try:
-        return Reason(value)  # type: ignore[arg-type]
-    except ValueError:
-        allowed = ", ".join(r.value for r in Reason)
-        raise errors.ValidationError.for_field(field, f"must be one of: {allowed}") from None
+    if isinstance(value, str):
+        try:
+            return Reason(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(r.value for r in Reason)
+    raise errors.ValidationError.for_field(field, f"must be one of: {allowed}")
 
 
 MAX_VOID_REASON = 1000

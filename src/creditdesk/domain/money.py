@@ -207,7 +207,10 @@ def _to_minor(amount: Decimal, currency: str, shown: object) -> int:
             f"{currency} amounts have at most {digits} decimal {places}; {_short(shown)} has more")
     if len(coeff) + exponent > _MAX_DIGITS:
         raise MoneyError(f"must not exceed {MAX_MAJOR:,}")
-    minor = int("".join(map(str, coeff))) * 10 ** (exponent + digits)
+    # exponent + digits >= 0 here (checked above), so the power is an int; typeshed types
+    # int ** int as Any because a negative exponent would make a float.
+    scale: int = 10 ** (exponent + digits)
+    minor = int("".join(map(str, coeff))) * scale
     if minor > MAX_MAJOR * 10**digits:
         raise MoneyError(f"must not exceed {MAX_MAJOR:,}")
     return -minor if sign else minor

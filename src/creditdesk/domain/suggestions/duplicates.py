@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from creditdesk.domain.money import Money
 from creditdesk.domain.suggestions import stats
-from creditdesk.domain.suggestions.keys import signature
+from creditdesk.domain.suggestions.keys import Signature, signature
 from creditdesk.domain.suggestions.model import Candidate, History, InvoiceData
 
 REASON = "duplicate_charge"
@@ -31,7 +31,7 @@ MIN_REGULARITY = 0.6
 
 
 def detect(history: History) -> list[Candidate]:
-    groups: dict[tuple, list[InvoiceData]] = defaultdict(list)
+    groups: dict[tuple[str, Signature], list[InvoiceData]] = defaultdict(list)  # by currency
     for inv in history.invoices:
         if inv.lines:
             groups[(inv.currency, signature(inv.lines))].append(inv)

@@ -30,6 +30,10 @@ def series_key(line: LineData) -> str:
     return "d:" + _SPACE.sub(" ", text).strip()
 
 
-def signature(lines: tuple[LineData, ...]) -> tuple[tuple[str, int, int], ...]:
+# An invoice's lines as sorted (charge, quantity, unit price) triples.
+Signature = tuple[tuple[str, int, int], ...]
+
+
+def signature(lines: tuple[LineData, ...]) -> Signature:
     """The multiset of (charge, quantity, unit price) of an invoice, order-free."""
     return tuple(sorted((exact_key(li), li.quantity, li.unit_price_minor) for li in lines))

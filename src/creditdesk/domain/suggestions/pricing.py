@@ -50,7 +50,7 @@ def detect(history: History) -> list[Candidate]:
     return out
 
 
-def _market_known(history: History, inv: InvoiceData, line: LineData, own: Counter) -> bool:
+def _market_known(history: History, inv: InvoiceData, line: LineData, own: Counter[int]) -> bool:
     """Other customers were charged exactly this unit price around that time."""
     seen = history.market.get(line.variant_id or "", {}).get(line.unit_price_minor)
     if seen is None or seen.lines - own[line.unit_price_minor] < 2:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -68,7 +69,7 @@ def create_link(db: Database, *, actor: Actor, customer_id: str) -> NewLink:
     return NewLink(token, now + LINK_LIFETIME)
 
 
-def _usable(session, token: object, *, lock: bool) -> models.PortalToken:
+def _usable(session: Session, token: object, *, lock: bool) -> models.PortalToken:
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         raise LinkRefused("This sign-in link isn't valid", _MISTYPED)
     stmt = select(models.PortalToken).where(models.PortalToken.token_hash == _hash(token))
@@ -96,12 +97,12 @@ def _usable(session, token: object, *, lock: bool) -> models.PortalToken:
     return row
 
 
-def partner_name(session, partner_id: str) -> str:
+def partner_name(session: Session, partner_id: str) -> str:
     partner = session.get(models.Partner, partner_id)
     return partner.name if partner is not None else ""
 
 
-def _principal(session, row: models.PortalToken) -> PortalCustomer:
+def _principal(session: Session, row: models.PortalToken) -> PortalCustomer:
     customer = session.get(models.Customer, row.customer_id)
     assert customer is not None
     return PortalCustomer(row.partner_id, row.customer_id, customer.name,

@@ -17,11 +17,13 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.access import partners
+from creditdesk.services.common import dml
 from creditdesk.services.common.context import Actor, clock
 
 MAX_FAILURES = 5  # per account (email)
@@ -42,12 +44,13 @@ def _key(scope: str, value: str) -> str:
     return hashlib.sha256(f"{scope}\0{value.strip().lower()}".encode()).hexdigest()
 
 
-def _upsert(insert):
-    """One attempt more on a counter, or the first of a new window; returns the count."""
-    t = _C.__table__
+def _upsert(insert: sqlite.Insert | postgresql.Insert) -> ReturningInsert[int]:
+    """One attempt more on a counter, or the first of a new window; returns the count.
+    ``insert`` is the dialect's INSERT into the counters (each has its ON CONFLICT)."""
+    t = _TABLE
     stale = t.c.window_started_at <= bindparam("window_from")
-    return (insert(t).values(key_hash=bindparam("key"), window_started_at=bindparam("now"),
-                             attempts=1)
+    return (insert.values(key_hash=bindparam("key"), window_started_at=bindparam("now"),
+                          attempts=1)
             .on_conflict_do_update(index_elements=[t.c.key_hash], set_={
                 "attempts": case((stale, 1), else_=t.c.attempts + 1),
                 "window_started_at": case((stale, bindparam("now")),
@@ -55,7 +58,9 @@ def _upsert(insert):
             .returning(t.c.attempts))
 
 
-_CLAIM = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_TABLE = dml.table(_C)
+_CLAIM = {"sqlite": _upsert(sqlite.insert(_TABLE)),
+          "postgresql": _upsert(postgresql.insert(_TABLE))}
 _GIVE_BACK = (update(_C).where(_C.key_hash.in_(bindparam("keys", expanding=True)),
                                _C.attempts > 0)
               .values(attempts=_C.attempts - 1))

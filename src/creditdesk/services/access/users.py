@@ -18,7 +18,7 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.access import partners, sign_in, web_sessions
-from creditdesk.services.common import audit
+from creditdesk.services.common import audit, dml
 from creditdesk.services.common.context import Actor, clock, new_id
 
 ROLES = ("admin", "staff")
@@ -156,9 +156,9 @@ def deactivate(db: Database, *, actor: Actor, user_id: object) -> int:
         _keep_an_admin(session, actor, user)
         user.deactivated_at = now
         ended = web_sessions.end_for_user(session, user_id=user.id)
-        keys = session.execute(update(models.ApiKey).where(
+        keys = dml.rowcount(session.execute(update(models.ApiKey).where(
             models.ApiKey.user_id == user.id, models.ApiKey.revoked_at.is_(None))
-            .values(revoked_at=now)).rowcount
+            .values(revoked_at=now)))
         audit.record(session, actor, "user.deactivate", "user", user.id,
                      {"email": user.email, "sessions_ended": ended, "api_keys_revoked": keys})
     return ended

@@ -247,7 +247,7 @@ def _connect_with_credentials(db: Database, actor: Actor, spec: registry.Provide
         return view(row)
 
 
-Exchange = Callable[[str, str], tuple[dict[str, Any], dict[str, Any]]]
+Exchange = Callable[[str, str | None], tuple[dict[str, Any], dict[str, Any]]]
 
 
 def _other_company(session: Session, partner_id: str, spec: registry.Provider,
@@ -305,7 +305,7 @@ def _pending(db: Database, state: str) -> tuple[str, str, str, bool]:
     """(id, partner, provider, expired) of the connection an authorization link belongs to."""
     with db.read() as session:
         row = session.scalars(select(models.Integration).where(
-            models.Integration.oauth_state_hash == _hash(state))).one_or_none()  # type: ignore[arg-type]
+            models.Integration.oauth_state_hash == _hash(state))).one_or_none()
         if row is None:
             raise errors.NotFound("This authorization link is unknown or was already used; "
                                   "start the connection again from CreditDesk.")
@@ -357,7 +357,8 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
     STATE_TTL is refused (409) and the connection can be resumed."""
     _required("state", state)
     integration_id, partner_id, provider, expired = _pending(db, str(state))  # 404 first
-    _required("code", code)
+    given_code = _required("code", code)
+    realm = realm_id if isinstance(realm_id, str) else None
     spec = registry.get(provider)
     if spec is None or spec.accept is None:
         raise errors.InvalidState(f"{provider} can't be connected yet")
@@ -374,8 +375,8 @@ def complete_oauth(db: Database, *, state: object, code: object, realm_id: objec
         raise TypeError("complete_oauth needs exchange or exchange_for")
     refusal = None
     try:
-        tokens, info = run(code, realm_id)  # type: ignore[arg-type]
-        accepted = spec.accept(info, realm_id if isinstance(realm_id, str) else None)
+        tokens, info = run(given_code, realm)
+        accepted = spec.accept(info, realm)
     except base.Refused as exc:
         refusal = str(exc)
     except base.ConnectorError as exc:

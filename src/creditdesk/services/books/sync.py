@@ -23,7 +23,7 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as rules
 from creditdesk.services.books import sync_upsert
-from creditdesk.services.common import audit, vault
+from creditdesk.services.common import audit, dml, vault
 from creditdesk.services.common.context import Actor, clock, new_id
 
 STALE_AFTER = timedelta(minutes=10)  # a running run without a heartbeat for this long died
@@ -143,9 +143,9 @@ def claim_next(db: Database, *, now: datetime | None = None,
     for run_id in candidates:
         try:
             with db.write() as session:
-                claimed = session.execute(update(models.SyncRun).where(
+                claimed = dml.rowcount(session.execute(update(models.SyncRun).where(
                     models.SyncRun.id == run_id, models.SyncRun.status == "queued",
-                ).values(status="running", started_at=now, heartbeat_at=now)).rowcount
+                ).values(status="running", started_at=now, heartbeat_at=now)))
         except IntegrityError:
             continue  # that connection is syncing already; its queued run waits
         if claimed:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from creditdesk.connectors import base
 from creditdesk.db import bulk, models
 from creditdesk.domain import memo as rules
-from creditdesk.services.common import audit
+from creditdesk.services.common import audit, dml
 from creditdesk.services.common.context import Actor, new_id
 from creditdesk.services.customer_accounts import customer_sources
 
@@ -348,17 +348,17 @@ def flush(session: Session, counts: Counts) -> None:
     of the replaced memos' lines and the rows replacing them; its audit events. Each insert
     is one ``bulk.insert_rows`` of plain values."""
     conn = session.connection()
-    bulk.insert_rows(conn, models.Customer.__table__, counts.new_customers)
-    bulk.insert_rows(conn, models.CustomerReference.__table__, counts.new_references)
+    bulk.insert_rows(conn, dml.table(models.Customer), counts.new_customers)
+    bulk.insert_rows(conn, dml.table(models.CustomerReference), counts.new_references)
     session.flush()
-    bulk.insert_rows(conn, models.CreditMemo.__table__, counts.new_memos)
+    bulk.insert_rows(conn, dml.table(models.CreditMemo), counts.new_memos)
     if counts.drop_lines:
         line = models.CreditMemoLine
         session.execute(delete(line).where(line.credit_memo_id.in_(sorted(counts.drop_lines)))
                         .execution_options(synchronize_session=False))
-    bulk.insert_rows(conn, models.CreditMemoLine.__table__,
+    bulk.insert_rows(conn, dml.table(models.CreditMemoLine),
                      [row for memo_rows in counts.new_lines.values() for row in memo_rows])
-    bulk.insert_rows(conn, models.AuditEvent.__table__, counts.events)
+    bulk.insert_rows(conn, dml.table(models.AuditEvent), counts.events)
     for pending in (counts.new_customers, counts.new_references, counts.new_memos,
                     counts.events):
         pending.clear()

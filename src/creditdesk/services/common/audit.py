@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
+from creditdesk.services.common import dml
 from creditdesk.services.common.context import Actor, clock, new_id
 
 
@@ -21,7 +22,7 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     ))
 
 
-_INSERT = insert(models.AuditEvent.__table__)
+_INSERT = insert(dml.table(models.AuditEvent))
 
 
 def row(actor: Actor, action: str, entity_type: str, entity_id: str,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from creditdesk.db import models
@@ -73,11 +73,16 @@ def _expired(created_at: datetime) -> bool:
     return clock.now() - created_at >= EXPIRES_AFTER
 
 
-def _where(req: Request):
+# A key's row as _select reads it: id, request_hash, response_status, response_body,
+# response_content_type, created_at.
+_Columns = tuple[str, str, int | None, str | None, str | None, datetime]
+
+
+def _where(req: Request) -> ColumnElement[bool]:
     return (_IR.partner_id == req.partner_id) & (_IR.key == req.key)
 
 
-def _answer(row, req: Request) -> Stored:
+def _answer(row: Row[*_Columns], req: Request) -> Stored:
     if row.request_hash != req.request_hash:
         raise errors.IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request; use a new key "
@@ -92,7 +97,7 @@ def _answer(row, req: Request) -> Stored:
     return Stored(row.response_status, body, row.response_content_type or "application/json")
 
 
-def _select(req: Request):
+def _select(req: Request) -> Select[*_Columns]:
     return select(_IR.id, _IR.request_hash, _IR.response_status, _IR.response_body,
                   _IR.response_content_type, _IR.created_at).where(_where(req))
 

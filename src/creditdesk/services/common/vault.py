@@ -61,7 +61,8 @@ def open_sealed(token: str | None, *, secret: str | None = None) -> dict[str, An
         return {}
     f = _fernet(secret) if secret else _current()
     try:
-        return json.loads(f.decrypt(token.encode()))
+        opened: dict[str, Any] = json.loads(f.decrypt(token.encode()))  # what seal() was given
+        return opened
     except InvalidToken:
         raise VaultError("stored credentials can't be decrypted with the current "
                          "CREDITDESK_SECRET_KEY; reconnect the integration") from None

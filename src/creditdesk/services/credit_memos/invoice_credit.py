@@ -99,6 +99,7 @@ def _holders(session: Session, invoice_id: str,
         .group_by(ml.invoice_line_id, cm.id, cm.number, cm.status).order_by(cm.number)).all()
     out: dict[str, list[Holder]] = defaultdict(list)
     for line_id, mid, number, status, quantity in rows:
+        assert line_id is not None  # joined to the invoice line it names
         out[line_id].append(Holder(mid, number, status, int(quantity or 0)))
     return out
 
@@ -115,7 +116,7 @@ def of_invoice(session: Session, invoice: models.Invoice,
                          Money(other_linked_total(session, invoice.id, memo_id), cur), lines)
 
 
-def remaining_as_input(credit: InvoiceCredit) -> list[dict]:
+def remaining_as_input(credit: InvoiceCredit) -> list[dict[str, object]]:
     """C6's pre-fill: every line that can still be credited, for its remaining quantity."""
     return [{"invoice_line_id": li.id, "quantity": li.remaining} for li in credit.lines
             if li.remaining > 0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
@@ -74,7 +75,7 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
         return views.memo_view(memo)
 
 
-def _reverse_restock(session, actor: Actor, memo: models.CreditMemo) -> None:
+def _reverse_restock(session: Session, actor: Actor, memo: models.CreditMemo) -> None:
     ia = models.InventoryActivity
     restocks = session.scalars(select(ia).where(
         ia.source_id == memo.id, ia.kind == ActivityKind.RESTOCK.value).order_by(ia.id)).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol, TypedDict
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -52,9 +53,10 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
     invoice = None
     if invoice_id is not None:
         invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
-    cur = currency if currency is not None else (invoice.currency if invoice else customer.currency)
+    given = currency if currency is not None else (
+        invoice.currency if invoice else customer.currency)
     try:
-        money.check_currency(cur)
+        cur = money.check_currency(given)
     except money.MoneyError as exc:
         raise errors.ValidationError.for_field("currency", str(exc)) from None
     credit = invoice_credit.of_invoice(session, invoice, memo_id) if invoice else None
@@ -64,7 +66,7 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
             "amount", "give either amount or lines, not both: a memo with lines has their total")
     if has_lines:
         lines = invoice_credit.fill_from_invoice(lines, credit)
-        parsed_lines = line_rules.parse_lines(lines, cur)  # type: ignore[arg-type]
+        parsed_lines = line_rules.parse_lines(lines, cur)
         line_rows.check_variants_exist(session, actor.partner_id, parsed_lines)
         total = line_rules.total_of(parsed_lines, cur)
     elif amount is None:
@@ -102,13 +104,20 @@ def recheck_link(session: Session, memo: models.CreditMemo) -> None:
     invoice = session.get(models.Invoice, memo.invoice_id)
     assert invoice is not None
     credit = invoice_credit.of_invoice(session, invoice, memo.id)
-    invoice_credit.check_lines(credit, [
-        line_rules.Line(li.description, li.quantity, Money(li.unit_price_minor, memo.currency),
-                        li.variant_id, li.invoice_line_id)
-        for li in memo.lines if li.invoice_line_id])
+    invoice_credit.check_lines(credit, [_draft_line(li, memo.currency)
+                                        for li in memo.lines if li.invoice_line_id])
     app_rules.check_linked_memo_cap(
         amount=Money(memo.total_minor, memo.currency), invoice_total=credit.total,
         other_linked=credit.other_linked, invoice_number=invoice.number)
+
+
+def _draft_line(line: models.CreditMemoLine, currency: str) -> line_rules.Line:
+    """A draft's stored line as the domain's ``Line``. Drafts are native, and a native line
+    always has its quantity and unit price (the memo_line_positive constraint)."""
+    assert line.quantity is not None and line.unit_price_minor is not None
+    return line_rules.Line(line.description, line.quantity,
+                           Money(line.unit_price_minor, currency), line.variant_id,
+                           line.invoice_line_id)
 
 
 def _parse_issue_date(value: object) -> date | None:
@@ -189,7 +198,22 @@ def _lock_memo(session: Session, actor: Actor, memo_id: str) -> models.CreditMem
     return locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id, lock=True)
 
 
-def check(memo: models.CreditMemo, action: rules.Action) -> None:
+class MemoState(Protocol):
+    """What L5's check reads of a memo: an ORM row, or the columns a credit change reads
+    (``db.credit_statements.MemoRow``)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def applied_minor(self) -> int: ...
+
+
+def check(memo: MemoState, action: rules.Action) -> None:
+    """L5: raise unless ``action`` is allowed on ``memo`` as it is now."""
     rules.check_allowed(status=rules.MemoStatus(memo.status), action=action, number=memo.number,
                         source=rules.Source(memo.source), applied_minor=memo.applied_minor)
 
@@ -215,10 +239,12 @@ def _amount_of(memo: models.CreditMemo) -> object:
     return Money(memo.total_minor, memo.currency).to_decimal()
 
 
-def _line_input(line: models.CreditMemoLine, currency: str) -> dict:
-    return {"description": line.description, "quantity": line.quantity,
-            "unit_price": Money(line.unit_price_minor, currency).to_decimal(),
-            "variant_id": line.variant_id, "invoice_line_id": line.invoice_line_id}
+def _line_input(line: models.CreditMemoLine, currency: str) -> dict[str, object]:
+    """A draft's stored line as the raw input an update validates again."""
+    kept = _draft_line(line, currency)
+    return {"description": kept.description, "quantity": kept.quantity,
+            "unit_price": kept.unit_price.to_decimal(),
+            "variant_id": kept.variant_id, "invoice_line_id": kept.invoice_line_id}
 
 
 UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes")
@@ -310,6 +336,19 @@ def _sort_key(key: str) -> object:
         "remaining": case((cm.status == rules.MemoStatus.VOID.value, 0),
                           else_=cm.total_minor - cm.applied_minor),  # C7
     }[key]
+
+
+class MemoFilters(TypedDict, total=False):
+    """``list_memos``'s keyword arguments after ``actor``, for a read model passing them on."""
+
+    statuses: list[str] | None
+    customer_id: str | None
+    source: str | None
+    has_remaining: bool | None
+    q: str | None
+    limit: int
+    cursor: str | None
+    sort: str | None
 
 
 def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,

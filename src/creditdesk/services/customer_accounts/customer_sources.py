@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
-from creditdesk.services.common import audit, pagination
+from creditdesk.services.common import audit, dml, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.customer_accounts import customers
 
@@ -124,11 +124,11 @@ def merge(db: Database, *, actor: Actor, customer_id: str, merged_customer_id: o
                 f"{survivor.currency}: customers of different currencies can't be merged.")
         moved: dict[str, object] = {}
         for model, label in _FOLLOWERS:
-            n = session.execute(
+            n = dml.rowcount(session.execute(
                 update(model).where(model.partner_id == actor.partner_id,
                                     model.customer_id == merged.id)
                 .values(customer_id=survivor.id)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)))
             if n:
                 moved[label] = n
         ref = models.CustomerReference
@@ -141,9 +141,9 @@ def merge(db: Database, *, actor: Actor, customer_id: str, merged_customer_id: o
             moved["references"] = [f"{customers.system_name(r.system)} {r.external_id}"
                                    for r in refs]
         exc = models.CreditVisibilityException
-        dropped = session.execute(
+        dropped = dml.rowcount(session.execute(
             delete(exc).where(exc.partner_id == actor.partner_id, exc.customer_id == merged.id)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         session.flush()
         session.delete(merged)
         survivor.updated_at = now

@@ -99,14 +99,18 @@ def _check_fields(name: object, email: object, currency: object) -> tuple[str, s
         problems.append(errors.FieldError("name", f"must be at most {MAX_NAME} characters"))
     if email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 254):
         problems.append(errors.FieldError("email", "must be an email address"))
+    code = None
     try:
-        money.check_currency(currency)
+        code = money.check_currency(currency)
     except money.MoneyError as exc:
         problems.append(errors.FieldError("currency", str(exc)))
     if problems:
         raise errors.ValidationError("; ".join(f"{p.field} {p.message}" for p in problems),
                                      errors=problems)
-    return name.strip(), (email.strip() if email else None), currency  # type: ignore[union-attr,return-value]
+    # no problem: each value passed its check above
+    assert isinstance(name, str) and (email is None or isinstance(email, str))
+    assert code is not None
+    return name.strip(), (email.strip() if email else None), code
 
 
 def create_customer(db: Database, *, actor: Actor, name: str, email: str | None = None,

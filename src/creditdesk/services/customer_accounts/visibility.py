@@ -2,7 +2,9 @@
 
 Credit is visible to a customer when "show to all" is on and the customer is not an
 exception, or when it is off and the customer is an exception. A partner that never set
-it shows credit to nobody: nothing reaches a customer until the partner opts in.
+it shows credit to nobody: nothing reaches a customer until the partner opts in. The rule
+itself is the domain's (``domain.visibility.credit_visible``); this module loads the
+setting and the exceptions it is given.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
+from creditdesk.domain import visibility as rules
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
 
@@ -39,16 +42,12 @@ def _show_to_all(session: Session, partner_id: str) -> bool:
     return bool(row and row.show_to_all)
 
 
-def rule(*, show_to_all: bool, is_exception: bool) -> bool:
-    """P2/P3: the one place the rule is decided — an exception gets the opposite."""
-    return show_to_all != is_exception
-
-
 def credit_visible(session: Session, partner_id: str, customer_id: str) -> bool:
     """P3: does this customer see its credit?"""
     is_exception = session.get(models.CreditVisibilityException,
                                (partner_id, customer_id)) is not None
-    return rule(show_to_all=_show_to_all(session, partner_id), is_exception=is_exception)
+    return rules.credit_visible(show_to_all=_show_to_all(session, partner_id),
+                                is_exception=is_exception)
 
 
 def audience(session: Session, partner_id: str) -> dict[str, ExceptionView]:
@@ -60,7 +59,7 @@ def audience(session: Session, partner_id: str) -> dict[str, ExceptionView]:
         .outerjoin(ex, (ex.customer_id == c.id) & (ex.partner_id == partner_id))
         .where(c.partner_id == partner_id)).all()
     return {r.id: ExceptionView(r.id, r.name, r.email) for r in rows
-            if rule(show_to_all=show_to_all, is_exception=r.excepted is not None)}
+            if rules.credit_visible(show_to_all=show_to_all, is_exception=r.excepted is not None)}
 
 
 def _setting(session: Session, partner_id: str) -> Setting:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -50,7 +51,21 @@ def load_views(session: Session, rows: list[models.Invoice]) -> list[views.Invoi
     return [views.invoice_view(r, payments[r.id], credits[r.id]) for r in rows]
 
 
-def balance_due(invoice: models.Invoice) -> Money:
+class InvoiceAmounts(Protocol):
+    """The stored amounts I4 reads: an ORM row, or the columns a credit change reads
+    (``db.credit_statements.InvoiceRow``)."""
+
+    @property
+    def currency(self) -> str: ...
+    @property
+    def total_minor(self) -> int: ...
+    @property
+    def paid_minor(self) -> int: ...
+    @property
+    def credited_minor(self) -> int: ...
+
+
+def balance_due(invoice: InvoiceAmounts) -> Money:
     """I4 (``domain.application.balance_due``) of a stored invoice row."""
     return rules.balance_due(total_minor=invoice.total_minor, paid_minor=invoice.paid_minor,
                              credited_minor=invoice.credited_minor, currency=invoice.currency)
@@ -63,7 +78,8 @@ def recompute_status(invoice: models.Invoice) -> None:
         credited_minor=invoice.credited_minor, currency=invoice.currency).value
 
 
-def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
+def create_invoice(db: Database, *, actor: Actor, customer_id: str,
+                   lines: list[dict[str, object]],
                    currency: str | None = None, issue_date: date | None = None,
                    due_date: date | None = None, notes: str | None = None) -> views.InvoiceView:
     """A draft invoice with its number (I2)."""

@@ -32,7 +32,7 @@ def _amount(data: dict[str, Any], key: str, currency: str | None) -> str:
 
 def _source(data: dict[str, Any]) -> str:
     try:
-        return memo_rules.SOURCE_NAMES[memo_rules.Source(data.get("source"))]
+        return memo_rules.SOURCE_NAMES[memo_rules.Source(data.get("source", ""))]
     except ValueError:
         return _label(data.get("source"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -166,9 +167,10 @@ def customer_names(db: Database, *, actor: Actor, ids: set[str]) -> dict[str, st
         return _names(session, actor.partner_id, ids)
 
 
-def memo_list(db: Database, *, actor: Actor, **filters: object) -> pagination.Page[MemoRow]:
+def memo_list(db: Database, *, actor: Actor,
+              **filters: Unpack[memos.MemoFilters]) -> pagination.Page[MemoRow]:
     """S2 (memos.list_memos) with each row's customer name."""
-    page = memos.list_memos(db, actor=actor, **filters)  # type: ignore[arg-type]
+    page = memos.list_memos(db, actor=actor, **filters)
     with db.read() as session:
         names = _names(session, actor.partner_id, {m.customer_id for m in page.data})
     return pagination.Page([MemoRow(m, names.get(m.customer_id, "")) for m in page.data],
@@ -236,7 +238,7 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
     with db.read() as session:
         row = locks.get_scoped(session, models.CreditMemo, actor.partner_id, memo_id)
         memo = views.memo_view(row)
-        customer = customers.customer_view(session.get(models.Customer, row.customer_id))
+        customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         original = session.get(models.Invoice, row.invoice_id) if row.invoice_id else None
         apps = _applications(session, row.id, row.currency)
         variants = _variants(session, actor.partner_id,
@@ -277,7 +279,7 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
     with db.read() as session:
         row = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
         invoice = invoices.load_view(session, row)
-        customer = customers.customer_view(session.get(models.Customer, row.customer_id))
+        customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         cm = models.CreditMemo
         linked = session.scalars(select(cm).where(cm.invoice_id == row.id)
                                  .options(selectinload(cm.lines)).order_by(cm.id.desc())).all()
@@ -291,7 +293,7 @@ def credit_from_invoice_page(db: Database, *, actor: Actor,
     with db.read() as session:
         row = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
         invoice = invoices.load_view(session, row)
-        customer = customers.customer_view(session.get(models.Customer, row.customer_id))
+        customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
         return CreditFromInvoicePage(invoice, customer, invoice_credit.of_invoice(session, row),

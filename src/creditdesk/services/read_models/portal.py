@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import models
@@ -115,7 +115,7 @@ def _sums(pairs: list[Money]) -> list[Money]:
     return [Money(v, c) for c, v in sorted(totals.items())]
 
 
-def _scoped_invoices(who: PortalCustomer):
+def _scoped_invoices(who: PortalCustomer) -> Select[models.Invoice]:
     inv = models.Invoice
     return select(inv).where(inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
                              inv.status != InvoiceStatus.DRAFT.value)
@@ -153,7 +153,7 @@ def overview(db: Database, *, who: PortalCustomer) -> Overview:
     return Overview(who.customer_name, open_invoices, due, overdue, late, credit)
 
 
-def _overdue(who: PortalCustomer, today: date) -> list:
+def _overdue(who: PortalCustomer, today: date) -> list[ColumnElement[bool]]:
     inv = models.Invoice
     return [inv.partner_id == who.partner_id, inv.customer_id == who.customer_id,
             inv.status.in_(OPEN), inv.due_date < today,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import models, units
 from creditdesk.db.engine import Database
@@ -142,7 +143,7 @@ def _before(db: Database, actor: Actor, memo_id: str,
     return memo, invoice
 
 
-def _journal(session, actor: Actor, sources: list[str],
+def _journal(session: Session, actor: Actor, sources: list[str],
              marker: str) -> list[ledger.JournalEntryView]:
     je = models.JournalEntry
     rows = session.scalars(select(je).where(
@@ -151,7 +152,7 @@ def _journal(session, actor: Actor, sources: list[str],
     return [ledger.entry_view(row) for row in rows]
 
 
-def _stock(session, actor: Actor, sources: list[str], marker: str) -> list[StockMove]:
+def _stock(session: Session, actor: Actor, sources: list[str], marker: str) -> list[StockMove]:
     ia, v = models.InventoryActivity, models.Variant
     rows = session.execute(
         select(ia, v).join(v, v.id == ia.variant_id)

@@ -7,7 +7,7 @@ or removed, or the whole setting replaced), run in a transaction that is rolled 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from creditdesk.db.engine import Database
@@ -29,7 +29,7 @@ class Audience:
         return not self.start and not self.stop
 
 
-def _by_name(views) -> list[visibility.ExceptionView]:
+def _by_name(views: Iterable[visibility.ExceptionView]) -> list[visibility.ExceptionView]:
     return sorted(views, key=lambda v: (v.name.casefold(), v.customer_id))
 
 

@@ -43,6 +43,8 @@ def load_market(session: Session, partner_id: str,
         stmt = stmt.where(line.variant_id.in_(bought))
     market: dict[str, dict[int, PriceSeen]] = defaultdict(dict)
     for vid, price, first, last, n in session.execute(stmt):
+        # joined to its variant, and only dated invoices: none of these is NULL
+        assert vid is not None and first is not None and last is not None
         market[vid][price] = PriceSeen(first, last, n)
     return dict(market)
 
@@ -70,17 +72,16 @@ def load_histories(session: Session, partner_id: str, customers: Sequence[models
                                               row.unit_price_minor, row.amount_minor,
                                               row.variant_id))
     memos: dict[str, list[MemoData]] = defaultdict(list)
-    for row in session.execute(
+    for m in session.execute(
             select(memo.customer_id, memo.invoice_id, memo.reason, memo.total_minor, memo.status)
             .where(memo.partner_id == partner_id, memo.customer_id.in_(ids),
                    memo.invoice_id.is_not(None), memo.status != "void")):
-        memos[row.customer_id].append(MemoData(row.invoice_id, row.reason, row.total_minor,
-                                               row.status))
+        memos[m.customer_id].append(MemoData(m.invoice_id, m.reason, m.total_minor, m.status))
     by_customer: dict[str, list[InvoiceData]] = defaultdict(list)
-    for row in invoices:
-        day = row.issue_date or (row.issued_at or row.created_at).date()
-        by_customer[row.customer_id].append(InvoiceData(
-            row.id, row.number, day, row.currency, row.total_minor, tuple(lines[row.id])))
+    for i in invoices:
+        day = i.issue_date or (i.issued_at or i.created_at).date()
+        by_customer[i.customer_id].append(InvoiceData(
+            i.id, i.number, day, i.currency, i.total_minor, tuple(lines[i.id])))
     per_currency: dict[str, dict[str, int]] = {}
     out = []
     for c in customers:
