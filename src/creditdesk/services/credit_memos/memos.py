@@ -293,8 +293,8 @@ def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
 
 def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     with db.read() as session:
-        return views.memo_view(locks.get_scoped(session, models.CreditMemo, actor.partner_id,
-                                                memo_id))
+        return views.memo_view(locks.get_scoped_with_lines(session, models.CreditMemo,
+                                                           actor.partner_id, memo_id))
 
 
 SORT_KEYS = ("date", "number", "total", "remaining")

@@ -188,8 +188,8 @@ def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: objec
 
 def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
     with db.read() as session:
-        return load_view(session, locks.get_scoped(session, models.Invoice, actor.partner_id,
-                                                   invoice_id))
+        return load_view(session, locks.get_scoped_with_lines(session, models.Invoice,
+                                                              actor.partner_id, invoice_id))
 
 
 SORT_KEYS = ("date", "number", "total", "balance")
