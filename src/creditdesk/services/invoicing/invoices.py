@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -87,12 +88,14 @@ def create_invoice(db: Database, *, actor: Actor, customer_id: str, lines: list,
             notes=notes, created_at=now, updated_at=now)
         session.add(invoice)
         session.flush()
-        line_rows.add_invoice_lines(session, invoice, parsed)
+        rows = line_rows.add_invoice_lines(session, invoice, parsed)
         session.flush()
-        session.refresh(invoice, ["lines"])
+        # Its lines are the rows just written (no reload); a new invoice has no payments
+        # and no credits to read.
+        set_committed_value(invoice, "lines", rows)
         audit.record(session, actor, "invoice.create", "invoice", invoice.id,
                      {"number": invoice.number, "total": Money(invoice.total_minor, cur).to_str()})
-        return load_view(session, invoice)
+        return views.invoice_view(invoice, [], [])
 
 
 def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
@@ -123,7 +126,9 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoi
                            kind=ActivityKind.SALE, source_type="invoice", source_id=invoice.id)
         audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
                      {"number": invoice.number})
-        return load_view(session, invoice)
+        # It was a draft until now, and a draft takes no payment (I4) and no credit (A1):
+        # nothing more to read.
+        return views.invoice_view(invoice, [], [])
 
 
 def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
