@@ -14,7 +14,8 @@ prebuilt SELECT of one value, no service), to show what a per-item read phase ca
 at the same durability, doing only the minimal writes of create + issue, each its own
 transaction as in the services (create: the number from the partner's counter, the document
 row, for an invoice its one line; issue: the status), for another partner so that the reads
-of (d) and (e) don't see them.
+of (d) and (e) don't see them. A phase and its floor are taken in turns (5 rounds of N/5),
+so that load from other work on the shared machine hits both alike.
 Targets: CreditDesk >= 20x the peer's ops/s in every phase; (a) and (b) >= 0.25 of their
 bare write loop; (d) and (e) >= 0.35 of the one-row read floor.
 ``python -m bench.b2_peer worker N DBPATH [--profile]`` is CreditDesk's side alone.
@@ -48,26 +49,41 @@ PHASES = (("a", "a_invoices", "invoices created+issued"),
           ("d", "d_read_outstanding", "read balance due"),
           ("e", "e_read_cn_balance", "read memo remaining"))
 TARGET = 20.0
+ROUNDS = 5  # turns of a phase and its floor
 WRITE_FLOOR_TARGET = 0.25  # (a), (b) as a share of the bare write loop
 READ_FLOOR_TARGET = 0.35  # (d), (e) as a share of the one-row Core read
 
 
 def _phase(res: dict, key: str, n: int, ops: Callable[[int], None], queries: list[int]) -> None:
     """Run ``ops(i)`` for i in 0..n-1; record whole time, ops/s, deciles and SQL per op."""
+    _phases(res, n, [(key, ops)], queries, rounds=1)
+
+
+def _phases(res: dict, n: int, phases: list[tuple[str, Callable[[int], None]]],
+            queries: list[int], rounds: int = ROUNDS) -> None:
+    """``_phase`` of several phases taken in turns, ``n / rounds`` operations at a time, so
+    that load from other work on the shared machine hits a phase and its floor alike."""
     gc.collect()
-    q0, per = queries[0], []
-    t0 = time.perf_counter()
-    for i in range(n):
-        s = time.perf_counter()
-        ops(i)
-        per.append(time.perf_counter() - s)
-    total = time.perf_counter() - t0
+    keys = [key for key, _ in phases]
+    per: dict[str, list[float]] = {key: [] for key in keys}
+    total, sql = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
+    size = -(-n // rounds)
+    for first in range(0, n, size):
+        for key, ops in phases:
+            q0, t0 = queries[0], time.perf_counter()
+            for i in range(first, min(n, first + size)):
+                s = time.perf_counter()
+                ops(i)
+                per[key].append(time.perf_counter() - s)
+            total[key] += time.perf_counter() - t0
+            sql[key] += queries[0] - q0
     k = max(1, n // 10)
-    res[f"{key}_s"] = total
-    res[f"{key}_ops_per_s"] = n / total
-    res[f"{key}_first_decile_ms"] = sum(per[:k]) / k * 1e3
-    res[f"{key}_last_decile_ms"] = sum(per[-k:]) / k * 1e3
-    res[f"{key}_sql_per_op"] = (queries[0] - q0) / n
+    for key in keys:
+        res[f"{key}_s"] = total[key]
+        res[f"{key}_ops_per_s"] = n / total[key]
+        res[f"{key}_first_decile_ms"] = sum(per[key][:k]) / k * 1e3
+        res[f"{key}_last_decile_ms"] = sum(per[key][-k:]) / k * 1e3
+        res[f"{key}_sql_per_op"] = sql[key] / n
 
 
 def _bare_writes(path: str, partner_id: str, customer_id: str) -> tuple[Callable, Callable]:
@@ -191,17 +207,15 @@ def worker(n: int, path: str, profile: bool = False) -> dict:
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
-    _phase(res, "floor_a", n, bare_invoice, queries)
-    _phase(res, "a_invoices", n, invoice, queries)
-    _phase(res, "floor_b", n, bare_memo, queries)
-    _phase(res, "b_credit_notes", n, memo, queries)
+    # Each phase of W(N) in turns with its floor (the reads' floor after both reads).
+    _phases(res, n, [("floor_a", bare_invoice), ("a_invoices", invoice)], queries)
+    _phases(res, n, [("floor_b", bare_memo), ("b_credit_notes", memo)], queries)
     _phase(res, "c_assignments", n, apply, queries)
-    _phase(res, "d_read_outstanding", n, read_invoice, queries)
-    _phase(res, "e_read_cn_balance", n, read_memo, queries)
+    _phases(res, n, [("d_read_outstanding", read_invoice), ("e_read_cn_balance", read_memo),
+                     ("floor_read", floor_read)], queries)
     pages = -(-n // 200)
     _phase(res, "d_list", pages, paged(invoices.list_invoices, "d_list", "balance_due"), queries)
     _phase(res, "e_list", pages, paged(memos.list_memos, "e_list", "remaining_amount"), queries)
-    _phase(res, "floor_read", n, floor_read, queries)
     if prof:
         prof.disable()
         _print_profile(prof)
