@@ -20,6 +20,7 @@ application <= 12x.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -63,7 +64,9 @@ def run(opts) -> dict:
         reads = seed.pairs(db, actor.partner_id, cids, 200)
         applies = seed.pairs(db, actor.partner_id, cids, counts["apply"] + WARMUP)
         db.dispose()
-        env = {"CREDITDESK_SYNC_IN_PROCESS": "0", "PYTHONPATH": str(ROOT)}
+        # An inherited PYTHONPATH goes first (e.g. another checkout's src, to measure it).
+        path = [p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p]
+        env = {"CREDITDESK_SYNC_IN_PROCESS": "0", "PYTHONPATH": os.pathsep.join(path)}
         bare_cmd = [sys.executable, "-m", "bench.bare_app", "{port}"]
         with Server(url, 1, workdir, env=env) as srv, \
                 Server(url, 1, workdir, command=bare_cmd, env=env) as bare:
