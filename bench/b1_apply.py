@@ -10,7 +10,8 @@ halves of the same seeded tables, so drift in the shared machine's load hits bot
 
 Scaling: per-operation cost of a batch of applications against tables holding 1,000 vs
 100,000 memos and invoices (two databases, batches alternating between them).
-Targets: service >= 0.25 x baseline; per-op cost at 100,000 <= 1.2 x that at 1,000.
+Targets: service >= 0.35 x baseline (issue 12; it was 0.25); per-op cost at 100,000 <= 1.2 x
+that at 1,000.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from creditdesk.services.credit_memos import credit
 CUSTOMERS = 100
 ROUNDS = 5
 WARMUP = 20
+TARGET = 0.35  # service ops/s as a share of the bare loop's
 AMOUNT_MINOR = 6_000  # memo 60.00 onto invoice 100.00: memo applied, invoice partially paid
 
 _MEMO_SQL = ("UPDATE credit_memos SET applied_minor = applied_minor + {p}, status = 'applied', "
@@ -141,7 +143,7 @@ def throughput(backend: str, workdir: Path, n: int) -> dict:
             "service_ops_per_s": round(svc_ops, 1),
             "service_ms_per_op": round(svc_s / n * 1e3, 3),
             "baseline_ms_per_op": round(bare_s / n * 1e3, 3),
-            "ratio": r, "target": ">= 0.25", "met": r >= 0.25}
+            "ratio": r, "target": f">= {TARGET}", "met": r >= TARGET}
 
 
 def scaling(backend: str, workdir: Path, small: int, large: int, batch: int) -> dict:
@@ -186,7 +188,7 @@ def run(opts) -> dict:
             common.say(f"B1 {backend:8} apply_credit {tp['service_ops_per_s']:8.1f}/s "
                        f"({tp['service_ms_per_op']:.2f} ms/op) vs bare loop "
                        f"{tp['baseline_ops_per_s']:8.1f}/s: ratio {tp['ratio']:.3f} "
-                       f"(target >= 0.25) {common.verdict(tp['met'])}")
+                       f"(target >= {TARGET}) {common.verdict(tp['met'])}")
             sc = scaling(backend, workdir, 1_000, large, batch)
             common.say(f"B1 {backend:8} per-op at {large:,} rows {sc['ms_per_op_large']:.3f} ms "
                        f"vs at 1,000 rows {sc['ms_per_op_small']:.3f} ms: "

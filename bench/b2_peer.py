@@ -10,7 +10,14 @@ per service call (``get_invoice``/``get_memo``), as the peer does; ``d_list``/``
 read the same figures through the paged lists (200 a page) for reference, and ``floor`` is
 the least a per-item read can cost through SQLAlchemy at all (a pooled connection and one
 prebuilt SELECT of one value, no service), to show what a per-item read phase can reach.
-Target: CreditDesk >= 20x the peer's ops/s in every phase.
+``floor_a``/``floor_b`` are the same for (a) and (b): a bare sqlite3 loop on the same file,
+at the same durability, doing only the minimal writes of create + issue, each its own
+transaction as in the services (create: the number from the partner's counter, the document
+row, for an invoice its one line; issue: the status), for another partner so that the reads
+of (d) and (e) don't see them. A phase and its floor are taken in turns (5 rounds of N/5),
+so that load from other work on the shared machine hits both alike.
+Targets: CreditDesk >= 20x the peer's ops/s in every phase; (a) and (b) >= 0.25 of their
+bare write loop; (d) and (e) >= 0.35 of the one-row read floor.
 ``python -m bench.b2_peer worker N DBPATH [--profile]`` is CreditDesk's side alone.
 """
 
@@ -42,24 +49,95 @@ PHASES = (("a", "a_invoices", "invoices created+issued"),
           ("d", "d_read_outstanding", "read balance due"),
           ("e", "e_read_cn_balance", "read memo remaining"))
 TARGET = 20.0
+ROUNDS = 5  # turns of a phase and its floor
+WRITE_FLOOR_TARGET = 0.25  # (a), (b) as a share of the bare write loop
+READ_FLOOR_TARGET = 0.35  # (d), (e) as a share of the one-row Core read
 
 
 def _phase(res: dict, key: str, n: int, ops: Callable[[int], None], queries: list[int]) -> None:
     """Run ``ops(i)`` for i in 0..n-1; record whole time, ops/s, deciles and SQL per op."""
+    _phases(res, n, [(key, ops)], queries, rounds=1)
+
+
+def _phases(res: dict, n: int, phases: list[tuple[str, Callable[[int], None]]],
+            queries: list[int], rounds: int = ROUNDS) -> None:
+    """``_phase`` of several phases taken in turns, ``n / rounds`` operations at a time, so
+    that load from other work on the shared machine hits a phase and its floor alike."""
     gc.collect()
-    q0, per = queries[0], []
-    t0 = time.perf_counter()
-    for i in range(n):
-        s = time.perf_counter()
-        ops(i)
-        per.append(time.perf_counter() - s)
-    total = time.perf_counter() - t0
+    keys = [key for key, _ in phases]
+    per: dict[str, list[float]] = {key: [] for key in keys}
+    total, sql = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
+    size = -(-n // rounds)
+    for first in range(0, n, size):
+        for key, ops in phases:
+            q0, t0 = queries[0], time.perf_counter()
+            for i in range(first, min(n, first + size)):
+                s = time.perf_counter()
+                ops(i)
+                per[key].append(time.perf_counter() - s)
+            total[key] += time.perf_counter() - t0
+            sql[key] += queries[0] - q0
     k = max(1, n // 10)
-    res[f"{key}_s"] = total
-    res[f"{key}_ops_per_s"] = n / total
-    res[f"{key}_first_decile_ms"] = sum(per[:k]) / k * 1e3
-    res[f"{key}_last_decile_ms"] = sum(per[-k:]) / k * 1e3
-    res[f"{key}_sql_per_op"] = (queries[0] - q0) / n
+    for key in keys:
+        res[f"{key}_s"] = total[key]
+        res[f"{key}_ops_per_s"] = n / total[key]
+        res[f"{key}_first_decile_ms"] = sum(per[key][:k]) / k * 1e3
+        res[f"{key}_last_decile_ms"] = sum(per[key][-k:]) / k * 1e3
+        res[f"{key}_sql_per_op"] = sql[key] / n
+
+
+def _bare_writes(path: str, partner_id: str, customer_id: str) -> tuple[Callable, Callable]:
+    """(a) and (b)'s floor: the minimal writes of create + issue straight through sqlite3,
+    at CreditDesk's durability (WAL, synchronous=FULL), two transactions per document."""
+    import sqlite3
+
+    from creditdesk.services.common.context import clock, new_id
+
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                   "busy_timeout=60000"):
+        conn.execute(f"PRAGMA {pragma}")
+    bump = ("UPDATE counters SET value = value + 1 WHERE partner_id = ? AND name = ? "
+            "RETURNING value")
+
+    def now() -> str:
+        return clock.now().replace(tzinfo=None).isoformat(" ")
+
+    def invoice(i: int) -> None:
+        at, inv = now(), new_id("inv")
+        conn.execute("BEGIN IMMEDIATE")
+        number = conn.execute(bump, (partner_id, "invoice")).fetchone()[0]
+        conn.execute(
+            "INSERT INTO invoices (id, partner_id, customer_id, number, currency, status, "
+            "total_minor, paid_minor, credited_minor, notes, created_at, updated_at) VALUES "
+            "(?, ?, ?, ?, 'USD', 'draft', 10000, 0, 0, NULL, ?, ?)",
+            (inv, partner_id, customer_id, f"INV-{number:04d}", at, at))
+        conn.execute(
+            "INSERT INTO invoice_lines (id, partner_id, invoice_id, position, description, "
+            "quantity, unit_price_minor, amount_minor) VALUES (?, ?, ?, 0, ?, 1, 10000, 10000)",
+            (new_id("il"), partner_id, inv, f"Invoice {i}"))
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE invoices SET status = 'open', issued_at = ?, issue_date = ?, "
+                     "updated_at = ? WHERE id = ?", (at, at[:10], at, inv))
+        conn.execute("COMMIT")
+
+    def memo(i: int) -> None:
+        at, cm = now(), new_id("cm")
+        conn.execute("BEGIN IMMEDIATE")
+        number = conn.execute(bump, (partner_id, "credit_memo")).fetchone()[0]
+        conn.execute(
+            "INSERT INTO credit_memos (id, partner_id, customer_id, number, currency, reason, "
+            "status, total_minor, applied_minor, notes, source, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'USD', 'goodwill', 'draft', 6000, 0, ?, 'native', ?, ?)",
+            (cm, partner_id, customer_id, f"CM-{number:04d}", f"Credit note {i}", at, at))
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE credit_memos SET status = 'issued', issued_at = ?, "
+                     "issue_date = ?, updated_at = ? WHERE id = ?", (at, at[:10], at, cm))
+        conn.execute("COMMIT")
+
+    return invoice, memo
 
 
 def worker(n: int, path: str, profile: bool = False) -> dict:
@@ -76,6 +154,10 @@ def worker(n: int, path: str, profile: bool = False) -> dict:
     db = common.migrated(f"sqlite:///{path}")
     actor, _ = common.new_partner(db)
     cid = customers.create_customer(db, actor=actor, name="The one customer").id
+    other, _ = common.new_partner(db, "Bare loop Co")
+    bare_invoice, bare_memo = _bare_writes(
+        path, other.partner_id,
+        customers.create_customer(db, actor=other, name="The bare loop's customer").id)
     queries = [0]
     event.listen(db.engine, "before_cursor_execute",
                  lambda *_a, **_k: queries.__setitem__(0, queries[0] + 1))
@@ -125,15 +207,15 @@ def worker(n: int, path: str, profile: bool = False) -> dict:
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
-    _phase(res, "a_invoices", n, invoice, queries)
-    _phase(res, "b_credit_notes", n, memo, queries)
+    # Each phase of W(N) in turns with its floor (the reads' floor after both reads).
+    _phases(res, n, [("floor_a", bare_invoice), ("a_invoices", invoice)], queries)
+    _phases(res, n, [("floor_b", bare_memo), ("b_credit_notes", memo)], queries)
     _phase(res, "c_assignments", n, apply, queries)
-    _phase(res, "d_read_outstanding", n, read_invoice, queries)
-    _phase(res, "e_read_cn_balance", n, read_memo, queries)
+    _phases(res, n, [("d_read_outstanding", read_invoice), ("e_read_cn_balance", read_memo),
+                     ("floor_read", floor_read)], queries)
     pages = -(-n // 200)
     _phase(res, "d_list", pages, paged(invoices.list_invoices, "d_list", "balance_due"), queries)
     _phase(res, "e_list", pages, paged(memos.list_memos, "e_list", "remaining_amount"), queries)
-    _phase(res, "floor_read", n, floor_read, queries)
     if prof:
         prof.disable()
         _print_profile(prof)
@@ -185,6 +267,18 @@ def compare(n: int, workdir: Path, opts) -> dict:
             row["ratio"] = common.ratio(mine[f"{key}_ops_per_s"], peer[f"{key}_ops_per_s"])
             row["met"] = row["ratio"] >= TARGET
         phases[letter] = row
+        if letter in "ab":  # against the bare write loop of the same writes
+            floor_ops = mine[f"floor_{letter}_ops_per_s"]
+            row["floor_ops_per_s"] = round(floor_ops, 1)
+            row["ratio_to_floor"] = common.ratio(mine[f"{key}_ops_per_s"], floor_ops)
+            row["floor_target"] = f">= {WRITE_FLOOR_TARGET}"
+            row["floor_met"] = row["ratio_to_floor"] >= WRITE_FLOOR_TARGET
+        if letter in "de":  # against the one-row Core read
+            floor_ops = mine["floor_read_ops_per_s"]
+            row["floor_ops_per_s"] = round(floor_ops, 1)
+            row["ratio_to_floor"] = common.ratio(mine[f"{key}_ops_per_s"], floor_ops)
+            row["floor_target"] = f">= {READ_FLOOR_TARGET}"
+            row["floor_met"] = row["ratio_to_floor"] >= READ_FLOOR_TARGET
         if letter in "de":
             lk = f"{letter}_list"
             phases[lk] = {"what": label + " via the paged list (items/s)",
@@ -207,6 +301,11 @@ def compare(n: int, workdir: Path, opts) -> dict:
         elif "ratio" in row:
             line += f"  ratio to the peer's per-item read {row['ratio']:>7.2f}x (reference)"
         common.say(line)
+        if "ratio_to_floor" in row:
+            common.say(f"B2 N={n:<6} ({letter}) {'... as a share of its floor':<44} "
+                       f"floor      {row['floor_ops_per_s']:>9.1f}/s  ratio "
+                       f"{row['ratio_to_floor']:>7.3f} (target {row['floor_target']}) "
+                       f"{common.verdict(row['floor_met'])}")
     return {"N": n, "phases": phases}
 
 

@@ -20,7 +20,7 @@ def _met(flag: bool | None) -> str:
 
 
 def b1(d: dict) -> list[str]:
-    out = ["| backend | apply_credit ops/s | bare loop ops/s | ratio (target ≥ 0.25) | "
+    out = ["| backend | apply_credit ops/s | bare loop ops/s | ratio (target ≥ 0.35) | "
            "ms/op at 1,000 rows | ms/op at 100,000 rows | growth (target ≤ 1.2) |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     for backend, r in d["backends"].items():
@@ -34,9 +34,10 @@ def b1(d: dict) -> list[str]:
 
 
 def b2(d: dict) -> list[str]:
-    out = ["| N | phase | CreditDesk ops/s | peer ops/s | ratio (target ≥ 20x) | SQL/op | "
-           "CreditDesk first→last tenth ms | peer first→last tenth ms |",
-           "|---:|---|---:|---:|---:|---:|---|---|"]
+    out = ["| N | phase | CreditDesk ops/s | peer ops/s | ratio (target ≥ 20x) | "
+           "share of its floor | SQL/op | CreditDesk first→last tenth ms | "
+           "peer first→last tenth ms |",
+           "|---:|---|---:|---:|---:|---|---:|---|---|"]
     for run in d["runs"]:
         for letter, p in run["phases"].items():
             peer = f"{p['peer_ops_per_s']:,.1f}" if "peer_ops_per_s" in p else "—"
@@ -45,10 +46,12 @@ def b2(d: dict) -> list[str]:
                 ratio += f" ({_met(p['met'])})"
             elif "ratio" in p:
                 ratio += " (reference)"
+            floor = (f"{p['ratio_to_floor']:.3f} (target {p['floor_target']}: "
+                     f"{_met(p['floor_met'])})" if "ratio_to_floor" in p else "—")
             cd = p.get("creditdesk_first_last_decile_ms")
             pe = p.get("peer_first_last_decile_ms")
             out.append(f"| {run['N']:,} | ({letter}) {p['what']} | "
-                       f"{p['creditdesk_ops_per_s']:,.1f} | {peer} | {ratio} | "
+                       f"{p['creditdesk_ops_per_s']:,.1f} | {peer} | {ratio} | {floor} | "
                        f"{p.get('creditdesk_sql_per_op', '—')} | "
                        f"{f'{cd[0]:.2f}→{cd[1]:.2f}' if cd else '—'} | "
                        f"{f'{pe[0]:.2f}→{pe[1]:.2f}' if pe else '—'} |")
@@ -113,9 +116,19 @@ def b6(d: dict) -> list[str]:
     return out
 
 
+def b8(d: dict) -> list[str]:
+    out = ["| request | server CPU ms/request | ratio to the bare app | target |",
+           "|---|---:|---:|---|"]
+    for row in d["kinds"].values():
+        target = f"{row['target']} ({_met(row['met'])})" if "target" in row else "floor"
+        out.append(f"| {row['what']} | {row['server_cpu_ms_per_request']:.3f} | "
+                   f"{row['ratio_to_bare']:.1f}x | {target} |")
+    return out
+
+
 def main() -> None:
     for name, fn in (("b1_apply", b1), ("b2_peer", b2), ("b3_http", b3), ("b4_reads", b4),
-                     ("b6_sync", b6)):
+                     ("b6_sync", b6), ("b8_server_cpu", b8)):
         d = _load(name)
         if not d:
             continue

@@ -29,20 +29,26 @@ def free_port() -> int:
 class Server:
     """Context manager: starts the server, waits for /healthz, stops it on exit."""
 
-    def __init__(self, database_url: str, workers: int, workdir: Path) -> None:
+    def __init__(self, database_url: str, workers: int, workdir: Path, *,
+                 command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        """``command``: another server to run instead (``{port}`` is replaced by the port);
+        ``env``: extra environment variables."""
         self.database_url, self.workers, self.workdir = database_url, workers, workdir
+        self.command, self.extra_env = command, env or {}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
         env = {**os.environ, "CREDITDESK_DATABASE_URL": self.database_url,
-               "CREDITDESK_SECRET_KEY": "bench-secret-not-for-production"}
+               "CREDITDESK_SECRET_KEY": "bench-secret-not-for-production", **self.extra_env}
         self.log = open(self.workdir / f"server-{self.port}.log", "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "creditdesk.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.workers)],
-            cwd=self.workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        command = ([part.replace("{port}", str(self.port)) for part in self.command]
+                   if self.command else
+                   [sys.executable, "-m", "creditdesk.cli", "serve", "--host", "127.0.0.1",
+                    "--port", str(self.port), "--workers", str(self.workers)])
+        self.proc = subprocess.Popen(command, cwd=self.workdir, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

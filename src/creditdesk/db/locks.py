@@ -18,7 +18,7 @@ import functools
 from typing import TypeVar
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from creditdesk.db import models
 from creditdesk.domain import errors
@@ -45,6 +45,26 @@ def get_scoped(session: Session, model: type[T], partner_id: str, row_id: object
     if row is None:
         raise errors.NotFound(f"No {name} with id {row_id}.")
     return row
+
+
+def get_scoped_with_lines(session: Session, model: type[T], partner_id: str,
+                          row_id: object) -> T:
+    """``get_scoped`` of a memo or an invoice with its lines loaded in the same statement
+    (a join), for the one-document reads: one query instead of the row's, then a lazy
+    load of its lines through the ORM's slower path."""
+    name = _LABELS.get(model, model.__tablename__)
+    if not isinstance(row_id, str) or not row_id:
+        raise errors.NotFound(f"No {name} with id {row_id!r}.")
+    row = session.scalars(_with_lines_select(model),
+                          {"row_id": row_id, "partner_id": partner_id}).unique().one_or_none()
+    if row is None:
+        raise errors.NotFound(f"No {name} with id {row_id}.")
+    return row
+
+
+@functools.cache
+def _with_lines_select(model: type[models.Base]):
+    return _scoped_select(model, False).options(joinedload(model.lines))  # type: ignore[attr-defined]
 
 
 @functools.cache

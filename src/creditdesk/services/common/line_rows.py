@@ -25,20 +25,28 @@ def check_variants_exist(session: Session, partner_id: str, lines: list[Line]) -
                                      errors=problems)
 
 
-def add_invoice_lines(session: Session, invoice: models.Invoice, lines: list[Line]) -> None:
-    session.add_all(
+def add_invoice_lines(session: Session, invoice: models.Invoice,
+                      lines: list[Line]) -> list[models.InvoiceLine]:
+    """The rows of ``lines``, added to the session; returned in position order."""
+    rows = [
         models.InvoiceLine(id=new_id("il"), partner_id=invoice.partner_id, invoice_id=invoice.id,
                            position=i, description=li.description, quantity=li.quantity,
                            unit_price_minor=li.unit_price.minor, amount_minor=li.amount.minor,
                            variant_id=li.variant_id)
-        for i, li in enumerate(lines))
+        for i, li in enumerate(lines)]
+    session.add_all(rows)
+    return rows
 
 
-def add_memo_lines(session: Session, memo: models.CreditMemo, lines: list[Line]) -> None:
-    session.add_all(
+def add_memo_lines(session: Session, memo: models.CreditMemo,
+                   lines: list[Line]) -> list[models.CreditMemoLine]:
+    """The rows of ``lines``, added to the session; returned in position order."""
+    rows = [
         models.CreditMemoLine(id=new_id("cml"), partner_id=memo.partner_id,
                               credit_memo_id=memo.id, position=i, description=li.description,
                               quantity=li.quantity, unit_price_minor=li.unit_price.minor,
                               amount_minor=li.amount.minor, variant_id=li.variant_id,
                               invoice_line_id=li.invoice_line_id)
-        for i, li in enumerate(lines))
+        for i, li in enumerate(lines)]
+    session.add_all(rows)
+    return rows

@@ -9,6 +9,7 @@ from typing import Protocol, TypedDict
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -157,10 +158,10 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
         source=rules.Source.NATIVE.value, created_at=now, updated_at=now)
     session.add(memo)
     session.flush()
-    if body.lines:
-        line_rows.add_memo_lines(session, memo, body.lines)
+    rows = line_rows.add_memo_lines(session, memo, body.lines) if body.lines else []
+    if rows:
         session.flush()
-    session.refresh(memo, ["lines"])
+    set_committed_value(memo, "lines", rows)  # the rows just written: no reload
     audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
                  {"number": memo.number, "total": body.total.to_str(),
                   "currency": body.currency, "reason": memo.reason,
@@ -319,8 +320,8 @@ def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
 
 def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     with db.read() as session:
-        return views.memo_view(locks.get_scoped(session, models.CreditMemo, actor.partner_id,
-                                                memo_id))
+        return views.memo_view(locks.get_scoped_with_lines(session, models.CreditMemo,
+                                                           actor.partner_id, memo_id))
 
 
 SORT_KEYS = ("date", "number", "total", "remaining")

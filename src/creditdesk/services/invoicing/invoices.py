@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -23,13 +33,35 @@ from creditdesk.services.read_models import views
 S = rules.InvoiceStatus
 
 
-_PAYMENTS = (select(models.Payment)
-             .where(models.Payment.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
-             .order_by(models.Payment.id))
-_app, _memo = models.CreditApplication, models.CreditMemo
-_CREDITS = (select(_app, _memo.number).join(_memo, _memo.id == _app.credit_memo_id)
-            .where(_app.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
-            .order_by(_app.id))
+_pay, _app, _memo = models.Payment, models.CreditApplication, models.CreditMemo
+_INVOICE_IDS: BindParameter[list[str]] = bindparam("invoice_ids", expanding=True)
+# An invoice's payments and the credits applied to it (with each memo's number), one
+# statement for both: a read of one invoice is its row with its lines, then this.
+_MONEY_IN: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(literal("payment").label("kind"), _pay.invoice_id, _pay.id, _pay.amount_minor,
+           _pay.paid_at.label("at"), null().label("credit_memo_id"), null().label("number"))
+    .where(_pay.invoice_id.in_(_INVOICE_IDS)),
+    select(literal("credit"), _app.invoice_id, _app.id, _app.amount_minor, _app.applied_at,
+           _app.credit_memo_id, _memo.number)
+    .join(_memo, _memo.id == _app.credit_memo_id)
+    .where(_app.invoice_id.in_(_INVOICE_IDS)),
+).order_by("kind", "id")
+
+
+class _Payment(NamedTuple):
+    """What an invoice's view shows of a payment."""
+
+    id: str
+    amount_minor: int
+    paid_at: datetime
+
+
+class _Credit(NamedTuple):
+    """What an invoice's view shows of a credit applied to it."""
+
+    credit_memo_id: str
+    amount_minor: int
+    applied_at: datetime
 
 
 def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
@@ -38,16 +70,17 @@ def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
 
 
 def load_views(session: Session, rows: list[models.Invoice]) -> list[views.InvoiceView]:
-    """``load_view`` of many invoices, with one query for all their payments and one for
-    all their credits (a list page is one read, not two per invoice)."""
-    params = {"invoice_ids": [r.id for r in rows]}
-    payments: dict[str, list[models.Payment]] = {r.id: [] for r in rows}
-    credits: dict[str, list[tuple[models.CreditApplication, str]]] = {r.id: [] for r in rows}
+    """``load_view`` of many invoices, with one query for all their payments and credits
+    (a list page is one read, not two per invoice)."""
+    payments: dict[str, list[_Payment]] = {r.id: [] for r in rows}
+    credits: dict[str, list[tuple[_Credit, str]]] = {r.id: [] for r in rows}
     if rows:
-        for p in session.scalars(_PAYMENTS, params):
-            payments[p.invoice_id].append(p)
-        for a, number in session.execute(_CREDITS, params):
-            credits[a.invoice_id].append((a, number))
+        for m in session.execute(_MONEY_IN, {"invoice_ids": [r.id for r in rows]}):
+            if m.kind == "payment":
+                payments[m.invoice_id].append(_Payment(m.id, m.amount_minor, m.at))
+            else:
+                credits[m.invoice_id].append((_Credit(m.credit_memo_id, m.amount_minor, m.at),
+                                              m.number))
     return [views.invoice_view(r, payments[r.id], credits[r.id]) for r in rows]
 
 
@@ -103,12 +136,14 @@ def create_invoice(db: Database, *, actor: Actor, customer_id: str,
             notes=notes, created_at=now, updated_at=now)
         session.add(invoice)
         session.flush()
-        line_rows.add_invoice_lines(session, invoice, parsed)
+        rows = line_rows.add_invoice_lines(session, invoice, parsed)
         session.flush()
-        session.refresh(invoice, ["lines"])
+        # Its lines are the rows just written (no reload); a new invoice has no payments
+        # and no credits to read.
+        set_committed_value(invoice, "lines", rows)
         audit.record(session, actor, "invoice.create", "invoice", invoice.id,
                      {"number": invoice.number, "total": Money(invoice.total_minor, cur).to_str()})
-        return load_view(session, invoice)
+        return views.invoice_view(invoice, [], [])
 
 
 def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
@@ -139,7 +174,9 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoi
                            kind=ActivityKind.SALE, source_type="invoice", source_id=invoice.id)
         audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
                      {"number": invoice.number})
-        return load_view(session, invoice)
+        # It was a draft until now, and a draft takes no payment (I4) and no credit (A1):
+        # nothing more to read.
+        return views.invoice_view(invoice, [], [])
 
 
 def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
@@ -204,8 +241,8 @@ def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: objec
 
 def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
     with db.read() as session:
-        return load_view(session, locks.get_scoped(session, models.Invoice, actor.partner_id,
-                                                   invoice_id))
+        return load_view(session, locks.get_scoped_with_lines(session, models.Invoice,
+                                                              actor.partner_id, invoice_id))
 
 
 SORT_KEYS = ("date", "number", "total", "balance")

@@ -3,8 +3,10 @@ transaction, so nothing lazy escapes a closed session."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from creditdesk.db import models
 from creditdesk.domain import application as application_rules
@@ -151,8 +153,30 @@ def memo_view(row: models.CreditMemo, *, with_lines: bool = True) -> MemoView:
     )
 
 
-def invoice_view(row: models.Invoice, payments: list[models.Payment],
-                 credits: list[tuple[models.CreditApplication, str]]) -> InvoiceView:
+class PaymentFigures(Protocol):
+    """What an invoice's view shows of a payment (a row, or the figures read for it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def paid_at(self) -> datetime: ...
+
+
+class CreditFigures(Protocol):
+    """What an invoice's view shows of a credit applied to it."""
+
+    @property
+    def credit_memo_id(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def applied_at(self) -> datetime: ...
+
+
+def invoice_view(row: models.Invoice, payments: Sequence[PaymentFigures],
+                 credits: Sequence[tuple[CreditFigures, str]]) -> InvoiceView:
     """``credits`` pairs each application with its memo's number."""
     cur = row.currency
     return InvoiceView(
