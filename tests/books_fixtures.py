@@ -141,10 +141,52 @@ def later(monkeypatch: pytest.MonkeyPatch, hours: float) -> None:
     monkeypatch.setattr(clock, "now", lambda: moved)
 
 
+# QuickBooks Online and Xero: OAuth apps CreditDesk calls ------------------------------------
+@dataclass
+class _OAuthAdapter:
+    """What the QuickBooks Online and Xero adapters share: their fakes (``FakeQbo``,
+    ``FakeXero``) connect, sync, fault and record requests alike."""
+
+    fake: Any
+    page_size: ClassVar[int]
+
+    @property
+    def sleeps(self) -> list[float]:
+        slept: list[float] = self.fake.sleeps
+        return slept
+
+    def connect(self, db: Database, actor: Actor) -> str:
+        return str(self.fake.connect(db, actor))
+
+    def sync(self, db: Database, integration_id: str, page_size: int | None = None) -> str:
+        return str(self.fake.sync(db, integration_id, page_size or self.page_size))
+
+    def factory(self, page_size: int | None = None) -> sync.ConnectorFactory:
+        built: sync.ConnectorFactory = self.fake.factory(page_size or self.page_size)
+        return built
+
+    def inject(self, *faults: str) -> None:
+        self.fake.state.retry_after = "3"
+        self.fake.state.inject(*faults)
+
+    def revoke(self) -> None:
+        self.fake.state.inject("revoked")
+
+    def refresh_tokens(self) -> list[str]:
+        return list(self.fake.state.refresh)
+
+    def clear_requests(self) -> None:
+        self.fake.state.requests.clear()
+
+    def requests(self) -> list[str]:
+        return [q.split("?")[0] for q in self.fake.state.requests]
+
+
 # QuickBooks Online ---------------------------------------------------------------------------
 @dataclass
-class QboBooks:
+class QboBooks(_OAuthAdapter):
     fake: FakeQbo
+    page_size: ClassVar[int] = 1000
     key: ClassVar[str] = "quickbooks_online"
     name: ClassVar[str] = "QuickBooks Online"
     home_customer: ClassVar[str] = "58"
@@ -154,10 +196,6 @@ class QboBooks:
     revoked_says: ClassVar[str] = "reconnect"
     connect_actions: ClassVar[frozenset[str]] = frozenset({"integration.create",
                                                            "integration.connect"})
-
-    @property
-    def sleeps(self) -> list[float]:
-        return self.fake.sleeps
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
                  other_customer: bool = False, lines: Lines | None = None) -> str:
@@ -181,31 +219,6 @@ class QboBooks:
     def deletions_due(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Change data capture reports deletions at once."""
 
-    def connect(self, db: Database, actor: Actor) -> str:
-        return self.fake.connect(db, actor)
-
-    def sync(self, db: Database, integration_id: str, page_size: int | None = None) -> str:
-        return self.fake.sync(db, integration_id, page_size or 1000)
-
-    def factory(self, page_size: int | None = None) -> sync.ConnectorFactory:
-        return self.fake.factory(page_size or 1000)
-
-    def inject(self, *faults: str) -> None:
-        self.fake.state.retry_after = "3"
-        self.fake.state.inject(*faults)
-
-    def revoke(self) -> None:
-        self.fake.state.inject("revoked")
-
-    def refresh_tokens(self) -> list[str]:
-        return list(self.fake.state.refresh)
-
-    def clear_requests(self) -> None:
-        self.fake.state.requests.clear()
-
-    def requests(self) -> list[str]:
-        return [q.split("?")[0] for q in self.fake.state.requests]
-
     webhook_names_deletions: ClassVar[bool] = True
 
     def read_one(self, memo: str) -> str:
@@ -223,8 +236,9 @@ class QboBooks:
 
 # Xero ----------------------------------------------------------------------------------------
 @dataclass
-class XeroBooks:
+class XeroBooks(_OAuthAdapter):
     fake: FakeXero
+    page_size: ClassVar[int] = 100
     key: ClassVar[str] = "xero"
     name: ClassVar[str] = "Xero"
     home_customer: ClassVar[str] = "a1f0c2d4-1111-4222-8333-944455556666"
@@ -234,10 +248,6 @@ class XeroBooks:
     revoked_says: ClassVar[str] = "reconnect"
     connect_actions: ClassVar[frozenset[str]] = frozenset({"integration.create",
                                                            "integration.connect"})
-
-    @property
-    def sleeps(self) -> list[float]:
-        return self.fake.sleeps
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
                  other_customer: bool = False, lines: Lines | None = None) -> str:
@@ -267,31 +277,6 @@ class XeroBooks:
 
     def deletions_due(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A deleted note is still listed, as DELETED: seen at once."""
-
-    def connect(self, db: Database, actor: Actor) -> str:
-        return self.fake.connect(db, actor)
-
-    def sync(self, db: Database, integration_id: str, page_size: int | None = None) -> str:
-        return self.fake.sync(db, integration_id, page_size or 100)
-
-    def factory(self, page_size: int | None = None) -> sync.ConnectorFactory:
-        return self.fake.factory(page_size or 100)
-
-    def inject(self, *faults: str) -> None:
-        self.fake.state.retry_after = "3"
-        self.fake.state.inject(*faults)
-
-    def revoke(self) -> None:
-        self.fake.state.inject("revoked")
-
-    def refresh_tokens(self) -> list[str]:
-        return list(self.fake.state.refresh)
-
-    def clear_requests(self) -> None:
-        self.fake.state.requests.clear()
-
-    def requests(self) -> list[str]:
-        return [q.split("?")[0] for q in self.fake.state.requests]
 
     webhook_names_deletions: ClassVar[bool] = False  # a deleted note is an UPDATE
 
