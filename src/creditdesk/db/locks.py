@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from typing import TypeVar
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from creditdesk.db import models
@@ -37,14 +37,7 @@ def get_scoped(session: Session, model: type[T], partner_id: str, row_id: object
 
     Another partner's id is answered exactly like a missing one (P4).
     """
-    name = label or _LABELS.get(model, model.__tablename__)
-    if not isinstance(row_id, str) or not row_id:
-        raise errors.NotFound(f"No {name} with id {row_id!r}.")
-    row = session.scalars(_scoped_select(model, lock),
-                          {"row_id": row_id, "partner_id": partner_id}).one_or_none()
-    if row is None:
-        raise errors.NotFound(f"No {name} with id {row_id}.")
-    return row
+    return _get(session, _scoped_select(model, lock), model, partner_id, row_id, label)
 
 
 def get_scoped_with_lines(session: Session, model: type[T], partner_id: str,
@@ -52,11 +45,16 @@ def get_scoped_with_lines(session: Session, model: type[T], partner_id: str,
     """``get_scoped`` of a memo or an invoice with its lines loaded in the same statement
     (a join), for the one-document reads: one query instead of the row's, then a lazy
     load of its lines through the ORM's slower path."""
-    name = _LABELS.get(model, model.__tablename__)
+    return _get(session, _with_lines_select(model), model, partner_id, row_id, None)
+
+
+def _get(session: Session, stmt: Select[tuple[T]], model: type[T], partner_id: str,
+         row_id: object, label: str | None) -> T:
+    name = label or _LABELS.get(model, model.__tablename__)
     if not isinstance(row_id, str) or not row_id:
         raise errors.NotFound(f"No {name} with id {row_id!r}.")
-    row = session.scalars(_with_lines_select(model),
-                          {"row_id": row_id, "partner_id": partner_id}).unique().one_or_none()
+    row = session.scalars(stmt, {"row_id": row_id, "partner_id": partner_id}).unique() \
+        .one_or_none()  # unique(): a joined load repeats the row once per line
     if row is None:
         raise errors.NotFound(f"No {name} with id {row_id}.")
     return row
