@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import credit_statements as sql
 from creditdesk.db import locks, models
@@ -27,17 +27,6 @@ from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import views
-
-# The two documents with their lines, one statement each (the API answers every
-# application with both).
-_MEMO_WITH_LINES = (
-    select(models.CreditMemo).options(joinedload(models.CreditMemo.lines))
-    .where(models.CreditMemo.id == bindparam("memo_id"),
-           models.CreditMemo.partner_id == bindparam("partner_id")))
-_INVOICE_WITH_LINES = (
-    select(models.Invoice).options(joinedload(models.Invoice.lines))
-    .where(models.Invoice.id == bindparam("invoice_id"),
-           models.Invoice.partner_id == bindparam("partner_id")))
 
 
 @dataclass(frozen=True)
@@ -76,11 +65,11 @@ def _documents(conn: Connection, actor: Actor,
     """The changed memo and invoice, read on the change's own connection before it commits
     (under the same lock: the answer shows exactly this change, and nothing is read after
     the use case has returned)."""
-    params = {"partner_id": actor.partner_id, "memo_id": change.credit_memo_id,
-              "invoice_id": change.invoice_id}
     with Session(bind=conn) as session:
-        memo = session.scalars(_MEMO_WITH_LINES, params).unique().one()
-        invoice = session.scalars(_INVOICE_WITH_LINES, params).unique().one()
+        memo = locks.get_scoped_with_lines(session, models.CreditMemo, actor.partner_id,
+                                           change.credit_memo_id)
+        invoice = locks.get_scoped_with_lines(session, models.Invoice, actor.partner_id,
+                                              change.invoice_id)
         return views.memo_view(memo), invoices.load_view(session, invoice)
 
 
