@@ -101,27 +101,6 @@ class Database:
             yield conn
 
     @contextmanager
-    def read_connection(self) -> Iterator[Connection]:
-        """``read()`` without the ORM session, for reads written in prebuilt Core
-        statements (``db/read_statements.py``): the same one snapshot for all its
-        statements, without a session's set-up and its own BEGIN ... COMMIT.
-
-        On SQLite the connection's first statement begins its transaction (the "begin"
-        event below), and closing it rolls back: a WAL read transaction, one snapshot.
-        On PostgreSQL that transaction is REPEATABLE READ, as in ``read()``.
-        """
-        unit = units.joining(self)
-        if unit is not None:
-            with unit.reading() as joined:
-                if joined is not None:
-                    yield joined
-                    return
-        with self.engine.connect() as conn:
-            if not self.is_sqlite:
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            yield conn
-
-    @contextmanager
     def read(self) -> Iterator[Session]:
         """One read-only transaction over a consistent snapshot.
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     BindParameter,
-    ColumnElement,
     CompoundSelect,
-    Row,
     bindparam,
     func,
     literal,
@@ -37,27 +34,18 @@ S = rules.InvoiceStatus
 
 
 _pay, _app, _memo = models.Payment, models.CreditApplication, models.CreditMemo
-
-
-def _money_in(of: Callable[[Any], ColumnElement[bool]]) -> CompoundSelect[*tuple[Any, ...]]:
-    """The payments and the credits applied (with each memo's number) of the invoices
-    that ``of(invoice_id column)`` selects, in one statement."""
-    return union_all(
-        select(literal("payment").label("kind"), _pay.invoice_id, _pay.id, _pay.amount_minor,
-               _pay.paid_at.label("at"), null().label("credit_memo_id"), null().label("number"))
-        .where(of(_pay.invoice_id)),
-        select(literal("credit"), _app.invoice_id, _app.id, _app.amount_minor, _app.applied_at,
-               _app.credit_memo_id, _memo.number)
-        .join(_memo, _memo.id == _app.credit_memo_id)
-        .where(of(_app.invoice_id)),
-    ).order_by("kind", "id")
-
-
-# A read of invoices is their rows with their lines, then this: for a page's invoices
-# (``load_views``), and for one (``get_invoice``: a plain parameter, no list to expand).
 _INVOICE_IDS: BindParameter[list[str]] = bindparam("invoice_ids", expanding=True)
-_MONEY_IN = _money_in(lambda invoice_id: invoice_id.in_(_INVOICE_IDS))
-_MONEY_IN_ONE = _money_in(lambda invoice_id: invoice_id == bindparam("invoice_id"))
+# An invoice's payments and the credits applied to it (with each memo's number), one
+# statement for both: a read of one invoice is its row with its lines, then this.
+_MONEY_IN: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(literal("payment").label("kind"), _pay.invoice_id, _pay.id, _pay.amount_minor,
+           _pay.paid_at.label("at"), null().label("credit_memo_id"), null().label("number"))
+    .where(_pay.invoice_id.in_(_INVOICE_IDS)),
+    select(literal("credit"), _app.invoice_id, _app.id, _app.amount_minor, _app.applied_at,
+           _app.credit_memo_id, _memo.number)
+    .join(_memo, _memo.id == _app.credit_memo_id)
+    .where(_app.invoice_id.in_(_INVOICE_IDS)),
+).order_by("kind", "id")
 
 
 class _Payment(NamedTuple):
@@ -76,26 +64,6 @@ class _Credit(NamedTuple):
     applied_at: datetime
 
 
-class _MoneyIn(NamedTuple):
-    """An invoice's payments, and its credits applied each with its memo's number."""
-
-    payments: list[_Payment]
-    credits: list[tuple[_Credit, str]]
-
-
-def _money_in_by_invoice(rows: Iterable[Row[Any]],
-                         invoice_ids: Iterable[str]) -> dict[str, _MoneyIn]:
-    """``_MONEY_IN``'s rows sorted out by invoice."""
-    got = {invoice_id: _MoneyIn([], []) for invoice_id in invoice_ids}
-    for m in rows:
-        if m.kind == "payment":
-            got[m.invoice_id].payments.append(_Payment(m.id, m.amount_minor, m.at))
-        else:
-            got[m.invoice_id].credits.append((_Credit(m.credit_memo_id, m.amount_minor, m.at),
-                                              m.number))
-    return got
-
-
 def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
     """The full invoice, with its payments and credits applied, read in ``session``."""
     return load_views(session, [invoice])[0]
@@ -104,11 +72,16 @@ def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
 def load_views(session: Session, rows: list[models.Invoice]) -> list[views.InvoiceView]:
     """``load_view`` of many invoices, with one query for all their payments and credits
     (a list page is one read, not two per invoice)."""
-    if not rows:
-        return []
-    ids = [r.id for r in rows]
-    money_in = _money_in_by_invoice(session.execute(_MONEY_IN, {"invoice_ids": ids}), ids)
-    return [views.invoice_view(r, *money_in[r.id]) for r in rows]
+    payments: dict[str, list[_Payment]] = {r.id: [] for r in rows}
+    credits: dict[str, list[tuple[_Credit, str]]] = {r.id: [] for r in rows}
+    if rows:
+        for m in session.execute(_MONEY_IN, {"invoice_ids": [r.id for r in rows]}):
+            if m.kind == "payment":
+                payments[m.invoice_id].append(_Payment(m.id, m.amount_minor, m.at))
+            else:
+                credits[m.invoice_id].append((_Credit(m.credit_memo_id, m.amount_minor, m.at),
+                                              m.number))
+    return [views.invoice_view(r, payments[r.id], credits[r.id]) for r in rows]
 
 
 class InvoiceAmounts(Protocol):
@@ -267,16 +240,15 @@ def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: objec
 
 
 def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
-    """One of the partner's invoices (NotFound for another partner's, P4): its row with its
-    lines, then its payments and credits, two prebuilt statements in one snapshot."""
+    """One of the partner's invoices (NotFound for another partner's, P4), whole: its row,
+    lines, payments and credits applied in one prebuilt statement (one statement: one
+    snapshot, no transaction needed)."""
     key = locks.scoped_id(models.Invoice, invoice_id)
-    with db.read_connection() as conn:
-        found = read_statements.invoice_with_lines(conn, actor.partner_id, key)
-        if found is None:
-            raise locks.not_found(models.Invoice, key)
-        invoice, lines = found
-        money_in = _money_in_by_invoice(conn.execute(_MONEY_IN_ONE, {"invoice_id": key}), [key])
-        return views.invoice_view_of(invoice, lines, *money_in[key])
+    with db.lookup() as conn:
+        found = read_statements.invoice_whole(conn, actor.partner_id, key)
+    if found is None:
+        raise locks.not_found(models.Invoice, key)
+    return views.invoice_view_of(*found)
 
 
 SORT_KEYS = ("date", "number", "total", "balance")
