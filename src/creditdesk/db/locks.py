@@ -50,14 +50,28 @@ def get_scoped_with_lines(session: Session, model: type[T], partner_id: str,
 
 def _get(session: Session, stmt: Select[tuple[T]], model: type[T], partner_id: str,
          row_id: object, label: str | None) -> T:
-    name = label or _LABELS.get(model, model.__tablename__)
-    if not isinstance(row_id, str) or not row_id:
-        raise errors.NotFound(f"No {name} with id {row_id!r}.")
-    row = session.scalars(stmt, {"row_id": row_id, "partner_id": partner_id}).unique() \
+    key = scoped_id(model, row_id, label)
+    row = session.scalars(stmt, {"row_id": key, "partner_id": partner_id}).unique() \
         .one_or_none()  # unique(): a joined load repeats the row once per line
     if row is None:
-        raise errors.NotFound(f"No {name} with id {row_id}.")
+        raise not_found(model, key, label)
     return row
+
+
+def scoped_id(model: type[models.Base], row_id: object, label: str | None = None) -> str:
+    """``row_id`` if it can be an id at all, else NotFound (nothing is read)."""
+    if not isinstance(row_id, str) or not row_id:
+        name = label or _LABELS.get(model, model.__tablename__)
+        raise errors.NotFound(f"No {name} with id {row_id!r}.")
+    return row_id
+
+
+def not_found(model: type[models.Base], row_id: str, label: str | None = None,
+              ) -> errors.NotFound:
+    """The answer to an id the partner has no row of: a missing one and another
+    partner's alike (P4)."""
+    name = label or _LABELS.get(model, model.__tablename__)
+    return errors.NotFound(f"No {name} with id {row_id}.")
 
 
 @functools.cache

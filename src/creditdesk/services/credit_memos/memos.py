@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from creditdesk.db import locks, models
+from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as app_rules
 from creditdesk.domain import errors, money
@@ -319,9 +319,14 @@ def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
 
 
 def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
-    with db.read() as session:
-        return views.memo_view(locks.get_scoped_with_lines(session, models.CreditMemo,
-                                                           actor.partner_id, memo_id))
+    """One of the partner's memos (NotFound for another partner's, P4): its row with its
+    lines in one prebuilt statement (one statement: one snapshot, no transaction needed)."""
+    key = locks.scoped_id(models.CreditMemo, memo_id)
+    with db.lookup() as conn:
+        found = read_statements.memo_with_lines(conn, actor.partner_id, key)
+    if found is None:
+        raise locks.not_found(models.CreditMemo, key)
+    return views.memo_view_of(*found)
 
 
 SORT_KEYS = ("date", "number", "total", "remaining")

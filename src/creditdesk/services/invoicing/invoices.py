@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from creditdesk.db import locks, models
+from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
 from creditdesk.domain import errors, inventory, journal, money
@@ -240,9 +240,15 @@ def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: objec
 
 
 def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
-    with db.read() as session:
-        return load_view(session, locks.get_scoped_with_lines(session, models.Invoice,
-                                                              actor.partner_id, invoice_id))
+    """One of the partner's invoices (NotFound for another partner's, P4), whole: its row,
+    lines, payments and credits applied in one prebuilt statement (one statement: one
+    snapshot, no transaction needed)."""
+    key = locks.scoped_id(models.Invoice, invoice_id)
+    with db.lookup() as conn:
+        found = read_statements.invoice_whole(conn, actor.partner_id, key)
+    if found is None:
+        raise locks.not_found(models.Invoice, key)
+    return views.invoice_view_of(*found)
 
 
 SORT_KEYS = ("date", "number", "total", "balance")

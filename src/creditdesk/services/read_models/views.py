@@ -3,7 +3,7 @@ transaction, so nothing lazy escapes a closed session."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -115,14 +115,51 @@ class ApplicationView:
     applied_by: str
 
 
-def line_view(row: models.InvoiceLine | models.CreditMemoLine, currency: str) -> LineView:
+class LineFigures(Protocol):
+    """What a view shows of an invoice's line: an ORM row, or a Core row of its columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def quantity(self) -> int | None: ...
+    @property
+    def unit_price_minor(self) -> int | None: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def variant_id(self) -> str | None: ...
+
+
+class MemoLineFigures(LineFigures, Protocol):
+    """A memo's line: an invoice line's columns, whether it is synced (and then its
+    reported quantity), and the invoice line it credits (C6)."""
+
+    @property
+    def synced(self) -> bool: ...
+    @property
+    def reported_quantity(self) -> str | None: ...
+    @property
+    def invoice_line_id(self) -> str | None: ...
+
+
+def line_view(row: LineFigures, currency: str) -> LineView:
+    """An invoice's line (always native)."""
     unit = Money(row.unit_price_minor, currency) if row.unit_price_minor is not None else None
-    if isinstance(row, models.CreditMemoLine) and row.synced:
+    return LineView(row.id, row.description, row.quantity, unit,
+                    Money(row.amount_minor, currency), row.variant_id)
+
+
+def memo_line_view(row: MemoLineFigures, currency: str) -> LineView:
+    """A memo's line: native, or synced (told by its ``synced`` column)."""
+    unit = Money(row.unit_price_minor, currency) if row.unit_price_minor is not None else None
+    if row.synced:
         return LineView(row.id, row.description, reported_quantity(row.reported_quantity), unit,
                         Money(row.amount_minor, currency), None, synced=True)
     return LineView(row.id, row.description, row.quantity, unit,
                     Money(row.amount_minor, currency), row.variant_id,
-                    invoice_line_id=getattr(row, "invoice_line_id", None))
+                    invoice_line_id=row.invoice_line_id)
 
 
 def reported_quantity(text: str | None) -> int | str | None:
@@ -134,7 +171,66 @@ def reported_quantity(text: str | None) -> int | str | None:
     return int(text) if whole.isdigit() else text
 
 
-def memo_view(row: models.CreditMemo, *, with_lines: bool = True) -> MemoView:
+class MemoFigures(Protocol):
+    """A memo's columns that its view shows: an ORM row, or a Core row of them."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def issue_date(self) -> date | None: ...
+    @property
+    def invoice_id(self) -> str | None: ...
+    @property
+    def total_minor(self) -> int: ...
+    @property
+    def applied_minor(self) -> int: ...
+    @property
+    def refunded_minor(self) -> int: ...
+    @property
+    def notes(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def issued_at(self) -> datetime | None: ...
+    @property
+    def applied_at(self) -> datetime | None: ...
+    @property
+    def voided_at(self) -> datetime | None: ...
+    @property
+    def void_reason(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+class MemoWithLines(MemoFigures, Protocol):
+    """A memo with its lines loaded (an ORM row)."""
+
+    @property
+    def lines(self) -> Sequence[MemoLineFigures]: ...
+
+
+def memo_view(row: MemoWithLines, *, with_lines: bool = True) -> MemoView:
+    """The view of a memo read with its lines (an ORM row); ``with_lines=False`` leaves
+    them out (and unread)."""
+    return memo_view_of(row, row.lines if with_lines else ())
+
+
+def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures]) -> MemoView:
+    """The view of a memo from its columns and its lines, read apart (e.g. Core rows)."""
     cur = row.currency
     status = memo_rules.MemoStatus(row.status)
     remaining = memo_rules.remaining_minor(status=status, total_minor=row.total_minor,
@@ -142,8 +238,7 @@ def memo_view(row: models.CreditMemo, *, with_lines: bool = True) -> MemoView:
     return MemoView(
         id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
         reason=row.reason, status=row.status, issue_date=row.issue_date,
-        invoice_id=row.invoice_id,
-        lines=[line_view(li, cur) for li in row.lines] if with_lines else [],
+        invoice_id=row.invoice_id, lines=[memo_line_view(li, cur) for li in lines],
         total=Money(row.total_minor, cur), applied_amount=Money(row.applied_minor, cur),
         remaining_amount=Money(remaining, cur), notes=row.notes, source=row.source,
         external_id=row.external_id, read_only=row.source != memo_rules.Source.NATIVE,
@@ -175,14 +270,64 @@ class CreditFigures(Protocol):
     def applied_at(self) -> datetime: ...
 
 
-def invoice_view(row: models.Invoice, payments: Sequence[PaymentFigures],
+class InvoiceFigures(Protocol):
+    """An invoice's columns that its view shows: an ORM row, or a Core row of them."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def issue_date(self) -> date | None: ...
+    @property
+    def due_date(self) -> date | None: ...
+    @property
+    def total_minor(self) -> int: ...
+    @property
+    def paid_minor(self) -> int: ...
+    @property
+    def credited_minor(self) -> int: ...
+    @property
+    def notes(self) -> str | None: ...
+    @property
+    def issued_at(self) -> datetime | None: ...
+    @property
+    def voided_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+class InvoiceWithLines(InvoiceFigures, Protocol):
+    """An invoice with its lines loaded (an ORM row)."""
+
+    @property
+    def lines(self) -> Sequence[LineFigures]: ...
+
+
+def invoice_view(row: InvoiceWithLines, payments: Sequence[PaymentFigures],
                  credits: Sequence[tuple[CreditFigures, str]]) -> InvoiceView:
     """``credits`` pairs each application with its memo's number."""
+    return invoice_view_of(row, row.lines, payments, credits)
+
+
+def invoice_view_of(row: InvoiceFigures, lines: Iterable[LineFigures],
+                    payments: Iterable[PaymentFigures],
+                    credits: Iterable[tuple[CreditFigures, str]]) -> InvoiceView:
+    """``invoice_view`` from an invoice's columns and its lines, read apart (e.g. Core
+    rows)."""
     cur = row.currency
     return InvoiceView(
         id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
         status=row.status, issue_date=row.issue_date, due_date=row.due_date,
-        lines=[line_view(li, cur) for li in row.lines], total=Money(row.total_minor, cur),
+        lines=[line_view(li, cur) for li in lines], total=Money(row.total_minor, cur),
         amount_paid=Money(row.paid_minor, cur), credit_applied=Money(row.credited_minor, cur),
         balance_due=application_rules.balance_due(
             total_minor=row.total_minor, paid_minor=row.paid_minor,
