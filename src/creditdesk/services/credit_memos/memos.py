@@ -147,7 +147,12 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
               invoice_id: object = None, issue_date: object = None,
               notes: object = None) -> views.MemoView:
     """``create_memo`` inside the caller's transaction (which may hold further locks taken
-    after the customer's, e.g. a suggestion being accepted)."""
+    after the customer's, e.g. a suggestion being accepted).
+
+    The memo, its lines and its audit event are written with Core statements on the
+    session's connection, right away: the caller's own ORM changes are flushed after them
+    (at its next query or its commit), and the session holds no instance of the memo.
+    """
     now = clock.now()
     conn = session.connection()
     customer = docs.customer(conn, actor.partner_id,
