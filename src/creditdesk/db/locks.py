@@ -50,28 +50,30 @@ def get_scoped_with_lines(session: Session, model: type[T], partner_id: str,
 
 def _get(session: Session, stmt: Select[tuple[T]], model: type[T], partner_id: str,
          row_id: object, label: str | None) -> T:
-    key = scoped_id(model, row_id, label)
-    row = session.scalars(stmt, {"row_id": key, "partner_id": partner_id}).unique() \
+    row = session.scalars(stmt, {"row_id": checked_id(model, row_id, label),
+                                 "partner_id": partner_id}).unique() \
         .one_or_none()  # unique(): a joined load repeats the row once per line
     if row is None:
-        raise not_found(model, key, label)
+        raise not_found(model, row_id, label)
     return row
 
 
-def scoped_id(model: type[models.Base], row_id: object, label: str | None = None) -> str:
-    """``row_id`` if it can be an id at all, else NotFound (nothing is read)."""
+def checked_id(model: type[models.Base], row_id: object, label: str | None = None) -> str:
+    """``row_id`` if it can be an id at all; else ``get_scoped``'s NotFound, without a
+    query (for lookups written in Core statements, e.g. ``db/document_statements.py``)."""
     if not isinstance(row_id, str) or not row_id:
-        name = label or _LABELS.get(model, model.__tablename__)
-        raise errors.NotFound(f"No {name} with id {row_id!r}.")
+        raise errors.NotFound(f"No {_label(model, label)} with id {row_id!r}.")
     return row_id
 
 
-def not_found(model: type[models.Base], row_id: str, label: str | None = None,
-              ) -> errors.NotFound:
-    """The answer to an id the partner has no row of: a missing one and another
-    partner's alike (P4)."""
-    name = label or _LABELS.get(model, model.__tablename__)
-    return errors.NotFound(f"No {name} with id {row_id}.")
+def not_found(model: type[models.Base], row_id: object,
+              label: str | None = None) -> errors.NotFound:
+    """``get_scoped``'s answer when the partner has no such row."""
+    return errors.NotFound(f"No {_label(model, label)} with id {row_id}.")
+
+
+def _label(model: type[models.Base], label: str | None) -> str:
+    return label or _LABELS.get(model, model.__tablename__)
 
 
 @functools.cache
@@ -139,3 +141,23 @@ def lock_variants(session: Session, partner_id: str,
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}
+
+
+_VARIANT_IDS = bindparam("variant_ids", expanding=True)
+# Built once, for the use cases written in Core statements (issuing a document).
+_VARIANT_STOCKS = (
+    select(models.Variant.id, models.Variant.stock_on_hand)
+    .where(models.Variant.partner_id == bindparam("partner_id"),
+           models.Variant.id.in_(_VARIANT_IDS))
+    .order_by(models.Variant.id)
+    .with_for_update(key_share=True))
+
+
+def lock_variant_stocks(conn: Connection, partner_id: str,
+                        variant_ids: set[str]) -> dict[str, int]:
+    """``lock_variants`` on a Core connection: the same locks in the same order, and each
+    locked variant's stock on hand by id."""
+    if not variant_ids:
+        return {}
+    return {v: stock for v, stock in conn.execute(
+        _VARIANT_STOCKS, {"partner_id": partner_id, "variant_ids": sorted(variant_ids)})}

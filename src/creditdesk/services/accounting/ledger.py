@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
@@ -13,20 +14,26 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import journal
 from creditdesk.domain.inventory import ActivityKind, StockMove
 from creditdesk.domain.money import Money
-from creditdesk.services.common import pagination
+from creditdesk.services.common import dml, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 
 
 def post(session: Session, partner_id: str, posting: journal.Posting, *, entry_date: date,
          source_type: str, source_id: str) -> None:
     """Write one posting; the unique (kind, source) index refuses a second one (L2)."""
-    session.add(models.JournalEntry(
-        id=new_id("je"), partner_id=partner_id, entry_date=entry_date,
-        description=posting.description, kind=posting.kind.value, source_type=source_type,
-        source_id=source_id, debit_account=posting.debit.value,
-        credit_account=posting.credit.value, amount_minor=posting.amount.minor,
-        currency=posting.amount.currency, created_at=clock.now(),
-    ))
+    session.add(models.JournalEntry(**_entry(partner_id, posting, entry_date=entry_date,
+                                             source_type=source_type, source_id=source_id)))
+
+
+def _entry(partner_id: str, posting: journal.Posting, *, entry_date: date, source_type: str,
+           source_id: str) -> dict[str, Any]:
+    """A posting's journal row, as column values."""
+    return {"id": new_id("je"), "partner_id": partner_id, "entry_date": entry_date,
+            "description": posting.description, "kind": posting.kind.value,
+            "source_type": source_type, "source_id": source_id,
+            "debit_account": posting.debit.value, "credit_account": posting.credit.value,
+            "amount_minor": posting.amount.minor, "currency": posting.amount.currency,
+            "created_at": clock.now()}
 
 
 def move_stock(session: Session, partner_id: str, variant: models.Variant, quantity: int, *,
@@ -34,11 +41,18 @@ def move_stock(session: Session, partner_id: str, variant: models.Variant, quant
                source_line_id: str | None) -> None:
     """Change a (locked) variant's stock and record the activity in one go (J3)."""
     variant.stock_on_hand += quantity
-    session.add(models.InventoryActivity(
-        id=new_id("ia"), partner_id=partner_id, variant_id=variant.id, quantity=quantity,
-        kind=kind.value, source_type=source_type, source_id=source_id,
-        source_line_id=source_line_id, created_at=clock.now(),
-    ))
+    session.add(models.InventoryActivity(**_activity(
+        partner_id, variant.id, quantity, kind=kind, source_type=source_type,
+        source_id=source_id, source_line_id=source_line_id)))
+
+
+def _activity(partner_id: str, variant_id: str, quantity: int, *, kind: ActivityKind,
+              source_type: str, source_id: str, source_line_id: str | None) -> dict[str, Any]:
+    """A stock movement's row, as column values."""
+    return {"id": new_id("ia"), "partner_id": partner_id, "variant_id": variant_id,
+            "quantity": quantity, "kind": kind.value, "source_type": source_type,
+            "source_id": source_id, "source_line_id": source_line_id,
+            "created_at": clock.now()}
 
 
 def move_stocks(session: Session, partner_id: str, moves: list[StockMove], *,
@@ -49,6 +63,39 @@ def move_stocks(session: Session, partner_id: str, moves: list[StockMove], *,
         move_stock(session, partner_id, variants[m.variant_id], m.quantity, kind=kind,
                    source_type=source_type, source_id=source_id,
                    source_line_id=m.source_line_id)
+
+
+# The same two writes as prebuilt Core statements, for use cases written on a Core
+# connection (creating and issuing documents: ``db/document_statements.py``).
+_variant = dml.table(models.Variant)
+_ADD_ENTRY = insert(dml.table(models.JournalEntry))
+_ADD_ACTIVITIES = insert(dml.table(models.InventoryActivity))
+_SET_STOCK = (update(_variant).where(_variant.c.id == bindparam("b_id"))
+              .values(stock_on_hand=bindparam("b_stock")))
+
+
+def post_on(conn: Connection, partner_id: str, posting: journal.Posting, *, entry_date: date,
+            source_type: str, source_id: str) -> None:
+    """``post`` on a Core connection."""
+    conn.execute(_ADD_ENTRY, _entry(partner_id, posting, entry_date=entry_date,
+                                    source_type=source_type, source_id=source_id))
+
+
+def move_stocks_on(conn: Connection, partner_id: str, moves: list[StockMove], *,
+                   kind: ActivityKind, source_type: str, source_id: str) -> None:
+    """``move_stocks`` on a Core connection: the variants locked in the fixed order, each
+    one's stock changed by its moves, an activity per move (J3)."""
+    if not moves:
+        return
+    stock = locks.lock_variant_stocks(conn, partner_id, {m.variant_id for m in moves})
+    activities = []
+    for m in moves:
+        stock[m.variant_id] += m.quantity
+        activities.append(_activity(partner_id, m.variant_id, m.quantity, kind=kind,
+                                    source_type=source_type, source_id=source_id,
+                                    source_line_id=m.source_line_id))
+    conn.execute(_SET_STOCK, [{"b_id": v, "b_stock": q} for v, q in stock.items()])
+    conn.execute(_ADD_ACTIVITIES, activities)
 
 
 # --- read models -------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
@@ -11,12 +13,13 @@ from creditdesk.domain.lines import Line
 from creditdesk.services.common.context import new_id
 
 
-def check_variants_exist(session: Session, partner_id: str, lines: list[Line]) -> None:
+def check_variants_exist(target: Session | Connection, partner_id: str,
+                         lines: list[Line]) -> None:
     """Every variant a line names is one of the partner's variants."""
     wanted = {line.variant_id for line in lines if line.variant_id}
     if not wanted:
         return
-    found = set(session.scalars(select(models.Variant.id).where(
+    found = set(target.scalars(select(models.Variant.id).where(
         models.Variant.partner_id == partner_id, models.Variant.id.in_(wanted))).all())
     problems = [errors.FieldError(f"lines[{i}].variant_id", f"no variant with id {line.variant_id}")
                 for i, line in enumerate(lines) if line.variant_id and line.variant_id not in found]
@@ -25,28 +28,29 @@ def check_variants_exist(session: Session, partner_id: str, lines: list[Line]) -
                                      errors=problems)
 
 
-def add_invoice_lines(session: Session, invoice: models.Invoice,
-                      lines: list[Line]) -> list[models.InvoiceLine]:
-    """The rows of ``lines``, added to the session; returned in position order."""
-    rows = [
-        models.InvoiceLine(id=new_id("il"), partner_id=invoice.partner_id, invoice_id=invoice.id,
-                           position=i, description=li.description, quantity=li.quantity,
-                           unit_price_minor=li.unit_price.minor, amount_minor=li.amount.minor,
-                           variant_id=li.variant_id)
-        for i, li in enumerate(lines)]
-    session.add_all(rows)
-    return rows
+def invoice_line_values(partner_id: str, invoice_id: str,
+                        lines: list[Line]) -> list[dict[str, Any]]:
+    """The rows of an invoice's ``lines``, as column values, in position order."""
+    return [{"id": new_id("il"), "partner_id": partner_id, "invoice_id": invoice_id,
+             "position": i, "description": li.description, "quantity": li.quantity,
+             "unit_price_minor": li.unit_price.minor, "amount_minor": li.amount.minor,
+             "variant_id": li.variant_id}
+            for i, li in enumerate(lines)]
+
+
+def memo_line_values(partner_id: str, memo_id: str, lines: list[Line]) -> list[dict[str, Any]]:
+    """The rows of a memo's (native) ``lines``, as column values, in position order."""
+    return [{"id": new_id("cml"), "partner_id": partner_id, "credit_memo_id": memo_id,
+             "position": i, "description": li.description, "quantity": li.quantity,
+             "unit_price_minor": li.unit_price.minor, "amount_minor": li.amount.minor,
+             "variant_id": li.variant_id, "invoice_line_id": li.invoice_line_id}
+            for i, li in enumerate(lines)]
 
 
 def add_memo_lines(session: Session, memo: models.CreditMemo,
                    lines: list[Line]) -> list[models.CreditMemoLine]:
     """The rows of ``lines``, added to the session; returned in position order."""
-    rows = [
-        models.CreditMemoLine(id=new_id("cml"), partner_id=memo.partner_id,
-                              credit_memo_id=memo.id, position=i, description=li.description,
-                              quantity=li.quantity, unit_price_minor=li.unit_price.minor,
-                              amount_minor=li.amount.minor, variant_id=li.variant_id,
-                              invoice_line_id=li.invoice_line_id)
-        for i, li in enumerate(lines)]
+    rows = [models.CreditMemoLine(**values)
+            for values in memo_line_values(memo.partner_id, memo.id, lines)]
     session.add_all(rows)
     return rows

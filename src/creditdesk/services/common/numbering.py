@@ -7,7 +7,7 @@ The unique (partner, number) index is the second line.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
@@ -34,6 +34,6 @@ _NEXT = (update(models.Counter)
          .execution_options(synchronize_session=False))
 
 
-def next_number(session: Session, partner_id: str, name: str) -> str:
-    value = session.execute(_NEXT, {"b_partner_id": partner_id, "b_counter": name}).scalar_one()
+def next_number(target: Session | Connection, partner_id: str, name: str) -> str:
+    value = target.execute(_NEXT, {"b_partner_id": partner_id, "b_counter": name}).scalar_one()
     return memo_rules.format_number(PREFIXES[name], value)

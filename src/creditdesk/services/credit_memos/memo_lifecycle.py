@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditdesk.db import models
+from creditdesk.db import document_statements as docs
+from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import inventory, journal
 from creditdesk.domain import memo as rules
@@ -27,25 +30,34 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     with invalid_state; the unique posting and restock indexes are the second line.
     """
     now = clock.now()
-    with db.write() as session:
-        memo = memos._lock_memo(session, actor, memo_id)
+    with db.write_connection() as conn:
+        # memos._lock_memo's order (customer, then the memo), in prebuilt Core statements
+        # (db/document_statements.py): issuing is an everyday write.
+        locks.lock_owner(conn, actor.partner_id, models.CreditMemo, memo_id)
+        found = docs.memo_with_lines(conn, actor.partner_id,
+                                     locks.checked_id(models.CreditMemo, memo_id), lock=True)
+        if found is None:
+            raise locks.not_found(models.CreditMemo, memo_id)
+        memo, lines = found
         memos.check(memo, rules.Action.ISSUE)
-        memos.recheck_link(session, memo)
-        memo.status = rules.MemoStatus.ISSUED.value
-        memo.issued_at = now
-        memo.issue_date = memo.issue_date or now.date()
-        memo.updated_at = now
-        ledger.post(session, actor.partner_id,
-                    journal.memo_issued(Money(memo.total_minor, memo.currency), memo.number),
-                    entry_date=memo.issue_date, source_type="credit_memo", source_id=memo.id)
-        ledger.move_stocks(session, actor.partner_id,
-                           inventory.moves_for_lines(memo.lines, sign=1),
-                           kind=ActivityKind.RESTOCK, source_type="credit_memo",
-                           source_id=memo.id)
-        audit.record(session, actor, "credit_memo.issue", "credit_memo", memo.id,
-                     {"number": memo.number, "currency": memo.currency,
-                      "total": Money(memo.total_minor, memo.currency).to_str()})
-        return views.memo_view(memo)
+        if memo.invoice_id is not None:
+            with Session(bind=conn) as session:
+                memos.recheck_link(session, memo, lines)
+        memo = replace(memo, status=rules.MemoStatus.ISSUED.value, issued_at=now,
+                       issue_date=memo.issue_date or now.date(), updated_at=now)
+        assert memo.issue_date is not None and memo.issued_at is not None
+        docs.set_memo_issued(conn, memo.id, status=memo.status, issued_at=memo.issued_at,
+                             issue_date=memo.issue_date, now=now)
+        ledger.post_on(conn, actor.partner_id,
+                       journal.memo_issued(Money(memo.total_minor, memo.currency), memo.number),
+                       entry_date=memo.issue_date, source_type="credit_memo", source_id=memo.id)
+        ledger.move_stocks_on(conn, actor.partner_id, inventory.moves_for_lines(lines, sign=1),
+                              kind=ActivityKind.RESTOCK, source_type="credit_memo",
+                              source_id=memo.id)
+        audit.record_on(conn, actor, "credit_memo.issue", "credit_memo", memo.id,
+                        {"number": memo.number, "currency": memo.currency,
+                         "total": Money(memo.total_minor, memo.currency).to_str()})
+        return views.memo_view_of(memo, lines)
 
 
 def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> views.MemoView:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
+from creditdesk.db import document_statements as docs
 from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as app_rules
@@ -37,6 +37,9 @@ class _Body:
     invoice: models.Invoice | None
 
 
+_Customer = models.Customer | docs.CustomerRow  # a row of the customer, ORM or Core
+
+
 def _check_notes(notes: object) -> str | None:
     if notes is None:
         return None
@@ -46,7 +49,7 @@ def _check_notes(notes: object) -> str | None:
     return notes
 
 
-def _validate(session: Session, actor: Actor, customer: models.Customer, *, reason: object,
+def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: object,
               amount: object, lines: object, currency: object, invoice_id: object,
               memo_id: str | None) -> _Body:
     """C2, C4, C5, M1, M2, M4 for a memo of ``customer``; raises on the first problem."""
@@ -88,7 +91,7 @@ def _validate(session: Session, actor: Actor, customer: models.Customer, *, reas
     return _Body(parsed_reason, cur, parsed_lines, total, invoice)
 
 
-def _check_link(customer: models.Customer, invoice: models.Invoice, total: Money) -> None:
+def _check_link(customer: _Customer, invoice: models.Invoice, total: Money) -> None:
     """C5 (``domain.application.check_memo_link``) for a memo of ``customer``."""
     app_rules.check_memo_link(
         memo_customer_id=customer.id, memo_currency=total.currency,
@@ -96,7 +99,7 @@ def _check_link(customer: models.Customer, invoice: models.Invoice, total: Money
         invoice_status=invoice.status, invoice_number=invoice.number)
 
 
-def recheck_link(session: Session, memo: models.CreditMemo) -> None:
+def recheck_link(session: Session, memo: docs.MemoRow, lines: list[docs.MemoLineRow]) -> None:
     """C5 once more when a draft is issued, against the invoice as it is now (the draft was
     checked when saved; this keeps the cap a property of issued memos whatever happened
     since)."""
@@ -106,13 +109,14 @@ def recheck_link(session: Session, memo: models.CreditMemo) -> None:
     assert invoice is not None
     credit = invoice_credit.of_invoice(session, invoice, memo.id)
     invoice_credit.check_lines(credit, [_draft_line(li, memo.currency)
-                                        for li in memo.lines if li.invoice_line_id])
+                                        for li in lines if li.invoice_line_id])
     app_rules.check_linked_memo_cap(
         amount=Money(memo.total_minor, memo.currency), invoice_total=credit.total,
         other_linked=credit.other_linked, invoice_number=invoice.number)
 
 
-def _draft_line(line: models.CreditMemoLine, currency: str) -> line_rules.Line:
+def _draft_line(line: models.CreditMemoLine | docs.MemoLineRow,
+                currency: str) -> line_rules.Line:
     """A draft's stored line as the domain's ``Line``. Drafts are native, and a native line
     always has its quantity and unit price (the memo_line_positive constraint)."""
     assert line.quantity is not None and line.unit_price_minor is not None
@@ -143,30 +147,53 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
               invoice_id: object = None, issue_date: object = None,
               notes: object = None) -> views.MemoView:
     """``create_memo`` inside the caller's transaction (which may hold further locks taken
-    after the customer's, e.g. a suggestion being accepted)."""
+    after the customer's, e.g. a suggestion being accepted).
+
+    The memo, its lines and its audit event are written with Core statements on the
+    session's connection, right away: the caller's own ORM changes are flushed after them
+    (at its next query or its commit), and the session holds no instance of the memo.
+    """
     now = clock.now()
-    customer = locks.lock_customer(session, actor.partner_id, customer_id)
+    conn = session.connection()
+    customer = docs.customer(conn, actor.partner_id,
+                             locks.checked_id(models.Customer, customer_id), lock=True)
+    if customer is None:
+        raise locks.not_found(models.Customer, customer_id)
     body = _validate(session, actor, customer, reason=reason, amount=amount, lines=lines,
                      currency=currency, invoice_id=invoice_id, memo_id=None)
-    memo = models.CreditMemo(
-        id=new_id("cm"), partner_id=actor.partner_id, customer_id=customer.id,
-        number=numbering.next_number(session, actor.partner_id, numbering.MEMO),
+    # Written in prebuilt Core statements on the session's connection (nothing of the
+    # memo is kept in the session): see ``db/document_statements.py``.
+    memo = docs.MemoRow(
+        id=new_id("cm"), customer_id=customer.id,
+        number=numbering.next_number(conn, actor.partner_id, numbering.MEMO),
         currency=body.currency, reason=body.reason.value,
         status=rules.MemoStatus.DRAFT.value, issue_date=_parse_issue_date(issue_date),
         invoice_id=body.invoice.id if body.invoice else None,
-        total_minor=body.total.minor, applied_minor=0, notes=_check_notes(notes),
-        source=rules.Source.NATIVE.value, created_at=now, updated_at=now)
-    session.add(memo)
-    session.flush()
-    rows = line_rows.add_memo_lines(session, memo, body.lines) if body.lines else []
-    if rows:
-        session.flush()
-    set_committed_value(memo, "lines", rows)  # the rows just written: no reload
-    audit.record(session, actor, "credit_memo.create", "credit_memo", memo.id,
-                 {"number": memo.number, "total": body.total.to_str(),
-                  "currency": body.currency, "reason": memo.reason,
-                  "invoice_number": body.invoice.number if body.invoice else None})
-    return views.memo_view(memo)
+        total_minor=body.total.minor, applied_minor=0, refunded_minor=0,
+        notes=_check_notes(notes), source=rules.Source.NATIVE.value, external_id=None,
+        issued_at=None, applied_at=None, voided_at=None, void_reason=None, created_at=now,
+        updated_at=now)
+    rows = line_rows.memo_line_values(actor.partner_id, memo.id, body.lines or [])
+    docs.add_memo(conn, {
+        "id": memo.id, "partner_id": actor.partner_id, "customer_id": memo.customer_id,
+        "number": memo.number, "currency": memo.currency, "reason": memo.reason,
+        "status": memo.status, "issue_date": memo.issue_date, "invoice_id": memo.invoice_id,
+        "total_minor": memo.total_minor, "applied_minor": 0, "refunded_minor": 0,
+        "notes": memo.notes, "source": memo.source, "created_at": now, "updated_at": now},
+        rows)
+    audit.record_on(conn, actor, "credit_memo.create", "credit_memo", memo.id,
+                    {"number": memo.number, "total": body.total.to_str(),
+                     "currency": body.currency, "reason": memo.reason,
+                     "invoice_number": body.invoice.number if body.invoice else None})
+    # its lines are the rows just written: no reload
+    return views.memo_view_of(memo, [_line(r) for r in rows])
+
+
+def _line(values: dict[str, Any]) -> docs.MemoLineRow:
+    """A (native) line's row as just written."""
+    return docs.MemoLineRow(values["id"], values["description"], values["quantity"],
+                            values["unit_price_minor"], values["amount_minor"],
+                            values["variant_id"], False, None, values["invoice_line_id"])
 
 
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
@@ -321,7 +348,7 @@ def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
 def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     """One of the partner's memos (NotFound for another partner's, P4): its row with its
     lines in one prebuilt statement (one statement: one snapshot, no transaction needed)."""
-    key = locks.scoped_id(models.CreditMemo, memo_id)
+    key = locks.checked_id(models.CreditMemo, memo_id)
     with db.lookup() as conn:
         found = read_statements.memo_with_lines(conn, actor.partner_id, key)
     if found is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -16,8 +17,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
+from creditdesk.db import document_statements as docs
 from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
@@ -115,35 +116,52 @@ def create_invoice(db: Database, *, actor: Actor, customer_id: str,
                    lines: list[dict[str, object]],
                    currency: str | None = None, issue_date: date | None = None,
                    due_date: date | None = None, notes: str | None = None) -> views.InvoiceView:
-    """A draft invoice with its number (I2)."""
+    """A draft invoice with its number (I2).
+
+    Written in prebuilt Core statements (``db/document_statements.py``): creating and
+    issuing documents is the everyday write.
+    """
     now = clock.now()
-    with db.write() as session:
-        customer = locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+    with db.write_connection() as conn:
+        customer = docs.customer(conn, actor.partner_id,
+                                 locks.checked_id(models.Customer, customer_id))
+        if customer is None:
+            raise locks.not_found(models.Customer, customer_id)
         cur = currency or customer.currency
         try:
             money.check_currency(cur)
         except money.MoneyError as exc:
             raise errors.ValidationError.for_field("currency", str(exc)) from None
         parsed = line_rules.parse_lines(lines, cur)
-        line_rows.check_variants_exist(session, actor.partner_id, parsed)
+        line_rows.check_variants_exist(conn, actor.partner_id, parsed)
         if issue_date and due_date and due_date < issue_date:
             raise errors.ValidationError.for_field("due_date", "must not be before issue_date")
-        invoice = models.Invoice(
-            id=new_id("inv"), partner_id=actor.partner_id, customer_id=customer.id,
-            number=numbering.next_number(session, actor.partner_id, numbering.INVOICE),
+        invoice = docs.InvoiceRow(
+            id=new_id("inv"), customer_id=customer.id,
+            number=numbering.next_number(conn, actor.partner_id, numbering.INVOICE),
             currency=cur, status=S.DRAFT.value, issue_date=issue_date, due_date=due_date,
             total_minor=line_rules.total_of(parsed, cur).minor, paid_minor=0, credited_minor=0,
-            notes=notes, created_at=now, updated_at=now)
-        session.add(invoice)
-        session.flush()
-        rows = line_rows.add_invoice_lines(session, invoice, parsed)
-        session.flush()
+            notes=notes, issued_at=None, voided_at=None, created_at=now, updated_at=now)
+        rows = line_rows.invoice_line_values(actor.partner_id, invoice.id, parsed)
+        docs.add_invoice(conn, {
+            "id": invoice.id, "partner_id": actor.partner_id, "customer_id": invoice.customer_id,
+            "number": invoice.number, "currency": cur, "status": invoice.status,
+            "issue_date": issue_date, "due_date": due_date, "total_minor": invoice.total_minor,
+            "paid_minor": 0, "credited_minor": 0, "notes": notes, "created_at": now,
+            "updated_at": now}, rows)
+        audit.record_on(conn, actor, "invoice.create", "invoice", invoice.id,
+                        {"number": invoice.number,
+                         "total": Money(invoice.total_minor, cur).to_str()})
         # Its lines are the rows just written (no reload); a new invoice has no payments
         # and no credits to read.
-        set_committed_value(invoice, "lines", rows)
-        audit.record(session, actor, "invoice.create", "invoice", invoice.id,
-                     {"number": invoice.number, "total": Money(invoice.total_minor, cur).to_str()})
-        return views.invoice_view(invoice, [], [])
+        return views.invoice_view_of(invoice, [_line(r) for r in rows], [], [])
+
+
+def _line(values: dict[str, Any]) -> docs.InvoiceLineRow:
+    """A line's row as just written."""
+    return docs.InvoiceLineRow(values["id"], values["description"], values["quantity"],
+                               values["unit_price_minor"], values["amount_minor"],
+                               values["variant_id"])
 
 
 def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
@@ -153,30 +171,42 @@ def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Inv
 
 
 def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
-    """I3: draft -> open; Dr AR / Cr Sales Revenue; variant quantities leave stock."""
+    """I3: draft -> open; Dr AR / Cr Sales Revenue; variant quantities leave stock.
+
+    In prebuilt Core statements, as ``create_invoice``; the lock order is
+    ``_lock_invoice``'s (customer, then the invoice; variants last).
+    """
     now = clock.now()
-    with db.write() as session:
-        invoice = _lock_invoice(session, actor, invoice_id)
+    with db.write_connection() as conn:
+        locks.lock_owner(conn, actor.partner_id, models.Invoice, invoice_id)
+        found = docs.invoice_with_lines(conn, actor.partner_id,
+                                        locks.checked_id(models.Invoice, invoice_id), lock=True)
+        if found is None:
+            raise locks.not_found(models.Invoice, invoice_id)
+        invoice, lines = found
         if invoice.status != S.DRAFT:
             raise errors.InvalidState(
                 f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}; only draft "
                 "invoices can be issued.")
-        invoice.status = S.OPEN.value
-        invoice.issued_at = now
-        invoice.issue_date = invoice.issue_date or now.date()
-        invoice.updated_at = now
-        ledger.post(session, actor.partner_id,
-                    journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
-                                           invoice.number),
-                    entry_date=invoice.issue_date, source_type="invoice", source_id=invoice.id)
-        ledger.move_stocks(session, actor.partner_id,
-                           inventory.moves_for_lines(invoice.lines, sign=-1),
-                           kind=ActivityKind.SALE, source_type="invoice", source_id=invoice.id)
-        audit.record(session, actor, "invoice.issue", "invoice", invoice.id,
-                     {"number": invoice.number})
+        invoice = replace(invoice, status=S.OPEN.value, issued_at=now,
+                          issue_date=invoice.issue_date or now.date(), updated_at=now)
+        assert invoice.issue_date is not None and invoice.issued_at is not None
+        docs.set_invoice_issued(conn, invoice.id, status=invoice.status,
+                                issued_at=invoice.issued_at, issue_date=invoice.issue_date,
+                                now=now)
+        ledger.post_on(conn, actor.partner_id,
+                       journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
+                                              invoice.number),
+                       entry_date=invoice.issue_date, source_type="invoice",
+                       source_id=invoice.id)
+        ledger.move_stocks_on(conn, actor.partner_id, inventory.moves_for_lines(lines, sign=-1),
+                              kind=ActivityKind.SALE, source_type="invoice",
+                              source_id=invoice.id)
+        audit.record_on(conn, actor, "invoice.issue", "invoice", invoice.id,
+                        {"number": invoice.number})
         # It was a draft until now, and a draft takes no payment (I4) and no credit (A1):
         # nothing more to read.
-        return views.invoice_view(invoice, [], [])
+        return views.invoice_view_of(invoice, lines, [], [])
 
 
 def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
@@ -243,7 +273,7 @@ def get_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoice
     """One of the partner's invoices (NotFound for another partner's, P4), whole: its row,
     lines, payments and credits applied in one prebuilt statement (one statement: one
     snapshot, no transaction needed)."""
-    key = locks.scoped_id(models.Invoice, invoice_id)
+    key = locks.checked_id(models.Invoice, invoice_id)
     with db.lookup() as conn:
         found = read_statements.invoice_whole(conn, actor.partner_id, key)
     if found is None:
