@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import credit_statements as sql
-from creditdesk.db import locks, models
+from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
 from creditdesk.domain import errors, money
@@ -64,13 +64,11 @@ def _documents(conn: Connection, actor: Actor,
                change: Change) -> tuple[views.MemoView, views.InvoiceView]:
     """The changed memo and invoice, read on the change's own connection before it commits
     (under the same lock: the answer shows exactly this change, and nothing is read after
-    the use case has returned)."""
-    with Session(bind=conn) as session:
-        memo = locks.get_scoped_with_lines(session, models.CreditMemo, actor.partner_id,
-                                           change.credit_memo_id)
-        invoice = locks.get_scoped_with_lines(session, models.Invoice, actor.partner_id,
-                                              change.invoice_id)
-        return views.memo_view(memo), invoices.load_view(session, invoice)
+    the use case has returned), each whole in one prebuilt statement as ``GET`` reads it."""
+    memo = read_statements.memo_with_lines(conn, actor.partner_id, change.credit_memo_id)
+    invoice = read_statements.invoice_whole(conn, actor.partner_id, change.invoice_id)
+    assert memo is not None and invoice is not None  # both locked by this change
+    return views.memo_view_of(*memo), views.invoice_view_of(*invoice)
 
 
 def _lock_pair(conn: Connection, actor: Actor, memo_id: str,
