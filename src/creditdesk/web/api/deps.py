@@ -61,14 +61,17 @@ def pending_actor(request: Request, db: Database) -> PendingActor:
     return pending
 
 
-async def get_actor(request: Request, db: Annotated[Database, Depends(get_db)]) -> Actor:
+async def get_actor(request: Request) -> Actor:
     """The partner behind the bearer key; looked up once per request (the route class
     authenticates before the body is even parsed, and this dependency reuses that, or
     hands on the ``PendingActor`` that the endpoint's thread looks up).
-    Async so that the reuse costs no thread-pool hop; the lookup itself runs in one."""
+    Async so that the reuse costs no thread-pool hop; the lookup itself runs in one. It
+    reads the database off the app itself: a ``get_db`` sub-dependency would cost FastAPI
+    one more pass of its dependency solving on every request."""
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor | PendingActor):
         return cached  # type: ignore[return-value]  # a PendingActor: see jsonbody
+    db: Database = request.app.state.db
     actor = await run_in_threadpool(partners.authenticate_api_key, db, bearer_token(request))
     request.state.actor = actor
     return actor

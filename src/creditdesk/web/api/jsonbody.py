@@ -134,7 +134,7 @@ class DecimalJSONRoute(APIRoute):
             if in_endpoint and not idempotency.is_keyed(exact):
                 return await _key_in_endpoint(exact, handler, query_names)
             if authenticates:
-                actor = await deps.get_actor(exact, exact.app.state.db)
+                actor = await deps.get_actor(exact)
                 await idempotency.bind(exact, actor)  # E2: replay, or claim with the effect
             check_parameters(exact, query_names)
             return await handler(exact)
