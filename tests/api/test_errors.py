@@ -61,6 +61,39 @@ def test_401_comes_before_body_validation(anon, db):
     assert snapshot(db) == before
 
 
+WRONG_KEY = {"Authorization": "Bearer cdk_not-a-real-key"}
+
+
+def test_401_for_a_wrong_key_comes_before_everything_the_request_gets_wrong(client, anon, db):
+    """The key is looked up in the endpoint's thread (one thread-pool hop); whatever fails
+    before the endpoint runs is still answered 401 when the key is wrong."""
+    before = snapshot(db)
+    for method, path in _api_routes(client):
+        r = anon.request(method, path, content=b"{not json",
+                         headers={**WRONG_KEY, "content-type": "application/json"})
+        problem(r, 401, "unauthenticated", ctx=(method, path))
+    problem(anon.post(f"{API}/credit-memos", json={"reason": 7}, headers=WRONG_KEY), 401,
+            "unauthenticated")
+    problem(anon.get(f"{API}/credit-memos/cm_x%00y", headers=WRONG_KEY), 401, "unauthenticated")
+    problem(anon.get(f"{API}/credit-memos", params={"cursor": "a\u0000b"}, headers=WRONG_KEY),
+            401, "unauthenticated")
+    problem(anon.get(f"{API}/credit-memos", params={"limit": 0}, headers=WRONG_KEY), 401,
+            "unauthenticated")
+    chunks = (b"x" * 65_536 for _ in range(40))  # 2.5 MB, no Content-Length: read to refuse
+    problem(anon.post(f"{API}/customers", content=chunks,
+                      headers={**WRONG_KEY, "content-type": "application/json"}), 401,
+            "unauthenticated")
+    assert snapshot(db) == before
+    # The same requests with the right key: the refusals that the key hid.
+    problem(client.post(f"{API}/credit-memos", json={"reason": 7}), 422, "validation_error")
+    problem(client.get(f"{API}/credit-memos/cm_x%00y"), 404, "not_found")
+    problem(client.get(f"{API}/credit-memos", params={"cursor": "a\u0000b"}), 422,
+            "validation_error", "cursor")
+    problem(client.post(f"{API}/customers", content=(b"x" * 65_536 for _ in range(40)),
+                        headers={"content-type": "application/json"}), 413,
+            "request_too_large")
+
+
 def _valid_body(method: str, path: str) -> dict | None:
     """A well-formed body for ``method path``, so that only the unknown id is wrong."""
     if method == "PATCH":

@@ -96,6 +96,11 @@ class _Keyed:
         self.request: idempotency.Request | None = None  # once bound to a partner
 
 
+def is_keyed(request: Request) -> bool:
+    """Whether the request came with an Idempotency-Key (``bind`` has work to do)."""
+    return "creditdesk.idempotency" in request.scope
+
+
 async def bind(request: Request, actor: Actor) -> None:
     """Called once the caller of an API operation is known: replay the key's stored answer
     (raises ``idempotency.Replay``), or make the request's writes claim the key."""

@@ -24,10 +24,11 @@ from creditdesk.services.common.context import Actor
 from creditdesk.web import urls
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
 log = logging.getLogger("creditdesk.qbwc")
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
+api_router = ApiRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 MIN_CLIENT = (2, 1)  # Web Connector 2.1 speaks the eight methods used here
 
 

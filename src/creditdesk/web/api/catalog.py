@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.invoicing import catalog
 from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["catalog"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["catalog"], route_class=DecimalJSONRoute)
 
 
 @router.post("/products", status_code=201, response_model=responses.ProductOut)

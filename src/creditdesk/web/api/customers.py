@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from creditdesk.services.access import portal_links
 from creditdesk.services.common.pagination import Page
@@ -12,9 +12,10 @@ from creditdesk.services.customer_accounts import customer_sources, customers
 from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 from creditdesk.web.portal.links import link_url
 
-router = APIRouter(tags=["customers"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["customers"], route_class=DecimalJSONRoute)
 
 
 @router.post("/customers", status_code=201, response_model=responses.CustomerOut)

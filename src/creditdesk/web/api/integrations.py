@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
@@ -16,8 +16,9 @@ from creditdesk.web import urls
 from creditdesk.web.api import connect_bodies, fields
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["integrations"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 
 
 def _callback_text(description: str | None = None) -> Any:

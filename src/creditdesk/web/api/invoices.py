@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from creditdesk.domain import application
 from creditdesk.services.common.pagination import Page
@@ -14,8 +14,9 @@ from creditdesk.services.read_models import preview, views
 from creditdesk.web.api import previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["invoices"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["invoices"], route_class=DecimalJSONRoute)
 STATUSES = filter_query(values=[s.value for s in application.InvoiceStatus], many=True)
 
 

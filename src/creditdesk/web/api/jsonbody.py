@@ -4,7 +4,10 @@ input that the database could not even compare.
 API.md lets clients send amounts as JSON numbers "converted exactly"; Python's json would
 turn ``60.10`` into a binary float first, so every route of the API uses this request class.
 Before anything else the caller is authenticated, so that a request without credentials is
-answered 401 whatever its body; then an Idempotency-Key is bound to that partner (E2).
+answered 401 whatever its body; then an Idempotency-Key is bound to that partner (E2). A
+request without an Idempotency-Key has its API key looked up in the endpoint's own thread,
+just before the endpoint runs (one thread-pool hop, not two); whatever fails before that
+(the body, a parameter) first has the key looked up, so a wrong key is still answered 401.
 PostgreSQL refuses text containing NUL characters even in a WHERE clause; such a path id
 names nothing (404) and such a query parameter is invalid (422).
 """
@@ -75,6 +78,14 @@ def needs_actor(route: APIRoute) -> bool:
     return any(d.call is deps.get_actor for d in _dependants(route))
 
 
+def actor_in_endpoint(route: APIRoute) -> bool:
+    """Whether only the endpoint itself receives the actor (no other dependency does), and
+    runs in a thread (``_in_thread``): then that thread can look the API key up."""
+    return bool(getattr(route.endpoint, "in_thread", False)) and not any(
+        s.call is deps.get_actor for d in _dependants(route) if d is not route.dependant
+        for s in d.dependencies)
+
+
 def query_parameters(route: APIRoute) -> frozenset[str]:
     """The names of the query parameters the route (or a dependency of it) reads."""
     return frozenset(p.alias for d in _dependants(route) for p in d.query_params)
@@ -92,9 +103,18 @@ def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any
 
     @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__
     async def in_thread(*args: Any, **kwargs: Any) -> Any:
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await run_in_threadpool(_call, endpoint, args, kwargs)
 
+    in_thread.in_thread = True  # type: ignore[attr-defined]
     return in_thread
+
+
+def _call(endpoint: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The endpoint, once the API key it was handed (if any) is looked up (in the thread)."""
+    for name, value in kwargs.items():
+        if isinstance(value, deps.PendingActor):
+            kwargs[name] = value.resolve()
+    return endpoint(*args, **kwargs)
 
 
 class DecimalJSONRoute(APIRoute):
@@ -106,14 +126,32 @@ class DecimalJSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         authenticates = needs_actor(self)
+        in_endpoint = authenticates and actor_in_endpoint(self)
         query_names = query_parameters(self)
 
         async def exact_handler(request: Request) -> Response:
             exact = DecimalJSONRequest(request.scope, request.receive)
+            if in_endpoint and not idempotency.is_keyed(exact):
+                return await _key_in_endpoint(exact, handler, query_names)
             if authenticates:
-                actor = await deps.get_actor(exact, exact.app.state.db)
+                actor = await deps.get_actor(exact)
                 await idempotency.bind(exact, actor)  # E2: replay, or claim with the effect
             check_parameters(exact, query_names)
             return await handler(exact)
 
         return exact_handler
+
+
+async def _key_in_endpoint(request: DecimalJSONRequest,
+                           handler: Callable[[Request], Coroutine[Any, Any, Response]],
+                           query_names: frozenset[str]) -> Response:
+    """Answer a request whose API key the endpoint's thread looks up (``_call``). Whatever
+    fails before then, the key is looked up first, so a wrong key is still answered 401."""
+    pending = deps.pending_actor(request, request.app.state.db)
+    try:
+        check_parameters(request, query_names)
+        return await handler(request)
+    except Exception:
+        if not pending.tried:
+            await run_in_threadpool(pending.resolve)
+        raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.services.common.pagination import Page
@@ -13,8 +13,9 @@ from creditdesk.services.read_models import preview, views
 from creditdesk.web.api import fields, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["credit memos"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["credit memos"], route_class=DecimalJSONRoute)
 STATUSES = filter_query(values=[s.value for s in memo_rules.MemoStatus], many=True)
 SOURCES = filter_query(values=[s.value for s in memo_rules.Source])
 INVOICE_ID = Query(min_length=1, json_schema_extra={"pattern": fields.NO_NUL})

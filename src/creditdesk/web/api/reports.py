@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
-
 from creditdesk.domain import currencies, errors, money
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common.pagination import Page
@@ -13,8 +11,9 @@ from creditdesk.services.read_models import audit_trail
 from creditdesk.web.api import responses
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["accounting"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["accounting"], route_class=DecimalJSONRoute)
 
 SOURCE_TYPES = ("invoice", "payment", "credit_memo")
 CURRENCIES = sorted(currencies.MINOR_DIGITS)

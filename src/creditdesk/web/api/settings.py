@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictBool
 
 from creditdesk.services.customer_accounts import visibility
 from creditdesk.web.api import fields, schemas
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["settings"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["settings"], route_class=DecimalJSONRoute)
 
 
 class VisibilityIn(schemas.In):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.read_models import views
@@ -12,8 +12,9 @@ from creditdesk.services.suggesting import suggestions
 from creditdesk.web.api import responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
+from creditdesk.web.api.router import ApiRouter
 
-router = APIRouter(tags=["suggestions"], route_class=DecimalJSONRoute)
+router = ApiRouter(tags=["suggestions"], route_class=DecimalJSONRoute)
 STATUSES = filter_query(values=list(suggestions.STATUSES))
 
 
