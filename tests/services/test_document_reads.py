@@ -1,6 +1,6 @@
-"""get_invoice and get_memo read Core rows (db/read_statements.py) straight into the views:
-their answers are exactly the views built from the ORM rows, and their scoping is
-get_scoped's (P4). Both databases."""
+"""get_invoice and get_memo read Core rows (db/read_statements.py,
+db/document_statements.py) straight into the views: their answers are exactly the views
+built from the ORM rows, and their scoping is get_scoped's (P4). Both databases."""
 
 from __future__ import annotations
 

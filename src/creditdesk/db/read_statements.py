@@ -1,12 +1,13 @@
-"""The one-document reads (a memo, an invoice) as SQLAlchemy Core statements built once.
+"""The one-invoice read as a SQLAlchemy Core statement built once (a memo's is
+``db/document_statements.memo_with_lines``, the statement issuing a memo reads it with).
 
 ``GET`` of one memo or one invoice is the most frequent read there is. Through the ORM it
 cost several times the database's own work: a session and its transaction, the joined
 load's instances in the identity map, then the view copied from them. Here a document
 comes back whole in one prebuilt statement, as plain rows that the views take as they are
 (``services/read_models/views.py`` reads rows structurally): a memo LEFT JOIN its lines;
-an invoice with its lines, its payments and the credits applied to it (a UNION ALL, one
-row per item). One statement sees one snapshot at any isolation level.
+here, an invoice with its lines, its payments and the credits applied to it (a UNION ALL,
+one row per item). One statement sees one snapshot at any isolation level.
 
 The scoping is ``db/locks.py``'s: the partner's documents only. None answers both a
 missing id and another partner's; the caller raises the same NotFound for both (P4).
@@ -30,46 +31,17 @@ from sqlalchemy import (
 )
 
 from creditdesk.db import models
+from creditdesk.db.document_statements import InvoiceLineRow
 
 _memo = models.CreditMemo.__table__
-_memo_line = models.CreditMemoLine.__table__
 _invoice = models.Invoice.__table__
 _invoice_line = models.InvoiceLine.__table__
 _payment = models.Payment.__table__
 _application = models.CreditApplication.__table__
 
-_MEMO_COLUMNS = ("id", "number", "customer_id", "currency", "reason", "status", "issue_date",
-                 "invoice_id", "total_minor", "applied_minor", "refunded_minor", "notes",
-                 "source", "external_id", "issued_at", "applied_at", "voided_at",
-                 "void_reason", "created_at", "updated_at")
 _INVOICE_COLUMNS = ("id", "number", "customer_id", "currency", "status", "issue_date",
                     "due_date", "total_minor", "paid_minor", "credited_minor", "notes",
                     "issued_at", "voided_at", "created_at", "updated_at")
-
-
-class MemoLineRow(NamedTuple):
-    """A memo's line as its view shows it (``views.MemoLineFigures``)."""
-
-    id: str
-    description: str
-    quantity: int | None
-    unit_price_minor: int | None
-    amount_minor: int
-    variant_id: str | None
-    synced: bool
-    reported_quantity: str | None
-    invoice_line_id: str | None
-
-
-class InvoiceLineRow(NamedTuple):
-    """An invoice's line as its view shows it (``views.LineFigures``)."""
-
-    id: str
-    description: str
-    quantity: int
-    unit_price_minor: int
-    amount_minor: int
-    variant_id: str | None
 
 
 class PaymentRow(NamedTuple):
@@ -97,16 +69,6 @@ class InvoiceRead(NamedTuple):
     lines: list[InvoiceLineRow]
     payments: list[PaymentRow]
     credits: list[tuple[CreditRow, str]]
-
-
-# A memo, LEFT JOIN its lines in their order: the memo's columns under their own names,
-# then the line's (NULL when it has none).
-_MEMO_WITH_LINES = (
-    select(*(_memo.c[n] for n in _MEMO_COLUMNS),
-           *(_memo_line.c[n].label(f"line_{n}") for n in MemoLineRow._fields))
-    .select_from(_memo.outerjoin(_memo_line, _memo_line.c.credit_memo_id == _memo.c.id))
-    .where(_memo.c.id == bindparam("row_id"), _memo.c.partner_id == bindparam("partner_id"))
-    .order_by(_memo_line.c.position))
 
 
 # An invoice: one row per line, per payment and per credit applied, each with the invoice's
@@ -148,17 +110,6 @@ _INVOICE_WHOLE = union_all(
                  .join(_memo, _memo.c.id == _app.credit_memo_id))
     .where(_the_invoice),
 ).order_by("kind", "position", "item_id")  # lines in their order, payments and credits by id
-
-
-def memo_with_lines(conn: Connection, partner_id: str,
-                    memo_id: str) -> tuple[Row[Any], list[MemoLineRow]] | None:
-    """The partner's memo (a row of ``views.MemoFigures``) and its lines; None if it has
-    no memo with this id."""
-    rows = conn.execute(_MEMO_WITH_LINES, {"row_id": memo_id, "partner_id": partner_id}).all()
-    if not rows:
-        return None
-    k = len(_MEMO_COLUMNS)
-    return rows[0], [MemoLineRow(*r[k:]) for r in rows if r[k] is not None]
 
 
 def invoice_whole(conn: Connection, partner_id: str, invoice_id: str) -> InvoiceRead | None:

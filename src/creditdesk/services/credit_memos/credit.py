@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import credit_statements as sql
+from creditdesk.db import document_statements as docs
 from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
@@ -65,7 +66,7 @@ def _documents(conn: Connection, actor: Actor,
     """The changed memo and invoice, read on the change's own connection before it commits
     (under the same lock: the answer shows exactly this change, and nothing is read after
     the use case has returned), each whole in one prebuilt statement as ``GET`` reads it."""
-    memo = read_statements.memo_with_lines(conn, actor.partner_id, change.credit_memo_id)
+    memo = docs.memo_with_lines(conn, actor.partner_id, change.credit_memo_id)
     invoice = read_statements.invoice_whole(conn, actor.partner_id, change.invoice_id)
     assert memo is not None and invoice is not None  # both locked by this change
     return views.memo_view_of(*memo), views.invoice_view_of(*invoice)

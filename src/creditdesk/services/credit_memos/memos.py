@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import document_statements as docs
-from creditdesk.db import locks, models, read_statements
+from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as app_rules
 from creditdesk.domain import errors, money
@@ -350,7 +350,7 @@ def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     lines in one prebuilt statement (one statement: one snapshot, no transaction needed)."""
     key = locks.checked_id(models.CreditMemo, memo_id)
     with db.lookup() as conn:
-        found = read_statements.memo_with_lines(conn, actor.partner_id, key)
+        found = docs.memo_with_lines(conn, actor.partner_id, key)
     if found is None:
         raise locks.not_found(models.CreditMemo, key)
     return views.memo_view_of(*found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BindParameter,
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from creditdesk.db import document_statements as docs
 from creditdesk.db import locks, models, read_statements
 from creditdesk.db.engine import Database
+from creditdesk.db.read_statements import CreditRow, PaymentRow
 from creditdesk.domain import application as rules
 from creditdesk.domain import errors, inventory, journal, money
 from creditdesk.domain import lines as line_rules
@@ -49,22 +50,6 @@ _MONEY_IN: CompoundSelect[*tuple[Any, ...]] = union_all(
 ).order_by("kind", "id")
 
 
-class _Payment(NamedTuple):
-    """What an invoice's view shows of a payment."""
-
-    id: str
-    amount_minor: int
-    paid_at: datetime
-
-
-class _Credit(NamedTuple):
-    """What an invoice's view shows of a credit applied to it."""
-
-    credit_memo_id: str
-    amount_minor: int
-    applied_at: datetime
-
-
 def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
     """The full invoice, with its payments and credits applied, read in ``session``."""
     return load_views(session, [invoice])[0]
@@ -73,15 +58,15 @@ def load_view(session: Session, invoice: models.Invoice) -> views.InvoiceView:
 def load_views(session: Session, rows: list[models.Invoice]) -> list[views.InvoiceView]:
     """``load_view`` of many invoices, with one query for all their payments and credits
     (a list page is one read, not two per invoice)."""
-    payments: dict[str, list[_Payment]] = {r.id: [] for r in rows}
-    credits: dict[str, list[tuple[_Credit, str]]] = {r.id: [] for r in rows}
+    payments: dict[str, list[PaymentRow]] = {r.id: [] for r in rows}
+    credits: dict[str, list[tuple[CreditRow, str]]] = {r.id: [] for r in rows}
     if rows:
         for m in session.execute(_MONEY_IN, {"invoice_ids": [r.id for r in rows]}):
             if m.kind == "payment":
-                payments[m.invoice_id].append(_Payment(m.id, m.amount_minor, m.at))
+                payments[m.invoice_id].append(PaymentRow(m.id, m.amount_minor, m.at))
             else:
-                credits[m.invoice_id].append((_Credit(m.credit_memo_id, m.amount_minor, m.at),
-                                              m.number))
+                credits[m.invoice_id].append(
+                    (CreditRow(m.credit_memo_id, m.amount_minor, m.at), m.number))
     return [views.invoice_view(r, payments[r.id], credits[r.id]) for r in rows]
 
 
