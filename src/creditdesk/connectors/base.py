@@ -1,7 +1,8 @@
 """What every connector gives the sync engine, and the errors it may raise.
 
-A connector turns its system's wire format into ``RemoteMemo`` records, a page at a time;
-it never touches the database. Its HTTP goes through an injected ``httpx.Client`` (the
+A connector turns its system's wire format into ``RemoteMemo`` and ``RemoteInvoice``
+records (Y9), a page at a time; it never touches the database. A connector that writes
+applications of synced credit back (Y11-Y13) also implements ``CreditWriter``. Its HTTP goes through an injected ``httpx.Client`` (the
 seam the fakes plug into) and ``http.send`` (retries with back-off, Retry-After).
 """
 
@@ -64,8 +65,42 @@ class RemoteMemo:
 
 
 @dataclass(frozen=True)
+class RemoteInvoice:
+    """One customer invoice as the accounting system reports it (Y9; minor units).
+
+    ``balance_minor`` is the balance due the system reports (what is still owed after its
+    payments and credits); status follows from it (balance = total → open, 0 < balance <
+    total → partially paid, 0 → paid). ``tax_minor`` is the system's tax on the invoice
+    (T5), included in ``total_minor``. ``lines`` and ``line_problem`` as for ``RemoteMemo``.
+    A system's draft (not yet approved) invoices are not reported: they are not owed yet.
+    """
+
+    external_id: str
+    number: str
+    customer_external_id: str
+    customer_name: str
+    currency: str
+    total_minor: int
+    balance_minor: int
+    issue_date: date | None
+    due_date: date | None = None
+    tax_minor: int = 0
+    voided: bool = False
+    customer_email: str | None = None
+    lines: tuple[RemoteLine, ...] | None = None
+    line_problem: str | None = None
+
+
+@dataclass(frozen=True)
 class Deleted:
     """A memo deleted at the source: only its id is known."""
+
+    external_id: str
+
+
+@dataclass(frozen=True)
+class DeletedInvoice:
+    """An invoice deleted at the source: only its id is known."""
 
     external_id: str
 
@@ -78,7 +113,7 @@ class BadRecord:
     message: str
 
 
-Record = RemoteMemo | Deleted | BadRecord
+Record = RemoteMemo | Deleted | RemoteInvoice | DeletedInvoice | BadRecord
 
 
 @dataclass
@@ -93,10 +128,26 @@ class Batch:
 
 TokenSaver = Callable[[dict[str, Any]], None]
 
-# A targeted sync (a webhook named the memos): external id → CHANGED (read it) or DELETED
-# (the system said it is gone: no read needed).
+# A targeted sync (a webhook named the records): key → CHANGED (read it) or DELETED (the
+# system said it is gone: no read needed). A memo's key is its external id (as stored by
+# earlier versions); an invoice's is ``invoice_key(external_id)``: a system may number its
+# memos and invoices from separate sequences, so the two kinds' ids can be equal.
 Targets = dict[str, str]
 CHANGED, DELETED = "changed", "deleted"
+INVOICE_PREFIX = "invoice:"
+
+
+def invoice_key(external_id: str) -> str:
+    """The targets key of an invoice (``split_targets`` reads it back)."""
+    return INVOICE_PREFIX + external_id
+
+
+def split_targets(targets: Targets) -> tuple[Targets, Targets]:
+    """(memos, invoices) of a targets mapping, each keyed by the system's id."""
+    memos = {k: v for k, v in targets.items() if not k.startswith(INVOICE_PREFIX)}
+    invoices = {k[len(INVOICE_PREFIX):]: v for k, v in targets.items()
+                if k.startswith(INVOICE_PREFIX)}
+    return memos, invoices
 TARGET_BATCH = 50  # memos read one by one, landed this many to a transaction
 
 
@@ -110,7 +161,70 @@ class Connector(Protocol):
 
 class TargetedConnector(Connector, Protocol):
     def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
-        """Exactly the named memos, each read by its id; one that is gone → ``Deleted``."""
+        """Exactly the named records (memos by id, invoices by ``invoice_key``), each read
+        by its id; one that is gone → ``Deleted`` / ``DeletedInvoice``."""
+        ...
+
+
+@dataclass(frozen=True)
+class CreditWrite:
+    """One application of synced credit to write to the system, or to remove there (Y11).
+
+    ``request_key`` is the application's idempotency key (QuickBooks Online's requestid,
+    Xero's Idempotency-Key, Sage Intacct's control id): the same for every attempt of one
+    write, so a system that remembers it answers a repeat with the first outcome.
+    ``application_id`` is also written into the record's memo/reference field where the
+    system has one, so that ``find_credit`` can recognise an earlier attempt (Y12).
+    """
+
+    application_id: str
+    request_key: str
+    memo_external_id: str
+    invoice_external_id: str
+    customer_external_id: str
+    currency: str
+    amount_minor: int
+    on: date
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the system made for a ``CreditWrite``: the id of its record (the Payment, the
+    Allocation, the ARPYMT, the ReceivePayment), and the memo and invoice as the system
+    reports them afterwards when the connector read them (None: not read; the engine reads
+    them with ``fetch_targets``)."""
+
+    external_id: str
+    memo: RemoteMemo | None = None
+    invoice: RemoteInvoice | None = None
+
+
+class CreditWriter(Protocol):
+    """A system that takes applications of synced credit (Y11-Y13).
+
+    ``write_credit`` sends the write once (a 429 or 5xx answered before anything was
+    accepted may be retried inside, as every read is; a timeout may not). It raises
+    ``WriteRefused`` with the system's words when the system refused it (nothing was
+    made), and ``Transient`` when the outcome is unknown (a timeout, a lost answer): the
+    engine then calls ``find_credit`` before any new attempt (Y12).
+
+    ``find_credit`` reads the system for a record an earlier attempt of this write made
+    (by the application id written into it, or the request key), None when there is none.
+
+    ``remove_credit`` deletes (or reverses, where the system never deletes) the record
+    ``external_id`` that ``write_credit`` made; ``CannotRemove`` when the system does not
+    allow it, saying where to undo it (Y13). Removing a record already gone is not an error.
+    """
+
+    provider: str
+
+    def write_credit(self, write: CreditWrite) -> Written:
+        ...
+
+    def find_credit(self, write: CreditWrite) -> Written | None:
+        ...
+
+    def remove_credit(self, write: CreditWrite, external_id: str) -> None:
         ...
 
 
@@ -240,3 +354,13 @@ class ReconcileNeeded(ConnectorError):
 
 class Refused(ConnectorError):
     """The connection can't be made as asked (e.g. an unsupported country)."""
+
+
+class WriteRefused(ConnectorError):
+    """The system refused a write-back (a closed period, the invoice paid meanwhile, a
+    missing permission): nothing was made there; the message is the system's own words."""
+
+
+class CannotRemove(ConnectorError):
+    """The system does not let CreditDesk remove what it wrote; the message says where in
+    the system to undo it (Y13)."""

@@ -147,11 +147,20 @@ class Variant(Base):
 
 
 class Invoice(Base):
+    """An invoice: native (issued here), or synced from an accounting system (Y9: read-only
+    here, upserted by (partner, source, external_id)).
+
+    A synced invoice's figures are the system's: ``paid_minor`` holds what the system has
+    settled on it (total - the balance due it reports: its payments and the credits applied
+    there, written-back applications included), ``credited_minor`` stays 0, so its balance
+    due is the system's wherever balances are summed. ``tax_minor`` is the tax the system
+    reports (T5)."""
+
     __tablename__ = "invoices"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    number: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(60))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))
     issue_date: Mapped[date | None] = mapped_column(Date)
@@ -159,26 +168,46 @@ class Invoice(Base):
     total_minor: Mapped[int]
     paid_minor: Mapped[int] = mapped_column(default=0)
     credited_minor: Mapped[int] = mapped_column(default=0)
+    tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40), default="native",
+                                        server_default=text("'native'"))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # Y10: the customer record of the system this synced invoice names (as on memos).
+    customer_reference_id: Mapped[str | None] = mapped_column(ID)
     issued_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.position")
     __table_args__ = (
-        UniqueConstraint("partner_id", "number", name="uq_invoices_partner_number"),
+        Index("ux_invoices_native_number", "partner_id", "number", unique=True,
+              sqlite_where=text("source = 'native'"), postgresql_where=text("source = 'native'")),
+        Index("ux_invoices_external", "partner_id", "source", "external_id", unique=True,
+              sqlite_where=text("external_id IS NOT NULL"),
+              postgresql_where=text("external_id IS NOT NULL")),
         Index("ix_invoices_partner_id", "partner_id", "id"),
+        Index("ix_invoices_partner_source", "partner_id", "source", "id"),
         Index("ix_invoices_customer_status", "customer_id", "status"),
-        CheckConstraint("total_minor > 0", name="invoice_total_positive"),
+        Index("ix_invoices_customer_reference", "customer_reference_id"),
+        CheckConstraint("total_minor > 0 OR (source <> 'native' AND total_minor = 0)",
+                        name="invoice_total_positive"),
         CheckConstraint("paid_minor >= 0 AND credited_minor >= 0", name="invoice_nonnegative"),
         # I4/A2: payments and credit never exceed the total.
         CheckConstraint("paid_minor + credited_minor <= total_minor", name="invoice_not_overpaid"),
         CheckConstraint("status IN ('draft', 'open', 'partially_paid', 'paid', 'void')",
                         name="invoice_status"),
+        CheckConstraint(
+            "source IN ('native', 'quickbooks_online', 'quickbooks_desktop', 'sage_intacct',"
+            " 'xero')", name="invoice_source"),
     )
 
 
 class InvoiceLine(Base):
+    """An invoice's line: native ones follow C4; synced ones (Y9) are the system's, as
+    ``CreditMemoLine`` describes."""
+
     __tablename__ = "invoice_lines"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -186,13 +215,21 @@ class InvoiceLine(Base):
                                             index=True)
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
-    quantity: Mapped[int]
-    unit_price_minor: Mapped[int]
+    quantity: Mapped[int | None]
+    unit_price_minor: Mapped[int | None]
     amount_minor: Mapped[int]
     variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
+    synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reported_quantity: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (
-        CheckConstraint("quantity > 0 AND unit_price_minor > 0", name="invoice_line_positive"),
-        CheckConstraint("amount_minor = quantity * unit_price_minor", name="invoice_line_amount"),
+        CheckConstraint("synced OR (quantity IS NOT NULL AND unit_price_minor IS NOT NULL"
+                        " AND quantity > 0 AND unit_price_minor > 0)",
+                        name="invoice_line_positive"),
+        CheckConstraint("synced OR amount_minor = quantity * unit_price_minor",
+                        name="invoice_line_amount"),
+        CheckConstraint("(synced AND quantity IS NULL AND variant_id IS NULL)"
+                        " OR (NOT synced AND reported_quantity IS NULL)",
+                        name="invoice_line_kind"),
     )
 
 
@@ -320,7 +357,16 @@ class CreditMemoLine(Base):
 
 
 class CreditApplication(Base):
-    """A3: one application of a memo's credit to an invoice."""
+    """A3: one application of a memo's credit to an invoice.
+
+    Native applications are ``applied`` at once. An application of synced credit to a
+    synced invoice (Y11) names the system it is written back to (``write_back_system``) and
+    is ``pending`` while a write-back (``write_back_action``: apply, or remove) waits for
+    the system's answer, ``applied`` once the system made it (``write_back_external_id``:
+    its Payment, Allocation, ARPYMT or ReceivePayment), ``failed`` when the system refused
+    it or never received it (``write_back_error``: its words). ``write_back_key`` is the
+    write's idempotency key, the same on every attempt (Y12). ``origin`` ``source_system``:
+    an application made in the system directly, found by a sync (Y14)."""
 
     __tablename__ = "credit_applications"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -330,9 +376,34 @@ class CreditApplication(Base):
     amount_minor: Mapped[int]
     applied_at: Mapped[datetime]
     applied_by: Mapped[str]
+    status: Mapped[str] = mapped_column(String(20), default="applied",
+                                        server_default=text("'applied'"))
+    origin: Mapped[str] = mapped_column(String(20), default="user",
+                                        server_default=text("'user'"))
+    write_back_system: Mapped[str | None] = mapped_column(String(40))
+    write_back_action: Mapped[str | None] = mapped_column(String(10))
+    write_back_key: Mapped[str | None] = mapped_column(String(80))
+    write_back_external_id: Mapped[str | None] = mapped_column(String(255))
+    write_back_error: Mapped[str | None] = mapped_column(Text)
+    write_back_attempts: Mapped[int] = mapped_column(Integer, default=0,
+                                                     server_default=text("0"))
+    write_back_sent_at: Mapped[datetime | None]
+    write_back_next_at: Mapped[datetime | None]
     __table_args__ = (
         Index("ix_credit_applications_memo_invoice", "credit_memo_id", "invoice_id"),
+        Index("ix_credit_applications_write_back_due", "write_back_next_at",
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
         CheckConstraint("amount_minor > 0", name="application_positive"),
+        CheckConstraint("status IN ('applied', 'pending', 'failed')", name="application_status"),
+        CheckConstraint("origin IN ('user', 'automatic', 'portal', 'source_system')",
+                        name="application_origin"),
+        CheckConstraint(
+            "(write_back_system IS NULL AND status = 'applied' AND write_back_action IS NULL)"
+            " OR (write_back_system IS NOT NULL"
+            " AND (write_back_action IS NULL) = (status = 'applied')"
+            " AND (write_back_action IS NULL OR write_back_action IN ('apply', 'remove')))",
+            name="application_write_back"),
     )
 
 
@@ -600,6 +671,11 @@ class SyncRun(Base):
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     voided: Mapped[int] = mapped_column(Integer, default=0)
+    # Y9: invoices landed by the run (``created``/``updated``/``voided`` count memos;
+    # ``fetched`` counts every record read).
+    invoices_created: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    invoices_updated: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    invoices_voided: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # A targeted run (a webhook named the memos): external id → "changed" | "deleted".
     # None: an incremental run from the integration's cursor.
