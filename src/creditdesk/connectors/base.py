@@ -2,8 +2,9 @@
 
 A connector turns its system's wire format into ``RemoteMemo`` and ``RemoteInvoice``
 records (Y9), a page at a time; it never touches the database. A connector that writes
-applications of synced credit back (Y11-Y13) also implements ``CreditWriter``. Its HTTP goes through an injected ``httpx.Client`` (the
-seam the fakes plug into) and ``http.send`` (retries with back-off, Retry-After).
+applications of synced credit back (Y11-Y13) also implements ``CreditWriter``. Its HTTP
+goes through an injected ``httpx.Client`` (the seam the fakes plug into) and ``http.send``
+(retries with back-off, Retry-After).
 """
 
 from __future__ import annotations
