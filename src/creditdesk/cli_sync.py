@@ -52,9 +52,11 @@ def worker(
         if queue.is_postgres(settings.database_url):
             from creditdesk.connectors import settings as provider_settings
 
-            every = timedelta(seconds=provider_settings.load().sync_interval_seconds)
+            cfg = provider_settings.load()
+            every = timedelta(seconds=cfg.sync_interval_seconds)
             try:
-                queue.run_worker(settings.database_url, queue.Runtime(db, build, every),
+                queue.run_worker(settings.database_url,
+                                 queue.Runtime(db, build, every, cfg.retry_base_seconds),
                                  concurrency=concurrency)
             finally:
                 db.dispose()
@@ -64,6 +66,8 @@ def worker(
         tidy = housekeeping.Every()
         try:
             while True:
+                for app_id in sync_jobs.write_back_due(db, build):
+                    typer.echo(f"wrote back {app_id}", err=True)
                 for run_id in sync_jobs.run_pending(db, build):
                     typer.echo(f"ran {run_id}", err=True)
                 tidy.run_if_due(db)

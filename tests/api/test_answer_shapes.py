@@ -49,9 +49,11 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     responses.InvoiceOut: (views.InvoiceView, frozenset()),
     responses.ApplicationOut: (views.ApplicationView, frozenset()),
     responses.AppliedOut: (credit.Applied, frozenset()),
-    # the amount removed is in the memo's and the invoice's figures
-    responses.RemovedOut: (credit.Removed, frozenset({"amount"})),
-    responses.CreditRemovedOut: (credit.Removed, frozenset({"amount"})),
+    # the amount removed is in the memo's and the invoice's figures; pending: the answer's
+    # status (202, Y13)
+    responses.RemovedOut: (credit.Removed, frozenset({"amount", "pending"})),
+    responses.CreditRemovedOut: (credit.Removed, frozenset({"amount", "pending"})),
+    responses.WriteBackOut: (views.WriteBackView, frozenset()),
     # references: answered at /customers/{id}/references; the first one is external_*
     responses.CustomerOut: (customers.CustomerView, frozenset({"references"})),
     # name: the customer's name in that system, shown on the dashboard only
@@ -77,6 +79,7 @@ BUILT_IN_ROUTE = {
     responses.BalanceOut, responses.CreditSummaryOut,  # balances: a list of Money
     responses.PortalLinkOut,  # the URL is built in web/
     responses.SuggestionAcceptedOut,  # the memo of (memo, suggestion)
+    responses.ApplicationRequestedOut,  # {"application"} of the pending application (Y11)
 }
 
 

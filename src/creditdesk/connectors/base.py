@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from creditdesk.domain import currencies, money
 
@@ -200,6 +200,7 @@ class Written:
     invoice: RemoteInvoice | None = None
 
 
+@runtime_checkable
 class CreditWriter(Protocol):
     """A system that takes applications of synced credit (Y11-Y13).
 

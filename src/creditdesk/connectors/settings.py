@@ -27,6 +27,9 @@ class ProviderSettings(BaseSettings):
     xero_webhook_key: str = ""
     intacct_endpoint: str = "https://api.intacct.com/ia/xml/xmlgw.phtml"  # the XML gateway
     sync_interval_seconds: int = 900
+    # Outbound work (write-backs) waits this long after its first transient failure,
+    # doubling each attempt (API.md; tests set it to 1).
+    retry_base_seconds: float = 60.0
     # The OAuth callback address: a route of CreditDesk's own, so the web layer gives it
     # (``web.urls.provider_settings``); not read from the environment.
     _redirect_uri: str = PrivateAttr(default="")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, update
 
 from creditdesk.db import models
 
@@ -27,9 +27,9 @@ _invoice = models.Invoice.__table__
 _application = models.CreditApplication.__table__
 
 _MEMO_COLUMNS = ("id", "customer_id", "number", "currency", "status", "source",
-                 "total_minor", "applied_minor")
+                 "total_minor", "applied_minor", "external_id", "customer_reference_id")
 _INVOICE_COLUMNS = ("id", "customer_id", "number", "currency", "status", "total_minor",
-                    "paid_minor", "credited_minor")
+                    "paid_minor", "credited_minor", "source", "external_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,8 @@ class MemoRow:
     source: str
     total_minor: int
     applied_minor: int
+    external_id: str | None
+    customer_reference_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class InvoiceRow:
     total_minor: int
     paid_minor: int
     credited_minor: int
+    source: str
+    external_id: str | None
 
 
 # The memo and its customer's invoice, both the partner's, in one statement. No row: a
@@ -123,6 +127,25 @@ def applications_of_pair(conn: Connection, memo_id: str, invoice_id: str) -> lis
     """The amounts of every application of the memo to the invoice."""
     return list(conn.scalars(_APPLICATIONS_OF_PAIR,
                              {"memo_id": memo_id, "invoice_id": invoice_id}))
+
+
+# Y11: the credit held by unanswered write-backs that apply it, on the memo and on the
+# invoice (the system's figures don't count it yet, so A2's caps subtract it).
+_HELD = (
+    select(func.coalesce(func.sum(case((_application.c.credit_memo_id == bindparam("memo_id"),
+                                        _application.c.amount_minor), else_=0)), 0),
+           func.coalesce(func.sum(case((_application.c.invoice_id == bindparam("invoice_id"),
+                                        _application.c.amount_minor), else_=0)), 0))
+    .where(_application.c.status == "pending", _application.c.write_back_action == "apply",
+           or_(_application.c.credit_memo_id == bindparam("memo_id"),
+               _application.c.invoice_id == bindparam("invoice_id"))))
+
+
+def held_by_write_backs(conn: Connection, memo_id: str, invoice_id: str) -> tuple[int, int]:
+    """(on the memo, on the invoice): the amounts of pending write-backs that apply credit."""
+    memo_held, invoice_held = conn.execute(
+        _HELD, {"memo_id": memo_id, "invoice_id": invoice_id}).one()
+    return int(memo_held), int(invoice_held)
 
 
 def delete_applications_of_pair(conn: Connection, memo_id: str, invoice_id: str) -> None:

@@ -53,6 +53,13 @@ class ReadOnly(DomainError):
     code = "read_only"
 
 
+class WriteBackPending(DomainError):
+    """Y11: a change to an application whose write-back the accounting system has not
+    answered yet."""
+
+    code = "write_back_pending"
+
+
 class ValidationError(DomainError):
     """Malformed or out-of-range input (M1, M2, C2, ...)."""
 

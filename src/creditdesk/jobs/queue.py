@@ -12,6 +12,11 @@ connection's queued run (a ``sync_runs`` row, Y8) and executes it. Procrastinate
 - retries with exponential back-off (5 s, 25 s, ~2 min, ~10 min) for ``base.Transient``
   failures only: a revoked grant (needs reconnection) is recorded and never retried.
 
+Write-backs of synced credit (Y11-Y13) run as one task that drains every due one
+(``services.books.write_back``): deferred after the request that asked for one commits,
+and every minute by a periodic task (the back-offs of transient failures fall due then).
+Each write-back is leased in the database, so two workers never send the same one.
+
 It also runs ``jobs.housekeeping`` every 15 minutes (expired sessions, sign-in counters,
 Idempotency-Key records).
 """
@@ -32,13 +37,15 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import housekeeping
-from creditdesk.services.books import sync
+from creditdesk.services.books import sync, write_back
 
 log = logging.getLogger("creditdesk.jobs")
 
 SYNC_TASK = "creditdesk.sync_integration"
 DUE_TASK = "creditdesk.queue_due_syncs"
 STALLED_TASK = "creditdesk.retry_stalled_jobs"
+WRITE_BACK_TASK = "creditdesk.write_back"
+WRITE_BACK_DUE_TASK = "creditdesk.write_back_due"
 SYNC_QUEUE = "sync"
 SCHEDULE_QUEUE = "schedule"
 DUE_CRON = "* * * * *"  # each connection's own next_sync_at says when it is due
@@ -61,6 +68,7 @@ class Runtime:
     db: Database
     connector_for: sync.ConnectorFactory
     interval: timedelta = timedelta(minutes=15)
+    retry_base_seconds: float = 60.0
 
 
 def conninfo(url: str) -> str:
@@ -83,6 +91,11 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     stalled = app.task(name=STALLED_TASK, queue=SCHEDULE_QUEUE, queueing_lock=STALLED_TASK,
                        pass_context=True)(retry_stalled_jobs)
     app.periodic(cron=STALLED_CRON, periodic_id="retry-stalled-jobs")(stalled)
+    app.task(name=WRITE_BACK_TASK, queue=SYNC_QUEUE, queueing_lock=WRITE_BACK_TASK,
+             pass_context=True)(write_backs)
+    due_writes = app.task(name=WRITE_BACK_DUE_TASK, queue=SCHEDULE_QUEUE,
+                          queueing_lock=WRITE_BACK_DUE_TASK, pass_context=True)(write_backs_due)
+    app.periodic(cron=DUE_CRON, periodic_id="write-backs-due")(due_writes)
     tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
                     pass_context=True)(clean_up)
     app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
@@ -105,6 +118,15 @@ def dispatch_queued(app: procrastinate.App, db: Database) -> list[str]:
         ids = session.scalars(select(models.SyncRun.integration_id).where(
             models.SyncRun.status == "queued").distinct()).all()
     return [i for i in sorted(ids) if defer_sync(app, i)]
+
+
+def defer_write_backs(app: procrastinate.App) -> bool:
+    """Defer the write-back task; False when one is already waiting (queueing lock)."""
+    try:
+        app.configure_task(WRITE_BACK_TASK).defer()
+    except pq_errors.AlreadyEnqueued:
+        return False
+    return True
 
 
 _deferrers: dict[str, procrastinate.App] = {}
@@ -153,6 +175,22 @@ async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) 
     for job in await manager.get_stalled_jobs():
         log.warning("retrying job %s of a stopped worker", job.id)
         await manager.retry_job(job)
+
+
+def write_backs(context: procrastinate.JobContext) -> list[str]:
+    """Send every due write-back once (``services.books.write_back``); then defer the sync
+    runs their read-backs queued."""
+    rt: Runtime = context.additional_context["sync"]
+    done = write_back.run_due(rt.db, rt.connector_for,
+                              retry_base_seconds=rt.retry_base_seconds)
+    dispatch_queued(context.app, rt.db)
+    return done
+
+
+def write_backs_due(context: procrastinate.JobContext, timestamp: int) -> bool:
+    """The periodic task: defer the write-back task when any write-back is due."""
+    rt: Runtime = context.additional_context["sync"]
+    return bool(write_back.due_ids(rt.db, limit=1)) and defer_write_backs(context.app)
 
 
 def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:

@@ -1,6 +1,6 @@
-"""Sync jobs: the functions every runner calls, and the in-process runner used inside
-``creditdesk serve`` and ``creditdesk worker`` on SQLite. On PostgreSQL ``creditdesk worker``
-runs them on Procrastinate instead (``jobs.queue``)."""
+"""Sync and write-back jobs: the functions every runner calls, and the in-process runner
+used inside ``creditdesk serve`` and ``creditdesk worker`` on SQLite. On PostgreSQL
+``creditdesk worker`` runs them on Procrastinate instead (``jobs.queue``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from creditdesk.connectors import base, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.jobs import housekeeping
-from creditdesk.services.books import sync
+from creditdesk.services.books import sync, write_back
 
 log = logging.getLogger("creditdesk.jobs")
 
@@ -58,6 +58,12 @@ def run_pending(db: Database, connector_for: sync.ConnectorFactory, *,
     return done
 
 
+def write_back_due(db: Database, connector_for: sync.ConnectorFactory) -> list[str]:
+    """The write-back job (Y11-Y13): every due write-back attempted once."""
+    cfg = provider_settings.load()
+    return write_back.run_due(db, connector_for, retry_base_seconds=cfg.retry_base_seconds)
+
+
 current_runner: InProcessRunner | None = None  # the one started by ``creditdesk serve``
 
 
@@ -77,9 +83,11 @@ def _wake_now(app_state: object, db: object) -> None:
         from creditdesk.jobs import queue
 
         try:
-            queue.dispatch_queued(queue.deferrer(db), db)
-        except Exception:  # the run is queued in the database: the periodic task defers it
-            log.exception("could not defer the queued sync runs; the next tick will")
+            app = queue.deferrer(db)
+            queue.dispatch_queued(app, db)
+            queue.defer_write_backs(app)
+        except Exception:  # the work is queued in the database: the periodic task defers it
+            log.exception("could not defer the queued jobs; the next tick will")
         return
     runner = getattr(app_state, "sync_runner", None) or current_runner
     if runner is not None:
@@ -87,8 +95,8 @@ def _wake_now(app_state: object, db: object) -> None:
 
 
 class InProcessRunner:
-    """A daemon thread that runs ``run_pending`` every ``tick`` seconds (SQLite default), and
-    ``jobs.housekeeping`` every 15 minutes."""
+    """A daemon thread that runs ``write_back_due`` then ``run_pending`` every ``tick``
+    seconds (SQLite default), and ``jobs.housekeeping`` every 15 minutes."""
 
     def __init__(self, db: Database, *, tick: float = 5.0,
                  client_factory: ClientFactory = default_client) -> None:
@@ -115,6 +123,10 @@ class InProcessRunner:
         with self.client_factory() as client:
             build = connector_factory(client)
             while not self._stop.is_set():
+                try:
+                    write_back_due(self.db, build)
+                except Exception:
+                    log.exception("write-back tick failed")
                 try:
                     run_pending(self.db, build)
                 except Exception:

@@ -1,5 +1,10 @@
 """Applying credit to invoices and removing it again (A1-A6, U1-U3).
 
+Synced credit (Y11-Y13) takes the same entry points: an application of a synced memo to
+an invoice of the same system is recorded ``pending`` and written back by a job
+(``synced_credit``); its answer holds the documents with the system's figures, unchanged
+until the system has answered.
+
 Each change has two entry points: ``apply_credit`` / ``remove_credit`` answer with both
 documents as they are right after it, read in the change's own transaction (the API's
 answer: nothing is read once they have returned); ``apply_credit_only`` /
@@ -22,10 +27,11 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import application as rules
 from creditdesk.domain import errors, money
 from creditdesk.domain import memo as memo_rules
+from creditdesk.domain import write_back as wb
 from creditdesk.domain.money import Money
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.credit_memos import memos
+from creditdesk.services.credit_memos import memos, synced_credit
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import views
 
@@ -42,11 +48,13 @@ class Applied:
 
 @dataclass(frozen=True)
 class Removed:
-    """U2: the credit given back, with the memo and invoice as they are right after it."""
+    """U2: the credit given back, with the memo and invoice as they are right after it.
+    ``pending``: a synced pair whose removal now waits for its system (Y13)."""
 
     amount: Money
     credit_memo: views.MemoView
     invoice: views.InvoiceView
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class Change:
     credit_memo_number: str
     invoice_id: str
     invoice_number: str
+    # Y11: the system the change was sent to (None: made here, at once)
+    written_back_to: str | None = None
 
 
 def _documents(conn: Connection, actor: Actor,
@@ -125,26 +135,34 @@ def _write_amounts(conn: Connection, memo: sql.MemoRow, invoice: sql.InvoiceRow,
 
 
 def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
-                 amount: object) -> Applied:
+                 amount: object, origin: str = "user") -> Applied:
     """A1-A4: move ``amount`` of the memo's remaining credit onto the invoice; the answer
-    holds the application and both documents after it."""
+    holds the application and both documents after it (Y11: a synced pair's application
+    is ``pending`` and the documents keep the system's figures)."""
     with db.write_connection() as conn:
-        application, change = _apply(conn, actor, memo_id, invoice_id, amount)
+        application, change = _apply(conn, actor, memo_id, invoice_id, amount, origin)
         memo, invoice = _documents(conn, actor, change)
     return Applied(application, memo, invoice)
 
 
 def apply_credit_only(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
-                      amount: object) -> Change:
+                      amount: object, origin: str = "user") -> Change:
     """``apply_credit`` without reading the two documents back: the same change, the
     customer lock held only for the writes."""
     with db.write_connection() as conn:
-        _, change = _apply(conn, actor, memo_id, invoice_id, amount)
+        _, change = _apply(conn, actor, memo_id, invoice_id, amount, origin)
     return change
 
 
+def _parse_amount(amount: object, currency: str) -> Money:
+    try:
+        return Money.parse_positive(amount, currency)
+    except money.MoneyError as exc:
+        raise errors.ValidationError.for_field("amount", str(exc)) from None
+
+
 def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
-           amount: object) -> tuple[views.ApplicationView, Change]:
+           amount: object, origin: str) -> tuple[views.ApplicationView, Change]:
     """A1-A4 on ``conn``.
 
     Both caps (A2) are checked under the customer lock, so concurrent applications are
@@ -153,24 +171,29 @@ def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
     """
     now = clock.now()
     memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
+    if memo.source != "native" or invoice.source != "native":
+        wb.check_sources(memo_source=memo.source, invoice_source=invoice.source,
+                         memo_number=memo.number, invoice_number=invoice.number)
+        requested = synced_credit.request_apply(
+            conn, actor, memo, invoice, _parse_amount(amount, memo.currency), origin=origin,
+            now=now)
+        return requested, Change(requested.amount, memo.id, memo.number, invoice.id,
+                                 invoice.number, memo.source)
     memos.check(memo, memo_rules.Action.APPLY)
     rules.check_invoice_accepts_credit(status=rules.InvoiceStatus(invoice.status),
                                        number=invoice.number)
-    try:
-        credit = Money.parse_positive(amount, memo.currency)
-    except money.MoneyError as exc:
-        raise errors.ValidationError.for_field("amount", str(exc)) from None
+    credit = _parse_amount(amount, memo.currency)
     rules.check_application_caps(
         amount=credit, memo_remaining=Money(memo.total_minor - memo.applied_minor,
                                             memo.currency),
         invoice_balance=invoices.balance_due(invoice), memo_number=memo.number,
         invoice_number=invoice.number)
     application = views.ApplicationView(new_id("app"), memo.id, invoice.id, credit, now,
-                                        actor.name)
+                                        actor.name, origin=origin)
     sql.add_application(conn, {
         "id": application.id, "partner_id": actor.partner_id, "credit_memo_id": memo.id,
         "invoice_id": invoice.id, "amount_minor": credit.minor, "applied_at": now,
-        "applied_by": actor.name})
+        "applied_by": actor.name, "origin": origin})
     _write_amounts(conn, memo, invoice, delta_minor=credit.minor, now=now)
     audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
@@ -185,7 +208,7 @@ def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) 
     with db.write_connection() as conn:
         change = _remove(conn, actor, memo_id, invoice_id)
         memo, invoice = _documents(conn, actor, change)
-    return Removed(change.amount, memo, invoice)
+    return Removed(change.amount, memo, invoice, pending=change.written_back_to is not None)
 
 
 def remove_credit_only(db: Database, *, actor: Actor, memo_id: str,
@@ -203,6 +226,11 @@ def _remove(conn: Connection, actor: Actor, memo_id: str, invoice_id: str) -> Ch
     """
     now = clock.now()
     memo, invoice = _lock_pair(conn, actor, memo_id, invoice_id)
+    if memo.source != "native" or invoice.source != "native":
+        request = synced_credit.request_remove(conn, actor, memo, invoice, now=now)
+        return Change(Money(request.removing_minor or request.cancelled_minor, memo.currency),
+                      memo.id, memo.number, invoice.id, invoice.number,
+                      memo.source if request.removing_minor else None)
     amounts = sql.applications_of_pair(conn, memo.id, invoice.id)
     if not amounts:
         raise errors.NotFound(
@@ -216,6 +244,20 @@ def _remove(conn: Connection, actor: Actor, memo_id: str, invoice_id: str) -> Ch
                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
                      "amount": removed.to_str(), "currency": removed.currency})
     return Change(removed, memo.id, memo.number, invoice.id, invoice.number)
+
+
+def retry_write_back(db: Database, *, actor: Actor, memo_id: str,
+                     application_id: str) -> views.ApplicationView:
+    """Y12: send a failed write-back of the memo's application again (``pending``)."""
+    with db.write_connection() as conn:
+        app = conn.execute(select(models.CreditApplication.invoice_id).where(
+            models.CreditApplication.id == application_id,
+            models.CreditApplication.partner_id == actor.partner_id,
+            models.CreditApplication.credit_memo_id == memo_id)).scalar_one_or_none()
+        if app is None or not isinstance(application_id, str):
+            raise errors.NotFound(f"No application {application_id} of credit memo {memo_id}.")
+        memo, invoice = _lock_pair(conn, actor, memo_id, app)
+        return synced_credit.retry(conn, actor, memo, invoice, application_id, now=clock.now())
 
 
 def list_applications(db: Database, *, actor: Actor,

@@ -109,9 +109,12 @@ def of_invoice(session: Session, invoice: models.Invoice,
     """What ``invoice`` can still be credited, leaving memo ``memo_id`` (being edited) out."""
     held = _holders(session, invoice.id, memo_id)
     cur = invoice.currency
-    lines = [CreditableLine(li.id, n, li.description, li.quantity,
-                            Money(li.unit_price_minor, cur), li.variant_id, held.get(li.id, []))
-             for n, li in enumerate(sorted(invoice.lines, key=lambda x: x.position), start=1)]
+    lines = [CreditableLine(li.id, n, li.description, li.quantity or 0,
+                            Money(li.unit_price_minor or 0, cur), li.variant_id,
+                            held.get(li.id, []))
+             # a synced invoice's lines (no whole quantity) are never credited here (Y3)
+             for n, li in enumerate(sorted(invoice.lines, key=lambda x: x.position), start=1)
+             if not li.synced]
     return InvoiceCredit(invoice.id, invoice.number, cur, Money(invoice.total_minor, cur),
                          Money(other_linked_total(session, invoice.id, memo_id), cur), lines)
 

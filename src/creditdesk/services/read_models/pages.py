@@ -33,13 +33,21 @@ class MemoRow:
 
 @dataclass(frozen=True)
 class AppliedRow:
-    """Everything one memo applied to one invoice (Remove takes all of it, U2)."""
+    """Everything one memo applied to one invoice (Remove takes all of it, U2); for synced
+    credit, one application with its write-back (Y11): ``status`` applied | pending |
+    failed, ``action`` what the pending or failed write-back does (apply | remove),
+    ``error`` the system's words, ``origin`` source_system when made there directly."""
 
     invoice_id: str
     invoice_number: str
     amount: Money
     applied_at: datetime
     applied_by: str
+    application_id: str | None = None
+    status: str = "applied"
+    action: str | None = None
+    error: str | None = None
+    origin: str = "user"
 
 
 @dataclass(frozen=True)
@@ -201,8 +209,16 @@ def list_variants(db: Database, *, actor: Actor, limit: int = 500) -> list[catal
         return [catalog.variant_view(r) for r in rows]
 
 
-def _applications(session: Session, memo_id: str, currency: str) -> list[AppliedRow]:
+def _applications(session: Session, memo_id: str, currency: str,
+                  synced: bool = False) -> list[AppliedRow]:
     ca, inv = models.CreditApplication, models.Invoice
+    if synced:  # each application with its own write-back
+        return [AppliedRow(a.invoice_id, number, Money(a.amount_minor, currency), a.applied_at,
+                           a.applied_by, a.id, a.status, a.write_back_action,
+                           a.write_back_error, a.origin)
+                for a, number in session.execute(
+                    select(ca, inv.number).join(inv, inv.id == ca.invoice_id)
+                    .where(ca.credit_memo_id == memo_id).order_by(inv.number, ca.id))]
     rows = session.execute(
         select(ca.invoice_id, inv.number, func.sum(ca.amount_minor), func.max(ca.applied_at),
                func.max(ca.applied_by))
@@ -213,22 +229,41 @@ def _applications(session: Session, memo_id: str, currency: str) -> list[Applied
 
 def _candidates(session: Session, actor: Actor, memo: views.MemoView,
                 q: str | None) -> list[Candidate]:
-    if memo.read_only or memo.status not in (s.value for s in memo_rules.CREDIT_STATUSES):
+    """Y11: native credit goes to native invoices, synced credit to its system's; for
+    synced credit, A2's caps less what unanswered write-backs hold."""
+    if memo.status not in (s.value for s in memo_rules.CREDIT_STATUSES):
         return []
     inv = models.Invoice
     stmt = select(inv).where(
         inv.partner_id == actor.partner_id, inv.customer_id == memo.customer_id,
-        inv.currency == memo.currency,
+        inv.currency == memo.currency, inv.source == memo.source,
         inv.status.in_([s.value for s in app_rules.APPLICABLE_INVOICE_STATUSES]))
     if q and q.strip():
         stmt = stmt.where(inv.number.like(pagination.contains_pattern(q.strip().upper()),
                                           escape="\\"))
+    held = _held(session, memo) if memo.read_only else {}
+    remaining = memo.remaining_amount - Money(held.get(memo.id, 0), memo.currency)
     out = []
     for row in session.scalars(stmt.order_by(inv.id.desc()).limit(50)):
-        balance = invoices.balance_due(row)
-        out.append(Candidate(row.id, row.number, row.status, row.issue_date, balance,
-                             app_rules.max_application(memo.remaining_amount, balance)))
+        balance = invoices.balance_due(row) - Money(held.get(row.id, 0), memo.currency)
+        if balance.minor > 0 and remaining.minor > 0:
+            out.append(Candidate(row.id, row.number, row.status, row.issue_date, balance,
+                                 app_rules.max_application(remaining, balance)))
     return out
+
+
+def _held(session: Session, memo: views.MemoView) -> dict[str, int]:
+    """Credit held by the customer's unanswered write-backs: by memo id and by invoice id."""
+    ca = models.CreditApplication
+    held: dict[str, int] = {}
+    for memo_id, invoice_id, amount in session.execute(
+            select(ca.credit_memo_id, ca.invoice_id, ca.amount_minor)
+            .join(models.Invoice, models.Invoice.id == ca.invoice_id)
+            .where(models.Invoice.customer_id == memo.customer_id, ca.status == "pending",
+                   ca.write_back_action == "apply")):
+        held[memo_id] = held.get(memo_id, 0) + amount
+        held[invoice_id] = held.get(invoice_id, 0) + amount
+    return held
 
 
 def memo_page(db: Database, *, actor: Actor, memo_id: str,
@@ -240,7 +275,7 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
         memo = views.memo_view(row)
         customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         original = session.get(models.Invoice, row.invoice_id) if row.invoice_id else None
-        apps = _applications(session, row.id, row.currency)
+        apps = _applications(session, row.id, row.currency, synced=row.source != "native")
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in memo.lines if li.variant_id})
         candidates = _candidates(session, actor, memo, invoice_q)
@@ -256,11 +291,15 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
 
 
 def allowed_actions(memo: views.MemoView) -> frozenset[str]:
-    """The page's buttons: ``domain.memo.allowed_actions`` (L5) as plain strings."""
+    """The page's buttons: ``domain.memo.allowed_actions`` (L5) as plain strings; a synced
+    memo with credit left offers Apply (Y11: written back to its system)."""
     allowed = memo_rules.allowed_actions(status=memo_rules.MemoStatus(memo.status),
                                          source=memo_rules.Source(memo.source),
                                          applied_minor=memo.applied_amount.minor)
-    return frozenset(a.value for a in allowed)
+    names = frozenset(a.value for a in allowed)
+    if memo.read_only and memo_rules.MemoStatus(memo.status) in memo_rules.CREDIT_STATUSES:
+        names |= {memo_rules.Action.APPLY.value}
+    return names
 
 
 def invoice_id_by_number(db: Database, *, actor: Actor, number: str) -> str:

@@ -106,6 +106,16 @@ class InvoiceView:
 
 
 @dataclass(frozen=True)
+class WriteBackView:
+    """Y11: the accounting system an application is written to, the id of the record it
+    made there (once made), and the system's words when it refused."""
+
+    system: str
+    external_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class ApplicationView:
     id: str
     credit_memo_id: str
@@ -113,6 +123,9 @@ class ApplicationView:
     amount: Money
     applied_at: datetime
     applied_by: str
+    status: str = "applied"
+    origin: str = "user"
+    write_back: WriteBackView | None = None
 
 
 class LineFigures(Protocol):
@@ -341,5 +354,9 @@ def invoice_view_of(row: InvoiceFigures, lines: Iterable[LineFigures],
 
 
 def application_view(row: models.CreditApplication, currency: str) -> ApplicationView:
+    write_back = (WriteBackView(row.write_back_system, row.write_back_external_id,
+                                row.write_back_error)
+                  if row.write_back_system is not None else None)
     return ApplicationView(row.id, row.credit_memo_id, row.invoice_id,
-                           Money(row.amount_minor, currency), row.applied_at, row.applied_by)
+                           Money(row.amount_minor, currency), row.applied_at, row.applied_by,
+                           row.status, row.origin, write_back)

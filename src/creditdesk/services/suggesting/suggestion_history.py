@@ -45,8 +45,14 @@ def load_market(session: Session, partner_id: str,
     for vid, price, first, last, n in session.execute(stmt):
         # joined to its variant, and only dated invoices: none of these is NULL
         assert vid is not None and first is not None and last is not None
+        assert price is not None  # a line with a variant is a native line: priced (C4)
         market[vid][price] = PriceSeen(first, last, n)
     return dict(market)
+
+
+# Suggestions are credits this partner drafts here, against its own invoices: a synced
+# invoice is credited in its own system (Y3).
+NATIVE = "native"
 
 
 def load_histories(session: Session, partner_id: str, customers: Sequence[models.Customer],
@@ -59,14 +65,14 @@ def load_histories(session: Session, partner_id: str, customers: Sequence[models
         select(inv.id, inv.customer_id, inv.number, inv.issue_date, inv.issued_at,
                inv.created_at, inv.currency, inv.total_minor)
         .where(inv.partner_id == partner_id, inv.customer_id.in_(ids),
-               inv.status.in_(CREDITABLE))).all()
+               inv.status.in_(CREDITABLE), inv.source == NATIVE)).all()
     lines: dict[str, list[LineData]] = defaultdict(list)
     for row in session.execute(
             select(line.invoice_id, line.id, line.description, line.quantity,
                    line.unit_price_minor, line.amount_minor, line.variant_id, line.position)
             .join(inv, inv.id == line.invoice_id)
             .where(inv.partner_id == partner_id, inv.customer_id.in_(ids),
-                   inv.status.in_(CREDITABLE))
+                   inv.status.in_(CREDITABLE), inv.source == NATIVE)
             .order_by(line.invoice_id, line.position)):
         lines[row.invoice_id].append(LineData(row.id, row.description, row.quantity,
                                               row.unit_price_minor, row.amount_minor,

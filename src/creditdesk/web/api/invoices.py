@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from creditdesk.domain import application
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.invoicing import invoices
@@ -60,15 +61,22 @@ def record_payment(invoice_id: str, body: schemas.PaymentIn, db: DB,
 
 
 @router.delete("/invoices/{invoice_id}/credits/{credit_memo_id}",
-               response_model=responses.CreditRemovedOut | previews.PreviewOut)
+               response_model=responses.CreditRemovedOut | previews.PreviewOut,
+               responses={202: {"model": responses.CreditRemovedOut,
+                                "description": "Synced credit: removal sent to its system"}})
 def remove_credit(invoice_id: str, credit_memo_id: str, db: DB,
-                  actor: CurrentActor,
+                  actor: CurrentActor, request: Request,
                   preview_: previews.Flag = False) -> credit.Removed | Response:
-    """U1: remove a memo's credit from the invoice side."""
+    """U1: remove a memo's credit from the invoice side (Y13 as from the memo side)."""
     if preview_:
         return previews.answer(preview.remove(db, actor=actor, memo_id=credit_memo_id,
                                               invoice_id=invoice_id))
-    return credit.remove_credit(db, actor=actor, memo_id=credit_memo_id, invoice_id=invoice_id)
+    removed = credit.remove_credit(db, actor=actor, memo_id=credit_memo_id,
+                                   invoice_id=invoice_id)
+    if not removed.pending:
+        return removed
+    sync_jobs.wake(request.app.state)
+    return responses.accepted(responses.CreditRemovedOut, removed)
 
 
 @router.post("/invoices/{invoice_id}/credit-memos", status_code=201,

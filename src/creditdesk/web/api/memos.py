@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 
 from creditdesk.domain import memo as memo_rules
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.read_models import preview, views
@@ -86,16 +87,43 @@ def void_memo(memo_id: str, body: schemas.VoidIn, db: DB, actor: CurrentActor,
     return memo_lifecycle.void_memo(db, actor=actor, memo_id=memo_id, reason=body.reason)
 
 
+REQUESTED = {"model": responses.ApplicationRequestedOut,
+             "description": "Synced credit: the application is pending its system's answer"}
+
+
 @router.post("/credit-memos/{memo_id}/applications", status_code=201,
-             response_model=responses.AppliedOut, responses={200: previews.ANSWER})
-def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB,
-                 actor: CurrentActor,
+             response_model=responses.AppliedOut,
+             responses={200: previews.ANSWER, 202: REQUESTED})
+def apply_credit(memo_id: str, body: schemas.ApplicationIn, db: DB, actor: CurrentActor,
+                 request: Request,
                  preview_: previews.Flag = False) -> credit.Applied | Response:
+    """A1-A4; synced credit (Y11) answers 202 with the application ``pending`` while its
+    write-back waits for the system."""
     if preview_:
         return previews.answer(preview.apply(db, actor=actor, memo_id=memo_id,
                                              invoice_id=body.invoice_id, amount=body.amount))
-    return credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=body.invoice_id,
-                               amount=body.amount)
+    applied = credit.apply_credit(db, actor=actor, memo_id=memo_id,
+                                  invoice_id=body.invoice_id, amount=body.amount)
+    if applied.application.write_back is None:
+        return applied
+    sync_jobs.wake(request.app.state)
+    return requested(applied.application)
+
+
+def requested(application: views.ApplicationView) -> Response:
+    """202 ``{"application"}``."""
+    return responses.accepted(responses.ApplicationRequestedOut, {"application": application})
+
+
+@router.post("/credit-memos/{memo_id}/applications/{application_id}/retry",
+             status_code=202, response_model=responses.ApplicationRequestedOut)
+def retry_write_back(memo_id: str, application_id: str, db: DB, actor: CurrentActor,
+                     request: Request) -> dict[str, views.ApplicationView]:
+    """Y12: send a failed write-back again."""
+    application = credit.retry_write_back(db, actor=actor, memo_id=memo_id,
+                                          application_id=application_id)
+    sync_jobs.wake(request.app.state)
+    return {"application": application}
 
 
 @router.get("/credit-memos/{memo_id}/applications",
@@ -106,12 +134,19 @@ def list_applications(memo_id: str, db: DB,
 
 
 @router.delete("/credit-memos/{memo_id}/applications",
-               response_model=responses.RemovedOut | previews.PreviewOut)
+               response_model=responses.RemovedOut | previews.PreviewOut,
+               responses={202: {"model": responses.RemovedOut,
+                                "description": "Synced credit: removal sent to its system"}})
 def remove_credit(memo_id: str, invoice_id: Annotated[str, INVOICE_ID], db: DB,
-                  actor: CurrentActor,
+                  actor: CurrentActor, request: Request,
                   preview_: previews.Flag = False) -> credit.Removed | Response:
-    """U1: remove a memo's credit from the memo side."""
+    """U1: remove a memo's credit from the memo side; a synced pair's applied credit is
+    removed in its system (202 until it answers, Y13)."""
     if preview_:
         return previews.answer(preview.remove(db, actor=actor, memo_id=memo_id,
                                               invoice_id=invoice_id))
-    return credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+    removed = credit.remove_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id)
+    if not removed.pending:
+        return removed
+    sync_jobs.wake(request.app.state)
+    return responses.accepted(responses.RemovedOut, removed)

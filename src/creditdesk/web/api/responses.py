@@ -13,9 +13,10 @@ fails when one has a field the other does not. The same models make the OpenAPI 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.responses import Response
 
 from creditdesk.domain import money
 
@@ -125,6 +126,14 @@ class InvoiceOut(Out):
     updated_at: datetime
 
 
+class WriteBackOut(Out):
+    """Y11: where the application is written back, what the system made, its refusal."""
+
+    system: str
+    external_id: str | None
+    error: str | None
+
+
 class ApplicationOut(Out):
     id: str
     credit_memo_id: str
@@ -132,6 +141,16 @@ class ApplicationOut(Out):
     amount: Money
     applied_at: datetime
     applied_by: str
+    status: Literal["applied", "pending", "failed"]
+    origin: Literal["user", "automatic", "portal", "source_system"]
+    write_back: WriteBackOut | None
+
+
+class ApplicationRequestedOut(Out):
+    """Y11: an application of synced credit sent to its system (202): ``pending`` until
+    the system answers, then ``applied`` or ``failed``."""
+
+    application: ApplicationOut
 
 
 class AppliedOut(Out):
@@ -328,3 +347,10 @@ class SuggestionRefreshOut(Out):
 
 class SuggestionAcceptedOut(Out):
     credit_memo: MemoOut
+
+
+def accepted(model: type[Out], answer: object) -> Response:
+    """202 with ``answer`` read by ``model`` (checked as every answer is): work sent on to
+    an accounting system that has not answered yet (Y11, Y13)."""
+    return Response(model.model_validate(answer).model_dump_json(), status_code=202,
+                    media_type="application/json")

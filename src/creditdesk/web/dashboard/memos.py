@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
+from creditdesk.domain import memo as memo_rules
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.read_models import pages, preview
 from creditdesk.web import forms, htmx, list_links, templating
@@ -87,6 +89,12 @@ def apply(request: Request, db: DB, actor: User, memo_id: str, form: CheckedForm
         return memo_page(request, db, actor, memo_id,
                          refusal=forms.refusal("apply", exc, typed),
                          invoice_q=forms.search(form, "invoice_q"))
+    if done.written_back_to is not None:
+        sync_jobs.wake(request.app.state)
+        return _done(request, _url(memo_id),
+                     f"Sent to {_system(done.written_back_to)}: {templating.money(done.amount)}"
+                     f" of {done.credit_memo_number} to invoice {done.invoice_number}. It shows "
+                     "as pending until it answers.")
     return _done(request, _url(memo_id),
                  f"Applied {templating.money(done.amount)} of "
                  f"{done.credit_memo_number} to invoice {done.invoice_number}.")
@@ -100,8 +108,30 @@ def remove(request: Request, db: DB, actor: User, memo_id: str, invoice_id: str,
                                          invoice_id=invoice_id)
     except errors.DomainError as exc:
         return memo_page(request, db, actor, memo_id, refusal=forms.refusal("remove", exc))
+    if done.written_back_to is not None:
+        sync_jobs.wake(request.app.state)
+        return _done(request, _url(memo_id),
+                     f"Asked {_system(done.written_back_to)} to remove the credit of "
+                     f"{done.credit_memo_number} from invoice {done.invoice_number}.")
     return _done(request, _url(memo_id), f"Removed the credit of {done.credit_memo_number} "
                  f"from invoice {done.invoice_number}.")
+
+
+@router.post("/credit-memos/{memo_id}/applications/{application_id}/retry")
+def retry(request: Request, db: DB, actor: User, memo_id: str, application_id: str,
+          _f: CheckedForm) -> Response:
+    """Y12: send a failed write-back again."""
+    try:
+        credit.retry_write_back(db, actor=actor, memo_id=memo_id,
+                                application_id=application_id)
+    except errors.DomainError as exc:
+        return memo_page(request, db, actor, memo_id, refusal=forms.refusal("remove", exc))
+    sync_jobs.wake(request.app.state)
+    return _done(request, _url(memo_id), "Sent again; it shows as pending until it answers.")
+
+
+def _system(source: str) -> str:
+    return memo_rules.SOURCE_NAMES[memo_rules.Source(source)]
 
 
 @router.post("/credit-memos/{memo_id}/void")
