@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
+from creditdesk.domain.money import Money
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
 from creditdesk.services.read_models import pages, preview
@@ -130,6 +131,20 @@ def retry(request: Request, db: DB, actor: User, memo_id: str, application_id: s
     return _done(request, _url(memo_id), "Sent again; it shows as pending until it answers.")
 
 
+def _apply_question(p: preview.Preview, amount: str) -> str:
+    """The confirmation's question. Synced credit (Y11) is sent to its system: the
+    figures stay the system's until it answers, so the amount is the one typed (the use
+    case accepted it)."""
+    if p.credit_memo.read_only:
+        sent = Money.parse_positive(amount, p.credit_memo.currency)
+        return (f"Send {templating.money(sent)} of {p.credit_memo.number} to invoice "
+                f"{p.invoice.number} in {_system(p.credit_memo.source)}? It shows as pending "
+                "until it answers.")
+    moved = p.credit_memo.applied_amount - p.memo_before.applied_amount
+    return (f"Apply {templating.money(moved)} of {p.credit_memo.number} to invoice "
+            f"{p.invoice.number}?")
+
+
 def _system(source: str) -> str:
     return memo_rules.SOURCE_NAMES[memo_rules.Source(source)]
 
@@ -178,8 +193,7 @@ def apply_preview(request: Request, db: DB, actor: User, memo_id: str,
                                            invoice_id=typed["invoice_id"],
                                            amount=typed["amount"]),
         question=lambda p: confirm.Ask(
-            f"Apply {templating.money(p.credit_memo.applied_amount - p.memo_before.applied_amount)}"
-            f" of {p.credit_memo.number} to invoice {p.invoice.number}?",
+            _apply_question(p, typed["amount"]),
             _url(memo_id) + "/apply", "Apply credit", _url(memo_id), "memos",
             fields={**typed, "invoice_q": invoice_q}),
         refused=lambda exc: memo_page(request, db, actor, memo_id,
