@@ -40,6 +40,17 @@ class RemoteLine:
 
 
 @dataclass(frozen=True)
+class RemoteApplication:
+    """Credit of a memo applied to an invoice in the system (Y14), as the system records
+    it: the record that did it (a Payment, an Allocation, an ARPYMT, a ReceivePayment), the
+    invoice and the amount."""
+
+    record_id: str
+    invoice_external_id: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
 class RemoteMemo:
     """One customer credit memo as the accounting system reports it (amounts in minor units).
 
@@ -48,6 +59,8 @@ class RemoteMemo:
     system records as refunded to the customer rather than applied to invoices (Y4; only
     systems that report refunds on the memo set it). ``line_problem``: the lines could not
     be read (the memo still lands, its stored lines are kept and the run records it).
+    ``applications``: every application of the memo's credit the system records (Y14),
+    None when the answer doesn't say.
     """
 
     external_id: str
@@ -63,6 +76,7 @@ class RemoteMemo:
     lines: tuple[RemoteLine, ...] | None = None
     line_problem: str | None = None
     refunded_minor: int = 0
+    applications: tuple[RemoteApplication, ...] | None = None
 
 
 @dataclass(frozen=True)

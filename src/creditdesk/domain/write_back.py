@@ -39,6 +39,12 @@ class Origin(StrEnum):
 # CREDITDESK_RETRY_BASE_SECONDS, 60 by default): 1, 2, 4 … 128 minutes, about 4 hours.
 MAX_ATTEMPTS = 8
 
+# An attempt's lease: no other worker takes the write-back for this long (its HTTP calls end
+# well within it). A write-back sent more than two leases ago that the system does not show
+# was never received (Y14).
+LEASE = timedelta(minutes=5)
+NEVER_RECEIVED_AFTER = 2 * LEASE
+
 
 def retry_after(attempts: int, base_seconds: float) -> timedelta:
     """The wait before attempt ``attempts + 1`` (``attempts`` ≥ 1 made so far)."""

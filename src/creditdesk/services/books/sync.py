@@ -22,7 +22,7 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as rules
-from creditdesk.services.books import sync_upsert
+from creditdesk.services.books import sync_applications, sync_upsert
 from creditdesk.services.common import audit, dml, vault
 from creditdesk.services.common.context import Actor, clock, new_id
 
@@ -365,6 +365,7 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     for record in batch.records:
         sync_upsert.land(actor, source, record, counts, now)
     sync_upsert.flush(session, counts)
+    sync_applications.reconcile(session, actor, source, _reported(batch, counts), now)
     run.fetched += len(batch.records)
     _analyze_on_growth(session, before=run.created, after=run.created + counts.created)
     run.created += counts.created
@@ -376,6 +377,19 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     if batch.cursor is not None:  # None: a targeted read leaves the incremental cursor alone
         session.execute(update(models.Integration).where(
             models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
+
+
+def _reported(batch: base.Batch,
+              counts: sync_upsert.Counts) -> dict[str, tuple[base.RemoteApplication, ...]]:
+    """Memo id → the applications the system reports for it (Y14), for the page's memos
+    whose answer said (``RemoteMemo.applications`` not None) and that are not void."""
+    out = {}
+    for r in batch.records:
+        if isinstance(r, base.RemoteMemo) and r.applications is not None and not r.voided:
+            memo = counts.memos.get(r.external_id)
+            if memo is not None and memo.status != rules.MemoStatus.VOID.value:
+                out[memo.id] = r.applications
+    return out
 
 
 ANALYZE_AT = 1_000  # memos a run has created: ANALYZE at 1,000, then at every power of ten

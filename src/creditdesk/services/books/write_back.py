@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Connection, delete, select, update
 
@@ -42,7 +42,7 @@ from creditdesk.services.common.context import Actor, clock
 
 log = logging.getLogger("creditdesk.write_back")
 
-LEASE = timedelta(minutes=5)  # an attempt's HTTP calls end well within this (timeouts)
+LEASE = wb.LEASE
 BATCH = 100  # applications claimed per pass
 WEB_CONNECTOR = memo_rules.Source.QUICKBOOKS_DESKTOP.value  # written in its sessions
 
