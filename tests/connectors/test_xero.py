@@ -254,7 +254,7 @@ NOTE_A = "5b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e10"
 NOTE_B = "9e2d0f2a-7d7c-4a51-8a3e-6c0b0d2c9e11"
 
 
-def test_webhook_targets_customer_credit_notes_only() -> None:
+def test_webhook_targets_customer_credit_notes_and_no_other_category() -> None:
     def event(note: str, category: str = "CREDITNOTE", kind: str | None = "ACCRECCREDIT",
               tenant: str = TENANT) -> dict:
         found = {"resourceUrl": f"https://api.xero.com/api.xro/2.0/CreditNotes/{note}",
@@ -267,7 +267,7 @@ def test_webhook_targets_customer_credit_notes_only() -> None:
 
     payload = {"events": [event(NOTE_A), event(NOTE_B, kind=None),
                           event("6b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e12", kind="ACCPAYCREDIT"),
-                          event("7b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e13", category="INVOICE"),
+                          event("7b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e13", category="CONTACT"),
                           event("../Organisation"),
                           event(NOTE_A, tenant="other-tenant")],
                "firstEventSequence": 1, "lastEventSequence": 6, "entropy": "X"}
