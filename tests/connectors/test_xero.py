@@ -14,13 +14,7 @@ from tests.xero_fixtures import TENANT, FakeXero
 
 
 def connector(fake: FakeXero, page_size: int = 100) -> xero.Xero:
-    code = fake.state.grant([TENANT])
-    tokens = xero.exchange_code(fake.patient, fake.settings, code, fake.retry())
-    saved: list[dict] = []
-    c = xero.Xero(fake.client, fake.settings, tenant_id=TENANT, tokens=tokens,
-                  save_tokens=saved.append, retry=fake.retry(), page_size=page_size)
-    c.saved = saved  # type: ignore[attr-defined]
-    return c
+    return fake.connector(page_size)
 
 
 def notes_requests(fake: FakeXero) -> list[str]:

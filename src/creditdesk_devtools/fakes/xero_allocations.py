@@ -9,11 +9,13 @@ composed (Xero's wording for those cases was not found).
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from creditdesk.connectors import xero_records as records
 from creditdesk.connectors.xero_records import msdate
 from creditdesk_devtools.fakes.xero_state import FakeXeroState, Org, amount
 
@@ -27,6 +29,7 @@ NOT_OPEN = "Credit notes and invoices must be AUTHORISED to allocate"
 BAD_AMOUNT = "Amount must be a number greater than zero"
 OTHER_CURRENCY = "The invoice and the credit note must be in the same currency"
 BAD_DATE = "Date must be a valid date (YYYY-MM-DD)"
+LOCKED = "The document date cannot be on or before the period lock date"
 
 
 def _d(value: Any) -> Decimal:
@@ -34,13 +37,14 @@ def _d(value: Any) -> Decimal:
 
 
 def _refusal(allocation: dict[str, Any], message: str) -> tuple[int, dict[str, Any]]:
-    element = {**allocation, "ValidationErrors": [{"Message": message}]}
+    echo = json.loads(json.dumps(allocation, default=float))  # Xero's numbers: JSON numbers
+    element = {**echo, "ValidationErrors": [{"Message": message}]}
     return 400, {"ErrorNumber": 10, "Type": "ValidationException",
                  "Message": "A validation exception occurred", "Elements": [element]}
 
 
-def _problem(allocation: dict[str, Any], note: dict[str, Any], org: Org
-             ) -> tuple[str | None, dict[str, Any] | None, Decimal]:
+def _problem(allocation: dict[str, Any], note: dict[str, Any], org: Org,
+             lock_date: date | None) -> tuple[str | None, dict[str, Any] | None, Decimal]:
     """(Xero's refusal or None, the invoice, the amount) of one asked-for allocation."""
     try:
         value = _d(allocation.get("Amount"))
@@ -49,9 +53,11 @@ def _problem(allocation: dict[str, Any], note: dict[str, Any], org: Org
     if not value.is_finite() or value <= 0:
         return BAD_AMOUNT, None, value
     try:
-        datetime.strptime(str(allocation.get("Date")), "%Y-%m-%d")
+        day = datetime.strptime(str(allocation.get("Date")), "%Y-%m-%d").date()
     except ValueError:
         return BAD_DATE, None, value
+    if lock_date is not None and day <= lock_date:
+        return LOCKED, None, value
     wanted = allocation.get("Invoice")
     invoice = org.invoices.get(str(wanted.get("InvoiceID"))) if isinstance(wanted, dict) \
         else None
@@ -89,7 +95,7 @@ def allocate(state: FakeXeroState, tenant_id: str, note_id: str, body: Any,
         if not isinstance(asked, list) or len(asked) != 1 or not isinstance(asked[0], dict):
             return _refusal({}, "Allocations must hold one allocation")  # one per call here
         wanted = asked[0]
-        problem, invoice, value = _problem(wanted, note, org)
+        problem, invoice, value = _problem(wanted, note, org, state.lock_date)
         if problem is not None or invoice is None:
             return _refusal(wanted, problem or NO_INVOICE)
         made = _apply(state, org, note, invoice, value, str(wanted["Date"]))
@@ -157,6 +163,9 @@ def deallocate(state: FakeXeroState, tenant_id: str, note_id: str, allocation_id
             return 404, {"Type": None, "Title": "Not Found", "Status": 404,
                          "Detail": "The resource you're looking for cannot be found"}
         allocation = found[0]
+        if state.lock_date is not None and \
+                records.parse_date(allocation["Date"]) <= state.lock_date:
+            return _refusal(allocation, LOCKED)
         note["Allocations"].remove(allocation)
         invoice = org.invoices.get(allocation["Invoice"]["InvoiceID"])
         if invoice is not None:

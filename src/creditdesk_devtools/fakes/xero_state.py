@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -109,6 +109,9 @@ class FakeXeroState(FaultInjection):
         self.idempotency = True
         self.allocation_id_in_answer = True
         self.scope_refusal_status = 401
+        # The organisation's period lock date: no allocation dated on or before it is made
+        # or deleted (a closed period).
+        self.lock_date: date | None = None
         self._last = datetime.now(UTC)
 
     # clock and data ------------------------------------------------------------
