@@ -168,6 +168,20 @@ def test_y12_find_credit_works_when_xero_ignores_the_key(fake_xero: FakeXero) ->
         found.external_id]
 
 
+def test_y12_find_credit_finds_an_allocation_xero_dated_later(fake_xero: FakeXero) -> None:
+    note = fake_xero.state.add_credit_note(TENANT, total="100.00", date="2025-03-04")
+    invoice = fake_xero.state.add_invoice(TENANT, date="2025-03-20")  # after ON
+    write = credit_write(note, invoice, 4000)
+    c = fake_xero.connector()
+    fake_xero.state.inject("timeout")
+    with pytest.raises(base.Transient):
+        c.write_credit(write)
+    made = note_of(fake_xero, note)["Allocations"]
+    assert made[0]["Date"] == "/Date(1742428800000+0000)/"  # 2025-03-20, not ON
+    found = c.find_credit(write)
+    assert found is not None and found.external_id == made[0]["AllocationID"]
+
+
 def test_y12_find_credit_matches_invoice_amount_and_date_only(fake_xero: FakeXero) -> None:
     st = fake_xero.state
     note, invoice = books(fake_xero, credit="200.00", owed="150.00")

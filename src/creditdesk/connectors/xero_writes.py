@@ -16,6 +16,7 @@ Allocation on the CreditNote (docs/research/issue13-qbo-xero.md §6, from the Xe
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -152,33 +153,58 @@ def write_credit(conn: Xero, write: CreditWrite) -> Written:
 
 
 def find_credit(conn: Xero, write: CreditWrite) -> Written | None:
-    """An allocation on the credit note to the invoice, of this amount, on this date (not
-    deleted); None when there is none (or the credit note is gone)."""
+    """The allocation an earlier attempt made: on the credit note, to the invoice, of this
+    amount, not deleted, dated ``write.on`` — or, when Xero moved the date (it dates an
+    allocation no earlier than the credit note and the invoice [S: CData's Xero docs]), that
+    later date. The newest such allocation is taken. None when there is none (or the credit
+    note is gone)."""
     raw = conn.read_raw("CreditNotes", write.memo_external_id)
     if raw is None:
         return None
-    allocations = raw.get("Allocations") or []
-    for allocation in allocations if isinstance(allocations, list) else []:
-        if _matches(allocation, write):
-            memo = records.parse_credit_note(raw)
-            return Written(str(allocation["AllocationID"]),
-                           memo=memo if isinstance(memo, RemoteMemo) else None)
-    return None
+    allocations = raw.get("Allocations")
+    candidates = [a for a in allocations if _candidate(a, write)] \
+        if isinstance(allocations, list) else []
+    if not candidates:
+        return None
+    dated = [a for a in candidates if _day(a) == write.on]
+    if not dated:
+        moved = _moved_to(conn, raw, write)
+        dated = [a for a in candidates if moved is not None and _day(a) == moved]
+    if not dated:
+        return None
+    memo = records.parse_credit_note(raw)
+    return Written(str(dated[-1]["AllocationID"]),
+                   memo=memo if isinstance(memo, RemoteMemo) else None)
 
 
-def _matches(allocation: Any, write: CreditWrite) -> bool:
+def _candidate(allocation: Any, write: CreditWrite) -> bool:
+    """Not deleted, to the invoice, of the amount, with a readable date."""
     if not isinstance(allocation, dict) or allocation.get("IsDeleted") \
-            or not allocation.get("AllocationID"):
+            or not allocation.get("AllocationID") or _day(allocation) is None:
         return False
     invoice = allocation.get("Invoice")
     if not isinstance(invoice, dict) or invoice.get("InvoiceID") != write.invoice_external_id:
         return False
     try:
-        amount = base.exact_minor(allocation.get("Amount"), write.currency, "Amount")
-        day = records.parse_date(allocation.get("Date"))
+        return base.exact_minor(allocation.get("Amount"), write.currency,
+                                "Amount") == write.amount_minor
     except ValueError:
         return False
-    return amount == write.amount_minor and day == write.on
+
+
+def _day(raw: dict[str, Any]) -> date | None:
+    try:
+        return records.parse_date(raw.get("Date"))
+    except ValueError:
+        return None
+
+
+def _moved_to(conn: Xero, note: dict[str, Any], write: CreditWrite) -> date | None:
+    """The date Xero gives an allocation asked for on ``write.on`` when the credit note or
+    the invoice is dated later; None when neither is."""
+    invoice = conn.read_raw("Invoices", write.invoice_external_id) or {}
+    days = [d for d in (_day(note), _day(invoice)) if d is not None and d > write.on]
+    return max(days, default=None)
 
 
 def remove_credit(conn: Xero, write: CreditWrite, external_id: str) -> None:

@@ -115,8 +115,10 @@ def allocate(state: FakeXeroState, tenant_id: str, note_id: str, body: Any,
 def _apply(state: FakeXeroState, org: Org, note: dict[str, Any], invoice: dict[str, Any],
            value: Decimal, day: str) -> dict[str, Any]:
     """Make the allocation: the note's credit and the invoice's amount due drop by it."""
-    made = {"AllocationID": str(uuid.uuid4()), "Amount": amount(value),
-            "Date": msdate(datetime.fromisoformat(day).replace(tzinfo=UTC)),
+    # dated no earlier than the credit note and the invoice (as CData describes Xero)
+    when = max(datetime.fromisoformat(day).replace(tzinfo=UTC),
+               records.parse_datetime(note["Date"]), records.parse_datetime(invoice["Date"]))
+    made = {"AllocationID": str(uuid.uuid4()), "Amount": amount(value), "Date": msdate(when),
             "Invoice": {"InvoiceID": invoice["InvoiceID"],
                         "InvoiceNumber": invoice["InvoiceNumber"]}}
     note["Allocations"].append(made)
