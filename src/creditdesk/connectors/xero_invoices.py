@@ -50,19 +50,13 @@ def parse_invoice(raw: Any) -> Record | None:
             raise ValueError(f"amount due {due} outside 0..total {total}")
         tax = (base.exact_minor(raw["TotalTax"], currency, "TotalTax")
                if raw.get("TotalTax") is not None else 0)
-        contact = raw.get("Contact")
-        if not isinstance(contact, dict) or not contact.get("ContactID"):
-            raise ValueError("Contact.ContactID is missing")
-        contact_id = str(contact["ContactID"])
+        contact_id, name, email = records.customer(raw)
         invoice = RemoteInvoice(
             external_id=ext, number=str(raw.get("InvoiceNumber") or ext),
-            customer_external_id=contact_id,
-            customer_name=str(contact.get("Name") or f"Xero contact {contact_id}"),
+            customer_external_id=contact_id, customer_name=name, customer_email=email,
             currency=currency, total_minor=total, balance_minor=due,
             issue_date=records.issue_date(raw), due_date=_due_date(raw), tax_minor=tax,
-            voided=voided,
-            customer_email=(str(contact["EmailAddress"]) if contact.get("EmailAddress")
-                            else None))
+            voided=voided)
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"Invoice {raw.get('InvoiceNumber') or ext}: {exc}")
     return records.with_lines(invoice, raw, "Invoice")

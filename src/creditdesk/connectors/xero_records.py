@@ -95,6 +95,16 @@ def updated_at(raw: Any) -> datetime | None:
     return None
 
 
+def customer(raw: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(ContactID, name, email) of a record's ``Contact``; ValueError without an id."""
+    contact = raw.get("Contact")
+    if not isinstance(contact, dict) or not contact.get("ContactID"):
+        raise ValueError("Contact.ContactID is missing")
+    contact_id = str(contact["ContactID"])
+    email = str(contact["EmailAddress"]) if contact.get("EmailAddress") else None
+    return contact_id, str(contact.get("Name") or f"Xero contact {contact_id}"), email
+
+
 def issue_date(raw: dict[str, Any]) -> date | None:
     for key in ("Date", "DateString"):
         if raw.get(key):
@@ -205,18 +215,12 @@ def parse_credit_note(raw: Any) -> Record | None:
                      base.exact_minor(raw.get("RemainingCredit"), currency, "RemainingCredit"))
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
-        contact = raw.get("Contact")
-        if not isinstance(contact, dict) or not contact.get("ContactID"):
-            raise ValueError("Contact.ContactID is missing")
-        contact_id = str(contact["ContactID"])
+        contact_id, name, email = customer(raw)
         memo = RemoteMemo(
             external_id=ext, number=str(raw.get("CreditNoteNumber") or ext),
-            customer_external_id=contact_id,
-            customer_name=str(contact.get("Name") or f"Xero contact {contact_id}"),
+            customer_external_id=contact_id, customer_name=name, customer_email=email,
             currency=currency, total_minor=total, remaining_minor=remaining,
             issue_date=issue_date(raw), voided=voided,
-            customer_email=(str(contact["EmailAddress"]) if contact.get("EmailAddress")
-                            else None),
             refunded_minor=0 if voided else _refunded(raw, currency, total - remaining))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditNote {raw.get('CreditNoteNumber') or ext}: {exc}")

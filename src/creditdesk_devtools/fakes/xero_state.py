@@ -24,6 +24,8 @@ from creditdesk_devtools.fakes.faults import FaultInjection
 # On a write, "timeout" lets the write happen and then answers too late (the answer is lost).
 FAULTS = ("429", "429_day", "500", "503", "timeout", "expired_token", "revoked")
 CONTACT = "a1f0c2d4-1111-4222-8333-944455556666"
+AMOUNTS = {"Total", "RemainingCredit", "TotalTax", "SubTotal", "AmountDue", "AmountPaid",
+           "AmountCredited"}  # fields written as JSON numbers
 READ_SCOPE = "offline_access accounting.transactions.read accounting.settings.read"
 WRITE_SCOPE = "offline_access accounting.transactions accounting.settings.read"
 
@@ -161,13 +163,17 @@ class FakeXeroState(FaultInjection):
 
     def update_note(self, tenant_id: str, note_id: str, **fields: Any) -> None:
         """Change fields (amounts as strings), bumping UpdatedDateUTC as Xero does."""
+        self._update(tenant_id, self.orgs[tenant_id].notes[note_id], fields)
+
+    def _update(self, tenant_id: str, raw: dict[str, Any], fields: dict[str, Any]) -> None:
+        """Set ``fields`` on a note or an invoice: LineItems as (Description, Quantity,
+        UnitAmount, LineAmount), amounts as strings written as Xero's numbers."""
         with self.lock:
-            raw = self.orgs[tenant_id].notes[note_id]
             for key, value in fields.items():
-                if key == "LineItems":  # as (Description, Quantity, UnitAmount, LineAmount)
+                if key == "LineItems":
                     raw[key] = line_items(value)
                     continue
-                raw[key] = amount(value) if key in ("Total", "RemainingCredit") else value
+                raw[key] = amount(value) if key in AMOUNTS else value
             raw["UpdatedDateUTC"] = msdate(self.now())
             self.orgs[tenant_id].version += 1
 
@@ -239,17 +245,7 @@ class FakeXeroState(FaultInjection):
 
     def update_invoice(self, tenant_id: str, invoice_id: str, **fields: Any) -> None:
         """Change fields (amounts as strings), bumping UpdatedDateUTC as Xero does."""
-        with self.lock:
-            raw = self.orgs[tenant_id].invoices[invoice_id]
-            for key, value in fields.items():
-                if key == "LineItems":  # as (Description, Quantity, UnitAmount, LineAmount)
-                    raw[key] = line_items(value)
-                    continue
-                money_field = key in ("Total", "TotalTax", "SubTotal", "AmountDue",
-                                      "AmountPaid", "AmountCredited")
-                raw[key] = amount(value) if money_field else value
-            raw["UpdatedDateUTC"] = msdate(self.now())
-            self.orgs[tenant_id].version += 1
+        self._update(tenant_id, self.orgs[tenant_id].invoices[invoice_id], fields)
 
     def pay_invoice(self, tenant_id: str, invoice_id: str, value: str) -> None:
         """A Payment on the invoice: AmountDue drops; at 0 the invoice becomes PAID."""
