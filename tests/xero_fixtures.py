@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from creditdesk.connectors import http, registry
+from creditdesk.connectors import http, registry, xero
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.jobs import sync as sync_jobs
@@ -17,7 +18,7 @@ from creditdesk.services.books import integrations, sync
 from creditdesk.services.common.context import Actor
 from creditdesk.web import urls
 from creditdesk_devtools.fakes.xero import create_app
-from creditdesk_devtools.fakes.xero_state import FakeXeroState
+from creditdesk_devtools.fakes.xero_state import WRITE_SCOPE, FakeXeroState
 from tests import local_server
 
 TENANT = "f6f1b2c3-0000-4000-8000-00000000abcd"
@@ -42,6 +43,16 @@ class FakeXero:
 
     def factory(self, page_size: int = 100) -> sync.ConnectorFactory:
         return sync_jobs.connector_factory(self.client, retry=self.retry(), page_size=page_size)
+
+    def connector(self, page_size: int = 100, scope: str = WRITE_SCOPE) -> xero.Xero:
+        """A connector on a fresh grant of ``scope``; ``saved`` lists the tokens it saved."""
+        tokens = xero.exchange_code(self.patient, self.settings,
+                                    self.state.grant([TENANT], scope), self.retry())
+        saved: list[dict[str, Any]] = []
+        c = xero.Xero(self.client, self.settings, tenant_id=TENANT, tokens=tokens,
+                      save_tokens=saved.append, retry=self.retry(), page_size=page_size)
+        c.saved = saved  # type: ignore[attr-defined]
+        return c
 
     def authorize(self, authorize_url: str, tenant: str = TENANT) -> dict[str, str]:
         """Follow the consent screen: the fake redirects back with code and state."""

@@ -14,13 +14,7 @@ from tests.xero_fixtures import TENANT, FakeXero
 
 
 def connector(fake: FakeXero, page_size: int = 100) -> xero.Xero:
-    code = fake.state.grant([TENANT])
-    tokens = xero.exchange_code(fake.patient, fake.settings, code, fake.retry())
-    saved: list[dict] = []
-    c = xero.Xero(fake.client, fake.settings, tenant_id=TENANT, tokens=tokens,
-                  save_tokens=saved.append, retry=fake.retry(), page_size=page_size)
-    c.saved = saved  # type: ignore[attr-defined]
-    return c
+    return fake.connector(page_size)
 
 
 def notes_requests(fake: FakeXero) -> list[str]:
@@ -254,7 +248,7 @@ NOTE_A = "5b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e10"
 NOTE_B = "9e2d0f2a-7d7c-4a51-8a3e-6c0b0d2c9e11"
 
 
-def test_webhook_targets_customer_credit_notes_only() -> None:
+def test_webhook_targets_customer_credit_notes_and_no_other_category() -> None:
     def event(note: str, category: str = "CREDITNOTE", kind: str | None = "ACCRECCREDIT",
               tenant: str = TENANT) -> dict:
         found = {"resourceUrl": f"https://api.xero.com/api.xro/2.0/CreditNotes/{note}",
@@ -267,7 +261,7 @@ def test_webhook_targets_customer_credit_notes_only() -> None:
 
     payload = {"events": [event(NOTE_A), event(NOTE_B, kind=None),
                           event("6b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e12", kind="ACCPAYCREDIT"),
-                          event("7b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e13", category="INVOICE"),
+                          event("7b1e0f2a-7d7c-4a51-8a3e-6c0b0d2c9e13", category="CONTACT"),
                           event("../Organisation"),
                           event(NOTE_A, tenant="other-tenant")],
                "firstEventSequence": 1, "lastEventSequence": 6, "entropy": "X"}

@@ -7,56 +7,39 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-from creditdesk.connectors import base, http, oauth
+from creditdesk.connectors import base, http, oauth, xero_invoices, xero_writes
 from creditdesk.connectors import xero_records as records
 from creditdesk.connectors.base import (
     Batch,
     ConnectorError,
+    CreditWrite,
     Deleted,
+    DeletedInvoice,
     NeedsReconnection,
     Record,
     Refused,
     Targets,
     TokenSaver,
+    Written,
 )
 from creditdesk.connectors.settings import ProviderSettings
 
 PROVIDER = "xero"
 NAME = "Xero"
-SCOPE = "offline_access accounting.transactions.read accounting.settings.read"
+# accounting.transactions: read and write (Y11 writes Allocations); a connection made when
+# only accounting.transactions.read was asked for reads on, and must reconnect to write.
+SCOPE = "offline_access accounting.transactions accounting.settings.read"
 PAGE_SIZE = 100  # Xero's page size for ?page=N
+Sender = Callable[..., httpx.Response]  # (method, url, **httpx request arguments)
 TICK = timedelta(milliseconds=1)
 OVERLAP = timedelta(seconds=5)
-WHERE = f'Type=="{records.CUSTOMER_CREDIT}"'
-
-
-def _detail(response: httpx.Response) -> str:
-    """The message of a problem (401/403) or a ValidationException (400) body."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("Detail", "Message", "Title"):
-            if body.get(key):
-                return str(body[key])[:300]
-    return f"HTTP {response.status_code}"
-
-
-def give_up(response: httpx.Response) -> str | None:
-    """Over the daily (not the minute) limit: retrying within this run can't help."""
-    problem = response.headers.get("x-rate-limit-problem", "").strip().lower()
-    if response.status_code == 429 and problem == "day":
-        after = http.retry_after(response)
-        wait = f" (Xero says retry after {int(after)} s)" if after is not None else ""
-        return f"{NAME}'s daily API limit for this organisation is used up{wait}; will retry later"
-    return None
 
 
 def authorize_url(settings: ProviderSettings, state: str) -> str:
@@ -109,8 +92,9 @@ def check_country(organisation: dict[str, Any]) -> str:
 
 
 class Xero:
-    """Reads one organisation (tenant). Refreshes the access token when it expires and saves
-    the rotated tokens through ``save_tokens`` before using them."""
+    """Reads one organisation (tenant) and writes Allocations back to it (Y11-Y13).
+    Refreshes the access token when it expires and saves the rotated tokens through
+    ``save_tokens`` before using them."""
 
     provider = PROVIDER
 
@@ -133,32 +117,49 @@ class Xero:
             refresh_token=self.tokens["refresh_token"], what=NAME)
         self.save_tokens(self.tokens)  # rotated: the old refresh token dies after 30 min
 
-    def _get(self, url: str, params: dict[str, str] | None = None, *,
-             headers: dict[str, str] | None = None, tenant: bool = True,
-             missing_ok: bool = False) -> Any:
-        """GET with the tenant header; with ``missing_ok`` a 404 is None instead of an error."""
+    def send(self, method: str, url: str, *, params: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None, content: bytes | None = None,
+             tenant: bool = True, sender: Sender | None = None) -> httpx.Response:
+        """One API request with the token and tenant header, answered for the caller to
+        judge. A 401 refreshes the token and sends again once (nothing was accepted).
+        ``sender`` sends it (default: ``http.send``, which also retries timeouts)."""
         if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
             self._refresh()
+        sender = sender or self._retrying
         for attempt in (1, 2):
             sent = {"Accept": "application/json",
                     "Authorization": f"Bearer {self.tokens['access_token']}", **(headers or {})}
             if tenant:
                 sent["xero-tenant-id"] = self.tenant_id
-            response = http.send(self.client, self.retry, "GET", url, what=NAME, params=params,
-                                 headers=sent, give_up=give_up)
+            response = sender(method, url, params=params, headers=sent, content=content)
             if response.status_code == 401 and attempt == 1:
                 self._refresh()  # expired early or revoked: refresh tells which
                 continue
-            if response.status_code in (401, 403):
-                raise NeedsReconnection(f"{NAME} refused access ({_detail(response)}); "
-                                        "reconnect the integration")
-            if missing_ok and response.status_code == 404:
-                return None
-            if response.status_code != 200:
-                raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
-                                     f"{_detail(response)}")
-            return http.json_exact(response, NAME)
+            return response
         raise AssertionError("unreachable")
+
+    def _retrying(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return http.send(self.client, self.retry, method, url, what=NAME, give_up=records.give_up,
+                         **kwargs)
+
+    def _get(self, url: str, params: dict[str, str] | None = None, *,
+             headers: dict[str, str] | None = None, tenant: bool = True,
+             missing_ok: bool = False) -> Any:
+        """GET with the tenant header; with ``missing_ok`` a 404 is None instead of an error."""
+        response = self.send("GET", url, params=params, headers=headers, tenant=tenant)
+        if response.status_code in (401, 403):
+            raise NeedsReconnection(f"{NAME} refused access ({records.detail(response)}); "
+                                    "reconnect the integration")
+        if missing_ok and response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
+                                 f"{records.detail(response)}")
+        return http.json_exact(response, NAME)
+
+    def url(self, path: str) -> str:
+        """The Accounting API address of ``path`` ("CreditNotes/…")."""
+        return f"{self.settings.xero_api_base.rstrip('/')}/{path}"
 
     def connections(self) -> Any:
         return self._get(self.settings.xero_connections_url, tenant=False)
@@ -172,54 +173,87 @@ class Xero:
 
     # reading ---------------------------------------------------------------
     def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
-        """Customer credit notes changed since the cursor, oldest change first.
+        """Customer credit notes, then customer invoices (Y9), changed since the cursor,
+        oldest change first.
 
-        Cursor: ``since`` (ISO UTC, sent as If-Modified-Since) and ``page``. Paging is keyset
-        on UpdatedDateUTC: after each page ``since`` moves to just before its newest change and
-        the page number restarts at 1, so a note changed mid-run moves behind the cursor rather
-        than shifting positions under us; ``page`` only grows while a whole page shares one
-        timestamp. Re-reading a note is harmless (upserts).
+        Cursor: ``since`` (ISO UTC, sent as If-Modified-Since) and ``page`` for the credit
+        notes, the same two under ``invoices`` for the invoices (a cursor stored before
+        invoices were read has none: they are then read from the beginning). Paging is
+        keyset on UpdatedDateUTC: after each page ``since`` moves to just before its newest
+        change and the page number restarts at 1, so a record changed mid-run moves behind
+        the cursor rather than shifting positions under us; ``page`` only grows while a
+        whole page shares one timestamp. Re-reading a record is harmless (upserts).
         """
-        state = {"since": cursor.get("since"), "page": int(cursor.get("page") or 1)}
-        url = f"{self.settings.xero_api_base.rstrip('/')}/CreditNotes"
+        notes = {"since": cursor.get("since"), "page": int(cursor.get("page") or 1)}
+        saved = cursor.get("invoices")
+        saved = saved if isinstance(saved, dict) else {}
+        invoices = {"since": saved.get("since"), "page": int(saved.get("page") or 1)}
+
+        def position() -> dict[str, Any]:
+            return {**notes, "invoices": dict(invoices)}
+
+        for raw in self._pages("CreditNotes", records.NOTES_LISTED, notes):
+            parsed = [records.parse_credit_note(r) for r in raw]
+            yield Batch([r for r in parsed if r is not None], position())
+        for raw in self._pages("Invoices", xero_invoices.LISTED, invoices):
+            parsed = [xero_invoices.parse_invoice(r) for r in raw]
+            yield Batch([r for r in parsed if r is not None], position())
+
+    def _pages(self, collection: str, where: str, state: dict[str, Any]
+               ) -> Iterator[list[Any]]:
+        """The raw records of ``collection`` changed since ``state``, a page at a time;
+        ``state`` has moved past each page when it is yielded."""
         while True:
-            params = {"where": WHERE, "order": "UpdatedDateUTC ASC", "page": str(state["page"])}
+            params = {"where": where, "order": "UpdatedDateUTC ASC", "page": str(state["page"])}
             if self.page_size != PAGE_SIZE:
                 params["pageSize"] = str(self.page_size)
             headers = {"If-Modified-Since": state["since"]} if state["since"] else {}
-            body = self._get(url, params, headers=headers)
-            raw = body.get("CreditNotes") if isinstance(body, dict) else None
+            body = self._get(self.url(collection), params, headers=headers)
+            raw = body.get(collection) if isinstance(body, dict) else None
             if raw is None:
                 raw = []
             if not isinstance(raw, list):
-                raise ConnectorError(f"{NAME} answered CreditNotes with a malformed envelope")
+                raise ConnectorError(f"{NAME} answered {collection} with a malformed envelope")
             last = len(raw) < self.page_size
             _advance(state, raw, last)
-            parsed = [records.parse_credit_note(r) for r in raw]
-            yield Batch([r for r in parsed if r is not None], dict(state))
+            yield raw
             if last:
                 return
 
-
-    def read_note(self, note_id: str) -> Record | None:
-        """``GET /CreditNotes/{id}``: the note (with its LineItems), ``Deleted`` when Xero
-        answers 404, None for what is not synced (a supplier credit, a draft)."""
-        body = self._get(f"{self.settings.xero_api_base.rstrip('/')}/CreditNotes/{note_id}",
+    def read_raw(self, collection: str, record_id: str) -> dict[str, Any] | None:
+        """``GET /{collection}/{id}``: the record (with its LineItems), None on a 404."""
+        body = self._get(self.url(f"{collection}/{quote(record_id, safe='')}"),
                          missing_ok=True)
         if body is None:
-            return Deleted(note_id)
-        raw = body.get("CreditNotes") if isinstance(body, dict) else None
-        if not isinstance(raw, list) or len(raw) != 1:
-            raise ConnectorError(f"{NAME} answered a CreditNote read with a malformed envelope")
-        return records.parse_credit_note(raw[0])
+            return None
+        raw = body.get(collection) if isinstance(body, dict) else None
+        if not isinstance(raw, list) or len(raw) != 1 or not isinstance(raw[0], dict):
+            raise ConnectorError(f"{NAME} answered a {collection} read with a malformed "
+                                 "envelope")
+        return raw[0]
+
+    def read_note(self, note_id: str) -> Record | None:
+        """The credit note, ``Deleted`` when Xero answers 404, None for what is not synced
+        (a supplier credit, a draft)."""
+        raw = self.read_raw("CreditNotes", note_id)
+        return Deleted(note_id) if raw is None else records.parse_credit_note(raw)
+
+    def read_invoice(self, invoice_id: str) -> Record | None:
+        """The invoice, ``DeletedInvoice`` when Xero answers 404, None for what is not synced
+        (a bill, a draft)."""
+        raw = self.read_raw("Invoices", invoice_id)
+        return DeletedInvoice(invoice_id) if raw is None else xero_invoices.parse_invoice(raw)
 
     def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
-        """A webhook's credit notes, each read by id, a batch at a time; the incremental
-        cursor is left alone (``Batch.cursor`` None). Xero has no delete event (a deleted
-        draft was never synced), so every target is read."""
+        """A webhook's credit notes and invoices, each read by id, a batch at a time; the
+        incremental cursor is left alone (``Batch.cursor`` None). Xero has no delete event
+        (a deleted draft was never synced), so every target is read."""
+        notes, invoices = base.split_targets(targets)
+        reads = [(self.read_note, n) for n in notes] + \
+            [(self.read_invoice, i) for i in invoices]
         found: list[Record] = []
-        for note_id in targets:
-            record = self.read_note(note_id)
+        for read, record_id in reads:
+            record = read(record_id)
             if record is not None:
                 found.append(record)
             if len(found) >= base.TARGET_BATCH:
@@ -227,6 +261,16 @@ class Xero:
                 found = []
         if found:
             yield Batch(found, None)
+
+    # writing back (Y11-Y13) --------------------------------------------------
+    def write_credit(self, write: CreditWrite) -> Written:
+        return xero_writes.write_credit(self, write)
+
+    def find_credit(self, write: CreditWrite) -> Written | None:
+        return xero_writes.find_credit(self, write)
+
+    def remove_credit(self, write: CreditWrite, external_id: str) -> None:
+        xero_writes.remove_credit(self, write, external_id)
 
 
 def _advance(state: dict[str, Any], raw: list[Any], last: bool) -> None:

@@ -3,22 +3,58 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from creditdesk.connectors import base
-from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteLine, RemoteMemo, Targets
+import httpx
+
+from creditdesk.connectors import base, http
+from creditdesk.connectors.base import (
+    BadRecord,
+    Deleted,
+    Record,
+    RemoteInvoice,
+    RemoteLine,
+    RemoteMemo,
+    Targets,
+)
 from creditdesk.domain import money
 
 CUSTOMER_CREDIT = "ACCRECCREDIT"
+NOTES_LISTED = f'Type=="{CUSTOMER_CREDIT}"'
 NOT_YET_ISSUED = {"DRAFT", "SUBMITTED"}  # not credit yet: nothing to show
 VOIDED = "VOIDED"
 DELETED = "DELETED"
 WEBHOOK_CATEGORY = "CREDITNOTE"
+INVOICE_CATEGORY = "INVOICE"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MSDATE = re.compile(r"^/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/$")
+
+
+def detail(response: httpx.Response) -> str:
+    """The message of a problem (401/403) or a ValidationException (400) body."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("Detail", "Message", "Title"):
+            if body.get(key):
+                return str(body[key])[:300]
+    return f"HTTP {response.status_code}"
+
+
+def give_up(response: httpx.Response) -> str | None:
+    """Over the daily (not the minute) limit: retrying within this run can't help."""
+    problem = response.headers.get("x-rate-limit-problem", "").strip().lower()
+    if response.status_code == 429 and problem == "day":
+        after = http.retry_after(response)
+        wait = f" (Xero says retry after {int(after)} s)" if after is not None else ""
+        return f"Xero's daily API limit for this organisation is used up{wait}; will retry later"
+    return None
 
 
 def parse_datetime(value: object) -> datetime:
@@ -59,7 +95,17 @@ def updated_at(raw: Any) -> datetime | None:
     return None
 
 
-def _issue_date(raw: dict[str, Any]) -> date | None:
+def customer(raw: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(ContactID, name, email) of a record's ``Contact``; ValueError without an id."""
+    contact = raw.get("Contact")
+    if not isinstance(contact, dict) or not contact.get("ContactID"):
+        raise ValueError("Contact.ContactID is missing")
+    contact_id = str(contact["ContactID"])
+    email = str(contact["EmailAddress"]) if contact.get("EmailAddress") else None
+    return contact_id, str(contact.get("Name") or f"Xero contact {contact_id}"), email
+
+
+def issue_date(raw: dict[str, Any]) -> date | None:
     for key in ("Date", "DateString"):
         if raw.get(key):
             return parse_date(raw[key])
@@ -67,24 +113,30 @@ def _issue_date(raw: dict[str, Any]) -> date | None:
 
 
 def webhook_targets(payload: Any) -> dict[str, Targets]:
-    """Customer credit notes named by a webhook, by tenant: ``events[]`` with eventCategory
-    CREDITNOTE, ``resourceId`` and ``tenantId`` (ids are UUIDs). Supplier credits
-    (``data.Type`` ACCPAYCREDIT) and other categories are ignored. Xero sends CREATE and
-    UPDATE only (a status change, voiding included, is an UPDATE), so each is re-read. A
-    body of another shape is ``base.MalformedWebhook``."""
+    """Customer credit notes and invoices named by a webhook, by tenant: ``events[]`` with
+    eventCategory CREDITNOTE or INVOICE, ``resourceId`` and ``tenantId`` (ids are UUIDs).
+    Supplier credits (``data.Type`` ACCPAYCREDIT) and other categories are ignored; INVOICE
+    events carry no ``data``, so a bill is only told apart when it is read (and skipped).
+    An invoice is keyed by ``base.invoice_key``. Xero sends CREATE and UPDATE only (a status
+    change, voiding included, is an UPDATE), so each is re-read. A body of another shape is
+    ``base.MalformedWebhook``."""
     out: dict[str, Targets] = {}
     if not isinstance(payload, dict):
         raise base.MalformedWebhook("the body must be a JSON object with an events list")
     for event in base.objects(payload.get("events"), "events"):
-        if event.get("eventCategory") != WEBHOOK_CATEGORY:
+        category = event.get("eventCategory")
+        if category not in (WEBHOOK_CATEGORY, INVOICE_CATEGORY):
             continue
         data = event.get("data")
         kind = data.get("Type") if isinstance(data, dict) else None
-        tenant, note = event.get("tenantId"), event.get("resourceId")
-        if kind not in (None, CUSTOMER_CREDIT) or not isinstance(tenant, str) \
-                or not isinstance(note, str) or not _UUID.match(note):
+        tenant, resource = event.get("tenantId"), event.get("resourceId")
+        if not isinstance(tenant, str) or not isinstance(resource, str) \
+                or not _UUID.match(resource):
             continue
-        out.setdefault(tenant, {})[note] = base.CHANGED
+        if category == INVOICE_CATEGORY:
+            out.setdefault(tenant, {})[base.invoice_key(resource)] = base.CHANGED
+        elif kind in (None, CUSTOMER_CREDIT):
+            out.setdefault(tenant, {})[resource] = base.CHANGED
     return out
 
 
@@ -114,14 +166,18 @@ def parse_lines(raw: dict[str, Any], currency: str) -> tuple[RemoteLine, ...] | 
     return tuple(lines)
 
 
-def _with_lines(memo: RemoteMemo, raw: dict[str, Any]) -> RemoteMemo:
+Synced = TypeVar("Synced", RemoteMemo, RemoteInvoice)
+
+
+def with_lines(record: Synced, raw: dict[str, Any], kind: str) -> Synced:
+    """``record`` with the LineItems of ``raw`` (``kind`` names it in a line problem)."""
     try:
-        lines = parse_lines(raw, memo.currency)
+        lines = parse_lines(raw, record.currency)
     except (ValueError, TypeError, AttributeError) as exc:
-        return replace(memo, line_problem=f"CreditNote {memo.number} lines: {exc}")
-    if lines == () and memo.total_minor > 0:
+        return replace(record, line_problem=f"{kind} {record.number} lines: {exc}")
+    if lines == () and record.total_minor > 0:
         lines = None  # a listing without line items: keep what is stored
-    return replace(memo, lines=lines)
+    return replace(record, lines=lines)
 
 
 def _refunded(raw: dict[str, Any], currency: str, used: int) -> int:
@@ -159,19 +215,13 @@ def parse_credit_note(raw: Any) -> Record | None:
                      base.exact_minor(raw.get("RemainingCredit"), currency, "RemainingCredit"))
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
-        contact = raw.get("Contact")
-        if not isinstance(contact, dict) or not contact.get("ContactID"):
-            raise ValueError("Contact.ContactID is missing")
-        contact_id = str(contact["ContactID"])
+        contact_id, name, email = customer(raw)
         memo = RemoteMemo(
             external_id=ext, number=str(raw.get("CreditNoteNumber") or ext),
-            customer_external_id=contact_id,
-            customer_name=str(contact.get("Name") or f"Xero contact {contact_id}"),
+            customer_external_id=contact_id, customer_name=name, customer_email=email,
             currency=currency, total_minor=total, remaining_minor=remaining,
-            issue_date=_issue_date(raw), voided=voided,
-            customer_email=(str(contact["EmailAddress"]) if contact.get("EmailAddress")
-                            else None),
+            issue_date=issue_date(raw), voided=voided,
             refunded_minor=0 if voided else _refunded(raw, currency, total - remaining))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditNote {raw.get('CreditNoteNumber') or ext}: {exc}")
-    return _with_lines(memo, raw)
+    return with_lines(memo, raw, "CreditNote")

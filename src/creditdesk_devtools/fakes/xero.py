@@ -1,6 +1,9 @@
-"""A fake Xero: OAuth 2.0 (authorize, token endpoint with rotating refresh tokens and the
-30-minute grace), the connections endpoint, Organisation, and CreditNotes with the ``where``
-subset CreditDesk uses, ``order``, ``page``/``pageSize``, If-Modified-Since (ISO or RFC 1123),
+"""A fake Xero: OAuth 2.0 (authorize with the scopes asked for, token endpoint with rotating
+refresh tokens and the 30-minute grace), the connections endpoint, Organisation, CreditNotes
+and Invoices (ACCREC and ACCPAY) with the ``where`` subset CreditDesk uses, ``order``,
+``page``/``pageSize``, If-Modified-Since (ISO or RFC 1123), the Invoices filters (IDs,
+Statuses…), single reads, credit note Allocations written and deleted (fakes/
+xero_allocations.py: refusals, Idempotency-Key replay, the accounting.transactions scope),
 the X-*Limit-Remaining headers, 429 over the minute limit, problem and ValidationException
 bodies, and faults on demand.
 
@@ -16,10 +19,13 @@ import base64
 import bisect
 import email.utils
 import functools
+import json
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,11 +33,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from creditdesk.connectors.xero_records import msdate, parse_datetime
-from creditdesk_devtools.fakes.xero_state import FakeXeroState
+from creditdesk_devtools.fakes import xero_allocations as allocations
+from creditdesk_devtools.fakes.xero_state import FakeXeroState, Org
 
 API = "/api.xro/2.0"
 _CLAUSE = re.compile(r'^\s*(?P<field>[\w.]+)\s*(?P<op>==|!=)\s*"(?P<value>[^"]*)"\s*$')
-FIELDS = {"Type", "Status", "Contact.ContactID", "CreditNoteNumber", "CurrencyCode"}
 
 
 def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None
@@ -93,7 +99,8 @@ def create_app(state: FakeXeroState) -> FastAPI:
             return JSONResponse({"error": "unauthorized_client"}, status_code=400)
         chosen = (tenant.split(",") if tenant
                   else state.consent_tenants or [next(iter(state.orgs))])
-        query = {"code": state.grant(chosen), "scope": request.query_params.get("scope", ""),
+        scope = request.query_params.get("scope", "")
+        query = {"code": state.grant(chosen, scope), "scope": scope,
                  "state": request.query_params.get("state", ""),
                  "session_state": uuid.uuid4().hex}
         return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=302)
@@ -125,10 +132,14 @@ def create_app(state: FakeXeroState) -> FastAPI:
         with state.lock:
             return JSONResponse(list(state.connections.values()))
 
-    async def guard(request: Request) -> tuple[Response | None, dict[str, str]]:
-        """Faults, token, tenant header and rate limits of an Accounting API request."""
+    async def guard(request: Request, *, write: bool = False
+                    ) -> tuple[Response | None, dict[str, str]]:
+        """Faults, token, tenant header, scope and rate limits of an Accounting API request.
+        A write's "timeout" fault is left in ``request.state.late`` (the write happens, the
+        answer comes too late)."""
         state.requests.append(f"{request.method} {request.url.path}?{request.url.query} "
                               f"If-Modified-Since: {request.headers.get('if-modified-since')}")
+        request.state.late = False
         tenant = request.headers.get("xero-tenant-id", "")
         if tenant not in state.orgs:
             return problem(403, "Forbidden", "AuthenticationUnsuccessful"), {}
@@ -141,7 +152,9 @@ def create_app(state: FakeXeroState) -> FastAPI:
         if injected in ("500", "503"):
             return problem(int(injected), "An error occurred", "An error occurred in Xero. "
                            "Check the API Status page for details.", headers), headers
-        if injected == "timeout":
+        if injected == "timeout" and write:
+            request.state.late = True
+        elif injected == "timeout":
             await asyncio.sleep(state.timeout_delay)  # the client gives up first
         token = bearer(request)
         if injected == "expired_token":
@@ -155,7 +168,18 @@ def create_app(state: FakeXeroState) -> FastAPI:
                            f"{datetime.now(UTC):%m/%d/%Y %H:%M:%S}", headers), headers
         if tenant not in allowed:
             return problem(403, "Forbidden", "AuthenticationUnsuccessful", headers), headers
+        if write and not state.may_write(token):
+            status = state.scope_refusal_status
+            return problem(status, "Unauthorized" if status == 401 else "Forbidden",
+                           "AuthorizationUnsuccessful", headers), headers
         return None, headers
+
+    async def answer(request: Request, status: int, body: dict[str, Any],
+                     headers: dict[str, str]) -> Response:
+        """A write's answer, after the write was made; too late under a "timeout" fault."""
+        if request.state.late:
+            await asyncio.sleep(state.timeout_delay)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.get(f"{API}/Organisation")
     async def organisation(request: Request) -> Response:
@@ -170,23 +194,51 @@ def create_app(state: FakeXeroState) -> FastAPI:
             "IsDemoCompany": False, "PaysTax": True, "Timezone": "EASTERNSTANDARDTIME"}]),
             headers=headers)
 
-    @app.get(f"{API}/CreditNotes/{{note_id}}")
-    async def credit_note(note_id: str, request: Request) -> Response:
+    @app.get(f"{API}/{{collection}}/{{record_id}}")
+    async def one(collection: str, record_id: str, request: Request) -> Response:
+        if collection not in COLLECTIONS:
+            return problem(404, "Not Found", "The resource you're looking for cannot be found")
         refused, headers = await guard(request)
         if refused:
             return refused
-        raw = state.orgs[request.headers["xero-tenant-id"]].notes.get(note_id)
+        org = state.orgs[request.headers["xero-tenant-id"]]
+        raw = COLLECTIONS[collection].rows(org).get(record_id)
         if raw is None:
             return problem(404, "Not Found", "The resource you're looking for cannot be found",
                            headers)
-        return JSONResponse(envelope(state, "CreditNotes", [raw]), headers=headers)
+        return JSONResponse(envelope(state, collection, [raw]), headers=headers)
 
-    @app.get(f"{API}/CreditNotes")
-    async def credit_notes(request: Request) -> Response:
+    @app.get(f"{API}/{{collection}}")
+    async def listing(collection: str, request: Request) -> Response:
+        if collection not in COLLECTIONS:
+            return problem(404, "Not Found", "The resource you're looking for cannot be found")
         refused, headers = await guard(request)
         if refused:
             return refused
-        return list_notes(state, request, headers)
+        return list_rows(state, COLLECTIONS[collection], request, headers)
+
+    @app.put(f"{API}/CreditNotes/{{note_id}}/Allocations")
+    async def put_allocation(note_id: str, request: Request) -> Response:
+        refused, headers = await guard(request, write=True)
+        if refused:
+            return refused
+        try:
+            body = json.loads(await request.body(), parse_float=Decimal)
+        except ValueError:
+            return invalid("The request body is not JSON", headers)
+        status, out = allocations.allocate(state, request.headers["xero-tenant-id"], note_id,
+                                           body, request.headers.get("idempotency-key"))
+        return await answer(request, status, out, headers)
+
+    @app.delete(f"{API}/CreditNotes/{{note_id}}/Allocations/{{allocation_id}}")
+    async def delete_allocation(note_id: str, allocation_id: str, request: Request
+                                ) -> Response:
+        refused, headers = await guard(request, write=True)
+        if refused:
+            return refused
+        status, out = allocations.deallocate(state, request.headers["xero-tenant-id"],
+                                             note_id, allocation_id)
+        return await answer(request, status, out, headers)
 
     return app
 
@@ -195,17 +247,44 @@ _parsed = functools.lru_cache(maxsize=1 << 18)(parse_datetime)
 
 
 def _when(value: Any) -> datetime:
-    """A note's timestamp, parsed once per distinct text."""
+    """A record's timestamp, parsed once per distinct text."""
     return _parsed(value) if isinstance(value, str) else parse_datetime(value)
 
 
-# Sort keys of the CreditNotes ``order`` parameter.
-ORDER_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "UpdatedDateUTC": lambda r: _when(r["UpdatedDateUTC"]),
-    "Date": lambda r: _when(r["Date"]),
-    "CreditNoteNumber": lambda r: r["CreditNoteNumber"]}
-
 Clauses = tuple[tuple[str, str, bool], ...]  # (field, value, equal) of a ``where``
+OrderKeys = dict[str, Callable[[dict[str, Any]], Any]]  # sort keys of ``order``
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A listed collection of the Accounting API: its id field, the fields ``where`` may
+    name, its ``order`` keys and the comma-separated filter parameters it takes."""
+
+    name: str
+    id_key: str
+    fields: frozenset[str]
+    order_keys: OrderKeys
+    rows: Callable[[Org], dict[str, dict[str, Any]]]
+    lists: dict[str, str] = field(default_factory=dict)  # parameter → field, e.g. IDs
+
+
+_COMMON: OrderKeys = {"UpdatedDateUTC": lambda r: _when(r["UpdatedDateUTC"]),
+                      "Date": lambda r: _when(r["Date"])}
+COLLECTIONS = {
+    "CreditNotes": Collection(
+        "CreditNotes", "CreditNoteID",
+        frozenset({"Type", "Status", "Contact.ContactID", "CreditNoteNumber", "CurrencyCode"}),
+        {**_COMMON, "CreditNoteNumber": lambda r: r["CreditNoteNumber"]}, lambda o: o.notes),
+    # GET /Invoices: where, order, page/pageSize, If-Modified-Since, and the explicit
+    # filters IDs, InvoiceNumbers, ContactIDs, Statuses (the spec's parameters).
+    "Invoices": Collection(
+        "Invoices", "InvoiceID",
+        frozenset({"Type", "Status", "Contact.ContactID", "InvoiceNumber", "CurrencyCode"}),
+        {**_COMMON, "InvoiceNumber": lambda r: r["InvoiceNumber"],
+         "DueDate": lambda r: _when(r["DueDate"])}, lambda o: o.invoices,
+        {"IDs": "InvoiceID", "InvoiceNumbers": "InvoiceNumber",
+         "ContactIDs": "Contact.ContactID", "Statuses": "Status"}),
+}
 
 
 def _where(rows: list[dict[str, Any]], clauses: Clauses) -> list[dict[str, Any]]:
@@ -214,41 +293,42 @@ def _where(rows: list[dict[str, Any]], clauses: Clauses) -> list[dict[str, Any]]
     return rows
 
 
-def _sort(rows: list[dict[str, Any]], order: str, descending: bool) -> None:
-    key = ORDER_KEYS[order]
-    rows.sort(key=lambda r: (key(r), r["CreditNoteID"]), reverse=descending)
+def _sort(kind: Collection, rows: list[dict[str, Any]], order: str, descending: bool) -> None:
+    key = kind.order_keys[order]
+    rows.sort(key=lambda r: (key(r), r[kind.id_key]), reverse=descending)
 
 
 def _modified_since(rows: list[dict[str, Any]], since: datetime) -> list[dict[str, Any]]:
     return [r for r in rows if _when(r["UpdatedDateUTC"]) > since]
 
 
-def _matching(state: FakeXeroState, tenant: str, clauses: Clauses, order: str,
-              descending: bool, since: datetime | None) -> list[dict[str, Any]]:
-    """The notes matching ``where`` and If-Modified-Since, sorted by ``order``: the rows of
-    filtering then sorting all the notes, which every request did (O(all notes) a page).
-    The filtered, sorted listing is kept per version of the organisation's notes, so paging
-    through 100,000 notes costs a page's work a page; If-Modified-Since is then a bisection
-    (``UpdatedDateUTC ASC``, the connector's order) or a scan of the listing."""
-    cache_key = (clauses, order, descending)
+def _matching(state: FakeXeroState, kind: Collection, tenant: str, clauses: Clauses,
+              order: str, descending: bool, since: datetime | None) -> list[dict[str, Any]]:
+    """The records matching ``where`` and If-Modified-Since, sorted by ``order``: the rows of
+    filtering then sorting all of them, which every request did (O(all records) a page).
+    The filtered, sorted listing is kept per version of the organisation's records, so
+    paging through 100,000 notes costs a page's work a page; If-Modified-Since is then a
+    bisection (``UpdatedDateUTC ASC``, the connector's order) or a scan of the listing."""
+    cache_key = (kind.name, clauses, order, descending)
     with state.lock:
         org = state.orgs[tenant]
         version = org.version
         found = org.listings.get(cache_key)
-        rows = None if found is not None and found[0] == version else list(org.notes.values())
+        rows = (None if found is not None and found[0] == version
+                else list(kind.rows(org).values()))
     if rows is None:
         listing, stamps = found[1], found[2]
     else:
         listing = _where(rows, clauses)
         try:
-            _sort(listing, order, descending)
+            _sort(kind, listing, order, descending)
         except (KeyError, TypeError, ValueError):
-            # A note without a sortable key: answer exactly as without the cache, sorting
-            # only the notes changed since (which fails only if one of those is such a note).
+            # A record without a sortable key: answer exactly as without the cache, sorting
+            # only the records changed since (which fails only if one of those is such).
             listing = _where(rows, clauses)
             if since is not None:
                 listing = _modified_since(listing, since)
-            _sort(listing, order, descending)
+            _sort(kind, listing, order, descending)
             return listing
         stamps = None
         if order == "UpdatedDateUTC" and not descending:
@@ -260,17 +340,18 @@ def _matching(state: FakeXeroState, tenant: str, clauses: Clauses, order: str,
                 org.listings[cache_key] = (version, listing, stamps)
     if since is None:
         return listing
-    if stamps is not None:  # ascending by UpdatedDateUTC: the changed notes are a suffix
+    if stamps is not None:  # ascending by UpdatedDateUTC: the changed records are a suffix
         return listing[bisect.bisect_right(stamps, since):]
     return _modified_since(listing, since)
 
 
-def list_notes(state: FakeXeroState, request: Request, headers: dict[str, str]) -> Response:
+def list_rows(state: FakeXeroState, kind: Collection, request: Request,
+              headers: dict[str, str]) -> Response:
     q = request.query_params
     clauses = []
     for clause in re.split(r"&&|\s+AND\s+", q.get("where") or "") if q.get("where") else []:
         match = _CLAUSE.match(clause)
-        if not match or match["field"] not in FIELDS:
+        if not match or match["field"] not in kind.fields:
             return invalid(f"Unsupported where clause {clause.strip()[:80]!r}", headers)
         clauses.append((match["field"], match["value"], match["op"] == "=="))
     since = None
@@ -281,12 +362,16 @@ def list_notes(state: FakeXeroState, request: Request, headers: dict[str, str]) 
         except ValueError:
             return invalid(f"Invalid If-Modified-Since {since_header[:40]!r}", headers)
     order = (q.get("order") or "UpdatedDateUTC ASC").split()
-    if order[0] not in ORDER_KEYS:
+    if order[0] not in kind.order_keys:
         return invalid(f"Unsupported order {' '.join(order)[:60]!r}", headers)
-    rows = _matching(state, request.headers["xero-tenant-id"], tuple(clauses), order[0],
+    rows = _matching(state, kind, request.headers["xero-tenant-id"], tuple(clauses), order[0],
                      len(order) > 1 and order[1].upper() == "DESC", since)
+    for param, name in kind.lists.items():
+        if q.get(param):
+            wanted = {v.strip() for v in q[param].split(",") if v.strip()}
+            rows = [r for r in rows if _field(r, name) in wanted]
     if "page" not in q:
-        return JSONResponse(envelope(state, "CreditNotes",
+        return JSONResponse(envelope(state, kind.name,
                                      [{**r, "LineItems": []} for r in rows]), headers=headers)
     try:
         page, size = int(q["page"]), int(q.get("pageSize") or 100)
@@ -297,4 +382,4 @@ def list_notes(state: FakeXeroState, request: Request, headers: dict[str, str]) 
     chunk = rows[(page - 1) * size:page * size]
     pagination = {"page": page, "pageSize": size, "pageCount": -(-len(rows) // size),
                   "itemCount": len(rows)}
-    return JSONResponse(envelope(state, "CreditNotes", chunk, pagination), headers=headers)
+    return JSONResponse(envelope(state, kind.name, chunk, pagination), headers=headers)

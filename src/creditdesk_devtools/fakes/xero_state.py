@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +21,13 @@ from creditdesk_devtools.fakes.faults import FaultInjection
 
 # Faults a test can queue: 429 (minute limit), 429_day, 500, 503, timeout, expired_token
 # (the access token dies early), revoked (the organisation is disconnected from the app).
+# On a write, "timeout" lets the write happen and then answers too late (the answer is lost).
 FAULTS = ("429", "429_day", "500", "503", "timeout", "expired_token", "revoked")
 CONTACT = "a1f0c2d4-1111-4222-8333-944455556666"
+AMOUNTS = {"Total", "RemainingCredit", "TotalTax", "SubTotal", "AmountDue", "AmountPaid",
+           "AmountCredited"}  # fields written as JSON numbers
+READ_SCOPE = "offline_access accounting.transactions.read accounting.settings.read"
+WRITE_SCOPE = "offline_access accounting.transactions accounting.settings.read"
 
 
 @dataclass
@@ -31,11 +36,15 @@ class Org:
     name: str
     country: str
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)  # ACCREC and ACCPAY
+    # Idempotency-Key → the first 200 answer to a write (replayed when the key comes again).
+    answered: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_number: int = 1
+    next_invoice: int = 1
     calls: list[float] = field(default_factory=list)  # monotonic times, for the minute limit
     day_calls: int = 0
-    # Bumped by every change to ``notes`` (change them through FakeXeroState's methods): the
-    # CreditNotes listing caches its filtered, sorted rows per version (fakes/xero.py).
+    # Bumped by every change to ``notes`` or ``invoices`` (change them through FakeXeroState's
+    # methods): the listings cache their filtered, sorted rows per version (fakes/xero.py).
     version: int = 0
     listings: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -85,6 +94,7 @@ class FakeXeroState(FaultInjection):
         self.orgs: dict[str, Org] = {}
         self.codes: dict[str, str] = {}  # code -> auth event id
         self.grants: dict[str, list[str]] = {}  # auth event id -> tenant ids
+        self.scopes: dict[str, set[str]] = {}  # auth event id -> the scopes consented to
         self.access: dict[str, tuple[str, datetime]] = {}  # token -> (event, expires)
         self.refresh: dict[str, tuple[str, datetime | None]] = {}  # token -> (event, dies at)
         self.connections: dict[str, dict[str, Any]] = {}  # tenant id -> connection
@@ -93,6 +103,17 @@ class FakeXeroState(FaultInjection):
         self.requests: list[str] = []
         self.lock = threading.RLock()
         self.frozen: datetime | None = None  # set to give every change one timestamp
+        # Writes: replay the first answer to a repeated Idempotency-Key (False: Xero ignores
+        # the key, which the research could not rule out); put AllocationID in the PUT's
+        # answer (False: the spec's example answer, which lacks it); the status of a refusal
+        # for want of the accounting.transactions scope (401 AuthorizationUnsuccessful as
+        # reported in Xero-NetStandard#298; some report 403).
+        self.idempotency = True
+        self.allocation_id_in_answer = True
+        self.scope_refusal_status = 401
+        # The organisation's period lock date: no allocation dated on or before it is made
+        # or deleted (a closed period).
+        self.lock_date: date | None = None
         self._last = datetime.now(UTC)
 
     # clock and data ------------------------------------------------------------
@@ -142,13 +163,17 @@ class FakeXeroState(FaultInjection):
 
     def update_note(self, tenant_id: str, note_id: str, **fields: Any) -> None:
         """Change fields (amounts as strings), bumping UpdatedDateUTC as Xero does."""
+        self._update(tenant_id, self.orgs[tenant_id].notes[note_id], fields)
+
+    def _update(self, tenant_id: str, raw: dict[str, Any], fields: dict[str, Any]) -> None:
+        """Set ``fields`` on a note or an invoice: LineItems as (Description, Quantity,
+        UnitAmount, LineAmount), amounts as strings written as Xero's numbers."""
         with self.lock:
-            raw = self.orgs[tenant_id].notes[note_id]
             for key, value in fields.items():
-                if key == "LineItems":  # as (Description, Quantity, UnitAmount, LineAmount)
+                if key == "LineItems":
                     raw[key] = line_items(value)
                     continue
-                raw[key] = amount(value) if key in ("Total", "RemainingCredit") else value
+                raw[key] = amount(value) if key in AMOUNTS else value
             raw["UpdatedDateUTC"] = msdate(self.now())
             self.orgs[tenant_id].version += 1
 
@@ -175,6 +200,77 @@ class FakeXeroState(FaultInjection):
                                     "Date": msdate(self.now()), "Reference": "Refund"})
             self.update_note(tenant_id, note_id, RemainingCredit=str(left),
                              Status="PAID" if left == 0 else raw["Status"])
+
+    def add_invoice(self, tenant_id: str, *, subtotal: str = "100.00", tax: str = "0.00",
+                    contact_id: str = CONTACT, contact_name: str = "Harbor Supply Co",
+                    email: str | None = None, currency: str = "USD", number: str | None = None,
+                    date: str = "2025-03-01", due: str | None = "2025-03-31",
+                    status: str = "AUTHORISED", kind: str = "ACCREC",
+                    lines: list[tuple[str, str | None, str | None, str]] | None = None) -> str:
+        """An invoice (ACCREC: a sales invoice; ACCPAY: a bill) as Xero writes it; ``lines``
+        as (Description, Quantity, UnitAmount, LineAmount), tax-exclusive, summing to
+        ``subtotal`` (default one "Services" line of it); Total = SubTotal + TotalTax."""
+        items = line_items(lines or [("Services", "1", subtotal, subtotal)])
+        net = sum((Decimal(str(i["LineAmount"])) for i in items), Decimal(0))
+        total = net + Decimal(tax)
+        with self.lock:
+            org = self.orgs[tenant_id]
+            invoice_id = str(uuid.uuid4())
+            day = datetime.fromisoformat(date).replace(tzinfo=UTC)
+            org.next_invoice += 1
+            contact: dict[str, Any] = {"ContactID": contact_id, "Name": contact_name}
+            if email:
+                contact["EmailAddress"] = email
+            raw: dict[str, Any] = {
+                "Type": kind, "InvoiceID": invoice_id,
+                "InvoiceNumber": number or f"INV-{org.next_invoice:04d}", "Reference": "",
+                "Contact": contact, "Date": msdate(day),
+                "DateString": day.strftime("%Y-%m-%dT%H:%M:%S"), "Status": status,
+                "LineAmountTypes": "Exclusive", "LineItems": items,
+                "SubTotal": amount(net), "TotalTax": amount(tax), "Total": amount(total),
+                "TotalDiscount": 0.0, "AmountDue": amount(total), "AmountPaid": 0.0,
+                "AmountCredited": 0.0, "CurrencyCode": currency, "CurrencyRate": 1.0,
+                "Payments": [], "CreditNotes": [], "Prepayments": [], "Overpayments": [],
+                "HasAttachments": False, "HasErrors": False,
+                "UpdatedDateUTC": msdate(self.now())}
+            if due:
+                due_day = datetime.fromisoformat(due).replace(tzinfo=UTC)
+                raw["DueDate"] = msdate(due_day)
+                raw["DueDateString"] = due_day.strftime("%Y-%m-%dT%H:%M:%S")
+            if tax != "0.00" and items:
+                items[0]["TaxType"], items[0]["TaxAmount"] = "OUTPUT", amount(tax)
+            org.invoices[invoice_id] = raw
+            org.version += 1
+            return invoice_id
+
+    def update_invoice(self, tenant_id: str, invoice_id: str, **fields: Any) -> None:
+        """Change fields (amounts as strings), bumping UpdatedDateUTC as Xero does."""
+        self._update(tenant_id, self.orgs[tenant_id].invoices[invoice_id], fields)
+
+    def pay_invoice(self, tenant_id: str, invoice_id: str, value: str) -> None:
+        """A Payment on the invoice: AmountDue drops; at 0 the invoice becomes PAID."""
+        with self.lock:
+            raw = self.orgs[tenant_id].invoices[invoice_id]
+            left = Decimal(str(raw["AmountDue"])) - Decimal(value)
+            raw["Payments"].append({"PaymentID": str(uuid.uuid4()), "Amount": amount(value),
+                                    "Date": msdate(self.now())})
+            self.update_invoice(tenant_id, invoice_id, AmountDue=str(left),
+                                AmountPaid=str(Decimal(str(raw["AmountPaid"])) + Decimal(value)),
+                                Status="PAID" if left == 0 else raw["Status"])
+
+    def void_invoice(self, tenant_id: str, invoice_id: str) -> None:
+        """AUTHORISED (nothing paid) → VOIDED: Total kept, AmountDue 0 (the spec's example)."""
+        with self.lock:
+            if self.orgs[tenant_id].invoices[invoice_id]["Payments"]:
+                raise ValueError("an invoice with payments can't be voided")
+            self.update_invoice(tenant_id, invoice_id, Status="VOIDED", AmountDue="0")
+
+    def delete_invoice(self, tenant_id: str, invoice_id: str) -> None:
+        """A soft delete, allowed on DRAFT/SUBMITTED only (as in Xero)."""
+        with self.lock:
+            if self.orgs[tenant_id].invoices[invoice_id]["Status"] not in ("DRAFT", "SUBMITTED"):
+                raise ValueError("only DRAFT or SUBMITTED invoices can be deleted")
+            self.update_invoice(tenant_id, invoice_id, Status="DELETED")
 
     def void(self, tenant_id: str, note_id: str) -> None:
         """AUTHORISED → VOIDED. RemainingCredit is left as it was ([U] in the reference)."""
@@ -215,12 +311,14 @@ class FakeXeroState(FaultInjection):
                           "X-AppMinLimit-Remaining": "9999"}
 
     # OAuth ---------------------------------------------------------------------
-    def grant(self, tenant_ids: list[str]) -> str:
-        """The user consents for ``tenant_ids``: a new auth event, connections, a code."""
+    def grant(self, tenant_ids: list[str], scope: str = WRITE_SCOPE) -> str:
+        """The user consents to ``scope`` for ``tenant_ids``: a new auth event, connections,
+        a code."""
         code, event = secrets.token_urlsafe(16), str(uuid.uuid4())
         stamp = self.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
         with self.lock:
             self.codes[code], self.grants[event] = event, list(tenant_ids)
+            self.scopes[event] = set(scope.split())
             for tenant in tenant_ids:
                 old = self.connections.get(tenant)
                 self.connections[tenant] = {
@@ -242,8 +340,7 @@ class FakeXeroState(FaultInjection):
             self.refresh[refresh] = (event, None)
         return {"id_token": _b64({"sub": "fake-user"}), "access_token": access,
                 "expires_in": int(self.access_ttl), "token_type": "Bearer",
-                "refresh_token": refresh,
-                "scope": "offline_access accounting.transactions.read accounting.settings.read"}
+                "refresh_token": refresh, "scope": " ".join(sorted(self.scopes.get(event, ())))}
 
     def use_refresh(self, token: str) -> str | None:
         """Rotation: the old token stays usable for the grace period, then dies."""
@@ -264,6 +361,13 @@ class FakeXeroState(FaultInjection):
                 return None
             return [t for t in self.grants.get(found[0], []) if t in self.connections]
 
+    def may_write(self, access_token: str) -> bool:
+        """The token's grant includes accounting.transactions (not only its .read)."""
+        with self.lock:
+            found = self.access.get(access_token)
+            return found is not None and "accounting.transactions" in self.scopes.get(
+                found[0], set())
+
     def revoke(self, tenant_id: str) -> None:
         """The organisation is disconnected: its connection and every token of its grants go."""
         with self.lock:
@@ -280,12 +384,27 @@ class FakeXeroState(FaultInjection):
     def webhook(self, tenant_id: str, note_ids: list[str], event_type: str = "UPDATE", *,
                 kind: str = "ACCRECCREDIT") -> tuple[bytes, dict[str, str]]:
         """A signed CREDITNOTE notification: (body, headers)."""
+        return self._notify(tenant_id, "CREDITNOTE", "CreditNotes", note_ids, event_type,
+                            {"Type": kind, "Status": "AUTHORISED"})
+
+    def invoice_webhook(self, tenant_id: str, invoice_ids: list[str],
+                        event_type: str = "UPDATE") -> tuple[bytes, dict[str, str]]:
+        """A signed INVOICE notification (bills raise them too): (body, headers). Unlike
+        CREDITNOTE events these carry no ``data`` (xero-webhooks.yaml)."""
+        return self._notify(tenant_id, "INVOICE", "Invoices", invoice_ids, event_type, None)
+
+    def _notify(self, tenant_id: str, category: str, collection: str, ids: list[str],
+                event_type: str, data: dict[str, str] | None) -> tuple[bytes, dict[str, str]]:
         when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
-        events = [{"resourceUrl": f"https://api.xero.com/api.xro/2.0/CreditNotes/{n}",
-                   "resourceId": n, "tenantId": tenant_id, "tenantType": "ORGANISATION",
-                   "eventCategory": "CREDITNOTE", "eventType": event_type,
-                   "eventDateUtc": when, "data": {"Type": kind, "Status": "AUTHORISED"}}
-                  for n in note_ids]
+        events = []
+        for resource in ids:
+            event: dict[str, Any] = {
+                "resourceUrl": f"https://api.xero.com/api.xro/2.0/{collection}/{resource}",
+                "resourceId": resource, "tenantId": tenant_id, "tenantType": "ORGANISATION",
+                "eventCategory": category, "eventType": event_type, "eventDateUtc": when}
+            if data is not None:
+                event["data"] = dict(data)
+            events.append(event)
         body = json.dumps({"events": events, "firstEventSequence": 1,
                            "lastEventSequence": len(events),
                            "entropy": secrets.token_hex(10).upper()}).encode()
