@@ -27,7 +27,9 @@ def stamp(text: object) -> datetime | None:
         return None
 
 
-def _date(text: str) -> date | None:
+def day(fields: dict[str, str], key: str) -> date | None:
+    """A date field (``MM/DD/YYYY``, or ISO); empty → None, anything else → ValueError."""
+    text = fields.get(key, "")
     if not text:
         return None
     for pattern in ("%m/%d/%Y", "%Y-%m-%d"):
@@ -35,10 +37,22 @@ def _date(text: str) -> date | None:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             pass
-    raise ValueError(f"WHENCREATED {text!r} is not a date")
+    raise ValueError(f"{key} {text!r} is not a date")
 
 
-def _minor(fields: dict[str, str], key: str, currency: str) -> int:
+def totals(fields: dict[str, str], default_currency: str) -> tuple[str, str, str]:
+    """(currency, entered field, due field): the transaction-currency ``TRX_`` totals and
+    CURRENCY when the record has them, else the base-currency totals and BASECURR."""
+    trx = bool(fields.get("TRX_TOTALENTERED"))
+    entered_key, due_key = (("TRX_TOTALENTERED", "TRX_TOTALDUE") if trx
+                            else ("TOTALENTERED", "TOTALDUE"))
+    order = ("CURRENCY", "BASECURR") if trx else ("BASECURR", "CURRENCY")
+    currency = money.check_currency(next((fields[k] for k in order if fields.get(k)),
+                                         default_currency))
+    return currency, entered_key, due_key
+
+
+def minor(fields: dict[str, str], key: str, currency: str) -> int:
     if not fields.get(key):
         raise ValueError(f"{key} is missing")
     try:
@@ -57,18 +71,13 @@ def parse_adjustment(fields: dict[str, str], default_currency: str = "USD") -> R
     if state in SKIP_STATES:
         return None
     try:
-        trx = bool(fields.get("TRX_TOTALENTERED"))
-        entered_key, due_key = (("TRX_TOTALENTERED", "TRX_TOTALDUE") if trx
-                                else ("TOTALENTERED", "TOTALDUE"))
-        order = ("CURRENCY", "BASECURR") if trx else ("BASECURR", "CURRENCY")
-        currency = money.check_currency(next((fields[k] for k in order if fields.get(k)),
-                                             default_currency))
-        entered = _minor(fields, entered_key, currency)
+        currency, entered_key, due_key = totals(fields, default_currency)
+        entered = minor(fields, entered_key, currency)
         voided = state in VOID_STATES
         if entered > 0 or (entered == 0 and not voided):
             return None  # a debit memo (positive), or nothing to show
         total = -entered
-        remaining = 0 if voided else -_minor(fields, due_key, currency)
+        remaining = 0 if voided else -minor(fields, due_key, currency)
         if not 0 <= remaining <= total:
             raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
         customer = fields.get("CUSTOMERID")
@@ -79,10 +88,9 @@ def parse_adjustment(fields: dict[str, str], default_currency: str = "USD") -> R
             customer_external_id=customer,
             customer_name=fields.get("CUSTOMERNAME") or f"{NAME} customer {customer}",
             currency=currency, total_minor=total, remaining_minor=remaining,
-            issue_date=_date(fields.get("WHENCREATED", "")), voided=voided)
+            issue_date=day(fields, "WHENCREATED"), voided=voided)
     except (ValueError, money.MoneyError) as exc:
         return BadRecord(ext, f"AR adjustment {ext}: {exc}")
-
 
 
 def parse_line(fields: dict[str, str], currency: str) -> RemoteLine:
