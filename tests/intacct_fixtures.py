@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from creditdesk.connectors import http
-from creditdesk.connectors import intacct_writes
+from creditdesk.connectors import http, intacct_writes
 from creditdesk.connectors import sage_intacct as intacct
 from creditdesk_devtools.fakes.intacct import PATH, create_app
 from creditdesk_devtools.fakes.intacct_state import FakeIntacctState
