@@ -11,6 +11,7 @@ import pytest
 
 from creditdesk.connectors import base, intacct_writes
 from creditdesk.connectors.base import CreditWrite, Written
+from creditdesk_devtools.fakes import intacct_payments
 from tests.intacct_fixtures import COMPANY, USER, FakeIntacct
 from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
 
@@ -113,8 +114,6 @@ def test_y12_a_closed_period_is_refused_and_the_same_key_works_once_reopened(
 
 def test_y12_a_missing_permission_is_a_refusal_not_a_reconnection(
         fake_intacct: FakeIntacct, monkeypatch: pytest.MonkeyPatch) -> None:
-    from creditdesk_devtools.fakes import intacct_payments
-
     def no_permission(*_: object) -> str:
         raise intacct_payments.Refusal("User api_user does not have permission to create "
                                        "AR payments")

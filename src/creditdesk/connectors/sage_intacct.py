@@ -313,9 +313,12 @@ class SageIntacct:
             for start in range(0, len(ids), TARGET_BATCH):
                 chunk = ids[start:start + TARGET_BATCH]
                 found = self._read_ids(kind, [i for i in chunk if wanted[i] != DELETED])
-                records = [found[i] if i in found else kind.gone(i) for i in chunk
-                           if i not in found or found[i] is not None]
-                yield Batch(self._with_lines(kind, [r for r in records if r is not None]), None)
+                records: list[Record] = []
+                for record_no in chunk:
+                    record = found[record_no] if record_no in found else kind.gone(record_no)
+                    if record is not None:
+                        records.append(record)
+                yield Batch(self._with_lines(kind, records), None)
 
     def _read_ids(self, kind: Kind, record_nos: list[str]) -> dict[str, Record | None]:
         """RECORDNO → its record (None: present but not reported); absent ones are gone."""

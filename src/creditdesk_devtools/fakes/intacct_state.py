@@ -124,17 +124,22 @@ class FakeIntacctState(FaultInjection):
         """ARADJUSTMENTITEM rows of an adjustment (RECORDKEY = its RECORDNO), replaced."""
         with self.lock:
             company = self.companies[company_id]
-            row = company.adjustments[record_no]
-            out = []
-            for n, (description, value) in enumerate(lines, start=1):
-                company.next_line_no += 1
-                out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": record_no,
-                            "LINE_NO": str(n), "ENTRYDESCRIPTION": description,
-                            "AMOUNT": amount(value), "TRX_AMOUNT": amount(value),
-                            "CURRENCY": row["CURRENCY"], "BASECURR": row["BASECURR"]})
-            company.lines[record_no] = out
-            if touch:
-                self.touch(row)
+            company.lines[record_no] = self._line_rows(
+                company, company.adjustments[record_no], lines, touch)
+
+    def _line_rows(self, company: Company, row: dict[str, str], lines: list[tuple[str, str]],
+                   touch: bool, **more: str) -> list[dict[str, str]]:
+        """Line records (ENTRYDESCRIPTION, amount) of the record ``row``, numbered anew."""
+        out = []
+        for n, (description, value) in enumerate(lines, start=1):
+            company.next_line_no += 1
+            out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": row["RECORDNO"],
+                        "LINE_NO": str(n), "ENTRYDESCRIPTION": description, **more,
+                        "AMOUNT": amount(value), "TRX_AMOUNT": amount(value),
+                        "CURRENCY": row["CURRENCY"], "BASECURR": row["BASECURR"]})
+        if touch:
+            self.touch(row)
+        return out
 
     @staticmethod
     def _amounts(row: dict[str, str], total: str, due: str, state: str | None) -> None:
@@ -206,17 +211,8 @@ class FakeIntacctState(FaultInjection):
         """ARINVOICEITEM rows of an invoice (RECORDKEY = its RECORDNO), replaced."""
         with self.lock:
             company = self.companies[company_id]
-            row = company.invoices[record_no]
-            out = []
-            for n, (description, value) in enumerate(lines, start=1):
-                company.next_line_no += 1
-                out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": record_no,
-                            "LINE_NO": str(n), "ENTRYDESCRIPTION": description,
-                            "ITEMID": "", "AMOUNT": amount(value), "TRX_AMOUNT": amount(value),
-                            "CURRENCY": row["CURRENCY"], "BASECURR": row["BASECURR"]})
-            company.invoice_lines[record_no] = out
-            if touch:
-                self.touch(row)
+            company.invoice_lines[record_no] = self._line_rows(
+                company, company.invoices[record_no], lines, touch, ITEMID="")
 
     def update_invoice(self, company_id: str, record_no: str, **fields: str) -> None:
         with self.lock:
@@ -228,8 +224,7 @@ class FakeIntacctState(FaultInjection):
         """A payment received in Intacct: the invoice's TOTALDUE becomes ``due``."""
         with self.lock:
             row = self.companies[company_id].invoices[record_no]
-            self._amounts(row, row["TRX_TOTALENTERED"], due, None)
-            self.touch(row)
+            self.move_due(row, Decimal(due) - Decimal(row["TRX_TOTALDUE"]))
 
     def reverse_invoice(self, company_id: str, record_no: str) -> str:
         """As ``reverse`` does for adjustments [U]: the original turns Reversed, a Reversal
