@@ -4,9 +4,12 @@ control id, and removal by reversal."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from creditdesk.connectors import base, intacct_writes
@@ -14,6 +17,15 @@ from creditdesk.connectors.base import CreditWrite, Written
 from creditdesk_devtools.fakes import intacct_payments
 from tests.intacct_fixtures import COMPANY, USER, FakeIntacct
 from tests.intacct_fixtures import fake_intacct as fake_intacct  # the fixture
+
+
+@pytest.fixture
+def fake(fake_intacct: FakeIntacct) -> Iterator[FakeIntacct]:
+    """The fake with a patient client: a write is sent once, so a slow answer on a busy
+    machine must not pass for a timeout; the ``timeout`` fault answers later still."""
+    fake_intacct.state.timeout_delay = 2.5
+    with httpx.Client(timeout=2.0) as client:
+        yield replace(fake_intacct, client=client)
 
 
 def setup(fake: FakeIntacct, *, credit: str = "-250.00", owed: str = "500.00",
@@ -39,11 +51,11 @@ def made(fake: FakeIntacct) -> int:
 
 
 # writing ---------------------------------------------------------------------------------------
-def test_y11_an_arpymt_applies_the_memo_credit_to_the_invoice(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+def test_y11_an_arpymt_applies_the_memo_credit_to_the_invoice(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     written = c.write_credit(credit(memo, invoice, 10050))
-    company = fake_intacct.state.companies[COMPANY]
+    company = fake.state.companies[COMPANY]
     payment = company.payments[written.external_id]
     assert written == Written(payment["RECORDNO"])
     assert (payment["CUSTOMERID"], payment["PAYMENTMETHOD"], payment["FINANCIALENTITY"],
@@ -52,7 +64,7 @@ def test_y11_an_arpymt_applies_the_memo_credit_to_the_invoice(fake_intacct: Fake
     assert [(d["RECORDKEY"], d["ADJUSTMENTKEY"], d["TRX_ADJUSTMENTAMOUNT"])
             for d in company.payment_details[written.external_id]] == [
         (invoice, memo, "100.5")]
-    assert dues(fake_intacct, memo, invoice) == ("-149.5", "399.5")
+    assert dues(fake, memo, invoice) == ("-149.5", "399.5")
     assert "cd-app-1" in company.control_ids  # sent with uniqueid true, the request key
     after = list(c.fetch_targets({memo: base.CHANGED, base.invoice_key(invoice): base.CHANGED}))
     got = {type(r): r for b in after for r in b.records}
@@ -60,20 +72,20 @@ def test_y11_an_arpymt_applies_the_memo_credit_to_the_invoice(fake_intacct: Fake
     assert got[base.RemoteInvoice].balance_minor == 39950
 
 
-def test_y11_an_undeposited_funds_account_instead_of_a_bank(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector(account=intacct_writes.PaymentAccount(undeposited_account="1205"))
+def test_y11_an_undeposited_funds_account_instead_of_a_bank(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector(account=intacct_writes.PaymentAccount(undeposited_account="1205"))
     written = c.write_credit(credit(memo, invoice))
-    payment = fake_intacct.state.companies[COMPANY].payments[written.external_id]
+    payment = fake.state.companies[COMPANY].payments[written.external_id]
     assert payment["UNDEPOSITEDACCOUNTNO"] == "1205" and "FINANCIALENTITY" not in payment
 
 
-def test_y12_without_a_payment_account_nothing_is_sent(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector(account=intacct_writes.PaymentAccount())
+def test_y12_without_a_payment_account_nothing_is_sent(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector(account=intacct_writes.PaymentAccount())
     with pytest.raises(base.WriteRefused, match="financial_entity or undeposited_account"):
         c.write_credit(credit(memo, invoice))
-    assert fake_intacct.state.requests == [] and made(fake_intacct) == 0
+    assert fake.state.requests == [] and made(fake) == 0
 
 
 def test_payment_account_comes_from_the_stored_credentials() -> None:
@@ -90,153 +102,153 @@ def test_payment_account_comes_from_the_stored_credentials() -> None:
     ({"invoice": "99999"}, r"Invalid RECORDKEY '99999'"),
 ])
 def test_y12_a_refusal_is_intacct_s_words_and_makes_nothing(
-        fake_intacct: FakeIntacct, change: dict[str, object], words: str) -> None:
-    memo, invoice = setup(fake_intacct)
+        fake: FakeIntacct, change: dict[str, object], words: str) -> None:
+    memo, invoice = setup(fake)
     args: dict[str, object] = {"memo": memo, "invoice": invoice, **change}
     with pytest.raises(base.WriteRefused, match=r"BL01001973: .*" + words):
-        fake_intacct.connector().write_credit(credit(**args))  # type: ignore[arg-type]
-    assert made(fake_intacct) == 0
-    assert dues(fake_intacct, memo, invoice) == ("-250", "500")
+        fake.connector().write_credit(credit(**args))  # type: ignore[arg-type]
+    assert made(fake) == 0
+    assert dues(fake, memo, invoice) == ("-250", "500")
 
 
 def test_y12_a_closed_period_is_refused_and_the_same_key_works_once_reopened(
-        fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    company = fake_intacct.state.companies[COMPANY]
+        fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    company = fake.state.companies[COMPANY]
     company.closed_through = date(2025, 3, 31)
-    c = fake_intacct.connector()
+    c = fake.connector()
     with pytest.raises(base.WriteRefused, match="The period for 03/10/2025 is closed"):
         c.write_credit(credit(memo, invoice))
     company.closed_through = None
-    assert made(fake_intacct) == 0
+    assert made(fake) == 0
     assert c.write_credit(credit(memo, invoice)).external_id in company.payments  # retried
 
 
 def test_y12_a_missing_permission_is_a_refusal_not_a_reconnection(
-        fake_intacct: FakeIntacct, monkeypatch: pytest.MonkeyPatch) -> None:
+        fake: FakeIntacct, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_permission(*_: object) -> str:
         raise intacct_payments.Refusal("User api_user does not have permission to create "
                                        "AR payments")
     monkeypatch.setattr("creditdesk_devtools.fakes.intacct.create_payment", no_permission)
-    memo, invoice = setup(fake_intacct)
+    memo, invoice = setup(fake)
     with pytest.raises(base.WriteRefused, match="does not have permission"):
-        fake_intacct.connector().write_credit(credit(memo, invoice))
+        fake.connector().write_credit(credit(memo, invoice))
 
 
 # lost answers, repeats and faults -------------------------------------------------------------
 @pytest.mark.reliability
 def test_y12_a_lost_answer_is_found_and_a_repeat_makes_no_second(
-        fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+        fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     c.open_session()
     write = credit(memo, invoice)
     assert c.find_credit(write) is None
-    fake_intacct.state.inject("timeout")  # made in Intacct, the answer never arrives
+    fake.state.inject("timeout")  # made in Intacct, the answer never arrives
     with pytest.raises(base.Transient, match="whether it was made is not known"):
         c.write_credit(write)
-    assert fake_intacct.sleeps == []  # a timeout is never resent blindly
+    assert fake.sleeps == []  # a timeout is never resent blindly
     found = c.find_credit(write)
-    assert found is not None and made(fake_intacct) == 1
+    assert found is not None and made(fake) == 1
     assert c.write_credit(write) == found  # Intacct refuses the control id: the first one
-    assert made(fake_intacct) == 1 and dues(fake_intacct, memo, invoice) == ("-150", "400")
-    assert fake_intacct.state.requests.count(f"create ARPYMT {found.external_id}") == 1
+    assert made(fake) == 1 and dues(fake, memo, invoice) == ("-150", "400")
+    assert fake.state.requests.count(f"create ARPYMT {found.external_id}") == 1
     other = credit(memo, invoice, app="app-2")
     assert c.find_credit(other) is None  # another application's payment is not this one
 
 
 @pytest.mark.parametrize("fault", ["503", "429", "throttle", "expired_session"])
 def test_y12_faults_before_intacct_ran_the_write_are_retried_once(
-        fake_intacct: FakeIntacct, fault: str) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+        fake: FakeIntacct, fault: str) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     c.open_session()
-    fake_intacct.state.inject(fault)
+    fake.state.inject(fault)
     written = c.write_credit(credit(memo, invoice))
-    assert made(fake_intacct) == 1 and written.external_id in (
-        fake_intacct.state.companies[COMPANY].payments)
+    assert made(fake) == 1 and written.external_id in (
+        fake.state.companies[COMPANY].payments)
 
 
-def test_y12_throttling_that_outlasts_the_retries_is_transient(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+def test_y12_throttling_that_outlasts_the_retries_is_transient(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     c.open_session()
-    fake_intacct.state.inject(*["503"] * 4)
+    fake.state.inject(*["503"] * 4)
     with pytest.raises(base.Transient, match="HTTP 503"):
         c.write_credit(credit(memo, invoice))
-    assert made(fake_intacct) == 0
+    assert made(fake) == 0
 
 
-def test_y12_revoked_credentials_need_reconnection(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+def test_y12_revoked_credentials_need_reconnection(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     c.open_session()
-    fake_intacct.state.companies[COMPANY].users[USER] = "rotated"
-    fake_intacct.state.expire_sessions()
+    fake.state.companies[COMPANY].users[USER] = "rotated"
+    fake.state.expire_sessions()
     with pytest.raises(base.NeedsReconnection, match="Sign-in information is incorrect"):
         c.write_credit(credit(memo, invoice))
-    assert made(fake_intacct) == 0
+    assert made(fake) == 0
 
 
 # removal --------------------------------------------------------------------------------------
 def test_y13_remove_reverses_the_payment_and_restores_both_balances(
-        fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+        fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     write = credit(memo, invoice)
     written = c.write_credit(write)
     c.remove_credit(write, written.external_id)
-    payment = fake_intacct.state.companies[COMPANY].payments[written.external_id]
+    payment = fake.state.companies[COMPANY].payments[written.external_id]
     assert payment["STATE"] == "Reversed"
-    assert dues(fake_intacct, memo, invoice) == ("-250", "500")
+    assert dues(fake, memo, invoice) == ("-250", "500")
     assert c.find_credit(write) is None  # a reversed payment is no application
     c.remove_credit(write, written.external_id)  # again: already reversed, fine
-    assert dues(fake_intacct, memo, invoice) == ("-250", "500")
+    assert dues(fake, memo, invoice) == ("-250", "500")
     again = credit(memo, invoice, app="app-2")  # a new application of the same credit
     assert c.write_credit(again).external_id != written.external_id
 
 
-def test_y13_removing_a_payment_that_is_gone_is_not_an_error(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    fake_intacct.connector().remove_credit(credit(memo, invoice), "99999")
-    assert "reverse_arpayment" in fake_intacct.state.requests
+def test_y13_removing_a_payment_that_is_gone_is_not_an_error(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    fake.connector().remove_credit(credit(memo, invoice), "99999")
+    assert "reverse_arpayment" in fake.state.requests
 
 
 @pytest.mark.reliability
-def test_y13_a_lost_reversal_answer_then_a_retry_reverses_once(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+def test_y13_a_lost_reversal_answer_then_a_retry_reverses_once(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     write = credit(memo, invoice)
     written = c.write_credit(write)
-    fake_intacct.state.inject("timeout")
+    fake.state.inject("timeout")
     with pytest.raises(base.Transient):
         c.remove_credit(write, written.external_id)
     c.remove_credit(write, written.external_id)  # the same control id: already done
-    assert dues(fake_intacct, memo, invoice) == ("-250", "500")  # restored once, not twice
+    assert dues(fake, memo, invoice) == ("-250", "500")  # restored once, not twice
 
 
-def test_y13_a_reversal_intacct_refuses_says_where_to_undo_it(fake_intacct: FakeIntacct) -> None:
-    memo, invoice = setup(fake_intacct)
-    c = fake_intacct.connector()
+def test_y13_a_reversal_intacct_refuses_says_where_to_undo_it(fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
     write = credit(memo, invoice)
     written = c.write_credit(write)
-    fake_intacct.state.companies[COMPANY].closed_through = (
-        fake_intacct.state.now().date() + timedelta(days=1))
+    fake.state.companies[COMPANY].closed_through = (
+        fake.state.now().date() + timedelta(days=1))
     no = written.external_id
     with pytest.raises(base.CannotRemove, match=(
             rf"refused to reverse AR payment {no} \(BL01001973: The period for .* is closed.*"
             rf"reverse payment {no} in Sage Intacct: Accounts Receivable \u203a Payments")):
         c.remove_credit(write, no)
-    assert dues(fake_intacct, memo, invoice) == ("-150", "400")
+    assert dues(fake, memo, invoice) == ("-150", "400")
 
 
-def test_amounts_are_sent_in_the_currency_s_digits(fake_intacct: FakeIntacct) -> None:
-    st = fake_intacct.state
+def test_amounts_are_sent_in_the_currency_s_digits(fake: FakeIntacct) -> None:
+    st = fake.state
     memo = st.add_adjustment(COMPANY, total="-1000", currency="JPY")
     invoice = st.add_invoice(COMPANY, total="5000", currency="JPY")
     write = CreditWrite("app-jpy", "cd-app-jpy", memo, invoice, "C-0058", "JPY", 700,
                         date(2025, 3, 10))
-    written = fake_intacct.connector().write_credit(write)
+    written = fake.connector().write_credit(write)
     detail = st.companies[COMPANY].payment_details[written.external_id][0]
     assert Decimal(detail["TRX_ADJUSTMENTAMOUNT"]) == 700
-    assert dues(fake_intacct, memo, invoice) == ("-300", "4300")
+    assert dues(fake, memo, invoice) == ("-300", "4300")
