@@ -23,11 +23,16 @@ import httpx
 from creditdesk.connectors import http
 from creditdesk.connectors import intacct_xml as ix
 from creditdesk.connectors.base import (
+    CHANGED,
     CannotRemove,
+    ConnectorError,
     CreditWrite,
+    RemoteInvoice,
+    RemoteMemo,
     Transient,
     WriteRefused,
     Written,
+    invoice_key,
 )
 from creditdesk.connectors.intacct_records import NAME
 from creditdesk.domain import money
@@ -130,7 +135,7 @@ def write_credit(conn: SageIntacct, write: CreditWrite) -> Written:
         if not record_no:
             raise Transient(f"{NAME} accepted the AR payment but named no RECORDNO; it will "
                             "be looked up")
-        return Written(record_no)
+        return read_back(conn, write, record_no)
     words = ix.describe(result.errors)
     if DUPLICATE in words.lower():
         found = find_credit(conn, write)
@@ -140,6 +145,21 @@ def write_credit(conn: SageIntacct, write: CreditWrite) -> Written:
     if CONCURRENT in words.lower():
         raise Transient(f"{NAME} is still processing an earlier attempt ({words})")
     raise WriteRefused(words)
+
+
+def read_back(conn: SageIntacct, write: CreditWrite, record_no: str) -> Written:
+    """``Written`` with the memo and invoice as Intacct reports them now (Y11: the balances
+    shown are the system's after it answered); a failed read leaves them None (the engine
+    reads them itself): the payment is made either way."""
+    try:
+        found = [r for batch in conn.fetch_targets({
+            write.memo_external_id: CHANGED, invoice_key(write.invoice_external_id): CHANGED})
+            for r in batch.records]
+    except ConnectorError:
+        return Written(record_no)
+    memo = next((r for r in found if isinstance(r, RemoteMemo)), None)
+    invoice = next((r for r in found if isinstance(r, RemoteInvoice)), None)
+    return Written(record_no, memo, invoice)
 
 
 def find_credit(conn: SageIntacct, write: CreditWrite) -> Written | None:

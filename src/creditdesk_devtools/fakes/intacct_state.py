@@ -15,7 +15,7 @@ from creditdesk_devtools.fakes.faults import FaultInjection
 
 STAMP = "%m/%d/%Y %H:%M:%S"
 # Faults a test can queue: throttle (an Intacct "try again later" error), 429/500/502/503
-# (HTTP), timeout, expired_session, garbage (a non-XML body).
+# (HTTP), timeout (carried out, answered too late), expired_session, garbage (a non-XML body).
 FAULTS = ("throttle", "429", "500", "502", "503", "timeout", "expired_session", "garbage")
 
 
