@@ -4,6 +4,7 @@ control id, and removal by reversal."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from creditdesk.connectors import base, intacct_writes
+from creditdesk.connectors import intacct_xml as ix
 from creditdesk.connectors.base import CreditWrite, Written
 from creditdesk_devtools.fakes import intacct_payments
 from tests.intacct_fixtures import COMPANY, USER, FakeIntacct
@@ -93,6 +95,17 @@ def test_y12_without_a_payment_account_nothing_is_sent(fake: FakeIntacct) -> Non
     with pytest.raises(base.WriteRefused, match="financial_entity or undeposited_account"):
         c.write_credit(credit(memo, invoice))
     assert fake.state.requests == [] and made(fake) == 0
+
+
+def test_a_write_envelope_is_unique_under_the_request_key() -> None:
+    body = ix.request("snd", "spw", ix.session("s1"), ix.create(ix.record("ARPYMT", {
+        "CUSTOMERID": "C-1", "ARPYMTDETAILS": {"ARPYMTDETAIL": [{"RECORDKEY": "7"}]}})),
+        function_controlid="cd-app-1", unique=True)
+    root = ET.fromstring(body)
+    assert root.findtext("control/uniqueid") == "true"
+    assert root.find("operation/content/function").get("controlid") == "cd-app-1"
+    assert root.findtext("operation/content/function/create/ARPYMT/ARPYMTDETAILS/"
+                         "ARPYMTDETAIL/RECORDKEY") == "7"
 
 
 def test_payment_account_comes_from_the_stored_credentials() -> None:
@@ -184,6 +197,17 @@ def test_y12_throttling_that_outlasts_the_retries_is_transient(fake: FakeIntacct
     with pytest.raises(base.Transient, match="HTTP 503"):
         c.write_credit(credit(memo, invoice))
     assert made(fake) == 0
+
+
+def test_y12_an_answer_that_is_not_intacct_xml_leaves_the_outcome_unknown(
+        fake: FakeIntacct) -> None:
+    memo, invoice = setup(fake)
+    c = fake.connector()
+    c.open_session()
+    fake.state.inject("garbage")
+    with pytest.raises(base.Transient, match="not known yet"):
+        c.write_credit(credit(memo, invoice))
+    assert c.find_credit(credit(memo, invoice)) is None  # this time it was not made
 
 
 def test_y12_revoked_credentials_need_reconnection(fake: FakeIntacct) -> None:

@@ -164,6 +164,9 @@ class SageIntacct:
                 if response.status_code in (401, 403):
                     raise NeedsReconnection(f"{NAME} refused access (HTTP "
                                             f"{response.status_code}); reconnect") from None
+                if write_key is not None:  # a proxy's page, or a cut answer: not known
+                    raise Transient(f"{NAME} answered the write with {exc}; whether it was "
+                                    "made is not known yet") from None
                 raise ConnectorError(f"{NAME} answered HTTP {response.status_code} with "
                                      f"{exc}") from None
             if not _throttled(parsed.all_errors()):
