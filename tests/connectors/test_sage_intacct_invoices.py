@@ -3,6 +3,7 @@ paging, the killed-run re-query, targeted reads, hard deletes, and cursors store
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 
 import pytest
@@ -234,6 +235,16 @@ def test_reconcile_finds_hard_deleted_invoices_by_their_keys(fake_intacct: FakeI
     listing = [r for r in st.requests if not r.startswith("auth") and r != "getAPISession"]
     assert listing == ["readByQuery ", "query ARADJUSTMENT offset 0",
                        "readByQuery ARINVOICE ", "readMore", "query ARINVOICE offset 0"]
+
+
+def test_fake_deletes_invoices_through_the_delete_function(fake_intacct: FakeIntacct) -> None:
+    keep, gone = fake_intacct.state.add_invoice(COMPANY), fake_intacct.state.add_invoice(COMPANY)
+    c = fake_intacct.connector()
+    request = ET.Element("delete")
+    ET.SubElement(request, "object").text = "ARINVOICE"
+    ET.SubElement(request, "keys").text = gone
+    assert c._run(request).ok and not c._run(request).ok  # no such record any more
+    assert set(invoices(list(c.fetch({})))) == {keep}
 
 
 def test_reconcile_holding_only_invoices_lists_only_invoices(fake_intacct: FakeIntacct) -> None:

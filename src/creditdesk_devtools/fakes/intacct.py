@@ -5,8 +5,8 @@ Checks the Web Services sender (control failure), the company login or session i
 readByQuery on ARADJUSTMENT, ARINVOICE and ARPYMT (``WHENMODIFIED`` comparisons or no filter,
 the listed fields, page size 1..1000, a stored result set) and readMore, ``query`` on those
 and their lines/details (select, ``in``/``equalto``/``and``/``or`` filters, orderby, pagesize
-1..2000 and offset; no result set kept), ``delete`` of AR adjustments (a hard delete),
-``create`` of an ARPYMT and ``reverse_arpayment`` (``intacct_payments``), and fails
+1..2000 and offset; no result set kept), ``delete`` of AR adjustments and invoices (a hard
+delete), ``create`` of an ARPYMT and ``reverse_arpayment`` (``intacct_payments``), and fails
 functions with errorno/description2 as Intacct does. With ``uniqueid`` true (the protocol's
 default) a function whose control id already ran to completion is refused, nothing done.
 Faults on demand: see ``FakeIntacctState.inject``; a ``timeout`` is answered late, after the
@@ -340,21 +340,24 @@ def query(state: FakeIntacctState, company_id: str, function: ET.Element,
 
 def delete(state: FakeIntacctState, company_id: str, function: ET.Element,
            controlid: str) -> ET.Element:
-    """``<delete><object>ARADJUSTMENT</object><keys>1,2</keys></delete>``: a hard delete.
-    A key that is not an adjustment fails the function (nothing is deleted)."""
+    """``<delete><object>ARADJUSTMENT</object><keys>1,2</keys></delete>`` (or ARINVOICE): a
+    hard delete. A key that is not such a record fails the function (nothing is deleted)."""
     obj = function.findtext("object", "").strip().upper()
     keys = [k.strip() for k in (function.findtext("keys") or "").split(",") if k.strip()]
-    if obj != "ARADJUSTMENT":
+    if obj not in ("ARADJUSTMENT", "ARINVOICE"):
         return _result("delete", controlid, [("Delete Failed", "",
                                                f"Object definition {obj} not found", "")])[0]
     with state.lock:
-        unknown = [k for k in keys if k not in state.companies[company_id].adjustments]
+        company = state.companies[company_id]
+        held = company.adjustments if obj == "ARADJUSTMENT" else company.invoices
+        unknown = [k for k in keys if k not in held]
         if unknown or not keys:
             return _result("delete", controlid, [(
-                "BL01001973", "", f"Could not delete ARADJUSTMENT {','.join(unknown)}: "
+                "BL01001973", "", f"Could not delete {obj} {','.join(unknown)}: "
                                   "no such record", "")])[0]
         for key in keys:
-            state.delete_adjustment(company_id, key)
+            (state.delete_adjustment if obj == "ARADJUSTMENT" else state.delete_invoice)(
+                company_id, key)
     state.requests[-1] = f"delete {obj} {','.join(keys)}"
     result, data = _result("delete", controlid)
     assert data is not None
