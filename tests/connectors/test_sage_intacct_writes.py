@@ -189,25 +189,19 @@ def test_y12_faults_before_intacct_ran_the_write_are_retried_once(
         fake.state.companies[COMPANY].payments)
 
 
-def test_y12_throttling_that_outlasts_the_retries_is_transient(fake: FakeIntacct) -> None:
+@pytest.mark.parametrize("faults,words", [
+    (["503"] * 4, "HTTP 503; gave up after 4 attempts"),  # a 5xx outlasting the retries
+    (["garbage"], "answered the write with .* not known yet"),  # not Intacct XML: unknown
+])
+def test_y12_faults_that_leave_nothing_made_are_transient(
+        fake: FakeIntacct, faults: list[str], words: str) -> None:
     memo, invoice = setup(fake)
     c = fake.connector()
     c.open_session()
-    fake.state.inject(*["503"] * 4)
-    with pytest.raises(base.Transient, match="HTTP 503"):
+    fake.state.inject(*faults)
+    with pytest.raises(base.Transient, match=words):
         c.write_credit(credit(memo, invoice))
-    assert made(fake) == 0
-
-
-def test_y12_an_answer_that_is_not_intacct_xml_leaves_the_outcome_unknown(
-        fake: FakeIntacct) -> None:
-    memo, invoice = setup(fake)
-    c = fake.connector()
-    c.open_session()
-    fake.state.inject("garbage")
-    with pytest.raises(base.Transient, match="not known yet"):
-        c.write_credit(credit(memo, invoice))
-    assert c.find_credit(credit(memo, invoice)) is None  # this time it was not made
+    assert made(fake) == 0 and c.find_credit(credit(memo, invoice)) is None
 
 
 def test_y12_revoked_credentials_need_reconnection(fake: FakeIntacct) -> None:
