@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from creditdesk.connectors import http
+from creditdesk.connectors import http, intacct_writes
 from creditdesk.connectors import sage_intacct as intacct
 from creditdesk_devtools.fakes.intacct import PATH, create_app
 from creditdesk_devtools.fakes.intacct_state import FakeIntacctState
@@ -17,6 +17,7 @@ from tests import local_server
 COMPANY = "HARBOR-CO"
 USER = "api_user"
 USER_PASSWORD = "api-user-pw"
+BANK = intacct_writes.PaymentAccount(financial_entity="BOA")  # where write-backs post
 
 
 @dataclass
@@ -35,10 +36,12 @@ class FakeIntacct:
     def retry(self) -> http.Retry:
         return http.Retry(attempts=4, base=0.01, sleep=self.sleeps.append)
 
-    def connector(self, page_size: int = 1000, **changes: str) -> intacct.SageIntacct:
+    def connector(self, page_size: int = 1000, *,
+                  account: intacct_writes.PaymentAccount = BANK,
+                  **changes: str) -> intacct.SageIntacct:
         return intacct.SageIntacct(self.client, self.credentials(**changes),
                                    endpoint=self.endpoint, retry=self.retry(),
-                                   page_size=page_size)
+                                   page_size=page_size, payment_account=account)
 
 
 @pytest.fixture

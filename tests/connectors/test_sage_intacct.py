@@ -100,13 +100,14 @@ def test_y6_incremental_filter_on_whenmodified(fake_intacct: FakeIntacct) -> Non
     assert set(second) == {changed, new}
     assert (second[changed].total_minor, second[changed].remaining_minor) == (20000, 5000)
     queries = [r for r in state.requests if r.startswith("readByQuery")]
-    assert queries[-1] == f"readByQuery WHENMODIFIED >= '{cursor['since']}'"
+    assert queries[-2:] == [f"readByQuery WHENMODIFIED >= '{cursor['since']}'",
+                            "readByQuery ARINVOICE "]  # no invoice seen yet: all of them
 
 
 def test_y6_pages_through_read_more_until_none_remain(fake_intacct: FakeIntacct) -> None:
     ids = {fake_intacct.state.add_adjustment(COMPANY, total="-1.00") for _ in range(7)}
     batches = list(fake_intacct.connector(page_size=3).fetch({}))
-    assert [len(b.records) for b in batches] == [3, 3, 1]
+    assert [len(b.records) for b in batches] == [3, 3, 1, 0]  # then the (empty) invoices
     assert set(memos(batches)) == ids and len(records(batches)) == 7
     assert fake_intacct.state.requests.count("readMore") == 2
     assert batches[0].cursor["seen_max"] and "since" not in batches[0].cursor
@@ -127,7 +128,8 @@ def test_y6_a_worker_killed_after_fetching_a_page_it_never_landed_loses_nothing(
     rest = list(fake_intacct.connector(page_size=2).fetch(first.cursor))
     assert set(memos([first, *rest])) == set(ids)
     resumed = [r for r in fake_intacct.state.requests[before:] if r.startswith("read")]
-    assert resumed == ["readByQuery ", "readMore", "readMore"]  # again from the old since
+    assert resumed == ["readByQuery ", "readMore", "readMore",  # again from the old since
+                       "readByQuery ARINVOICE "]
 
 
 def test_y6_a_cursor_saved_with_a_result_id_queries_again(fake_intacct: FakeIntacct) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import date
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -105,24 +106,85 @@ def read_by_query(obj: str, fields: list[str], query: str, page_size: int) -> ET
     return fn
 
 
-def query_in(obj: str, fields: list[str], field: str, values: list[str], *,
-             order_by: list[str], page_size: int, offset: int = 0) -> ET.Element:
-    """The newer ``query`` function: ``field`` IN ``values``, sorted, paged by ``offset``
-    (no result set is kept on Intacct's side, unlike readByQuery/readMore)."""
+def query(obj: str, fields: list[str], where: ET.Element | None, *, order_by: list[str],
+          page_size: int, offset: int = 0) -> ET.Element:
+    """The newer ``query`` function: ``where`` (a filter element from ``in_``/``equal_to``/
+    ``and_``, or None), sorted, paged by ``offset`` (no result set is kept on Intacct's side,
+    unlike readByQuery/readMore)."""
     fn = ET.Element("query")
     _sub(fn, "object", obj)
     select = _sub(fn, "select")
     for name in fields:
         _sub(select, "field", name)
-    where = _sub(_sub(fn, "filter"), "in")
-    _sub(where, "field", field)
-    for value in values:
-        _sub(where, "value", value)
+    if where is not None:
+        _sub(fn, "filter").append(where)
     orderby = _sub(fn, "orderby")
     for name in order_by:
         _sub(_sub(orderby, "order"), "field", name)
     _sub(fn, "pagesize", str(page_size))
     _sub(fn, "offset", str(offset))
+    return fn
+
+
+def in_(field: str, values: list[str]) -> ET.Element:
+    cond = ET.Element("in")
+    _sub(cond, "field", field)
+    for value in values:
+        _sub(cond, "value", value)
+    return cond
+
+
+def equal_to(field: str, value: str) -> ET.Element:
+    cond = ET.Element("equalto")
+    _sub(cond, "field", field)
+    _sub(cond, "value", value)
+    return cond
+
+
+def and_(*conditions: ET.Element) -> ET.Element:
+    both = ET.Element("and")
+    both.extend(conditions)
+    return both
+
+
+def query_in(obj: str, fields: list[str], field: str, values: list[str], *,
+             order_by: list[str], page_size: int, offset: int = 0) -> ET.Element:
+    """``query`` with ``field`` IN ``values``."""
+    return query(obj, fields, in_(field, values), order_by=order_by, page_size=page_size,
+                 offset=offset)
+
+
+def record(tag: str, values: dict[str, object]) -> ET.Element:
+    """An object element for ``create``: ``values`` in order; a dict value is a nested
+    element, a list of dicts repeats its element (``{"ARPYMTDETAIL": [{...}, {...}]}``)."""
+    element = ET.Element(tag)
+    for name, value in values.items():
+        if isinstance(value, dict):
+            element.append(record(name, value))
+        elif isinstance(value, list):
+            for item in value:
+                element.append(record(name, item))
+        else:
+            _sub(element, name, str(value))
+    return element
+
+
+def create(obj: ET.Element) -> ET.Element:
+    fn = ET.Element("create")
+    fn.append(obj)
+    return fn
+
+
+def reverse_arpayment(key: str, on: date, description: str) -> ET.Element:
+    """The legacy ``reverse_arpayment``: the ``key`` attribute, ``datereversed``, then the
+    optional ``description`` (the order the PHP SDK's ArPaymentReverse writes) [IA-DOC-PYMT]."""
+    fn = ET.Element("reverse_arpayment")
+    fn.set("key", key)
+    when = _sub(fn, "datereversed")
+    _sub(when, "year", f"{on.year:04d}")
+    _sub(when, "month", f"{on.month:02d}")
+    _sub(when, "day", f"{on.day:02d}")
+    _sub(fn, "description", description)
     return fn
 
 
@@ -133,13 +195,18 @@ def read_more(result_id: str) -> ET.Element:
 
 
 def request(sender_id: str, sender_password: str, auth: ET.Element, function: ET.Element,
-            *, controlid: str | None = None, function_controlid: str = "f1") -> bytes:
+            *, controlid: str | None = None, function_controlid: str = "f1",
+            unique: bool = False) -> bytes:
+    """One function in an envelope. ``unique``: Intacct refuses to run a function whose
+    ``function_controlid`` it already ran to completion (writes send a stable one per
+    write, so a repeat is refused rather than made twice; reads send ``false``: repeating
+    them is harmless) [IA-DOC-REQ]."""
     root = ET.Element("request")
     control = _sub(root, "control")
     _sub(control, "senderid", sender_id)
     _sub(control, "password", sender_password)
     _sub(control, "controlid", controlid or f"creditdesk-{uuid.uuid4().hex}")
-    _sub(control, "uniqueid", "false")  # reads: repeating a request is harmless
+    _sub(control, "uniqueid", "true" if unique else "false")
     _sub(control, "dtdversion", DTD_VERSION)
     _sub(control, "includewhitespace", "false")
     operation = _sub(root, "operation", None)

@@ -1,13 +1,15 @@
 """Sage Intacct: XML Web Services (sender credentials + company user), sessions from
-getAPISession, customer credit memos read as AR adjustments (ARADJUSTMENT) changed since
-WHENMODIFIED with readByQuery/readMore, and once a day a listing of every adjustment's RECORDNO
-to find hard deletes (accounting-apis.md section 3)."""
+getAPISession, customer credit memos read as AR adjustments (ARADJUSTMENT) and invoices as AR
+invoices (ARINVOICE, Y9) changed since WHENMODIFIED with readByQuery/readMore, and once a day a
+listing of every held record's RECORDNO to find hard deletes (accounting-apis.md section 3).
+Applications of credit are written back as ARPYMTs (``intacct_writes``, Y11-Y13)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,16 +17,29 @@ from urllib.parse import urlsplit
 import httpx
 
 from creditdesk.connectors import http
+from creditdesk.connectors import intacct_invoices as inv
+from creditdesk.connectors import intacct_writes as writes
 from creditdesk.connectors import intacct_xml as ix
 from creditdesk.connectors.base import (
+    CHANGED,
+    DELETED,
+    TARGET_BATCH,
     Batch,
     ConnectorError,
+    CreditWrite,
+    Deleted,
+    DeletedInvoice,
     NeedsReconnection,
     Reconciliation,
     Record,
     Refused,
+    RemoteInvoice,
     RemoteMemo,
+    Targets,
     Transient,
+    Written,
+    invoice_key,
+    split_targets,
 )
 from creditdesk.connectors.intacct_records import (
     NAME,
@@ -48,6 +63,31 @@ THROTTLE_HINTS = ("try again later", "rate limit", "too many")  # [S] tap-intacc
 # A hard delete leaves no trace in readByQuery: this often, a run lists every RECORDNO.
 RECONCILE_EVERY = timedelta(hours=24)
 VERIFY_BATCH = 100  # RECORDNOs per confirming ``query`` (RECORDNO IN ...)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of record read: credit memos (AR adjustments) or invoices (AR invoices)."""
+
+    what: str
+    obj: str
+    fields: list[str]
+    line_obj: str
+    line_fields: list[str]
+    since_key: str  # the cursor's WHENMODIFIED for this kind
+    seen_key: str  # the newest WHENMODIFIED seen by a pass not yet finished
+    parse: Callable[[dict[str, str], str], Record | None]
+    with_lines: Callable[[Any, list[dict[str, str]]], Any]
+    record_type: type[RemoteMemo] | type[RemoteInvoice]
+    gone: Callable[[str], Record]
+    key: Callable[[str], str] = dc_field(default=str)  # its key in targets and ``known``
+
+
+MEMOS = Kind("adjustment", OBJECT, FIELDS, LINE_OBJECT, LINE_FIELDS, "since", "seen_max",
+             parse_adjustment, with_lines, RemoteMemo, Deleted)
+INVOICES = Kind("invoice", inv.OBJECT, inv.FIELDS, inv.LINE_OBJECT, inv.LINE_FIELDS,
+                "invoices_since", "invoices_seen_max", inv.parse_invoice, inv.with_lines,
+                RemoteInvoice, DeletedInvoice, invoice_key)
 
 
 def default_endpoint() -> str:
@@ -89,7 +129,8 @@ class SageIntacct:
     def __init__(self, client: httpx.Client, credentials: Credentials, *,
                  endpoint: str | None = None, retry: http.Retry | None = None,
                  page_size: int = PAGE_SIZE, default_currency: str = "USD",
-                 reconcile_every: timedelta = RECONCILE_EVERY) -> None:
+                 reconcile_every: timedelta = RECONCILE_EVERY,
+                 payment_account: writes.PaymentAccount | None = None) -> None:
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
         self.client, self.credentials = client, credentials
@@ -97,23 +138,35 @@ class SageIntacct:
         self.retry = retry or http.Retry()
         self.page_size, self.default_currency = page_size, default_currency
         self.reconcile_every = reconcile_every
+        self.payment_account = payment_account or writes.PaymentAccount()
         self.session_id: str | None = None
         self.session_url = self.endpoint
 
     # transport ---------------------------------------------------------------
-    def _exchange(self, url: str, auth: Any, function: Any) -> ix.Response:
-        """POST one function, retrying Intacct's "try again later" answers with back-off."""
+    def _exchange(self, url: str, auth: Any, function: Any,
+                  write_key: str | None = None) -> ix.Response:
+        """POST one function, retrying Intacct's "try again later" answers with back-off (a
+        throttled function did not run). ``write_key``: a write, sent with that function
+        control id and ``uniqueid`` true, and never resent after a timeout."""
         c = self.credentials
         for attempt in range(self.retry.attempts):
-            body = ix.request(c.sender_id, c.sender_password, auth, function)
-            response = http.send(self.client, self.retry, "POST", url, what=NAME, content=body,
-                                 headers={"Content-Type": "application/xml"})
+            if write_key is None:
+                body = ix.request(c.sender_id, c.sender_password, auth, function)
+                response = http.send(self.client, self.retry, "POST", url, what=NAME,
+                                     content=body, headers={"Content-Type": "application/xml"})
+            else:
+                body = ix.request(c.sender_id, c.sender_password, auth, function,
+                                  function_controlid=write_key, unique=True)
+                response = writes.send_once(self.client, self.retry, url, body)
             try:
                 parsed = ix.parse(response.content)
             except ix.MalformedResponse as exc:
                 if response.status_code in (401, 403):
                     raise NeedsReconnection(f"{NAME} refused access (HTTP "
                                             f"{response.status_code}); reconnect") from None
+                if write_key is not None:  # a proxy's page, or a cut answer: not known
+                    raise Transient(f"{NAME} answered the write with {exc}; whether it was "
+                                    "made is not known yet") from None
                 raise ConnectorError(f"{NAME} answered HTTP {response.status_code} with "
                                      f"{exc}") from None
             if not _throttled(parsed.all_errors()):
@@ -156,12 +209,14 @@ class SageIntacct:
                 "user_id": parsed.auth.get("userid", c.user_id), "endpoint": self.session_url,
                 "session_timeout": parsed.auth.get("sessiontimeout", "")}
 
-    def _one(self, parsed: ix.Response) -> ix.Result:
+    def _one(self, parsed: ix.Response, write: bool = False) -> ix.Result:
+        """The one function result; a read refused for want of a permission needs the
+        partner (a write's refusal, permission or not, is the caller's to word: Y12)."""
         if len(parsed.results) != 1:
             raise ConnectorError(f"{NAME} answered with {len(parsed.results)} results for one "
                                  "function")
         result = parsed.results[0]
-        if not result.ok:
+        if not result.ok and not write:
             detail = ix.describe(result.errors)
             if "permission" in detail.lower():
                 raise NeedsReconnection(f"{NAME} user {self.credentials.user_id!r} may not "
@@ -169,18 +224,19 @@ class SageIntacct:
                                         "permission, then reconnect")
         return result
 
-    def _run(self, function: Any) -> ix.Result:
-        """One function in the session; an expired session is re-opened once, then retried."""
+    def _run(self, function: Any, write_key: str | None = None) -> ix.Result:
+        """One function in the session; an expired session is re-opened once, then retried
+        (a refused session ran nothing, so a write may be sent again)."""
         for attempt in (1, 2):
             if self.session_id is None:
                 self.open_session()
             parsed = self._exchange(self.session_url, ix.session(self.session_id or ""),
-                                    function)
+                                    function, write_key)
             if not parsed.control_ok:
                 raise NeedsReconnection(f"{NAME} refused the Web Services sender "
                                         f"({ix.describe(parsed.control_errors)}); reconnect")
             if parsed.auth_ok:
-                return self._one(parsed)
+                return self._one(parsed, write_key is not None)
             self.session_id = None  # expired or ended: sign in again, once
             if attempt == 2:
                 raise NeedsReconnection(f"{NAME} refused a fresh session "
@@ -198,47 +254,88 @@ class SageIntacct:
 
     # reading -----------------------------------------------------------------
     def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
-        """AR adjustments changed since ``cursor['since']`` (a WHENMODIFIED), page by page.
+        """AR adjustments, then AR invoices, changed since the cursor, page by page.
 
-        readByQuery has no ORDER BY, so ``since`` only moves at the end of a run, to the newest
-        WHENMODIFIED seen (``>=``: the same second is read again, harmlessly). Mid-run cursors
-        carry only ``seen_max``: a killed run queries again from ``since`` and re-reads the
+        Each kind keeps its own WHENMODIFIED: ``since``/``seen_max`` for adjustments (the keys
+        of cursors stored before invoices were read: such a cursor reads invoices from the
+        beginning), ``invoices_since``/``invoices_seen_max`` for invoices. readByQuery has no
+        ORDER BY, so a ``since`` only moves at the end of its kind's pass, to the newest
+        WHENMODIFIED seen (``>=``: the same second is read again, harmlessly). Mid-pass cursors
+        carry only the ``seen`` key: a killed run queries again from ``since`` and re-reads the
         pages it had landed (upserts make that harmless). It never resumes with readMore: the
         result set moves on at every readMore, so a page fetched by a worker that died before
         landing it would be skipped for good.
         """
         state = {k: v for k, v in cursor.items() if v is not None}
         state.pop("result_id", None)  # a cursor saved before readMore was known to lose pages
-        since = stamp(state.get("since"))  # re-formatted: never raw text inside the query
+        yield from self._changed(MEMOS, state)
+        yield from self._changed(INVOICES, state)
+
+    def _changed(self, kind: Kind, state: dict[str, Any]) -> Iterator[Batch]:
+        """One kind's pass; ``state`` (the cursor being built) is updated as pages go."""
+        since = stamp(state.get(kind.since_key))  # re-formatted: never raw text in the query
         query = f"WHENMODIFIED >= '{since.strftime(STAMP)}'" if since else ""
-        result = self._run(ix.read_by_query(OBJECT, FIELDS, query, self.page_size))
-        seen = stamp(state.get("seen_max"))
+        result = self._run(ix.read_by_query(kind.obj, kind.fields, query, self.page_size))
+        seen = stamp(state.get(kind.seen_key))
         while True:
             data = self._data(result)
             records: list[Record] = []
             for element in list(data):
-                fields = {c.tag.upper(): (c.text or "").strip() for c in element}
+                fields = _fields(element)
                 when = stamp(fields.get("WHENMODIFIED"))
                 seen = max(seen, when) if seen and when else (seen or when)
-                record = parse_adjustment(fields, self.default_currency)
+                record = kind.parse(fields, self.default_currency)
                 if record is not None:
                     records.append(record)
-            records = self._with_lines(records)
+            records = self._with_lines(kind, records)
             remaining, result_id = data.get("numremaining", "0"), data.get("resultId", "")
             if remaining.isdigit() and int(remaining) > 0:
                 if not result_id:
                     raise ConnectorError(f"{NAME} reported {remaining} more records without "
                                          "a resultId")
-                state.update(seen_max=seen.strftime(STAMP) if seen else None)
+                state[kind.seen_key] = seen.strftime(STAMP) if seen else None
                 yield Batch(records, {k: v for k, v in state.items() if v is not None},
                             {"numremaining": int(remaining)})
                 result = self._run(ix.read_more(result_id))
                 continue
-            state.pop("seen_max", None)
+            state.pop(kind.seen_key, None)
             if seen:
-                state["since"] = seen.strftime(STAMP)
-            yield Batch(records, state, {"numremaining": 0})
+                state[kind.since_key] = seen.strftime(STAMP)
+            yield Batch(records, {k: v for k, v in state.items() if v is not None},
+                        {"numremaining": 0})
             return
+
+    def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
+        """Exactly the named adjustments and invoices (``base.invoice_key`` for invoices):
+        ``query`` RECORDNO IN (...), ``TARGET_BATCH`` at a time, with their lines. One the
+        query does not return, or named as deleted, is ``Deleted``/``DeletedInvoice``; one
+        that is no longer a credit memo or an owed invoice (a draft) is left out."""
+        memos, invoices = split_targets(targets)
+        for kind, wanted in ((MEMOS, memos), (INVOICES, invoices)):
+            ids = sorted(wanted, key=_numeric)
+            for start in range(0, len(ids), TARGET_BATCH):
+                chunk = ids[start:start + TARGET_BATCH]
+                found = self._read_ids(kind, [i for i in chunk if wanted[i] != DELETED])
+                records: list[Record] = []
+                for record_no in chunk:
+                    record = found[record_no] if record_no in found else kind.gone(record_no)
+                    if record is not None:
+                        records.append(record)
+                yield Batch(self._with_lines(kind, records), None)
+
+    def _read_ids(self, kind: Kind, record_nos: list[str]) -> dict[str, Record | None]:
+        """RECORDNO → its record (None: present but not reported); absent ones are gone."""
+        if not record_nos:
+            return {}
+        data = self._data(self._run(ix.query_in(
+            kind.obj, kind.fields, "RECORDNO", record_nos, order_by=["RECORDNO"],
+            page_size=LINE_PAGE_SIZE)))
+        out: dict[str, Record | None] = {}
+        for element in list(data):
+            fields = _fields(element)
+            if fields.get("RECORDNO") in record_nos:
+                out[fields["RECORDNO"]] = kind.parse(fields, self.default_currency)
+        return out
 
     # reconciliation: hard deletes ------------------------------------------------------
     def reconcile_due(self, cursor: dict[str, Any], *, now: datetime,
@@ -252,24 +349,29 @@ class SageIntacct:
 
     def reconcile(self, cursor: dict[str, Any], known: set[str], *, now: datetime,
                   progress: Callable[[], None] = lambda: None) -> Reconciliation:
-        """readByQuery ARADJUSTMENT with only RECORDNO and no filter, then readMore until none
-        remain (all in this call: a result set is not resumed across runs), then a ``query``
-        ``RECORDNO IN (...)`` for the held memos missing from it: only those it does not return
-        are gone. The listing runs before the incremental read, never between its readMores."""
+        """For each kind held (memo ids, and invoices by ``base.invoice_key``): readByQuery
+        with only RECORDNO and no filter, then readMore until none remain (all in this call:
+        a result set is not resumed across runs), then a ``query`` ``RECORDNO IN (...)`` for
+        the held records missing from it: only those it does not return are gone. The
+        listing runs before the incremental read, never between its readMores."""
         state = {**cursor, "reconciled_at": now.isoformat()}
-        if not known:  # nothing here to void
-            return Reconciliation(frozenset(), state)
-        present = self._list_ids(progress)
-        missing = sorted(known - present, key=_numeric)
-        gone = frozenset(missing) - self._still_present(missing, progress)
-        return Reconciliation(gone, state)
+        memos, invoices = split_targets(dict.fromkeys(known, CHANGED))
+        gone: set[str] = set()
+        for kind, held in ((MEMOS, memos), (INVOICES, invoices)):
+            if not held:  # nothing of this kind here to void
+                continue
+            present = self._list_ids(kind, progress)
+            missing = sorted(set(held) - present, key=_numeric)
+            gone.update(kind.key(i) for i in set(missing) - self._still_present(
+                kind, missing, progress))
+        return Reconciliation(frozenset(gone), state)
 
-    def _list_ids(self, progress: Callable[[], None]) -> set[str]:
+    def _list_ids(self, kind: Kind, progress: Callable[[], None]) -> set[str]:
         ids: set[str] = set()
-        result = self._run(ix.read_by_query(OBJECT, ["RECORDNO"], "", self.page_size))
+        result = self._run(ix.read_by_query(kind.obj, ["RECORDNO"], "", self.page_size))
         while True:
             data = self._data(result)
-            ids.update(self._record_nos(data))
+            ids.update(self._record_nos(kind, data))
             progress()
             remaining, result_id = data.get("numremaining", "0"), data.get("resultId", "")
             if not remaining.isdigit():
@@ -281,45 +383,45 @@ class SageIntacct:
                                      "resultId")
             result = self._run(ix.read_more(result_id))
 
-    def _still_present(self, record_nos: list[str], progress: Callable[[], None]) -> set[str]:
+    def _still_present(self, kind: Kind, record_nos: list[str],
+                       progress: Callable[[], None]) -> set[str]:
         present: set[str] = set()
         for start in range(0, len(record_nos), VERIFY_BATCH):
             chunk = record_nos[start:start + VERIFY_BATCH]
             data = self._data(self._run(ix.query_in(
-                OBJECT, ["RECORDNO"], "RECORDNO", chunk, order_by=["RECORDNO"],
+                kind.obj, ["RECORDNO"], "RECORDNO", chunk, order_by=["RECORDNO"],
                 page_size=LINE_PAGE_SIZE)))
-            present.update(self._record_nos(data))
+            present.update(self._record_nos(kind, data))
             progress()
         return present
 
     @staticmethod
-    def _record_nos(data: Any) -> list[str]:
+    def _record_nos(kind: Kind, data: Any) -> list[str]:
         """The RECORDNOs of a page; a record without one makes the listing unusable."""
         out = []
         for element in list(data):
-            record_no = next(((c.text or "").strip() for c in element
-                              if c.tag.upper() == "RECORDNO"), "")
+            record_no = _fields(element).get("RECORDNO", "")
             if not record_no:
-                raise ConnectorError(f"{NAME} listed an adjustment without a RECORDNO")
+                raise ConnectorError(f"{NAME} listed an {kind.what} without a RECORDNO")
             out.append(record_no)
         return out
 
-    def _with_lines(self, records: list[Record]) -> list[Record]:
-        """The page's credit memos with their lines, read in bulk: ``query`` on
-        ARADJUSTMENTITEM with RECORDKEY IN (the page's RECORDNOs), offset-paged. ``query``
-        keeps no result set, so the adjustments' readByQuery/readMore result stays open."""
-        memos = {r.external_id: r for r in records if isinstance(r, RemoteMemo)}
-        if not memos:
+    def _with_lines(self, kind: Kind, records: list[Record]) -> list[Record]:
+        """The page's memos or invoices with their lines, read in bulk: ``query`` on the line
+        object with RECORDKEY IN (the page's RECORDNOs), offset-paged. ``query`` keeps no
+        result set, so the headers' readByQuery/readMore result stays open."""
+        heads = {r.external_id: r for r in records if isinstance(r, kind.record_type)}
+        if not heads:
             return records
-        rows: dict[str, list[dict[str, str]]] = {k: [] for k in memos}
+        rows: dict[str, list[dict[str, str]]] = {k: [] for k in heads}
         offset = 0
         while True:
             data = self._data(self._run(ix.query_in(
-                LINE_OBJECT, LINE_FIELDS, "RECORDKEY", sorted(memos, key=_numeric),
+                kind.line_obj, kind.line_fields, "RECORDKEY", sorted(heads, key=_numeric),
                 order_by=["RECORDKEY", "LINE_NO"], page_size=LINE_PAGE_SIZE, offset=offset)))
             page = list(data)
             for element in page:
-                fields = {c.tag.upper(): (c.text or "").strip() for c in element}
+                fields = _fields(element)
                 if fields.get("RECORDKEY") in rows:
                     rows[fields["RECORDKEY"]].append(fields)
             remaining = data.get("numremaining", "0")
@@ -328,11 +430,26 @@ class SageIntacct:
             offset += len(page)
         out: list[Record] = []
         for record in records:
-            if isinstance(record, RemoteMemo):
+            if isinstance(record, kind.record_type):
                 lines = sorted(rows[record.external_id], key=lambda f: _numeric(f.get("LINE_NO")))
-                record = with_lines(record, lines)
+                record = kind.with_lines(record, lines)
             out.append(record)
         return out
+
+    # write-back (Y11-Y13): see intacct_writes ---------------------------------------------
+    def write_credit(self, write: CreditWrite) -> Written:
+        return writes.write_credit(self, write)
+
+    def find_credit(self, write: CreditWrite) -> Written | None:
+        return writes.find_credit(self, write)
+
+    def remove_credit(self, write: CreditWrite, external_id: str) -> None:
+        writes.remove_credit(self, write, external_id)
+
+
+def _fields(element: Any) -> dict[str, str]:
+    """A record element's fields by upper-case name (readByQuery and query differ in case)."""
+    return {c.tag.upper(): (c.text or "").strip() for c in element}
 
 
 def _numeric(text: object) -> tuple[int, str]:
@@ -359,4 +476,5 @@ def build(client: httpx.Client, settings: object = None, *, tokens: dict[str, An
     for unused in ("realm_id", "region", "save_tokens"):
         options.pop(unused, None)
     endpoint = getattr(settings, "intacct_endpoint", None) or default_endpoint()
-    return SageIntacct(client, Credentials.from_dict(tokens), endpoint=endpoint, **options)
+    return SageIntacct(client, Credentials.from_dict(tokens), endpoint=endpoint,
+                       payment_account=writes.PaymentAccount.from_tokens(tokens), **options)

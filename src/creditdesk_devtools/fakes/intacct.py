@@ -2,13 +2,16 @@
 
 Checks the Web Services sender (control failure), the company login or session id
 (authentication failure), answers getAPISession (with an ``endpoint`` pointing back here),
-readByQuery on ARADJUSTMENT (``WHENMODIFIED`` comparisons or no filter, the listed fields,
-page size 1..1000, a stored result set) and readMore, ``query`` on ARADJUSTMENT and
-ARADJUSTMENTITEM (select, an ``in`` filter, orderby, pagesize 1..2000 and offset; no result set
-kept), ``delete`` of AR adjustments (a hard delete), and fails functions with
-errorno/description2 as Intacct does.
-Faults on demand: see ``FakeIntacctState.inject``. Serve it in tests with uvicorn on a free
-port, or from the CLI (``fakes/intacct_cli.py``).
+readByQuery on ARADJUSTMENT, ARINVOICE and ARPYMT (``WHENMODIFIED`` comparisons or no filter,
+the listed fields, page size 1..1000, a stored result set) and readMore, ``query`` on those
+and their lines/details (select, ``in``/``equalto``/``and``/``or`` filters, orderby, pagesize
+1..2000 and offset; no result set kept), ``delete`` of AR adjustments and invoices (a hard
+delete), ``create`` of an ARPYMT and ``reverse_arpayment`` (``intacct_payments``), and fails
+functions with errorno/description2 as Intacct does. With ``uniqueid`` true (the protocol's
+default) a function whose control id already ran to completion is refused, nothing done.
+Faults on demand: see ``FakeIntacctState.inject``; a ``timeout`` is answered late, after the
+request was carried out (a write made, its answer lost). Serve it in tests with uvicorn on a
+free port, or from the CLI (``fakes/intacct_cli.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from defusedxml.common import DefusedXmlException
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from creditdesk_devtools.fakes.intacct_payments import Refusal, create_payment, reverse_payment
 from creditdesk_devtools.fakes.intacct_state import STAMP, FakeIntacctState
 
 PATH = "/ia/xml/xmlgw.phtml"
@@ -32,6 +36,8 @@ _CONDITION = re.compile(r"^\s*(?P<field>WHENMODIFIED)\s*(?P<op>>=|<=|=|>|<)\s*'(
 _COMPARE = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "=": lambda a, b: a == b,
             ">": lambda a, b: a > b, "<": lambda a, b: a < b}
 ErrorTuple = tuple[str, str, str, str]  # errorno, description, description2, correction
+READABLE = ("ARADJUSTMENT", "ARINVOICE", "ARPYMT")  # readByQuery
+DUPLICATE = "XL03000014"  # [U] the errorno; the words are as a public client's specs quote
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -76,9 +82,9 @@ def _result(function: str, controlid: str, errors: list[ErrorTuple] | None = Non
     return result, _sub(result, "data")
 
 
-def _rows(data: ET.Element, rows: list[dict[str, str]], fields: list[str]) -> None:
+def _rows(data: ET.Element, rows: list[dict[str, str]], fields: list[str], obj: str) -> None:
     for row in rows:
-        record = _sub(data, "aradjustment")  # readByQuery writes the object in lower case [S]
+        record = _sub(data, obj.lower())  # readByQuery writes the object in lower case [S]
         for name in fields or list(row):
             if name in row:
                 _sub(record, name, row[name])
@@ -96,8 +102,6 @@ def create_app(state: FakeIntacctState) -> FastAPI:
         if fault in ("500", "502", "503"):
             return Response(f"<html><body>{fault} Service Unavailable</body></html>", int(fault),
                             media_type="text/html")
-        if fault == "timeout":
-            await asyncio.sleep(state.timeout_delay)  # the client gives up first
         if fault == "garbage":
             return Response("<html><body>Maintenance</body></html>", 200,
                             media_type="text/html")
@@ -123,7 +127,10 @@ def create_app(state: FakeIntacctState) -> FastAPI:
             _errors(reply, [("XL03000009", "", "Unsupported dtdversion", "Use 3.0")])
             return _xml(reply)
         base = str(request.url).split(PATH)[0]
-        return _xml(operate(state, root, control, base + PATH, fault == "throttle"))
+        reply = operate(state, root, control, base + PATH, fault == "throttle")
+        if fault == "timeout":
+            await asyncio.sleep(state.timeout_delay)  # done, but the client gives up first
+        return _xml(reply)
 
     return app
 
@@ -158,12 +165,19 @@ def operate(state: FakeIntacctState, root: ET.Element, control: ET.Element, endp
     _sub(auth, "sessiontimestamp", state.now().isoformat() + "+00:00")
     _sub(auth, "sessiontimeout", expires.isoformat() + "+00:00")
     state.requests.append(f"auth {'login' if auth_in.find('login') is not None else 'session'}")
+    unique = (control.findtext("uniqueid") or "true").strip().lower() != "false"
     for wrapper in root.findall("operation/content/function"):
         controlid = wrapper.get("controlid", "")
         function = wrapper[0] if len(wrapper) else None
         name = function.tag if function is not None else ""
         state.requests.append(name)
-        if throttle:
+        with state.lock:
+            repeat = unique and controlid in state.companies[who[0]].control_ids
+        if repeat:
+            result, _ = _result(name, controlid, [(
+                DUPLICATE, "", "A successful transaction has already been recorded with the "
+                               f"control id {controlid}", "")])
+        elif throttle:
             result, _ = _result(name, controlid, [(
                 "XL03000018", "", "The system is busy processing other requests",
                 "Please Try Again Later")])
@@ -181,17 +195,53 @@ def operate(state: FakeIntacctState, root: ET.Element, control: ET.Element, endp
             result = query(state, who[0], function, controlid)
         elif name == "delete" and function is not None:
             result = delete(state, who[0], function, controlid)
+        elif name in ("create", "reverse_arpayment") and function is not None:
+            result = write(state, who[0], function, controlid)
         else:
             result, _ = _result(name, controlid, [("XL03000003", "", f"Unknown function {name}",
                                                    "")])
+        if unique and result.findtext("status") == "success":
+            with state.lock:
+                state.companies[who[0]].control_ids.add(controlid)
         operation.append(result)
     return reply
 
 
+def write(state: FakeIntacctState, company_id: str, function: ET.Element,
+          controlid: str) -> ET.Element:
+    """``create`` of an ARPYMT, answered ``<data listtype="objects"><arpymt><RECORDNO>``,
+    or ``reverse_arpayment``, answered with the legacy ``<key>``."""
+    name = function.tag
+    try:
+        if name == "reverse_arpayment":
+            key = reverse_payment(state, company_id, function)
+            state.requests[-1] = f"reverse_arpayment {key}"
+            result, data = _result(name, controlid)
+            assert data is not None
+            result.remove(data)
+            _sub(result, "key", key)
+            return result
+        obj = function[0] if len(function) else None
+        if obj is None or obj.tag.upper() != "ARPYMT":
+            return _result(name, controlid, [("BL01001973", "", "Object definition "
+                                              f"{obj.tag if obj is not None else ''} not "
+                                              "found", "")])[0]
+        no = create_payment(state, company_id, obj)
+    except Refusal as refusal:
+        return _result(name, controlid, [refusal.error])[0]
+    state.requests[-1] = f"create ARPYMT {no}"
+    result, data = _result(name, controlid)
+    assert data is not None
+    data.set("listtype", "objects")
+    data.set("count", "1")
+    _sub(_sub(data, "arpymt"), "RECORDNO", no)
+    return result
+
+
 def read_by_query(state: FakeIntacctState, company_id: str, function: ET.Element,
                   controlid: str) -> ET.Element:
-    obj = function.findtext("object", "").strip()
-    if obj.upper() != "ARADJUSTMENT":
+    obj = function.findtext("object", "").strip().upper()
+    if obj not in READABLE:
         return _result("readByQuery", controlid, [("Query Failed", "",
                                                     f"Object definition {obj} not found", "")])[0]
     text = function.findtext("query", "") or ""
@@ -200,9 +250,11 @@ def read_by_query(state: FakeIntacctState, company_id: str, function: ET.Element
     if not 1 <= page_size <= 1000:
         return _result("readByQuery", controlid, [("PL04000055", "",
                                                     "pagesize must be 1..1000", "")])[0]
-    state.requests[-1] = f"readByQuery {text}"
+    # adjustments' reads are logged as before invoices were kept: "readByQuery <query>"
+    state.requests[-1] = (f"readByQuery {text}" if obj == "ARADJUSTMENT"
+                          else f"readByQuery {obj} {text}")
     with state.lock:
-        rows = [dict(r) for r in state.companies[company_id].adjustments.values()]
+        rows = state.companies[company_id].table(obj) or []
     if text.strip():
         match = _CONDITION.match(text)
         try:
@@ -219,49 +271,46 @@ def read_by_query(state: FakeIntacctState, company_id: str, function: ET.Element
     fields = [] if fields == ["*"] else fields
     page, rest = rows[:page_size], rows[page_size:]
     result_id = state.store_result(company_id, [_pick(r, fields) for r in rest],
-                                   page_size) if rest else ""
-    return _page("readByQuery", controlid, page, fields, len(rows), len(rest), result_id)
+                                   page_size, obj) if rest else ""
+    return _page("readByQuery", controlid, page, fields, len(rows), len(rest), result_id, obj)
 
 
 def read_more(state: FakeIntacctState, company_id: str, function: ET.Element,
               controlid: str) -> ET.Element:
     result_id = (function.findtext("resultId") or "").strip()
+    obj = state.result_object(result_id)
     taken = state.take_page(result_id, company_id)
     if taken is None:
         return _result("readMore", controlid, [("DL02000001", "",
                                                 "Invalid or expired resultId", "")])[0]
     page, remaining = taken
     return _page("readMore", controlid, page, [], None, remaining,
-                 result_id if remaining else "")
+                 result_id if remaining else "", obj)
 
 
 def query(state: FakeIntacctState, company_id: str, function: ET.Element,
           controlid: str) -> ET.Element:
-    """The newer ``query``, for AR adjustments and their lines: ``<in>`` (or no filter),
-    sorted by the ``orderby`` fields, ``offset``-paged; records written as upper-case
-    ``<ARADJUSTMENT>``/``<ARADJUSTMENTITEM>`` with only the selected fields (``*`` is not
-    allowed, as in Intacct)."""
+    """The newer ``query``, for the objects kept (adjustments, invoices, payments and their
+    lines): a filter of ``in``/``equalto`` joined by ``and``/``or`` (or no filter), sorted by
+    the ``orderby`` fields, ``offset``-paged; records written upper-case (``<ARINVOICE>``) with
+    only the selected fields (``*`` is not allowed, as in Intacct)."""
     obj = function.findtext("object", "").strip().upper()
     fields = [(f.text or "").strip().upper() for f in function.findall("select/field")]
-    if obj not in ("ARADJUSTMENT", "ARADJUSTMENTITEM"):
+    with state.lock:
+        rows = state.companies[company_id].table(obj)
+    if rows is None:
         return _result("query", controlid, [("Query Failed", "",
                                               f"Object definition {obj} not found", "")])[0]
     if not fields or "*" in fields:
         return _result("query", controlid, [("Query Failed", "", "select needs fields", "")])[0]
-    with state.lock:
-        company = state.companies[company_id]
-        rows = ([dict(r) for r in company.adjustments.values()] if obj == "ARADJUSTMENT" else
-                [dict(r) for lines in company.lines.values() for r in lines])
     where = function.find("filter")
     if where is not None:
-        cond = where.find("in")
-        if cond is None or len(where) != 1:
-            return _result("query", controlid, [("Query Failed", "",
-                                                  "only an <in> filter is supported here",
-                                                  "")])[0]
-        name = (cond.findtext("field") or "").strip().upper()
-        values = {(v.text or "").strip() for v in cond.findall("value")}
-        rows = [r for r in rows if r.get(name) in values]
+        try:
+            if len(where) != 1:
+                raise ValueError("a filter holds one condition")
+            rows = [r for r in rows if _matches(where[0], r)]
+        except ValueError as exc:
+            return _result("query", controlid, [("Query Failed", "", str(exc), "")])[0]
     order = [(o.findtext("field") or "").strip().upper()
              for o in function.findall("orderby/order")]
     rows.sort(key=lambda r: [int(r[k]) if r.get(k, "").isdigit() else 0 for k in order])
@@ -291,21 +340,24 @@ def query(state: FakeIntacctState, company_id: str, function: ET.Element,
 
 def delete(state: FakeIntacctState, company_id: str, function: ET.Element,
            controlid: str) -> ET.Element:
-    """``<delete><object>ARADJUSTMENT</object><keys>1,2</keys></delete>``: a hard delete.
-    A key that is not an adjustment fails the function (nothing is deleted)."""
+    """``<delete><object>ARADJUSTMENT</object><keys>1,2</keys></delete>`` (or ARINVOICE): a
+    hard delete. A key that is not such a record fails the function (nothing is deleted)."""
     obj = function.findtext("object", "").strip().upper()
     keys = [k.strip() for k in (function.findtext("keys") or "").split(",") if k.strip()]
-    if obj != "ARADJUSTMENT":
+    if obj not in ("ARADJUSTMENT", "ARINVOICE"):
         return _result("delete", controlid, [("Delete Failed", "",
                                                f"Object definition {obj} not found", "")])[0]
     with state.lock:
-        unknown = [k for k in keys if k not in state.companies[company_id].adjustments]
+        company = state.companies[company_id]
+        held = company.adjustments if obj == "ARADJUSTMENT" else company.invoices
+        unknown = [k for k in keys if k not in held]
         if unknown or not keys:
             return _result("delete", controlid, [(
-                "BL01001973", "", f"Could not delete ARADJUSTMENT {','.join(unknown)}: "
+                "BL01001973", "", f"Could not delete {obj} {','.join(unknown)}: "
                                   "no such record", "")])[0]
         for key in keys:
-            state.delete_adjustment(company_id, key)
+            (state.delete_adjustment if obj == "ARADJUSTMENT" else state.delete_invoice)(
+                company_id, key)
     state.requests[-1] = f"delete {obj} {','.join(keys)}"
     result, data = _result("delete", controlid)
     assert data is not None
@@ -314,19 +366,35 @@ def delete(state: FakeIntacctState, company_id: str, function: ET.Element,
     return result
 
 
+def _matches(cond: ET.Element, row: dict[str, str]) -> bool:
+    """One filter condition against a record; an unsupported one → ValueError."""
+    if cond.tag in ("and", "or"):
+        if len(cond) < 2:
+            raise ValueError(f"<{cond.tag}> needs two conditions or more")
+        parts = [_matches(c, row) for c in cond]
+        return all(parts) if cond.tag == "and" else any(parts)
+    name = (cond.findtext("field") or "").strip().upper()
+    values = {(v.text or "").strip() for v in cond.findall("value")}
+    if cond.tag == "in":
+        return row.get(name) in values
+    if cond.tag == "equalto" and len(values) == 1:
+        return row.get(name) in values
+    raise ValueError(f"unsupported filter <{cond.tag}>")
+
+
 def _pick(row: dict[str, str], fields: list[str]) -> dict[str, str]:
     return {k: v for k, v in row.items() if not fields or k in fields}
 
 
 def _page(function: str, controlid: str, page: list[Any], fields: list[str],
-          total: int | None, remaining: int, result_id: str) -> ET.Element:
+          total: int | None, remaining: int, result_id: str, obj: str) -> ET.Element:
     result, data = _result(function, controlid)
     assert data is not None
-    data.set("listtype", "aradjustment")
+    data.set("listtype", obj.lower())
     data.set("count", str(len(page)))
     if total is not None:
         data.set("totalcount", str(total))
     data.set("numremaining", str(remaining))
     data.set("resultId", result_id)
-    _rows(data, page, fields)
+    _rows(data, page, fields, obj)
     return result

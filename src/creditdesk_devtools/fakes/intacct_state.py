@@ -1,12 +1,13 @@
-"""The fake Sage Intacct's data: the Web Services sender, companies with their users and AR
-adjustments, sessions, readByQuery result sets, and queued faults."""
+"""The fake Sage Intacct's data: the Web Services sender, companies with their users, AR
+adjustments, AR invoices and AR payments (ARPYMT, with the function control ids already run),
+sessions, readByQuery result sets, and queued faults."""
 
 from __future__ import annotations
 
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from creditdesk_devtools.fakes.faults import FaultInjection
 
 STAMP = "%m/%d/%Y %H:%M:%S"
 # Faults a test can queue: throttle (an Intacct "try again later" error), 429/500/502/503
-# (HTTP), timeout, expired_session, garbage (a non-XML body).
+# (HTTP), timeout (carried out, answered too late), expired_session, garbage (a non-XML body).
 FAULTS = ("throttle", "429", "500", "502", "503", "timeout", "expired_session", "garbage")
 
 
@@ -30,8 +31,25 @@ class Company:
     users: dict[str, str]
     adjustments: dict[str, dict[str, str]] = field(default_factory=dict)
     lines: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # by RECORDKEY
+    invoices: dict[str, dict[str, str]] = field(default_factory=dict)
+    invoice_lines: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    payments: dict[str, dict[str, str]] = field(default_factory=dict)
+    payment_details: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    control_ids: set[str] = field(default_factory=set)  # functions run with uniqueid true
     next_no: int = 2290
     next_line_no: int = 7000
+    closed_through: date | None = None  # the books are closed up to this day (inclusive)
+
+    def table(self, obj: str) -> list[dict[str, str]] | None:
+        """Copies of an object's records (lines flattened), None for an object not kept."""
+        tables: dict[str, Any] = {
+            "ARADJUSTMENT": self.adjustments, "ARADJUSTMENTITEM": self.lines,
+            "ARINVOICE": self.invoices, "ARINVOICEITEM": self.invoice_lines,
+            "ARPYMT": self.payments, "ARPYMTDETAIL": self.payment_details}
+        found = tables.get(obj.upper())
+        if found is None:
+            return None
+        return [dict(r) for v in found.values() for r in (v if isinstance(v, list) else [v])]
 
 
 @dataclass
@@ -40,6 +58,7 @@ class ResultSet:
     rows: list[dict[str, str]]
     page_size: int
     expires: datetime
+    obj: str = "ARADJUSTMENT"
 
 
 class FakeIntacctState(FaultInjection):
@@ -105,17 +124,22 @@ class FakeIntacctState(FaultInjection):
         """ARADJUSTMENTITEM rows of an adjustment (RECORDKEY = its RECORDNO), replaced."""
         with self.lock:
             company = self.companies[company_id]
-            row = company.adjustments[record_no]
-            out = []
-            for n, (description, value) in enumerate(lines, start=1):
-                company.next_line_no += 1
-                out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": record_no,
-                            "LINE_NO": str(n), "ENTRYDESCRIPTION": description,
-                            "AMOUNT": amount(value), "TRX_AMOUNT": amount(value),
-                            "CURRENCY": row["CURRENCY"], "BASECURR": row["BASECURR"]})
-            company.lines[record_no] = out
-            if touch:
-                self.touch(row)
+            company.lines[record_no] = self._line_rows(
+                company, company.adjustments[record_no], lines, touch)
+
+    def _line_rows(self, company: Company, row: dict[str, str], lines: list[tuple[str, str]],
+                   touch: bool, **more: str) -> list[dict[str, str]]:
+        """Line records (ENTRYDESCRIPTION, amount) of the record ``row``, numbered anew."""
+        out = []
+        for n, (description, value) in enumerate(lines, start=1):
+            company.next_line_no += 1
+            out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": row["RECORDNO"],
+                        "LINE_NO": str(n), "ENTRYDESCRIPTION": description, **more,
+                        "AMOUNT": amount(value), "TRX_AMOUNT": amount(value),
+                        "CURRENCY": row["CURRENCY"], "BASECURR": row["BASECURR"]})
+        if touch:
+            self.touch(row)
+        return out
 
     @staticmethod
     def _amounts(row: dict[str, str], total: str, due: str, state: str | None) -> None:
@@ -135,6 +159,12 @@ class FakeIntacctState(FaultInjection):
             row.update(fields)
             self.touch(row)
 
+    def move_due(self, row: dict[str, str], by: Decimal) -> None:
+        """TOTALDUE (and TOTALPAID, STATE) of an invoice or adjustment moved by ``by``."""
+        self._amounts(row, row["TRX_TOTALENTERED"], str(Decimal(row["TRX_TOTALDUE"]) + by),
+                      None)
+        self.touch(row)
+
     def apply_credit(self, company_id: str, record_no: str, due: str) -> None:
         """Part of the credit applied to an invoice: TOTALDUE moves towards zero."""
         with self.lock:
@@ -152,6 +182,67 @@ class FakeIntacctState(FaultInjection):
             return self.add_adjustment(company_id, total=back, customer_id=row["CUSTOMERID"],
                                        customer_name=row["CUSTOMERNAME"],
                                        currency=row["CURRENCY"], state="Reversal")
+
+    # invoices ----------------------------------------------------------------------
+    def add_invoice(self, company_id: str, *, total: str = "500.00", due: str | None = None,
+                    customer_id: str = "C-0058", customer_name: str = "Harbor Supply Co",
+                    currency: str = "USD", state: str | None = None,
+                    record_id: str | None = None, when_created: str = "03/01/2025",
+                    when_due: str = "03/31/2025",
+                    lines: list[tuple[str, str]] | None = None) -> str:
+        """An AR invoice (RECORDTYPE ri, MODULEKEY 4.AR); ``lines`` as (ENTRYDESCRIPTION,
+        amount), default one line of the total. STATE follows the balance unless given."""
+        with self.lock:
+            company = self.companies[company_id]
+            company.next_no += 1
+            no = str(company.next_no)
+            company.invoices[no] = {
+                "RECORDNO": no, "RECORDTYPE": "ri", "RECORDID": record_id or f"INV-{no}",
+                "DOCNUMBER": "", "CUSTOMERID": customer_id, "CUSTOMERNAME": customer_name,
+                "WHENCREATED": when_created, "WHENDUE": when_due, "MODULEKEY": "4.AR",
+                "TOTALSELECTED": "0", "CURRENCY": currency, "BASECURR": currency}
+            self._amounts(company.invoices[no], total, total if due is None else due, state)
+            self.touch(company.invoices[no])
+            self.set_invoice_lines(company_id, no, lines or [("Services", total)], touch=False)
+            return no
+
+    def set_invoice_lines(self, company_id: str, record_no: str,
+                          lines: list[tuple[str, str]], *, touch: bool = True) -> None:
+        """ARINVOICEITEM rows of an invoice (RECORDKEY = its RECORDNO), replaced."""
+        with self.lock:
+            company = self.companies[company_id]
+            company.invoice_lines[record_no] = self._line_rows(
+                company, company.invoices[record_no], lines, touch, ITEMID="")
+
+    def update_invoice(self, company_id: str, record_no: str, **fields: str) -> None:
+        with self.lock:
+            row = self.companies[company_id].invoices[record_no]
+            row.update(fields)
+            self.touch(row)
+
+    def pay_invoice(self, company_id: str, record_no: str, due: str) -> None:
+        """A payment received in Intacct: the invoice's TOTALDUE becomes ``due``."""
+        with self.lock:
+            row = self.companies[company_id].invoices[record_no]
+            self.move_due(row, Decimal(due) - Decimal(row["TRX_TOTALDUE"]))
+
+    def reverse_invoice(self, company_id: str, record_no: str) -> str:
+        """As ``reverse`` does for adjustments [U]: the original turns Reversed, a Reversal
+        entry (negative) offsets it."""
+        with self.lock:
+            row = self.companies[company_id].invoices[record_no]
+            self.update_invoice(company_id, record_no, STATE="Reversed")
+            return self.add_invoice(company_id, total=str(-Decimal(row["TRX_TOTALENTERED"])),
+                                    customer_id=row["CUSTOMERID"],
+                                    customer_name=row["CUSTOMERNAME"],
+                                    currency=row["CURRENCY"], state="Reversal")
+
+    def delete_invoice(self, company_id: str, record_no: str) -> bool:
+        """A hard delete: the invoice and its lines leave no trace."""
+        with self.lock:
+            company = self.companies[company_id]
+            company.invoice_lines.pop(record_no, None)
+            return company.invoices.pop(record_no, None) is not None
 
     def delete_adjustment(self, company_id: str, record_no: str) -> bool:
         """A hard delete (Intacct's ``delete``): the adjustment and its lines are gone and
@@ -192,12 +283,18 @@ class FakeIntacctState(FaultInjection):
         with self.lock:
             self.sessions.clear()
 
-    def store_result(self, company_id: str, rows: list[dict[str, str]], page_size: int) -> str:
+    def store_result(self, company_id: str, rows: list[dict[str, str]], page_size: int,
+                     obj: str = "ARADJUSTMENT") -> str:
         result_id = "7765623332" + secrets.token_hex(8)
         with self.lock:
             self.results[result_id] = ResultSet(company_id, rows, page_size, self.now()
-                                                + timedelta(seconds=self.result_ttl))
+                                                + timedelta(seconds=self.result_ttl), obj)
         return result_id
+
+    def result_object(self, result_id: str) -> str:
+        with self.lock:
+            found = self.results.get(result_id)
+            return found.obj if found else "ARADJUSTMENT"
 
     def take_page(self, result_id: str, company_id: str) -> tuple[list[Any], int] | None:
         """The next page of a stored result set and how many remain; None if it's gone."""
