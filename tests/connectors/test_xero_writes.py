@@ -299,3 +299,18 @@ def test_y13_a_removal_whose_answer_is_lost_is_sent_again_harmlessly(
     c.remove_credit(write, written.external_id)
     assert note_of(fake_xero, note)["Allocations"] == []
     assert invoice_of(fake_xero, invoice)["AmountDue"] == 150.0
+
+
+def test_y12_find_credit_never_takes_another_applications_allocation(
+        fake_xero: FakeXero) -> None:
+    """Two applications of one note to one invoice, same amount and day: an Allocation can't
+    name its application, so the one already recorded here (``known_external_ids``) is left
+    to its own application and the lost second one is reported as not made."""
+    note, invoice = books(fake_xero)
+    c = fake_xero.connector()
+    first = c.write_credit(credit_write(note, invoice, 1000))
+    second = credit_write(note, invoice, 1000)
+    assert c.find_credit(second) is not None  # without knowing: the first one is taken
+    known = base.CreditWrite(**{**second.__dict__,
+                                "known_external_ids": frozenset({first.external_id})})
+    assert c.find_credit(known) is None

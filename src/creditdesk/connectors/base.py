@@ -200,6 +200,10 @@ class CreditWrite:
     currency: str
     amount_minor: int
     on: date
+    # The system's records already accounted for here (other applications of this memo):
+    # never taken for this write's, where the system's record can't carry the application
+    # id (a Xero Allocation has no such field).
+    known_external_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -178,9 +178,11 @@ def find_credit(conn: Xero, write: CreditWrite) -> Written | None:
 
 
 def _candidate(allocation: Any, write: CreditWrite) -> bool:
-    """Not deleted, to the invoice, of the amount, with a readable date."""
+    """Not deleted, not another application's (``known_external_ids``), to the invoice,
+    of the amount, with a readable date."""
     if not isinstance(allocation, dict) or allocation.get("IsDeleted") \
-            or not allocation.get("AllocationID") or _day(allocation) is None:
+            or not allocation.get("AllocationID") or _day(allocation) is None \
+            or str(allocation["AllocationID"]) in write.known_external_ids:
         return False
     invoice = allocation.get("Invoice")
     if not isinstance(invoice, dict) or invoice.get("InvoiceID") != write.invoice_external_id:

@@ -149,12 +149,15 @@ def claim(db: Database, application_id: str) -> Due | None:
             models.Integration.partner_id == row.partner_id,
             models.Integration.provider == row.write_back_system,
             models.Integration.status == "connected").order_by(models.Integration.id))
+        known = frozenset(x for x in session.scalars(select(_app.write_back_external_id).where(
+            _app.credit_memo_id == row.credit_memo_id, _app.id != row.id,
+            _app.write_back_external_id.is_not(None))) if x)
         write = base.CreditWrite(
             application_id=row.id, request_key=row.write_back_key or row.id,
             memo_external_id=memo.external_id or "", invoice_external_id=invoice.external_id or "",
             customer_external_id=reference.external_id if reference else "",
             currency=memo.currency, amount_minor=row.amount_minor,
-            on=_day(row.applied_at))
+            on=_day(row.applied_at), known_external_ids=known)
         return Due(row.id, row.partner_id, row.write_back_system, row.write_back_action,
                    row.write_back_attempts, row.write_back_sent_at is not None,
                    row.write_back_external_id, integration, write)
