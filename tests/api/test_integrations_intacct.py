@@ -254,3 +254,19 @@ def test_y5_a_second_intacct_company_is_refused_and_nothing_is_stored(
     assert snapshot(db) == before
     again = connect(client, fake_intacct)  # the same company: allowed
     assert again.status_code == 201 and again.json()["realm_id"] == COMPANY
+
+
+def test_y11_the_account_credit_applications_post_to_is_taken_at_connect(
+        client: TestClient, db: Database, fake_intacct: FakeIntacct) -> None:
+    """Y11: an ARPYMT posts to a bank account or an undeposited funds account; either may be
+    given when connecting (optional), and is stored with the sealed credentials."""
+    problem(connect(client, fake_intacct, financial_entity="X" * 257), 422, "validation_error",
+            "financial_entity")
+    r = connect(client, fake_intacct, financial_entity=" BOA-OPERATING ")
+    assert r.status_code == 201, r.text
+    assert "financial_entity" not in r.text  # credentials are never echoed
+    with db.read() as s:
+        row = s.get_one(models.Integration, r.json()["id"])
+        stored = vault.open_sealed(row.credentials_encrypted)
+    assert stored["financial_entity"] == "BOA-OPERATING"
+    assert "undeposited_account" not in stored

@@ -173,6 +173,9 @@ def _xero_build(client: httpx.Client, settings: ProviderSettings, *, realm_id: s
 # Sage Intacct ------------------------------------------------------------------------------
 INTACCT_FIELDS = tuple(intacct.Credentials.__dataclass_fields__)
 INTACCT_SECRETS = ("sender_password", "user_password")
+# Where a credit application's ARPYMT posts (Y11): a bank account (FINANCIALENTITY) or an
+# undeposited funds account. Optional to connect; needed before credit can be written back.
+INTACCT_WRITE_FIELDS = ("financial_entity", "undeposited_account")
 
 
 def _intacct_validate(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,11 +186,17 @@ def _intacct_validate(fields: Mapping[str, Any]) -> dict[str, Any]:
     if missing:
         raise InvalidFields(f"Sage Intacct needs {', '.join(missing)} to connect",
                             [(k, "is required to connect Sage Intacct") for k in missing])
-    long = [k for k in INTACCT_FIELDS if len(fields[k]) > 256]
+    given = {k: fields[k] for k in INTACCT_WRITE_FIELDS if fields.get(k) is not None}
+    wrong = [k for k, v in given.items() if not isinstance(v, str)]
+    if wrong:
+        raise InvalidFields(f"{', '.join(wrong)}: must be text",
+                            [(k, "must be text") for k in wrong])
+    long = [k for k in (*INTACCT_FIELDS, *given) if len(fields[k]) > 256]
     if long:
         raise InvalidFields(f"{', '.join(long)}: too long for Sage Intacct",
                             [(k, "must be at most 256 characters") for k in long])
-    return {k: fields[k].strip() for k in INTACCT_FIELDS}
+    return {**{k: fields[k].strip() for k in INTACCT_FIELDS},
+            **{k: v.strip() for k, v in given.items() if v.strip()}}
 
 
 def _intacct_check(client: httpx.Client, settings: ProviderSettings, fields: dict[str, Any],
@@ -196,7 +205,8 @@ def _intacct_check(client: httpx.Client, settings: ProviderSettings, fields: dic
     info = intacct.check_credentials(client, creds, endpoint=settings.intacct_endpoint,
                                      retry=retry)
     company = str(info.get("company_id") or creds.company_id)[:255]
-    return creds.to_dict(), Accepted(company, None, company)
+    posting = {k: fields[k] for k in INTACCT_WRITE_FIELDS if fields.get(k)}
+    return {**creds.to_dict(), **posting}, Accepted(company, None, company)
 
 
 def _intacct_build(client: httpx.Client, settings: ProviderSettings, *, tokens: dict[str, Any],
@@ -234,7 +244,8 @@ PROVIDERS: dict[str, Provider] = {
                             app_settings=("xero_client_id", "xero_client_secret")),
     intacct.PROVIDER: Provider(intacct.PROVIDER, intacct.NAME, _intacct_validate, None, None,
                                None, _intacct_build, check=_intacct_check,
-                               fields=INTACCT_FIELDS, secret_fields=INTACCT_SECRETS),
+                               fields=(*INTACCT_FIELDS, *INTACCT_WRITE_FIELDS),
+                               secret_fields=INTACCT_SECRETS),
     qbd.PROVIDER: Provider(qbd.PROVIDER, qbd.NAME, _qbd_validate, None, None, None, _qbd_build,
                            client_pulls=QBD_PULLS),
 }

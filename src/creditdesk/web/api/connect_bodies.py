@@ -62,6 +62,11 @@ class SageIntacctIn(_Connect):
     user_id: _credential("Web Services user ID") = None  # type: ignore[valid-type]
     user_password: _credential(  # type: ignore[valid-type]
         "That user's password (never returned)", secret=True) = None
+    financial_entity: _credential(  # type: ignore[valid-type]
+        "Optional: the bank account (FINANCIALENTITY) that ARPYMTs applying synced credit "
+        "post to (Y11); this or undeposited_account is needed to write credit back") = None
+    undeposited_account: _credential(  # type: ignore[valid-type]
+        "Optional: the undeposited funds GL account those ARPYMTs post to instead") = None
 
 
 class QuickBooksDesktopIn(_Connect):
@@ -90,11 +95,13 @@ class IntegrationIn(schemas.In):
     company_id: str | None = None
     user_id: str | None = None
     user_password: SecretStr | None = None
+    financial_entity: str | None = None
+    undeposited_account: str | None = None
 
     def provider_fields(self) -> dict[str, Any]:
         """The fields beyond provider and region; each provider validates its own."""
         out = {}
-        for name in registry.INTACCT_FIELDS:
+        for name in (*registry.INTACCT_FIELDS, *registry.INTACCT_WRITE_FIELDS):
             value = getattr(self, name)
             out[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
         return out
