@@ -17,13 +17,7 @@ from tests.qbo_fixtures import REALM, FakeQbo
 
 
 def connector(fake: FakeQbo, page_size: int = 1000) -> qbo.QuickBooksOnline:
-    code = fake.state.grant(REALM)
-    tokens = qbo.exchange_code(fake.patient, fake.settings, code, fake.retry())
-    saved: list[dict] = []
-    c = qbo.QuickBooksOnline(fake.client, fake.settings, realm_id=REALM, tokens=tokens,
-                             save_tokens=saved.append, retry=fake.retry(), page_size=page_size)
-    c.saved = saved  # type: ignore[attr-defined]
-    return c
+    return fake.connector(page_size)
 
 
 def test_pages_through_memos_sharing_one_last_updated_second(fake_qbo: FakeQbo) -> None:

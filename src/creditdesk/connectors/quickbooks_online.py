@@ -227,10 +227,13 @@ class QuickBooksOnline(writes.PaymentWrites):
 
     def _pages(self, state: dict[str, Any], entity: str) -> Iterator[Batch]:
         """``SELECT * FROM <entity>`` pages from the entity's place in ``state`` (the memos'
-        at the top, the invoices' under ``INVOICES``), moving it page by page."""
+        at the top, the invoices' under ``INVOICES``), moving it page by page. An invoice
+        page that reads nothing and moves nothing is not yielded (a company without
+        invoices costs the engine no transaction for them)."""
         place = state if entity == ENTITY else dict(state.get(INVOICES) or {})
         parse = KINDS[entity][1]
         while True:
+            before = _position(place)
             where = (f"WHERE MetaData.LastUpdatedTime >= '{place['since']}' "
                      if place.get("since") else "")
             query = (f"SELECT * FROM {entity} {where}ORDERBY MetaData.LastUpdatedTime "
@@ -245,6 +248,8 @@ class QuickBooksOnline(writes.PaymentWrites):
             if last:
                 _rewind(place)
             if entity != ENTITY:
+                if not raw and _position(place) == before:
+                    return
                 state[INVOICES] = dict(place)
             yield Batch([parse(r, self.default_currency) for r in raw], dict(state))
             if last:
@@ -433,6 +438,10 @@ def _updated(raw: Any) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(str(text)), str(text)
     except ValueError:
         return None
+
+
+def _position(state: dict[str, Any]) -> tuple[Any, int]:
+    return state.get("since"), int(state.get("skip", 0))
 
 
 def _advance(state: dict[str, Any], raw: list[Any]) -> None:
