@@ -211,3 +211,11 @@ def test_parse_invoice_tombstones_voids_and_bad_records() -> None:
     lined = qbo.parse_invoice({**raw, "Line": [{"Amount": 20.0, "DetailType":
                                                 "SalesItemLineDetail"}]}, "USD")
     assert lined.lines is None and "Invoice 130 lines" in (lined.line_problem or "")
+
+
+def test_a_company_without_invoices_costs_no_extra_page(fake_qbo: FakeQbo) -> None:
+    fake_qbo.state.add_memo(REALM, total="1.00")
+    batches = list(fake_qbo.connector().fetch({}))
+    assert [len(b.records) for b in batches] == [1]  # the memo page only
+    assert "invoices" not in batches[-1].cursor
+    assert len(queries(fake_qbo, "Invoice")) == 1  # asked, found nothing, moved nothing

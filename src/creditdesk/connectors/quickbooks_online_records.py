@@ -4,6 +4,7 @@ docs/research/issue13-qbo-xero.md section 1 for the Invoice)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
@@ -145,20 +146,35 @@ def _voided(raw: dict[str, Any], total: int) -> bool:
 _PROBLEMS = (ValueError, TypeError, AttributeError, money.MoneyError)
 
 
-def parse_memo(raw: Any, default_currency: str) -> Record:
-    """One CreditMemo JSON object → RemoteMemo, Deleted, or BadRecord saying what was wrong."""
+def _id_or(raw: Any, entity: str, deleted: Callable[[str], Record]) -> str | Record:
+    """The record's Id, or what it is without one: a BadRecord, or a CDC tombstone."""
     ext = raw.get("Id") if isinstance(raw, dict) else None
     if not isinstance(ext, str) or not ext:
-        return BadRecord(None, "a CreditMemo without an Id")
-    if raw.get("status") == "Deleted":
-        return Deleted(ext)
+        return BadRecord(None, f"{entity} without an Id")
+    return deleted(ext) if raw.get("status") == "Deleted" else ext
+
+
+def _amounts(raw: dict[str, Any], default_currency: str, left_key: str, left: str
+             ) -> tuple[str, int, int]:
+    """(currency, TotalAmt, the amount still open under ``left_key``), each exact, the open
+    amount within 0..total."""
+    currency = _currency(raw, default_currency)
+    total = base.exact_minor(raw.get("TotalAmt"), currency, "TotalAmt")
+    still = base.exact_minor(raw.get(left_key), currency, left_key)
+    if total < 0 or not 0 <= still <= total:
+        raise ValueError(f"{left} {still} outside 0..total {total}")
+    return currency, total, still
+
+
+def parse_memo(raw: Any, default_currency: str) -> Record:
+    """One CreditMemo JSON object → RemoteMemo, Deleted, or BadRecord saying what was wrong."""
+    ext = _id_or(raw, "a CreditMemo", Deleted)
+    if not isinstance(ext, str):
+        return ext
     try:
-        currency = _currency(raw, default_currency)
-        total = base.exact_minor(raw.get("TotalAmt"), currency, "TotalAmt")
         remaining_key = "RemainingCredit" if "RemainingCredit" in raw else "Balance"
-        remaining = base.exact_minor(raw.get(remaining_key), currency, remaining_key)
-        if total < 0 or not 0 <= remaining <= total:
-            raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
+        currency, total, remaining = _amounts(raw, default_currency, remaining_key,
+                                              "remaining credit")
         customer_id, customer_name = _customer(raw)
         memo = RemoteMemo(
             external_id=ext, number=str(raw.get("DocNumber") or ext),
@@ -175,21 +191,15 @@ def parse_invoice(raw: Any, default_currency: str) -> Record:
     """One Invoice JSON object → RemoteInvoice, DeletedInvoice (a CDC tombstone), or
     BadRecord saying what was wrong. ``Balance`` is what is still owed after payments and
     applied credit; ``TxnTaxDetail.TotalTax`` the tax included in ``TotalAmt``."""
-    ext = raw.get("Id") if isinstance(raw, dict) else None
-    if not isinstance(ext, str) or not ext:
-        return BadRecord(None, "an Invoice without an Id")
-    if raw.get("status") == "Deleted":
-        return DeletedInvoice(ext)
+    ext = _id_or(raw, "an Invoice", DeletedInvoice)
+    if not isinstance(ext, str):
+        return ext
     try:
-        currency = _currency(raw, default_currency)
-        total = base.exact_minor(raw.get("TotalAmt"), currency, "TotalAmt")
-        balance = base.exact_minor(raw.get("Balance"), currency, "Balance")
-        if total < 0 or not 0 <= balance <= total:
-            raise ValueError(f"balance {balance} outside 0..total {total}")
+        currency, total, balance = _amounts(raw, default_currency, "Balance", "balance")
         tax_detail = raw.get("TxnTaxDetail") or {}
         if not isinstance(tax_detail, dict):
             raise ValueError("TxnTaxDetail is not an object")
-        tax = base.exact_minor(tax_detail.get("TotalTax", 0), currency, "TotalTax")
+        tax = base.exact_minor(tax_detail.get("TotalTax") or 0, currency, "TotalTax")
         if tax < 0:
             raise ValueError(f"TotalTax {tax} is negative")
         customer_id, customer_name = _customer(raw)

@@ -191,9 +191,8 @@ def remove(state: FakeQboState, realm_id: str, payment_id: str) -> None:
     invoice's balance given back, the invoice's link to it dropped."""
     with state.lock:
         company = state.companies[realm_id]
-        payment = company.payments.pop(payment_id)
-        company.version += 1
-        company.deleted_payments.append((payment_id, state.now()))
+        payment = company.payments[payment_id]
+        state.delete(realm_id, "Payment", payment_id)
         for line in payment["Line"]:
             link = line["LinkedTxn"][0]
             record = getattr(company, LINKABLE[link["TxnType"]]).get(link["TxnId"])

@@ -193,11 +193,15 @@ class FakeQboState(FaultInjection):
                          PrivateNote="Voided")
 
     def delete_memo(self, realm_id: str, memo_id: str) -> None:
+        self.delete(realm_id, "CreditMemo", memo_id)
+
+    def delete(self, realm_id: str, entity: str, ext: str) -> None:
+        """Deleted as in QuickBooks: gone from queries and reads, a tombstone in CDC."""
         with self.lock:
             company = self.companies[realm_id]
-            del company.memos[memo_id]
+            del company.records(entity)[ext]
             company.version += 1
-            company.deleted.append((memo_id, self.now()))
+            company.tombstones(entity).append((ext, self.now()))
 
     def malform(self, realm_id: str, memo_id: str) -> None:
         """A record the connector can't use: no customer and a non-numeric total."""
@@ -281,11 +285,7 @@ class FakeQboState(FaultInjection):
             self.touch(realm_id, raw)
 
     def delete_invoice(self, realm_id: str, invoice_id: str) -> None:
-        with self.lock:
-            company = self.companies[realm_id]
-            del company.invoices[invoice_id]
-            company.version += 1
-            company.deleted_invoices.append((invoice_id, self.now()))
+        self.delete(realm_id, "Invoice", invoice_id)
 
     # OAuth ---------------------------------------------------------------------
     def grant(self, realm_id: str) -> str:
