@@ -219,7 +219,8 @@ class QuickBooksOnline(writes.PaymentWrites):
             if len(changes) >= CDC_MAX:  # maybe cut short: deletions past the cap unseen
                 raise ReconcileNeeded(f"{NAME}'s change feed answered its maximum of "
                                       f"{CDC_MAX:,} changes since {state['cdc_since']}")
-            tombstones = [r for r in changes if isinstance(r, Deleted | DeletedInvoice)]
+            tombstones: list[Record] = [r for r in changes
+                                        if isinstance(r, Deleted | DeletedInvoice)]
             state["cdc_since"] = body.get("time") or state["cdc_since"]
             yield Batch(tombstones, dict(state))
         yield from self._pages(state, ENTITY)

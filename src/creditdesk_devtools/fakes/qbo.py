@@ -169,8 +169,8 @@ def create_app(state: FakeQboState) -> FastAPI:
         elif operation is None:
             status, body = qbo_payments.create(state, realm_id, text, requestid)
         else:
-            status, body = 400, fault(400, "Unsupported Operation", "500", "ValidationFault",
-                                      detail=f"Operation {operation} is not supported.").body
+            return fault(400, "Unsupported Operation", "500", "ValidationFault",
+                         detail=f"Operation {operation} is not supported.")
         if getattr(request.state, "stall", False):
             await asyncio.sleep(state.timeout_delay)  # made; the client gives up first
         return Response(body, status_code=status, media_type="application/json")

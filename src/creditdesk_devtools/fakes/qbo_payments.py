@@ -62,7 +62,7 @@ def _links(company: Company, body: dict[str, Any], state: FakeQboState
                               f"{txn_id} assigned is not present", "2500", state)
         if amount is None or amount <= 0:
             return [], _business(f"Line {n} needs a positive Amount", state)
-        out.append((kind, record, amount))
+        out.append((str(kind), record, amount))
     return out, None
 
 
