@@ -53,6 +53,17 @@ class FakeQbo:
         query = parse_qs(urlparse(answer.headers["location"]).query)
         return {k: v[0] for k, v in query.items()}
 
+    def connector(self, page_size: int = 1000) -> qbo.QuickBooksOnline:
+        """A connector to the realm with fresh tokens; the tokens it saves are in ``.saved``."""
+        tokens = qbo.exchange_code(self.patient, self.settings, self.state.grant(REALM),
+                                   self.retry())
+        saved: list[dict] = []
+        c = qbo.QuickBooksOnline(self.client, self.settings, realm_id=REALM, tokens=tokens,
+                                 save_tokens=saved.append, retry=self.retry(),
+                                 page_size=page_size)
+        c.saved = saved  # type: ignore[attr-defined]
+        return c
+
     def connect(self, db: Database, actor: Actor, realm: str = REALM) -> str:
         created = integrations.create_integration(db, actor=actor, settings=self.settings,
                                                   provider="quickbooks_online", region="us")

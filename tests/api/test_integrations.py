@@ -151,11 +151,11 @@ def test_y2_webhooks_queue_a_targeted_run_that_reads_only_the_named_credit_memos
     st.apply_credit(REALM, c, "0")
     st.apply_credit(REALM, untouched, "1.00")
     st.requests.clear()
-    classic, headers = st.webhook(REALM, [a], others=[("Invoice", "77"), ("Customer", "5")])
+    classic, headers = st.webhook(REALM, [a], others=[("Payment", "77"), ("Customer", "5")])
     assert client.post("/webhooks/quickbooks", content=classic, headers=headers).status_code == 200
     deleted, headers = st.webhook(REALM, [b], "Delete")
     assert client.post("/webhooks/quickbooks", content=deleted, headers=headers).status_code == 200
-    cloud, headers = st.webhook(REALM, [c], cloudevents=True, others=[("Invoice", "78")])
+    cloud, headers = st.webhook(REALM, [c], cloudevents=True, others=[("Payment", "78")])
     assert client.post("/webhooks/quickbooks", content=cloud, headers=headers).status_code == 200
     assert st.requests == []  # the answer only records: QuickBooks is read by the job
     (queued,) = [r for r in _runs(db) if r.status == "queued"]

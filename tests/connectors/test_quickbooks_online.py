@@ -17,13 +17,7 @@ from tests.qbo_fixtures import REALM, FakeQbo
 
 
 def connector(fake: FakeQbo, page_size: int = 1000) -> qbo.QuickBooksOnline:
-    code = fake.state.grant(REALM)
-    tokens = qbo.exchange_code(fake.patient, fake.settings, code, fake.retry())
-    saved: list[dict] = []
-    c = qbo.QuickBooksOnline(fake.client, fake.settings, realm_id=REALM, tokens=tokens,
-                             save_tokens=saved.append, retry=fake.retry(), page_size=page_size)
-    c.saved = saved  # type: ignore[attr-defined]
-    return c
+    return fake.connector(page_size)
 
 
 def test_pages_through_memos_sharing_one_last_updated_second(fake_qbo: FakeQbo) -> None:
@@ -114,14 +108,14 @@ def test_y7_intuit_signature_matches_published_vectors() -> None:
 
 
 # targeted reads (webhooks) and memo lines ----------------------------------------------------
-def test_webhook_targets_from_classic_and_cloudevents_payloads_credit_memos_only() -> None:
+def test_webhook_targets_from_classic_and_cloudevents_payloads_other_entities_ignored() -> None:
     classic = {"eventNotifications": [
         {"realmId": "9130355", "dataChangeEvent": {"entities": [
             {"name": "CreditMemo", "id": "150", "operation": "Update",
              "lastUpdated": "2025-03-10T16:01:44.000Z"},
             {"name": "CreditMemo", "id": "149", "operation": "Delete",
              "lastUpdated": "2025-03-10T16:02:00.000Z"},
-            {"name": "Invoice", "id": "77", "operation": "Update"},
+            {"name": "Payment", "id": "77", "operation": "Update"},
             {"name": "CreditMemo", "id": "../companyinfo/1", "operation": "Update"}]}},
         {"realmId": "42", "dataChangeEvent": {"entities": [
             {"name": "Customer", "id": "1", "operation": "Create"}]}}]}
@@ -133,7 +127,7 @@ def test_webhook_targets_from_classic_and_cloudevents_payloads_credit_memos_only
               "intuitentityid": "151", "intuitaccountid": "9130355", "data": {}},
              {"specversion": "1.0", "type": "qbo.creditmemo.updated.v1",
               "intuitentityid": "151", "intuitaccountid": "9130355", "data": {}},
-             {"specversion": "1.0", "type": "qbo.invoice.updated.v1",
+             {"specversion": "1.0", "type": "qbo.payment.updated.v1",
               "intuitentityid": "9", "intuitaccountid": "9130355", "data": {}}]
     # a deletion wins over an update of the same memo (a deleted transaction never returns)
     assert qbo.webhook_targets(cloud) == {"9130355": {"150": base.CHANGED,

@@ -1,6 +1,7 @@
-"""QuickBooks Online: OAuth 2.0, CompanyInfo country check, CreditMemo query paged by
-MetaData.LastUpdatedTime, CDC for deletions, and a full id listing when CDC can't reach back
-to the last run (accounting-apis.md section 1)."""
+"""QuickBooks Online: OAuth 2.0, CompanyInfo country check, CreditMemo and Invoice queries
+paged by MetaData.LastUpdatedTime, CDC for deletions, a full id listing when CDC can't reach
+back to the last run (accounting-apis.md section 1; docs/research/issue13-qbo-xero.md for
+invoices), and applications of credit written back as $0 Payments (quickbooks_online_writes)."""
 
 from __future__ import annotations
 
@@ -8,36 +9,53 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from creditdesk.connectors import base, http, oauth
+from creditdesk.connectors import quickbooks_online_writes as writes
 from creditdesk.connectors.base import (
     BadRecord,
     Batch,
     ConnectorError,
     Deleted,
+    DeletedInvoice,
     NeedsReconnection,
     ReconcileNeeded,
     Reconciliation,
     Record,
     Refused,
-    RemoteLine,
-    RemoteMemo,
     Targets,
     TokenSaver,
 )
+from creditdesk.connectors.quickbooks_online_records import (
+    fault_code,
+    fault_message,
+    fault_text,
+    parse_invoice,
+    parse_lines,
+    parse_memo,
+)
 from creditdesk.connectors.settings import ProviderSettings
-from creditdesk.domain import money
+
+__all__ = ["QuickBooksOnline", "parse_invoice", "parse_lines", "parse_memo",
+           "webhook_targets"]
 
 PROVIDER = "quickbooks_online"
 ENTITY = "CreditMemo"
+INVOICE = "Invoice"
+# entity → (single-read path, parser, its deleted record): what a query, a CDC block or a
+# read by id of each kind of record becomes
+KINDS: dict[str, tuple[str, Callable[[Any, str], Record], Callable[[str], Record]]] = {
+    ENTITY: ("creditmemo", parse_memo, Deleted),
+    INVOICE: ("invoice", parse_invoice, DeletedInvoice),
+}
+INVOICES = "invoices"  # the cursor's sub-cursor of the invoice pages ({since, skip})
 OBJECT_NOT_FOUND = "610"  # the Fault code of a read of a deleted (or never existing) entity
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-NAME = "QuickBooks Online"
+NAME = writes.NAME
 SCOPE = "com.intuit.quickbooks.accounting"
 PAGE_SIZE = 1000  # MAXRESULTS may be at most 1000
 OVERLAP = timedelta(seconds=5)
@@ -58,32 +76,11 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _fault(body: Any) -> str:
-    """The first error message of a Fault envelope (either case: real responses use both)."""
-    if isinstance(body, dict):
-        fault = body.get("Fault") or body.get("fault") or {}
-        errors = (fault.get("Error") or fault.get("error") or []) if isinstance(fault, dict) else []
-        if errors and isinstance(errors[0], dict):
-            first = errors[0]
-            return str(first.get("Message") or first.get("message") or "")
-    return ""
-
-
-def _fault_text(body: Any) -> str:
-    """Message and Detail of every error of a Fault envelope, for matching."""
-    if not isinstance(body, dict):
-        return ""
-    fault = body.get("Fault") or body.get("fault") or {}
-    errors = (fault.get("Error") or fault.get("error") or []) if isinstance(fault, dict) else []
-    return " ".join(str(e.get(k) or "") for e in errors if isinstance(e, dict)
-                    for k in ("Message", "message", "Detail", "detail"))
-
-
 def _cdc_too_old(body: Any) -> bool:
     """QBO's refusal of a changedSince beyond CDC's reach: "Operation cdc with changedSince
     date … which is older than fixed days is not supported." [S: a user report; the HTTP
     status and Fault code are U, so only the words are matched]."""
-    return "older than" in _fault_text(body).lower()
+    return "older than" in fault_text(body).lower()
 
 
 def _when(text: object) -> datetime | None:
@@ -93,15 +90,6 @@ def _when(text: object) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _fault_code(body: Any) -> str:
-    if isinstance(body, dict):
-        fault = body.get("Fault") or body.get("fault") or {}
-        errors = (fault.get("Error") or fault.get("error") or []) if isinstance(fault, dict) else []
-        if errors and isinstance(errors[0], dict):
-            return str(errors[0].get("code") or "")
-    return ""
 
 
 def exchange_code(client: httpx.Client, settings: ProviderSettings, code: str,
@@ -128,9 +116,10 @@ def region_of(country: object) -> str:
     return region
 
 
-class QuickBooksOnline:
-    """Reads one company (realm). Refreshes the access token when it expires and saves the
-    rotated tokens through ``save_tokens`` before using them."""
+class QuickBooksOnline(writes.PaymentWrites):
+    """Reads one company (realm) and writes applications of credit to it (``base.
+    CreditWriter``, in ``PaymentWrites``). Refreshes the access token when it expires and
+    saves the rotated tokens through ``save_tokens`` before using them."""
 
     provider = PROVIDER
 
@@ -153,39 +142,51 @@ class QuickBooksOnline:
             refresh_token=self.tokens["refresh_token"], what=NAME)
         self.save_tokens(self.tokens)  # rotated: the old refresh token may be dead already
 
+    def _request(self, method: str, path: str, params: dict[str, str], *,
+                 content: bytes | None = None, write: bool = False) -> httpx.Response:
+        """One call to the company's API with a live access token; a 401 refreshes it and
+        tries once more (a 401 made nothing), a second 401 or a 403 is NeedsReconnection.
+        A read retries throttling, 5xx and timeouts (``http.send``); a ``write`` retries
+        only answers that came back, never a timeout (``writes.send_write``)."""
+        if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
+            self._refresh()
+        url = f"{self.settings.qbo_api_base.rstrip('/')}/company/{self.realm_id}/{path}"
+        params = {**params, "minorversion": str(self.settings.qbo_minor_version)}
+        send = writes.send_write if write else http.send
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json",
+                       "Authorization": f"Bearer {self.tokens['access_token']}"}
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            response = send(self.client, self.retry, method, url, what=NAME, params=params,
+                            headers=headers, content=content)
+            if response.status_code == 401 and attempt == 1:
+                self._refresh()  # expired early or revoked: refresh tells which
+                continue
+            if response.status_code in (401, 403):
+                detail = fault_message(_json_or_none(response)) or f"HTTP {response.status_code}"
+                raise NeedsReconnection(f"{NAME} refused access ({detail}); reconnect the "
+                                        "integration")
+            return response
+        raise AssertionError("unreachable")
+
     def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False,
              too_old_ok: bool = False) -> Any:
         """GET one resource of the company; with ``missing_ok`` an "Object Not Found" answer
         (HTTP 400 with Fault code 610, or a 404) is None instead of an error, with
         ``too_old_ok`` so is CDC's refusal of a changedSince beyond its reach."""
-        if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
-            self._refresh()
-        url = f"{self.settings.qbo_api_base.rstrip('/')}/company/{self.realm_id}/{path}"
-        params = {**params, "minorversion": str(self.settings.qbo_minor_version)}
-        for attempt in (1, 2):
-            response = http.send(self.client, self.retry, "GET", url, what=NAME, params=params,
-                                 headers={"Accept": "application/json",
-                                          "Authorization": f"Bearer {self.tokens['access_token']}"})
-            if response.status_code == 401 and attempt == 1:
-                self._refresh()  # expired early or revoked: refresh tells which
-                continue
-            if response.status_code in (401, 403):
-                detail = _fault(_json_or_none(response)) or f"HTTP {response.status_code}"
-                raise NeedsReconnection(f"{NAME} refused access ({detail}); reconnect the "
-                                        "integration")
-            if missing_ok and response.status_code == 404:
-                return None
-            body = http.json_exact(response, NAME)
-            if (missing_ok and response.status_code == 400
-                    and _fault_code(body) == OBJECT_NOT_FOUND):
-                return None
-            if too_old_ok and response.status_code != 200 and _cdc_too_old(body):
-                return None
-            if response.status_code != 200:
-                raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
-                                     f"{_fault(body) or 'no detail'}")
-            return body
-        raise AssertionError("unreachable")
+        response = self._request("GET", path, params)
+        if missing_ok and response.status_code == 404:
+            return None
+        body = http.json_exact(response, NAME)
+        if missing_ok and response.status_code == 400 and fault_code(body) == OBJECT_NOT_FOUND:
+            return None
+        if too_old_ok and response.status_code != 200 and _cdc_too_old(body):
+            return None
+        if response.status_code != 200:
+            raise ConnectorError(f"{NAME} answered HTTP {response.status_code}: "
+                                 f"{fault_message(body) or 'no detail'}")
+        return body
 
     def company_info(self) -> dict[str, Any]:
         body = self._get(f"companyinfo/{self.realm_id}", {})
@@ -196,43 +197,62 @@ class QuickBooksOnline:
 
     # reading ---------------------------------------------------------------
     def fetch(self, cursor: dict[str, Any]) -> Iterator[Batch]:
-        """CDC tombstones since the last run first, then CreditMemo pages by last update
-        (when CDC can't reach back that far, the engine has ``reconcile`` first; when its
-        answer holds its maximum of 1,000 objects, some deletions may be missing from it, so
-        ``ReconcileNeeded`` has the engine list every id before reading again).
+        """CDC tombstones of memos and invoices since the last run first, then CreditMemo
+        pages, then Invoice pages, each by last update (when CDC can't reach back that far,
+        the engine has ``reconcile`` first; when its answer holds its maximum of 1,000
+        objects, some deletions may be missing from it, so ``ReconcileNeeded`` has the
+        engine list every id before reading again).
 
-        Cursor: ``since`` (a LastUpdatedTime as QBO wrote it), ``skip`` (records already read
-        at exactly ``since``) and ``cdc_since`` (server time of the previous CDC call).
+        Cursor: ``since`` (a LastUpdatedTime as QBO wrote it) and ``skip`` (records already
+        read at exactly ``since``) of the memo pages, ``invoices`` the same two for the
+        invoice pages, and ``cdc_since`` (server time of the previous CDC call). A cursor
+        stored before invoices were read has no ``invoices``: they are read from the start.
         """
         state = dict(cursor)
         if state.get("cdc_since"):
-            body = self._get("cdc", {"entities": "CreditMemo",
+            body = self._get("cdc", {"entities": f"{ENTITY},{INVOICE}",
                                      "changedSince": state["cdc_since"]}, too_old_ok=True)
             if body is None:  # beyond CDC's reach after all (clock skew): list every id
                 raise ReconcileNeeded(f"{NAME}'s change feed no longer reaches back to "
                                       f"{state['cdc_since']}")
-            changes = _cdc_records(body)
+            changes = _cdc_records(body, self.default_currency)
             if len(changes) >= CDC_MAX:  # maybe cut short: deletions past the cap unseen
                 raise ReconcileNeeded(f"{NAME}'s change feed answered its maximum of "
                                       f"{CDC_MAX:,} changes since {state['cdc_since']}")
-            tombstones = [r for r in changes if isinstance(r, Deleted)]
+            tombstones: list[Record] = [r for r in changes
+                                        if isinstance(r, Deleted | DeletedInvoice)]
             state["cdc_since"] = body.get("time") or state["cdc_since"]
             yield Batch(tombstones, dict(state))
+        yield from self._pages(state, ENTITY)
+        yield from self._pages(state, INVOICE)
+
+    def _pages(self, state: dict[str, Any], entity: str) -> Iterator[Batch]:
+        """``SELECT * FROM <entity>`` pages from the entity's place in ``state`` (the memos'
+        at the top, the invoices' under ``INVOICES``), moving it page by page. An invoice
+        page that reads nothing and moves nothing is not yielded (a company without
+        invoices costs the engine no transaction for them)."""
+        place = state if entity == ENTITY else dict(state.get(INVOICES) or {})
+        parse = KINDS[entity][1]
         while True:
-            where = (f"WHERE MetaData.LastUpdatedTime >= '{state['since']}' "
-                     if state.get("since") else "")
-            query = (f"SELECT * FROM CreditMemo {where}ORDERBY MetaData.LastUpdatedTime "
-                     f"STARTPOSITION {int(state.get('skip', 0)) + 1} MAXRESULTS {self.page_size}")
+            before = _position(place)
+            where = (f"WHERE MetaData.LastUpdatedTime >= '{place['since']}' "
+                     if place.get("since") else "")
+            query = (f"SELECT * FROM {entity} {where}ORDERBY MetaData.LastUpdatedTime "
+                     f"STARTPOSITION {int(place.get('skip', 0)) + 1} MAXRESULTS {self.page_size}")
             body = self._get("query", {"query": query})
             state.setdefault("cdc_since", body.get("time"))
-            raw = (body.get("QueryResponse") or {}).get("CreditMemo") or []
+            raw = (body.get("QueryResponse") or {}).get(entity) or []
             if not isinstance(raw, list):
                 raise ConnectorError(f"{NAME} answered a query with a malformed QueryResponse")
-            _advance(state, raw)
+            _advance(place, raw)
             last = len(raw) < self.page_size
             if last:
-                _rewind(state)
-            yield Batch([parse_memo(r, self.default_currency) for r in raw], dict(state))
+                _rewind(place)
+            if entity != ENTITY:
+                if not raw and _position(place) == before:
+                    return
+                state[INVOICES] = dict(place)
+            yield Batch([parse(r, self.default_currency) for r in raw], dict(state))
             if last:
                 return
 
@@ -250,32 +270,43 @@ class QuickBooksOnline:
 
     def reconcile(self, cursor: dict[str, Any], known: set[str], *, now: datetime,
                   progress: Callable[[], None] = lambda: None) -> Reconciliation:
-        """List the id of every credit memo in the company (all pages, in this call), then
-        confirm which of ``known`` are really gone with ``WHERE Id IN (...)`` queries: a memo
-        missed by a listing that shifted under a concurrent deletion is found and kept. CDC
-        restarts from the listing's start (server time): a deletion after it is CDC's, one
-        before it is missing from the listing."""
+        """List the id of every credit memo in the company (all pages, in this call), and of
+        every invoice when ``known`` holds invoices (``base.invoice_key``), then confirm which
+        of ``known`` are really gone with ``WHERE Id IN (...)`` queries: a record missed by a
+        listing that shifted under a concurrent deletion is found and kept. Gone invoices
+        are returned as their keys. CDC restarts from the first listing's start (server
+        time): a deletion after it is CDC's, one before it is missing from the listing."""
         state = {k: v for k, v in cursor.items() if k != "cdc_since"}
         if not known:  # nothing here to void: the read restarts CDC from its first page
             return Reconciliation(frozenset(), state)
-        present, started = self._list_ids(now, progress)
-        missing = sorted(known - present)
-        gone = frozenset(missing) - self._still_present(missing, progress)
-        return Reconciliation(gone, {**state, "cdc_since": started})
+        memos, invoices = base.split_targets(dict.fromkeys(known, base.CHANGED))
+        gone: set[str] = set()
+        started: str | None = None
+        for entity, ids, key in ((ENTITY, set(memos), str),
+                                 (INVOICE, set(invoices), base.invoice_key)):
+            if not ids:
+                continue
+            present, first = self._list_ids(entity, now, progress)
+            started = started or first
+            missing = sorted(ids - present)
+            gone.update(key(i) for i in set(missing) - self._still_present(
+                entity, missing, progress))
+        return Reconciliation(frozenset(gone), {**state, "cdc_since": started})
 
-    def _list_ids(self, now: datetime, progress: Callable[[], None]) -> tuple[set[str], str]:
-        """``SELECT Id FROM CreditMemo`` paged by STARTPOSITION/MAXRESULTS, oldest first (a
-        memo's CreateTime never changes, so an edit moves nothing); the server time of the
+    def _list_ids(self, entity: str, now: datetime, progress: Callable[[], None]
+                  ) -> tuple[set[str], str]:
+        """``SELECT Id FROM <entity>`` paged by STARTPOSITION/MAXRESULTS, oldest first (a
+        record's CreateTime never changes, so an edit moves nothing); the server time of the
         first page. Any unreadable page raises: a partial listing must void nothing."""
         ids: set[str] = set()
         started: str | None = None
         position = 1
         while True:
             body = self._get("query", {"query": (
-                f"SELECT Id FROM CreditMemo ORDERBY MetaData.CreateTime "
+                f"SELECT Id FROM {entity} ORDERBY MetaData.CreateTime "
                 f"STARTPOSITION {position} MAXRESULTS {self.page_size}")})
             started = started or (body.get("time") if isinstance(body, dict) else None)
-            raw = self._ids(body)
+            raw = self._ids(body, entity)
             if raw and ids.issuperset(raw):  # STARTPOSITION ignored: never loop forever
                 raise ConnectorError(f"{NAME} answered position {position} of an id listing "
                                      "with ids it had listed already")
@@ -285,7 +316,8 @@ class QuickBooksOnline:
                 return ids, started or (now - timedelta(minutes=10)).isoformat()
             position += len(raw)
 
-    def _still_present(self, ids: list[str], progress: Callable[[], None]) -> set[str]:
+    def _still_present(self, entity: str, ids: list[str], progress: Callable[[], None]
+                       ) -> set[str]:
         """Which of ``ids`` the company still has, ``VERIFY_BATCH`` at a time. An id that
         can't be put in a query is kept: nothing is voided unchecked."""
         present = {i for i in ids if not _ID.match(i)}
@@ -293,41 +325,57 @@ class QuickBooksOnline:
         for start in range(0, len(checkable), VERIFY_BATCH):
             chunk = checkable[start:start + VERIFY_BATCH]
             listed = ", ".join(f"'{i}'" for i in chunk)
-            body = self._get("query", {"query": f"SELECT Id FROM CreditMemo WHERE Id IN "
+            body = self._get("query", {"query": f"SELECT Id FROM {entity} WHERE Id IN "
                                                 f"({listed}) MAXRESULTS {VERIFY_BATCH}"})
-            present.update(self._ids(body))
+            present.update(self._ids(body, entity))
             progress()
         return present
 
     @staticmethod
-    def _ids(body: Any) -> list[str]:
+    def _ids(body: Any, entity: str = ENTITY) -> list[str]:
         """The ids of a query answer; anything unexpected raises (an answer that can't be
         read is never taken for an empty one)."""
         response = body.get("QueryResponse") if isinstance(body, dict) else None
-        raw = response.get(ENTITY, []) if isinstance(response, dict) else None
+        raw = response.get(entity, []) if isinstance(response, dict) else None
         if not isinstance(raw, list) or not all(
                 isinstance(r, dict) and isinstance(r.get("Id"), str) and r["Id"] for r in raw):
             raise ConnectorError(f"{NAME} answered an id listing with a malformed "
                                  "QueryResponse")
         return [r["Id"] for r in raw]
 
-    def read_memo(self, memo_id: str) -> Record:
-        """``GET /creditmemo/{id}``: the memo, or ``Deleted`` when QuickBooks no longer has it
-        (a deleted transaction answers "Object Not Found", Fault code 610)."""
-        body = self._get(f"creditmemo/{memo_id}", {}, missing_ok=True)
+    def _read(self, entity: str, ext: str) -> Record:
+        """``GET /<entity>/{id}``: the record, or its deleted record when QuickBooks no
+        longer has it (a deleted transaction answers "Object Not Found", Fault code 610)."""
+        path, parse, deleted = KINDS[entity]
+        if not _ID.match(ext):
+            return BadRecord(ext[:64], f"{entity} id {ext[:64]!r} is not a QuickBooks id")
+        body = self._get(f"{path}/{ext}", {}, missing_ok=True)
         if body is None:
-            return Deleted(memo_id)
-        raw = body.get(ENTITY) if isinstance(body, dict) else None
+            return deleted(ext)
+        raw = body.get(entity) if isinstance(body, dict) else None
         if not isinstance(raw, dict):
-            raise ConnectorError(f"{NAME} answered a CreditMemo read without a CreditMemo")
-        return parse_memo(raw, self.default_currency)
+            raise ConnectorError(f"{NAME} answered the read of {entity} {ext} without it")
+        return parse(raw, self.default_currency)
+
+    def read_memo(self, memo_id: str) -> Record:
+        """``GET /creditmemo/{id}``: the memo, or ``Deleted``."""
+        return self._read(ENTITY, memo_id)
+
+    def read_invoice(self, invoice_id: str) -> Record:
+        """``GET /invoice/{id}``: the invoice, or ``DeletedInvoice``."""
+        return self._read(INVOICE, invoice_id)
 
     def fetch_targets(self, targets: Targets) -> Iterator[Batch]:
-        """A webhook's memos, each read by id (deletions need no read), a batch at a time;
-        the incremental cursor is left alone (``Batch.cursor`` None)."""
+        """A webhook's memos and invoices (``base.invoice_key``), each read by id (deletions
+        need no read), a batch at a time; the incremental cursor is left alone
+        (``Batch.cursor`` None)."""
+        memos, invoices = base.split_targets(targets)
+        wanted = [(ENTITY, ext, op) for ext, op in memos.items()]
+        wanted += [(INVOICE, ext, op) for ext, op in invoices.items()]
         records: list[Record] = []
-        for memo_id, op in targets.items():
-            records.append(Deleted(memo_id) if op == base.DELETED else self.read_memo(memo_id))
+        for entity, ext, op in wanted:
+            records.append(KINDS[entity][2](ext) if op == base.DELETED
+                           else self._read(entity, ext))
             if len(records) >= base.TARGET_BATCH:
                 yield Batch(records, None)
                 records = []
@@ -335,21 +383,27 @@ class QuickBooksOnline:
             yield Batch(records, None)
 
 
-def webhook_targets(payload: Any) -> dict[str, Targets]:
-    """CreditMemo changes by realm, from the classic payload (``eventNotifications[]
-    .dataChangeEvent.entities[]``: name, id, operation) or the CloudEvents one (a list of
-    events: ``type`` qbo.creditmemo.<verb>.v1, ``intuitentityid``, ``intuitaccountid``).
-    Other entities, and ids that are not QuickBooks ids, are ignored; a body of another
-    shape is ``base.MalformedWebhook``."""
-    out: dict[str, Targets] = {}
+# webhook entity → how its id is keyed in the targets
+_WEBHOOK_KEYS: dict[str, Callable[[str], str]] = {ENTITY: str, INVOICE: base.invoice_key}
 
-    def add(realm: object, memo_id: object, deleted: bool) -> None:
-        if not isinstance(realm, str | int) or not isinstance(memo_id, str | int):
+
+def webhook_targets(payload: Any) -> dict[str, Targets]:
+    """CreditMemo and Invoice changes by realm, from the classic payload (``eventNotifications
+    [].dataChangeEvent.entities[]``: name, id, operation) or the CloudEvents one (a list of
+    events: ``type`` qbo.creditmemo.<verb>.v1 or qbo.invoice.<verb>.v1, ``intuitentityid``,
+    ``intuitaccountid``); invoices keyed by ``base.invoice_key``. A deletion is DELETED,
+    anything else (a void included: read it) CHANGED. Other entities, and ids that are not
+    QuickBooks ids, are ignored; a body of another shape is ``base.MalformedWebhook``."""
+    out: dict[str, Targets] = {}
+    by_lower = {name.lower(): name for name in _WEBHOOK_KEYS}
+
+    def add(realm: object, entity: str, ext: object, deleted: bool) -> None:
+        if not isinstance(realm, str | int) or not isinstance(ext, str | int):
             return
-        realm, memo_id = str(realm), str(memo_id)
-        if _ID.match(realm) and _ID.match(memo_id):
+        realm, ext = str(realm), str(ext)
+        if _ID.match(realm) and _ID.match(ext):
             out[realm] = base.merge_targets(out.get(realm, {}), {
-                memo_id: base.DELETED if deleted else base.CHANGED})
+                _WEBHOOK_KEYS[entity](ext): base.DELETED if deleted else base.CHANGED})
 
     if isinstance(payload, dict):
         notes = base.objects(payload.get("eventNotifications"), "eventNotifications")
@@ -360,17 +414,19 @@ def webhook_targets(payload: Any) -> dict[str, Targets]:
                     f"eventNotifications[{i}].dataChangeEvent must be an object")
             where = f"eventNotifications[{i}].dataChangeEvent.entities"
             for entity in base.objects(change.get("entities", []), where):
-                if entity.get("name") == ENTITY:
-                    add(note.get("realmId"), entity.get("id"), entity.get("operation") == "Delete")
+                name = entity.get("name")
+                if isinstance(name, str) and name in _WEBHOOK_KEYS:
+                    add(note.get("realmId"), name, entity.get("id"),
+                        entity.get("operation") == "Delete")
     elif isinstance(payload, list):
         for i, event in enumerate(base.objects(payload, "the CloudEvents list")):
             kind = event.get("type")
             if not isinstance(kind, str):
                 raise base.MalformedWebhook(f"event [{i}] has no type")
             parts = kind.split(".")
-            if len(parts) >= 3 and parts[0] == "qbo" and parts[1] == ENTITY.lower():
-                add(event.get("intuitaccountid"), event.get("intuitentityid"),
-                    parts[2].startswith("delete"))
+            if len(parts) >= 3 and parts[0] == "qbo" and parts[1] in by_lower:
+                add(event.get("intuitaccountid"), by_lower[parts[1]],
+                    event.get("intuitentityid"), parts[2].startswith("delete"))
     else:
         raise base.MalformedWebhook("the body must be a JSON object with eventNotifications, "
                                     "or a JSON array of CloudEvents")
@@ -383,6 +439,10 @@ def _updated(raw: Any) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(str(text)), str(text)
     except ValueError:
         return None
+
+
+def _position(state: dict[str, Any]) -> tuple[Any, int]:
+    return state.get("since"), int(state.get("skip", 0))
 
 
 def _advance(state: dict[str, Any], raw: list[Any]) -> None:
@@ -411,93 +471,12 @@ def _rewind(state: dict[str, Any]) -> None:
     state["skip"] = 0
 
 
-def _cdc_records(body: Any) -> list[Record]:
+def _cdc_records(body: Any, default_currency: str) -> list[Record]:
+    """Every CreditMemo and Invoice of a CDC answer (a deleted one as its tombstone)."""
     out: list[Record] = []
     for block in (body.get("CDCResponse") or []) if isinstance(body, dict) else []:
-        for entity in block.get("QueryResponse") or []:
-            for raw in (entity or {}).get("CreditMemo") or []:
-                out.append(parse_memo(raw, "USD"))
+        for entities in block.get("QueryResponse") or []:
+            for entity, (_, parse, _) in KINDS.items():
+                for raw in (entities or {}).get(entity) or []:
+                    out.append(parse(raw, default_currency))
     return out
-
-
-def _sales_lines(raw_lines: list[Any]) -> list[dict[str, Any]]:
-    """The SalesItemLineDetail lines, those inside a bundle (GroupLineDetail) included;
-    subtotal, discount and description-only lines are not memo lines here."""
-    out: list[dict[str, Any]] = []
-    for line in raw_lines:
-        if not isinstance(line, dict):
-            raise ValueError("a Line that is not an object")
-        kind = line.get("DetailType")
-        if kind == "SalesItemLineDetail":
-            out.append(line)
-        elif kind == "GroupLineDetail":
-            inner = (line.get("GroupLineDetail") or {}).get("Line") or []
-            if not isinstance(inner, list):
-                raise ValueError("a GroupLineDetail whose Line is not a list")
-            out.extend(_sales_lines(inner))
-    return out
-
-
-def parse_lines(raw: dict[str, Any], currency: str) -> tuple[RemoteLine, ...] | None:
-    """Line[] → lines (None when the answer carries no Line at all). Amounts exact (M1)."""
-    if "Line" not in raw:
-        return None
-    raw_lines = raw["Line"]
-    if not isinstance(raw_lines, list):
-        raise ValueError("Line is not a list")
-    lines = []
-    for n, line in enumerate(_sales_lines(raw_lines), start=1):
-        detail = line.get("SalesItemLineDetail") or {}
-        if not isinstance(detail, dict):
-            raise ValueError(f"line {n}: SalesItemLineDetail is not an object")
-        item = detail.get("ItemRef") if isinstance(detail.get("ItemRef"), dict) else {}
-        qty = detail.get("Qty")
-        lines.append(RemoteLine(
-            description=base.clip(line.get("Description") or item.get("name")),
-            quantity=base.quantity_text(qty) if qty is not None else None,
-            unit_price_minor=base.unit_price(detail.get("UnitPrice"), currency),
-            amount_minor=base.exact_minor(line.get("Amount"), currency, f"line {n} Amount")))
-        if len(lines) > base.MAX_LINES:
-            raise ValueError(f"more than {base.MAX_LINES} lines")
-    return tuple(lines)
-
-
-def _with_lines(memo: RemoteMemo, raw: dict[str, Any]) -> RemoteMemo:
-    try:
-        return replace(memo, lines=parse_lines(raw, memo.currency))
-    except (ValueError, TypeError, AttributeError) as exc:
-        return replace(memo, line_problem=f"CreditMemo {memo.external_id} lines: {exc}")
-
-
-def parse_memo(raw: Any, default_currency: str) -> Record:
-    """One CreditMemo JSON object → RemoteMemo, Deleted, or BadRecord saying what was wrong."""
-    ext = raw.get("Id") if isinstance(raw, dict) else None
-    if not isinstance(ext, str) or not ext:
-        return BadRecord(None, "a CreditMemo without an Id")
-    if raw.get("status") == "Deleted":
-        return Deleted(ext)
-    try:
-        currency = money.check_currency((raw.get("CurrencyRef") or {}).get("value")
-                                        or default_currency)
-        total = base.exact_minor(raw.get("TotalAmt"), currency, "TotalAmt")
-        remaining_key = "RemainingCredit" if "RemainingCredit" in raw else "Balance"
-        remaining = base.exact_minor(raw.get(remaining_key), currency, remaining_key)
-        if total < 0 or not 0 <= remaining <= total:
-            raise ValueError(f"remaining credit {remaining} outside 0..total {total}")
-        customer = raw.get("CustomerRef") or {}
-        if not isinstance(customer, dict) or not customer.get("value"):
-            raise ValueError("CustomerRef is missing")
-        txn_date = date.fromisoformat(raw["TxnDate"]) if raw.get("TxnDate") else None
-        note = str(raw.get("PrivateNote") or "")
-        # [S/U] A voided memo keeps its record with zero amounts and "Voided" in PrivateNote.
-        voided = raw.get("status") == "Voided" or (total == 0 and note.lower().startswith("void"))
-        memo = RemoteMemo(
-            external_id=ext, number=str(raw.get("DocNumber") or ext),
-            customer_external_id=str(customer["value"]),
-            customer_name=str(customer.get("name") or f"QuickBooks customer {customer['value']}"),
-            currency=currency, total_minor=total, remaining_minor=remaining,
-            issue_date=txn_date, voided=voided,
-            customer_email=((raw.get("BillEmail") or {}).get("Address") or None))
-    except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
-        return BadRecord(ext, f"CreditMemo {ext}: {exc}")
-    return _with_lines(memo, raw)

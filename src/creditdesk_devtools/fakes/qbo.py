@@ -1,10 +1,12 @@
 """A fake QuickBooks Online server: OAuth (authorize, tokens with rotation), CompanyInfo,
-the query language subset CreditDesk uses (``*``, ``count(*)`` or named fields; one WHERE
-comparison or ``Id IN (...)``; ORDERBY LastUpdatedTime or CreateTime; STARTPOSITION and
-MAXRESULTS up to 1000), single CreditMemo reads (a deleted one answers HTTP 400 with Fault code
+the query language subset CreditDesk uses over CreditMemo, Invoice and Payment (``*``,
+``count(*)`` or named fields; one WHERE comparison on Id, MetaData.LastUpdatedTime or
+CustomerRef, or ``Id IN (...)``; ORDERBY LastUpdatedTime or CreateTime; STARTPOSITION and
+MAXRESULTS up to 1000), single reads of each (a deleted one answers HTTP 400 with Fault code
 610 "Object Not Found", as QBO does), CDC (refusing a changedSince more than 30 days back),
-Fault envelopes, faults on demand, and signed webhooks in the classic and the CloudEvents
-formats (qbo_state.py).
+Payments applying credit memos to invoices, deduplicated by ``requestid``, and their deletion
+(qbo_payments.py), Fault envelopes, faults on demand, and signed webhooks in the classic and
+the CloudEvents formats (qbo_state.py).
 
 Serve it with ``creditdesk fake quickbooks-online`` or in tests with uvicorn on a free port.
 Routes mirror production: ``/connect/oauth2``, ``/oauth2/v1/tokens/bearer`` and ``/v3/...``.
@@ -23,6 +25,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from creditdesk_devtools.fakes import qbo_payments
 from creditdesk_devtools.fakes.qbo_state import PACIFIC, FakeQboState, stamp
 
 _QUERY = re.compile(
@@ -34,6 +37,8 @@ _QUERY = re.compile(
     re.IGNORECASE)
 CDC_REACH = timedelta(days=30)  # CDC "can track changes within the last 30 days"
 CDC_MAX = 1000
+# entity → its path in a single read (``/v3/company/{realm}/<path>/{id}``)
+PATHS = {"creditmemo": "CreditMemo", "invoice": "Invoice", "payment": "Payment"}
 
 
 def fault(status: int, message: str, code: str, kind: str, detail: str = "",
@@ -95,7 +100,9 @@ def create_app(state: FakeQboState) -> FastAPI:
         if injected in ("500", "503"):
             return fault(int(injected), "An application error has occurred", "10000",
                          "SystemFault")
-        if injected == "timeout":
+        if injected == "timeout" and request.method == "POST":
+            request.state.stall = True  # a write: made first, then the answer is lost
+        elif injected == "timeout":
             await asyncio.sleep(state.timeout_delay)  # the client gives up first
         if injected == "expired_token":
             state.access.pop(token, None)
@@ -129,20 +136,44 @@ def create_app(state: FakeQboState) -> FastAPI:
         text = request.query_params.get("query") or (await request.body()).decode()
         return run_query(state, realm_id, text)
 
-    @app.get("/v3/company/{realm_id}/creditmemo/{memo_id}")
-    async def read_one(realm_id: str, memo_id: str, request: Request) -> Response:
+    @app.get("/v3/company/{realm_id}/{kind}/{ext}")
+    async def read_one(realm_id: str, kind: str, ext: str, request: Request) -> Response:
         refused = await guard(request, realm_id)
         if refused:
             return refused
+        entity = PATHS.get(kind)
+        if entity is None:
+            return fault(400, "Unsupported Operation", "500", "ValidationFault",
+                         detail=f"Operation {kind} is not supported.")
         company = state.companies[realm_id]
-        raw = company.memos.get(memo_id)
+        raw = company.records(entity).get(ext)
         if raw is None:  # QBO answers a read of a deleted transaction with a 400 fault 610
-            gone = any(i == memo_id for i, _ in company.deleted)
+            gone = any(i == ext for i, _ in company.tombstones(entity))
             return fault(400, "Object Not Found", "610", "ValidationFault", detail=(
                 "Object Not Found : Another user has deleted this transaction." if gone else
                 "Object Not Found : Something you're trying to use has been made inactive or "
                 "is not present."))
-        return JSONResponse({"CreditMemo": raw, "time": stamp(state.now())})
+        return JSONResponse({entity: raw, "time": stamp(state.now())})
+
+    @app.post("/v3/company/{realm_id}/payment")
+    async def payment(realm_id: str, request: Request, requestid: str | None = None,
+                      operation: str | None = None) -> Response:
+        """Create a Payment (``requestid``: a repeat gets the first answer) or, with
+        ``operation=delete``, delete one; a "timeout" fault answers after making it."""
+        refused = await guard(request, realm_id)
+        if refused:
+            return refused
+        text = await request.body()
+        if operation == "delete":
+            status, body = qbo_payments.delete(state, realm_id, text)
+        elif operation is None:
+            status, body = qbo_payments.create(state, realm_id, text, requestid)
+        else:
+            return fault(400, "Unsupported Operation", "500", "ValidationFault",
+                         detail=f"Operation {operation} is not supported.")
+        if getattr(request.state, "stall", False):
+            await asyncio.sleep(state.timeout_delay)  # made; the client gives up first
+        return Response(body, status_code=status, media_type="application/json")
 
     @app.get("/v3/company/{realm_id}/cdc")
     async def cdc(realm_id: str, request: Request, entities: str = "",
@@ -162,41 +193,47 @@ def create_app(state: FakeQboState) -> FastAPI:
                               "older than fixed days is not supported.", "4000",
                          "ValidationFault")
         company = state.companies[realm_id]
-        with state.lock:
-            changed = [m for m in company.memos.values() if _ts(m) >= since]
-            changed += [{"Id": i, "domain": "QBO", "status": "Deleted",
-                         "MetaData": {"LastUpdatedTime": stamp(at)}}
-                        for i, at in company.deleted if at >= since]
         # "At most 1,000 objects per response" [C]; which ones QBO keeps is not documented:
         # the fake keeps the oldest changes
-        changed = sorted(changed, key=_ts)[:CDC_MAX]
-        block: dict[str, Any] = {}
-        if "CreditMemo" in entities.split(",") and changed:
-            block = {"CreditMemo": changed, "startPosition": 1, "maxResults": len(changed)}
-        return JSONResponse({"CDCResponse": [{"QueryResponse": [block]}],
+        changed: list[tuple[str, dict[str, Any]]] = []
+        with state.lock:
+            for entity in [e for e in entities.split(",") if e in PATHS.values()]:
+                changed += [(entity, m) for m in company.records(entity).values()
+                            if _ts(m) >= since]
+                changed += [(entity, {"Id": i, "domain": "QBO", "status": "Deleted",
+                                      "MetaData": {"LastUpdatedTime": stamp(at)}})
+                            for i, at in company.tombstones(entity) if at >= since]
+        changed = sorted(changed, key=lambda c: _ts(c[1]))[:CDC_MAX]
+        blocks: list[dict[str, Any]] = []
+        for entity in dict.fromkeys(e for e, _ in changed):
+            records = [m for e, m in changed if e == entity]
+            blocks.append({entity: records, "startPosition": 1, "maxResults": len(records)})
+        return JSONResponse({"CDCResponse": [{"QueryResponse": blocks or [{}]}],
                              "time": stamp(state.now())})
 
     return app
 
 
-def _listing(state: FakeQboState, realm_id: str, by_created: bool
+def _listing(state: FakeQboState, realm_id: str, entity: str, by_created: bool
              ) -> tuple[list[dict[str, Any]], list[datetime]]:
-    """Every memo of the company ascending by (``CreateTime`` or ``LastUpdatedTime``, Id),
-    with each memo's LastUpdatedTime in the same order: what every query used to build by
+    """Every record of ``entity`` ascending by (``CreateTime`` or ``LastUpdatedTime``, Id),
+    with each one's LastUpdatedTime in the same order: what every query used to build by
     re-parsing and re-sorting all the memos (O(all memos) a page, most of a 100,000-memo
-    paging). Kept per version of the company's memos, so a page costs a page's work."""
+    paging). Kept per version of the company's records, so a page costs a page's work."""
     with state.lock:
         company = state.companies[realm_id]
-        key = (company.version, len(company.memos), by_created)
-        if company.listing is not None and company.listing[0] == key:
-            return company.listing[1], company.listing[2]
-        rows = list(company.memos.values())
+        records = company.records(entity)
+        key = (company.version, len(records), by_created)
+        kept = company.listing.get(entity)
+        if kept is not None and kept[0] == key:
+            return kept[1], kept[2]
+        rows = list(records.values())
     stamp_of = _created if by_created else _ts
     rows.sort(key=lambda r: (stamp_of(r), int(r["Id"])))
     updated = [_ts(r) for r in rows]
     with state.lock:
-        if (company.version, len(company.memos)) == key[:2]:
-            company.listing = (key, rows, updated)
+        if (company.version, len(records)) == key[:2]:
+            company.listing[entity] = (key, rows, updated)
     return rows, updated
 
 
@@ -206,12 +243,13 @@ _COMPARE = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "=": lambda a,
 
 def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
     match = _QUERY.match(text)
-    if not match or match["entity"] != "CreditMemo":
+    if not match or match["entity"] not in PATHS.values():
         return fault(400, "QueryParserError: Encountered an unsupported query", "4000",
                      "ValidationFault", detail=text[:200])
     by_created = (match["order"] or "").lower() == "metadata.createtime"
-    # (stamp, Id) is unique per memo, so descending is the ascending listing reversed
-    rows, updated = _listing(state, realm_id, by_created)
+    # (stamp, Id) is unique per record, so descending is the ascending listing reversed
+    entity = match["entity"]
+    rows, updated = _listing(state, realm_id, entity, by_created)
     if match["values"] is not None:  # WHERE Id IN ('1', '2')
         if match["field"] != "Id":
             return fault(400, f"QueryParserError: unsupported property {match['field']}",
@@ -230,6 +268,8 @@ def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
                 rows = [r for r, at in zip(rows, updated, strict=True) if compare(at, bound)]
         elif field == "Id":
             rows = [r for r in rows if compare(r["Id"], value)]
+        elif field == "CustomerRef" and op == "=":
+            rows = [r for r in rows if r.get("CustomerRef", {}).get("value") == value]
         else:
             return fault(400, f"QueryParserError: unsupported property {field}", "4000",
                          "ValidationFault")
@@ -246,5 +286,5 @@ def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
         page = [{n: r[n] for n in names if n in r} for r in page]
     body: dict[str, Any] = {}
     if page:
-        body = {"CreditMemo": page, "startPosition": start, "maxResults": len(page)}
+        body = {entity: page, "startPosition": start, "maxResults": len(page)}
     return JSONResponse({"QueryResponse": body, "time": stamp(state.now())})

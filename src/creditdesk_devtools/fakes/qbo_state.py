@@ -1,4 +1,5 @@
-"""The fake QuickBooks Online's data: companies, credit memos, tokens and queued faults."""
+"""The fake QuickBooks Online's data: companies, their credit memos, invoices and Payments
+(applications of credit, qbo_payments.py), tokens and queued faults."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from creditdesk_devtools.fakes.faults import FaultInjection
 
 PACIFIC = timezone(timedelta(hours=-8))  # QBO writes times with the company's offset
 # Faults a test can queue: 429, 500, 503, timeout, expired_token (the access token dies
-# early), revoked (the app is disconnected).
+# early), revoked (the app is disconnected). A timeout of a read stalls before answering; of
+# a write (a Payment) after making it: the change is made but the answer lost.
 FAULTS = ("429", "500", "503", "timeout", "expired_token", "revoked")
 # The CloudEvents ``type`` verb of a classic webhook operation: qbo.<entity>.<verb>.v1 (seen:
 # created, updated, deleted, merged, emailed; "voided" is [U]).
@@ -33,12 +35,31 @@ class Company:
     country: str
     memos: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: list[tuple[str, datetime]] = field(default_factory=list)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_invoices: list[tuple[str, datetime]] = field(default_factory=list)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_payments: list[tuple[str, datetime]] = field(default_factory=list)
     next_id: int = 100
-    # Bumped by every change to ``memos`` (change them through FakeQboState's methods; a
-    # memo added or removed directly is seen too): queries page through a sorted listing
-    # kept per version (fakes/qbo.py ``_listing``).
+    # Bumped by every change to the records (change them through FakeQboState's methods; a
+    # record added or removed directly is seen too): queries page through a sorted listing
+    # kept per entity and version (fakes/qbo.py ``_listing``).
     version: int = 0
-    listing: Any = field(default=None, repr=False, compare=False)
+    listing: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # requestid → (HTTP status, body) of the write that first used it: a repeat gets it again
+    answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    # The books' closing date (YYYY-MM-DD): no Payment dated on or before it is made or
+    # deleted. ``refusal``: (Message, Detail, code) every write is refused with meanwhile
+    # (e.g. a user without the permission), None to let writes through.
+    closed_through: str | None = None
+    refusal: tuple[str, str, str] | None = None
+
+    def records(self, entity: str) -> dict[str, dict[str, Any]]:
+        return {"CreditMemo": self.memos, "Invoice": self.invoices,
+                "Payment": self.payments}[entity]
+
+    def tombstones(self, entity: str) -> list[tuple[str, datetime]]:
+        return {"CreditMemo": self.deleted, "Invoice": self.deleted_invoices,
+                "Payment": self.deleted_payments}[entity]
 
 
 def stamp(when: datetime) -> str:
@@ -147,7 +168,6 @@ class FakeQboState(FaultInjection):
         """Change fields (e.g. RemainingCredit="40.00"), bumping SyncToken and LastUpdatedTime."""
         with self.lock:
             raw = self.companies[realm_id].memos[memo_id]
-            self.companies[realm_id].version += 1
             for key, value in fields.items():
                 if key == "Line":  # as (description, Qty, UnitPrice, Amount)
                     raw["Line"] = sales_lines(value, str(raw["TotalAmt"]))
@@ -155,6 +175,12 @@ class FakeQboState(FaultInjection):
                 raw[key] = money(value) if key in ("TotalAmt", "RemainingCredit") else value
             if "RemainingCredit" in fields:
                 raw["Balance"] = raw["RemainingCredit"]
+            self.touch(realm_id, raw)
+
+    def touch(self, realm_id: str, raw: dict[str, Any]) -> None:
+        """A record changed: SyncToken and LastUpdatedTime move on, queries see it."""
+        with self.lock:
+            self.companies[realm_id].version += 1
             raw["SyncToken"] = str(int(raw["SyncToken"]) + 1)
             raw["MetaData"]["LastUpdatedTime"] = stamp(self.now())
 
@@ -167,11 +193,15 @@ class FakeQboState(FaultInjection):
                          PrivateNote="Voided")
 
     def delete_memo(self, realm_id: str, memo_id: str) -> None:
+        self.delete(realm_id, "CreditMemo", memo_id)
+
+    def delete(self, realm_id: str, entity: str, ext: str) -> None:
+        """Deleted as in QuickBooks: gone from queries and reads, a tombstone in CDC."""
         with self.lock:
             company = self.companies[realm_id]
-            del company.memos[memo_id]
+            del company.records(entity)[ext]
             company.version += 1
-            company.deleted.append((memo_id, self.now()))
+            company.tombstones(entity).append((ext, self.now()))
 
     def malform(self, realm_id: str, memo_id: str) -> None:
         """A record the connector can't use: no customer and a non-numeric total."""
@@ -180,6 +210,82 @@ class FakeQboState(FaultInjection):
             self.companies[realm_id].version += 1
             raw.pop("CustomerRef", None)
             raw["TotalAmt"] = "twelve"
+
+    # invoices (wire format: docs/research/issue13-qbo-xero.md, QBO section 1) ----------
+    def add_invoice(self, realm_id: str, *, total: str, balance: str | None = None,
+                    tax: str = "0", customer_id: str = "58",
+                    customer_name: str = "Harbor Supply Co", currency: str = "USD",
+                    doc_number: str | None = None, txn_date: str = "2025-03-01",
+                    due_date: str | None = "2025-03-31", email: str | None = None,
+                    lines: list[tuple[str, str | None, str | None, str]] | None = None,
+                    invoice_id: str | None = None) -> str:
+        """An invoice of ``total`` (tax included) still owing ``balance`` (default: all of
+        it); ``lines`` as for ``add_memo`` (default one "Services" line of total - tax);
+        ``invoice_id`` to choose its Id (QuickBooks numbers each entity on its own)."""
+        subtotal = Decimal(total) - Decimal(tax)
+        with self.lock:
+            company = self.companies[realm_id]
+            if invoice_id is None:
+                company.next_id += 1
+                invoice_id = str(company.next_id)
+            company.version += 1
+            now = self.now()
+            raw: dict[str, Any] = {
+                "Id": invoice_id, "SyncToken": "0", "domain": "QBO", "sparse": False,
+                "MetaData": {"CreateTime": stamp(now), "LastUpdatedTime": stamp(now)},
+                "DocNumber": doc_number or f"INV-{invoice_id}", "TxnDate": txn_date,
+                "CurrencyRef": {"value": currency, "name": currency},
+                "CustomerRef": {"value": customer_id, "name": customer_name},
+                "Line": sales_lines(lines or [("Services", "1", str(subtotal), str(subtotal))],
+                                    str(subtotal)),
+                "TxnTaxDetail": {"TotalTax": money(tax)},
+                "TotalAmt": money(total), "Balance": money(balance or total),
+                "Deposit": 0, "LinkedTxn": [], "AllowOnlinePayment": False,
+                "PrintStatus": "NotSet", "EmailStatus": "NotSet", "ApplyTaxAfterDiscount": False,
+            }
+            if due_date:
+                raw["DueDate"] = due_date
+            if email:
+                raw["BillEmail"] = {"Address": email}
+            if Decimal(tax):
+                raw["TxnTaxDetail"] = {
+                    "TxnTaxCodeRef": {"value": "3"}, "TotalTax": money(tax),
+                    "TaxLine": [{"Amount": money(tax), "DetailType": "TaxLineDetail",
+                                 "TaxLineDetail": {"TaxRateRef": {"value": "4"},
+                                                   "PercentBased": False,
+                                                   "NetAmountTaxable": money(subtotal)}}]}
+            company.invoices[invoice_id] = raw
+            return invoice_id
+
+    def update_invoice(self, realm_id: str, invoice_id: str, **fields: Any) -> None:
+        """Change fields (e.g. Balance="40.00"; Line as for ``add_memo``), bumping SyncToken
+        and LastUpdatedTime."""
+        with self.lock:
+            raw = self.companies[realm_id].invoices[invoice_id]
+            for key, value in fields.items():
+                if key == "Line":
+                    subtotal = Decimal(str(raw["TotalAmt"])) - Decimal(
+                        str(raw["TxnTaxDetail"]["TotalTax"]))
+                    raw["Line"] = sales_lines(value, str(subtotal))
+                    continue
+                raw[key] = money(value) if key in ("TotalAmt", "Balance") else value
+            self.touch(realm_id, raw)
+
+    def void_invoice(self, realm_id: str, invoice_id: str) -> None:
+        """As QuickBooks voids (UI or ``operation=void``) [S]: amounts zeroed, lines kept
+        with quantity and amount 0, "Voided" in the private note, links dropped."""
+        with self.lock:
+            raw = self.companies[realm_id].invoices[invoice_id]
+            for line in raw["Line"]:
+                line["Amount"] = 0
+                if "Qty" in line.get("SalesItemLineDetail", {}):
+                    line["SalesItemLineDetail"]["Qty"] = 0
+            raw.update(TotalAmt=0, Balance=0, Deposit=0, LinkedTxn=[], PrivateNote="Voided",
+                       TxnTaxDetail={"TotalTax": 0})
+            self.touch(realm_id, raw)
+
+    def delete_invoice(self, realm_id: str, invoice_id: str) -> None:
+        self.delete(realm_id, "Invoice", invoice_id)
 
     # OAuth ---------------------------------------------------------------------
     def grant(self, realm_id: str) -> str:
@@ -208,15 +314,18 @@ class FakeQboState(FaultInjection):
         return base64.b64encode(digest).decode()
 
     def webhook(self, realm_id: str, memo_ids: list[str], operation: str = "Update", *,
-                cloudevents: bool = False, others: list[tuple[str, str]] = ()
-                ) -> tuple[bytes, dict[str, str]]:
-        """A signed notification in the legacy or the CloudEvents format: (body, headers).
-        ``others``: (entity, id) changes of other entities in the same notification."""
+                cloudevents: bool = False, others: list[tuple[str, str]] = (),
+                entity: str = "CreditMemo") -> tuple[bytes, dict[str, str]]:
+        """A signed notification in the legacy or the CloudEvents format: (body, headers),
+        of ``operation`` on the ``entity`` records ``memo_ids`` (credit memos unless told:
+        "Invoice", "Payment"). ``others``: (entity, id) updates of other entities in the
+        same notification."""
+        kind = entity
         when = datetime.now(UTC)
         if cloudevents:
             payload: Any = [{
                 "specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.fake",
-                "type": f"qbo.creditmemo.{VERBS.get(operation, operation.lower())}.v1",
+                "type": f"qbo.{kind.lower()}.{VERBS.get(operation, operation.lower())}.v1",
                 "datacontenttype": "application/json",
                 "time": when.isoformat().replace("+00:00", "Z"),
                 "intuitentityid": memo_id, "intuitaccountid": realm_id, "data": {},
@@ -227,7 +336,7 @@ class FakeQboState(FaultInjection):
                 "intuitaccountid": realm_id, "data": {}} for entity, other_id in others]
         else:
             payload = {"eventNotifications": [{"realmId": realm_id, "dataChangeEvent": {
-                "entities": [{"name": "CreditMemo", "id": memo_id, "operation": operation,
+                "entities": [{"name": kind, "id": memo_id, "operation": operation,
                               "lastUpdated": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
                              for memo_id in memo_ids] + [
                     {"name": entity, "id": other_id, "operation": "Update",
