@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services.books import integrations, sync, sync_invoices
+from creditdesk.services.books import integrations, sync, sync_documents
 from creditdesk.services.common import vault
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.customer_accounts import customers
@@ -403,19 +403,18 @@ def test_y6_a_run_that_fails_mid_way_loses_nothing(
         books.invoice(ext, "10.00", lines=LINES[:1])
     monkeypatch.setattr(sync, "LAND_AT_LEAST", 2)  # each page of 2 its own transaction
     iid = connect(db, actor)
-    real, calls = sync_invoices._upsert, []
+    real = sync_documents._upsert
 
-    def breaks_on_4(*args: Any) -> None:  # the second page dies half-landed
-        calls.append(args[2].external_id)
-        if args[2].external_id == "4":
+    def breaks_on_4(kind: Any, actor: Actor, source: Any, r: Any, *rest: Any) -> None:
+        if r.external_id == "4":  # the second page dies half-landed
             raise RuntimeError("disk full")
-        real(*args)
+        real(kind, actor, source, r, *rest)
 
-    monkeypatch.setattr(sync_invoices, "_upsert", breaks_on_4)
+    monkeypatch.setattr(sync_documents, "_upsert", breaks_on_4)
     with pytest.raises(RuntimeError):
         sync_run(db, iid, books)
     assert set(synced(db)) == {"1", "2"}  # the first page, and nothing of the second
-    monkeypatch.setattr(sync_invoices, "_upsert", real)
+    monkeypatch.setattr(sync_documents, "_upsert", real)
     failed = sync_run(db, iid, books, fail_after=1)  # the read dies after one more page
     assert failed.status == "failed" and set(synced(db)) == {"1", "2", "3", "4"}
     r = sync_run(db, iid, books)

@@ -170,25 +170,3 @@ def flush_documents(session: Session, conn: Connection, docs: Documents[Any]) ->
     docs.new_lines.clear()
 
 
-def readable(problem: str | None, record: base.RemoteMemo | base.RemoteInvoice,
-             counts: Counts) -> bool:
-    """Whether the record lands (Y6): ``problem`` (what its checks found) is recorded and
-    skips it; a ``line_problem`` is recorded too, but the record still lands with its
-    stored lines kept."""
-    if problem:
-        counts.errors.append({"external_id": record.external_id, "message": problem})
-        return False
-    if record.line_problem:
-        counts.errors.append({"external_id": record.external_id,
-                              "message": record.line_problem})
-    return True
-
-
-def apply_changes(docs: Documents[Any], doc: Any, values: dict[str, Any],
-                  lines: tuple[base.RemoteLine, ...] | None) -> list[str]:
-    """Set the stored document's ``values`` that differ and queue its lines' replacement
-    (``replace_lines``); the names of what changed ("lines" for the lines), sorted."""
-    changed = {k: v for k, v in values.items() if getattr(doc, k) != v}
-    for key, value in changed.items():
-        setattr(doc, key, value)
-    return sorted([*changed, "lines"] if replace_lines(docs, doc, lines) else changed)

@@ -1,7 +1,9 @@
 """Landing one page of synced records (Y3-Y6, Y9): each record upserted by (partner, source,
 external_id), its customer found by the Y10 rule (``sync_customers``), its lines replaced by
-the ones the system reports (read-only, like the record). Credit memos land here, invoices
-in ``sync_invoices``; a memo's status follows from the remaining credit the system reports.
+the ones the system reports (read-only, like the record), the same way for memos and
+invoices (``sync_documents``). What is particular to credit memos is here (``MEMOS``: the
+status follows from the remaining credit the system reports), to invoices in
+``sync_invoices``.
 
 Everything is per page (B6): ``prefetch`` loads and locks the page's customers, memos and
 invoices with one query each (customers in id order, then memos, then invoices, each in
@@ -19,9 +21,9 @@ from sqlalchemy.orm import Session
 from creditdesk.connectors import base
 from creditdesk.db import bulk, models
 from creditdesk.domain import memo as rules
-from creditdesk.services.books import sync_customers, sync_invoices, sync_page
-from creditdesk.services.books.sync_page import MAX_EXTERNAL_ID, MAX_NUMBER, Counts, NewRow
-from creditdesk.services.common import audit, dml
+from creditdesk.services.books import sync_customers, sync_documents, sync_invoices, sync_page
+from creditdesk.services.books.sync_page import Counts, Documents, NewRow
+from creditdesk.services.common import dml
 from creditdesk.services.common.context import Actor, new_id
 
 __all__ = ["Counts", "flush", "land", "prefetch"]
@@ -53,101 +55,51 @@ def land(actor: Actor, source: rules.Source, record: base.Record, counts: Counts
         counts.errors.append({"external_id": record.external_id, "message": record.message})
     elif isinstance(record, base.RemoteInvoice | base.DeletedInvoice):
         sync_invoices.land(actor, source, record, counts, now)
-    elif isinstance(record, base.Deleted):
-        _void(actor, source, record.external_id, "Deleted", counts, now)
-    elif sync_page.readable(_check(record), record, counts):
-        if record.voided:
-            _void(actor, source, record.external_id, "Voided", counts, now, create_from=record)
-        else:
-            _upsert(actor, source, record, counts, now)
+    else:
+        sync_documents.land(MEMOS, actor, source,
+                            record.external_id if isinstance(record, base.Deleted) else record,
+                            counts, now)
 
 
-def _check(r: base.RemoteMemo) -> str | None:
-    if max(len(r.external_id), len(r.customer_external_id)) > MAX_EXTERNAL_ID:
-        return (f"credit memo {r.external_id[:60]}: its id or its customer's is longer than "
-                f"{MAX_EXTERNAL_ID} characters")
-    if len(r.number) > MAX_NUMBER:
-        return f"credit memo {r.external_id}: number longer than {MAX_NUMBER} characters"
-    if r.total_minor <= 0 and not r.voided:
-        return f"credit memo {r.external_id}: total must be greater than zero"
-    return None
+class _Memos:
+    """Credit memos (Y4): remaining = total → issued; 0 < remaining < total → partially
+    applied; 0 → applied. What was refunded of the used credit (Y4) is kept apart."""
+
+    entity, noun = "credit_memo", "credit memo"
+
+    def documents(self, counts: Counts) -> Documents[Memo]:
+        return counts.memos
+
+    def problem(self, r: base.RemoteMemo) -> str | None:
+        if r.total_minor <= 0 and not r.voided:
+            return f"credit memo {r.external_id}: total must be greater than zero"
+        return None
+
+    def fields(self, r: base.RemoteMemo, customer: tuple[str, str]) -> dict[str, Any]:
+        applied = r.total_minor - r.remaining_minor
+        status = rules.status_for_amounts(total_minor=r.total_minor, applied_minor=applied)
+        return {"customer_id": customer[0], "customer_reference_id": customer[1],
+                "number": r.number, "currency": r.currency, "issue_date": r.issue_date,
+                "total_minor": r.total_minor, "applied_minor": applied,
+                "refunded_minor": min(r.refunded_minor, applied),
+                "status": status.value, "void_reason": None, "voided_at": None}
+
+    def new_row(self, actor: Actor, source: rules.Source, external_id: str,
+                values: dict[str, Any], now: datetime, *, issued: bool) -> NewRow:
+        return NewRow(
+            id=new_id("cm"), partner_id=actor.partner_id, reason=rules.Reason.OTHER.value,
+            source=source.value, external_id=external_id, issued_at=now if issued else None,
+            created_at=now, updated_at=now,
+            **{"applied_at": now if values["status"] == "applied" else None, **values})
+
+    def nothing_used(self) -> dict[str, Any]:
+        return {"applied_minor": 0, "refunded_minor": 0, "applied_at": None}
+
+    def updated(self, doc: Memo, now: datetime) -> None:
+        doc.applied_at = (doc.applied_at or now) if doc.status == "applied" else None
 
 
-def _new_memo(actor: Actor, source: rules.Source, external_id: str, values: dict[str, Any],
-              counts: Counts, now: datetime, *, issued: bool) -> NewRow:
-    """A memo the page creates (every new memo has the same columns, as one bulk insert
-    needs)."""
-    memo = NewRow(
-        id=new_id("cm"), partner_id=actor.partner_id, reason=rules.Reason.OTHER.value,
-        source=source.value, external_id=external_id, issued_at=now if issued else None,
-        applied_at=now if values["status"] == "applied" else None,
-        created_at=now, updated_at=now, **values)
-    counts.memos.new_rows.append(memo)
-    counts.memos.rows[external_id] = memo
-    counts.memos.created += 1
-    return memo
-
-
-def _fields(r: base.RemoteMemo, customer: tuple[str, str]) -> dict[str, Any]:
-    """Y4: remaining = total → issued; 0 < remaining < total → partially applied; 0 → applied."""
-    applied = r.total_minor - r.remaining_minor
-    status = rules.status_for_amounts(total_minor=r.total_minor, applied_minor=applied)
-    return {"customer_id": customer[0], "customer_reference_id": customer[1],
-            "number": r.number, "currency": r.currency,
-            "issue_date": r.issue_date, "total_minor": r.total_minor, "applied_minor": applied,
-            "refunded_minor": min(r.refunded_minor, applied),
-            "status": status.value, "void_reason": None, "voided_at": None}
-
-
-def _upsert(actor: Actor, source: rules.Source, r: base.RemoteMemo, counts: Counts,
-            now: datetime) -> None:
-    memo = counts.memos.rows.get(r.external_id)
-    values = _fields(r, sync_customers.customer(actor, source, r, counts, now))
-    if memo is None:
-        memo = _new_memo(actor, source, r.external_id, values, counts, now, issued=True)
-        sync_page.replace_lines(counts.memos, memo, r.lines)
-        counts.events.append(audit.row(
-            actor, "credit_memo.sync_create", "credit_memo", memo.id,
-            {"source": source.value, "external_id": r.external_id, "status": values["status"]},
-            at=now))
-        return
-    changed = sync_page.apply_changes(counts.memos, memo, values, r.lines)
-    if not changed:
-        return
-    memo.applied_at = (memo.applied_at or now) if memo.status == "applied" else None
-    memo.updated_at = now
-    counts.memos.updated += 1
-    counts.events.append(audit.row(
-        actor, "credit_memo.sync_update", "credit_memo", memo.id,
-        {"source": source.value, "changed": changed}, at=now))
-
-
-def _void(actor: Actor, source: rules.Source, external_id: str, verb: str, counts: Counts,
-          now: datetime, create_from: base.RemoteMemo | None = None) -> None:
-    """Y4: voided or deleted at the source → void here, with a reason naming the system."""
-    reason = f"{verb} in {rules.SOURCE_NAMES[source]}"
-    memo = counts.memos.rows.get(external_id)
-    if memo is None:
-        if create_from is None or create_from.total_minor <= 0:
-            return  # never seen and nothing left to show: a void with no amount
-        customer = sync_customers.customer(actor, source, create_from, counts, now)
-        values = {**_fields(create_from, customer),
-                  "applied_minor": 0, "refunded_minor": 0, "status": "void",
-                  "void_reason": reason, "voided_at": now}
-        memo = _new_memo(actor, source, external_id, values, counts, now, issued=False)
-        sync_page.replace_lines(counts.memos, memo, create_from.lines)
-        return
-    if memo.status == "void":
-        return
-    # The lines stay as they were: a voided memo keeps its total here, while the system
-    # may zero its lines (QuickBooks does).
-    memo.status, memo.applied_minor, memo.applied_at = "void", 0, None
-    memo.refunded_minor = 0
-    memo.void_reason, memo.voided_at, memo.updated_at = reason, now, now
-    counts.memos.voided += 1
-    counts.events.append(audit.row(
-        actor, "credit_memo.sync_void", "credit_memo", memo.id,
-        {"source": source.value, "external_id": external_id, "reason": reason}, at=now))
+MEMOS = _Memos()
 
 
 def flush(session: Session, counts: Counts) -> None:
