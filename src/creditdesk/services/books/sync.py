@@ -48,19 +48,20 @@ class Snapshot:
 ConnectorFactory = Callable[[Snapshot, base.TokenSaver], base.Connector]
 
 
-MAX_TARGETS = 100  # memos a targeted run reads one by one; beyond, an incremental run is cheaper
+MAX_TARGETS = 100  # records a targeted run reads one by one; beyond, incremental is cheaper
 
 
 def request_run(db: Database, *, integration_id: str, trigger: str,
                 partner_id: str | None = None, targets: base.Targets | None = None) -> str:
     """Queue a run (or return the one already queued): the id "Sync now" answers with.
 
-    ``targets`` (a webhook named these memos) asks for a targeted run that reads exactly
-    them. One connection has at most one queued run, so requests meet in it: named memos
-    are merged into a queued targeted run; a queued incremental run already covers them
-    (it reads every change since its cursor); an incremental request turns a queued
+    ``targets`` (a webhook named these records: memos by their id, invoices by
+    ``base.invoice_key``; the keys are opaque here) asks for a targeted run that reads
+    exactly them. One connection has at most one queued run, so requests meet in it: named
+    records are merged into a queued targeted run; a queued incremental run already covers
+    them (it reads every change since its cursor); an incremental request turns a queued
     targeted run into an incremental one. A running run is never touched: the request
-    queues a run behind it. Past MAX_TARGETS memos the run becomes incremental.
+    queues a run behind it. Past MAX_TARGETS records the run becomes incremental.
 
     Two requests racing to queue (PostgreSQL) meet in the unique index on queued runs: the
     second waits for the first to commit, fails, and merges into its run on the retry.
@@ -183,7 +184,7 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
             raise base.ConnectorError(f"the integration is {snap.status.replace('_', ' ')}")
         connector = connector_for(snap, save_tokens(db, integration_id))
         fetch_targets = getattr(connector, "fetch_targets", None)
-        # A targeted run reads exactly the named memos (the cursor stays where it is); a
+        # A targeted run reads exactly the named records (the cursor stays where it is); a
         # connector without targeted reads runs incrementally, which picks them up too.
         if targets and fetch_targets is not None:
             for batch in fetch_targets(targets):
