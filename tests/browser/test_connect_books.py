@@ -175,7 +175,7 @@ def test_a_syncs_progress_appears_without_reloading(page: Page, tenant, site, bo
     expect(summary).to_contain_text("The first sync is about to start")
     page.evaluate("window.stillTheSamePage = true")
     sync_jobs.run_pending(site.db, qbo.factory())  # the runner, elsewhere: the first sync
-    expect(summary).to_contain_text("2 fetched, 2 created, 0 updated, 0 voided")
+    expect(summary).to_contain_text("2 fetched; 2 memos created, 0 updated, 0 voided")
     assert page.evaluate("window.stillTheSamePage") is True  # no reload
     qbo.state.add_memo(REALM, total="15.00")
 
@@ -185,7 +185,7 @@ def test_a_syncs_progress_appears_without_reloading(page: Page, tenant, site, bo
     screenshot(page, "sync-progress-queued")
     sync_jobs.run_pending(site.db, qbo.factory())  # the runner, elsewhere
     expect(summary).to_contain_text("Last sync finished at", timeout=10_000)
-    expect(summary).to_contain_text(re.compile(r"\d+ fetched, 1 created, 0 updated, 0 voided"))
+    expect(summary).to_contain_text(re.compile(r"\d+ fetched; 1 memo created, 0 updated, 0 voided"))
     assert page.evaluate("window.stillTheSamePage") is True  # no reload
     expect(page.locator(f"#sync-state-{iid}")).not_to_have_attribute("hx-get", re.compile("."))
     assert console.problems() == [], console.problems()
@@ -210,7 +210,7 @@ def test_without_javascript_a_sync_in_progress_offers_a_refresh(
     expect(summary).to_contain_text("Sync waiting to start")
     sync_jobs.run_pending(site.db, qbo.factory())
     summary.get_by_role("link", name="Refresh").click()
-    expect(summary).to_contain_text("1 fetched, 1 created, 0 updated, 0 voided")
+    expect(summary).to_contain_text("1 fetched; 1 memo created, 0 updated, 0 voided")
     expect(summary.get_by_role("link", name="Refresh")).to_have_count(0)
 
 

@@ -174,7 +174,7 @@ def test_the_demo_shows_synced_books_at_first_sight(new_page, site, northwind) -
         card = cards.filter(has=page.get_by_role("heading", name=f"{name}: {demo_sync.COMPANY}"))
         expect(card.locator(".integration-status")).to_have_text("disconnected")
         expect(card.locator(".sync-summary")).to_contain_text(
-            f"{n} fetched, {n} created, 0 updated, 0 voided")
+            f"{n} fetched; {n} memos created, 0 updated, 0 voided")
         expect(card).to_contain_text("Disconnected: syncing has stopped")
         expect(card.get_by_role("button", name="Sync now")).to_have_count(0)
     screenshot(page, "demo-integrations-desktop")

@@ -201,8 +201,8 @@ def test_sync_progress_polls_while_a_run_is_queued(admin, db: Database, actor: A
     sync_jobs.run_pending(db, fake_qbo.factory())
     fragment = admin.get(f"{PAGE}/{iid}/sync-status", headers=HTMX).text
     assert "hx-get" not in fragment  # the run is over: the polling stops
-    assert re.search(r"Last sync finished at [\d-]+ [\d:]+ UTC: 1 fetched, 1 created, "
-                     r"0 updated, 0 voided\.", fragment)
+    assert re.search(r"Last sync finished at [\d-]+ [\d:]+ UTC: 1 fetched; 1 memo created, "
+                     r"0 updated, 0 voided; 0 invoices created, 0 updated, 0 voided\.", fragment)
 
 
 def test_a_failed_sync_says_why(admin, db: Database, actor: Actor, fake_qbo: FakeQbo) -> None:

@@ -493,13 +493,18 @@ class RunView:
     updated: int
     voided: int
     errors: list[dict[str, Any]]
-    targeted: int = 0  # memos a webhook named (a targeted run); 0: an incremental run
+    targeted: int = 0  # records a webhook named (a targeted run); 0: an incremental run
+    # Y9: the invoices the run landed (``created``/``updated``/``voided`` count memos)
+    invoices_created: int = 0
+    invoices_updated: int = 0
+    invoices_voided: int = 0
 
 
 def run_view(r: models.SyncRun) -> RunView:
     return RunView(r.id, r.integration_id, r.trigger, r.status, r.queued_at, r.started_at,
                    r.finished_at, r.fetched, r.created, r.updated, r.voided, list(r.errors),
-                   len(r.targets or {}))
+                   len(r.targets or {}), r.invoices_created, r.invoices_updated,
+                   r.invoices_voided)
 
 
 def list_runs(db: Database, *, actor: Actor, integration_id: str, limit: int = 50,

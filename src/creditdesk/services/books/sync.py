@@ -22,6 +22,7 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as rules
+from creditdesk.domain.application import InvoiceStatus
 from creditdesk.services.books import sync_applications, sync_upsert
 from creditdesk.services.common import audit, dml, vault
 from creditdesk.services.common.context import Actor, clock, new_id
@@ -47,19 +48,20 @@ class Snapshot:
 ConnectorFactory = Callable[[Snapshot, base.TokenSaver], base.Connector]
 
 
-MAX_TARGETS = 100  # memos a targeted run reads one by one; beyond, an incremental run is cheaper
+MAX_TARGETS = 100  # records a targeted run reads one by one; beyond, incremental is cheaper
 
 
 def request_run(db: Database, *, integration_id: str, trigger: str,
                 partner_id: str | None = None, targets: base.Targets | None = None) -> str:
     """Queue a run (or return the one already queued): the id "Sync now" answers with.
 
-    ``targets`` (a webhook named these memos) asks for a targeted run that reads exactly
-    them. One connection has at most one queued run, so requests meet in it: named memos
-    are merged into a queued targeted run; a queued incremental run already covers them
-    (it reads every change since its cursor); an incremental request turns a queued
+    ``targets`` (a webhook named these records: memos by their id, invoices by
+    ``base.invoice_key``; the keys are opaque here) asks for a targeted run that reads
+    exactly them. One connection has at most one queued run, so requests meet in it: named
+    records are merged into a queued targeted run; a queued incremental run already covers
+    them (it reads every change since its cursor); an incremental request turns a queued
     targeted run into an incremental one. A running run is never touched: the request
-    queues a run behind it. Past MAX_TARGETS memos the run becomes incremental.
+    queues a run behind it. Past MAX_TARGETS records the run becomes incremental.
 
     Two requests racing to queue (PostgreSQL) meet in the unique index on queued runs: the
     second waits for the first to commit, fails, and merges into its run on the retry.
@@ -182,7 +184,7 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
             raise base.ConnectorError(f"the integration is {snap.status.replace('_', ' ')}")
         connector = connector_for(snap, save_tokens(db, integration_id))
         fetch_targets = getattr(connector, "fetch_targets", None)
-        # A targeted run reads exactly the named memos (the cursor stays where it is); a
+        # A targeted run reads exactly the named records (the cursor stays where it is); a
         # connector without targeted reads runs incrementally, which picks them up too.
         if targets and fetch_targets is not None:
             for batch in fetch_targets(targets):
@@ -268,45 +270,62 @@ def _joined(batches: list[base.Batch]) -> base.Batch:
                       {k: v for b in batches for k, v in b.meta.items()})
 
 
-RECONCILE_PAGE = 1000  # memos landed as deleted per transaction
+RECONCILE_PAGE = 1000  # memos and invoices landed as deleted per transaction
 
 
 def _reconcile(db: Database, run_id: str, snap: Snapshot, connector: base.Connector,
                cursor: dict[str, Any], *, force: bool = False) -> dict[str, Any]:
-    """Deletions the incremental read can't see (Y4): when the connector says a full listing
-    is due, it lists every id of the system (HTTP, outside any transaction, complete or not at
-    all: a failure fails the run and voids nothing) and confirms which held memos are gone;
-    those land as ``Deleted`` — void, "Deleted in …", counted and audited like any deletion —
+    """Deletions the incremental read can't see (Y4, Y9): when the connector says a full
+    listing is due, it lists every id of the system (HTTP, outside any transaction, complete
+    or not at all: a failure fails the run and voids nothing) and confirms which held memos
+    and invoices (``base.invoice_key``) are gone; those land as ``Deleted`` /
+    ``DeletedInvoice`` — void, "Deleted in …", counted and audited like any deletion —
     ``RECONCILE_PAGE`` to a transaction, the last one with the connector's new cursor. A run
-    killed before that lists again next time (memos already void are left as they are).
+    killed before that lists again next time (records already void are left as they are).
     Returns the cursor the incremental read starts from."""
     due = getattr(connector, "reconcile_due", None)
     reconcile = getattr(connector, "reconcile", None)
     if due is None or reconcile is None:
         return cursor
     now = clock.now()
-    cm = models.CreditMemo
-    live = (cm.partner_id == snap.partner_id, cm.source == snap.provider,
-            cm.status != rules.MemoStatus.VOID.value, cm.external_id.is_not(None))
+    live = _live(snap)
     with db.read() as session:
-        has_memos = session.scalar(select(cm.id).where(*live).limit(1)) is not None
-    if not force and not due(cursor, now=now, has_memos=has_memos):
+        held = (session.scalar(select(models.CreditMemo.id).where(*live[0]).limit(1))
+                or session.scalar(select(models.Invoice.id).where(*live[1]).limit(1))
+                ) is not None
+    if not force and not due(cursor, now=now, has_memos=held):
         return cursor
-    known, problem = _held_ids(db, snap, live) if has_memos else (set(), None)
+    known, problem = _held_ids(db, snap, live) if held else (set(), None)
     outcome: base.Reconciliation = reconcile(cursor, known, now=now,
                                              progress=_heartbeat(db, run_id))
     gone = sorted(outcome.gone & known)  # never anything it was not asked about
     pages = [gone[i:i + RECONCILE_PAGE] for i in range(0, len(gone), RECONCILE_PAGE)] or [[]]
     for n, page in enumerate(pages):
         last = n == len(pages) - 1
+        memos, invoices = base.split_targets(dict.fromkeys(page, base.DELETED))
+        records: list[base.Record] = [base.Deleted(ext) for ext in memos]
+        records += [base.DeletedInvoice(ext) for ext in invoices]
         with db.write() as session:
-            land_page(session, run_id, snap, base.Batch(
-                [base.Deleted(ext) for ext in page], outcome.cursor if last else None))
+            land_page(session, run_id, snap,
+                      base.Batch(records, outcome.cursor if last else None))
             if last and problem:
                 run = session.get_one(models.SyncRun, run_id, with_for_update=True)
                 run.errors = [*run.errors, {"external_id": None, "message": problem}][
                     :MAX_ERRORS]
     return outcome.cursor
+
+
+Conditions = tuple[Any, ...]
+
+
+def _live(snap: Snapshot) -> tuple[Conditions, Conditions]:
+    """The conditions selecting this connection's system's memos, and its invoices, that are
+    not void (what a full listing is compared with)."""
+    cm, inv = models.CreditMemo, models.Invoice
+    return ((cm.partner_id == snap.partner_id, cm.source == snap.provider,
+             cm.status != rules.MemoStatus.VOID.value, cm.external_id.is_not(None)),
+            (inv.partner_id == snap.partner_id, inv.source == snap.provider,
+             inv.status != InvoiceStatus.VOID.value, inv.external_id.is_not(None)))
 
 
 HEARTBEAT_EVERY = timedelta(minutes=1)
@@ -330,11 +349,13 @@ def _heartbeat(db: Database, run_id: str) -> Callable[[], None]:
     return beat
 
 
-def _held_ids(db: Database, snap: Snapshot, live: tuple[Any, ...]) -> tuple[set[str], str | None]:
-    """The external ids of this connection's memos that are not void, in one query. Memos
-    carry their source but not their connection, so when the partner has (or had) a connection
-    of the same system to another company, none can be told apart: nothing is compared (an
-    empty set) and the run says so, rather than voiding another company's memos."""
+def _held_ids(db: Database, snap: Snapshot, live: tuple[Conditions, Conditions]
+              ) -> tuple[set[str], str | None]:
+    """The external ids of this connection's memos that are not void, and its invoices' as
+    ``base.invoice_key``, in one query each. Records carry their source but not their
+    connection, so when the partner has (or had) a connection of the same system to another
+    company, none can be told apart: nothing is compared (an empty set) and the run says so,
+    rather than voiding another company's records."""
     integ = models.Integration
     with db.read() as session:
         realms = set(session.scalars(select(integ.realm_id).where(
@@ -342,10 +363,14 @@ def _held_ids(db: Database, snap: Snapshot, live: tuple[Any, ...]) -> tuple[set[
             integ.id != snap.id, integ.realm_id.is_not(None)).distinct()))
         if realms - {snap.realm_id}:
             name = rules.SOURCE_NAMES[rules.Source(snap.provider)]
-            return set(), (f"deletions in {name} could not be checked: memos of more than one "
-                           f"{name} company are held here and can't be told apart; a memo "
-                           f"deleted there stays here until {name} reports it")
-        return set(session.scalars(select(models.CreditMemo.external_id).where(*live))), None
+            return set(), (f"deletions in {name} could not be checked: memos and invoices of "
+                           f"more than one {name} company are held here and can't be told "
+                           f"apart; a record deleted there stays here until {name} reports "
+                           f"it")
+        memos = session.scalars(select(models.CreditMemo.external_id).where(*live[0]))
+        invoices = session.scalars(select(models.Invoice.external_id).where(*live[1]))
+        return ({ext for ext in memos if ext is not None}
+                | {base.invoice_key(ext) for ext in invoices if ext is not None}), None
 
 
 def _land(db: Database, run_id: str, snap: Snapshot, batch: base.Batch) -> None:
@@ -367,10 +392,15 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     sync_upsert.flush(session, counts)
     sync_applications.reconcile(session, actor, source, _reported(batch, counts), now)
     run.fetched += len(batch.records)
-    _analyze_on_growth(session, before=run.created, after=run.created + counts.created)
-    run.created += counts.created
-    run.updated += counts.updated
-    run.voided += counts.voided
+    before = run.created + run.invoices_created
+    memos, invoices = counts.memos, counts.invoices
+    _analyze_on_growth(session, before=before, after=before + memos.created + invoices.created)
+    run.created += memos.created
+    run.updated += memos.updated
+    run.voided += memos.voided
+    run.invoices_created += invoices.created
+    run.invoices_updated += invoices.updated
+    run.invoices_voided += invoices.voided
     if counts.errors:
         run.errors = (list(run.errors) + counts.errors)[:MAX_ERRORS]
     run.heartbeat_at = now
@@ -386,18 +416,19 @@ def _reported(batch: base.Batch,
     out = {}
     for r in batch.records:
         if isinstance(r, base.RemoteMemo) and r.applications is not None and not r.voided:
-            memo = counts.memos.get(r.external_id)
+            memo = counts.memos.rows.get(r.external_id)
             if memo is not None and memo.status != rules.MemoStatus.VOID.value:
                 out[memo.id] = r.applications
     return out
 
 
-ANALYZE_AT = 1_000  # memos a run has created: ANALYZE at 1,000, then at every power of ten
+ANALYZE_AT = 1_000  # memos and invoices a run has created: ANALYZE at 1,000, then at every
+# power of ten
 
 
 def _analyze_on_growth(session: Session, *, before: int, after: int) -> None:
     """PostgreSQL: refresh the planner's statistics of the tables a first sync fills, when
-    the run's created memos pass 1,000, 10,000, 100,000…
+    the run's created memos and invoices pass 1,000, 10,000, 100,000…
 
     Why: a page's rows are found with ``external_id IN (…)`` on the unique index. With the
     statistics of an empty table the planner expects one row per (partner, source), so it
@@ -411,7 +442,8 @@ def _analyze_on_growth(session: Session, *, before: int, after: int) -> None:
     while mark * 10 <= after:
         mark *= 10
     if before < mark:
-        session.execute(text("ANALYZE customers, credit_memos, credit_memo_lines"))
+        session.execute(text("ANALYZE customers, credit_memos, credit_memo_lines, invoices,"
+                             " invoice_lines"))
 
 
 def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
@@ -457,7 +489,9 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
                      "integration", snap.id,
                      {"run_id": run_id, "status": run.status, "fetched": run.fetched,
                       "created": run.created, "updated": run.updated, "voided": run.voided,
-                      "errors": len(run.errors)})
+                      "invoices_created": run.invoices_created,
+                      "invoices_updated": run.invoices_updated,
+                      "invoices_voided": run.invoices_voided, "errors": len(run.errors)})
 
 
 finish = _finish  # public name for the Web Connector conversation (services.qbwc)

@@ -79,6 +79,10 @@ def company_word(provider: str) -> str:
     return "organisation" if provider == "xero" else "company"
 
 
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def describe_run(r: integrations.RunView) -> str:
     """A sync run in words: waiting, running, or how it ended with its counts and errors."""
     if r.status == "queued":
@@ -87,16 +91,17 @@ def describe_run(r: integrations.RunView) -> str:
         started = r.started_at or r.queued_at
         return f"Sync running since {started:%H:%M:%S} UTC…"
     when = f"{r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else "earlier"
-    counts = (f"{r.fetched} fetched, {r.created} created, {r.updated} updated, "
-              f"{r.voided} voided")
+    counts = (f"{r.fetched} fetched; "
+              f"{_counted(r.created, 'memo')} created, {r.updated} updated, {r.voided} voided; "
+              f"{_counted(r.invoices_created, 'invoice')} created, {r.invoices_updated} "
+              f"updated, {r.invoices_voided} voided")
     problems = "; ".join(e.get("message", "") for e in r.errors[:3])
     more = f" (and {len(r.errors) - 3} more)" if len(r.errors) > 3 else ""
     if r.status == "failed":
         return f"Last sync failed at {when}: {problems or 'no reason recorded'}{more}."
     if r.status == "partial":
-        memos = "memo" if len(r.errors) == 1 else "memos"
-        return (f"Last sync finished at {when} with problems: {counts}; {len(r.errors)} "
-                f"{memos} could not be synced: {problems}{more}.")
+        return (f"Last sync finished at {when} with problems: {counts}; "
+                f"{_counted(len(r.errors), 'record')} could not be synced: {problems}{more}.")
     return f"Last sync finished at {when}: {counts}."
 
 
