@@ -125,4 +125,4 @@ def test_p3_synced_invoice_in_portal_with_credit_visible(db, actor, new_browser,
     portal = portal_for(db, new_browser, actor, books["customer"])
     detail = portal.get(f"/portal/invoices/{books['synced']}").text
     explained = re.search(r'<table id="balance-explained".*?</table>', detail, re.S).group(0)
-    assert "$110.00" in explained and "−$60.00" in explained and "$50.00" in explained
+    assert "$110.00" in explained and "\u2212$60.00" in explained and "$50.00" in explained

@@ -25,8 +25,8 @@ from creditdesk.db.read_statements import CreditRow, PaymentRow
 from creditdesk.domain import application as rules
 from creditdesk.domain import errors, inventory, journal, money
 from creditdesk.domain import invoice as invoice_rules
-from creditdesk.domain import memo as memo_rules
 from creditdesk.domain import lines as line_rules
+from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.inventory import ActivityKind
 from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
