@@ -51,6 +51,9 @@ def test_y9_list_filters_by_source(db, actor, books) -> None:
     assert ids(source="native") == {books["native"]}
     assert ids(source="quickbooks_online", customer_id=books["customer"]) == {books["synced"]}
     assert ids(source="xero") == set()
+    mixed = f.synced_invoice(db, actor, books["customer"], "5.00", number="Inv-x7",
+                             source="xero", external_id="x-7")
+    assert ids(q="inv-X") == {mixed}  # any case: the system's own numbering
     with pytest.raises(errors.ValidationError) as bad:
         invoices.list_invoices(db, actor=actor, source="sage")
     assert bad.value.errors[0].field == "source" and "quickbooks_online" in bad.value.detail

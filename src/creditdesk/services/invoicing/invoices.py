@@ -303,8 +303,9 @@ def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
     if source:
         stmt = stmt.where(inv.source == memo_rules.parse_source(source).value)
     if q:
-        stmt = stmt.where(inv.number.like(pagination.contains_pattern(q.strip().upper()),
-                                          escape="\\"))
+        # any case: synced invoices keep their system's numbering (Y9), which may have some
+        stmt = stmt.where(func.upper(inv.number).like(
+            pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
         if order is not None:
             return pagination.sorted_page(session, stmt, _sort_key(order.key), inv.id,

@@ -117,9 +117,13 @@ class InvoiceOut(Out):
     due_date: date | None
     lines: list[LineOut]
     total: Money
-    amount_paid: Money
-    credit_applied: Money
-    balance_due: Money
+    amount_paid: Money = Field(description=(
+        "the payments recorded; on a synced invoice, what its system reports settled "
+        "(total - its balance due: payments and credit applied there)"))
+    credit_applied: Money = Field(description="credit applied here (0 on a synced invoice, "
+                                              "whose credit is in amount_paid)")
+    balance_due: Money = Field(description="on a synced invoice, the balance due its "
+                                           "system reports")
     payments: list[PaymentOut]
     credits_applied: list[CreditAppliedOut]
     notes: str | None
