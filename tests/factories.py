@@ -80,3 +80,47 @@ def assert_books(db: Database, actor: Actor, currency: str = "USD",
         acts = ledger.list_activities(db, actor=actor, variant_id=vid, limit=200).data
         assert catalog.get_variant(db, actor=actor, variant_id=vid).stock_on_hand == sum(
             a.quantity for a in acts)
+
+
+def synced_invoice(db: Database, actor: Actor, customer_id: str, total: str = "100.00", *,
+                   balance: str | None = None, tax: str = "0.00",
+                   source: str = "quickbooks_online", external_id: str = "130",
+                   number: str = "1042", currency: str = "USD",
+                   lines: list[tuple[str, str | None, str]] | None = None,
+                   customer_reference_id: str | None = None, voided: bool = False,
+                   due_date: object = None) -> str:
+    """A synced invoice (Y9) as the sync engine stores one, written as rows: there is no
+    use case that creates one apart from a sync. ``paid_minor`` = total - the balance the
+    system reports (``balance``, default the total); ``lines`` are (description, the
+    system's quantity text or None, amount) and default to one line of the total."""
+    from datetime import date
+
+    from creditdesk.db import models
+    from creditdesk.domain import application as app_rules
+    from creditdesk.domain.money import Money
+    from creditdesk.services.common.context import clock, new_id
+
+    now = clock.now()
+    total_m, tax_m = Money.parse(total, currency), Money.parse(tax, currency)
+    due = Money.parse(balance if balance is not None else total, currency)
+    paid = total_m.minor - due.minor
+    status = ("void" if voided else app_rules.invoice_status(
+        total_minor=total_m.minor, paid_minor=paid, credited_minor=0, currency=currency).value)
+    iid = new_id("inv")
+    with db.write() as session:
+        session.add(models.Invoice(
+            id=iid, partner_id=actor.partner_id, customer_id=customer_id, number=number,
+            currency=currency, status=status, issue_date=date(2026, 11, 2), due_date=due_date,
+            total_minor=total_m.minor, paid_minor=paid, credited_minor=0,
+            tax_minor=tax_m.minor, notes=None, source=source, external_id=external_id,
+            customer_reference_id=customer_reference_id, issued_at=now,
+            voided_at=now if voided else None, created_at=now, updated_at=now))
+        session.flush()
+        for i, (text, qty, amount) in enumerate(
+                lines or [("Managed services", "1", total)]):
+            session.add(models.InvoiceLine(
+                id=new_id("il"), partner_id=actor.partner_id, invoice_id=iid, position=i,
+                description=text, quantity=None, unit_price_minor=None,
+                amount_minor=Money.parse(amount, currency).minor, variant_id=None,
+                synced=True, reported_quantity=qty))
+    return iid

@@ -155,12 +155,17 @@ def wide_books(site, tenant):
                                           "unit_price": "15.00"}])
     invoices.issue_invoice(db, actor=actor, invoice_id=dup.id)
     assert suggestions.refresh(db, actor=actor).open >= 1
+    # Y9: a synced invoice, with the system's long line text, tax and balance due
+    synced = factories.synced_invoice(
+        db, actor, cid, "24680.00", balance="12345.67", tax="1680.00",
+        number="QBO-INVOICE-2026-000123456", external_id="1234567890",
+        lines=[(f"{UNBROKEN} per seat", "142.375", "23000.00"), ("Shipping", None, "1680.00")])
     qbwc_setup.create(db, actor=actor)
     users.create_user(db, actor=actor, email=LONG_STAFF.format(n=tenant.partner_id[-8:]),
                       password="correct horse staff", role="staff")
     visibility.replace_setting(db, actor=actor, show_to_all_customers=True, exceptions=[other])
     return {"customer": cid, "memo": memo, "issued": issued, "draft": draft,
-            "invoice": inv_a}
+            "invoice": inv_a, "synced_invoice": synced}
 
 
 def measure(page: Page) -> dict:
@@ -266,6 +271,8 @@ def test_every_dashboard_and_portal_page_fits_a_phone(new_page, site, tenant, wi
         f"/dashboard/credit-memos/{wide_books['issued']}",  # apply: candidates and amounts
         f"/dashboard/credit-memos/{wide_books['memo']}",  # applications with Remove
         f"/dashboard/invoices/{wide_books['invoice']}",  # many lines; credits with Remove
+        f"/dashboard/invoices/{wide_books['synced_invoice']}",  # Y9: read-only, the system's
+        "/dashboard/invoices?source=quickbooks_online",  # the source filter
         f"/dashboard/customers/{wide_books['customer']}",  # long name and email
         f"/dashboard/credit-memos/new?customer_id={wide_books['customer']}",
     ]
@@ -296,6 +303,10 @@ def test_every_dashboard_and_portal_page_fits_a_phone(new_page, site, tenant, wi
     unreached = route_patterns(site) - found - set(NOT_CRAWLED)
     assert not unreached, (f"no link leads to the pages {sorted(unreached)}: link them, or "
                            "list them in NOT_CRAWLED (with why) and visit them here")
+    url = f"/portal/invoices/{wide_books['synced_invoice']}"  # Y9: the system's balance due
+    r = portal.goto(url)
+    assert r is not None and r.status == 200, url
+    check(portal, url, problems, "portal-state")
     for url in ("/portal/no-such-page", f"/portal/sign-in/{link.token}"):  # error pages
         portal.goto(url)
         check(portal, url, problems, "portal-error")

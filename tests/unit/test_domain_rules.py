@@ -125,3 +125,25 @@ def test_p3_credit_visible_when_the_setting_and_the_exception_disagree():
     assert credit_visible(show_to_all=True, is_exception=True) is False
     assert credit_visible(show_to_all=False, is_exception=False) is False
     assert credit_visible(show_to_all=False, is_exception=True) is True
+
+
+@pytest.mark.parametrize(("source", "system"), [
+    ("quickbooks_online", "QuickBooks Online"), ("quickbooks_desktop", "QuickBooks Desktop"),
+    ("sage_intacct", "Sage Intacct"), ("xero", "Xero")])
+def test_y9_y3_a_synced_invoice_is_read_only_naming_its_system(source, system):
+    from creditdesk.domain import invoice
+
+    with pytest.raises(errors.ReadOnly) as refused:
+        invoice.check_writable(source=source, number="1042")
+    assert refused.value.detail == f"Invoice 1042 is managed in {system}; change it there."
+    assert refused.value.code == "read_only"
+    invoice.check_writable(source="native", number="INV-0001")  # a native one: no refusal
+
+
+def test_source_filter_lists_the_sources_when_unknown():
+    from creditdesk.domain.memo import Source, parse_source
+
+    assert parse_source("xero") is Source.XERO
+    with pytest.raises(errors.ValidationError) as bad:
+        parse_source("sage")
+    assert bad.value.errors[0].field == "source" and "sage_intacct" in bad.value.detail

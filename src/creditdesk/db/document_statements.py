@@ -41,14 +41,18 @@ class CustomerRow:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceLineRow:
-    """An invoice line's columns, as its view and issue read them."""
+    """An invoice line's columns, as its view and issue read them. A native line always
+    has its quantity and unit price; a synced one (Y9) has the system's quantity text
+    (``reported_quantity``) and maybe no unit price."""
 
     id: str
     description: str
-    quantity: int
-    unit_price_minor: int
+    quantity: int | None
+    unit_price_minor: int | None
     amount_minor: int
     variant_id: str | None
+    synced: bool = False
+    reported_quantity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,9 @@ class InvoiceRow:
     voided_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    tax_minor: int = 0
+    source: str = "native"
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

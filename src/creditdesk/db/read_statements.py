@@ -40,8 +40,9 @@ _payment = models.Payment.__table__
 _application = models.CreditApplication.__table__
 
 _INVOICE_COLUMNS = ("id", "number", "customer_id", "currency", "status", "issue_date",
-                    "due_date", "total_minor", "paid_minor", "credited_minor", "notes",
-                    "issued_at", "voided_at", "created_at", "updated_at")
+                    "due_date", "total_minor", "paid_minor", "credited_minor", "tax_minor",
+                    "notes", "source", "external_id", "issued_at", "voided_at", "created_at",
+                    "updated_at")
 
 
 class PaymentRow(NamedTuple):
@@ -79,6 +80,7 @@ _ITEM_COLUMNS = {
     "description": _invoice_line.c.description, "quantity": _invoice_line.c.quantity,
     "unit_price_minor": _invoice_line.c.unit_price_minor,
     "amount_minor": _invoice_line.c.amount_minor, "variant_id": _invoice_line.c.variant_id,
+    "synced": _invoice_line.c.synced, "reported_quantity": _invoice_line.c.reported_quantity,
     "at": _payment.c.paid_at, "credit_memo_id": _application.c.credit_memo_id,
     "memo_number": _memo.c.number,
 }
@@ -97,7 +99,8 @@ _INVOICE_WHOLE = union_all(
     # LEFT JOIN: the invoice's row even if it had no line
     select(*_item("line", item_id=_ln.id, position=_ln.position, description=_ln.description,
                   quantity=_ln.quantity, unit_price_minor=_ln.unit_price_minor,
-                  amount_minor=_ln.amount_minor, variant_id=_ln.variant_id))
+                  amount_minor=_ln.amount_minor, variant_id=_ln.variant_id,
+                  synced=_ln.synced, reported_quantity=_ln.reported_quantity))
     .select_from(_invoice.outerjoin(_invoice_line, _ln.invoice_id == _invoice.c.id))
     .where(_the_invoice),
     select(*_item("payment", item_id=_pay.id, amount_minor=_pay.amount_minor, at=_pay.paid_at))
@@ -124,7 +127,8 @@ def invoice_whole(conn: Connection, partner_id: str, invoice_id: str) -> Invoice
             if r.item_id is not None:
                 got.lines.append(InvoiceLineRow(r.item_id, r.description, r.quantity,
                                                 r.unit_price_minor, r.amount_minor,
-                                                r.variant_id))
+                                                r.variant_id, bool(r.synced),
+                                                r.reported_quantity))
         elif r.kind == "payment":
             got.payments.append(PaymentRow(r.item_id, r.amount_minor, r.at))
         else:

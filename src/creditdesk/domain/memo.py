@@ -90,6 +90,16 @@ _HINTS = {
 }
 
 
+def parse_source(value: str, field: str = "source") -> Source:
+    """A ``source`` filter (memos' and invoices'): one of the sources, else a validation
+    error listing them."""
+    try:
+        return Source(value)
+    except ValueError:
+        raise errors.ValidationError.for_field(
+            field, f"must be one of: {', '.join(s.value for s in Source)}") from None
+
+
 def check_allowed(
     *, status: MemoStatus, action: Action, number: str, source: Source, applied_minor: int
 ) -> None:

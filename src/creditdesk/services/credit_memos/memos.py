@@ -15,6 +15,7 @@ from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as app_rules
 from creditdesk.domain import errors, money
+from creditdesk.domain import invoice as invoice_rules
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import memo as rules
 from creditdesk.domain.money import Money
@@ -57,6 +58,8 @@ def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: ob
     invoice = None
     if invoice_id is not None:
         invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        # Y9/Y3: a synced invoice is credited in its system, not by a memo linked here
+        invoice_rules.check_writable(source=invoice.source, number=invoice.number)
     given = currency if currency is not None else (
         invoice.currency if invoice else customer.currency)
     try:
@@ -208,6 +211,7 @@ def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: 
     """
     with db.read() as session:
         invoice = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        invoice_rules.check_writable(source=invoice.source, number=invoice.number)  # Y9/Y3
         if amount is None and lines is None:
             lines = invoice_credit.remaining_as_input(invoice_credit.of_invoice(session, invoice))
             if not lines:
@@ -403,11 +407,7 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     if customer_id:
         stmt = stmt.where(cm.customer_id == customer_id)
     if source:
-        try:
-            stmt = stmt.where(cm.source == rules.Source(source).value)
-        except ValueError:
-            raise errors.ValidationError.for_field(
-                "source", f"must be one of: {', '.join(s.value for s in rules.Source)}") from None
+        stmt = stmt.where(cm.source == rules.parse_source(source).value)
     credit = [s.value for s in rules.CREDIT_STATUSES]
     if has_remaining is True:
         stmt = stmt.where(cm.status.in_(credit))

@@ -24,7 +24,9 @@ from creditdesk.db.engine import Database
 from creditdesk.db.read_statements import CreditRow, PaymentRow
 from creditdesk.domain import application as rules
 from creditdesk.domain import errors, inventory, journal, money
+from creditdesk.domain import invoice as invoice_rules
 from creditdesk.domain import lines as line_rules
+from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.inventory import ActivityKind
 from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
@@ -169,6 +171,7 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoi
         if found is None:
             raise locks.not_found(models.Invoice, invoice_id)
         invoice, lines = found
+        invoice_rules.check_writable(source=invoice.source, number=invoice.number)  # Y9/Y3
         if invoice.status != S.DRAFT:
             raise errors.InvalidState(
                 f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}; only draft "
@@ -199,6 +202,7 @@ def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoic
     now = clock.now()
     with db.write() as session:
         invoice = _lock_invoice(session, actor, invoice_id)
+        invoice_rules.check_writable(source=invoice.source, number=invoice.number)  # Y9/Y3
         if invoice.status == S.VOID:
             raise errors.InvalidState(f"Invoice {invoice.number} is already void.")
         if invoice.paid_minor or invoice.credited_minor:
@@ -229,6 +233,7 @@ def record_payment(db: Database, *, actor: Actor, invoice_id: str, amount: objec
     now = clock.now()
     with db.write() as session:
         invoice = _lock_invoice(session, actor, invoice_id)
+        invoice_rules.check_writable(source=invoice.source, number=invoice.number)  # Y9/Y3
         try:
             pay = Money.parse_positive(amount, invoice.currency)
         except money.MoneyError as exc:
@@ -278,10 +283,12 @@ def _sort_key(key: str) -> object:
 
 
 def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
-                  statuses: list[str] | None = None, q: str | None = None, limit: int = 50,
-                  cursor: str | None = None,
+                  statuses: list[str] | None = None, source: str | None = None,
+                  q: str | None = None, limit: int = 50, cursor: str | None = None,
                   sort: str | None = None) -> pagination.Page[views.InvoiceView]:
-    """Newest first, or by ``sort`` (date, number, total, balance; "-" descending)."""
+    """Native and synced invoices (Y9), filtered by customer, status, source and any part of
+    the number; newest first, or by ``sort`` (date, number, total, balance; "-"
+    descending)."""
     order = pagination.parse_sort(sort, SORT_KEYS)
     inv = models.Invoice
     stmt = select(inv).where(inv.partner_id == actor.partner_id).options(selectinload(inv.lines))
@@ -293,9 +300,12 @@ def list_invoices(db: Database, *, actor: Actor, customer_id: str | None = None,
             raise errors.ValidationError.for_field(
                 "status", f"must be one of: {', '.join(v.value for v in S)}")
         stmt = stmt.where(inv.status.in_(statuses))
+    if source:
+        stmt = stmt.where(inv.source == memo_rules.parse_source(source).value)
     if q:
-        stmt = stmt.where(inv.number.like(pagination.contains_pattern(q.strip().upper()),
-                                          escape="\\"))
+        # any case: synced invoices keep their system's numbering (Y9), which may have some
+        stmt = stmt.where(func.upper(inv.number).like(
+            pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
         if order is not None:
             return pagination.sorted_page(session, stmt, _sort_key(order.key), inv.id,

@@ -14,6 +14,7 @@ from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as app_rules
 from creditdesk.domain import errors
+from creditdesk.domain import invoice as invoice_rules
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
@@ -83,6 +84,7 @@ class InvoicePage:
     customer: customers.CustomerView
     linked_memos: list[views.MemoView]
     variants: dict[str, catalog.VariantView]
+    source_name: str  # where a synced invoice is changed (Y9/Y3); "CreditDesk" if native
 
 
 @dataclass(frozen=True)
@@ -303,11 +305,14 @@ def allowed_actions(memo: views.MemoView) -> frozenset[str]:
 
 
 def invoice_id_by_number(db: Database, *, actor: Actor, number: str) -> str:
-    """The id of the partner's invoice numbered ``number`` (as typed in a form)."""
+    """The id of the partner's invoice numbered ``number`` (as typed in a form): the
+    native one (numbers are unique among them) before a synced one of that number, which
+    a memo can't be linked to (Y9/Y3: the use case then says why)."""
     inv = models.Invoice
     with db.read() as session:
         found = session.scalar(select(inv.id).where(inv.partner_id == actor.partner_id,
-                                                    inv.number == number.strip().upper()))
+                                                    inv.number == number.strip().upper())
+                               .order_by(inv.source != "native", inv.id).limit(1))
     if found is None:
         raise errors.ValidationError.for_field("invoice_number",
                                                f"there is no invoice numbered {number[:40]}")
@@ -324,13 +329,15 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
                                  .options(selectinload(cm.lines)).order_by(cm.id.desc())).all()
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
-        return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants)
+        return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants,
+                           invoice_rules.source_name(invoice.source))
 
 
 def credit_from_invoice_page(db: Database, *, actor: Actor,
                              invoice_id: str) -> CreditFromInvoicePage:
     with db.read() as session:
         row = locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id)
+        invoice_rules.check_writable(source=row.source, number=row.number)  # Y9/Y3
         invoice = invoices.load_view(session, row)
         customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         variants = _variants(session, actor.partner_id,

@@ -46,16 +46,24 @@ class PortalInvoice:
     total: Money
     balance_due: Money
     days_overdue: int  # past the due date with something still due; 0 when not overdue
+    # Y9: "native", or the system a synced invoice comes from (its balance due is the
+    # system's: total - what the system reports settled)
+    source: str = "native"
 
     @property
     def overdue(self) -> bool:
         return self.days_overdue > 0
 
+    @property
+    def synced(self) -> bool:
+        return self.source != memo_rules.Source.NATIVE
+
 
 @dataclass(frozen=True)
 class PortalInvoiceDetail:
     """An invoice with how its balance came about: the customer's own payments always,
-    the credit applied to it only when credit is visible (P3; None when hidden)."""
+    the credit applied to it only when credit is visible (P3; None when hidden). A synced
+    invoice's ``amount_paid`` is what its system reports settled (Y9), in one figure."""
 
     invoice: PortalInvoice
     lines: list[views.LineView]
@@ -99,7 +107,8 @@ def _invoice(row: models.Invoice, today: date | None = None) -> PortalInvoice:
     due = invoices.balance_due(row)
     late = days_overdue(row.due_date, due, today or clock.today()) if row.status in OPEN else 0
     return PortalInvoice(row.id, row.number, row.status, row.currency, row.issue_date,
-                         row.due_date, Money(row.total_minor, row.currency), due, late)
+                         row.due_date, Money(row.total_minor, row.currency), due, late,
+                         row.source)
 
 
 def partner_name(db: Database, *, partner_id: str) -> str:

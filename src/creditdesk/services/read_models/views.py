@@ -17,9 +17,9 @@ from creditdesk.domain.money import Money
 @dataclass(frozen=True)
 class LineView:
     """A line. Native lines always have a whole ``quantity`` and a ``unit_price``; a synced
-    memo's lines (``synced``) show what the accounting system reports: its quantity (an int
-    when whole, else exact decimal text such as "1.5"; None when it has none) and a unit
-    price only when it has one in whole minor units."""
+    memo's or invoice's lines (``synced``) show what the accounting system reports: its
+    quantity (an int when whole, else exact decimal text such as "1.5"; None when it has
+    none) and a unit price only when it has one in whole minor units."""
 
     id: str
     description: str
@@ -103,6 +103,13 @@ class InvoiceView:
     voided_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Y9: native, or the system a synced (read-only) invoice comes from, with its id there
+    source: str
+    external_id: str | None
+    read_only: bool
+    # the tax in the total (a synced invoice's is the system's), and the total before it
+    subtotal: Money
+    tax_total: Money
 
 
 @dataclass(frozen=True)
@@ -145,34 +152,39 @@ class LineFigures(Protocol):
     def variant_id(self) -> str | None: ...
 
 
-class MemoLineFigures(LineFigures, Protocol):
-    """A memo's line: an invoice line's columns, whether it is synced (and then its
-    reported quantity), and the invoice line it credits (C6)."""
+class SyncableLineFigures(LineFigures, Protocol):
+    """A line that may be synced (an invoice's, Y9; a memo's, Y1): whether it is, and
+    then the quantity text its system reported."""
 
     @property
     def synced(self) -> bool: ...
     @property
     def reported_quantity(self) -> str | None: ...
+
+
+class MemoLineFigures(SyncableLineFigures, Protocol):
+    """A memo's line: an invoice line's columns and the invoice line it credits (C6)."""
+
     @property
     def invoice_line_id(self) -> str | None: ...
 
 
-def line_view(row: LineFigures, currency: str) -> LineView:
-    """An invoice's line (always native)."""
-    unit = Money(row.unit_price_minor, currency) if row.unit_price_minor is not None else None
-    return LineView(row.id, row.description, row.quantity, unit,
-                    Money(row.amount_minor, currency), row.variant_id)
-
-
-def memo_line_view(row: MemoLineFigures, currency: str) -> LineView:
-    """A memo's line: native, or synced (told by its ``synced`` column)."""
+def line_view(row: SyncableLineFigures, currency: str, *,
+              invoice_line_id: str | None = None) -> LineView:
+    """An invoice's line (or a memo's, with the invoice line it credits): native, or
+    synced (told by its ``synced`` column) as its system reported it."""
     unit = Money(row.unit_price_minor, currency) if row.unit_price_minor is not None else None
     if row.synced:
         return LineView(row.id, row.description, reported_quantity(row.reported_quantity), unit,
                         Money(row.amount_minor, currency), None, synced=True)
     return LineView(row.id, row.description, row.quantity, unit,
                     Money(row.amount_minor, currency), row.variant_id,
-                    invoice_line_id=row.invoice_line_id)
+                    invoice_line_id=invoice_line_id)
+
+
+def memo_line_view(row: MemoLineFigures, currency: str) -> LineView:
+    """A memo's line: native, or synced (told by its ``synced`` column)."""
+    return line_view(row, currency, invoice_line_id=row.invoice_line_id)
 
 
 def reported_quantity(text: str | None) -> int | str | None:
@@ -307,7 +319,13 @@ class InvoiceFigures(Protocol):
     @property
     def credited_minor(self) -> int: ...
     @property
+    def tax_minor(self) -> int: ...
+    @property
     def notes(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
     @property
     def issued_at(self) -> datetime | None: ...
     @property
@@ -322,7 +340,7 @@ class InvoiceWithLines(InvoiceFigures, Protocol):
     """An invoice with its lines loaded (an ORM row)."""
 
     @property
-    def lines(self) -> Sequence[LineFigures]: ...
+    def lines(self) -> Sequence[SyncableLineFigures]: ...
 
 
 def invoice_view(row: InvoiceWithLines, payments: Sequence[PaymentFigures],
@@ -331,7 +349,7 @@ def invoice_view(row: InvoiceWithLines, payments: Sequence[PaymentFigures],
     return invoice_view_of(row, row.lines, payments, credits)
 
 
-def invoice_view_of(row: InvoiceFigures, lines: Iterable[LineFigures],
+def invoice_view_of(row: InvoiceFigures, lines: Iterable[SyncableLineFigures],
                     payments: Iterable[PaymentFigures],
                     credits: Iterable[tuple[CreditFigures, str]]) -> InvoiceView:
     """``invoice_view`` from an invoice's columns and its lines, read apart (e.g. Core
@@ -350,6 +368,9 @@ def invoice_view_of(row: InvoiceFigures, lines: Iterable[LineFigures],
                                            a.applied_at) for a, number in credits],
         notes=row.notes, issued_at=row.issued_at, voided_at=row.voided_at,
         created_at=row.created_at, updated_at=row.updated_at,
+        source=row.source, external_id=row.external_id,
+        read_only=row.source != memo_rules.Source.NATIVE,
+        subtotal=Money(row.total_minor - row.tax_minor, cur), tax_total=Money(row.tax_minor, cur),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Request, Response
 
 from creditdesk.domain import application
+from creditdesk.domain import memo as memo_rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.credit_memos import credit, memos
@@ -19,6 +20,7 @@ from creditdesk.web.api.router import ApiRouter
 
 router = ApiRouter(tags=["invoices"], route_class=DecimalJSONRoute)
 STATUSES = filter_query(values=[s.value for s in application.InvoiceStatus], many=True)
+SOURCES = filter_query(values=[s.value for s in memo_rules.Source])
 
 
 @router.post("/invoices", status_code=201, response_model=responses.InvoiceOut)
@@ -31,10 +33,13 @@ def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> view
 
 @router.get("/invoices", response_model=responses.InvoicePage)
 def list_invoices(db: DB, actor: CurrentActor, customer_id: Filter = None,
-                  status: Annotated[list[str] | None, STATUSES] = None, q: Filter = None,
+                  status: Annotated[list[str] | None, STATUSES] = None,
+                  source: Annotated[str | None, SOURCES] = None, q: Filter = None,
                   limit: Limit = 50, cursor: Cursor = None) -> Page[views.InvoiceView]:
+    """Native and synced invoices (Y9), newest first, filtered by customer, status
+    (repeatable), source and invoice number."""
     return invoices.list_invoices(db, actor=actor, customer_id=customer_id, statuses=status,
-                                  q=q, limit=limit, cursor=cursor)
+                                  source=source, q=q, limit=limit, cursor=cursor)
 
 
 @router.get("/invoices/{invoice_id}", response_model=responses.InvoiceOut)

@@ -49,10 +49,11 @@ class LineOut(Out):
     id: str
     description: str
     quantity: int | str | None = Field(description=(
-        "A whole number. On a synced memo, the accounting system's quantity: a decimal "
-        "string when it is not whole (\"1.5\"), null when it reports none"))
+        "A whole number. On a synced memo or invoice, the accounting system's quantity: a "
+        "decimal string when it is not whole (\"1.5\"), null when it reports none"))
     unit_price: Money | None = Field(description=(
-        "null only on a synced memo whose system reports no unit price in whole minor units"))
+        "null only on a synced memo or invoice whose system reports no unit price in whole "
+        "minor units"))
     amount: Money
     variant_id: str | None
 
@@ -105,6 +106,9 @@ class CreditAppliedOut(Out):
 
 
 class InvoiceOut(Out):
+    """An invoice (I2-I5): native, or synced from an accounting system (Y9: read-only, its
+    figures the system's); status one of draft, open, partially_paid, paid, void."""
+
     id: str
     number: str
     customer_id: str
@@ -114,9 +118,13 @@ class InvoiceOut(Out):
     due_date: date | None
     lines: list[LineOut]
     total: Money
-    amount_paid: Money
-    credit_applied: Money
-    balance_due: Money
+    amount_paid: Money = Field(description=(
+        "the payments recorded; on a synced invoice, what its system reports settled "
+        "(total - its balance due: payments and credit applied there)"))
+    credit_applied: Money = Field(description="credit applied here (0 on a synced invoice, "
+                                              "whose credit is in amount_paid)")
+    balance_due: Money = Field(description="on a synced invoice, the balance due its "
+                                           "system reports")
     payments: list[PaymentOut]
     credits_applied: list[CreditAppliedOut]
     notes: str | None
@@ -124,6 +132,14 @@ class InvoiceOut(Out):
     voided_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    source: str = Field(description="native, quickbooks_online, quickbooks_desktop, "
+                                    "sage_intacct or xero")
+    external_id: str | None = Field(description="the invoice's id in its system (synced "
+                                                "invoices)")
+    read_only: bool = Field(description="true for a synced invoice: change it in its system")
+    subtotal: Money = Field(description="the total before tax")
+    tax_total: Money = Field(description="the tax in the total (a synced invoice: its "
+                                         "system's)")
 
 
 class WriteBackOut(Out):

@@ -23,14 +23,18 @@ PAGE_SIZE = 25
 
 @router.get("/invoices")
 def invoice_list(request: Request, db: DB, actor: User, status: str = "", customer_id: str = "",
-                 q: str = "", sort: str = "", cursor: str | None = None) -> Response:
+                 source: str = "", q: str = "", sort: str = "",
+                 cursor: str | None = None) -> Response:
+    """Native and synced invoices (Y9), filtered by status, customer, source and number;
+    every link (sort, pages) keeps the other filters."""
     statuses = [s.value for s in InvoiceStatus]
     page = invoices.list_invoices(db, actor=actor, customer_id=customer_id or None,
                                   statuses=[status] if status in statuses else None,
-                                  q=q or None, sort=sort or None, limit=PAGE_SIZE,
-                                  cursor=cursor or None)
+                                  source=source or None, q=q or None, sort=sort or None,
+                                  limit=PAGE_SIZE, cursor=cursor or None)
     people = pages.customer_choices(db, actor=actor)
-    filters = {"status": status, "customer_id": customer_id, "q": q, "sort": sort}
+    filters = {"status": status, "customer_id": customer_id, "source": source, "q": q,
+               "sort": sort}
     path = "/dashboard/invoices"
     links = {"sort": list_links.columns(path, filters, invoices.SORT_KEYS,
                                         frozenset({"date", "total", "balance"})),
@@ -49,7 +53,8 @@ def invoice_page(request: Request, db: DB, actor, invoice_id: str, *,
     p = pages.invoice_page(db, actor=actor, invoice_id=invoice_id)
     return templating.render(request, "dashboard/invoice.html", {
         "p": p, "inv": p.invoice, "refusal": refusal,
-        "creditable": p.invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)},
+        "creditable": not p.invoice.read_only
+                      and p.invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)},
         status=refusal.status if refusal else 200)
 
 
