@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     literal,
     null,
+    or_,
     select,
     type_coerce,
     union_all,
@@ -93,6 +94,14 @@ def _item(kind: str, **given: ColumnElement[Any]) -> list[ColumnElement[Any]]:
 
 
 _ln, _pay, _app = _invoice_line.c, _payment.c, _application.c
+
+
+def credit_in_force(application: Any) -> Any:
+    """The applications that are credit on their invoice: all but those whose write-back
+    to apply them has not been accepted (Y11: pending or refused); one being removed is
+    still in force until its system has removed it."""
+    return or_(application.c.status == "applied",
+               application.c.write_back_action == "remove")
 _the_invoice = (_invoice.c.id == bindparam("row_id")) & \
     (_invoice.c.partner_id == bindparam("partner_id"))
 _INVOICE_WHOLE = union_all(
@@ -111,7 +120,7 @@ _INVOICE_WHOLE = union_all(
                   memo_number=_memo.c.number))
     .select_from(_invoice.join(_application, _app.invoice_id == _invoice.c.id)
                  .join(_memo, _memo.c.id == _app.credit_memo_id))
-    .where(_the_invoice),
+    .where(_the_invoice, credit_in_force(_application)),
 ).order_by("kind", "position", "item_id")  # lines in their order, payments and credits by id
 
 

@@ -48,7 +48,8 @@ _MONEY_IN: CompoundSelect[*tuple[Any, ...]] = union_all(
     select(literal("credit"), _app.invoice_id, _app.id, _app.amount_minor, _app.applied_at,
            _app.credit_memo_id, _memo.number)
     .join(_memo, _memo.id == _app.credit_memo_id)
-    .where(_app.invoice_id.in_(_INVOICE_IDS)),
+    .where(_app.invoice_id.in_(_INVOICE_IDS),
+           read_statements.credit_in_force(models.CreditApplication.__table__)),
 ).order_by("kind", "id")
 
 

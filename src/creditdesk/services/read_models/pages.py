@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Unpack
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import locks, models
@@ -85,6 +85,33 @@ class InvoicePage:
     linked_memos: list[views.MemoView]
     variants: dict[str, catalog.VariantView]
     source_name: str  # where a synced invoice is changed (Y9/Y3); "CreditDesk" if native
+    # Y11: credit that can still be applied to it (memos of its customer, currency and
+    # source), and applications to it whose write-back is pending or failed
+    offers: tuple[Offer, ...] = ()
+    write_backs: tuple[WriteBackRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteBackRow:
+    """An application to the invoice whose write-back is pending or failed (Y11-Y13)."""
+
+    application_id: str
+    memo_id: str
+    memo_number: str
+    amount: Money
+    status: str
+    action: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A memo whose credit the invoice page offers, with the largest amount A2 allows."""
+
+    memo_id: str
+    number: str
+    remaining: Money
+    max_amount: Money
 
 
 @dataclass(frozen=True)
@@ -330,7 +357,49 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
         return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants,
-                           invoice_rules.source_name(invoice.source))
+                           invoice_rules.source_name(invoice.source),
+                           tuple(_offers(session, row, invoice)),
+                           tuple(_write_backs(session, row.id, row.currency)))
+
+
+def _offers(session: Session, row: models.Invoice,
+            invoice: views.InvoiceView) -> list[Offer]:
+    """Y11 from the invoice side: the customer's memos of the invoice's currency and source
+    with credit left, each capped by A2 (less what pending write-backs hold)."""
+    if invoice.status not in (s.value for s in app_rules.APPLICABLE_INVOICE_STATUSES):
+        return []
+    cm, ca = models.CreditMemo, models.CreditApplication
+    memos = session.scalars(select(cm).where(
+        cm.partner_id == row.partner_id, cm.customer_id == row.customer_id,
+        cm.currency == row.currency, cm.source == row.source,
+        cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES])).order_by(cm.id)).all()
+    held: dict[str, int] = {}
+    for memo_id, invoice_id, amount in session.execute(
+            select(ca.credit_memo_id, ca.invoice_id, ca.amount_minor).where(
+                ca.status == "pending", ca.write_back_action == "apply",
+                or_(ca.invoice_id == row.id, ca.credit_memo_id.in_([m.id for m in memos])))):
+        held[memo_id] = held.get(memo_id, 0) + amount
+        if invoice_id == row.id:
+            held[row.id] = held.get(row.id, 0) + amount
+    balance = invoice.balance_due - Money(held.get(row.id, 0), row.currency)
+    out = []
+    for m in memos:
+        remaining = Money(m.total_minor - m.applied_minor - held.get(m.id, 0), m.currency)
+        if remaining.minor > 0 and balance.minor > 0:
+            out.append(Offer(m.id, m.number, remaining,
+                             app_rules.max_application(remaining, balance)))
+    return out
+
+
+def _write_backs(session: Session, invoice_id: str, currency: str) -> list[WriteBackRow]:
+    """Applications to the invoice whose write-back is pending or failed (Y11-Y13)."""
+    ca, cm = models.CreditApplication, models.CreditMemo
+    return [WriteBackRow(a.id, a.credit_memo_id, number, Money(a.amount_minor, currency),
+                         a.status, a.write_back_action, a.write_back_error)
+            for a, number in session.execute(
+                select(ca, cm.number).join(cm, cm.id == ca.credit_memo_id)
+                .where(ca.invoice_id == invoice_id, ca.status != "applied")
+                .order_by(ca.id))]
 
 
 def credit_from_invoice_page(db: Database, *, actor: Actor,

@@ -8,14 +8,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
+from creditdesk.domain.invoice import source_name
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.credit_memos import credit
 from creditdesk.services.invoicing import invoices
-from creditdesk.services.read_models import pages
+from creditdesk.services.read_models import pages, preview
 from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
 from creditdesk.web.dashboard import confirm
+from creditdesk.web.dashboard import memos as memo_routes
 
 router = APIRouter()
 PAGE_SIZE = 25
@@ -71,9 +74,53 @@ def remove_credit(request: Request, db: DB, actor: User, invoice_id: str, memo_i
                                          invoice_id=invoice_id)
     except errors.DomainError as exc:
         return invoice_page(request, db, actor, invoice_id, refusal=forms.refusal("remove", exc))
-    templating.flash(request, f"Removed the credit of {done.credit_memo_number} from invoice "
-                     f"{done.invoice_number}.")
+    if done.written_back_to is not None:
+        sync_jobs.wake(request.app.state)
+        templating.flash(request, f"Asked {source_name(done.written_back_to)} to remove the "
+                         f"credit of {done.credit_memo_number} from invoice "
+                         f"{done.invoice_number}.")
+    else:
+        templating.flash(request, f"Removed the credit of {done.credit_memo_number} from "
+                         f"invoice {done.invoice_number}.")
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
+
+
+@router.post("/invoices/{invoice_id}/apply")
+def apply_credit(request: Request, db: DB, actor: User, invoice_id: str,
+                 form: CheckedForm) -> Response:
+    """A1-A4 from the invoice side; synced credit is sent to its system (Y11)."""
+    typed = forms.values(form, "memo_id", "amount")
+    try:
+        done = credit.apply_credit_only(db, actor=actor, memo_id=typed["memo_id"],
+                                        invoice_id=invoice_id, amount=typed["amount"])
+    except errors.DomainError as exc:
+        return invoice_page(request, db, actor, invoice_id,
+                            refusal=forms.refusal("apply", exc, typed))
+    if done.written_back_to is not None:
+        sync_jobs.wake(request.app.state)
+        templating.flash(request, f"Sent to {source_name(done.written_back_to)}: "
+                         f"{templating.money(done.amount)} of {done.credit_memo_number} to "
+                         f"invoice {done.invoice_number}. It shows as pending until it answers.")
+    else:
+        templating.flash(request, f"Applied {templating.money(done.amount)} of "
+                         f"{done.credit_memo_number} to invoice {done.invoice_number}.")
+    return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
+
+
+@router.post("/invoices/{invoice_id}/apply/preview")
+def apply_credit_preview(request: Request, db: DB, actor: User, invoice_id: str,
+                         form: CheckedForm) -> Response:
+    """P6: the confirmation of Apply, from the invoice side."""
+    typed = forms.values(form, "memo_id", "amount")
+    url = f"/dashboard/invoices/{invoice_id}"
+    return confirm.ask(
+        request, run=lambda: preview.apply(db, actor=actor, memo_id=typed["memo_id"],
+                                           invoice_id=invoice_id, amount=typed["amount"]),
+        question=lambda p: confirm.Ask(
+            memo_routes.apply_question(p, typed["amount"]), f"{url}/apply", "Apply credit",
+            url, "invoices", fields=typed),
+        refused=lambda exc: invoice_page(request, db, actor, invoice_id,
+                                         refusal=forms.refusal("apply", exc, typed)))
 
 
 @router.post("/invoices/{invoice_id}/credits/{memo_id}/remove/preview")

@@ -131,7 +131,7 @@ def retry(request: Request, db: DB, actor: User, memo_id: str, application_id: s
     return _done(request, _url(memo_id), "Sent again; it shows as pending until it answers.")
 
 
-def _apply_question(p: preview.Preview, amount: str) -> str:
+def apply_question(p: preview.Preview, amount: str) -> str:
     """The confirmation's question. Synced credit (Y11) is sent to its system: the
     figures stay the system's until it answers, so the amount is the one typed (the use
     case accepted it)."""
@@ -193,7 +193,7 @@ def apply_preview(request: Request, db: DB, actor: User, memo_id: str,
                                            invoice_id=typed["invoice_id"],
                                            amount=typed["amount"]),
         question=lambda p: confirm.Ask(
-            _apply_question(p, typed["amount"]),
+            apply_question(p, typed["amount"]),
             _url(memo_id) + "/apply", "Apply credit", _url(memo_id), "memos",
             fields={**typed, "invoice_q": invoice_q}),
         refused=lambda exc: memo_page(request, db, actor, memo_id,
