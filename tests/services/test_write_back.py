@@ -6,17 +6,19 @@ applying the same credit at once; applications made or removed in Xero directly.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.books import write_back
-from creditdesk.services.common.context import Actor
+from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.credit_memos import credit
 from tests.concurrency import race
 from tests.sync_helpers import synced_memos
@@ -211,3 +213,52 @@ def test_y11_two_people_applying_the_same_credit_at_once_never_over_apply(
     assert len(allocations(fake_xero, b.note)) == 1
     note = fake_xero.state.orgs[TENANT].notes[b.note]
     assert Decimal(str(note["RemainingCredit"])) == Decimal("40.00")
+
+
+def direct(b: Books, invoice: int, amount_minor: int) -> base.CreditWrite:
+    """An allocation as someone makes it in Xero directly (through the fake's API, not
+    through CreditDesk)."""
+    return base.CreditWrite(application_id="in-xero", request_key=f"in-xero-{amount_minor}",
+                            memo_external_id=b.note, invoice_external_id=b.invoice_ids[invoice],
+                            customer_external_id="", currency="USD",
+                            amount_minor=amount_minor, on=date(2025, 3, 10))
+
+
+def test_y14_applications_made_or_removed_in_xero_directly_show_up_at_the_next_sync(
+        db: Database, actor: Actor, fake_xero: FakeXero) -> None:
+    b = Books(db, actor, fake_xero)
+    record = fake_xero.connector().write_credit(direct(b, 1, 1500)).external_id
+    fake_xero.sync(db, b.integration)
+    [row] = applications(db, b.memo_id)
+    assert (row.origin, row.status, row.invoice_id, row.amount_minor,
+            row.write_back_external_id) == ("source_system", "applied", b.invoices[1], 1500,
+                                            record)
+    assert memo_row(db, b.memo_id).applied_minor == 1500  # Xero's figure
+    # it can't be removed here: it was made there
+    with pytest.raises(errors.ReadOnly, match="in Xero directly"):
+        credit.remove_credit(db, actor=actor, memo_id=b.memo_id, invoice_id=b.invoices[1])
+    fake_xero.sync(db, b.integration)  # again: nothing doubled
+    assert len(applications(db, b.memo_id)) == 1
+    # removed in Xero directly → removed here at the next sync
+    fake_xero.connector().remove_credit(direct(b, 1, 1500), record)
+    fake_xero.sync(db, b.integration)
+    assert applications(db, b.memo_id) == []
+    assert memo_row(db, b.memo_id).applied_minor == 0
+
+
+def test_y14_a_write_back_xero_never_received_is_marked_failed_by_the_sync(
+        db: Database, actor: Actor, fake_xero: FakeXero) -> None:
+    b = Books(db, actor, fake_xero)
+    app = credit.apply_credit(db, actor=actor, memo_id=b.memo_id, invoice_id=b.invoices[0],
+                              amount="10.00").application
+    # sent an hour ago, its answer lost, and nothing of it in Xero
+    with db.write() as s:
+        s.execute(update(models.CreditApplication).where(
+            models.CreditApplication.id == app.id).values(
+            write_back_sent_at=clock.now() - timedelta(hours=1),
+            write_back_next_at=clock.now() + timedelta(hours=1)))
+    fake_xero.sync(db, b.integration)
+    [row] = applications(db, b.memo_id)
+    assert row.status == "failed"
+    assert row.write_back_error and "never received" in row.write_back_error
+    assert allocations(fake_xero, b.note) == []

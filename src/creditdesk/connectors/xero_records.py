@@ -193,6 +193,29 @@ def _refunded(raw: dict[str, Any], currency: str, used: int) -> int:
     return total
 
 
+def _allocations(raw: dict[str, Any],
+                 currency: str) -> tuple[base.RemoteApplication, ...] | None:
+    """Y14: the credit note's Allocations (to invoices) as Xero records them, deleted ones
+    left out; None when the answer has no Allocations list or one lacks its id or invoice
+    (nothing is reconciled from a partial picture)."""
+    allocations = raw.get("Allocations")
+    if not isinstance(allocations, list):
+        return None
+    out = []
+    for a in allocations:
+        if not isinstance(a, dict) or a.get("IsDeleted"):
+            continue
+        invoice = a.get("Invoice")
+        record, invoice_id = a.get("AllocationID"), (
+            invoice.get("InvoiceID") if isinstance(invoice, dict) else None)
+        if not record or not invoice_id:
+            return None
+        out.append(base.RemoteApplication(str(record), str(invoice_id),
+                                          base.exact_minor(a.get("Amount"), currency,
+                                                           "Allocations Amount")))
+    return tuple(out)
+
+
 def parse_credit_note(raw: Any) -> Record | None:
     """One CreditNote → a record, or None for what is not a customer's issued credit
     (supplier credits, drafts awaiting approval)."""
@@ -221,7 +244,8 @@ def parse_credit_note(raw: Any) -> Record | None:
             customer_external_id=contact_id, customer_name=name, customer_email=email,
             currency=currency, total_minor=total, remaining_minor=remaining,
             issue_date=issue_date(raw), voided=voided,
-            refunded_minor=0 if voided else _refunded(raw, currency, total - remaining))
+            refunded_minor=0 if voided else _refunded(raw, currency, total - remaining),
+            applications=_allocations(raw, currency))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditNote {raw.get('CreditNoteNumber') or ext}: {exc}")
     return with_lines(memo, raw, "CreditNote")

@@ -41,9 +41,10 @@ def reconcile(session: Session, actor: Actor, source: rules.Source,
         return 0
     inv = models.Invoice
     wanted = sorted({a.invoice_external_id for apps in reported.values() for a in apps})
-    invoices = dict(session.execute(select(inv.external_id, inv.id).where(
-        inv.partner_id == actor.partner_id, inv.source == source.value,
-        inv.external_id.in_(wanted)))) if wanted else {}
+    invoices: dict[str | None, str] = {ext: id_ for ext, id_ in session.execute(
+        select(inv.external_id, inv.id).where(
+            inv.partner_id == actor.partner_id, inv.source == source.value,
+            inv.external_id.in_(wanted)))} if wanted else {}
     held = session.scalars(select(_app).where(_app.credit_memo_id.in_(sorted(reported)))
                            .order_by(_app.id)).all()
     by_memo: dict[str, list[models.CreditApplication]] = {}
