@@ -35,3 +35,22 @@ def test_an_update_says_each_change_from_and_to() -> None:
 def test_other_entries_fall_back_to_their_facts() -> None:
     assert describe("invoice.payment", {"amount": "5.00", "invoice_id": "inv_1"}) == (
         "Payment (amount 5.00)")
+
+
+def test_y11_write_back_entries_say_what_went_to_the_system_and_what_it_said() -> None:
+    sent = describe("credit_memo.apply_requested",
+                    {"amount": "30.00", "currency": "USD", "invoice_number": "INV-0007",
+                     "system": "xero", "origin": "portal"})
+    assert sent == "Sent $30.00 to invoice INV-0007 to Xero (by the customer, in the portal)"
+    assert describe("credit_memo.write_back_failed",
+                    {"system": "quickbooks_online", "action": "apply",
+                     "error": "The account period has closed."}) == (
+        "QuickBooks Online did not take the application: “The account period has closed.”")
+    assert describe("credit_memo.remove_requested",
+                    {"system": "xero", "currency": "USD", "removing": "10.00",
+                     "cancelled": "0.00", "invoice_number": "INV-1"}) == (
+        "Asked Xero to remove $10.00 from invoice INV-1")
+    assert describe("credit_memo.sync_application", {"system": "xero", "amount_minor": 1500},
+                    "USD") == "Applied $15.00 in Xero directly (found by a sync)"
+    assert describe("invoice.sync_create", {"source": "sage_intacct", "status": "open"}) == (
+        "Synced from Sage Intacct as open")

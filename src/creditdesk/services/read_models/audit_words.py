@@ -70,6 +70,57 @@ def _update(data: dict[str, Any], currency: str | None) -> str:
     return f"Changed {fields or 'the draft'}" + (f" (total {total})" if total else "")
 
 
+def _system(d: dict[str, Any]) -> str:
+    return _source({"source": d.get("system", "")})
+
+
+def _invoice_sync(action: str, d: dict[str, Any]) -> str:
+    """Y9: a synced invoice created, changed or voided by a sync."""
+    if action == "invoice.sync_create":
+        return f"Synced from {_source(d)} as {_label(d.get('status')).lower()}"
+    if action == "invoice.sync_void":
+        return f"Voided in {_source(d)}" + (f": “{d['reason']}”" if d.get("reason") else "")
+    changed = ", ".join(_label(c).lower() for c in d.get("changed") or [])
+    return f"Updated from {_source(d)}: {changed or 'no visible change'}"
+
+
+_WRITE_BACK = {"credit_memo.apply_requested", "credit_memo.write_back_applied",
+               "credit_memo.write_back_failed", "credit_memo.write_back_removed",
+               "credit_memo.remove_requested", "credit_memo.write_back_retry",
+               "credit_memo.sync_application", "credit_memo.sync_application_removed"}
+
+
+def _write_back(action: str, d: dict[str, Any], invoice: object, currency: str | None) -> str:
+    """Y11-Y14: an application of synced credit on its way to (or from) its system."""
+    system = _system(d)
+    to = f" to invoice {invoice}" if invoice else ""
+    if action == "credit_memo.apply_requested":
+        by = " (by the customer, in the portal)" if d.get("origin") == "portal" else ""
+        return f"Sent {_amount(d, 'amount', currency)}{to} to {system}{by}"
+    if action == "credit_memo.write_back_applied":
+        return f"{system} accepted the application ({d.get('external_id', '')})"
+    if action == "credit_memo.write_back_failed":
+        what = "removal" if d.get("action") == "remove" else "application"
+        return f"{system} did not take the {what}: “{d.get('error', '')}”"
+    if action == "credit_memo.write_back_removed":
+        return f"Removed in {system} ({d.get('external_id', '')})"
+    if action == "credit_memo.remove_requested":
+        parts = []
+        if d.get("removing") not in (None, "0.00", "0"):
+            parts.append(f"asked {system} to remove {_amount(d, 'removing', currency)}")
+        if d.get("cancelled") not in (None, "0.00", "0"):
+            parts.append(f"cancelled {_amount(d, 'cancelled', currency)} {system} had refused")
+        return (_label("; ".join(parts) or "nothing to remove")
+                + (f" from invoice {invoice}" if invoice else ""))
+    if action == "credit_memo.write_back_retry":
+        return f"Sent to {system} again"
+    if action == "credit_memo.sync_application":
+        amount = Money(int(d.get("amount_minor") or 0), currency or "USD").shown() \
+            if currency else str(d.get("amount_minor"))
+        return f"Applied {amount} in {system} directly (found by a sync)"
+    return f"An application was removed in {system} directly (found by a sync)"
+
+
 def describe(action: str, data: dict[str, Any], currency: str | None = None) -> str:
     """One entry as a sentence, naming the amounts, invoices and reasons involved."""
     d = data or {}
@@ -98,6 +149,10 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
         return f"Updated from {_source(d)}: {changed or 'no visible change'}"
     if action == "credit_memo.sync_void":
         return f"Voided in {_source(d)}" + (f": “{d['reason']}”" if d.get("reason") else "")
+    if action.startswith("invoice.sync_"):
+        return _invoice_sync(action, d)
+    if action in _WRITE_BACK:
+        return _write_back(action, d, invoice, currency)
     # Any other entry: its action and the facts it recorded, in words.
     facts = "; ".join(f"{_label(k).lower()} {v}" for k, v in d.items()
                       if isinstance(v, str | int) and not k.endswith("_id") and k != "id")
