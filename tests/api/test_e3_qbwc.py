@@ -20,6 +20,7 @@ from creditdesk.db.engine import Database
 from creditdesk.services.books import qbwc_setup
 from creditdesk.services.common.context import Actor
 from creditdesk_devtools.fakes.qbwc_company import FakeCompany
+from tests.qbwc_fixtures import Landed
 
 FUZZ = settings(max_examples=40, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -232,7 +233,8 @@ INVOICE_FIELDS = ["TxnID", "TimeModified", "ListID", "FullName", "TxnDate", "Ref
 @FUZZ
 @given(swaps=st.dictionaries(st.sampled_from(INVOICE_FIELDS), odd_text, max_size=5))
 def test_e3_fuzzed_invoice_records_never_answer_5xx(
-        client: TestClient, db: Database, actor: Actor, swaps: dict[str, str]) -> None:
+        client: TestClient, db: Database, actor: Actor, landed: Landed,
+        swaps: dict[str, str]) -> None:
     assert land_swapped(client, db, actor, swaps, invoices=True) in (-1, 100)
 
 

@@ -319,7 +319,7 @@ class FakeCompany:
         """Credit applied (delta < 0) or given back (delta > 0) on both transactions."""
         inv, memo = self.invoices.get(inv_id), self.memos.get(memo_id)
         if inv is not None:
-            inv.balance, inv.modified = _money(Decimal(inv.balance) - delta), self.tick()
+            inv.balance, inv.modified = _money(Decimal(inv.balance) + delta), self.tick()
         if memo is not None:
             memo.remaining, memo.modified = _money(Decimal(memo.remaining) + delta), self.tick()
 
