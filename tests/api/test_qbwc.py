@@ -246,7 +246,7 @@ def test_qwc_file_and_read_only_memos(db: Database, client: TestClient, live: Li
     assert doc.tag == "QBWCXML"
     assert doc.findtext("AppURL") == "https://books.example.test/qbwc"
     assert doc.findtext("UserName") == qbd.username and doc.findtext("QBType") == "QBFS"
-    assert doc.findtext("IsReadOnly") == "true"
+    assert doc.findtext("IsReadOnly") == "false"  # Y11-Y13: write-backs
     assert doc.findtext("Scheduler/RunEveryNMinutes") == "15"
     for tag in ("OwnerID", "FileID"):
         value = doc.findtext(tag) or ""

@@ -127,7 +127,8 @@ def by_ids_query(tag: str, txn_ids: list[str], *, version: str = "13.0",
                  request_id: str = "4") -> str:
     """``CreditMemoQueryRq`` or ``InvoiceQueryRq`` for exactly these TxnIDs (``TxnID`` repeats;
     the filter excludes the others): the figures after a write-back (research §4.2)."""
-    assert tag in ("CreditMemoQueryRq", "InvoiceQueryRq")
+    if tag not in ("CreditMemoQueryRq", "InvoiceQueryRq"):
+        raise ValueError(f"{tag} is not a credit memo or invoice query")
     ids = "".join(f"<TxnID>{escape(t)}</TxnID>" for t in txn_ids)
     return envelope(version, f"<{tag} requestID={quoteattr(request_id)}>{ids}"
                               f"<IncludeLineItems>true</IncludeLineItems>"

@@ -68,7 +68,8 @@ def apply_request(write: base.CreditWrite, *, version: str = "13.0") -> str:
 def find_request(write: base.CreditWrite, *, version: str = "13.0") -> str:
     """``ReceivePaymentQueryRq`` by the application's RefNumber (the Y12 read before a
     resend)."""
-    return qbd.envelope(version, f"<ReceivePaymentQueryRq requestID={quoteattr('find-' + write.request_key)}>"
+    request_id = quoteattr("find-" + write.request_key)
+    return qbd.envelope(version, f"<ReceivePaymentQueryRq requestID={request_id}>"
                                  f"<RefNumber>{ref_number(write.application_id)}</RefNumber>"
                                  f"</ReceivePaymentQueryRq>")
 

@@ -153,7 +153,8 @@ class FakeCompany:
                  currency: str | None = None,
                  lines: list[tuple[str, str | None, str | None, str]] | None = None) -> str:
         txn = self._txn_id()
-        self.memos[txn] = Memo(txn, ref or f"CM-{1000 + len(self.memos) + 1}", customer_id, customer_name,
+        self.memos[txn] = Memo(txn, ref or f"CM-{1001 + len(self.memos)}", customer_id,
+                               customer_name,
                                "2025-03-04", total, remaining if remaining is not None else total,
                                self.tick(), currency, lines=lines)
         return txn
