@@ -385,3 +385,43 @@ def test_due_writes_are_the_partners_pending_quickbooks_desktop_ones_in_id_order
     assert d.write.request_key == f"wb-{first}" and d.write.customer_external_id == (
         "80000058-1700000000")
     assert credit.ref_number(first) != credit.ref_number(second)
+
+
+def test_y12_a_lost_removal_answer_is_sent_again_and_found_gone(
+        db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
+    co = FakeCompany()
+    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
+    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    app_id = _pending(db, memo, invoice_id, 6000)
+    live.connector(qbd, co).run()
+    with db.write() as s:
+        pending = s.get_one(models.CreditApplication, app_id)
+        pending.status, pending.write_back_action = "pending", "remove"
+    co.drop_response_to = "TxnDelRq"
+    assert "response lost" in live.connector(qbd, co).run().log
+    assert co.receive_payments == {} and application(db, app_id) is not None
+    live.connector(qbd, co).run()  # deleting what is gone already (3120) is done
+    assert application(db, app_id) is None
+    assert co.memos[memo_txn].remaining == "100.00"  # given back once
+
+
+def test_y12_a_lost_answer_in_a_company_that_only_links_credit_is_never_resent(
+        db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
+    co = FakeCompany(thin_credit_adds=True)
+    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00", ref="INV-9")
+    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    first = _pending(db, memo, invoice_id, 1000)
+    live.connector(qbd, co).run()  # a thin answer: this company file links credit only
+    assert integration(db, qbd.integration.id).cursor["credit_links_only"] is True
+    second = _pending(db, memo, invoice_id, 2000)
+    co.drop_response_to = "ReceivePaymentAddRq"
+    live.connector(qbd, co).run()
+    assert co.memos[memo_txn].remaining == "70.00"  # QuickBooks linked it; no one heard
+    co.requests.clear()
+    live.connector(qbd, co).run()
+    assert "ReceivePaymentAddRq" not in kinds(co)
+    assert co.memos[memo_txn].remaining == "70.00"  # never twice
+    row = application(db, second)
+    assert row is not None and row.status == "failed"
+    assert "Check invoice INV-9 in QuickBooks" in (row.write_back_error or "")
+    assert application(db, first).status == "applied"  # type: ignore[union-attr]

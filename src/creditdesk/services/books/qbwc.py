@@ -57,6 +57,9 @@ EXPECTED = {"refresh_memos": "CreditMemoQueryRs", "refresh_invoices": "InvoiceQu
 ITERATED = {"memos": (5, "modified_since", qbd.memo_query),
             "invoices": (50, "invoices_since", qbd.invoice_query)}
 TRANSIENT = frozenset({3170, 3175, 3176, 3180})  # locks and busy lists (research §4.4)
+# In the cursor: this company file answered a credit-only add with no ReceivePayment (a
+# link only, research §4.2), which ReceivePaymentQuery can't find after a lost answer.
+LINKS_ONLY = "credit_links_only"
 UNKNOWN = "This Web Connector session is unknown or has expired; run the update again."
 STOPPED = ("The Web Connector stopped before the update finished; the next update resumes "
            "from the last saved page.")
@@ -255,6 +258,10 @@ def _write_request(s: OrmSession, sess: Session, state: dict[str, Any]) -> str:
                               "invoice": due.write.invoice_external_id}
             return credit.remove_request(due.external_id or "", due.write.request_key,
                                          version=version)
+        elif due.sent and state["cursor"].get(LINKS_ONLY):
+            # a lost answer where QuickBooks leaves no ReceivePayment to look up: never
+            # sent twice, and never taken as applied unseen (Y12, Y14)
+            qbwc_writes.record_refused(s, app, qbwc_writes.unknown_outcome(due))
         elif due.sent and state.get("searched") != app:
             # an earlier attempt may have landed: read QuickBooks before any resend (Y12)
             state["write"] = {"app": app, "op": "find", "memo": due.write.memo_external_id,
@@ -390,6 +397,9 @@ def _receive_write(db: Database, sess: Session, response: object) -> int:
                 qbwc_writes.record_written(s, app, answer.payments[0][0] if answer.payments
                                            else None)
                 changed = True
+                if not answer.payments:  # a credit-only link (research §4.2), remembered
+                    state["cursor"] = {**state["cursor"], LINKS_ONLY: True}
+                    s.get_one(models.Integration, sess.integration_id).cursor = state["cursor"]
             elif answer.status_code not in TRANSIENT:
                 qbwc_writes.record_refused(s, app, answer.words())
             handled.add(app)

@@ -31,6 +31,13 @@ NO_PAYMENT = ("QuickBooks Desktop made no ReceivePayment for this credit (a cred
               "invoice's history, or Receive Payments for {customer}).")
 
 
+UNKNOWN_OUTCOME = ("CreditDesk sent this application to QuickBooks Desktop, but the session "
+                   "ended before QuickBooks answered, and this company file records a "
+                   "credit-only application as a link CreditDesk can't look up. Check invoice "
+                   "{invoice} in QuickBooks: if the credit is not applied there, retry; if it "
+                   "is, cancel this one here (the next sync shows QuickBooks' balances).")
+
+
 @dataclass(frozen=True)
 class Due:
     """One pending write-back: what to send (``write``), whether to apply or remove, the
@@ -130,6 +137,11 @@ def record_removed(session: Session, application_id: str) -> None:
                  "credit_memo", row.credit_memo_id,
                  {**_facts(session, row), "external_id": row.write_back_external_id})
     session.delete(row)
+
+
+def unknown_outcome(due: Due) -> str:
+    """The words of an attempt whose answer was lost where no read can tell its outcome."""
+    return UNKNOWN_OUTCOME.format(invoice=due.invoice_number)
 
 
 def cannot_remove(due: Due) -> str:
