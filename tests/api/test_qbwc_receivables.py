@@ -167,6 +167,33 @@ def _synced(db: Database, live: Live, qbd: qbwc_setup.Created, co: FakeCompany,
         return memo, row.id
 
 
+def _books(db: Database, live: Live, qbd: qbwc_setup.Created, co: FakeCompany | None = None,
+           ref: str | None = None) -> tuple[FakeCompany, str, str, models.CreditMemo, str]:
+    """A company with a memo of 100.00 and an invoice of 250.00, synced: (the company, the
+    memo's TxnID, the invoice's, the memo row, the invoice row's id)."""
+    co = co or FakeCompany()
+    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00", ref=ref)
+    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    return co, memo_txn, inv_txn, memo, invoice_id
+
+
+def _ask_removal(db: Database, app_id: str) -> None:
+    """What removing a written-back application leaves for the next session (Y13)."""
+    with db.write() as s:
+        pending = s.get_one(models.CreditApplication, app_id)
+        pending.status, pending.write_back_action = "pending", "remove"
+
+
+def _written_then_removal(db: Database, live: Live, qbd: qbwc_setup.Created
+                          ) -> tuple[FakeCompany, str]:
+    """An application of 60.00 written back, then asked to be removed: (company, its id)."""
+    co, _memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
+    app_id = _pending(db, memo, invoice_id, 6000)
+    live.connector(qbd, co).run()
+    _ask_removal(db, app_id)
+    return co, app_id
+
+
 def _pending(db: Database, memo: models.CreditMemo, invoice_id: str, amount_minor: int,
              action: str = "apply", external_id: str | None = None) -> str:
     app_id = new_id("app")
@@ -193,9 +220,7 @@ def events(db: Database, action: str) -> list[models.AuditEvent]:
 
 def test_y11_a_pending_application_is_written_in_the_next_session_and_read_back(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, memo_txn, inv_txn, memo, invoice_id = _books(db, live, qbd)
     app_id = _pending(db, memo, invoice_id, 6000)
     co.requests.clear()
     landed.batches.clear()
@@ -230,9 +255,7 @@ def test_y11_a_pending_application_is_written_in_the_next_session_and_read_back(
 
 def test_y12_a_refusal_fails_the_application_with_quickbooks_words_and_changes_nothing(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, memo_txn, inv_txn, memo, invoice_id = _books(db, live, qbd)
     app_id = _pending(db, memo, invoice_id, 6000)
     co.pay_invoice(inv_txn, "250.00")  # paid meanwhile, in QuickBooks
     out = live.connector(qbd, co).run()
@@ -249,9 +272,7 @@ def test_y12_a_refusal_fails_the_application_with_quickbooks_words_and_changes_n
 
 def test_y12_a_lost_answer_is_read_back_in_the_next_session_never_sent_twice(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
     app_id = _pending(db, memo, invoice_id, 2500)
     co.drop_response_to = "ReceivePaymentAddRq"
     cut = live.connector(qbd, co).run()
@@ -272,9 +293,7 @@ def test_y12_a_lost_answer_is_read_back_in_the_next_session_never_sent_twice(
 
 def test_y12_an_attempt_quickbooks_never_carried_out_is_sent_again_after_the_read(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, _memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
     app_id = _pending(db, memo, invoice_id, 2500)
     co.hresult_next = ("0x80040400", "QuickBooks found an error when parsing the XML")
     failed = live.connector(qbd, co).run()
@@ -290,9 +309,7 @@ def test_y12_an_attempt_quickbooks_never_carried_out_is_sent_again_after_the_rea
 
 def test_y12_a_busy_company_file_leaves_it_pending_and_reads_first_next_time(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, _memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
     app_id = _pending(db, memo, invoice_id, 2500)
     co.fail_next = (3180, "There was an error when saving a Receive Payment. The list has "
                           "been modified by another user.")
@@ -308,17 +325,13 @@ def test_y12_a_busy_company_file_leaves_it_pending_and_reads_first_next_time(
 
 def test_y13_removing_deletes_the_receive_payment_and_the_application(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, memo_txn, inv_txn, memo, invoice_id = _books(db, live, qbd)
     app_id = _pending(db, memo, invoice_id, 6000)
     live.connector(qbd, co).run()
     row = application(db, app_id)
     assert row is not None and row.status == "applied"
     payment = row.write_back_external_id
-    with db.write() as s:
-        pending = s.get_one(models.CreditApplication, app_id)
-        pending.status, pending.write_back_action = "pending", "remove"
+    _ask_removal(db, app_id)
     co.requests.clear()
     live.connector(qbd, co).run()
     assert kinds(co)[:3] == ["TxnDelRq", "CreditMemoQueryRq", "InvoiceQueryRq"]
@@ -331,14 +344,7 @@ def test_y13_removing_deletes_the_receive_payment_and_the_application(
 
 def test_y13_a_removal_quickbooks_refuses_keeps_the_application_with_its_words(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
-    app_id = _pending(db, memo, invoice_id, 6000)
-    live.connector(qbd, co).run()
-    with db.write() as s:
-        pending = s.get_one(models.CreditApplication, app_id)
-        pending.status, pending.write_back_action = "pending", "remove"
+    co, app_id = _written_then_removal(db, live, qbd)
     co.fail_next = (3260, "Insufficient permission level to perform this action.")
     live.connector(qbd, co).run()
     row = application(db, app_id)
@@ -350,17 +356,14 @@ def test_y13_a_removal_quickbooks_refuses_keeps_the_application_with_its_words(
 def test_y13_a_credit_only_link_without_a_receive_payment_says_where_to_undo_it(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
     """Research §4.2: a SetCredit-only add may make no ReceivePayment (a thin answer)."""
-    co = FakeCompany(thin_credit_adds=True)
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00", ref="INV-9")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd, FakeCompany(
+        thin_credit_adds=True), ref="INV-9")
     app_id = _pending(db, memo, invoice_id, 6000)
     live.connector(qbd, co).run()
     row = application(db, app_id)
     assert row is not None and (row.status, row.write_back_external_id) == ("applied", None)
     assert co.memos[memo_txn].remaining == "40.00" and co.receive_payments == {}
-    with db.write() as s:
-        pending = s.get_one(models.CreditApplication, app_id)
-        pending.status, pending.write_back_action = "pending", "remove"
+    _ask_removal(db, app_id)
     co.requests.clear()
     live.connector(qbd, co).run()
     assert "TxnDelRq" not in kinds(co)
@@ -371,9 +374,7 @@ def test_y13_a_credit_only_link_without_a_receive_payment_says_where_to_undo_it(
 
 def test_due_writes_are_the_partners_pending_quickbooks_desktop_ones_in_id_order(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    _co, memo_txn, inv_txn, memo, invoice_id = _books(db, live, qbd)
     first, second = _pending(db, memo, invoice_id, 100), _pending(db, memo, invoice_id, 200)
     with db.write() as s:
         s.get_one(models.CreditApplication, second).status = "failed"
@@ -389,14 +390,8 @@ def test_due_writes_are_the_partners_pending_quickbooks_desktop_ones_in_id_order
 
 def test_y12_a_lost_removal_answer_is_sent_again_and_found_gone(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany()
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
-    app_id = _pending(db, memo, invoice_id, 6000)
-    live.connector(qbd, co).run()
-    with db.write() as s:
-        pending = s.get_one(models.CreditApplication, app_id)
-        pending.status, pending.write_back_action = "pending", "remove"
+    co, app_id = _written_then_removal(db, live, qbd)
+    (memo_txn,) = co.memos
     co.drop_response_to = "TxnDelRq"
     assert "response lost" in live.connector(qbd, co).run().log
     assert co.receive_payments == {} and application(db, app_id) is not None
@@ -407,9 +402,8 @@ def test_y12_a_lost_removal_answer_is_sent_again_and_found_gone(
 
 def test_y12_a_lost_answer_in_a_company_that_only_links_credit_is_never_resent(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
-    co = FakeCompany(thin_credit_adds=True)
-    memo_txn, inv_txn = co.add_memo("100.00"), co.add_invoice("250.00", ref="INV-9")
-    memo, invoice_id = _synced(db, live, qbd, co, memo_txn, inv_txn)
+    co, memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd, FakeCompany(
+        thin_credit_adds=True), ref="INV-9")
     first = _pending(db, memo, invoice_id, 1000)
     live.connector(qbd, co).run()  # a thin answer: this company file links credit only
     assert integration(db, qbd.integration.id).cursor["credit_links_only"] is True

@@ -21,6 +21,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeET
@@ -276,6 +277,24 @@ def parse_lines(el: ET.Element, currency: str, kind: str = "CreditMemo") -> tupl
     return tuple(lines)
 
 
+def _header(el: ET.Element, ext: str) -> dict[str, Any]:
+    """What a CreditMemoRet and an InvoiceRet share: number, customer, date."""
+    customer_id = _text(el, "CustomerRef/ListID")
+    if customer_id is None:
+        raise ValueError("CustomerRef/ListID is missing")
+    raw_date = _text(el, "TxnDate")
+    return {"external_id": ext, "number": _text(el, "RefNumber") or ext,
+            "customer_external_id": customer_id,
+            "customer_name": _text(el, "CustomerRef/FullName") or f"QuickBooks customer "
+                                                                  f"{customer_id}",
+            "issue_date": date.fromisoformat(raw_date) if raw_date else None}
+
+
+def _voided(el: ET.Element, total: int) -> bool:
+    """Zero amounts or a "VOID:" memo [U] (research §3.3: invoices as memos)."""
+    return total == 0 or (_text(el, "Memo") or "").upper().startswith("VOID:")
+
+
 def parse_memo(el: ET.Element, home: str) -> Record:
     """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
     ext = _text(el, "TxnID")
@@ -287,20 +306,8 @@ def parse_memo(el: ET.Element, home: str) -> Record:
         remaining = _amount(el, "CreditRemaining", currency)
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"credit remaining {remaining} outside 0..total {total}")
-        customer_id = _text(el, "CustomerRef/ListID")
-        if customer_id is None:
-            raise ValueError("CustomerRef/ListID is missing")
-        raw_date = _text(el, "TxnDate")
-        txn_date = date.fromisoformat(raw_date) if raw_date else None
-        memo_text = (_text(el, "Memo") or "").upper()
-        voided = total == 0 or memo_text.startswith("VOID:")
-        memo = RemoteMemo(
-            external_id=ext, number=_text(el, "RefNumber") or ext,
-            customer_external_id=customer_id,
-            customer_name=_text(el, "CustomerRef/FullName") or f"QuickBooks customer "
-                                                              f"{customer_id}",
-            currency=currency, total_minor=total, remaining_minor=remaining,
-            issue_date=txn_date, voided=voided)
+        memo = RemoteMemo(**_header(el, ext), currency=currency, total_minor=total,
+                          remaining_minor=remaining, voided=_voided(el, total))
     except (ValueError, TypeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditMemo {ext}: {exc}")
     try:
@@ -326,19 +333,11 @@ def parse_invoice(el: ET.Element, home: str) -> Record:
         balance = _amount(el, "BalanceRemaining", currency)
         if total < 0 or not 0 <= balance <= total:
             raise ValueError(f"balance remaining {balance} outside 0..total {total}")
-        customer_id = _text(el, "CustomerRef/ListID")
-        if customer_id is None:
-            raise ValueError("CustomerRef/ListID is missing")
-        raw_date, raw_due = _text(el, "TxnDate"), _text(el, "DueDate")
+        raw_due = _text(el, "DueDate")
         invoice = RemoteInvoice(
-            external_id=ext, number=_text(el, "RefNumber") or ext,
-            customer_external_id=customer_id,
-            customer_name=_text(el, "CustomerRef/FullName") or f"QuickBooks customer "
-                                                              f"{customer_id}",
-            currency=currency, total_minor=total, balance_minor=balance,
-            issue_date=date.fromisoformat(raw_date) if raw_date else None,
+            **_header(el, ext), currency=currency, total_minor=total, balance_minor=balance,
             due_date=date.fromisoformat(raw_due) if raw_due else None, tax_minor=tax,
-            voided=total == 0 or (_text(el, "Memo") or "").upper().startswith("VOID:"))
+            voided=_voided(el, total))
     except (ValueError, TypeError, money.MoneyError) as exc:
         return BadRecord(ext, f"Invoice {ext}: {exc}")
     try:

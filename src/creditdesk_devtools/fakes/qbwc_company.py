@@ -220,6 +220,10 @@ class FakeCompany:
             self.drop_response_to, self.dropped = None, True
         return answer, "", ""
 
+    def _not_found(self, rs_tag: str, rq, txn: str) -> str:  # type: ignore[no-untyped-def]
+        return self._error(rs_tag, rq, 3120, f'Object "{txn}" specified in the request '
+                                             f'cannot be found.')
+
     def _error(self, rs_tag: str, rq, code: int, text: str) -> str:  # type: ignore[no-untyped-def]
         return self._doc(f'<{rs_tag} requestID="{escape(rq.get("requestID") or "")}" '
                          f'statusCode="{code}" statusSeverity="Error" '
@@ -278,14 +282,12 @@ class FakeCompany:
             inv = self.invoices.get(inv_id)
             # a paid invoice "cannot be found" to a ReceivePayment (research §4.1)
             if inv is None or inv.customer_id != customer or Decimal(inv.balance) <= 0:
-                return self._error(rs_tag, rq, 3120, f'Object "{inv_id}" specified in the '
-                                                     f'request cannot be found.')
+                return self._not_found(rs_tag, rq, inv_id)
             for credit in applied.findall("SetCredit"):
                 memo_id = credit.findtext("CreditTxnID") or ""
                 memo = self.memos.get(memo_id)
                 if memo is None or memo.customer_id != customer or Decimal(memo.remaining) <= 0:
-                    return self._error(rs_tag, rq, 3120, f'Object "{memo_id}" specified in '
-                                                         f'the request cannot be found.')
+                    return self._not_found(rs_tag, rq, memo_id)
                 amount = credit.findtext("AppliedAmount") or "0"
                 if Decimal(amount) > Decimal(inv.balance):
                     return self._error(rs_tag, rq, 3210, f'The "AppliedToTxnAdd payment '
@@ -328,8 +330,7 @@ class FakeCompany:
         kind, txn = rq.findtext("TxnDelType") or "", rq.findtext("TxnID") or ""
         payment = self.receive_payments.get(txn) if kind == "ReceivePayment" else None
         if payment is None:
-            return self._error(rs_tag, rq, 3120, f'Object "{txn}" specified in the request '
-                                                 f'cannot be found.')
+            return self._not_found(rs_tag, rq, txn)
         del self.receive_payments[txn]
         for inv_id, memo_id, amount in payment.credits:
             self._move(inv_id, memo_id, Decimal(amount))

@@ -330,11 +330,10 @@ def receive(db: Database, ticket: object, response: object, hresult: object = ""
     state["cursor"] = cursor
     now = clock.now()
     with db.write() as s:
-        run = s.get_one(models.SyncRun, sess.run_id, with_for_update=True)
-        row = s.get_one(models.QbwcSession, sess.key, with_for_update=True)
-        if not _still(run, row, sess):
-            row.stage, row.last_error = "failed", "This update was stopped; run it again."
+        locked = _lock(s, sess)
+        if locked is None:
             return -1
+        run, row = locked
         sync.land_page(s, run.id, _snap(sess.integration_id, sess.partner_id),
                        base.Batch(rs.records, landed))
         row.stage, row.state = STAGE_OF[state["step"]], state
@@ -345,10 +344,16 @@ def receive(db: Database, ticket: object, response: object, hresult: object = ""
     return progress
 
 
-def _still(run: models.SyncRun, row: models.QbwcSession, sess: Session) -> bool:
-    """The run is still going and no other call moved the conversation on."""
-    return (run.status == "running" and row.stage == sess.stage
-            and row.state.get("step") == sess.state.get("step"))
+def _lock(s: OrmSession, sess: Session) -> tuple[models.SyncRun, models.QbwcSession] | None:
+    """The run and the session, locked; None (the session marked failed) when the run was
+    stopped or another call moved the conversation on meanwhile."""
+    run = s.get_one(models.SyncRun, sess.run_id, with_for_update=True)
+    row = s.get_one(models.QbwcSession, sess.key, with_for_update=True)
+    if (run.status == "running" and row.stage == sess.stage
+            and row.state.get("step") == sess.state.get("step")):
+        return run, row
+    row.stage, row.last_error = "failed", "This update was stopped; run it again."
+    return None
 
 
 def _receive_write(db: Database, sess: Session, response: object) -> int:
@@ -375,11 +380,10 @@ def _receive_write(db: Database, sess: Session, response: object) -> int:
     touched = {k: set(v) for k, v in (state.get("touched") or {}).items()}
     changed = False
     with db.write() as s:
-        run = s.get_one(models.SyncRun, sess.run_id, with_for_update=True)
-        row = s.get_one(models.QbwcSession, sess.key, with_for_update=True)
-        if not _still(run, row, sess):
-            row.stage, row.last_error = "failed", "This update was stopped; run it again."
+        locked = _lock(s, sess)
+        if locked is None:
             return -1
+        run, row = locked
         pending = s.get(models.CreditApplication, app)
         if pending is None or pending.status != "pending":
             pass  # cancelled or settled meanwhile: nothing to record
