@@ -419,3 +419,29 @@ def test_y12_a_lost_answer_in_a_company_that_only_links_credit_is_never_resent(
     assert row is not None and row.status == "failed"
     assert "Check invoice INV-9 in QuickBooks" in (row.write_back_error or "")
     assert application(db, first).status == "applied"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("answer", ["", "not xml", "<QBXML><QBXMLMsgsRs><ReceivePaymentAddRs "
+                                    'statusCode="x"/></QBXMLMsgsRs></QBXML>',
+                                    "<QBXML><QBXMLMsgsRs><InvoiceQueryRs statusCode=\"0\"/>"
+                                    "</QBXMLMsgsRs></QBXML>"])
+def test_e3_an_unreadable_answer_to_a_write_is_an_unknown_outcome_resolved_by_the_read(
+        db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed,
+        answer: str) -> None:
+    co, _memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
+    app_id = _pending(db, memo, invoice_id, 2500)
+    carry_out = co.handle
+
+    def garbled(qbxml: str) -> tuple[str, str, str]:
+        response = carry_out(qbxml)
+        return (answer, "", "") if "ReceivePaymentAddRq" in qbxml else response
+
+    co.handle = garbled  # type: ignore[method-assign]
+    out = live.connector(qbd, co).run()
+    assert out.progress[-1] == -1 and out.last_error  # a sentence, never a 5xx
+    co.handle = carry_out  # type: ignore[method-assign]
+    live.connector(qbd, co).run()
+    (payment,) = co.receive_payments.values()
+    row = application(db, app_id)
+    assert row is not None and (row.status, row.write_back_external_id) == ("applied",
+                                                                           payment.txn_id)
