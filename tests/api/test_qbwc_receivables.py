@@ -141,6 +141,31 @@ def test_y9_invoices_land_as_rows_with_the_systems_balance(
                 row.status) == (SYSTEM, 21450, 1450, 13450, "partially_paid")
 
 
+@needs_invoice_landing
+def test_y9_an_invoice_deleted_in_quickbooks_is_void_here(
+        db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
+    co = FakeCompany()
+    inv = co.add_invoice("50.00")
+    live.connector(qbd, co).run()
+    co.delete_invoice(inv)
+    live.connector(qbd, co).run()
+    with db.read() as s:
+        row = s.scalars(select(models.Invoice).where(models.Invoice.external_id == inv)).one()
+        assert row.status == "void"
+
+
+@needs_invoice_landing
+def test_y11_after_a_write_back_the_invoice_shows_quickbooks_balance(
+        db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
+    co, _memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
+    _pending(db, memo, invoice_id, 6000)
+    live.connector(qbd, co).run()
+    with db.read() as s:
+        row = s.get_one(models.Invoice, invoice_id)
+        assert (row.total_minor, row.paid_minor, row.status) == (25000, 6000,
+                                                                 "partially_paid")
+
+
 # --- Y11-Y13: write-backs --------------------------------------------------------------------
 def _synced(db: Database, live: Live, qbd: qbwc_setup.Created, co: FakeCompany,
             memo_txn: str, invoice_txn: str) -> tuple[models.CreditMemo, str]:
