@@ -254,8 +254,7 @@ def _write_request(s: OrmSession, sess: Session, state: dict[str, Any]) -> str:
             qbwc_writes.record_refused(s, app, qbwc_writes.cannot_remove(due))
         elif due.action == qbwc_writes.REMOVE:
             qbwc_writes.mark_sent(s, app)
-            state["write"] = {"app": app, "op": "remove", "memo": due.write.memo_external_id,
-                              "invoice": due.write.invoice_external_id}
+            _sending(state, due, "remove")
             return credit.remove_request(due.external_id or "", due.write.request_key,
                                          version=version)
         elif due.sent and state["cursor"].get(LINKS_ONLY):
@@ -264,18 +263,23 @@ def _write_request(s: OrmSession, sess: Session, state: dict[str, Any]) -> str:
             qbwc_writes.record_refused(s, app, qbwc_writes.unknown_outcome(due))
         elif due.sent and state.get("searched") != app:
             # an earlier attempt may have landed: read QuickBooks before any resend (Y12)
-            state["write"] = {"app": app, "op": "find", "memo": due.write.memo_external_id,
-                              "invoice": due.write.invoice_external_id}
+            _sending(state, due, "find")
             return credit.find_request(due.write, version=version)
         else:
             qbwc_writes.mark_sent(s, app)
-            state["write"] = {"app": app, "op": "apply", "memo": due.write.memo_external_id,
-                              "invoice": due.write.invoice_external_id}
+            _sending(state, due, "apply")
             return credit.apply_request(due.write, version=version)
         handled.add(app)
         state["handled"] = sorted(handled)
     state.pop("write", None)
     return ""
+
+
+def _sending(state: dict[str, Any], due: qbwc_writes.Due, op: str) -> None:
+    """Remember the write-back in flight, for its answer."""
+    state["write"] = {"app": due.write.application_id, "op": op,
+                      "memo": due.write.memo_external_id,
+                      "invoice": due.write.invoice_external_id}
 
 
 # --- receiveResponseXML ----------------------------------------------------------------------
