@@ -360,6 +360,34 @@ def _lock(s: OrmSession, sess: Session) -> tuple[models.SyncRun, models.QbwcSess
     return None
 
 
+def _record(s: OrmSession, sess: Session, state: dict[str, Any], handled: set[str], app: str,
+            op: str, answer: credit.WriteAnswer) -> bool:
+    """What QuickBooks' answer makes of the pending application; True when QuickBooks
+    changed the memo and the invoice (they are read again)."""
+    if op == "find":
+        made = answer.made_for(app)
+        if made is not None:
+            qbwc_writes.record_written(s, app, made)
+        if made is None and answer.ok:
+            state["searched"] = app  # nothing was made: this session may send it
+        else:
+            handled.add(app)
+        return made is not None
+    handled.add(app)
+    if op == "apply" and (answer.payments or answer.status_code == 0):
+        qbwc_writes.record_written(s, app, answer.payments[0][0] if answer.payments else None)
+        if not answer.payments:  # a credit-only link (research §4.2), remembered
+            state["cursor"] = {**state["cursor"], LINKS_ONLY: True}
+            s.get_one(models.Integration, sess.integration_id).cursor = state["cursor"]
+        return True
+    if op == "remove" and (answer.ok or answer.status_code == credit.NOT_FOUND):
+        qbwc_writes.record_removed(s, app)
+        return True
+    if answer.status_code not in TRANSIENT:
+        qbwc_writes.record_refused(s, app, answer.words())
+    return False
+
+
 def _receive_write(db: Database, sess: Session, response: object) -> int:
     """QuickBooks' answer to a write-back (Y11-Y13), recorded with the session's state.
 
@@ -382,42 +410,15 @@ def _receive_write(db: Database, sess: Session, response: object) -> int:
         return -1
     handled = set(state.get("handled") or [])
     touched = {k: set(v) for k, v in (state.get("touched") or {}).items()}
-    changed = False
     with db.write() as s:
         locked = _lock(s, sess)
         if locked is None:
             return -1
         run, row = locked
-        pending = s.get(models.CreditApplication, app)
-        if pending is None or pending.status != "pending":
-            pass  # cancelled or settled meanwhile: nothing to record
-        elif op == "find":
-            made = answer.made_for(app)
-            if made is not None:
-                qbwc_writes.record_written(s, app, made)
-                changed = True
-            if made is None and answer.ok:
-                state["searched"] = app  # nothing was made: this session may send it
-            else:
-                handled.add(app)
-        elif op == "apply":
-            if answer.payments or answer.status_code == 0:
-                qbwc_writes.record_written(s, app, answer.payments[0][0] if answer.payments
-                                           else None)
-                changed = True
-                if not answer.payments:  # a credit-only link (research §4.2), remembered
-                    state["cursor"] = {**state["cursor"], LINKS_ONLY: True}
-                    s.get_one(models.Integration, sess.integration_id).cursor = state["cursor"]
-            elif answer.status_code not in TRANSIENT:
-                qbwc_writes.record_refused(s, app, answer.words())
-            handled.add(app)
-        else:  # remove
-            if answer.ok or answer.status_code == credit.NOT_FOUND:
-                qbwc_writes.record_removed(s, app)
-                changed = True
-            elif answer.status_code not in TRANSIENT:
-                qbwc_writes.record_refused(s, app, answer.words())
-            handled.add(app)
+        pending = s.get(models.CreditApplication, app, with_for_update=True)
+        # cancelled or settled meanwhile: nothing to record
+        changed = pending is not None and pending.status == "pending" and _record(
+            s, sess, state, handled, app, str(op), answer)
         if changed:
             touched.setdefault("memos", set()).add(str(write.get("memo")))
             touched.setdefault("invoices", set()).add(str(write.get("invoice")))
