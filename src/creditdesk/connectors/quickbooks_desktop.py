@@ -19,9 +19,10 @@ SalesTaxTotal``: InvoiceRet has no ``TotalAmount`` (research §3.2); its balance
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeET
@@ -295,37 +296,46 @@ def _voided(el: ET.Element, total: int) -> bool:
     return total == 0 or (_text(el, "Memo") or "").upper().startswith("VOID:")
 
 
-def parse_memo(el: ET.Element, home: str) -> Record:
-    """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
+DocumentT = TypeVar("DocumentT", RemoteMemo, RemoteInvoice)
+
+
+def _parse(el: ET.Element, home: str, kind: str,
+           build: Callable[[str, str], DocumentT]) -> Record:
+    """One ``{kind}Ret`` → the record ``build(TxnID, currency)`` makes of it, with its lines;
+    BadRecord saying what was wrong. Lines that can't be read leave the record landing with
+    its stored lines (``line_problem``)."""
     ext = _text(el, "TxnID")
     if ext is None:
-        return BadRecord(None, "a CreditMemoRet without a TxnID")
+        return BadRecord(None, f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}Ret without a "
+                               f"TxnID")
     try:
-        currency = _currency(el, home)
+        doc = build(ext, _currency(el, home))
+    except (ValueError, TypeError, money.MoneyError) as exc:
+        return BadRecord(ext, f"{kind} {ext}: {exc}")
+    try:
+        lines = parse_lines(el, doc.currency, kind)
+        # no line at all on a document with an amount: the answer did not include them (it
+        # has at least one line in QuickBooks): keep what is stored
+        return replace(doc, lines=lines if lines or doc.total_minor == 0 else None)
+    except (ValueError, TypeError) as exc:
+        return replace(doc, line_problem=f"{kind} {doc.number} lines: {exc}")
+
+
+def parse_memo(el: ET.Element, home: str) -> Record:
+    """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
+    def build(ext: str, currency: str) -> RemoteMemo:
         total = _amount(el, "TotalAmount", currency)
         remaining = _amount(el, "CreditRemaining", currency)
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"credit remaining {remaining} outside 0..total {total}")
-        memo = RemoteMemo(**_header(el, ext), currency=currency, total_minor=total,
+        return RemoteMemo(**_header(el, ext), currency=currency, total_minor=total,
                           remaining_minor=remaining, voided=_voided(el, total))
-    except (ValueError, TypeError, money.MoneyError) as exc:
-        return BadRecord(ext, f"CreditMemo {ext}: {exc}")
-    try:
-        lines = parse_lines(el, memo.currency)
-        # no line at all on a memo with an amount: the answer did not include them (a memo
-        # has at least one line in QuickBooks): keep what is stored
-        return replace(memo, lines=lines if lines or memo.total_minor == 0 else None)
-    except (ValueError, TypeError) as exc:
-        return replace(memo, line_problem=f"CreditMemo {memo.number} lines: {exc}")
+    return _parse(el, home, "CreditMemo", build)
 
 
 def parse_invoice(el: ET.Element, home: str) -> Record:
     """One InvoiceRet → RemoteInvoice (research §3.2), or BadRecord saying what was wrong."""
-    ext = _text(el, "TxnID")
-    if ext is None:
-        return BadRecord(None, "an InvoiceRet without a TxnID")
-    try:
-        currency = _currency(el, home)
+    def build(ext: str, currency: str) -> RemoteInvoice:
         subtotal = _amount(el, "Subtotal", currency)
         tax = (base.exact_minor(_text(el, "SalesTaxTotal"), currency, "SalesTaxTotal")
                if _text(el, "SalesTaxTotal") is not None else 0)
@@ -334,17 +344,11 @@ def parse_invoice(el: ET.Element, home: str) -> Record:
         if total < 0 or not 0 <= balance <= total:
             raise ValueError(f"balance remaining {balance} outside 0..total {total}")
         raw_due = _text(el, "DueDate")
-        invoice = RemoteInvoice(
+        return RemoteInvoice(
             **_header(el, ext), currency=currency, total_minor=total, balance_minor=balance,
             due_date=date.fromisoformat(raw_due) if raw_due else None, tax_minor=tax,
             voided=_voided(el, total))
-    except (ValueError, TypeError, money.MoneyError) as exc:
-        return BadRecord(ext, f"Invoice {ext}: {exc}")
-    try:
-        lines = parse_lines(el, invoice.currency, "Invoice")
-        return replace(invoice, lines=lines if lines or invoice.total_minor == 0 else None)
-    except (ValueError, TypeError) as exc:
-        return replace(invoice, line_problem=f"Invoice {invoice.number} lines: {exc}")
+    return _parse(el, home, "Invoice", build)
 
 
 def next_from(max_seen: str | None, started: datetime, old: str | None,
