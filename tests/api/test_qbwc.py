@@ -116,7 +116,8 @@ def test_full_conversation_with_iterators_statuses_customers_and_run(
     assert out.progress[-1] == 100 and all(0 <= p < 100 for p in out.progress[:-1])
     kinds = [r.split("<QBXMLMsgsRq")[1][:80] for r in co.requests]
     assert "TxnDeletedQueryRq" in kinds[0] and 'iterator="Start"' in kinds[1]
-    assert all('iterator="Continue"' in k for k in kinds[2:]) and len(kinds) == 4
+    assert all('iterator="Continue"' in k for k in kinds[2:4]) and len(kinds) == 5
+    assert "InvoiceQueryRq" in kinds[4] and 'iterator="Start"' in kinds[4]  # Y9
     got = memos(db)
     assert len(got) == 233
     assert (got[issued].status, got[issued].number, got[issued].total_minor) == (
@@ -128,7 +129,7 @@ def test_full_conversation_with_iterators_statuses_customers_and_run(
     (run,) = runs(db)
     assert (run.status, run.trigger, run.fetched, run.created, run.updated, run.voided) == (
         "succeeded", "web_connector", 233, 233, 0, 0)
-    assert run.started_at and run.finished_at and "233 credit memo record(s) read" in out.closed
+    assert run.started_at and run.finished_at and "233 record(s) read" in out.closed
     row = integration(db, qbd.integration.id)
     assert row.last_synced_at and row.next_sync_at is None  # the Web Connector schedules
     assert row.company_name == co.path and row.cursor["modified_since"]
@@ -245,7 +246,7 @@ def test_qwc_file_and_read_only_memos(db: Database, client: TestClient, live: Li
     assert doc.tag == "QBWCXML"
     assert doc.findtext("AppURL") == "https://books.example.test/qbwc"
     assert doc.findtext("UserName") == qbd.username and doc.findtext("QBType") == "QBFS"
-    assert doc.findtext("IsReadOnly") == "true"
+    assert doc.findtext("IsReadOnly") == "false"  # Y11-Y13: write-backs
     assert doc.findtext("Scheduler/RunEveryNMinutes") == "15"
     for tag in ("OwnerID", "FileID"):
         value = doc.findtext(tag) or ""

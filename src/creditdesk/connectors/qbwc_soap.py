@@ -182,8 +182,10 @@ class Qwc:
 
 
 def qwc_file(q: Qwc) -> str:
-    """The ``.qwc`` the partner loads into the Web Connector (read-only, QuickBooks
-    Financial/Desktop, on a schedule)."""
+    """The ``.qwc`` the partner loads into the Web Connector (QuickBooks Financial/Desktop,
+    on a schedule). Not read-only: applications of synced credit are written back with
+    ``ReceivePaymentAdd`` and removed with ``TxnDel`` (Y11-Y13), which a read-only
+    application may not do (accounting-apis.md 4.4: ``IsReadOnly``)."""
     root = ET.Element("QBWCXML")
     for tag, value in (("AppName", q.app_name), ("AppID", ""), ("AppURL", q.app_url),
                        ("AppDescription", q.description), ("AppSupport", q.support_url),
@@ -192,5 +194,5 @@ def qwc_file(q: Qwc) -> str:
         ET.SubElement(root, tag).text = value
     scheduler = ET.SubElement(root, "Scheduler")
     ET.SubElement(scheduler, "RunEveryNMinutes").text = str(q.every_minutes)
-    ET.SubElement(root, "IsReadOnly").text = "true"
+    ET.SubElement(root, "IsReadOnly").text = "false"
     return '<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,5 +1,7 @@
-"""QuickBooks Desktop qbXML (accounting-apis.md 4.1, 4.2, 4.5): the requests CreditDesk hands
-the Web Connector, and the reading of QuickBooks' responses into sync records.
+"""QuickBooks Desktop qbXML (accounting-apis.md 4.1, 4.2, 4.5; docs/research/issue13-intacct-qbd.md
+§3): the read requests CreditDesk hands the Web Connector, and the reading of QuickBooks'
+responses into sync records (credit memos and, Y9, invoices). The write-back's qbXML is in
+``quickbooks_desktop_credit``.
 
 Here QuickBooks calls us (through the Web Connector), so there is no HTTP client: the
 conversation lives in ``services.qbwc``. This module only builds and reads XML. Responses
@@ -8,20 +10,33 @@ are untrusted input, parsed with defusedxml (no DTDs, no entities, no external r
 Money is exact from the decimal strings (``TotalAmount``, ``CreditRemaining``). A memo
 without ``CurrencyRef`` is in the company's home currency, which follows the edition the
 Web Connector reports (``qbXMLCountry``). A voided memo stays queryable with zero amounts
-(and, it is believed, a "VOID:" memo prefix) [U]: both count as voided here.
+(and, it is believed, a "VOID:" memo prefix) [U]: both count as voided here; so do
+invoices (research §3.3: "reuse the memo rule"). An invoice's total is ``Subtotal +
+SalesTaxTotal``: InvoiceRet has no ``TotalAmount`` (research §3.2); its balance due is
+``BalanceRemaining``.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeET
 
 from creditdesk.connectors import base
-from creditdesk.connectors.base import BadRecord, Deleted, Record, RemoteLine, RemoteMemo
+from creditdesk.connectors.base import (
+    BadRecord,
+    Deleted,
+    DeletedInvoice,
+    Record,
+    RemoteInvoice,
+    RemoteLine,
+    RemoteMemo,
+)
 from creditdesk.domain import money
 
 PROVIDER = "quickbooks_desktop"
@@ -62,41 +77,71 @@ def version_for(major: object, minor: object) -> str:
     return f"{offered[0]}.{offered[1]}"
 
 
-def _envelope(version: str, body: str) -> str:
+def envelope(version: str, body: str) -> str:
+    """A qbXML request document: the version QuickBooks speaks, requests that stop at the
+    first error."""
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="{version}"?>\n'
             f'<QBXML><QBXMLMsgsRq onError="stopOnError">{body}</QBXMLMsgsRq></QBXML>')
 
 
-def deleted_query(since: str | None, *, version: str = "13.0", request_id: str = "1") -> str:
-    """Credit memos deleted since ``since`` (TxnDeletedQuery has no iterator)."""
+def deleted_query(since: str | None, *, version: str = "13.0", request_id: str = "1",
+                  kinds: tuple[str, ...] = ("CreditMemo", "Invoice")) -> str:
+    """Credit memos and invoices deleted since ``since``: ``TxnDelType`` repeats, so one
+    request asks for both (research §3.3); TxnDeletedQuery has no iterator."""
     window = (f"<DeletedDateRangeFilter><FromDeletedDate>{escape(since)}</FromDeletedDate>"
               f"</DeletedDateRangeFilter>" if since else "")
-    return _envelope(version, f"<TxnDeletedQueryRq requestID={quoteattr(request_id)}>"
-                              f"<TxnDelType>CreditMemo</TxnDelType>{window}</TxnDeletedQueryRq>")
+    types = "".join(f"<TxnDelType>{k}</TxnDelType>" for k in kinds)
+    return envelope(version, f"<TxnDeletedQueryRq requestID={quoteattr(request_id)}>"
+                              f"{types}{window}</TxnDeletedQueryRq>")
 
 
-def memo_query(since: str | None, *, iterator_id: str | None = None, page_size: int = PAGE_SIZE,
-               version: str = "13.0", request_id: str = "2") -> str:
-    """One page of credit memos modified since ``since``: ``iterator="Start"``, then
-    ``Continue`` with the iterator id (the filters are fixed by the Start request)."""
+def _modified_query(tag: str, since: str | None, iterator_id: str | None, page_size: int,
+                    version: str, request_id: str) -> str:
     if iterator_id:
         attrs = f'iterator="Continue" iteratorID={quoteattr(iterator_id)}'
     else:
         attrs = 'iterator="Start"'
     window = (f"<ModifiedDateRangeFilter><FromModifiedDate>{escape(since)}</FromModifiedDate>"
               f"</ModifiedDateRangeFilter>" if since else "")
-    return _envelope(version, f"<CreditMemoQueryRq requestID={quoteattr(request_id)} {attrs}>"
+    return envelope(version, f"<{tag} requestID={quoteattr(request_id)} {attrs}>"
                               f"<MaxReturned>{int(page_size)}</MaxReturned>{window}"
                               f"<IncludeLineItems>true</IncludeLineItems>"
-                              f"<IncludeLinkedTxns>false</IncludeLinkedTxns>"
-                              f"</CreditMemoQueryRq>")
+                              f"<IncludeLinkedTxns>false</IncludeLinkedTxns></{tag}>")
+
+
+def memo_query(since: str | None, *, iterator_id: str | None = None, page_size: int = PAGE_SIZE,
+               version: str = "13.0", request_id: str = "2") -> str:
+    """One page of credit memos modified since ``since``: ``iterator="Start"``, then
+    ``Continue`` with the iterator id (the filters are fixed by the Start request)."""
+    return _modified_query("CreditMemoQueryRq", since, iterator_id, page_size, version,
+                           request_id)
+
+
+def invoice_query(since: str | None, *, iterator_id: str | None = None,
+                  page_size: int = PAGE_SIZE, version: str = "13.0",
+                  request_id: str = "3") -> str:
+    """One page of invoices modified since ``since``, as ``memo_query`` (research §3.1). No
+    ``PaidStatus``: an invoice that became paid must still be read (Y9)."""
+    return _modified_query("InvoiceQueryRq", since, iterator_id, page_size, version, request_id)
+
+
+def by_ids_query(tag: str, txn_ids: list[str], *, version: str = "13.0",
+                 request_id: str = "4") -> str:
+    """``CreditMemoQueryRq`` or ``InvoiceQueryRq`` for exactly these TxnIDs (``TxnID`` repeats;
+    the filter excludes the others): the figures after a write-back (research §4.2)."""
+    if tag not in ("CreditMemoQueryRq", "InvoiceQueryRq"):
+        raise ValueError(f"{tag} is not a credit memo or invoice query")
+    ids = "".join(f"<TxnID>{escape(t)}</TxnID>" for t in txn_ids)
+    return envelope(version, f"<{tag} requestID={quoteattr(request_id)}>{ids}"
+                              f"<IncludeLineItems>true</IncludeLineItems>"
+                              f"<IncludeLinkedTxns>false</IncludeLinkedTxns></{tag}>")
 
 
 @dataclass
 class QbResponse:
     """One ``…QueryRs``: its status, iterator and the records it carried."""
 
-    kind: str  # "CreditMemoQueryRs" | "TxnDeletedQueryRs"
+    kind: str  # "CreditMemoQueryRs" | "InvoiceQueryRs" | "TxnDeletedQueryRs"
     status_code: int
     severity: str
     message: str
@@ -138,6 +183,9 @@ def later(a: str | None, b: str | None) -> str | None:
         return b if tb.replace(tzinfo=None) > ta.replace(tzinfo=None) else a
 
 
+QUERY_RESPONSES = ("CreditMemoQueryRs", "InvoiceQueryRs", "TxnDeletedQueryRs")
+
+
 def parse_response(text: object, currency: str) -> QbResponse:
     """The first query response in a qbXML document, its records read one by one (a bad
     record becomes a BadRecord; the others still land)."""
@@ -149,8 +197,9 @@ def parse_response(text: object, currency: str) -> QbResponse:
         raise MalformedResponse(f"the response is not well-formed qbXML ({exc})") from None
     msgs = root.find("QBXMLMsgsRs") if root.tag == "QBXML" else None
     rs = next(iter(msgs), None) if msgs is not None else None
-    if rs is None or rs.tag not in ("CreditMemoQueryRs", "TxnDeletedQueryRs"):
-        raise MalformedResponse("the response holds no CreditMemoQueryRs or TxnDeletedQueryRs")
+    if rs is None or rs.tag not in QUERY_RESPONSES:
+        raise MalformedResponse("the response holds no CreditMemoQueryRs, InvoiceQueryRs or "
+                                "TxnDeletedQueryRs")
     try:
         code = int(rs.get("statusCode", ""))
     except ValueError:
@@ -167,12 +216,18 @@ def parse_response(text: object, currency: str) -> QbResponse:
         if el.tag == "CreditMemoRet":
             out.records.append(parse_memo(el, currency))
             out.high_water = later(out.high_water, _text(el, "TimeModified"))
+        elif el.tag == "InvoiceRet":
+            if _text(el, "IsPending") != "true":  # non-posting: not owed yet (base.RemoteInvoice)
+                out.records.append(parse_invoice(el, currency))
+            out.high_water = later(out.high_water, _text(el, "TimeModified"))
         elif el.tag == "TxnDeletedRet":
             txn, kind = _text(el, "TxnID"), _text(el, "TxnDelType")
             if not txn:
                 out.records.append(BadRecord(None, "a TxnDeletedRet without a TxnID"))
             elif kind in (None, "CreditMemo"):
                 out.records.append(Deleted(txn))
+            elif kind == "Invoice":
+                out.records.append(DeletedInvoice(txn))
             out.high_water = later(out.high_water, _text(el, "TimeDeleted"))
     return out
 
@@ -197,16 +252,17 @@ def _currency(el: ET.Element, home: str) -> str:
     return money.check_currency(code)
 
 
-def parse_lines(el: ET.Element, currency: str) -> tuple[RemoteLine, ...]:
-    """CreditMemoLineRet elements (those of a CreditMemoLineGroupRet included), in document
+def parse_lines(el: ET.Element, currency: str, kind: str = "CreditMemo") -> tuple[RemoteLine, ...]:
+    """``{kind}LineRet`` elements (those of a ``{kind}LineGroupRet`` included), in document
     order: Desc (else the item's name), Quantity, Rate (a RatePercent line has no unit
-    price), Amount. Exact amounts (M1)."""
-    rets = [c for c in el if c.tag == "CreditMemoLineRet"
-            or c.tag == "CreditMemoLineGroupRet"]
+    price), Amount. Exact amounts (M1). ``kind``: CreditMemo or Invoice (same line shape,
+    research §3.2)."""
+    single, group = f"{kind}LineRet", f"{kind}LineGroupRet"
+    rets = [c for c in el if c.tag in (single, group)]
     lines = []
     for ret in rets:
-        for n, line in enumerate([ret] if ret.tag == "CreditMemoLineRet"
-                                 else ret.findall("CreditMemoLineRet"), start=len(lines) + 1):
+        for n, line in enumerate([ret] if ret.tag == single else ret.findall(single),
+                                 start=len(lines) + 1):
             qty = _text(line, "Quantity")
             amount = _text(line, "Amount")
             lines.append(RemoteLine(
@@ -222,40 +278,77 @@ def parse_lines(el: ET.Element, currency: str) -> tuple[RemoteLine, ...]:
     return tuple(lines)
 
 
-def parse_memo(el: ET.Element, home: str) -> Record:
-    """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
+def _header(el: ET.Element, ext: str) -> dict[str, Any]:
+    """What a CreditMemoRet and an InvoiceRet share: number, customer, date."""
+    customer_id = _text(el, "CustomerRef/ListID")
+    if customer_id is None:
+        raise ValueError("CustomerRef/ListID is missing")
+    raw_date = _text(el, "TxnDate")
+    return {"external_id": ext, "number": _text(el, "RefNumber") or ext,
+            "customer_external_id": customer_id,
+            "customer_name": _text(el, "CustomerRef/FullName") or f"QuickBooks customer "
+                                                                  f"{customer_id}",
+            "issue_date": date.fromisoformat(raw_date) if raw_date else None}
+
+
+def _voided(el: ET.Element, total: int) -> bool:
+    """Zero amounts or a "VOID:" memo [U] (research §3.3: invoices as memos)."""
+    return total == 0 or (_text(el, "Memo") or "").upper().startswith("VOID:")
+
+
+DocumentT = TypeVar("DocumentT", RemoteMemo, RemoteInvoice)
+
+
+def _parse(el: ET.Element, home: str, kind: str,
+           build: Callable[[str, str], DocumentT]) -> Record:
+    """One ``{kind}Ret`` → the record ``build(TxnID, currency)`` makes of it, with its lines;
+    BadRecord saying what was wrong. Lines that can't be read leave the record landing with
+    its stored lines (``line_problem``)."""
     ext = _text(el, "TxnID")
     if ext is None:
-        return BadRecord(None, "a CreditMemoRet without a TxnID")
+        return BadRecord(None, f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}Ret without a "
+                               f"TxnID")
     try:
-        currency = _currency(el, home)
+        doc = build(ext, _currency(el, home))
+    except (ValueError, TypeError, money.MoneyError) as exc:
+        return BadRecord(ext, f"{kind} {ext}: {exc}")
+    try:
+        lines = parse_lines(el, doc.currency, kind)
+        # no line at all on a document with an amount: the answer did not include them (it
+        # has at least one line in QuickBooks): keep what is stored
+        return replace(doc, lines=lines if lines or doc.total_minor == 0 else None)
+    except (ValueError, TypeError) as exc:
+        return replace(doc, line_problem=f"{kind} {doc.number} lines: {exc}")
+
+
+def parse_memo(el: ET.Element, home: str) -> Record:
+    """One CreditMemoRet → RemoteMemo, or BadRecord saying what was wrong."""
+    def build(ext: str, currency: str) -> RemoteMemo:
         total = _amount(el, "TotalAmount", currency)
         remaining = _amount(el, "CreditRemaining", currency)
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"credit remaining {remaining} outside 0..total {total}")
-        customer_id = _text(el, "CustomerRef/ListID")
-        if customer_id is None:
-            raise ValueError("CustomerRef/ListID is missing")
-        raw_date = _text(el, "TxnDate")
-        txn_date = date.fromisoformat(raw_date) if raw_date else None
-        memo_text = (_text(el, "Memo") or "").upper()
-        voided = total == 0 or memo_text.startswith("VOID:")
-        memo = RemoteMemo(
-            external_id=ext, number=_text(el, "RefNumber") or ext,
-            customer_external_id=customer_id,
-            customer_name=_text(el, "CustomerRef/FullName") or f"QuickBooks customer "
-                                                              f"{customer_id}",
-            currency=currency, total_minor=total, remaining_minor=remaining,
-            issue_date=txn_date, voided=voided)
-    except (ValueError, TypeError, money.MoneyError) as exc:
-        return BadRecord(ext, f"CreditMemo {ext}: {exc}")
-    try:
-        lines = parse_lines(el, memo.currency)
-        # no line at all on a memo with an amount: the answer did not include them (a memo
-        # has at least one line in QuickBooks): keep what is stored
-        return replace(memo, lines=lines if lines or memo.total_minor == 0 else None)
-    except (ValueError, TypeError) as exc:
-        return replace(memo, line_problem=f"CreditMemo {memo.number} lines: {exc}")
+        return RemoteMemo(**_header(el, ext), currency=currency, total_minor=total,
+                          remaining_minor=remaining, voided=_voided(el, total))
+    return _parse(el, home, "CreditMemo", build)
+
+
+def parse_invoice(el: ET.Element, home: str) -> Record:
+    """One InvoiceRet → RemoteInvoice (research §3.2), or BadRecord saying what was wrong."""
+    def build(ext: str, currency: str) -> RemoteInvoice:
+        subtotal = _amount(el, "Subtotal", currency)
+        tax = (base.exact_minor(_text(el, "SalesTaxTotal"), currency, "SalesTaxTotal")
+               if _text(el, "SalesTaxTotal") is not None else 0)
+        total = subtotal + tax
+        balance = _amount(el, "BalanceRemaining", currency)
+        if total < 0 or not 0 <= balance <= total:
+            raise ValueError(f"balance remaining {balance} outside 0..total {total}")
+        raw_due = _text(el, "DueDate")
+        return RemoteInvoice(
+            **_header(el, ext), currency=currency, total_minor=total, balance_minor=balance,
+            due_date=date.fromisoformat(raw_due) if raw_due else None, tax_minor=tax,
+            voided=_voided(el, total))
+    return _parse(el, home, "Invoice", build)
 
 
 def next_from(max_seen: str | None, started: datetime, old: str | None,

@@ -16,6 +16,7 @@ def web_connector(
     password: Annotated[str, typer.Option(help="The password CreditDesk showed once")] = "",
     memos: Annotated[int, typer.Option(help="Credit memos in the fake company file "
                                             "(more than 100 pages through an iterator)")] = 12,
+    invoices: Annotated[int, typer.Option(help="Invoices in the fake company file (Y9)")] = 0,
     country: Annotated[str, typer.Option(help="QuickBooks edition: US, CA or UK")] = "US",
 ) -> None:
     """Run one Web Connector update against CreditDesk from a fake company file."""
@@ -36,6 +37,11 @@ def web_connector(
                                customer_name=f"Customer {58 + n % 4}")
         if n % 7 == 6:
             company.void(txn)
+    for n in range(invoices):
+        subtotal = 100 + 40 * n
+        company.add_invoice(f"{subtotal}.00", (None, f"{subtotal // 2}.00", "0.00")[n % 3],
+                            customer_id=f"8000005{n % 4}-1700000000",
+                            customer_name=f"Customer {58 + n % 4}")
     with httpx.Client(timeout=60.0) as client:
         outcome = FakeWebConnector(client, url, user, password, company).run()
     for line in outcome.log:

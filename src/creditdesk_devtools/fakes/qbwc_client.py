@@ -5,7 +5,9 @@ sendRequestXML → (QuickBooks) → receiveResponseXML until 100 or a negative v
 getLastError on errors, closeConnection.
 
 ``stop_after`` receives simulates the Web Connector being killed mid-run (no
-closeConnection); ``connection_error`` simulates QuickBooks not opening.
+closeConnection); ``connection_error`` simulates QuickBooks not opening; a company whose
+``drop_response_to`` fault fired ends the session after QuickBooks carried the request out
+but before CreditDesk receives the answer.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class FakeWebConnector:
                 out.last_error = str(self.call("getLastError", ticket=ticket))
                 break
             response, hresult, message = self.company.handle(str(request))
+            if self.company.dropped:
+                self.company.dropped = False
+                out.log.append("response lost")
+                return out  # the session ended before the answer reached CreditDesk
             percent = self.call("receiveResponseXML", ticket=ticket, response=response,
                                 hresult=hresult, message=message)
             assert isinstance(percent, int)

@@ -83,7 +83,8 @@ def qwc(db: Database, *, actor: Actor, settings: ProviderSettings, integration_i
                         ).upper() + "}"
     xml = qbwc_soap.qwc_file(qbwc_soap.Qwc(
         app_name=f"CreditDesk credit memos ({username})", app_url=app_url,
-        description="Reads customer credit memos from QuickBooks into CreditDesk (read-only).",
+        description=("Reads customer credit memos and invoices from QuickBooks into "
+                     "CreditDesk, and writes back the credit applied in CreditDesk."),
         support_url=support_url, username=username, owner_id=OWNER_ID,
         file_id=file_id, every_minutes=max(1, settings.sync_interval_seconds // 60)))
     return f"creditdesk-{username}.qwc", xml
