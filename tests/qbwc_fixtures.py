@@ -51,20 +51,6 @@ def live(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
 
 
 # --- what the conversation hands the sync engine ---------------------------------------------
-def _engine_lands_invoices() -> bool:
-    """Whether ``sync_upsert`` lands ``RemoteInvoice`` records yet (the engine's invoice
-    landing is built on another branch; until it is merged, invoices are only observed)."""
-    import inspect
-
-    from creditdesk.services.books import sync_upsert
-    return "RemoteInvoice" in inspect.getsource(sync_upsert)
-
-
-ENGINE_LANDS_INVOICES = _engine_lands_invoices()
-needs_invoice_landing = pytest.mark.skipif(
-    not ENGINE_LANDS_INVOICES, reason="needs the sync engine's invoice landing (Y9)")
-
-
 @dataclass
 class Landed:
     """Every batch the Web Connector conversation handed ``sync.land_page``."""
@@ -77,8 +63,7 @@ class Landed:
 
 @pytest.fixture
 def landed(monkeypatch: pytest.MonkeyPatch) -> Landed:
-    """Records what the conversation lands; invoice records reach the engine only once it
-    lands them (``ENGINE_LANDS_INVOICES``), so the memo side runs for real either way."""
+    """Records what the conversation lands, and lands it."""
     from creditdesk.services.books import sync
 
     seen = Landed([])
@@ -86,9 +71,6 @@ def landed(monkeypatch: pytest.MonkeyPatch) -> Landed:
 
     def spy(session, run_id, snap, batch):  # type: ignore[no-untyped-def]
         seen.batches.append(batch)
-        if not ENGINE_LANDS_INVOICES:
-            batch = base.Batch([r for r in batch.records if not isinstance(
-                r, base.RemoteInvoice | base.DeletedInvoice)], batch.cursor, batch.meta)
         real(session, run_id, snap, batch)
 
     monkeypatch.setattr(sync, "land_page", spy)

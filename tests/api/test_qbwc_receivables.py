@@ -3,8 +3,7 @@ CreditDesk served by uvicorn, the fake Web Connector driving ``/qbwc`` over HTTP
 company file (docs/research/issue13-intacct-qbd.md §3, §4).
 
 Invoices reach the database through the sync engine's ``land_page``; the ``landed`` fixture
-shows what the conversation handed it. Tests marked ``needs_invoice_landing`` check the
-invoice rows themselves, once the engine lands invoices."""
+shows what the conversation handed it, and the rows show what landed."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from creditdesk.db.engine import Database
 from creditdesk.services.books import qbwc_setup, qbwc_writes
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk_devtools.fakes.qbwc_company import FakeCompany
-from tests.qbwc_fixtures import Landed, Live, needs_invoice_landing
+from tests.qbwc_fixtures import Landed, Live
 from tests.sync_helpers import integration, synced_memos
 
 SYSTEM = "quickbooks_desktop"
@@ -129,7 +128,6 @@ def test_y9_a_cursor_stored_before_invoices_still_reads_memos_from_it_and_every_
     assert set(synced_memos(db, SYSTEM)) == {old, new}
 
 
-@needs_invoice_landing
 def test_y9_invoices_land_as_rows_with_the_systems_balance(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
     co = FakeCompany()
@@ -141,7 +139,6 @@ def test_y9_invoices_land_as_rows_with_the_systems_balance(
                 row.status) == (SYSTEM, 21450, 1450, 13450, "partially_paid")
 
 
-@needs_invoice_landing
 def test_y9_an_invoice_deleted_in_quickbooks_is_void_here(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
     co = FakeCompany()
@@ -154,7 +151,6 @@ def test_y9_an_invoice_deleted_in_quickbooks_is_void_here(
         assert row.status == "void"
 
 
-@needs_invoice_landing
 def test_y11_after_a_write_back_the_invoice_shows_quickbooks_balance(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
     co, _memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd)
