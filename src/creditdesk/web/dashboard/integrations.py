@@ -86,18 +86,18 @@ def describe_run(r: integrations.RunView) -> str:
     if r.status == "running":
         started = r.started_at or r.queued_at
         return f"Sync running since {started:%H:%M:%S} UTC…"
-    when = f"{r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else "earlier"
+    when = f"at {r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else "earlier"
     counts = (f"{r.fetched} fetched, {r.created} created, {r.updated} updated, "
               f"{r.voided} voided")
     problems = "; ".join(e.get("message", "") for e in r.errors[:3])
     more = f" (and {len(r.errors) - 3} more)" if len(r.errors) > 3 else ""
     if r.status == "failed":
-        return f"Last sync failed at {when}: {problems or 'no reason recorded'}{more}."
+        return f"Last sync failed {when}: {problems or 'no reason recorded'}{more}."
     if r.status == "partial":
         memos = "memo" if len(r.errors) == 1 else "memos"
-        return (f"Last sync finished at {when} with problems: {counts}; {len(r.errors)} "
+        return (f"Last sync finished {when} with problems: {counts}; {len(r.errors)} "
                 f"{memos} could not be synced: {problems}{more}.")
-    return f"Last sync finished at {when}: {counts}."
+    return f"Last sync finished {when}: {counts}."
 
 
 def _sync_state(db: DB, actor: User, i: integrations.IntegrationView) -> dict[str, Any]:
