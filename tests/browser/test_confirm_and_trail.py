@@ -1,17 +1,19 @@
-"""Issue 11 in Chromium, the parts its other browser tests left out: deleting a draft asks
-first and says what happens (item 8, a confirmation on destructive actions; JavaScript on
-and off), and the memo's audit trail says what changed — the amount, the reason, the
+"""Issue 11 in Chromium, the parts its other browser tests left out: deleting a draft and
+dismissing a suggestion (both for good) ask first and say what happens (item 8, a
+confirmation on destructive actions; JavaScript on and off), and the memo's audit trail says what changed — the amount, the reason, the
 invoice — after changes made through the pages (item 7)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
 from creditdesk.domain.errors import NotFound
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.invoicing import invoices
+from creditdesk.services.suggesting import suggestions
 from tests import factories
 from tests.browser.conftest import PHONE, Page, expect, screenshot, sign_in
 from tests.browser.test_forms_and_lists import _sign_in_without_js
@@ -82,3 +84,39 @@ def test_the_audit_trail_says_what_changed(site, tenant, page: Page) -> None:
     expect(trail).to_contain_text(f"Created {number} for $100.00, reason Goodwill")
     assert "amount_minor" not in trail.inner_text() and "{" not in trail.inner_text()
     screenshot(page, "audit-trail-in-words")
+
+
+def _duplicate_charge(site, tenant) -> str:
+    """A monthly plan billed twice in one month: one open duplicate-charge suggestion."""
+    db, a = site.db, tenant.actor
+    cid = factories.customer(db, a, "Contoso Dental Group")
+    line = [{"description": "Managed services", "quantity": 20, "unit_price": "15.00"}]
+    for days in [30 * m for m in range(10)] + [271]:
+        inv = invoices.create_invoice(db, actor=a, customer_id=cid, lines=line,
+                                      issue_date=date(2025, 1, 6) + timedelta(days=days))
+        invoices.issue_invoice(db, actor=a, invoice_id=inv.id)
+    assert suggestions.refresh(db, actor=a).open == 1
+    [s] = suggestions.list_suggestions(db, actor=a).data
+    return s.id
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_dismissing_a_suggestion_asks_first_and_says_it_is_for_good(
+        new_page, site, tenant, javascript: bool) -> None:
+    sid = _duplicate_charge(site, tenant)
+    page = new_page(javascript=javascript)
+    sign_in(page, tenant) if javascript else _sign_in_without_js(page, tenant)
+    page.goto("/dashboard/suggestions")
+    confirm = page.locator(f"#dismiss-confirm-{sid}")
+    expect(confirm).to_be_hidden()  # one click does not dismiss
+    page.locator(f"#dismiss-{sid} > summary").click()
+    expect(page.locator(f"#dismiss-what-{sid}")).to_have_text(
+        "Dismissing it is for good: this suggestion won't come back for the same invoices, "
+        "even after a refresh. No credit memo is created.")
+    assert suggestions.get_suggestion(site.db, actor=tenant.actor,
+                                      suggestion_id=sid).status == "open"
+    screenshot(page, f"dismiss-suggestion-confirmation-{'js' if javascript else 'no-js'}")
+    confirm.click()
+    expect(page.get_by_text("Suggestion dismissed")).to_be_visible()
+    assert suggestions.get_suggestion(site.db, actor=tenant.actor,
+                                      suggestion_id=sid).status == "dismissed"
