@@ -1,7 +1,8 @@
 """Issue 11 in Chromium, the parts its other browser tests left out: deleting a draft and
 dismissing a suggestion (both for good) ask first and say what happens (item 8, a
-confirmation on destructive actions; JavaScript on and off), and the memo's audit trail says what changed — the amount, the reason, the
-invoice — after changes made through the pages (item 7)."""
+confirmation on destructive actions; JavaScript on and off), and the memo's audit trail
+says what changed — the amount, the reason, the invoice — after changes made through the
+pages (item 7)."""
 
 from __future__ import annotations
 
