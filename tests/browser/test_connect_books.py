@@ -231,3 +231,28 @@ def test_a_boosted_connect_still_reaches_the_provider(page: Page, tenant, books)
     expect(page).to_have_url(BACK)
     expect(page.locator("#oauth-outcome")).to_contain_text("Connected: Xero organisation")
     assert console.problems() == [], console.problems()
+
+
+def test_a_syncs_problems_appear_in_words_without_reloading(page: Page, tenant, site,
+                                                            books) -> None:
+    qbo: FakeQbo = books["quickbooks_online"]
+    qbo.state.add_memo(REALM, total="25.00")
+    bad = qbo.state.add_memo(REALM, total="40.00")
+    qbo.state.malform(REALM, bad)  # a record CreditDesk can't read
+    iid = qbo.connect(site.db, tenant.actor)
+    _integrations(page, tenant)
+    summary = page.locator(f"#sync-summary-{iid}")
+    expect(summary).to_contain_text("The first sync is about to start")
+    page.evaluate("window.stillTheSamePage = true")
+    sync_jobs.run_pending(site.db, qbo.factory())  # the runner, elsewhere
+    expect(summary).to_contain_text(
+        "with problems: 2 fetched; 1 memo created, 0 updated, 0 voided; 0 invoices created, "
+        "0 updated, 0 voided; 1 record could not be synced:")
+    expect(summary).to_contain_text(bad)
+    expect(summary).to_have_class(re.compile(r"\berror\b"))
+    assert page.evaluate("window.stillTheSamePage") is True  # no reload
+    expect(_card(page).locator("dd.error")).to_have_text(  # the connection's last problem
+        "1 record could not be read in the last sync")
+    header = _card(page).locator("table.runs thead th").nth(2)  # "Status", on one line
+    assert header.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    screenshot(page, "sync-progress-problems")

@@ -215,7 +215,7 @@ def test_a_failed_sync_says_why(admin, db: Database, actor: Actor, fake_qbo: Fak
                              errors=[{"external_id": None, "message": "QuickBooks Online "
                                       "refused the authorization"}]))
     fragment = admin.get(f"{PAGE}/{iid}/sync-status", headers=HTMX).text
-    assert "Last sync failed at earlier: QuickBooks Online refused the authorization" \
+    assert "Last sync failed earlier: QuickBooks Online refused the authorization" \
         in fragment
 
 

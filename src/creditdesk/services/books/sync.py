@@ -458,8 +458,9 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
         targeted = bool(run.targets)
         if error is None:
             run.status = "partial" if run.errors else "succeeded"
-            problem = (f"{len(run.errors)} record(s) could not be read in the last run"
-                       if run.errors else None)
+            n = len(run.errors)
+            problem = (f"{n} record{'s' if n != 1 else ''} could not be read in the last "
+                       "sync" if n else None)
             if targeted:
                 # A few memos were read: the incremental sync's schedule, failures and
                 # "last synced" are about the whole connection and stay as they are.

@@ -90,7 +90,7 @@ def describe_run(r: integrations.RunView) -> str:
     if r.status == "running":
         started = r.started_at or r.queued_at
         return f"Sync running since {started:%H:%M:%S} UTC…"
-    when = f"{r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else "earlier"
+    when = f"at {r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else "earlier"
     counts = (f"{r.fetched} fetched; "
               f"{_counted(r.created, 'memo')} created, {r.updated} updated, {r.voided} voided; "
               f"{_counted(r.invoices_created, 'invoice')} created, {r.invoices_updated} "
@@ -98,11 +98,11 @@ def describe_run(r: integrations.RunView) -> str:
     problems = "; ".join(e.get("message", "") for e in r.errors[:3])
     more = f" (and {len(r.errors) - 3} more)" if len(r.errors) > 3 else ""
     if r.status == "failed":
-        return f"Last sync failed at {when}: {problems or 'no reason recorded'}{more}."
+        return f"Last sync failed {when}: {problems or 'no reason recorded'}{more}."
     if r.status == "partial":
-        return (f"Last sync finished at {when} with problems: {counts}; "
+        return (f"Last sync finished {when} with problems: {counts}; "
                 f"{_counted(len(r.errors), 'record')} could not be synced: {problems}{more}.")
-    return f"Last sync finished at {when}: {counts}."
+    return f"Last sync finished {when}: {counts}."
 
 
 def _sync_state(db: DB, actor: User, i: integrations.IntegrationView) -> dict[str, Any]:
