@@ -125,11 +125,12 @@ def _write_amounts(conn: Connection, memo: sql.MemoRow, invoice: sql.InvoiceRow,
 
 
 def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
-                 amount: object) -> Applied:
+                 amount: object, origin: str = "user") -> Applied:
     """A1-A4: move ``amount`` of the memo's remaining credit onto the invoice; the answer
-    holds the application and both documents after it."""
+    holds the application and both documents after it. ``origin``: who asked for it, as
+    the application records it (``user``; ``portal``: the customer itself, P5)."""
     with db.write_connection() as conn:
-        application, change = _apply(conn, actor, memo_id, invoice_id, amount)
+        application, change = _apply(conn, actor, memo_id, invoice_id, amount, origin)
         memo, invoice = _documents(conn, actor, change)
     return Applied(application, memo, invoice)
 
@@ -144,7 +145,7 @@ def apply_credit_only(db: Database, *, actor: Actor, memo_id: str, invoice_id: s
 
 
 def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
-           amount: object) -> tuple[views.ApplicationView, Change]:
+           amount: object, origin: str = "user") -> tuple[views.ApplicationView, Change]:
     """A1-A4 on ``conn``.
 
     Both caps (A2) are checked under the customer lock, so concurrent applications are
@@ -170,7 +171,7 @@ def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
     sql.add_application(conn, {
         "id": application.id, "partner_id": actor.partner_id, "credit_memo_id": memo.id,
         "invoice_id": invoice.id, "amount_minor": credit.minor, "applied_at": now,
-        "applied_by": actor.name})
+        "applied_by": actor.name, "origin": origin})
     _write_amounts(conn, memo, invoice, delta_minor=credit.minor, now=now)
     audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
