@@ -57,6 +57,12 @@ class Offer:
     memos: list[OfferedMemo]
 
 
+def check_allowed(db: Database, *, who: PortalCustomer) -> None:
+    """NotFound or Forbidden unless the customer may apply its credit in the portal."""
+    with db.read() as session:
+        _check_allowed(session, who)
+
+
 def _check_allowed(session: Session, who: PortalCustomer) -> None:
     """Refuses, in words, a customer that may not apply credit: hidden credit is a page
     that does not exist (P3: nothing tells it credit exists), otherwise a plain 403."""
