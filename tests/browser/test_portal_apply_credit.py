@@ -33,7 +33,7 @@ def books(site, tenant):
 
 
 def allow_in_portal(admin: Page) -> None:
-    """Team Preferences › Customers may apply their credit in the portal: on, confirmed."""
+    """Team Preferences > Customers may apply their credit in the portal: on, confirmed."""
     admin.get_by_role("link", name="Team Preferences").click()
     admin.get_by_role("link", name="Customers may apply their credit in the portal").click()
     expect(admin.get_by_role("heading", level=1)).to_have_text(

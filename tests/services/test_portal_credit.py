@@ -47,7 +47,7 @@ def test_p5_off_by_default_and_exceptions_get_the_opposite(db, actor):
     setting.replace_setting(db, actor=actor, enabled=False, exceptions=[b])
     assert (_may(db, actor, a), _may(db, actor, b)) == (False, True)
     s = setting.replace_setting(db, actor=actor, enabled=True, exceptions=[b])
-    assert s.enabled and [e.name for e in s.exceptions] == ["Bolt"]
+    assert s.value and [e.name for e in s.exceptions] == ["Bolt"]
     assert (_may(db, actor, a), _may(db, actor, b)) == (True, False)
     # P3: hidden credit is never offered, whatever the preference says.
     visibility.replace_setting(db, actor=actor, show_to_all_customers=True, exceptions=[a])
@@ -65,7 +65,7 @@ def test_p5_unknown_or_other_partners_customers_are_refused_naming_them(db, acto
     assert theirs in caught.value.detail and "cus_nope" in caught.value.detail
     assert [e.field for e in caught.value.errors] == ["exceptions[1]", "exceptions[2]"]
     now = setting.get_setting(db, actor=actor)  # nothing changed
-    assert now.enabled and [e.customer_id for e in now.exceptions] == [mine]
+    assert now.value and [e.customer_id for e in now.exceptions] == [mine]
     # P2's visibility is a preference of its own: untouched.
     assert visibility.get_setting(db, actor=actor).exceptions == []
 

@@ -1,4 +1,4 @@
-"""P5 in the dashboard: Team Preferences › Customers may apply their credit in the portal,
+"""P5 in the dashboard: Team Preferences > Customers may apply their credit in the portal,
 its toggle and exceptions, each change previewed first (who would start or stop being able
 to apply credit: only customers who see their credit, P3), administrators only."""
 
@@ -25,7 +25,7 @@ def test_p5_the_page_its_toggle_and_exceptions(admin, db, actor) -> None:
     assert r.status_code == 303 and r.headers["location"] == PAGE
     assert "Customers may now apply their credit in the portal, except the exceptions" in (
         admin.get(PAGE).text)
-    assert setting.get_setting(db, actor=actor).enabled is True
+    assert setting.get_setting(db, actor=actor).value is True
     assert "Alpha Corp" in admin.get(PAGE + "?q=alpha").text
     admin.post(PAGE + "/exceptions", {"customer_id": a})
     assert [e.customer_id for e in setting.get_setting(db, actor=actor).exceptions] == [a]
@@ -50,7 +50,7 @@ def test_p5_the_preview_names_who_could_apply_credit_and_saves_nothing(admin, db
         assert "1 customer will be able to apply their credit" in r.text
         assert "Globex" in r.text and "Hooli" not in r.text
         assert ("<html" in r.text) is (not headers)
-    assert setting.get_setting(db, actor=actor).enabled is False
+    assert setting.get_setting(db, actor=actor).value is False
 
 
 def test_p5_staff_cannot_change_it(staff) -> None:

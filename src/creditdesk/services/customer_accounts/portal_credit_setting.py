@@ -7,7 +7,7 @@ A customer may apply its own credit when the preference reaches it AND it sees i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -22,14 +22,7 @@ KIND = per_customer.Kind(models.PortalCreditApplication, "enabled",
                          "settings.portal_credit_application")
 
 
-@dataclass(frozen=True)
-class Setting:
-    enabled: bool
-    exceptions: list[per_customer.ExceptionView]  # sorted by customer name
-
-
-def _setting(p: per_customer.Preference) -> Setting:
-    return Setting(p.value, p.exceptions)
+Setting = per_customer.Preference  # ``value``: enabled
 
 
 def may_apply(session: Session, partner_id: str, customer_id: str) -> bool:
@@ -48,25 +41,16 @@ def audience(session: Session, partner_id: str) -> dict[str, per_customer.Except
     return {cid: view for cid, view in reached.items() if cid in seeing}
 
 
-def get_setting(db: Database, *, actor: Actor) -> Setting:
-    return _setting(per_customer.get(db, KIND, actor=actor))
+get_setting = partial(per_customer.get, kind=KIND)
+add_exception = partial(per_customer.add_exception, kind=KIND)
+remove_exception = partial(per_customer.remove_exception, kind=KIND)
 
 
 def replace_setting(db: Database, *, actor: Actor, enabled: object,
                     exceptions: object) -> Setting:
     """P5 as a whole (the API's PUT): the flag and the full list of exceptions."""
-    return _setting(per_customer.replace(db, KIND, actor=actor, flag=enabled,
-                                         exceptions=exceptions))
+    return per_customer.replace(db, KIND, actor=actor, flag=enabled, exceptions=exceptions)
 
 
 def set_enabled(db: Database, *, actor: Actor, enabled: object) -> Setting:
-    return _setting(per_customer.set_value(db, KIND, actor=actor, flag=enabled))
-
-
-def add_exception(db: Database, *, actor: Actor, customer_id: str) -> Setting:
-    return _setting(per_customer.add_exception(db, KIND, actor=actor, customer_id=customer_id))
-
-
-def remove_exception(db: Database, *, actor: Actor, customer_id: str) -> Setting:
-    return _setting(per_customer.remove_exception(db, KIND, actor=actor,
-                                                  customer_id=customer_id))
+    return per_customer.set_value(db, KIND, actor=actor, flag=enabled)

@@ -54,7 +54,7 @@ class PortalCreditOut(BaseModel):
 
 
 def _portal_credit_out(s: portal_credit_setting.Setting) -> dict[str, Any]:
-    return {"enabled": s.enabled, "exceptions": [e.customer_id for e in s.exceptions]}
+    return {"enabled": s.value, "exceptions": [e.customer_id for e in s.exceptions]}
 
 
 @router.get("/settings/portal-credit-application", response_model=PortalCreditOut)

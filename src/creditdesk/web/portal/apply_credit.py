@@ -13,11 +13,16 @@ credit is hidden (P3: nothing says credit exists), else 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
-from creditdesk.services.credit_memos import portal_credit
+from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.credit_memos import credit, portal_credit
 from creditdesk.services.read_models import preview
 from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
@@ -28,43 +33,53 @@ from creditdesk.web.portal.routes import Customer, invoice_page
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FORM = "apply"  # the refusal's form on the invoice page
 FIELDS = ("credit_memo_id", "amount")
+T = TypeVar("T")
 
 
 def _url(invoice_id: str) -> str:
     return f"/portal/invoices/{invoice_id}"
 
 
-@router.post("/invoices/{invoice_id}/apply-credit/preview")
-def apply_preview(request: Request, db: DB, who: Customer, invoice_id: str,
-                  form: CheckedForm) -> Response:
+def _attempt(request: Request, db: DB, who: PortalCustomer, invoice_id: str, form: FormData,
+             run: Callable[[str, str], T], then: Callable[[T], Response]) -> Response:
+    """``run`` (memo id, amount) for a customer who may apply credit, then ``then`` of what
+    it gave; a refusal is the invoice page again with the words next to the form."""
     typed = forms.values(form, *FIELDS)
     portal_credit.check_allowed(db, who=who)
     try:
-        p = preview.portal_apply(db, who=who, memo_id=typed["credit_memo_id"],
-                                 invoice_id=invoice_id, amount=typed["amount"])
+        result = run(typed["credit_memo_id"], typed["amount"])
     except errors.DomainError as exc:
         return confirm.in_place_of_page(request, invoice_page(
             request, db, who, invoice_id, forms.refusal(FORM, exc, typed)))
-    assert p.invoice is not None and p.invoice_before is not None and p.memo_before is not None
-    amount = p.credit_memo.applied_amount - p.memo_before.applied_amount
-    return templating.render(request, "portal/apply_credit_confirm.html", {
-        "who": who, "credit_visible": True, "p": p, "amount": amount,
-        "fields": {"credit_memo_id": p.credit_memo.id, "amount": amount.to_str()},
-        "back": _url(invoice_id), "section": "invoices"},
-        block=htmx.wanted_block(request, confirm.TARGET))
+    return then(result)
+
+
+@router.post("/invoices/{invoice_id}/apply-credit/preview")
+def apply_preview(request: Request, db: DB, who: Customer, invoice_id: str,
+                  form: CheckedForm) -> Response:
+    def confirmation(p: preview.Preview) -> Response:
+        assert p.invoice is not None and p.memo_before is not None
+        amount = p.credit_memo.applied_amount - p.memo_before.applied_amount
+        return templating.render(request, "portal/apply_credit_confirm.html", {
+            "who": who, "credit_visible": True, "p": p, "amount": amount,
+            "fields": {"credit_memo_id": p.credit_memo.id, "amount": amount.to_str()},
+            "back": _url(invoice_id), "section": "invoices"},
+            block=htmx.wanted_block(request, confirm.TARGET))
+
+    return _attempt(request, db, who, invoice_id, form, lambda memo_id, amount: (
+        preview.portal_apply(db, who=who, memo_id=memo_id, invoice_id=invoice_id,
+                             amount=amount)), confirmation)
 
 
 @router.post("/invoices/{invoice_id}/apply-credit")
 def apply(request: Request, db: DB, who: Customer, invoice_id: str,
           form: CheckedForm) -> Response:
-    typed = forms.values(form, *FIELDS)
-    portal_credit.check_allowed(db, who=who)
-    try:
-        done = portal_credit.apply(db, who=who, invoice_id=invoice_id,
-                                   memo_id=typed["credit_memo_id"], amount=typed["amount"])
-    except errors.DomainError as exc:
-        return invoice_page(request, db, who, invoice_id, forms.refusal(FORM, exc, typed))
-    templating.flash(request, f"Applied {templating.money(done.application.amount)} of credit "
-                     f"memo {done.credit_memo.number} to invoice {done.invoice.number}. "
-                     f"Balance due now: {templating.money(done.invoice.balance_due)}.")
-    return RedirectResponse(_url(invoice_id), status_code=303)
+    def done(a: credit.Applied) -> Response:
+        templating.flash(request, f"Applied {templating.money(a.application.amount)} of "
+                         f"credit memo {a.credit_memo.number} to invoice {a.invoice.number}. "
+                         f"Balance due now: {templating.money(a.invoice.balance_due)}.")
+        return RedirectResponse(_url(invoice_id), status_code=303)
+
+    return _attempt(request, db, who, invoice_id, form, lambda memo_id, amount: (
+        portal_credit.apply(db, who=who, invoice_id=invoice_id, memo_id=memo_id,
+                            amount=amount)), done)
