@@ -11,12 +11,12 @@ import re
 
 import pytest
 
-from creditdesk.services.access import portal_links
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.customer_accounts import visibility
 from creditdesk.services.invoicing import invoices
 from tests import factories
 from tests.browser.conftest import DESKTOP, PHONE, Page, expect, screenshot, sign_in
+from tests.browser.test_portal_pages import signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,16 +50,6 @@ def allow_in_portal(admin: Page) -> None:
     expect(switch).to_be_checked()
 
 
-def portal_page(new_page, site, tenant, customer_id: str, viewport: dict,
-                javascript: bool) -> Page:
-    page = new_page(viewport, javascript=javascript)
-    link = portal_links.create_link(site.db, actor=tenant.actor, customer_id=customer_id)
-    page.goto(f"/portal/sign-in/{link.token}")
-    page.get_by_role("button", name="Continue to your account").click()
-    expect(page).to_have_url(re.compile(r"/portal/$"))
-    return page
-
-
 def fits(page: Page, viewport: dict) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"{page.url}: {width} px wide"
@@ -83,7 +73,7 @@ def test_p5_the_customer_applies_its_credit_after_seeing_the_effect(
         expect(admin.locator("main .notice")).to_contain_text("may now apply their credit")
 
     name = f"portal-apply-credit-{'js' if javascript else 'nojs'}-{viewport['width']}"
-    page = portal_page(new_page, site, tenant, books["customer"], viewport, javascript)
+    page = signed_in(new_page, site, tenant, books["customer"], viewport, javascript=javascript)
     page.goto(f"/portal/invoices/{books['invoice']}")
     section = page.locator("#apply-credit")
     expect(section).to_contain_text(f"Credit memo {books['number']}")
@@ -129,7 +119,7 @@ def test_p5_the_customer_applies_its_credit_after_seeing_the_effect(
 
 
 def test_p5_not_allowed_shows_no_control(new_page, site, tenant, books) -> None:
-    page = portal_page(new_page, site, tenant, books["customer"], DESKTOP, True)
+    page = signed_in(new_page, site, tenant, books["customer"], DESKTOP)
     page.goto(f"/portal/invoices/{books['invoice']}")
     expect(page.locator("#invoice-balance")).to_have_text("$1,250.00")
     expect(page.locator("#apply-credit")).to_have_count(0)
