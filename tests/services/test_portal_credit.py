@@ -154,3 +154,20 @@ def test_p5_the_preview_is_the_real_apply_rolled_back(db, actor, books):
     with pytest.raises(errors.Forbidden):  # the preview refuses as the real thing does
         preview.portal_apply(db, who=books["who"], memo_id=books["small"],
                              invoice_id=books["invoice"], amount="30.00")
+
+
+def test_p5_a_synced_invoice_is_offered_nothing_yet(db, actor, books):
+    """Native credit goes to native invoices only; synced credit to a synced invoice waits
+    for its write-back (Y11): no offer, and a forged apply is refused, nothing applied."""
+    from creditdesk.services.common.context import clock, new_id
+    with db.write() as session:  # as a sync stores one (Y9), until its upsert lands here
+        synced = models.Invoice(
+            id=new_id("inv"), partner_id=actor.partner_id, customer_id=books["customer"],
+            number="1001", currency="USD", status="open", total_minor=50_00,
+            source="quickbooks_online", external_id="qbo-1001", created_at=clock.now(),
+            updated_at=clock.now())
+        session.add(synced)
+    assert portal_credit.offer(db, who=books["who"], invoice_id=synced.id) is None
+    with pytest.raises(errors.NotFound):
+        portal_credit.apply(db, who=books["who"], invoice_id=synced.id,
+                            memo_id=books["small"], amount="1.00")

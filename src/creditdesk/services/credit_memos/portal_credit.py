@@ -105,12 +105,14 @@ def offered_memos(session: Session, who: PortalCustomer, invoice: models.Invoice
 
 def offer(db: Database, *, who: PortalCustomer, invoice_id: str) -> Offer | None:
     """What the invoice page offers; None when the customer may not apply credit (then
-    nothing about it is shown) or the invoice takes no credit (paid, void)."""
+    nothing about it is shown) or the invoice takes no credit from the portal (paid, void;
+    a synced invoice until its credit is offered, ``portal_credit_source``)."""
     with db.read() as session:
         if not portal_credit_setting.may_apply(session, who.partner_id, who.customer_id):
             return None
         invoice = _invoice(session, who, invoice_id)
-        if invoice.status not in rules.APPLICABLE_INVOICE_STATUSES:
+        if (invoice.status not in rules.APPLICABLE_INVOICE_STATUSES
+                or visibility_rules.portal_credit_source(invoice.source) is None):
             return None
         due = invoices.balance_due(invoice)
         memos = [OfferedMemo(m.id, m.number, m.issue_date,
