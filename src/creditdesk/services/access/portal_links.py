@@ -49,12 +49,6 @@ class PortalCustomer:
     partner_name: str = ""  # shown on every portal page: whose portal this is
 
 
-def customer_actor(partner_id: str, customer_id: str) -> Actor:
-    """The customer acting in its portal, as the audit trail and its applications name it
-    (``customer:<id>``, P5)."""
-    return Actor(partner_id, f"customer:{customer_id}", role="customer")
-
-
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -126,6 +120,6 @@ def redeem_link(db: Database, *, token: object) -> PortalCustomer:
     with db.write() as session:
         row = _usable(session, token, lock=True)
         row.used_at = clock.now()
-        audit.record(session, customer_actor(row.partner_id, row.customer_id),
+        audit.record(session, Actor.customer(row.partner_id, row.customer_id),
                      "customer.portal_sign_in", "customer", row.customer_id, {})
         return _principal(session, row)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,12 +25,13 @@ from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain import visibility as visibility_rules
 from creditdesk.domain.money import Money
-from creditdesk.services.access import portal_links
-from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import credit
 from creditdesk.services.customer_accounts import portal_credit_setting, visibility
 from creditdesk.services.invoicing import invoices
-from creditdesk.services.read_models.portal import HIDDEN
+
+if TYPE_CHECKING:  # the portal's customer: only its ids are used here
+    from creditdesk.services.access.portal_links import PortalCustomer
 
 ORIGIN = "portal"
 NOT_ALLOWED = ("Applying your credit from this portal is not available to you. Ask the "
@@ -67,7 +69,7 @@ def _check_allowed(session: Session, who: PortalCustomer) -> None:
     """Refuses, in words, a customer that may not apply credit: hidden credit is a page
     that does not exist (P3: nothing tells it credit exists), otherwise a plain 403."""
     if not visibility.credit_visible(session, who.partner_id, who.customer_id):
-        raise errors.NotFound(HIDDEN)
+        raise errors.NotFound(visibility.HIDDEN)
     if not portal_credit_setting.may_apply(session, who.partner_id, who.customer_id):
         raise errors.Forbidden(NOT_ALLOWED)
 
@@ -133,7 +135,6 @@ def apply(db: Database, *, who: PortalCustomer, invoice_id: str, memo_id: str,
         if not offered_memos(session, who, invoice, memo_id):
             raise errors.NotFound("That credit memo has no credit to apply to invoice "
                                   f"{invoice.number}.")
-    return credit.apply_credit(db, actor=portal_links.customer_actor(who.partner_id,
-                                                                     who.customer_id),
+    return credit.apply_credit(db, actor=Actor.customer(who.partner_id, who.customer_id),
                                memo_id=memo_id, invoice_id=invoice_id, amount=amount,
                                origin=ORIGIN)

@@ -24,6 +24,7 @@ KIND = per_customer.Kind(models.CreditVisibility, "show_to_all",
                          models.CreditVisibilityException, "show_to_all_customers",
                          "settings.credit_visibility")
 ExceptionView = per_customer.ExceptionView
+HIDDEN = "There is nothing at this path."  # P3: what hidden credit answers, as a 404 would
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from creditdesk.db import models, units
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.money import Money
-from creditdesk.services.access import portal_links
 from creditdesk.services.access.portal_links import PortalCustomer
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common.context import Actor, new_id
@@ -203,7 +202,7 @@ def remove(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Prev
 def portal_apply(db: Database, *, who: PortalCustomer, memo_id: str,
                  invoice_id: str, amount: object) -> Preview:
     """P5: the customer's own application from the portal, its checks included."""
-    return of(db, actor=portal_links.customer_actor(who.partner_id, who.customer_id),
+    return of(db, actor=Actor.customer(who.partner_id, who.customer_id),
               memo_id=memo_id, invoice_id=invoice_id,
               change=lambda: portal_credit.apply(db, who=who, invoice_id=invoice_id,
                                                  memo_id=memo_id, amount=amount))
