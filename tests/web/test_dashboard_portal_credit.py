@@ -56,3 +56,14 @@ def test_p5_the_preview_names_who_could_apply_credit_and_saves_nothing(admin, db
 def test_p5_staff_cannot_change_it(staff) -> None:
     assert staff.get(PAGE).status_code == 403
     assert staff.post(PAGE, {"enabled": "on"}).status_code == 403
+
+
+def test_p5_turning_it_on_says_the_exceptions_flip(admin, db, actor) -> None:
+    hooli = factories.customer(db, actor, "Hooli")
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    setting.replace_setting(db, actor=actor, enabled=False, exceptions=[hooli])
+    admin.get(PAGE)
+    r = admin.post(PAGE + "/preview", {"enabled": "on"})
+    assert "The 1 exceptions (Hooli) keep getting the opposite of the setting, so they can " \
+           "no longer apply their credit." in r.text
+    assert "Save and remove the exceptions" in r.text

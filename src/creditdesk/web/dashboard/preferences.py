@@ -48,6 +48,7 @@ class Page:
     start: str  # "start seeing their credit"
     stop: str
     who: str  # the confirmation's lead: who is reached after saving
+    flips: tuple[str, str]  # what the exceptions do when the toggle turns (on, off)
 
     @property
     def path(self) -> str:
@@ -67,7 +68,8 @@ VISIBILITY = Page(
     ("Credit balances are now shown to all customers", "Credit balances are now hidden from "
      "all customers"),
     "start seeing their credit", "stop seeing their credit",
-    "Who sees credit in the Customer Portal after saving:")
+    "Who sees credit in the Customer Portal after saving:",
+    ("stop seeing credit", "start seeing credit"))
 PORTAL_CREDIT = Page(
     "portal-credit-application", "portal-credit", visibility_preview.PORTAL_CREDIT,
     "Customers may apply their credit in the portal",
@@ -85,7 +87,8 @@ PORTAL_CREDIT = Page(
     ("Customers may now apply their credit in the portal", "Customers may no longer apply "
      "their credit in the portal"),
     "be able to apply their credit", "no longer be able to apply their credit",
-    "Who may apply their credit in the Customer Portal after saving:")
+    "Who may apply their credit in the Customer Portal after saving:",
+    ("can no longer apply their credit", "can apply their credit (when they see it)"))
 PAGES = (VISIBILITY, PORTAL_CREDIT)
 
 
@@ -185,7 +188,7 @@ def _routes(page: Page) -> None:
         more = len(now.exceptions) - 10
         plain.note = (f"The {len(now.exceptions)} exceptions ({names}"
                       f"{f' and {more} more' if more > 0 else ''}) keep getting the opposite "
-                      "of the setting, so they " + (page.stop if on else page.start) + ".")
+                      "of the setting, so they " + page.flips[0 if on else 1] + ".")
         plain.button = "Save and keep the exceptions"
         cleared = Choice("Save and remove the exceptions", page.path,
                          visibility_preview.show_to_all(db, actor=actor, value=on,
