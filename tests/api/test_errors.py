@@ -137,6 +137,7 @@ def test_404_for_unknown_path_and_405_for_unknown_method_are_problems(client):
     ("POST", "/credit-memos/cm_x", {"GET", "PATCH", "DELETE"}),
     ("PUT", "/credit-memos/cm_x/applications", {"GET", "POST", "DELETE"}),
     ("DELETE", "/settings/credit-balance-visibility", {"GET", "PUT"}),
+    ("POST", "/settings/portal-credit-application", {"GET", "PUT"}),
     ("PATCH", "/integrations/int_x", {"GET", "DELETE"}),
 ])
 def test_e7_405_allow_lists_every_method_of_the_path(client, db, method, path, allowed):

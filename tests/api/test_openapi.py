@@ -129,7 +129,8 @@ def test_e7_every_operation_declares_every_error_answer_as_problem_json(anon):
 def test_e7_reads_without_parameters_declare_no_422(anon):
     doc = ok(anon.get("/openapi.json"))
     for path in [f"{API}/customers/{{customer_id}}", f"{API}/credit-memos/{{memo_id}}",
-                 f"{API}/settings/credit-balance-visibility"]:
+                 f"{API}/settings/credit-balance-visibility",
+                 f"{API}/settings/portal-credit-application"]:
         assert "422" not in doc["paths"][path]["get"]["responses"], path
 
 

@@ -33,7 +33,7 @@ except ImportError:  # the chromium fixture skips (fails in CI) and says why
 from creditdesk.services.access import portal_links, users
 from creditdesk.services.books import qbwc_setup
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
-from creditdesk.services.customer_accounts import customers, visibility
+from creditdesk.services.customer_accounts import customers, portal_credit_setting, visibility
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web.app import create_app
@@ -60,6 +60,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/credit-memos/{id}/edit", "/dashboard/invoices", "/dashboard/invoices/{id}",
     "/dashboard/customers", "/dashboard/customers/{id}", "/dashboard/suggestions",
     "/dashboard/integrations", "/dashboard/preferences/credit-balance-visibility",
+    "/dashboard/preferences/portal-credit-application",
     "/dashboard/users", "/dashboard/account",
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
@@ -128,7 +129,7 @@ def wide_books(site, tenant):
     invoices.issue_invoice(db, actor=actor, invoice_id=inv_a)
     invoices.record_payment(db, actor=actor, invoice_id=inv_a, amount="10000.00")
     inv_b = factories.invoice(db, actor, cid, "123456.78")
-    factories.invoice(db, actor, cid, "9876.54")  # an open candidate for the apply form
+    open_invoice = factories.invoice(db, actor, cid, "9876.54")  # open: apply form candidate
     memo = memos.create_memo(
         db, actor=actor, customer_id=cid, reason="returned_goods", invoice_id=inv_a,
         notes=f"Returned unopened; back on the shelf. Reference {UNBROKEN}.",
@@ -164,8 +165,9 @@ def wide_books(site, tenant):
     users.create_user(db, actor=actor, email=LONG_STAFF.format(n=tenant.partner_id[-8:]),
                       password="correct horse staff", role="staff")
     visibility.replace_setting(db, actor=actor, show_to_all_customers=True, exceptions=[other])
+    portal_credit_setting.set_enabled(db, actor=actor, enabled=True)  # P5: Apply credit
     return {"customer": cid, "memo": memo, "issued": issued, "draft": draft,
-            "invoice": inv_a, "synced_invoice": synced}
+            "invoice": inv_a, "synced_invoice": synced, "open_invoice": open_invoice}
 
 
 def measure(page: Page) -> dict:
@@ -300,6 +302,16 @@ def test_every_dashboard_and_portal_page_fits_a_phone(new_page, site, tenant, wi
     expect(portal).to_have_url(re.compile(r"/portal/$"))
     found |= crawl(portal, site.url, "/portal/", ("/portal",), REQUIRED_PORTAL, problems,
                    "portal")
+    # P5: the customer's Apply credit, refused, then its confirmation (forms, not links).
+    portal.goto(f"/portal/invoices/{wide_books['open_invoice']}")
+    portal.locator(".apply-credit-form input[name=amount]").first.fill("99999999.00")
+    portal.locator(".apply-credit-form button").first.click()
+    expect(portal.locator("#error-apply")).to_be_visible()
+    check(portal, "/portal/invoices/apply-credit-refused", problems, "portal-state")
+    portal.locator(".apply-credit-form input[name=amount]").first.fill("1.00")
+    portal.locator(".apply-credit-form button").first.click()
+    expect(portal.locator("#confirm-card")).to_be_visible()
+    check(portal, "/portal/invoices/apply-credit-confirm", problems, "portal-state")
     unreached = route_patterns(site) - found - set(NOT_CRAWLED)
     assert not unreached, (f"no link leads to the pages {sorted(unreached)}: link them, or "
                            "list them in NOT_CRAWLED (with why) and visit them here")

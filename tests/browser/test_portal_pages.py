@@ -57,8 +57,9 @@ def books(site, tenant):
             "memo_number": memos.get_memo(db, actor=actor, memo_id=memo).number}
 
 
-def signed_in(new_page, site, tenant, customer_id: str, viewport=None) -> Page:
-    page = new_page(viewport)
+def signed_in(new_page, site, tenant, customer_id: str, viewport=None, *,
+              javascript: bool = True) -> Page:
+    page = new_page(viewport, javascript=javascript)
     link = portal_links.create_link(site.db, actor=tenant.actor, customer_id=customer_id)
     page.goto(f"/portal/sign-in/{link.token}")
     page.get_by_role("button", name="Continue to your account").click()

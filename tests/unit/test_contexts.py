@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "accounting": set(),
     "customer_accounts": set(),
     "invoicing": {"accounting"},
-    "credit_memos": {"accounting", "invoicing"},
+    # credit_memos ▶ customer_accounts: whether a customer may apply its own credit (P5)
+    "credit_memos": {"accounting", "invoicing", "customer_accounts"},
     "books": {"customer_accounts"},
     "suggesting": {"credit_memos"},
     "read_models": {"access", "accounting", "credit_memos", "customer_accounts", "invoicing",

@@ -24,7 +24,7 @@ from creditdesk.domain.memo import (
     parse_void_reason,
 )
 from creditdesk.domain.money import Money
-from creditdesk.domain.visibility import credit_visible
+from creditdesk.domain.visibility import credit_visible, may_apply_in_portal, portal_credit_source
 
 
 def _line(id_: str, variant_id: str | None, quantity: int) -> SimpleNamespace:
@@ -147,3 +147,19 @@ def test_source_filter_lists_the_sources_when_unknown():
     with pytest.raises(errors.ValidationError) as bad:
         parse_source("sage")
     assert bad.value.errors[0].field == "source" and "sage_intacct" in bad.value.detail
+
+
+def test_p5_a_customer_applies_credit_only_when_the_preference_reaches_it_and_it_sees_credit():
+    """P5: the preference (exceptions get the opposite) AND credit visible (P3)."""
+    for enabled, is_exception, visible, allowed in [
+            (True, False, True, True), (True, True, True, False),
+            (False, False, True, False), (False, True, True, True),
+            (True, False, False, False), (False, True, False, False)]:
+        assert may_apply_in_portal(enabled=enabled, is_exception=is_exception,
+                                   credit_visible=visible) is allowed
+
+
+def test_p5_the_portal_offers_native_credit_for_native_invoices_only():
+    assert portal_credit_source("native") == "native"
+    for system in ("quickbooks_online", "xero", "sage_intacct", "quickbooks_desktop"):
+        assert portal_credit_source(system) is None  # synced credit waits for write-back

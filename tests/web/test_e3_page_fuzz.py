@@ -22,6 +22,7 @@ from creditdesk.services.access import portal_links, users
 from creditdesk.services.books import qbwc_setup
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import credit
+from creditdesk.services.customer_accounts import portal_credit_setting, visibility
 from creditdesk.services.suggesting import suggestions
 from tests import factories
 from tests.services.test_suggestions import duplicated_plan
@@ -52,6 +53,21 @@ MEMO = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_
         "line_count", "add_line", "line-0-description", "line-0-quantity",
         "line-0-unit_price", "line-0-variant_id", "line-1-quantity", "line-1-unit_price")
 SUGGESTION = ("back", "customer_id", "reason")
+
+
+def _preference_forms(slug: str, flag: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """A preference with per-customer exceptions (P2, P5): its toggle, its exceptions, and
+    the confirmation step of each (P7)."""
+    base = f"/dashboard/preferences/{slug}"
+    remove = base + "/exceptions/{customer_id}/remove"
+    return {base: (base, (flag, "clear_exceptions")),
+            base + "/preview": (base + "/preview", (flag,)),
+            base + "/exceptions/preview": (base + "/exceptions/preview", ("customer_id", "q")),
+            remove + "/preview": (base + "/exceptions/{customer}/remove/preview", ()),
+            base + "/exceptions": (base + "/exceptions", ("customer_id", "q")),
+            remove: (base + "/exceptions/{customer}/remove", ())}
+
+
 # Every form POST of the pages: its address (ids from the world below) and its fields.
 FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/credit-memos/new": ("/dashboard/credit-memos/new", MEMO),
@@ -87,22 +103,8 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
         "/dashboard/customers/{customer}/merge", ("customer_id", "confirm", "merge_q")),
     "/dashboard/customers/{customer_id}/references/{reference_id}/unlink": (
         "/dashboard/customers/{synced_customer}/references/{reference}/unlink", ("confirm",)),
-    "/dashboard/preferences/credit-balance-visibility": (
-        "/dashboard/preferences/credit-balance-visibility",
-        ("show_to_all_customers", "clear_exceptions")),
-    # P7: the confirmation step of each visibility change.
-    "/dashboard/preferences/credit-balance-visibility/preview": (
-        "/dashboard/preferences/credit-balance-visibility/preview", ("show_to_all_customers",)),
-    "/dashboard/preferences/credit-balance-visibility/exceptions/preview": (
-        "/dashboard/preferences/credit-balance-visibility/exceptions/preview",
-        ("customer_id", "q")),
-    "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove/preview": (
-        "/dashboard/preferences/credit-balance-visibility/exceptions/{customer}/remove/preview",
-        ()),
-    "/dashboard/preferences/credit-balance-visibility/exceptions": (
-        "/dashboard/preferences/credit-balance-visibility/exceptions", ("customer_id", "q")),
-    "/dashboard/preferences/credit-balance-visibility/exceptions/{customer_id}/remove": (
-        "/dashboard/preferences/credit-balance-visibility/exceptions/{customer}/remove", ()),
+    **_preference_forms("credit-balance-visibility", "show_to_all_customers"),  # P2, P7
+    **_preference_forms("portal-credit-application", "enabled"),  # P5
     "/dashboard/suggestions/refresh": ("/dashboard/suggestions/refresh", SUGGESTION),
     "/dashboard/suggestions/{suggestion_id}/accept": (
         "/dashboard/suggestions/{suggestion}/accept", SUGGESTION),
@@ -134,6 +136,11 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/logout": ("/logout", ()),
     "/portal/sign-in/{token}": ("/portal/sign-in/{token}", ()),
     "/portal/sign-out": ("/portal/sign-out", ()),
+    # P5: the customer applies its credit (allowed in the world below), effect first.
+    "/portal/invoices/{invoice_id}/apply-credit/preview": (
+        "/portal/invoices/{invoice}/apply-credit/preview", ("credit_memo_id", "amount")),
+    "/portal/invoices/{invoice_id}/apply-credit": (
+        "/portal/invoices/{invoice}/apply-credit", ("credit_memo_id", "amount")),
 }
 # Every page's address with real ids (its query parameters come from the route itself).
 PAGES = {
@@ -182,6 +189,8 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
            "user": users.create_user(db, actor=actor, email="staff@fuzz.test",
                                      password="correct horse staff", role="staff")}
     ids["synced_customer"], ids["reference"] = synced_customer(db, actor)
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    portal_credit_setting.set_enabled(db, actor=actor, enabled=True)  # P5's forms answer
     return World(db, actor, ids, admin, new_browser)
 
 

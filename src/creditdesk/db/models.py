@@ -515,6 +515,25 @@ class CreditVisibilityException(Base):
     created_at: Mapped[datetime]
 
 
+class PortalCreditApplication(Base):
+    """P5: whether customers may apply their credit in the portal (one row per partner;
+    none = off)."""
+
+    __tablename__ = "portal_credit_application"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class PortalCreditApplicationException(Base):
+    """P5: a customer that gets the opposite of the partner's portal credit application."""
+
+    __tablename__ = "portal_credit_application_exceptions"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
 class PortalToken(Base):
     """A one-time Customer Portal sign-in link, kept only as a SHA-256 hash."""
 

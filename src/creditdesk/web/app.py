@@ -33,6 +33,7 @@ from creditdesk.web.api import (
     suggestions,
 )
 from creditdesk.web.integrations_app import install as install_integrations
+from creditdesk.web.portal import apply_credit as portal_apply_credit
 from creditdesk.web.portal import routes as portal
 
 API_PREFIX = "/api/v1"
@@ -59,6 +60,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     app.include_router(auth.router)
     app.include_router(dashboard.router())
     app.include_router(portal.router)
+    app.include_router(portal_apply_credit.router)
     install_integrations(app, API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)

@@ -120,6 +120,6 @@ def redeem_link(db: Database, *, token: object) -> PortalCustomer:
     with db.write() as session:
         row = _usable(session, token, lock=True)
         row.used_at = clock.now()
-        audit.record(session, Actor(row.partner_id, f"customer:{row.customer_id}"),
+        audit.record(session, Actor.customer(row.partner_id, row.customer_id),
                      "customer.portal_sign_in", "customer", row.customer_id, {})
         return _principal(session, row)

@@ -17,6 +17,12 @@ class Actor:
     role: str = "admin"
     user_id: str | None = None  # a signed-in dashboard user (None: an API key, a job)
 
+    @classmethod
+    def customer(cls, partner_id: str, customer_id: str) -> Actor:
+        """A customer acting in its portal, as the audit trail and its applications name it
+        (``customer:<id>``: signing in, applying its credit, P5)."""
+        return cls(partner_id, f"customer:{customer_id}", role="customer")
+
 
 class Clock:
     """The time source of the service layer; tests replace ``now``."""

@@ -138,7 +138,8 @@ def apply_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str,
                  amount: object, origin: str = "user") -> Applied:
     """A1-A4: move ``amount`` of the memo's remaining credit onto the invoice; the answer
     holds the application and both documents after it (Y11: a synced pair's application
-    is ``pending`` and the documents keep the system's figures)."""
+    is ``pending`` and the documents keep the system's figures). ``origin``: who asked for
+    it, as the application records it (``user``; ``portal``: the customer itself, P5)."""
     with db.write_connection() as conn:
         application, change = _apply(conn, actor, memo_id, invoice_id, amount, origin)
         memo, invoice = _documents(conn, actor, change)
@@ -162,7 +163,7 @@ def _parse_amount(amount: object, currency: str) -> Money:
 
 
 def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
-           amount: object, origin: str) -> tuple[views.ApplicationView, Change]:
+           amount: object, origin: str = "user") -> tuple[views.ApplicationView, Change]:
     """A1-A4 on ``conn``.
 
     Both caps (A2) are checked under the customer lock, so concurrent applications are

@@ -32,7 +32,7 @@ OPEN = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
 OVERVIEW_INVOICES = 200  # the most recent open invoices the overview lists
 SHOWN_MEMOS = (memo_rules.MemoStatus.ISSUED.value, memo_rules.MemoStatus.PARTIALLY_APPLIED.value,
                memo_rules.MemoStatus.APPLIED.value)
-HIDDEN = "There is nothing at this path."
+HIDDEN = visibility.HIDDEN
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.access.portal_links import PortalCustomer
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common.context import Actor, new_id
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos, portal_credit
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import portal, views
 
@@ -197,3 +197,12 @@ def remove(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Prev
     return of(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id,
               change=lambda: credit.remove_credit_only(db, actor=actor, memo_id=memo_id,
                                                        invoice_id=invoice_id))
+
+
+def portal_apply(db: Database, *, who: PortalCustomer, memo_id: str,
+                 invoice_id: str, amount: object) -> Preview:
+    """P5: the customer's own application from the portal, its checks included."""
+    return of(db, actor=Actor.customer(who.partner_id, who.customer_id),
+              memo_id=memo_id, invoice_id=invoice_id,
+              change=lambda: portal_credit.apply(db, who=who, invoice_id=invoice_id,
+                                                 memo_id=memo_id, amount=amount))

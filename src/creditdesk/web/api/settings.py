@@ -1,4 +1,5 @@
-"""Settings: credit-balance visibility (P2)."""
+"""Settings: credit-balance visibility (P2), customers applying their credit in the portal
+(P5)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
 
-from creditdesk.services.customer_accounts import visibility
+from creditdesk.services.customer_accounts import portal_credit_setting, visibility
 from creditdesk.web.api import fields, schemas
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
@@ -40,3 +41,28 @@ def put_visibility(body: VisibilityIn, db: DB, actor: CurrentActor) -> dict[str,
     return _out(visibility.replace_setting(db, actor=actor,
                                            show_to_all_customers=body.show_to_all_customers,
                                            exceptions=body.exceptions))
+
+
+class PortalCreditIn(schemas.In):
+    enabled: StrictBool
+    exceptions: list[fields.Id] = Field([], max_length=visibility.MAX_EXCEPTIONS)
+
+
+class PortalCreditOut(BaseModel):
+    enabled: bool
+    exceptions: list[str]
+
+
+def _portal_credit_out(s: portal_credit_setting.Setting) -> dict[str, Any]:
+    return {"enabled": s.value, "exceptions": [e.customer_id for e in s.exceptions]}
+
+
+@router.get("/settings/portal-credit-application", response_model=PortalCreditOut)
+def get_portal_credit(db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return _portal_credit_out(portal_credit_setting.get_setting(db, actor=actor))
+
+
+@router.put("/settings/portal-credit-application", response_model=PortalCreditOut)
+def put_portal_credit(body: PortalCreditIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return _portal_credit_out(portal_credit_setting.replace_setting(
+        db, actor=actor, enabled=body.enabled, exceptions=body.exceptions))

@@ -13,8 +13,9 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.access import portal_links
 from creditdesk.services.access.portal_links import PortalCustomer
+from creditdesk.services.credit_memos import portal_credit
 from creditdesk.services.read_models import portal
-from creditdesk.web import csrf, sessions, templating
+from creditdesk.web import csrf, forms, sessions, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.portal.session import session_customer
 
@@ -38,9 +39,10 @@ Customer = Annotated[PortalCustomer, Depends(current_customer)]
 
 
 def _render(request: Request, db: DB, who: PortalCustomer, name: str, values: dict,
-            credit_visible: bool | None = None) -> Response:
+            credit_visible: bool | None = None, status: int = 200) -> Response:
     shown = portal.credit_visible(db, who=who) if credit_visible is None else credit_visible
-    return templating.render(request, name, {"who": who, "credit_visible": shown, **values})
+    return templating.render(request, name, {"who": who, "credit_visible": shown, **values},
+                             status=status)
 
 
 def _link_refused(request: Request, db: Database,
@@ -98,9 +100,19 @@ def invoices(request: Request, db: DB, who: Customer, cursor: str | None = None)
 
 @router.get("/invoices/{invoice_id}")
 def invoice(request: Request, db: DB, who: Customer, invoice_id: str) -> Response:
+    return invoice_page(request, db, who, invoice_id)
+
+
+def invoice_page(request: Request, db: Database, who: PortalCustomer, invoice_id: str,
+                 refusal: forms.Refusal | None = None) -> Response:
+    """The invoice page; with a refusal (of applying credit, P5), the page again with the
+    message next to its form."""
     detail = portal.get_invoice(db, who=who, invoice_id=invoice_id)
-    return _render(request, db, who, "portal/invoice.html", {"d": detail, "inv": detail.invoice},
-                   credit_visible=detail.credits_applied is not None)
+    offer = portal_credit.offer(db, who=who, invoice_id=invoice_id)
+    return _render(request, db, who, "portal/invoice.html",
+                   {"d": detail, "inv": detail.invoice, "offer": offer, "refusal": refusal},
+                   credit_visible=detail.credits_applied is not None,
+                   status=refusal.status if refusal else 200)
 
 
 @router.get("/credit-memos")
