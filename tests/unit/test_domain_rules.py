@@ -159,7 +159,8 @@ def test_p5_a_customer_applies_credit_only_when_the_preference_reaches_it_and_it
                                    credit_visible=visible) is allowed
 
 
-def test_p5_the_portal_offers_native_credit_for_native_invoices_only():
+def test_p5_the_portal_offers_credit_of_the_invoices_own_source_only():
     assert portal_credit_source("native") == "native"
     for system in ("quickbooks_online", "xero", "sage_intacct", "quickbooks_desktop"):
-        assert portal_credit_source(system) is None  # synced credit waits for write-back
+        assert portal_credit_source(system) == system  # Y11: written back there
+    assert portal_credit_source("sage") is None

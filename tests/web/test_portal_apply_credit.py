@@ -150,3 +150,37 @@ def test_p5_nothing_offered_on_a_paid_invoice_or_without_credit_in_its_currency(
     credit.apply_credit(db, actor=actor, memo_id=books["memo"], invoice_id=books["invoice"],
                         amount="120.00")
     assert 'id="apply-credit"' not in b.get(books["url"]).text  # paid: takes no credit
+
+
+def test_p5_y11_synced_credit_is_applied_to_a_synced_invoice_and_written_back(
+        db, actor, new_browser, fake_xero):
+    """P5 with Y11: a Xero invoice takes the customer's Xero credit only; the effect shown
+    is what Xero's acceptance will do; the application is sent to Xero (origin portal), is
+    shown as waiting, then the invoice shows Xero's balance."""
+    from tests.services.test_write_back import Books, allocations, drain
+
+    b = Books(db, actor, fake_xero)
+    with db.read() as session:
+        customer_id = session.get_one(models.CreditMemo, b.memo_id).customer_id
+    native = factories.memo(db, actor, customer_id, "15.00")
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    setting.set_enabled(db, actor=actor, enabled=True)
+    browser = portal_for(db, new_browser, actor, customer_id)
+    url = f"/portal/invoices/{b.invoices[0]}"
+    page = browser.get(url).text
+    assert f'id="apply-credit-{b.memo_id}"' in page
+    assert f'id="apply-credit-{native}"' not in page  # native credit: native invoices only
+    asked = browser.post(url + "/apply-credit/preview",
+                         {"credit_memo_id": b.memo_id, "amount": "30.00"})
+    assert "sent to Xero" in asked.text
+    assert "$80.00 → <strong>$50.00</strong>" in asked.text  # once Xero accepts it
+    assert "$100.00 → <strong>$70.00</strong>" in asked.text
+    done = browser.post(url + "/apply-credit", {"credit_memo_id": b.memo_id, "amount": "30.00"})
+    assert "Sent $30.00 of credit memo" in done.text and 'id="credit-waiting"' in done.text
+    with db.read() as session:
+        app = session.scalars(select(models.CreditApplication)).one()
+    assert (app.status, app.origin, app.write_back_system) == ("pending", "portal", "xero")
+    drain(db, fake_xero)
+    assert len(allocations(fake_xero, b.note)) == 1
+    after = browser.get(url).text
+    assert 'id="credit-waiting"' not in after and "$50.00" in after

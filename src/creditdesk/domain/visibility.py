@@ -27,8 +27,9 @@ def may_apply_in_portal(*, enabled: bool, is_exception: bool, credit_visible: bo
 
 def portal_credit_source(invoice_source: str) -> str | None:
     """P5: whose credit the portal offers for an invoice of ``invoice_source``: native
-    credit for a native invoice (A1-A6). Synced credit for an invoice of the same system
-    (Y11) needs its write-back: None (nothing offered) until it is there."""
-    if invoice_source == Source.NATIVE:
-        return Source.NATIVE.value
-    return None
+    credit for a native invoice (A1-A6), credit of the same system for a synced one (Y11:
+    written back there)."""
+    try:
+        return Source(invoice_source).value
+    except ValueError:
+        return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
@@ -57,6 +57,8 @@ class Offer:
     invoice_number: str
     balance_due: Money
     memos: list[OfferedMemo]
+    # Y11: credit sent to the invoice's system and not answered yet: (memo number, amount)
+    waiting: tuple[tuple[str, Money], ...] = ()
 
 
 def check_allowed(db: Database, *, who: PortalCustomer) -> None:
@@ -107,8 +109,8 @@ def offered_memos(session: Session, who: PortalCustomer, invoice: models.Invoice
 
 def offer(db: Database, *, who: PortalCustomer, invoice_id: str) -> Offer | None:
     """What the invoice page offers; None when the customer may not apply credit (then
-    nothing about it is shown) or the invoice takes no credit from the portal (paid, void;
-    a synced invoice until its credit is offered, ``portal_credit_source``)."""
+    nothing about it is shown) or the invoice takes no credit (paid, void). For a synced
+    invoice: credit of the same system, less what unanswered write-backs hold (Y11)."""
     with db.read() as session:
         if not portal_credit_setting.may_apply(session, who.partner_id, who.customer_id):
             return None
@@ -116,12 +118,42 @@ def offer(db: Database, *, who: PortalCustomer, invoice_id: str) -> Offer | None
         if (invoice.status not in rules.APPLICABLE_INVOICE_STATUSES
                 or visibility_rules.portal_credit_source(invoice.source) is None):
             return None
-        due = invoices.balance_due(invoice)
-        memos = [OfferedMemo(m.id, m.number, m.issue_date,
-                             remaining := Money(m.total_minor - m.applied_minor, m.currency),
+        listed = offered_memos(session, who, invoice)
+        held = _held(session, invoice.id, [m.id for m in listed])
+        due = invoices.balance_due(invoice) - Money(held.get(invoice.id, 0), invoice.currency)
+        memos = [OfferedMemo(m.id, m.number, m.issue_date, remaining,
                              rules.max_application(remaining, due))
-                 for m in offered_memos(session, who, invoice)]
-    return Offer(invoice.id, invoice.number, due, memos)
+                 for m in listed
+                 if (remaining := Money(m.total_minor - m.applied_minor - held.get(m.id, 0),
+                                        m.currency)).minor > 0]
+        waiting = tuple((number, Money(amount, invoice.currency)) for number, amount in
+                        session.execute(select(models.CreditMemo.number,
+                                               models.CreditApplication.amount_minor)
+                                        .join(models.CreditApplication,
+                                              models.CreditApplication.credit_memo_id
+                                              == models.CreditMemo.id)
+                                        .where(models.CreditApplication.invoice_id
+                                               == invoice.id,
+                                               models.CreditApplication.status == "pending",
+                                               models.CreditApplication.write_back_action
+                                               == "apply")
+                                        .order_by(models.CreditApplication.id)))
+    return Offer(invoice.id, invoice.number, due, memos if due.minor > 0 else [], waiting)
+
+
+def _held(session: Session, invoice_id: str, memo_ids: list[str]) -> dict[str, int]:
+    """Y11: credit held by unanswered write-backs, by memo id and for the invoice (the
+    system's figures don't count it yet)."""
+    ca = models.CreditApplication
+    held: dict[str, int] = {}
+    for memo_id, to_invoice, amount in session.execute(
+            select(ca.credit_memo_id, ca.invoice_id, ca.amount_minor).where(
+                ca.status == "pending", ca.write_back_action == "apply",
+                or_(ca.invoice_id == invoice_id, ca.credit_memo_id.in_(memo_ids)))):
+        held[memo_id] = held.get(memo_id, 0) + amount
+        if to_invoice == invoice_id:
+            held[invoice_id] = held.get(invoice_id, 0) + amount
+    return held
 
 
 def apply(db: Database, *, who: PortalCustomer, invoice_id: str, memo_id: str,

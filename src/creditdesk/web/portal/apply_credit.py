@@ -21,6 +21,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
+from creditdesk.domain.invoice import source_name
+from creditdesk.domain.money import Money
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.access.portal_links import PortalCustomer
 from creditdesk.services.credit_memos import credit, portal_credit
 from creditdesk.services.read_models import preview
@@ -57,11 +60,25 @@ def _attempt(request: Request, db: DB, who: PortalCustomer, invoice_id: str, for
 @router.post("/invoices/{invoice_id}/apply-credit/preview")
 def apply_preview(request: Request, db: DB, who: Customer, invoice_id: str,
                   form: CheckedForm) -> Response:
+    typed = forms.values(form, *FIELDS)
+
     def confirmation(p: preview.Preview) -> Response:
         assert p.invoice is not None and p.memo_before is not None
-        amount = p.credit_memo.applied_amount - p.memo_before.applied_amount
+        assert p.invoice_before is not None
+        sent_to = None
+        if p.credit_memo.read_only:
+            # Y11: synced credit is sent to its system; the figures here stay the system's
+            # until it accepts, so the effect shown is what accepting it will do
+            sent_to = source_name(p.credit_memo.source)
+            amount = Money.parse_positive(typed["amount"], p.credit_memo.currency)
+            after = {"balance": p.invoice_before.balance_due - amount,
+                     "left": p.memo_before.remaining_amount - amount}
+        else:
+            amount = p.credit_memo.applied_amount - p.memo_before.applied_amount
+            after = {"balance": p.invoice.balance_due, "left": p.credit_memo.remaining_amount}
         return templating.render(request, "portal/apply_credit_confirm.html", {
-            "who": who, "credit_visible": True, "p": p, "amount": amount,
+            "who": who, "credit_visible": True, "p": p, "amount": amount, "after": after,
+            "sent_to": sent_to,
             "fields": {"credit_memo_id": p.credit_memo.id, "amount": amount.to_str()},
             "back": _url(invoice_id), "section": "invoices"},
             block=htmx.wanted_block(request, confirm.TARGET))
@@ -75,9 +92,18 @@ def apply_preview(request: Request, db: DB, who: Customer, invoice_id: str,
 def apply(request: Request, db: DB, who: Customer, invoice_id: str,
           form: CheckedForm) -> Response:
     def done(a: credit.Applied) -> Response:
-        templating.flash(request, f"Applied {templating.money(a.application.amount)} of "
-                         f"credit memo {a.credit_memo.number} to invoice {a.invoice.number}. "
-                         f"Balance due now: {templating.money(a.invoice.balance_due)}.")
+        if a.application.write_back is not None:
+            system = source_name(a.application.write_back.system)
+            sync_jobs.wake(request.app.state)
+            templating.flash(request, f"Sent {templating.money(a.application.amount)} of "
+                             f"credit memo {a.credit_memo.number} to {system} for invoice "
+                             f"{a.invoice.number}. Your balance due shows it once {system} "
+                             "has accepted it, usually within a minute.")
+        else:
+            templating.flash(request, f"Applied {templating.money(a.application.amount)} of "
+                             f"credit memo {a.credit_memo.number} to invoice "
+                             f"{a.invoice.number}. Balance due now: "
+                             f"{templating.money(a.invoice.balance_due)}.")
         return RedirectResponse(_url(invoice_id), status_code=303)
 
     return _attempt(request, db, who, invoice_id, form, lambda memo_id, amount: (
