@@ -124,3 +124,44 @@ def test_p5_not_allowed_shows_no_control(new_page, site, tenant, books) -> None:
     expect(page.locator("#invoice-balance")).to_have_text("$1,250.00")
     expect(page.locator("#apply-credit")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("Apply credit"))).to_have_count(0)
+
+
+@pytest.mark.parametrize(("javascript", "viewport"), [(True, PHONE), (False, DESKTOP)],
+                         ids=["js-375", "nojs-desktop"])
+def test_p5_y11_the_customer_applies_xero_credit_written_back_to_xero(
+        new_page, site, tenant, fake_xero, javascript, viewport) -> None:
+    """P5 with Y11 in Chromium: a Xero invoice offers the customer's Xero credit; the effect
+    shown is what Xero's acceptance will do; after Confirm the credit is waiting; once the
+    job has written it to Xero (the runner, elsewhere), the invoice shows Xero's balance."""
+    from creditdesk.db import models
+    from creditdesk.services.customer_accounts import portal_credit_setting
+    from tests.services.test_write_back import Books, allocations, drain
+
+    db, actor = site.db, tenant.actor
+    b = Books(db, actor, fake_xero)
+    with db.read() as session:
+        customer_id = session.get_one(models.CreditMemo, b.memo_id).customer_id
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    portal_credit_setting.set_enabled(db, actor=actor, enabled=True)
+    name = f"portal-apply-xero-credit-{'js' if javascript else 'nojs'}-{viewport['width']}"
+    page = signed_in(new_page, site, tenant, customer_id, viewport, javascript=javascript)
+    page.goto(f"/portal/invoices/{b.invoices[0]}")
+    expect(page.locator("#invoice-balance")).to_have_text("$80.00")
+    page.get_by_label(re.compile("Amount to apply")).fill("30")
+    page.locator("#apply-credit").get_by_role("button", name=re.compile("Apply credit")).click()
+    expect(page.locator("#confirm-card")).to_contain_text("sent to Xero")
+    expect(page.locator("#confirm-balance")).to_have_text("$80.00 → $50.00")
+    fits(page, viewport)
+    screenshot(page, f"{name}-1-confirm")
+    page.locator("#confirm-action").click()
+    expect(page.locator("main .notice")).to_contain_text("Sent $30.00 of credit memo")
+    expect(page.locator("#credit-waiting")).to_contain_text("$30.00")
+    expect(page.locator("#invoice-balance")).to_have_text("$80.00")  # Xero's, until it answers
+    fits(page, viewport)
+    screenshot(page, f"{name}-2-waiting")
+    drain(db, fake_xero)
+    assert len(allocations(fake_xero, b.note)) == 1
+    page.reload()
+    expect(page.locator("#invoice-balance")).to_have_text("$50.00")
+    expect(page.locator("#credit-waiting")).to_have_count(0)
+    screenshot(page, f"{name}-3-applied")
