@@ -252,3 +252,26 @@ def test_a_declined_consent_is_a_problem_and_the_connection_stays_pending(
     again = client.post("/api/v1/integrations", json={"provider": "quickbooks_online",
                                                       "region": "us"}).json()
     assert again["id"] == created["id"]  # continued, not a second pending connection
+
+
+def test_y9_invoice_webhooks_queue_a_targeted_run_that_reads_the_named_invoices(
+        client: TestClient, db: Database, fake_qbo: FakeQbo) -> None:
+    """Y9: QuickBooks Online's Invoice events name invoices; the job reads exactly them (by
+    ``/invoice/{id}``) and the invoice here follows the balance QuickBooks reports."""
+    st = fake_qbo.state
+    invoice = st.add_invoice(REALM, total="100.00")
+    iid, _ = connect(client, fake_qbo)
+    sync_jobs.run_pending(db, fake_qbo.factory())
+    st.update_invoice(REALM, invoice, Balance="40.00")
+    st.requests.clear()
+    body, headers = st.webhook(REALM, [invoice], entity="Invoice")
+    assert client.post("/webhooks/quickbooks", content=body, headers=headers).status_code == 200
+    (queued,) = [r for r in _runs(db) if r.status == "queued"]
+    assert queued.targets == {f"invoice:{invoice}": "changed"}
+    sync_jobs.run_pending(db, fake_qbo.factory())
+    assert [q.split("?")[0].rsplit("/", 2)[1:] for q in st.requests] == [["invoice", invoice]]
+    listed = client.get("/api/v1/invoices", params={"source": "quickbooks_online"}).json()
+    assert [(i["external_id"], i["balance_due"], i["status"]) for i in listed["data"]] == [
+        (invoice, "40.00", "partially_paid")]
+    runs = client.get(f"/api/v1/integrations/{iid}/runs").json()["data"]
+    assert runs[0]["invoices"] == {"created": 0, "updated": 1, "voided": 0}

@@ -160,3 +160,23 @@ def test_y2_creditnote_events_queue_a_targeted_run_of_those_notes(
         "/api/v1/credit-memos", params={"source": "xero"}).json()["data"]}
     assert (by_id[named]["status"], by_id[other]["status"]) == ("applied", "issued")
     assert by_id[named]["lines"][0]["description"] == "Credit"
+
+
+def test_y9_invoice_events_queue_a_targeted_run_of_those_invoices(
+        client: TestClient, db: Database, fake_xero: FakeXero) -> None:
+    """Y9: Xero's INVOICE events (no data: the id only) name invoices; the job reads them."""
+    st = fake_xero.state
+    invoice = st.add_invoice(TENANT, subtotal="90.00")
+    connect(client, fake_xero)
+    sync_jobs.run_pending(db, fake_xero.factory())
+    st.pay_invoice(TENANT, invoice, "90.00")
+    body, headers = st.invoice_webhook(TENANT, [invoice])
+    assert client.post("/webhooks/xero", content=body, headers=headers).status_code == 200
+    with db.read() as s:
+        (queued,) = s.scalars(select(models.SyncRun).where(
+            models.SyncRun.status == "queued")).all()
+        assert queued.targets == {f"invoice:{invoice}": "changed"}
+    sync_jobs.run_pending(db, fake_xero.factory())
+    listed = client.get("/api/v1/invoices", params={"source": "xero"}).json()["data"]
+    assert [(i["external_id"], i["balance_due"], i["status"]) for i in listed] == [
+        (invoice, "0.00", "paid")]
