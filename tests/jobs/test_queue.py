@@ -299,3 +299,47 @@ def test_worker_command_starts_a_procrastinate_worker_on_postgresql(
     assert result.exit_code == 0, result.output
     [(url, runtime, concurrency)] = started
     assert queue.is_postgres(url) and concurrency == 3 and callable(runtime.connector_for)
+
+
+def test_y11_a_write_back_runs_on_procrastinate_after_the_request_commits(
+        pg_db: Database, pg_actor: Actor, fake_xero) -> None:
+    """Y11 on PostgreSQL: the request's wake defers the write-back task (one waiting at a
+    time: its queueing lock); a worker sends the application to Xero and records it."""
+    from creditdesk.services.credit_memos import credit
+    from tests.services.test_write_back import Books, allocations, applications
+
+    b = Books(pg_db, pg_actor, fake_xero)
+    for amount in ("10.00", "15.00"):
+        credit.apply_credit(pg_db, actor=pg_actor, memo_id=b.memo_id,
+                            invoice_id=b.invoices[0], amount=amount)
+        sync_jobs.wake(SimpleNamespace(db=pg_db))
+    waiting = [j for j in jobs(pg_db, queue.WRITE_BACK_TASK) if j["status"] == "todo"]
+    assert len(waiting) == 1  # two requests, one job: it drains every due write-back
+    drain(pg_db, fake_xero.factory(), ["sync"])
+    assert [a.status for a in applications(pg_db, b.memo_id)] == ["applied", "applied"]
+    assert len(allocations(fake_xero, b.note)) == 2
+    assert {j["status"] for j in jobs(pg_db, queue.WRITE_BACK_TASK)} == {"succeeded"}
+
+
+def test_y11_the_in_process_runner_sends_write_backs_on_sqlite(
+        db: Database, actor: Actor, fake_xero) -> None:
+    if not db.is_sqlite:
+        pytest.skip("the in-process runner is the SQLite default")
+    from creditdesk.services.credit_memos import credit
+    from tests.services.test_write_back import Books, allocations, applications
+
+    b = Books(db, actor, fake_xero)
+    runner = sync_jobs.InProcessRunner(db, tick=30.0,
+                                       client_factory=lambda: contextlib.nullcontext(
+                                           fake_xero.client))
+    runner.start()
+    try:
+        credit.apply_credit(db, actor=actor, memo_id=b.memo_id, invoice_id=b.invoices[0],
+                            amount="10.00")
+        sync_jobs.wake(SimpleNamespace(db=db, sync_runner=runner))  # no 30 s wait
+        wait_for(lambda: [a.status for a in applications(db, b.memo_id)] == ["applied"],
+                 timeout=15)
+        assert len(allocations(fake_xero, b.note)) == 1
+    finally:
+        runner.stop()
+        sync_jobs.current_runner = None
