@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from dataclasses import field as dc_field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,11 +33,13 @@ from creditdesk.connectors.base import (
     Reconciliation,
     Record,
     Refused,
+    RemoteApplication,
     RemoteInvoice,
     RemoteMemo,
     Targets,
     Transient,
     Written,
+    exact_minor,
     invoice_key,
     split_targets,
 )
@@ -59,6 +61,10 @@ PAGE_SIZE = 1000  # readByQuery allows 1..1000
 LINE_OBJECT = "ARADJUSTMENTITEM"  # AR adjustment lines; RECORDKEY is the adjustment's RECORDNO
 LINE_FIELDS = ["RECORDNO", "RECORDKEY", "LINE_NO", "ENTRYDESCRIPTION", "AMOUNT", "TRX_AMOUNT"]
 LINE_PAGE_SIZE = 2000  # query allows 1..2000
+# Y14: an AR payment's details; ADJUSTMENTKEY names the credit memo a detail applies
+APPLICATION_OBJECT = "ARPYMTDETAIL"
+APPLICATION_FIELDS = ["RECORDNO", "PAYMENTKEY", "RECORDKEY", "ADJUSTMENTKEY",
+                      "TRX_ADJUSTMENTAMOUNT", "STATE"]
 THROTTLE_HINTS = ("try again later", "rate limit", "too many")  # [S] tap-intacct
 # A hard delete leaves no trace in readByQuery: this often, a run lists every RECORDNO.
 RECONCILE_EVERY = timedelta(hours=24)
@@ -409,32 +415,67 @@ class SageIntacct:
     def _with_lines(self, kind: Kind, records: list[Record]) -> list[Record]:
         """The page's memos or invoices with their lines, read in bulk: ``query`` on the line
         object with RECORDKEY IN (the page's RECORDNOs), offset-paged. ``query`` keeps no
-        result set, so the headers' readByQuery/readMore result stays open."""
+        result set, so the headers' readByQuery/readMore result stays open. Memos also get
+        their applications (``_with_applications``)."""
         heads = {r.external_id: r for r in records if isinstance(r, kind.record_type)}
         if not heads:
             return records
-        rows: dict[str, list[dict[str, str]]] = {k: [] for k in heads}
-        offset = 0
-        while True:
-            data = self._data(self._run(ix.query_in(
-                kind.line_obj, kind.line_fields, "RECORDKEY", sorted(heads, key=_numeric),
-                order_by=["RECORDKEY", "LINE_NO"], page_size=LINE_PAGE_SIZE, offset=offset)))
-            page = list(data)
-            for element in page:
-                fields = _fields(element)
-                if fields.get("RECORDKEY") in rows:
-                    rows[fields["RECORDKEY"]].append(fields)
-            remaining = data.get("numremaining", "0")
-            if not (remaining.isdigit() and int(remaining) > 0) or not page:
-                break
-            offset += len(page)
+        rows = self._rows_in(kind.line_obj, kind.line_fields, "RECORDKEY", list(heads),
+                             ["RECORDKEY", "LINE_NO"])
         out: list[Record] = []
         for record in records:
             if isinstance(record, kind.record_type):
                 lines = sorted(rows[record.external_id], key=lambda f: _numeric(f.get("LINE_NO")))
                 record = kind.with_lines(record, lines)
             out.append(record)
+        return self._with_applications(out) if kind is MEMOS else out
+
+    def _with_applications(self, records: list[Record]) -> list[Record]:
+        """Y14: each memo's credit applied to invoices as Intacct records it — the AR
+        payment details (ARPYMTDETAIL) that apply the adjustment (ADJUSTMENTKEY) to an
+        invoice (RECORDKEY), reversed ones left out — read in bulk like the lines. The
+        record of an application is its AR payment (PAYMENTKEY), as ``write_credit`` names
+        it. [U] that credit applied in Intacct's own screens is recorded the same way."""
+        heads = [r.external_id for r in records if isinstance(r, RemoteMemo) and not r.voided]
+        if not heads:
+            return records
+        rows = self._rows_in(APPLICATION_OBJECT, APPLICATION_FIELDS, "ADJUSTMENTKEY", heads,
+                             ["ADJUSTMENTKEY", "RECORDNO"])
+        out: list[Record] = []
+        for record in records:
+            if isinstance(record, RemoteMemo) and record.external_id in rows:
+                try:
+                    applied = tuple(
+                        RemoteApplication(f["PAYMENTKEY"], f["RECORDKEY"], exact_minor(
+                            f.get("TRX_ADJUSTMENTAMOUNT"), record.currency, "amount applied"))
+                        for f in rows[record.external_id]
+                        if f.get("STATE", "").lower() not in ("reversed", "reversal", "voided")
+                        and f.get("PAYMENTKEY") and f.get("RECORDKEY"))
+                except ValueError:
+                    applied = None  # nothing reconciled from a partial picture
+                record = replace(record, applications=applied)
+            out.append(record)
         return out
+
+    def _rows_in(self, obj: str, fields: list[str], key_field: str, keys: list[str],
+                 order_by: list[str]) -> dict[str, list[dict[str, str]]]:
+        """Rows of ``obj`` whose ``key_field`` is one of ``keys``, by key (every key
+        present, maybe with none): ``query`` … IN, offset-paged."""
+        rows: dict[str, list[dict[str, str]]] = {k: [] for k in keys}
+        offset = 0
+        while True:
+            data = self._data(self._run(ix.query_in(
+                obj, fields, key_field, sorted(keys, key=_numeric), order_by=order_by,
+                page_size=LINE_PAGE_SIZE, offset=offset)))
+            page = list(data)
+            for element in page:
+                found = _fields(element)
+                if found.get(key_field) in rows:
+                    rows[found[key_field]].append(found)
+            remaining = data.get("numremaining", "0")
+            if not (remaining.isdigit() and int(remaining) > 0) or not page:
+                return rows
+            offset += len(page)
 
     # write-back (Y11-Y13): see intacct_writes ---------------------------------------------
     def write_credit(self, write: CreditWrite) -> Written:
