@@ -30,15 +30,28 @@ from tests.api.conftest import API, ok
 
 SYSTEMS = {"quickbooks-online": "quickbooks_online", "xero": "xero",
            "sage-intacct": "sage_intacct"}
+# The write as the fake's terminal logs it (the README points the reader there).
+LOGGED_WRITE = {"quickbooks_online": '"POST /v3/company/9130355/payment?requestid=',
+                "xero": '"PUT /api.xro/2.0/CreditNotes/', "sage_intacct": '"POST /ia/xml/'}
 
 
 @dataclass
 class RunningFake:
-    """A ``creditdesk fake …`` process: what it printed before serving, then its log."""
+    """A ``creditdesk fake …`` process: what it printed before serving, then its log (both
+    streams, as its terminal shows them)."""
 
     proc: subprocess.Popen[str]
     printed: dict[str, str]  # the KEY=value pairs of its instructions
     log: list[str] = field(default_factory=list)
+
+    def logged(self, text: str, wait: float = 5.0) -> bool:
+        """Whether a line with ``text`` was logged (read by a thread: give it a moment)."""
+        deadline = time.monotonic() + wait
+        while not any(text in line for line in self.log):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
 
 def _free_port() -> int:
@@ -51,19 +64,19 @@ def _free_port() -> int:
 def running(name: str, *args: str) -> Iterator[RunningFake]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "creditdesk.cli", "fake", name, "--port",
-                             str(port), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
+                             str(port), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # as in one terminal
+    assert proc.stdout is not None
     fake = RunningFake(proc, {})
     try:
-        for line in proc.stderr:  # the instructions come before uvicorn starts
+        for line in proc.stdout:  # the instructions come before uvicorn starts
             fake.log.append(line)
             if line.startswith("  "):
                 fake.printed.update(pair.split("=", 1) for pair in line.split()
                                     if "=" in pair)
             if "Uvicorn running" in line or "Application startup complete" in line:
                 break
-        threading.Thread(target=lambda: fake.log.extend(proc.stderr or ()),
+        threading.Thread(target=lambda: fake.log.extend(proc.stdout or ()),
                          daemon=True).start()
         deadline = time.monotonic() + 30
         while True:
@@ -138,6 +151,7 @@ def test_a_cli_fake_serves_invoices_and_keeps_credit_written_back(
             runs = s.execute(select(models.SyncRun.trigger, models.SyncRun.status)
                              .order_by(models.SyncRun.queued_at)).all()
         assert [tuple(r) for r in runs][-1] == ("write_back", "succeeded")
+        assert fake.logged(LOGGED_WRITE[system]), "".join(fake.log)
         # the read-back landed the fake's figures: it kept the credit
         assert ok(client.get(f"{API}/invoices/{invoice.id}"))["balance_due"] == "370.00"
         assert ok(client.get(f"{API}/credit-memos/{memo.id}"))["remaining_amount"] == "20.00"
