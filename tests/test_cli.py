@@ -173,7 +173,7 @@ def test_serve_demo_twice_loads_once_and_never_syncs_the_demo_books(sqlite_url: 
         db.dispose()
         assert sorted(runs) == [("demo", "succeeded")] * 2
         assert conns == [("disconnected", None)] * 2
-    assert counts[0] == counts[1] == (1, 25, 128, 47, 2, 2)
+    assert counts[0] == counts[1] == (1, 25, 133, 47, 2, 2)
     assert keys[0] != keys[1]
 
 
@@ -195,4 +195,8 @@ def test_a_fake_without_the_dev_tools_says_what_to_install(fake: str) -> None:
 def test_the_fakes_are_there_with_the_dev_tools() -> None:
     result = CliRunner().invoke(cli.app, ["fake", "xero", "--help"])
     assert result.exit_code == 0, result.output
-    assert "Credit notes to start with" in result.output
+    assert "Credit notes (credit memos) to start with" in result.output
+    for command in ("quickbooks-online", "xero", "sage-intacct"):  # the same options in each
+        result = CliRunner().invoke(cli.app, ["fake", command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "--memos" in result.output and "--invoices" in result.output

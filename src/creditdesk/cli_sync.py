@@ -78,47 +78,6 @@ def worker(
             db.dispose()
 
 
-def fake_quickbooks_online(
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
-    memos: Annotated[int, typer.Option(help="Credit memos to start with")] = 12,
-    country: Annotated[str, typer.Option(help="The company's country (US, CA, GB…)")] = "US",
-) -> None:
-    """Serve a fake QuickBooks Online company on localhost and print how to point at it."""
-    import uvicorn
-
-    from creditdesk_devtools.fakes.qbo import create_app
-    from creditdesk_devtools.fakes.qbo_state import FakeQboState
-
-    state = FakeQboState()
-    state.add_company("9130355", "Harbor Books (fake)", country)
-    for n in range(memos):
-        total = 50 + 25 * n
-        remaining = (total, total // 2, 0)[n % 3]
-        state.add_memo("9130355", total=f"{total}.00", remaining=f"{remaining}.00",
-                       customer_id=str(58 + n % 4), customer_name=f"Customer {58 + n % 4}")
-    base = f"http://127.0.0.1:{port}"
-    typer.echo(
-        "Fake QuickBooks Online ready. Start CreditDesk with:\n"
-        f"  export CREDITDESK_QBO_API_BASE={base}/v3 CREDITDESK_QBO_AUTH_URL={base}/connect/oauth2"
-        f" CREDITDESK_QBO_TOKEN_URL={base}/oauth2/v1/tokens/bearer"
-        f" CREDITDESK_QBO_CLIENT_ID={state.client_id}"
-        f" CREDITDESK_QBO_CLIENT_SECRET={state.client_secret}"
-        f" CREDITDESK_QBO_WEBHOOK_VERIFIER={state.verifier}\n", err=True)
-    uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="info")
-
-
-def fake_xero(
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8766,
-    notes: Annotated[int, typer.Option(help="Credit notes to start with")] = 12,
-    country: Annotated[str, typer.Option(help="The organisation's country (US, GB, NZ…)")] = "US",
-    minute_limit: Annotated[int, typer.Option(help="Calls per minute before 429 (0: none)")] = 60,
-) -> None:
-    """Serve a fake Xero organisation on localhost and print how to point at it."""
-    from creditdesk_devtools.fakes import xero_cli
-
-    xero_cli.serve(port, notes, country, minute_limit or None)
-
-
 FAKES = ("quickbooks-online", "xero", "sage-intacct", "web-connector")
 
 
@@ -143,7 +102,9 @@ def devtools_missing(name: str):
 
 if devtools_installed():
     from creditdesk_devtools.fakes.intacct_cli import fake_sage_intacct
+    from creditdesk_devtools.fakes.qbo_cli import fake_quickbooks_online
     from creditdesk_devtools.fakes.qbwc_cli import web_connector as fake_web_connector
+    from creditdesk_devtools.fakes.xero_cli import fake_xero
 
     fake_app.command("quickbooks-online")(fake_quickbooks_online)
     fake_app.command("xero")(fake_xero)

@@ -3,8 +3,9 @@ Suggestions page shows one open suggestion of each reason, a memo applied to inv
 and a customer portal with an overdue invoice paid in part and credited, explained; memos
 synced from QuickBooks Online and Xero with their source badges and their credit used
 at the source, a customer with records in three places and a likely copy, and the two
-disconnected connections with their run; and every page of the demo, crawled, fits a
-375 px phone. Screenshots in
+disconnected connections with their run; synced invoices and synced credit written back
+(applied, pending, refused with Retry and Cancel); and every page of the demo, crawled,
+fits a 375 px phone. Screenshots in
 tests/browser/screenshots/ (demo-*.png and phone/demo-*.png)."""
 
 from __future__ import annotations
@@ -170,14 +171,59 @@ def test_the_demo_shows_synced_books_at_first_sight(new_page, site, northwind) -
     page.goto("/dashboard/integrations")
     cards = page.locator("section.integration")
     expect(cards).to_have_count(2)
-    for name, n in (("QuickBooks Online", 4), ("Xero", 3)):
+    for name, fetched, n, invs in (("QuickBooks Online", 7, 4, 3), ("Xero", 5, 3, 2)):
         card = cards.filter(has=page.get_by_role("heading", name=f"{name}: {demo_sync.COMPANY}"))
         expect(card.locator(".integration-status")).to_have_text("disconnected")
         expect(card.locator(".sync-summary")).to_contain_text(
-            f"{n} fetched; {n} memos created, 0 updated, 0 voided")
+            f"{fetched} fetched; {n} memos created, 0 updated, 0 voided; {invs} invoices "
+            "created")
         expect(card).to_contain_text("Disconnected: syncing has stopped")
         expect(card.get_by_role("button", name="Sync now")).to_have_count(0)
     screenshot(page, "demo-integrations-desktop")
+
+
+def _invoice_numbered(site, actor: Actor, number: str) -> str:
+    return next(i.id for i in invoices.list_invoices(site.db, actor=actor, limit=200).data
+                if i.number == number)
+
+
+def test_the_demo_shows_synced_invoices_and_write_backs_at_first_sight(
+        new_page, site, northwind) -> None:
+    """Y9 and Y11-Y13 with nothing to set up: a synced invoice with its badge and the
+    system's balance; on the memo pages, credit applied here and written back (applied),
+    one sent and waiting for Xero, one refused in QuickBooks' words with Retry and
+    Cancel."""
+    info, actor = northwind
+    page = new_page()
+    sign_in_demo(page, info)
+    page.goto("/dashboard/invoices")
+    rows = page.locator("#invoice-table tbody tr")
+    for badge in ("QuickBooks Online", "Xero"):
+        expect(rows.locator("span.badge", has_text=badge).first).to_be_visible()
+    page.goto(f"/dashboard/invoices/{_invoice_numbered(site, actor, '1187')}")
+    expect(page.locator("#invoice-source")).to_have_text("From QuickBooks Online")
+    expect(page.locator("#invoice-balance")).to_have_text("$1,096.00")
+    screenshot(page, "demo-synced-invoice-desktop")
+
+    page.goto(f"/dashboard/credit-memos/{_memo_numbered(site, actor, '1042')}")
+    row = page.locator("#applications-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("1187")
+    expect(row).to_contain_text("Applied (")
+    expect(row.get_by_role("button", name="Remove credit from 1187 in QuickBooks Online")
+           ).to_be_visible()
+    screenshot(page, "demo-write-back-applied-desktop")
+    page.goto(f"/dashboard/credit-memos/{_memo_numbered(site, actor, '1044')}")
+    row = page.locator("#applications-table tbody tr.write-back-failed")
+    expect(row.locator(".write-back-error")).to_have_text(
+        "QuickBooks Online refused to apply the credit: The account period has closed.")
+    expect(row.get_by_role("button", name="Send 1190 to QuickBooks Online again")).to_be_visible()
+    expect(row.get_by_role("button", name="Cancel the write-back to 1190")).to_be_visible()
+    screenshot(page, "demo-write-back-refused-desktop")
+    page.goto(f"/dashboard/credit-memos/{_memo_numbered(site, actor, 'CN-0214')}")
+    expect(page.locator("#applications-table tbody tr.write-back-pending")).to_contain_text(
+        "Sent — waiting for Xero")
+    screenshot(page, "demo-write-back-pending-desktop")
 
 
 def test_every_demo_page_fits_a_phone(new_page, site, northwind) -> None:
@@ -190,8 +236,10 @@ def test_every_demo_page_fits_a_phone(new_page, site, northwind) -> None:
     # and the crawl visits only a few memo pages.
     crawl(page, site.url, "/dashboard/credit-memos?status=draft", ("/dashboard",),
           REQUIRED_DASHBOARD, problems, "demo")
-    synced = [f"/dashboard/credit-memos/{_memo_numbered(site, actor, n)}"
-              for n in ("1041", "CN-0207")]
+    synced = [*(f"/dashboard/credit-memos/{_memo_numbered(site, actor, n)}"
+                for n in ("1041", "CN-0207", "1042", "1044", "CN-0214")),
+              *(f"/dashboard/invoices/{_invoice_numbered(site, actor, n)}"
+                for n in ("1187", "1190", "INV-0418"))]
     linked = _customer_named(site, actor, demo_sync.LINKED[0], synced=True)
     copied = _customer_named(site, actor, demo_sync.COPY[0], synced=False)
     for url in [*synced, f"/dashboard/customers/{linked}", f"/dashboard/customers/{copied}"]:

@@ -20,7 +20,7 @@ from creditdesk.domain.memo import CREDIT_STATUSES, MemoStatus, Reason
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.access import partners
 from creditdesk.services.accounting import ledger
-from creditdesk.services.books import integrations, sync
+from creditdesk.services.books import integrations, sync, write_back
 from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.customer_accounts import customer_sources, customers, visibility
@@ -61,7 +61,8 @@ def test_demo_covers_every_status_reason_and_shape(db: Database) -> None:
     assert {c.currency for c in custs} == set(CURRENCIES)
 
     invs = _all_invoices(db, actor)
-    assert len(invs) == demo.INVOICES + 28  # 9 monthly invoices per story customer, + a copy
+    # 9 monthly invoices per story customer, + a copy; 5 synced (3 QuickBooks, 2 Xero)
+    assert len(invs) == demo.INVOICES + 28 + 5
     assert {i.status for i in invs} == {s.value for s in InvoiceStatus}
     assert any(i.payments for i in invs)
     assert any(i.payments and i.credits_applied and i.status == "paid" for i in invs)
@@ -98,6 +99,8 @@ def test_demo_invariants_hold(db: Database) -> None:
             assert m.applied_amount + m.remaining_amount == m.total
     for i in invs:  # I4
         assert i.total - i.amount_paid - i.credit_applied == i.balance_due
+        if i.read_only:  # synced: paid is the system's total less balance due (Invoice model)
+            continue
         assert sum(p.amount.minor for p in i.payments) == i.amount_paid.minor
         assert sum(c.amount.minor for c in i.credits_applied) == i.credit_applied.minor
     native = [m for m in ms if m.source == "native"]  # synced memos post nothing here (Y3)
@@ -105,8 +108,9 @@ def test_demo_invariants_hold(db: Database) -> None:
         tb = ledger.trial_balance(db, actor=actor, currency=cur)
         assert tb.total_debit == tb.total_credit and tb.total_debit.minor > 0  # J1
         ar = next(a for a in tb.accounts if a.code == "1100").balance.minor
-        due = sum(i.balance_due.minor for i in invs
-                  if i.currency == cur and i.status not in ("draft", "void"))
+        due = sum(i.balance_due.minor for i in invs  # synced invoices post nothing (Y9)
+                  if i.currency == cur and i.status not in ("draft", "void")
+                  and not i.read_only)
         credit_left = sum(m.remaining_amount.minor for m in native
                           if m.currency == cur and m.status in CREDIT_STATUSES)
         assert ar == due - credit_left  # J2
@@ -223,7 +227,8 @@ def test_demo_has_memos_synced_from_quickbooks_and_xero(db: Database) -> None:
     qbo = {n: m for n, m in by_number.items() if m.source == "quickbooks_online"}
     xero = {n: m for n, m in by_number.items() if m.source == "xero"}
     assert {n: m.status for n, m in qbo.items()} == {
-        "1041": "partially_applied", "1042": "issued", "1043": "applied", "1044": "issued"}
+        "1041": "partially_applied", "1042": "partially_applied", "1043": "applied",
+        "1044": "issued"}
     assert {n: m.status for n, m in xero.items()} == {
         "CN-0207": "applied", "CN-0211": "void", "CN-0214": "issued"}
     for m in [*qbo.values(), *xero.values()]:
@@ -237,8 +242,8 @@ def test_demo_has_memos_synced_from_quickbooks_and_xero(db: Database) -> None:
     assert (str(used.applied_to_invoices), str(used.refunded_amount)) == ("$164.00", "$100.00")
     void = xero["CN-0211"]
     assert void.void_reason == "Voided in Xero" and void.remaining_amount.minor == 0
-    for m in [*qbo.values(), *xero.values()]:  # applications are the system's: none here
-        assert not credit.list_applications(db, actor=actor, memo_id=m.id)
+    for number in ("1041", "1043", "CN-0211"):  # used at the source: no application here
+        assert not credit.list_applications(db, actor=actor, memo_id=by_number[number].id)
 
 
 def test_demo_has_one_customer_in_three_places_and_a_likely_copy(db: Database) -> None:
@@ -275,13 +280,13 @@ def test_demo_connections_are_disconnected_with_one_run_and_never_sync(db: Datab
     actor = _actor(db, demo.load(db))
     conns = {i.provider: i for i in integrations.list_integrations(db, actor=actor).data}
     assert set(conns) == {"quickbooks_online", "xero"}
-    expected = {"quickbooks_online": 4, "xero": 3}
+    expected = {"quickbooks_online": (7, 4), "xero": (5, 3)}  # (fetched, memos created)
     for provider, i in conns.items():
         assert i.status == "disconnected" and i.next_sync_at is None and i.last_error is None
         assert i.last_synced_at is not None and i.company_name == demo_sync.COMPANY
         runs = integrations.list_runs(db, actor=actor, integration_id=i.id).data
         assert [(r.trigger, r.status, r.fetched, r.created, r.errors) for r in runs] == [
-            ("demo", "succeeded", expected[provider], expected[provider], [])]
+            ("demo", "succeeded", *expected[provider], [])]
     with db.read() as s:
         stored = s.scalars(select(models.Integration.credentials_encrypted).where(
             models.Integration.partner_id == actor.partner_id)).all()
@@ -294,3 +299,55 @@ def test_demo_connections_are_disconnected_with_one_run_and_never_sync(db: Datab
         raise AssertionError(f"the demo's {snap.provider} connection was synced")
 
     assert sync_jobs.run_pending(db, never) == []
+
+
+def _synced_invoices(db: Database, actor: Actor) -> dict[str, views.InvoiceView]:
+    return {i.number: i for i in _all_invoices(db, actor) if i.source != "native"}
+
+
+def test_demo_shows_synced_invoices_and_each_write_back_state_at_first_sight(
+        db: Database, monkeypatch) -> None:
+    """Y9 and Y11-Y13 with nothing to set up: synced invoices with the system's balances;
+    credit applied here and written back (applied, the Payment's id kept, the figures
+    moved), one pending (sent, no answer yet: not due again for a day) and one refused in
+    QuickBooks' words with nothing moved. No job ever reaches a system for them: a retry of
+    the refused one, or the pending one's next attempt, is refused in words (disconnected)."""
+    actor = _actor(db, demo.load(db))
+    synced = _synced_invoices(db, actor)
+    assert {n: (i.source, i.read_only, i.balance_due.to_str()) for n, i in synced.items()} == {
+        "1179": ("quickbooks_online", True, "360.00"),
+        "1187": ("quickbooks_online", True, "1096.00"),  # 1296.00 less the credit written
+        "1190": ("quickbooks_online", True, "870.00"),
+        "INV-0409": ("xero", True, "1156.00"), "INV-0418": ("xero", True, "420.00")}
+    by_number = _memo_by_number(db, actor)
+
+    def only_application(number: str) -> views.ApplicationView:
+        [app] = credit.list_applications(db, actor=actor, memo_id=by_number[number].id)
+        return app
+
+    written, refused, waiting = (only_application(n) for n in ("1042", "1044", "CN-0214"))
+    assert (written.status, written.origin, written.amount.to_str(), written.invoice_id) == (
+        "applied", "user", "200.00", synced["1187"].id)
+    assert written.write_back == views.WriteBackView("quickbooks_online",
+                                                     demo_sync.PAYMENT_ID, None)
+    assert by_number["1042"].remaining_amount.to_str() == "250.00"
+    assert (refused.status, refused.invoice_id) == ("failed", synced["1190"].id)
+    assert refused.write_back is not None and refused.write_back.error == (
+        "QuickBooks Online refused to apply the credit: The account period has closed.")
+    assert by_number["1044"].remaining_amount.to_str() == "507.50"  # nothing moved
+    assert (waiting.status, waiting.invoice_id) == ("pending", synced["INV-0418"].id)
+    assert by_number["CN-0214"].remaining_amount.to_str() == "95.00"  # Xero hasn't answered
+
+    def never(snap, save):
+        raise AssertionError(f"the demo's {snap.provider} connection was reached")
+
+    assert write_back.run_due(db, never) == []  # the pending one waits its back-off
+    credit.retry_write_back(db, actor=actor, memo_id=by_number["1044"].id,
+                            application_id=refused.id)
+    assert write_back.run_due(db, never) == [refused.id]
+    assert only_application("1044").write_back.error.startswith(
+        "QuickBooks Online is not connected")
+    later = clock.now() + demo_sync.UNANSWERED_WAIT + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert write_back.run_due(db, never) == [waiting.id]
+    assert only_application("CN-0214").status == "failed"

@@ -1,32 +1,45 @@
 """The demo's synced books: a QuickBooks Online company and a Xero organisation, each
-synced once and then disconnected, so a newcomer sees synced memos with their source
-badges, credit used at the source ("Applied in QuickBooks Online: $150.00", a refund in
-Xero), one customer with records in three places, and a likely copy to merge (Y3-Y5, Y8,
-Y10).
+synced once and then disconnected, so a newcomer sees synced memos and invoices with their
+source badges and the system's balances, credit used at the source ("Applied in QuickBooks
+Online: $150.00", a refund in Xero), one customer with records in three places, a likely
+copy to merge (Y3-Y5, Y8-Y10), and synced credit applied here and written back: applied,
+pending and refused (Y11-Y13).
 
-Nothing is written by hand that a sync writes: the memos are their system's own JSON
-(a QuickBooks ``CreditMemo``, a Xero ``CreditNote``), read by the connector's parser and
-landed by the sync engine (``sync.land_page``) in a run that ``sync.finish`` records, as
-the Web Connector's conversation does (``services.qbwc``). Only the connection itself is
-made here — there is no provider to sign in to — and it is then disconnected through
-``integrations.disconnect``, the way an admin does: no credentials are kept and nothing is
-scheduled, so no runner ever tries to reach QuickBooks or Xero for it.
+Nothing is written by hand that a sync writes: the memos and invoices are their system's
+own JSON (QuickBooks ``CreditMemo`` and ``Invoice``, Xero ``CreditNote`` and ``Invoice``),
+read by the connector's parsers and landed by the sync engine (``sync.land_page``) in a run
+that ``sync.finish`` records, as the Web Connector's conversation does
+(``services.qbwc``). Only the connection itself is made here — there is no provider to sign
+in to — and it is then disconnected through ``integrations.disconnect``, the way an admin
+does: no credentials are kept and nothing is scheduled, so no runner ever tries to reach
+QuickBooks or Xero for it.
+
+The write-backs are applied here through ``credit.apply_credit`` (pending, as a person's
+would be) and then answered with the write-back job's own steps (``write_back.claim``,
+``mark_sent``, then ``record_written`` / ``record_refused`` / ``record_unanswered``) with
+the answers the systems give: a Payment made, a refusal in QuickBooks' words, no answer.
+They are answered after the disconnect, so no read-back sync is queued for a connection
+that can't run it. The unanswered one waits ``UNANSWERED_WAIT`` for its next attempt; when
+that comes the job finds Xero disconnected and marks it failed, saying so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from creditdesk.connectors import base, xero_records
+from sqlalchemy import select
+
+from creditdesk.connectors import base, xero_invoices, xero_records
 from creditdesk.connectors import quickbooks_online as qbo
+from creditdesk.connectors import quickbooks_online_records as qbo_records
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.services.books import integrations, sync
+from creditdesk.services.books import integrations, sync, write_back
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.credit_memos import credit
 
 COMPANY = "Northwind IT Services (demo)"  # the partner's own books in each system
 TRIGGER = "demo"  # what the run table says started the one run
@@ -42,19 +55,42 @@ XERO_ONLY = ("Fourth Coffee", "accounts@fourthcoffee.com")
 
 XERO_CONTACTS = {LINKED[0]: "3f9c8a52-6c1d-4b7e-9a0f-2d5e7b1c4a10",
                  XERO_ONLY[0]: "b7e2d4f1-0a3c-4e59-8d26-91c5f3a7e284"}
+XERO_INVOICES = {"INV-0409": "0c7d5e21-4b8a-4f36-9e12-6a3b8d9f0e47",
+                 "INV-0418": "9a41f6c3-2d7e-4b05-8c19-e5f3a2b7d608"}
+
+# The write-backs (Y11-Y13): QuickBooks memo 1042's credit applied here to invoice 1187 and
+# written back (a Payment made); memo 1044's to invoice 1190, refused by QuickBooks in its
+# words; Xero CN-0214's to INV-0418, sent and not answered yet.
+WRITTEN = ("quickbooks_online", "151", "162", "200.00")  # invoice 1187
+REFUSED = ("quickbooks_online", "158", "166", "300.00")  # invoice 1190
+UNANSWERED = ("xero", "e90b4c37-8a25-4d6f-b1e8-0f4a2c9d7b63", XERO_INVOICES["INV-0418"], "95.00")
+PAYMENT_ID = "1203"  # the $0 Payment QuickBooks made for the written one
+# QuickBooks' Fault for a Payment dated in a closed period (as the fake QuickBooks Online
+# answers it, fakes/qbo_payments.py; the exact words are not confirmed, research §QBO 3).
+CLOSED_PERIOD = {"Fault": {"Error": [{"Message": "Account Period Closed",
+                                      "Detail": "The account period has closed.",
+                                      "code": "6210", "element": ""}],
+                           "type": "ValidationFault"}}
+UNANSWERED_WAIT = timedelta(days=1)  # the job's back-off before the next attempt
 
 
 def load(db: Database, actor: Actor, today: date) -> None:
-    """Both systems' memos, each landed in one recorded run, then disconnected."""
-    _sync_once(db, actor, "quickbooks_online", _quickbooks_memos(today),
-               lambda raw: qbo.parse_memo(raw, "USD"))
-    _sync_once(db, actor, "xero", _xero_notes(today), xero_records.parse_credit_note)
+    """Both systems' invoices and memos (as their APIs return them, read by the connector's
+    parsers), each landed in one recorded run, then disconnected; then synced credit applied
+    here and answered (``_write_backs``)."""
+    _sync_once(db, actor, "quickbooks_online", [
+        *(qbo_records.parse_invoice(raw, "USD") for raw in _quickbooks_invoices(today)),
+        *(qbo.parse_memo(raw, "USD") for raw in _quickbooks_memos(today))])
+    _sync_once(db, actor, "xero", [
+        *map(xero_invoices.parse_invoice, _xero_invoices(today)),
+        *map(xero_records.parse_credit_note, _xero_notes(today))])
+    _write_backs(db, actor)
 
 
-def _sync_once(db: Database, actor: Actor, provider: str, raw: list[dict[str, Any]],
-               parse: Callable[[dict[str, Any]], base.Record | None]) -> None:
+def _sync_once(db: Database, actor: Actor, provider: str,
+               parsed: list[base.Record | None]) -> None:
     integration_id, run_id = _connect(db, actor, provider)
-    records = [r for r in map(parse, raw) if r is not None]
+    records = [r for r in parsed if r is not None]
     snap = sync.snapshot(db, integration_id)
     with db.write() as session:  # one page; no cursor, as nothing will resume from it
         sync.land_page(session, run_id, snap, base.Batch(records, None))
@@ -125,6 +161,31 @@ def _quickbooks_memos(today: date) -> list[dict[str, Any]]:
     ]
 
 
+def _qbo_invoice(ext: str, number: str, on: date, customer: tuple[str, str], customer_id: str,
+                 balance: str, lines: list[dict[str, Any]], tax: str = "0") -> dict[str, Any]:
+    """An Invoice: ``TotalAmt`` is the lines plus tax, ``Balance`` what is still owed."""
+    subtotal = sum(li["Amount"] for li in lines)
+    return {"Id": ext, "DocNumber": number, "TxnDate": on.isoformat(),
+            "DueDate": (on + timedelta(days=30)).isoformat(), "CurrencyRef": {"value": "USD"},
+            "CustomerRef": {"value": customer_id, "name": customer[0]},
+            "BillEmail": {"Address": customer[1]}, "TotalAmt": subtotal + Decimal(tax),
+            "Balance": Decimal(balance), "TxnTaxDetail": {"TotalTax": Decimal(tax)},
+            "Line": [*lines, {"DetailType": "SubTotalLineDetail", "Amount": subtotal}]}
+
+
+def _quickbooks_invoices(today: date) -> list[dict[str, Any]]:
+    """The linked business: one overdue and paid in part in QuickBooks, one open (credit
+    written back to it); the copy: one open (its write-back refused)."""
+    return [
+        _qbo_invoice("139", "1179", today - timedelta(days=52), LINKED, "58", "360.00", [
+            _qbo_line("Firewall appliance support (quarterly)", "1", "860.00")]),
+        _qbo_invoice("162", "1187", today - timedelta(days=21), LINKED, "58", "1296.00", [
+            _qbo_line("Managed IT services, per user (monthly)", "25", "48.00")], tax="96.00"),
+        _qbo_invoice("166", "1190", today - timedelta(days=12), COPY, "61", "870.00", [
+            _qbo_line("On-site support (hours)", "6", "145.00")]),
+    ]
+
+
 # --- Xero: CreditNote objects as its API returns them ----------------------------------------
 
 def _xero_note(ext: str, number: str, on: date, customer: tuple[str, str], status: str,
@@ -162,4 +223,69 @@ def _xero_notes(today: date) -> list[dict[str, Any]]:
     ]
 
 
-M365_UNUSED = "Microsoft 365 Business Premium, per user (monthly): unused licences"
+M365_SEATS = "Microsoft 365 Business Premium, per user (monthly)"
+M365_UNUSED = f"{M365_SEATS}: unused licences"
+
+
+def _xero_invoice(number: str, on: date, customer: tuple[str, str], due: str,
+                  lines: list[tuple[str, str, str]], *, credited: str = "0") -> dict[str, Any]:
+    """An ACCREC Invoice: ``AmountDue`` is what is still owed after payments and credit."""
+    items = [{"Description": d, "Quantity": Decimal(q), "UnitAmount": Decimal(p),
+              "LineAmount": _amount(q, p)} for d, q, p in lines]
+    total = sum((_amount(q, p) for _, q, p in lines), Decimal(0))
+    return {"InvoiceID": XERO_INVOICES[number], "InvoiceNumber": number, "Type": "ACCREC",
+            "Status": "AUTHORISED", "Date": f"{on.isoformat()}T00:00:00",
+            "DueDate": f"{(on + timedelta(days=30)).isoformat()}T00:00:00",
+            "CurrencyCode": "USD", "Contact": {"ContactID": XERO_CONTACTS[customer[0]],
+                                               "Name": customer[0],
+                                               "EmailAddress": customer[1]},
+            "LineItems": items, "SubTotal": total, "TotalTax": Decimal(0), "Total": total,
+            "AmountDue": Decimal(due), "AmountCredited": Decimal(credited),
+            "AmountPaid": total - Decimal(due) - Decimal(credited)}
+
+
+def _xero_invoices(today: date) -> list[dict[str, Any]]:
+    """The linked business: one credited in Xero in part (CN-0207's allocation); the
+    Xero-only business: an open one (credit sent to Xero, no answer yet)."""
+    return [
+        _xero_invoice("INV-0409", today - timedelta(days=33), LINKED, "1156.00",
+                      [(M365_SEATS, "60", "22.00")], credited="164.00"),
+        _xero_invoice("INV-0418", today - timedelta(days=9), XERO_ONLY, "420.00",
+                      [("Laptop setup and imaging", "3", "140.00")]),
+    ]
+
+
+# --- synced credit applied here, written back (Y11-Y13) ---------------------------------
+
+def _write_backs(db: Database, actor: Actor) -> None:
+    """Three applications made as a person makes them (pending), each then answered with
+    the job's own recording steps: one written (QuickBooks made its Payment), one refused
+    in QuickBooks' words, one sent and not answered yet."""
+    due = _sent(db, actor, *WRITTEN)
+    write_back.record_written(db, due, base.Written(PAYMENT_ID))
+    due = _sent(db, actor, *REFUSED)
+    write_back.record_refused(db, due, f"{qbo.NAME} refused to apply the credit: "
+                                       f"{qbo_records.fault_words(CLOSED_PERIOD)}")
+    due = _sent(db, actor, *UNANSWERED)
+    write_back.record_unanswered(db, due, "HTTP 503",
+                                 retry_base_seconds=UNANSWERED_WAIT.total_seconds())
+
+
+def _sent(db: Database, actor: Actor, system: str, memo_ext: str, invoice_ext: str,
+          amount: str) -> write_back.Due:
+    """Apply the synced memo's credit to the synced invoice (pending), then claim the
+    write-back and mark it sent, as the job does before its request leaves."""
+    with db.read() as session:
+        memo_id = session.scalars(select(models.CreditMemo.id).where(
+            models.CreditMemo.partner_id == actor.partner_id,
+            models.CreditMemo.source == system,
+            models.CreditMemo.external_id == memo_ext)).one()
+        invoice_id = session.scalars(select(models.Invoice.id).where(
+            models.Invoice.partner_id == actor.partner_id, models.Invoice.source == system,
+            models.Invoice.external_id == invoice_ext)).one()
+    applied = credit.apply_credit(db, actor=actor, memo_id=memo_id, invoice_id=invoice_id,
+                                  amount=amount)
+    due = write_back.claim(db, applied.application.id)
+    assert due is not None  # just requested, due now, nobody else has it
+    write_back.mark_sent(db, due.application_id)
+    return due
