@@ -258,7 +258,9 @@ def test_synced_memo_is_read_only_naming_its_source(admin, db, actor) -> None:
                   .values(source="xero", external_id="X-1"))
     page = admin.get(f"/dashboard/credit-memos/{mid}").text
     assert "Synced from Xero" in page and "read-only" in page
-    assert 'id="void-memo"' not in page and "Apply to invoice" not in page
+    assert 'id="void-memo"' not in page
+    # Y11: its credit may be applied — to its own system's invoices, written back there
+    assert 'id="write-back-hint"' in page and 'id="apply-candidates"' not in page
     r = admin.post(f"/dashboard/credit-memos/{mid}/void", {"reason": "x"})
     assert r.status_code == 409 and "change it in Xero" in r.text
 

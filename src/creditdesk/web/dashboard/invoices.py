@@ -8,8 +8,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.domain.invoice import source_name
-from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.credit_memos import credit
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import pages, preview
@@ -17,7 +15,7 @@ from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
-from creditdesk.web.dashboard import confirm
+from creditdesk.web.dashboard import confirm, credit_notices
 from creditdesk.web.dashboard import memos as memo_routes
 
 router = APIRouter()
@@ -74,14 +72,7 @@ def remove_credit(request: Request, db: DB, actor: User, invoice_id: str, memo_i
                                          invoice_id=invoice_id)
     except errors.DomainError as exc:
         return invoice_page(request, db, actor, invoice_id, refusal=forms.refusal("remove", exc))
-    if done.written_back_to is not None:
-        sync_jobs.wake(request.app.state)
-        templating.flash(request, f"Asked {source_name(done.written_back_to)} to remove the "
-                         f"credit of {done.credit_memo_number} from invoice "
-                         f"{done.invoice_number}.")
-    else:
-        templating.flash(request, f"Removed the credit of {done.credit_memo_number} from "
-                         f"invoice {done.invoice_number}.")
+    templating.flash(request, credit_notices.removed(request, done))
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
 
 
@@ -96,14 +87,7 @@ def apply_credit(request: Request, db: DB, actor: User, invoice_id: str,
     except errors.DomainError as exc:
         return invoice_page(request, db, actor, invoice_id,
                             refusal=forms.refusal("apply", exc, typed))
-    if done.written_back_to is not None:
-        sync_jobs.wake(request.app.state)
-        templating.flash(request, f"Sent to {source_name(done.written_back_to)}: "
-                         f"{templating.money(done.amount)} of {done.credit_memo_number} to "
-                         f"invoice {done.invoice_number}. It shows as pending until it answers.")
-    else:
-        templating.flash(request, f"Applied {templating.money(done.amount)} of "
-                         f"{done.credit_memo_number} to invoice {done.invoice_number}.")
+    templating.flash(request, credit_notices.applied(request, done))
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
 
 

@@ -16,7 +16,7 @@ from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm
-from creditdesk.web.dashboard import confirm
+from creditdesk.web.dashboard import confirm, credit_notices
 
 router = APIRouter()
 TABS = ["", "draft", "issued", "partially_applied", "applied", "void"]
@@ -90,15 +90,7 @@ def apply(request: Request, db: DB, actor: User, memo_id: str, form: CheckedForm
         return memo_page(request, db, actor, memo_id,
                          refusal=forms.refusal("apply", exc, typed),
                          invoice_q=forms.search(form, "invoice_q"))
-    if done.written_back_to is not None:
-        sync_jobs.wake(request.app.state)
-        return _done(request, _url(memo_id),
-                     f"Sent to {_system(done.written_back_to)}: {templating.money(done.amount)}"
-                     f" of {done.credit_memo_number} to invoice {done.invoice_number}. It shows "
-                     "as pending until it answers.")
-    return _done(request, _url(memo_id),
-                 f"Applied {templating.money(done.amount)} of "
-                 f"{done.credit_memo_number} to invoice {done.invoice_number}.")
+    return _done(request, _url(memo_id), credit_notices.applied(request, done))
 
 
 @router.post("/credit-memos/{memo_id}/applications/{invoice_id}/remove")
@@ -109,13 +101,7 @@ def remove(request: Request, db: DB, actor: User, memo_id: str, invoice_id: str,
                                          invoice_id=invoice_id)
     except errors.DomainError as exc:
         return memo_page(request, db, actor, memo_id, refusal=forms.refusal("remove", exc))
-    if done.written_back_to is not None:
-        sync_jobs.wake(request.app.state)
-        return _done(request, _url(memo_id),
-                     f"Asked {_system(done.written_back_to)} to remove the credit of "
-                     f"{done.credit_memo_number} from invoice {done.invoice_number}.")
-    return _done(request, _url(memo_id), f"Removed the credit of {done.credit_memo_number} "
-                 f"from invoice {done.invoice_number}.")
+    return _done(request, _url(memo_id), credit_notices.removed(request, done))
 
 
 @router.post("/credit-memos/{memo_id}/applications/{application_id}/retry")
