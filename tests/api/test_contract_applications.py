@@ -14,8 +14,10 @@ def test_a1_apply_returns_201_with_application_memo_and_invoice(client):
     out = apply(client, m["id"], inv["id"], "25.50")
     assert set(out) == {"application", "credit_memo", "invoice"}
     a = out["application"]
-    assert set(a) == {"id", "credit_memo_id", "invoice_id", "amount", "applied_at", "applied_by"}
+    assert set(a) == {"id", "credit_memo_id", "invoice_id", "amount", "applied_at", "applied_by",
+                      "status", "origin", "write_back"}  # API.md's later fields (Y11)
     assert (a["credit_memo_id"], a["invoice_id"], a["amount"]) == (m["id"], inv["id"], "25.50")
+    assert (a["status"], a["origin"], a["write_back"]) == ("applied", "user", None)
     assert a["applied_by"] and re.match(r"^\d{4}-\d\d-\d\dT", a["applied_at"])  # A3
     cm, i = out["credit_memo"], out["invoice"]
     assert (cm["status"], cm["applied_amount"], cm["remaining_amount"]) == (
