@@ -93,6 +93,13 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
         "/dashboard/invoices/{invoice}/credits/{applied}/remove/preview", ()),
     "/dashboard/invoices/{invoice_id}/credits/{memo_id}/remove": (
         "/dashboard/invoices/{invoice}/credits/{applied}/remove", ()),
+    # Y11: apply from the invoice side (confirmation first); retry a failed write-back
+    "/dashboard/invoices/{invoice_id}/apply/preview": (
+        "/dashboard/invoices/{invoice}/apply/preview", ("memo_id", "amount")),
+    "/dashboard/invoices/{invoice_id}/apply": ("/dashboard/invoices/{invoice}/apply",
+                                               ("memo_id", "amount")),
+    "/dashboard/credit-memos/{memo_id}/applications/{application_id}/retry": (
+        "/dashboard/credit-memos/{applied}/applications/{application}/retry", ()),
     "/dashboard/invoices/{invoice_id}/credit-memos": (
         "/dashboard/invoices/{invoice}/credit-memos",
         ("reason", "notes", "line_count", "line-0-selected", "line-0-quantity",
@@ -179,8 +186,9 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
     [suggestion] = suggestions.list_suggestions(db, actor=actor, customer_id=cid).data
     invoice = factories.invoice(db, actor, cid, "100.00")
     applied = factories.memo(db, actor, cid, "10.00")
-    credit.apply_credit(db, actor=actor, memo_id=applied, invoice_id=invoice, amount="5.00")
-    ids = {"customer": cid, "invoice": invoice, "applied": applied,
+    application = credit.apply_credit(db, actor=actor, memo_id=applied, invoice_id=invoice,
+                                      amount="5.00").application.id
+    ids = {"customer": cid, "invoice": invoice, "applied": applied, "application": application,
            "issued": factories.memo(db, actor, cid, "10.00"),
            "draft": factories.memo(db, actor, cid, "10.00", issue=False),
            "suggestion": suggestion.id,
