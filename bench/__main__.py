@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="B3/B4/B7: server worker processes")
     p.add_argument("--clients", type=int, default=16, help="B3: concurrent clients")
     p.add_argument("--profile", action="store_true",
-                   help="B2: also run CreditDesk's W(N) under cProfile and print hot spots")
+                   help="B2: also run CreditDesk's W(N) under cProfile and print hot spots; "
+                   "B9: the drain under cProfile")
     p.add_argument("--no-peer", action="store_true", help="B2: CreditDesk side only")
     p.add_argument("--explain", action="store_true", help="B4: print the query plans")
     p.add_argument("--keep", action="store_true",

@@ -348,6 +348,12 @@ class AutoAnalyze:
 
 def _integration(url: str, provider: str, info: dict[str, Any]) -> str:
     """A connected integration (set-up, not timed: no OAuth round trip)."""
+    return connect(url, provider, info)[1]
+
+
+def connect(url: str, provider: str, info: dict[str, Any]) -> tuple[Any, str]:
+    """A migrated database with a partner and its connected integration to the fake
+    (set-up, not timed: no OAuth round trip); the partner's admin and the integration id."""
     from creditdesk.db import models
     from creditdesk.services.common import vault
     from creditdesk.services.common.context import clock, new_id
@@ -363,7 +369,7 @@ def _integration(url: str, provider: str, info: dict[str, Any]) -> str:
             consecutive_failures=0, next_sync_at=now, created_at=now, updated_at=now)
         s.add(row)
     db.dispose()
-    return row.id
+    return actor, row.id
 
 
 def _autovacuum() -> str:
