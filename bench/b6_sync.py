@@ -31,6 +31,12 @@ benchmark (``AutoAnalyze``), since autovacuum is off on the bench server and a d
 filled by the sync otherwise has no planner statistics. ``--backend sqlite|postgres``: one
 backend (postgres: both PostgreSQL runs). ``--provider quickbooks_online|xero``: one
 provider. ``--quick``: 5,000 memos.
+
+With invoices (issue 13, item 8; ``--records invoices``, or ``both``, the default: this
+phase after the memo-only one, into ``b6_sync_invoices.json``): the fake also keeps N
+invoices, invoice i the customer of memo i, net of memo i's applied credit (Xero: memo i's
+allocations point at it), open / partly paid / paid by i (``invoice_amounts``); the full
+first sync of N memos and N invoices has the target < 90 s, on SQLite and PostgreSQL as is.
 """
 
 from __future__ import annotations
@@ -218,16 +224,22 @@ def _xero_invoice(state: Any, i: int, customer: int, at: datetime, note: dict[st
     return iid
 
 
-def _fake_main(conn: Any, provider: str, n: int, invoices: bool = False) -> None:
+def serve(app: Any) -> tuple[Any, int]:
+    """A fake's ASGI app served on a free local port from a thread: (server, port)."""
     import uvicorn
 
-    app, info, change = (_qbo_fake if provider == QBO else _xero_fake)(n, invoices)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
                                            log_level="warning", lifespan="off"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)
-    conn.send({**info, "port": server.servers[0].sockets[0].getsockname()[1]})
+    return server, server.servers[0].sockets[0].getsockname()[1]
+
+
+def _fake_main(conn: Any, provider: str, n: int, invoices: bool = False) -> None:
+    app, info, change = (_qbo_fake if provider == QBO else _xero_fake)(n, invoices)
+    server, port = serve(app)
+    conn.send({**info, "port": port})
     while True:
         command = conn.recv()
         if command == "change":
@@ -372,6 +384,16 @@ def connect(url: str, provider: str, info: dict[str, Any]) -> tuple[Any, str]:
     return actor, row.id
 
 
+def tear_down(fake_end: Any, fake: Any, url: str, pg_db: str) -> None:
+    """Stop the fake's process; drop the bench database (or remove the SQLite file)."""
+    fake_end.send("stop")
+    fake.join(30)
+    if not url.startswith("sqlite"):
+        common.pg_drop(pg_db)
+    elif os.path.exists(url.removeprefix("sqlite:///")):
+        os.remove(url.removeprefix("sqlite:///"))
+
+
 def _autovacuum() -> str:
     import psycopg
 
@@ -434,12 +456,7 @@ def one(provider: str, backend: str, n: int, workdir: Any,
             worker.join(30)
     finally:
         analyzed = analyzer.stop() if analyzer else None
-        fake_end.send("stop")
-        fake.join(30)
-        if backend != "sqlite":
-            common.pg_drop(PG_DB)
-        elif os.path.exists(url.removeprefix("sqlite:///")):
-            os.remove(url.removeprefix("sqlite:///"))
+        tear_down(fake_end, fake, url, PG_DB)
     updated, voided = EXPECTED[provider]
     peak = max(p["worker_peak_rss_mb"] for p in (baseline, full, incremental))
     target = WITH_INVOICES_TARGET_S if invoices else FULL_TARGET_S

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +44,8 @@ from bench.b6_sync import (
     PeakRss,
     _environment,
     connect,
+    serve,
+    tear_down,
 )
 
 PG_DB = "creditdesk_bench_write_back"
@@ -119,15 +120,9 @@ def _tokens(issued: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fake_main(conn: Any, provider: str, n: int) -> None:
-    import uvicorn
-
     app, info, count = (_qbo_fake if provider == QBO else _xero_fake)(n)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    conn.send({**info, "port": server.servers[0].sockets[0].getsockname()[1]})
+    server, port = serve(app)
+    conn.send({**info, "port": port})
     while (command := conn.recv()) != "stop":
         assert command == "count"
         conn.send(count())
@@ -315,12 +310,7 @@ def one(provider: str, backend: str, n: int, workdir: Any,
         fake_end.send("count")
         written = fake_end.recv()
     finally:
-        fake_end.send("stop")
-        fake.join(30)
-        if backend != "sqlite":
-            common.pg_drop(PG_DB)
-        elif os.path.exists(url.removeprefix("sqlite:///")):
-            os.remove(url.removeprefix("sqlite:///"))
+        tear_down(fake_end, fake, url, PG_DB)
     made = statuses.get("applied", 0)
     met = drained["seconds"] < DRAIN_TARGET_S and made == n and written == n
     out = {
