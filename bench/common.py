@@ -2,7 +2,8 @@
 result files and the one-line figures printed to the terminal.
 
 Benchmarks only ever create, use and drop PostgreSQL databases whose names start with
-``creditdesk_bench`` (other databases on the server belong to tests and are never touched).
+``creditdesk_bench`` (other databases on the server belong to tests and are never touched),
+after ``CREDITDESK_BENCH_PG_TAG`` when set (``hbench_``: sessions sharing a server).
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ from creditdesk.services.common.context import Actor
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_SERVER = os.environ.get("CREDITDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_PREFIX = "creditdesk_bench"
+# put before every bench database's name on a server shared between sessions ("hbench_")
+PG_TAG = os.environ.get("CREDITDESK_BENCH_PG_TAG", "")
 
 
 # --- databases -----------------------------------------------------------------
 
 def pg_dsn(name: str) -> str:
     """A libpq DSN for one bench database (psycopg and COPY)."""
-    _check_name(name)
-    return f"{PG_SERVER}/{name}"
+    return f"{PG_SERVER}/{_real(name)}"
 
 
 def pg_url(name: str) -> str:
@@ -45,24 +47,27 @@ def pg_url(name: str) -> str:
     return pg_dsn(name).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def _check_name(name: str) -> None:
-    if not name.startswith(PG_PREFIX) or not name.replace("_", "").isalnum():
+def _real(name: str) -> str:
+    """The name on the server: ``name`` (checked) with ``PG_TAG`` before it."""
+    bad_tag = PG_TAG and not PG_TAG.replace("_", "").isalnum()
+    if bad_tag or not name.startswith(PG_PREFIX) or not name.replace("_", "").isalnum():
         raise ValueError(f"bench databases must be named {PG_PREFIX}*, not {name!r}")
+    return PG_TAG + name
 
 
 def pg_recreate(name: str) -> str:
     """Drop (if there) and create an empty bench database; returns its SQLAlchemy URL."""
-    _check_name(name)
+    real = _real(name)
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{real}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{real}"')
     return pg_url(name)
 
 
 def pg_drop(name: str) -> None:
-    _check_name(name)
+    real = _real(name)
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{real}" WITH (FORCE)')
 
 
 def pg_available() -> bool:

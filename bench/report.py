@@ -100,7 +100,8 @@ def b4(d: dict) -> list[str]:
 
 
 def b6(d: dict) -> list[str]:
-    out = ["| provider | backend | baseline s | full sync s (target < 60) | x baseline | "
+    target = r"full sync s (target < 90)" if d.get("invoices") else "full sync s (target < 60)"
+    out = [f"| provider | backend | baseline s | {target} | x baseline | "
            "incremental s (target < 2) | updated / voided | worker peak RSS MB (< 300) |",
            "|---|---|---:|---:|---:|---:|---|---:|"]
     for provider, runs in d["runs"].items():
@@ -112,6 +113,22 @@ def b6(d: dict) -> list[str]:
                        f"{full['over_baseline']:.2f}x | "
                        f"{inc['seconds']:.2f} ({_met(inc['met'])}) | "
                        f"{inc['updated']} / {inc['voided']} | "
+                       f"{mem['peak_rss_mb']:.0f} ({_met(mem['met'])}) |")
+    return out
+
+
+def b9(d: dict) -> list[str]:
+    out = ["| provider | backend | write-backs | drained s (target < 60) | per s | "
+           "attempts / read-back syncs | applied here / written in the fake | "
+           "worker peak RSS MB (< 300) |",
+           "|---|---|---:|---:|---:|---|---|---:|"]
+    for provider, runs in d["runs"].items():
+        for backend, r in runs.items():
+            dr, mem = r["drain"], r["worker_memory"]
+            out.append(f"| {provider} | {backend} | {r['write_backs']:,} | "
+                       f"{dr['seconds']:.1f} ({_met(dr['met'])}) | {dr['per_second']} | "
+                       f"{dr['attempts']} / {dr['sync_runs']} | "
+                       f"{dr['statuses_after'].get('applied', 0)} / {dr['written_in_fake']} | "
                        f"{mem['peak_rss_mb']:.0f} ({_met(mem['met'])}) |")
     return out
 
@@ -128,7 +145,8 @@ def b8(d: dict) -> list[str]:
 
 def main() -> None:
     for name, fn in (("b1_apply", b1), ("b2_peer", b2), ("b3_http", b3), ("b4_reads", b4),
-                     ("b6_sync", b6), ("b8_server_cpu", b8)):
+                     ("b6_sync", b6), ("b6_sync_invoices", b6), ("b8_server_cpu", b8),
+                     ("b9_write_back", b9)):
         d = _load(name)
         if not d:
             continue
