@@ -156,9 +156,10 @@ def test_p5_the_preview_is_the_real_apply_rolled_back(db, actor, books):
                              invoice_id=books["invoice"], amount="30.00")
 
 
-def test_p5_a_synced_invoice_is_offered_nothing_yet(db, actor, books):
-    """Native credit goes to native invoices only; synced credit to a synced invoice waits
-    for its write-back (Y11): no offer, and a forged apply is refused, nothing applied."""
+def test_p5_a_synced_invoice_is_offered_no_native_credit(db, actor, books):
+    """Native credit goes to native invoices only (Y11): a synced invoice is offered only
+    its own system's credit — here none — and a forged apply of native credit is refused,
+    nothing applied. (Synced credit to a synced invoice: tests/web/test_portal_apply_credit.)"""
     from creditdesk.services.common.context import clock, new_id
     with db.write() as session:  # as a sync stores one (Y9), until its upsert lands here
         synced = models.Invoice(
@@ -167,7 +168,8 @@ def test_p5_a_synced_invoice_is_offered_nothing_yet(db, actor, books):
             source="quickbooks_online", external_id="qbo-1001", created_at=clock.now(),
             updated_at=clock.now())
         session.add(synced)
-    assert portal_credit.offer(db, who=books["who"], invoice_id=synced.id) is None
+    offer = portal_credit.offer(db, who=books["who"], invoice_id=synced.id)
+    assert offer is not None and offer.memos == []
     with pytest.raises(errors.NotFound):
         portal_credit.apply(db, who=books["who"], invoice_id=synced.id,
                             memo_id=books["small"], amount="1.00")

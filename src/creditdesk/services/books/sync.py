@@ -392,9 +392,13 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     sync_upsert.flush(session, counts)
     sync_applications.reconcile(session, actor, source, _reported(batch, counts), now)
     run.fetched += len(batch.records)
-    before = run.created + run.invoices_created
     memos, invoices = counts.memos, counts.invoices
-    _analyze_on_growth(session, before=before, after=before + memos.created + invoices.created)
+    # each kind's tables as that kind grows: a first sync reads every memo, then every
+    # invoice, so invoices must not land on the statistics of an empty table (B6)
+    _analyze_on_growth(session, MEMO_TABLES, before=run.created,
+                       after=run.created + memos.created)
+    _analyze_on_growth(session, INVOICE_TABLES, before=run.invoices_created,
+                       after=run.invoices_created + invoices.created)
     run.created += memos.created
     run.updated += memos.updated
     run.voided += memos.voided
@@ -422,13 +426,15 @@ def _reported(batch: base.Batch,
     return out
 
 
-ANALYZE_AT = 1_000  # memos and invoices a run has created: ANALYZE at 1,000, then at every
+ANALYZE_AT = 1_000  # documents of a kind a run has created: ANALYZE at 1,000, then at every
 # power of ten
+MEMO_TABLES = "customers, credit_memos, credit_memo_lines"
+INVOICE_TABLES = "customers, invoices, invoice_lines"
 
 
-def _analyze_on_growth(session: Session, *, before: int, after: int) -> None:
-    """PostgreSQL: refresh the planner's statistics of the tables a first sync fills, when
-    the run's created memos and invoices pass 1,000, 10,000, 100,000…
+def _analyze_on_growth(session: Session, tables: str, *, before: int, after: int) -> None:
+    """PostgreSQL: refresh the planner's statistics of ``tables`` (one kind's), when the
+    run's created documents of that kind pass 1,000, 10,000, 100,000…
 
     Why: a page's rows are found with ``external_id IN (…)`` on the unique index. With the
     statistics of an empty table the planner expects one row per (partner, source), so it
@@ -442,8 +448,7 @@ def _analyze_on_growth(session: Session, *, before: int, after: int) -> None:
     while mark * 10 <= after:
         mark *= 10
     if before < mark:
-        session.execute(text("ANALYZE customers, credit_memos, credit_memo_lines, invoices,"
-                             " invoice_lines"))
+        session.execute(text(f"ANALYZE {tables}"))
 
 
 def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
