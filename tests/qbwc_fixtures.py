@@ -44,7 +44,9 @@ def live(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
         assert time.monotonic() < deadline, "CreditDesk did not start"
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    with httpx.Client(timeout=10) as client:
+    # The Web Connector waits minutes for an answer; a call that lands a page of records
+    # on a loaded CI machine (fsyncs behind other work) can take more than a few seconds.
+    with httpx.Client(timeout=60) as client:
         yield Live(f"http://127.0.0.1:{port}", client)
     server.should_exit = True
     thread.join(timeout=5)
