@@ -44,6 +44,7 @@ class Writing:
     add_memo: Callable[[str], str]  # total → the system's id
     add_invoice: Callable[[str], str]
     use_credit: Callable[[str, str], None]  # memo, remaining: credit used in the system
+    give_back: Callable[[str], None]  # memo: its whole credit available again there
     records: Callable[[str], int]  # live write-back records naming the memo
     lose_next_answer: Callable[[], None]  # the next write is made, its answer lost
     customer: str = ""  # the system's id of the memos' and invoices' customer
@@ -59,7 +60,8 @@ def _qbo(fake: FakeQbo) -> Writing:
     return Writing("quickbooks_online", fake.connect, fake.factory,
                    lambda total: st.add_memo(REALM, total=total),
                    lambda total: st.add_invoice(REALM, total=total),
-                   lambda memo, left: st.apply_credit(REALM, memo, left), records,
+                   lambda memo, left: st.apply_credit(REALM, memo, left),
+                   lambda memo: st.apply_credit(REALM, memo, "100.00"), records,
                    lambda: st.inject("timeout"), "58")
 
 
@@ -74,7 +76,8 @@ def _xero(fake: FakeXero) -> Writing:
         st.update_note(TENANT, memo, RemainingCredit=left)
     return Writing("xero", fake.connect, fake.factory,
                    lambda total: st.add_credit_note(TENANT, total=total),
-                   lambda total: st.add_invoice(TENANT, subtotal=total), use, records,
+                   lambda total: st.add_invoice(TENANT, subtotal=total), use,
+                   lambda memo: use(memo, "100.00"), records,
                    lambda: st.inject("timeout"), CONTACT)
 
 
@@ -101,7 +104,8 @@ def _intacct(fake: FakeIntacct) -> Writing:
         return sync_jobs.connector_factory(fake.client, retry=fake.retry())
     return Writing("sage_intacct", connect, factory,
                    lambda total: st.add_adjustment(COMPANY, total=str(-Decimal(total))),
-                   lambda total: st.add_invoice(COMPANY, total=total), use, records,
+                   lambda total: st.add_invoice(COMPANY, total=total), use,
+                   lambda memo: use(memo, "100.00"), records,
                    # the session is opened first, then the payment is created
                    lambda: st.inject_after(1, "timeout"), "C-0058")
 
@@ -243,3 +247,25 @@ def test_y14_an_application_made_in_the_system_directly_shows_up_then_goes_with_
     run(db, system, p.integration)
     assert app_rows(db, p.memo_id) == []
     assert figures(db, p) == (0, 8000)
+
+
+def test_y12_a_refused_write_back_retried_is_sent_afresh_and_made_once(
+        db: Database, actor: Actor, system: Writing) -> None:
+    """A refusal made nothing: the retry gets a new idempotency key (a system that
+    remembers the old one — QuickBooks Online's requestid — would replay the refusal)."""
+    p = pair(db, actor, system)
+    system.use_credit(p.memo_ext, "5.00")  # used in the system: the write is refused
+    app = credit.apply_credit(db, actor=actor, memo_id=p.memo_id, invoice_id=p.invoice_id,
+                              amount="20.00").application
+    write_back.run_due(db, system.factory(), retry_base_seconds=0)
+    [failed] = app_rows(db, p.memo_id)
+    assert failed.status == "failed" and failed.write_back_sent_at is None
+    run(db, system, p.integration)  # the credit used there, synced here
+    system.give_back(p.memo_ext)  # …and given back there
+    run(db, system, p.integration)
+    credit.retry_write_back(db, actor=actor, memo_id=p.memo_id, application_id=app.id)
+    [again] = app_rows(db, p.memo_id)
+    assert again.write_back_key != failed.write_back_key
+    drain(db, system)
+    assert [r.status for r in app_rows(db, p.memo_id)] == ["applied"]
+    assert system.records(p.memo_ext) == 1

@@ -95,9 +95,9 @@ def attempt(db: Database, application_id: str, connector_for: sync.ConnectorFact
     due = claim(db, application_id)
     if due is None:
         return False
-    if due.integration_id is None:
+    if due.integration_id is None:  # an earlier attempt's unknown outcome stays to be read
         record_refused(db, due, f"{_name(due.system)} is not connected; connect it again on "
-                                "the Integrations page, then retry.")
+                                "the Integrations page, then retry.", made_nothing=not due.sent)
         return True
     snap = sync.snapshot(db, due.integration_id)
     try:
@@ -112,7 +112,8 @@ def attempt(db: Database, application_id: str, connector_for: sync.ConnectorFact
             record_removed(db, due)
     except base.NeedsReconnection as exc:
         record_refused(db, due, f"{_name(due.system)} needs to be connected again "
-                                f"(Integrations page), then retry: {exc}")
+                                f"(Integrations page), then retry: {exc}",
+                       made_nothing=not due.sent)
     except (base.WriteRefused, base.CannotRemove) as exc:
         record_refused(db, due, str(exc))
     except base.ConnectorError as exc:
@@ -210,16 +211,20 @@ def record_removed(db: Database, due: Due) -> None:
     _read_back(db, due)
 
 
-def record_refused(db: Database, due: Due, words: str) -> None:
+def record_refused(db: Database, due: Due, words: str, *, made_nothing: bool = True) -> None:
     """The system refused (or can't be reached for good): ``failed`` with its words, nothing
-    else changed; the person may retry or cancel (Y12)."""
+    else changed; the person may retry or cancel (Y12). ``made_nothing``: the system's
+    answer says nothing was made, so the attempt no longer counts as sent (a retry gets a
+    new key: a system that remembers the old one would replay this refusal); False when
+    the outcome of an attempt is still unknown (the retry reads the system first)."""
     with db.write_connection() as conn:
         memo_id, _ = _lock_documents(conn, due)
         if not _still(conn, due, due.action):
             return
+        sent = {"write_back_sent_at": None} if made_nothing else {}
         conn.execute(update(_app).where(_app.id == due.application_id).values(
             status=wb.Status.FAILED.value, write_back_error=words[:2000],
-            write_back_next_at=None))
+            write_back_next_at=None, **sent))
         audit.record_on(conn, _actor(due), "credit_memo.write_back_failed", "credit_memo",
                         memo_id, {"application_id": due.application_id,
                                   "action": due.action, "system": due.system,
@@ -232,7 +237,8 @@ def record_unanswered(db: Database, due: Due, problem: str, *,
     ``MAX_ATTEMPTS`` the write-back is ``failed`` (a retry still reads the system first)."""
     if due.attempts >= wb.MAX_ATTEMPTS:
         record_refused(db, due, f"{_name(due.system)} did not answer after {due.attempts} "
-                                f"attempts ({problem}); retry when it is reachable.")
+                                f"attempts ({problem}); retry when it is reachable.",
+                       made_nothing=False)
         return
     with db.write() as session:
         session.execute(update(_app).where(

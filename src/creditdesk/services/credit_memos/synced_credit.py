@@ -129,10 +129,11 @@ def request_remove(conn: Connection, actor: Actor, memo: sql.MemoRow, invoice: s
 
 def retry(conn: Connection, actor: Actor, memo: sql.MemoRow, invoice: sql.InvoiceRow,
           application_id: str, *, now: datetime) -> views.ApplicationView:
-    """Y12: send a failed write-back again. A refusal made nothing in the system, so the
-    retry gets a new idempotency key (a system that remembers the old one would answer with
-    the old refusal); the job still reads the system first when an attempt's outcome was
-    never known (``write_back_sent_at``)."""
+    """Y12: send a failed write-back again. After a refusal nothing was made in the system
+    (the job cleared ``write_back_sent_at``), so the retry gets a new idempotency key (a
+    system that remembers the old one would answer with the old refusal); when an attempt's
+    outcome was never known (still marked sent), the key stays and the job reads the
+    system before sending."""
     row = conn.execute(select(_app).where(_app.id == application_id,
                                           _app.credit_memo_id == memo.id)).one()
     wb.check_retryable(status=row.status, memo_number=memo.number,
