@@ -65,8 +65,8 @@ def _one_memo(session: Session, actor: Actor, source: rules.Source, memo_id: str
     changed = 0
     for row in held:
         if row.write_back_external_id and row.write_back_external_id not in records:
-            if row.status == wb.Status.PENDING.value and row.write_back_action == "apply":
-                continue  # (can't be: an applied row has no action) — left to the job
+            # its record is gone there: removed in the system directly (or our removal,
+            # pending or refused, is done after all)
             session.execute(delete(_app).where(_app.id == row.id))
             audit.record(session, actor, "credit_memo.sync_application_removed",
                          "credit_memo", memo_id,
