@@ -95,6 +95,9 @@ class WebhookBooks(EngineBooks, Protocol):
     """A system whose webhooks name changed memos, for a run that reads just those."""
 
     webhook_names_deletions: bool  # a deletion event of its own (else a change, read)
+    # the request reading how the credit of memos whose credit is used was applied (Y14),
+    # when that is not in the memo's own read
+    applications_read: str | None
 
     def clear_requests(self) -> None: ...
     def requests(self) -> list[str]:
@@ -220,6 +223,7 @@ class QboBooks(_OAuthAdapter):
         """Change data capture reports deletions at once."""
 
     webhook_names_deletions: ClassVar[bool] = True
+    applications_read: ClassVar[str | None] = f"GET /v3/company/{REALM}/query"  # Payments
 
     def read_one(self, memo: str) -> str:
         return f"GET /v3/company/{REALM}/creditmemo/{memo}"
@@ -279,6 +283,7 @@ class XeroBooks(_OAuthAdapter):
         """A deleted note is still listed, as DELETED: seen at once."""
 
     webhook_names_deletions: ClassVar[bool] = False  # a deleted note is an UPDATE
+    applications_read: ClassVar[str | None] = None  # a note carries its Allocations
 
     def read_one(self, memo: str) -> str:
         return f"GET /api.xro/2.0/CreditNotes/{memo}"

@@ -377,13 +377,17 @@ def test_y13_a_removal_quickbooks_refuses_keeps_the_application_with_its_words(
 def test_y13_a_credit_only_link_without_a_receive_payment_says_where_to_undo_it(
         db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
     """Research §4.2: a SetCredit-only add may make no ReceivePayment (a thin answer)."""
-    co, memo_txn, _inv_txn, memo, invoice_id = _books(db, live, qbd, FakeCompany(
+    co, memo_txn, inv_txn, memo, invoice_id = _books(db, live, qbd, FakeCompany(
         thin_credit_adds=True), ref="INV-9")
     app_id = _pending(db, memo, invoice_id, 6000)
     live.connector(qbd, co).run()
     row = application(db, app_id)
-    assert row is not None and (row.status, row.write_back_external_id) == ("applied", None)
+    # the memo's link to the invoice is the record (Y14 recognises it by that name)
+    assert row is not None and (row.status, row.write_back_external_id) == (
+        "applied", f"link:{inv_txn}")
     assert co.memos[memo_txn].remaining == "40.00" and co.receive_payments == {}
+    live.connector(qbd, co).run()  # the memo read again, its link ours: nothing added
+    assert [a.id for a in memo_applications(db, memo.id)] == [app_id]
     _ask_removal(db, app_id)
     co.requests.clear()
     live.connector(qbd, co).run()
@@ -391,6 +395,30 @@ def test_y13_a_credit_only_link_without_a_receive_payment_says_where_to_undo_it(
     row = application(db, app_id)
     assert row is not None and row.status == "failed"
     assert "remove the credit from invoice INV-9 in QuickBooks" in (row.write_back_error or "")
+
+
+def memo_applications(db: Database, memo_id: str) -> list[models.CreditApplication]:
+    with db.read() as s:
+        return list(s.scalars(select(models.CreditApplication).where(
+            models.CreditApplication.credit_memo_id == memo_id)))
+
+
+def test_y14_credit_set_in_quickbooks_directly_shows_up_then_goes_with_it(
+        db: Database, live: Live, qbd: qbwc_setup.Created, landed: Landed) -> None:
+    co, memo_txn, inv_txn, memo, invoice_id = _books(db, live, qbd)
+    co.link_credit(memo_txn, inv_txn, "25.00")  # in QuickBooks' Receive Payments window
+    live.connector(qbd, co).run()
+    [row] = memo_applications(db, memo.id)
+    assert (row.origin, row.status, row.invoice_id, row.amount_minor,
+            row.write_back_external_id) == ("source_system", "applied", invoice_id, 2500,
+                                            f"link:{inv_txn}")
+    assert synced_memos(db, SYSTEM)[memo_txn].applied_minor == 2500
+    live.connector(qbd, co).run()
+    assert len(memo_applications(db, memo.id)) == 1  # never doubled
+    co.unlink_credit(memo_txn, inv_txn)  # taken off the invoice in QuickBooks
+    live.connector(qbd, co).run()
+    assert memo_applications(db, memo.id) == []
+    assert synced_memos(db, SYSTEM)[memo_txn].applied_minor == 0
 
 
 def test_due_writes_are_the_partners_pending_quickbooks_desktop_ones_in_id_order(

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from defusedxml import ElementTree as SafeET
 
+from creditdesk.connectors import base
 from creditdesk.connectors import qbwc_soap as soap
 from creditdesk.connectors import quickbooks_desktop as qbd
 from creditdesk.connectors.base import BadRecord, Deleted, RemoteLine, RemoteMemo
@@ -39,8 +40,27 @@ def test_requests_are_well_formed_qbxml_with_filters_and_iterators() -> None:
     deleted = SafeET.fromstring(qbd.deleted_query(None)).find("QBXMLMsgsRq/TxnDeletedQueryRq")
     assert deleted is not None and deleted.findtext("TxnDelType") == "CreditMemo"
     assert deleted.find("DeletedDateRangeFilter") is None
+    assert rq.findtext("IncludeLinkedTxns") == "true"  # how its credit was applied (Y14)
+    invoices = SafeET.fromstring(qbd.invoice_query(None)).find("QBXMLMsgsRq/InvoiceQueryRq")
+    assert invoices is not None and invoices.findtext("IncludeLinkedTxns") == "false"
     assert qbd.version_for(8, 0) == "8.0" and qbd.version_for(16, 0) == "13.0"
     assert qbd.version_for("x", None) == "13.0"
+
+
+def test_y14_a_memos_linked_transactions_say_how_its_credit_was_applied() -> None:
+    def link(txn: str, kind: str, amount: str) -> str:
+        return (f"<LinkedTxn><TxnID>{txn}</TxnID><TxnType>{kind}</TxnType><TxnDate>2025-03-05"
+                f"</TxnDate><LinkType>AMTTYPE</LinkType><Amount>{amount}</Amount></LinkedTxn>")
+    extra = (link("INV-1", "Invoice", "-100.00") + link("INV-1", "Invoice", "-20.05")
+             + link("RP-9", "ReceivePayment", "-30.00") + link("SO-1", "SalesOrder", "5.00"))
+    (memo,) = qbd.parse_response(doc(MEMO.format(extra=extra)), "USD").records
+    assert isinstance(memo, RemoteMemo) and memo.applications == (
+        base.RemoteApplication("link:INV-1", "INV-1", 12005),  # one link per invoice, summed
+        base.RemoteApplication("RP-9", "", 3000))  # its invoice unknown: recognised only
+    bad = link("INV-1", "Invoice", "-1.005")
+    (record,) = qbd.parse_response(doc(MEMO.format(extra=bad)), "USD").records
+    # the memo lands; nothing is reconciled from links that can't be read
+    assert isinstance(record, RemoteMemo) and record.applications is None
 
 
 def test_memo_is_read_exactly_with_customer_number_and_date() -> None:
@@ -49,7 +69,8 @@ def test_memo_is_read_exactly_with_customer_number_and_date() -> None:
     assert memo == RemoteMemo(external_id="1A2B-1741046400", number="CM-1007",
                               customer_external_id="80000058-1700000000",
                               customer_name="Harbor:Job 7", currency="USD", total_minor=25010,
-                              remaining_minor=10005, issue_date=date(2025, 3, 4))
+                              remaining_minor=10005, issue_date=date(2025, 3, 4),
+                              applications=())  # no LinkedTxn: its credit used nowhere
     assert rs.high_water == "2025-03-06T16:01:00-08:00" and not rs.failed
 
 

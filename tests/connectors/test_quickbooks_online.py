@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from urllib.parse import unquote_plus
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from creditdesk.connectors import base
 from creditdesk.connectors import quickbooks_online as qbo
+from creditdesk.connectors import quickbooks_online_records as qbo_records
 from creditdesk.web import webhooks
 from tests.qbo_fixtures import REALM, FakeQbo
 
@@ -156,8 +158,11 @@ def test_targeted_fetch_reads_exactly_the_named_memos_by_id(fake_qbo: FakeQbo) -
     assert records[1:] == [base.Deleted(gone), base.Deleted("555")]  # 400 fault 610; no read
     assert all(b.cursor is None for b in batches)  # the incremental cursor stays put
     paths = [r.split("?")[0] for r in st.requests]
+    # and, since part of its credit is used, its customer's Payments (Y14): none here
     assert paths == [f"GET /v3/company/{REALM}/creditmemo/{changed}",
-                     f"GET /v3/company/{REALM}/creditmemo/{gone}"]
+                     f"GET /v3/company/{REALM}/creditmemo/{gone}",
+                     f"GET /v3/company/{REALM}/query"]
+    assert records[0].applications == ()
 
 
 def test_a_read_that_fails_otherwise_is_an_error_not_a_deletion(fake_qbo: FakeQbo) -> None:
@@ -296,3 +301,26 @@ def test_an_unreadable_listing_page_is_an_error_never_an_empty_company(
     with pytest.raises(base.ConnectorError, match="malformed"):
         qbo.QuickBooksOnline._ids({"QueryResponse": {"CreditMemo": [{"DocNumber": "1"}]}})
     assert qbo.QuickBooksOnline._ids({"QueryResponse": {}}) == []
+
+
+def test_y14_payments_say_how_each_memos_credit_was_applied() -> None:
+    """A $0 Payment (ours, or made in QuickBooks) is one application named by its Id; a
+    Payment crediting several invoices gives the credit in line order, each up to its line,
+    named Id/invoice; other memos' and cash-only Payments are not the memo's."""
+    def pay(pid: str, *lines: tuple[str, str, str], total: str = "0") -> dict[str, Any]:
+        return {"Id": pid, "TotalAmt": total, "CurrencyRef": {"value": "USD"},
+                "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": ext, "TxnType": kind}]}
+                         for kind, ext, amount in lines]}
+    got = qbo_records.payment_applications([
+        pay("311", ("Invoice", "130", "25.00"), ("CreditMemo", "150", "25.00")),
+        pay("312", ("Invoice", "131", "30.00"), ("Invoice", "132", "50.00"),
+            ("CreditMemo", "150", "40.00"), total="40.00"),
+        pay("313", ("Invoice", "133", "10.00"), ("CreditMemo", "999", "10.00")),
+        pay("314", ("Invoice", "134", "70.00"), total="70.00")], {"150", "151"}, "USD")
+    assert got == {"150": [base.RemoteApplication("311", "130", 2500),
+                           base.RemoteApplication("312/131", "131", 3000),
+                           base.RemoteApplication("312/132", "132", 1000)],
+                   "151": []}
+    with pytest.raises(ValueError):  # nothing reconciled from a Payment that can't be read
+        qbo_records.payment_applications(
+            [pay("315", ("CreditMemo", "150", "1.005"))], {"150"}, "USD")

@@ -132,7 +132,8 @@ def test_targets_mix_memos_and_invoices_each_read_by_id(fake_qbo: FakeQbo) -> No
     assert got[2:] == [base.DeletedInvoice(gone), base.DeletedInvoice("555")]
     assert [r.split("?")[0] for r in st.requests] == [
         f"GET /v3/company/{REALM}/creditmemo/{memo}", f"GET /v3/company/{REALM}/invoice/{same}",
-        f"GET /v3/company/{REALM}/invoice/{gone}"]
+        f"GET /v3/company/{REALM}/invoice/{gone}",
+        f"GET /v3/company/{REALM}/query"]  # the memo's credit is used: its Payments (Y14)
 
 
 def test_a_target_that_is_not_a_quickbooks_id_is_a_bad_record_never_a_request(

@@ -165,7 +165,7 @@ def test_y12_a_lost_answer_is_found_and_a_repeat_makes_no_second(
     write = credit(memo, invoice)
     assert c.find_credit(write) is None
     fake.state.inject("timeout")  # made in Intacct, the answer never arrives
-    with pytest.raises(base.Transient, match="whether it was made is not known"):
+    with pytest.raises(base.Transient, match="whether it made the change is unknown"):
         c.write_credit(write)
     assert fake.sleeps == []  # a timeout is never resent blindly
     found = c.find_credit(write)

@@ -313,9 +313,11 @@ def test_y2_a_targeted_run_reads_exactly_the_named_memos_and_keeps_the_schedule(
     assert (got[a].status, got[a].applied_minor) == ("partially_applied", 3000)
     assert (got[b].status, got[b].void_reason) == ("void", f"Deleted in {books.name}")
     assert got[c].status == "issued"  # the incremental sync will bring it
-    # each named memo read by its id; a deletion named as one needs no read
+    # each named memo read by its id; a deletion named as one needs no read; how the used
+    # credit was applied, where the memo doesn't say (Y14)
     assert books.requests() == [books.read_one(a)] + (
-        [] if books.webhook_names_deletions else [books.read_one(b)])
+        [] if books.webhook_names_deletions else [books.read_one(b)]) + (
+        [books.applications_read] if books.applications_read else [])
     after = integration(db, iid)
     assert after.cursor == before.cursor  # the incremental cursor did not move
     assert (after.next_sync_at, after.last_synced_at) == (before.next_sync_at,

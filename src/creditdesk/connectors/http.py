@@ -72,6 +72,32 @@ def send(client: httpx.Client, retry: Retry, method: str, url: str, *,
     raise Transient(f"{last}; gave up after {retry.attempts} attempts, will retry later")
 
 
+def send_write(client: httpx.Client, retry: Retry, method: str, url: str, *, what: str,
+               **kwargs: Any) -> httpx.Response:
+    """Send a write (Y12). An answer of 429 or 5xx is sent again after the back-off (the
+    write carries the system's idempotency key or unique id, so a repeat it had run is
+    answered or refused as one); a timeout or a lost connection is never resent: whether the
+    system made the record is unknown, so ``Transient`` — the engine looks for it before any
+    new attempt. Every other answer is returned for the caller to judge."""
+    last = ""
+    for attempt in range(retry.attempts):
+        try:
+            response = client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise Transient(f"{what} did not answer the write in time; whether it made the "
+                            "change is unknown until it is looked up") from None
+        except httpx.TransportError as exc:
+            raise Transient(f"{what} could not be reached or the answer was lost "
+                            f"({exc.__class__.__name__}); whether it made the change is "
+                            "unknown until it is looked up") from None
+        if response.status_code not in RETRY_STATUSES:
+            return response
+        last = f"{what} answered HTTP {response.status_code}"
+        if attempt + 1 < retry.attempts:
+            retry.sleep(retry.delay(attempt, response))
+    raise Transient(f"{last}; gave up after {retry.attempts} attempts, will retry later")
+
+
 def json_exact(response: httpx.Response, provider: str) -> Any:
     """A JSON answer with every number with a fraction read as ``Decimal`` (M1: amounts
     stay exact); a body that is not JSON is a ConnectorError naming ``provider``."""

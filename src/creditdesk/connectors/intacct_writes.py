@@ -78,27 +78,10 @@ def description(write: CreditWrite) -> str:
 
 
 def send_once(client: httpx.Client, retry: http.Retry, url: str, body: bytes) -> httpx.Response:
-    """POST a write. A 429 or 5xx is resent with back-off (and a resend Intacct had already
-    run is refused as a duplicate control id); a timeout or a broken connection is not: the
-    outcome is unknown, the engine reads before any new attempt (Y12)."""
-    last = ""
-    for attempt in range(retry.attempts):
-        try:
-            response = client.post(url, content=body,
-                                   headers={"Content-Type": "application/xml"})
-        except httpx.TimeoutException:
-            raise Transient(f"{NAME} did not answer the write in time; whether it was made "
-                            "is not known yet") from None
-        except httpx.TransportError as exc:
-            raise Transient(f"{NAME} could not be reached for the write "
-                            f"({exc.__class__.__name__}); whether it was made is not known "
-                            "yet") from None
-        if response.status_code not in http.RETRY_STATUSES:
-            return response
-        last = f"{NAME} answered HTTP {response.status_code}"
-        if attempt + 1 < retry.attempts:
-            retry.sleep(retry.delay(attempt, response))
-    raise Transient(f"{last}; gave up after {retry.attempts} attempts, will retry later")
+    """POST a write (``http.send_write``: a repeat Intacct had already run is refused as a
+    duplicate control id; a timeout is never resent)."""
+    return http.send_write(client, retry, "POST", url, what=NAME, content=body,
+                           headers={"Content-Type": "application/xml"})
 
 
 def payment(write: CreditWrite, account: dict[str, object]) -> Any:

@@ -106,7 +106,14 @@ def _modified_query(tag: str, since: str | None, iterator_id: str | None, page_s
     return envelope(version, f"<{tag} requestID={quoteattr(request_id)} {attrs}>"
                               f"<MaxReturned>{int(page_size)}</MaxReturned>{window}"
                               f"<IncludeLineItems>true</IncludeLineItems>"
-                              f"<IncludeLinkedTxns>false</IncludeLinkedTxns></{tag}>")
+                              f"{_linked(tag)}</{tag}>")
+
+
+def _linked(tag: str) -> str:
+    """A memo's linked transactions say how its credit was applied (Y14); an invoice's are
+    not needed."""
+    wanted = "true" if tag == "CreditMemoQueryRq" else "false"
+    return f"<IncludeLinkedTxns>{wanted}</IncludeLinkedTxns>"
 
 
 def memo_query(since: str | None, *, iterator_id: str | None = None, page_size: int = PAGE_SIZE,
@@ -133,8 +140,7 @@ def by_ids_query(tag: str, txn_ids: list[str], *, version: str = "13.0",
         raise ValueError(f"{tag} is not a credit memo or invoice query")
     ids = "".join(f"<TxnID>{escape(t)}</TxnID>" for t in txn_ids)
     return envelope(version, f"<{tag} requestID={quoteattr(request_id)}>{ids}"
-                              f"<IncludeLineItems>true</IncludeLineItems>"
-                              f"<IncludeLinkedTxns>false</IncludeLinkedTxns></{tag}>")
+                              f"<IncludeLineItems>true</IncludeLineItems>{_linked(tag)}</{tag}>")
 
 
 @dataclass
@@ -329,8 +335,50 @@ def parse_memo(el: ET.Element, home: str) -> Record:
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"credit remaining {remaining} outside 0..total {total}")
         return RemoteMemo(**_header(el, ext), currency=currency, total_minor=total,
-                          remaining_minor=remaining, voided=_voided(el, total))
+                          remaining_minor=remaining, voided=_voided(el, total),
+                          applications=_applications_or_none(el, currency))
     return _parse(el, home, "CreditMemo", build)
+
+
+def _applications_or_none(el: ET.Element, currency: str
+                          ) -> tuple[base.RemoteApplication, ...] | None:
+    """The memo's applications, None when its links can't be read: the memo still lands,
+    nothing is reconciled from a partial picture."""
+    try:
+        return linked_applications(el, currency)
+    except (ValueError, TypeError, money.MoneyError):
+        return None
+
+
+LINK_PREFIX = "link:"  # an application QuickBooks records only as a link to the invoice
+
+
+def link_id(invoice_txn_id: str) -> str:
+    """The name of the memo's link to an invoice: SetCredit alone makes no transaction
+    (research §4.2), so the pair is the record."""
+    return LINK_PREFIX + invoice_txn_id
+
+
+def linked_applications(el: ET.Element, currency: str) -> tuple[base.RemoteApplication, ...]:
+    """Y14: how a CreditMemoRet's credit was applied, from its ``LinkedTxn`` entries (asked
+    for with ``IncludeLinkedTxns``): a link to an Invoice is credit set on it directly
+    (SetCredit alone, or in QuickBooks' Receive Payments window), named ``link:<invoice>``,
+    its amounts summed; a link to a ReceivePayment is credit used by that payment, named by
+    its TxnID, whose invoice the memo doesn't say (so it is only recognised, never added).
+    [U] which of the two QuickBooks shows, and the sign of ``Amount`` (its size is used)."""
+    per_invoice: dict[str, int] = {}
+    payments: list[base.RemoteApplication] = []
+    for link in el.findall("LinkedTxn"):
+        txn, kind = _text(link, "TxnID"), _text(link, "TxnType")
+        if txn is None:
+            raise ValueError("a LinkedTxn without a TxnID")
+        amount = abs(_amount(link, "Amount", currency))
+        if kind == "Invoice":
+            per_invoice[txn] = per_invoice.get(txn, 0) + amount
+        elif kind == "ReceivePayment":
+            payments.append(base.RemoteApplication(txn, "", amount))
+    return tuple(base.RemoteApplication(link_id(inv), inv, amount)
+                 for inv, amount in per_invoice.items()) + tuple(payments)
 
 
 def parse_invoice(el: ET.Element, home: str) -> Record:

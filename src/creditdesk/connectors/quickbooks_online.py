@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from creditdesk.connectors.base import (
     Reconciliation,
     Record,
     Refused,
+    RemoteApplication,
+    RemoteMemo,
     Targets,
     TokenSaver,
 )
@@ -37,6 +40,7 @@ from creditdesk.connectors.quickbooks_online_records import (
     parse_invoice,
     parse_lines,
     parse_memo,
+    payment_applications,
 )
 from creditdesk.connectors.settings import ProviderSettings
 
@@ -64,6 +68,7 @@ OVERLAP = timedelta(seconds=5)
 CDC_REACH = timedelta(days=29)
 CDC_MAX = 1000  # objects in one CDC answer: "at most 1,000 objects per response" [C]
 VERIFY_BATCH = 100  # ids per "WHERE Id IN (...)" confirmation query
+CUSTOMER_BATCH = 100  # customers per "WHERE CustomerRef IN (...)" Payment query (Y14)
 COUNTRIES = {"US": "us", "USA": "us", "UNITED STATES": "us",
              "CA": "ca", "CAN": "ca", "CANADA": "ca"}
 HOME_CURRENCY = {"us": "USD", "ca": "CAD"}
@@ -147,12 +152,12 @@ class QuickBooksOnline(writes.PaymentWrites):
         """One call to the company's API with a live access token; a 401 refreshes it and
         tries once more (a 401 made nothing), a second 401 or a 403 is NeedsReconnection.
         A read retries throttling, 5xx and timeouts (``http.send``); a ``write`` retries
-        only answers that came back, never a timeout (``writes.send_write``)."""
+        only answers that came back, never a timeout (``http.send_write``)."""
         if float(self.tokens.get("access_expires_at", 0)) <= time.time() + 60:
             self._refresh()
         url = f"{self.settings.qbo_api_base.rstrip('/')}/company/{self.realm_id}/{path}"
         params = {**params, "minorversion": str(self.settings.qbo_minor_version)}
-        send = writes.send_write if write else http.send
+        send = http.send_write if write else http.send
         for attempt in (1, 2):
             headers = {"Accept": "application/json",
                        "Authorization": f"Bearer {self.tokens['access_token']}"}
@@ -252,9 +257,41 @@ class QuickBooksOnline(writes.PaymentWrites):
                 if not raw and _position(place) == before:
                     return
                 state[INVOICES] = dict(place)
-            yield Batch([parse(r, self.default_currency) for r in raw], dict(state))
+            records = [parse(r, self.default_currency) for r in raw]
+            if entity == ENTITY:
+                records = self._with_applications(records)
+            yield Batch(records, dict(state))
             if last:
                 return
+
+    def _with_applications(self, records: list[Record]) -> list[Record]:
+        """Y14: each memo's credit applied to invoices as QuickBooks records it, in the
+        Payments that link the memo. A memo with all its credit left has none (nothing
+        to read); the others' customers' Payments are read, ``CUSTOMER_BATCH`` customers a
+        query [U: ``CustomerRef IN`` — ``CustomerRef =`` is what SDKs use]. Payments can't
+        be filtered by the memo they link, and a CreditMemo doesn't list them."""
+        memos = [r for r in records if isinstance(r, RemoteMemo) and not r.voided]
+        used = {m.external_id for m in memos if m.remaining_minor < m.total_minor}
+        customers = sorted({m.customer_external_id for m in memos if m.external_id in used})
+        try:
+            found = payment_applications(self._payments_of(customers), used,
+                                         self.default_currency)
+            known: dict[str, tuple[RemoteApplication, ...] | None] = {
+                m.external_id: tuple(found.get(m.external_id, ())) for m in memos}
+        except (ValueError, TypeError):
+            known = {}  # nothing reconciled from a partial picture
+        return [replace(r, applications=known.get(r.external_id))
+                if isinstance(r, RemoteMemo) else r for r in records]
+
+    def _payments_of(self, customers: list[str]) -> list[Any]:
+        """Every Payment of ``customers``, a query per ``CUSTOMER_BATCH`` of them."""
+        out: list[Any] = []
+        valid = [c for c in customers if _ID.match(c)]
+        for at in range(0, len(valid), CUSTOMER_BATCH):
+            listed = ", ".join(f"'{c}'" for c in valid[at:at + CUSTOMER_BATCH])
+            for page in self.payment_pages(f"CustomerRef IN ({listed})", "MetaData.CreateTime"):
+                out += page
+        return out
 
     # reconciliation: deletions CDC can no longer report -------------------------------
     def reconcile_due(self, cursor: dict[str, Any], *, now: datetime,
@@ -377,10 +414,10 @@ class QuickBooksOnline(writes.PaymentWrites):
             records.append(KINDS[entity][2](ext) if op == base.DELETED
                            else self._read(entity, ext))
             if len(records) >= base.TARGET_BATCH:
-                yield Batch(records, None)
+                yield Batch(self._with_applications(records), None)
                 records = []
         if records:
-            yield Batch(records, None)
+            yield Batch(self._with_applications(records), None)
 
 
 # webhook entity → how its id is keyed in the targets

@@ -212,3 +212,54 @@ def parse_invoice(raw: Any, default_currency: str) -> Record:
     except _PROBLEMS as exc:
         return BadRecord(ext, f"Invoice {ext}: {exc}")
     return _with_lines(invoice, raw, "Invoice")
+
+
+# Payments: how QuickBooks records credit applied (Y14) -------------------------------------
+def _links(raw: dict[str, Any], kind: str, currency: str) -> list[tuple[str, int]]:
+    """The payment's lines linking a ``kind`` (CreditMemo or Invoice): (its Id, amount)."""
+    out = []
+    for line in raw.get("Line") or []:
+        if not isinstance(line, dict):
+            raise ValueError("a Line is not an object")
+        for link in line.get("LinkedTxn") or []:
+            if isinstance(link, dict) and link.get("TxnType") == kind:
+                amount = base.exact_minor(line.get("Amount"), currency, "Line Amount")
+                out.append((str(link.get("TxnId")), abs(amount)))
+    return out
+
+
+def payment_applications(payments: list[Any], memos: set[str], default_currency: str
+                         ) -> dict[str, list[base.RemoteApplication]]:
+    """Credit of ``memos`` (their Ids) applied to invoices by ``payments`` (Payment
+    objects), per memo. A Payment applies credit through lines linking CreditMemos and pays
+    invoices through lines linking Invoices (docs/research/issue13-qbo-xero.md section 3):
+    CreditDesk's own is one of each. When one Payment links several of either, the credit
+    is given to its invoices in line order, each up to its line's amount [U: QuickBooks
+    doesn't say which invoice a credit went to]. The record of an application is the
+    Payment's Id, with ``/<invoice Id>`` when that Payment links several invoices.
+    ValueError when a Payment can't be read (nothing is reconciled from part of it)."""
+    out: dict[str, list[base.RemoteApplication]] = {m: [] for m in memos}
+    for raw in payments:
+        if not isinstance(raw, dict) or not isinstance(raw.get("Id"), str):
+            raise ValueError("a Payment without an Id")
+        currency = _currency(raw, default_currency)
+        credits = [(m, a) for m, a in _links(raw, "CreditMemo", currency) if m in memos]
+        if not credits:
+            continue
+        invoices = _links(raw, "Invoice", currency)
+        pairs: dict[tuple[str, str], int] = {}
+        room = dict.fromkeys((inv for inv, _ in invoices), 0)
+        for inv, amount in invoices:
+            room[inv] += amount
+        for memo, credit in credits:
+            for inv in room:
+                take = min(credit, room[inv])
+                if take > 0:
+                    pairs[memo, inv] = pairs.get((memo, inv), 0) + take
+                    room[inv] -= take
+                    credit -= take
+        several = len(room) > 1
+        for (memo, inv), amount in pairs.items():
+            record = f"{raw['Id']}/{inv}" if several else raw["Id"]
+            out[memo].append(base.RemoteApplication(record, inv, amount))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -94,28 +95,6 @@ def payment_body(write: CreditWrite) -> bytes:
     }).encode()
 
 
-def send_write(client: httpx.Client, retry: http.Retry, method: str, url: str, *, what: str,
-               **kwargs: Any) -> httpx.Response:
-    """Send a write; a 429 or 5xx answer is sent again after the back-off (the same
-    requestid: QuickBooks answers a repeat with the first answer), and the last such answer
-    returned. A timeout or a lost connection is never resent: whether QuickBooks made the
-    record is unknown, so ``Transient`` — the engine looks for it before any new attempt."""
-    for attempt in range(retry.attempts):
-        try:
-            response = client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise Transient(f"{what} did not answer in time; whether it made the change is "
-                            "unknown until it is looked up") from None
-        except httpx.TransportError as exc:
-            raise Transient(f"{what} could not be reached or the answer was lost "
-                            f"({exc.__class__.__name__}); whether it made the change is "
-                            "unknown until it is looked up") from None
-        if response.status_code not in http.RETRY_STATUSES or attempt + 1 == retry.attempts:
-            return response
-        retry.sleep(retry.delay(attempt, response))
-    raise AssertionError("unreachable")
-
-
 def _answer(response: httpx.Response) -> Any:
     """The JSON of a write's answer; an answer with no readable body is Transient (the
     outcome is unknown: looked up before any new attempt)."""
@@ -177,22 +156,28 @@ class PaymentWrites:
         if not _ID.match(customer):
             raise WriteRefused(f"The customer id {customer[:64]!r} is not a QuickBooks Online id")
         named = re.compile(rf"(?<![\w-]){re.escape(marker(write.application_id))}(?![\w-])")
+        for page in self.payment_pages(f"CustomerRef = '{customer}'",
+                                       "MetaData.CreateTime DESC"):
+            for payment in page:
+                if (isinstance(payment, dict) and isinstance(payment.get("Id"), str)
+                        and named.search(str(payment.get("PrivateNote") or ""))):
+                    return Written(payment["Id"])
+        return None
+
+    def payment_pages(self, where: str, order: str) -> Iterator[list[Any]]:
+        """Every page of ``SELECT * FROM Payment WHERE <where> ORDERBY <order>``."""
         position = 1
         while True:
             body = self._get("query", {"query": (
-                f"SELECT * FROM Payment WHERE CustomerRef = '{customer}' "
-                f"ORDERBY MetaData.CreateTime DESC "
+                f"SELECT * FROM {PAYMENT} WHERE {where} ORDERBY {order} "
                 f"STARTPOSITION {position} MAXRESULTS {self.page_size}")})
             raw = (body.get("QueryResponse") or {}).get(PAYMENT) if isinstance(body, dict) \
                 else None
             if not isinstance(raw, list | None):
                 raise ConnectorError(f"{NAME} answered a query with a malformed QueryResponse")
-            for payment in raw or []:
-                if (isinstance(payment, dict) and isinstance(payment.get("Id"), str)
-                        and named.search(str(payment.get("PrivateNote") or ""))):
-                    return Written(payment["Id"])
+            yield raw or []
             if len(raw or []) < self.page_size:
-                return None
+                return
             position += len(raw or [])
 
     def remove_credit(self, write: CreditWrite, external_id: str) -> None:

@@ -1,12 +1,12 @@
-"""A fake QuickBooks Online server: OAuth (authorize, tokens with rotation), CompanyInfo,
-the query language subset CreditDesk uses over CreditMemo, Invoice and Payment (``*``,
+"""A fake QuickBooks Online server: OAuth (authorize, tokens with rotation), CompanyInfo, the
+query language subset CreditDesk uses over CreditMemo, Invoice and Payment (``*``,
 ``count(*)`` or named fields; one WHERE comparison on Id, MetaData.LastUpdatedTime or
-CustomerRef, or ``Id IN (...)``; ORDERBY LastUpdatedTime or CreateTime; STARTPOSITION and
-MAXRESULTS up to 1000), single reads of each (a deleted one answers HTTP 400 with Fault code
-610 "Object Not Found", as QBO does), CDC (refusing a changedSince more than 30 days back),
-Payments applying credit memos to invoices, deduplicated by ``requestid``, and their deletion
-(qbo_payments.py), Fault envelopes, faults on demand, and signed webhooks in the classic and
-the CloudEvents formats (qbo_state.py).
+CustomerRef, or ``Id IN (...)`` / ``CustomerRef IN (...)``; ORDERBY LastUpdatedTime or
+CreateTime; STARTPOSITION and MAXRESULTS up to 1000), single reads of each (a deleted one
+answers HTTP 400 with Fault code 610 "Object Not Found", as QBO does), CDC (refusing a
+changedSince more than 30 days back), Payments applying credit memos to invoices,
+deduplicated by ``requestid``, and their deletion (qbo_payments.py), Fault envelopes, faults
+on demand, and signed webhooks in the classic and the CloudEvents formats (qbo_state.py).
 
 Serve it with ``creditdesk fake quickbooks-online`` or in tests with uvicorn on a free port.
 Routes mirror production: ``/connect/oauth2``, ``/oauth2/v1/tokens/bearer`` and ``/v3/...``.
@@ -250,12 +250,13 @@ def run_query(state: FakeQboState, realm_id: str, text: str) -> Response:
     # (stamp, Id) is unique per record, so descending is the ascending listing reversed
     entity = match["entity"]
     rows, updated = _listing(state, realm_id, entity, by_created)
-    if match["values"] is not None:  # WHERE Id IN ('1', '2')
-        if match["field"] != "Id":
+    if match["values"] is not None:  # WHERE Id IN ('1', '2'), or CustomerRef IN (...)
+        if match["field"] not in ("Id", "CustomerRef"):
             return fault(400, f"QueryParserError: unsupported property {match['field']}",
                          "4000", "ValidationFault")
         wanted = set(re.findall(r"'([^']*)'", match["values"]))
-        rows = [r for r in rows if r["Id"] in wanted]
+        rows = [r for r in rows if (r["Id"] if match["field"] == "Id"
+                                    else r.get("CustomerRef", {}).get("value")) in wanted]
     elif match["field"]:
         field, op, value = match["field"], match["op"], match["value"]
         compare = _COMPARE[op]

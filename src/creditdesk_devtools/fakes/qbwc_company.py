@@ -100,6 +100,8 @@ class FakeCompany:
     memos: dict[str, Memo] = field(default_factory=dict)
     invoices: dict[str, Invoice] = field(default_factory=dict)
     receive_payments: dict[str, ReceivePayment] = field(default_factory=dict)
+    # credit set on invoices without a ReceivePayment: (invoice TxnID, memo TxnID, amount)
+    links: list[tuple[str, str, str]] = field(default_factory=list)
     # (TxnID, TxnDelType, when)
     deleted: list[tuple[str, str, datetime]] = field(default_factory=list)
     thin_credit_adds: bool = False
@@ -177,6 +179,35 @@ class FakeCompany:
         del self.memos[txn]
         self.deleted.append((txn, "CreditMemo", self.tick()))
 
+    def link_credit(self, memo: str, invoice: str, amount: str) -> None:
+        """Credit applied in QuickBooks' own Receive Payments window, credit only: a link
+        between the memo and the invoice, no ReceivePayment (research §4.2)."""
+        self.links.append((invoice, memo, amount))
+        self._move(invoice, memo, -Decimal(amount))
+
+    def unlink_credit(self, memo: str, invoice: str) -> None:
+        """That credit taken off the invoice again in QuickBooks."""
+        for link in [k for k in self.links if k[:2] == (invoice, memo)]:
+            self.links.remove(link)
+            self._move(invoice, memo, Decimal(link[2]))
+
+    def _links_xml(self, memo_id: str) -> str:
+        """The memo's LinkedTxn entries: its links to invoices and the ReceivePayments that
+        used its credit. [U] which of the two QuickBooks shows and ``Amount``'s sign (the
+        fake writes it negative, as the credit side)."""
+        def entry(txn: str, kind: str, ref: str, amount: Decimal) -> str:
+            return (f"<LinkedTxn><TxnID>{txn}</TxnID><TxnType>{kind}</TxnType><TxnDate>"
+                    f"2025-03-04</TxnDate><RefNumber>{escape(ref)}</RefNumber><LinkType>"
+                    f"AMTTYPE</LinkType><Amount>{_money(-amount)}</Amount></LinkedTxn>")
+        out = [entry(inv, "Invoice", self.invoices[inv].ref_number if inv in self.invoices
+                     else "", Decimal(amount))
+               for inv, memo, amount in self.links if memo == memo_id]
+        for p in self.receive_payments.values():
+            used = sum((Decimal(a) for _, m, a in p.credits if m == memo_id), Decimal(0))
+            if used:
+                out.append(entry(p.txn_id, "ReceivePayment", p.ref_number, used))
+        return "".join(out)
+
     # --- answering qbXML ----------------------------------------------------------------
     def handle(self, qbxml: str) -> tuple[str, str, str]:
         """(response, hresult, message) for one request, as the Web Connector relays them."""
@@ -199,7 +230,9 @@ class FakeCompany:
                            f"{d.isoformat()}</TimeDeleted></TxnDeletedRet>" for t, k, d in rows)
             answer = self._rs(rs_tag, rq, body, len(rows))
         elif rq.tag == "CreditMemoQueryRq":
-            answer = self._page(rs_tag, rq, self.memos, self._memo_xml)
+            linked = (rq.findtext("IncludeLinkedTxns") or "").strip() == "true"
+            answer = self._page(rs_tag, rq, self.memos, lambda m, with_lines: self._memo_xml(
+                m, with_lines, self._links_xml(m.txn_id) if linked else ""))
         elif rq.tag == "InvoiceQueryRq":
             answer = self._page(rs_tag, rq, self.invoices, self._invoice_xml)
         elif rq.tag == "ReceivePaymentAddRq":
@@ -305,6 +338,7 @@ class FakeCompany:
         for inv_id, memo_id, amount in credits:
             self._move(inv_id, memo_id, -Decimal(amount))
         if self.thin_credit_adds:  # links only: no transaction, a "thin" answer (§4.2)
+            self.links += credits
             return self._ok(rs_tag, rq, "")
         payment = ReceivePayment(self._txn_id(), customer, names[customer],
                                  add.findtext("TxnDate") or "2025-03-04",
@@ -406,7 +440,7 @@ class FakeCompany:
                 f"</IsPaid>{currency}{lines}</InvoiceRet>")
 
     @classmethod
-    def _memo_xml(cls, m: Memo, with_lines: bool = False) -> str:
+    def _memo_xml(cls, m: Memo, with_lines: bool = False, links: str = "") -> str:
         if m.raw is not None:
             return m.raw
         currency = (f"<CurrencyRef><FullName>{escape(m.currency)}</FullName></CurrencyRef>"
@@ -421,7 +455,7 @@ class FakeCompany:
                 f"</RefNumber><IsPending>false</IsPending><Subtotal>{m.total}</Subtotal>"
                 f"<TotalAmount>{m.total}</TotalAmount><CreditRemaining>{m.remaining}"
                 f"</CreditRemaining>{currency}<Memo>{escape(m.memo)}</Memo>"
-                f"{lines}</CreditMemoRet>")
+                f"{links}{lines}</CreditMemoRet>")
 
 
 def _time(text: str | None) -> datetime | None:

@@ -250,7 +250,7 @@ def _write_request(s: OrmSession, sess: Session, state: dict[str, Any]) -> str:
         version = state["version"]
         if due.problem:
             qbwc_writes.record_refused(s, app, due.problem)
-        elif due.action == qbwc_writes.REMOVE and not due.external_id:
+        elif due.action == qbwc_writes.REMOVE and not qbwc_writes.deletable(due):
             qbwc_writes.record_refused(s, app, qbwc_writes.cannot_remove(due))
         elif due.action == qbwc_writes.REMOVE:
             qbwc_writes.mark_sent(s, app)
@@ -375,7 +375,10 @@ def _record(s: OrmSession, sess: Session, state: dict[str, Any], handled: set[st
         return made is not None
     handled.add(app)
     if op == "apply" and (answer.payments or answer.status_code == 0):
-        qbwc_writes.record_written(s, app, answer.payments[0][0] if answer.payments else None)
+        # a credit-only add may make no ReceivePayment: the memo's link to the invoice is
+        # the record then, as the memo's LinkedTxn names it (Y14)
+        qbwc_writes.record_written(s, app, answer.payments[0][0] if answer.payments
+                                   else qbd.link_id(str(state["write"]["invoice"])))
         if not answer.payments:  # a credit-only link (research §4.2), remembered
             state["cursor"] = {**state["cursor"], LINKS_ONLY: True}
             s.get_one(models.Integration, sess.integration_id).cursor = state["cursor"]

@@ -144,6 +144,12 @@ def unknown_outcome(due: Due) -> str:
     return UNKNOWN_OUTCOME.format(invoice=due.invoice_number)
 
 
+def deletable(due: Due) -> bool:
+    """Whether QuickBooks holds a ReceivePayment of the write-back to delete: a credit-only
+    add that made none (no id, or only the memo's link to the invoice) has nothing."""
+    return bool(due.external_id) and not str(due.external_id).startswith(qbd.LINK_PREFIX)
+
+
 def cannot_remove(due: Due) -> str:
     """The words of a removal QuickBooks can't be asked for (no ReceivePayment was made)."""
     return NO_PAYMENT.format(invoice=due.invoice_number, customer=due.customer_name)

@@ -22,6 +22,7 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as rules
+from creditdesk.domain import write_back as wb
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.services.books import sync_applications, sync_upsert
 from creditdesk.services.common import audit, dml, vault
@@ -191,6 +192,8 @@ def execute(db: Database, run_id: str, connector_for: ConnectorFactory, *,
                 _land(db, run_id, snap, batch)
         else:
             _incremental(db, run_id, snap, connector)
+            if fetch_targets is not None:
+                _read_unanswered(db, run_id, snap, fetch_targets)
     except base.NeedsReconnection as exc:
         _finish(db, run_id, snap, error=str(exc), reconnect=True, interval=interval)
         return exc
@@ -222,6 +225,25 @@ def _incremental(db: Database, run_id: str, snap: Snapshot, connector: base.Conn
             stored = dict(session.get_one(models.Integration, snap.id).cursor or {})
         cursor = _reconcile(db, run_id, snap, connector, stored, force=True)
         _land_all(db, run_id, snap, connector.fetch(cursor))  # a second refusal fails the run
+
+
+def _read_unanswered(db: Database, run_id: str, snap: Snapshot,
+                     fetch_targets: Callable[[base.Targets], Iterable[base.Batch]]) -> None:
+    """Y14: the memos of write-backs sent long ago and never answered are read again, so
+    their landing finds out whether the system has them (``sync_applications``) even when
+    nothing changed there to bring them into the incremental read."""
+    app, memo = models.CreditApplication, models.CreditMemo
+    with db.read() as session:
+        stale = list(session.scalars(
+            select(memo.external_id).join(app, app.credit_memo_id == memo.id).where(
+                app.partner_id == snap.partner_id, app.write_back_system == snap.provider,
+                app.status == wb.Status.PENDING.value, app.write_back_action == "apply",
+                app.write_back_sent_at < clock.now() - wb.NEVER_RECEIVED_AFTER,
+                memo.external_id.is_not(None))
+            .distinct().order_by(memo.external_id).limit(MAX_TARGETS)))
+    if stale:
+        for batch in fetch_targets(dict.fromkeys((e for e in stale if e), base.CHANGED)):
+            _land(db, run_id, snap, batch)
 
 
 LAND_AT_LEAST = 1000  # records: smaller pages (Xero's 100) land several to a transaction…
