@@ -10,7 +10,7 @@ from creditdesk.domain import application
 from creditdesk.domain import memo as memo_rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
-from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.credit_memos import auto_apply, credit, memos
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import preview, views
 from creditdesk.web.api import previews, responses, schemas
@@ -49,7 +49,7 @@ def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceVi
 
 @router.post("/invoices/{invoice_id}/issue", response_model=responses.InvoiceOut)
 def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceView:
-    return invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id)
+    return auto_apply.issue_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=responses.InvoiceOut)
