@@ -47,8 +47,14 @@ def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceVi
     return invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/issue", response_model=responses.InvoiceOut)
-def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceView:
+@router.post("/invoices/{invoice_id}/issue",
+             response_model=responses.InvoiceOut | previews.PreviewOut)
+def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor,
+                  preview_: previews.Flag = False) -> views.InvoiceView | Response:
+    """I3, with the customer's available credit applied automatically when the partner's
+    preference reaches it (AU1)."""
+    if preview_:
+        return previews.answer(preview.issue_invoice(db, actor=actor, invoice_id=invoice_id))
     return auto_apply.issue_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
