@@ -1,5 +1,6 @@
-"""``?preview=true`` on issue (of a memo or an invoice), apply, remove and void (P6): the query parameter, the answer's
-model for the OpenAPI document, and the mapping of ``services/preview``'s view onto it.
+"""``?preview=true`` on issue (of a memo or an invoice), apply, remove and void (P6): the
+query parameter, the answer's model for the OpenAPI document, and the mapping of
+``services/preview``'s view onto it.
 
 A preview answers 200 ``{"preview": {...}}`` and changes nothing; a refused change answers
 the same error as the change itself. A preview is never stored under an Idempotency-Key
