@@ -270,3 +270,12 @@ def test_au1_plan_never_exceeds_either_cap() -> None:
     assert rules.plan([_c("a", "CM-1", d, 100)], Money(0, "USD")) == []
     got = rules.plan([_c("a", "CM-1", d, 100), _c("b", "CM-2", d, 0)], Money(40, "USD"))
     assert [(c.memo_id, m.minor) for c, m in got] == [("a", 40)]
+
+
+def test_au1_the_audit_trail_says_automatically() -> None:
+    from creditdesk.services.read_models import audit_words
+
+    data = {"invoice_number": "INV-0007", "amount": "12.50", "currency": "USD",
+            "origin": "automatic"}
+    assert audit_words.describe("credit_memo.apply", data) == (
+        "Applied $12.50 automatically to invoice INV-0007 as it was issued")

@@ -72,8 +72,8 @@ def test_au1_issue_is_confirmed_with_the_credit_it_applies(admin, db, actor) -> 
     r = admin.post(url + "/issue", follow_redirects=False)
     assert r.status_code == 303
     shown = admin.get(url).text
-    assert "Invoice INV-0001 issued. $60.00 of available credit was applied automatically" \
-        in shown
+    assert ("Invoice INV-0001 issued. $60.00 of available credit was applied automatically; "
+            "nothing is left to pay.") in shown
     assert f'id="automatic-{older}"' in shown and f'id="automatic-{newer}"' in shown
     memo_page = admin.get(f"/dashboard/credit-memos/{newer}").text
     assert f'id="automatic-{draft}"' in memo_page and ">Automatic<" in memo_page

@@ -76,8 +76,10 @@ def issue_invoice(request: Request, db: DB, actor: User, invoice_id: str,
         return invoice_page(request, db, actor, invoice_id, refusal=forms.refusal("issue", exc))
     notice = f"Invoice {inv.number} issued."
     if inv.credit_applied.minor:
+        left = (f"{templating.money(inv.balance_due)} is still due" if inv.balance_due.minor
+                else "nothing is left to pay")
         notice += (f" {templating.money(inv.credit_applied)} of available credit was applied "
-                   f"automatically; {templating.money(inv.balance_due)} is due.")
+                   f"automatically; {left}.")
     templating.flash(request, notice)
     return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
 
