@@ -98,3 +98,18 @@ def test_p6_issue_preview_of_an_issued_invoice_answers_the_real_error(client) ->
     inv = invoice(client, cid, "60.00")
     problem(client.post(f"{API}/invoices/{inv['id']}/issue?preview=true"), 409,
             "invalid_state")
+
+
+def test_au1_a_keyed_issue_applies_once_and_replays(client) -> None:
+    """E2: the issue and its automatic applications are one effect under one key."""
+    cid = customer(client)
+    m = memo(client, cid, "30.00")
+    _on(client)
+    inv = invoice(client, cid, "60.00", issue=False)
+    headers = {"Idempotency-Key": "issue-with-credit-1"}
+    first = ok(client.post(f"{API}/invoices/{inv['id']}/issue", headers=headers))
+    again = ok(client.post(f"{API}/invoices/{inv['id']}/issue", headers=headers))
+    assert first == again and first["credit_applied"] == "30.00"
+    apps = ok(client.get(f"{API}/credit-memos/{m['id']}/applications"))
+    apps = apps["data"] if isinstance(apps, dict) else apps
+    assert len(apps) == 1
