@@ -54,7 +54,7 @@ def wayne(db, actor):
     march = _memo(db, actor, cid, "30.00", date(2026, 3, 1))
     feb_2 = _memo(db, actor, cid, "50.00", date(2026, 2, 1))
     feb_3 = _memo(db, actor, cid, "40.00", date(2026, 2, 1))
-    setting.set_enabled(db, actor=actor, enabled=True)
+    setting.set_enabled(db, actor=actor, flag=True)
     return {"customer": cid, "march": march, "feb_2": feb_2, "feb_3": feb_3}
 
 
@@ -69,7 +69,7 @@ def test_au1_preference_is_off_by_default_and_exceptions_get_the_opposite(db, ac
     with db.read() as s:
         assert setting.applies(s, actor.partner_id, a)  # off, excepted: on
         assert not setting.applies(s, actor.partner_id, b)
-    setting.set_enabled(db, actor=actor, enabled=True)
+    setting.set_enabled(db, actor=actor, flag=True)
     with db.read() as s:
         assert not setting.applies(s, actor.partner_id, a)  # on, excepted: off
         assert setting.applies(s, actor.partner_id, b)
@@ -77,7 +77,7 @@ def test_au1_preference_is_off_by_default_and_exceptions_get_the_opposite(db, ac
 
 def test_au1_preference_change_is_audited(db, actor) -> None:
     cid = f.customer(db, actor, "A")
-    setting.replace_setting(db, actor=actor, enabled=True, exceptions=[cid])
+    setting.replace_setting(db, actor=actor, flag=True, exceptions=[cid])
     events = [e for e in audit_trail.list_events(db, actor=actor, entity_type="partner").data
               if e.action.startswith("settings.auto_apply")]
     assert [(e.action, e.data) for e in events] == [
@@ -88,7 +88,7 @@ def test_au1_unknown_or_other_partners_customer_is_refused_naming_the_field(
         db, actor, other_actor) -> None:
     theirs = f.customer(db, other_actor, "Theirs")
     with pytest.raises(errors.ValidationError) as got:
-        setting.replace_setting(db, actor=actor, enabled=True, exceptions=[theirs])
+        setting.replace_setting(db, actor=actor, flag=True, exceptions=[theirs])
     assert got.value.errors[0].field == "exceptions[0]"
     assert setting.get_setting(db, actor=actor).value is False
 
@@ -169,7 +169,7 @@ def test_au1_only_native_credit_of_the_invoices_currency_and_customer(db, actor)
     memo_lifecycle.void_memo(db, actor=actor, memo_id=voided, reason="Mistake")
     synced = _synced_memo(db, actor, cid)  # the oldest, and USD: still never applied
     native = f.memo(db, actor, cid, "10.00")
-    setting.set_enabled(db, actor=actor, enabled=True)
+    setting.set_enabled(db, actor=actor, flag=True)
     inv = _issue(db, actor, _draft(db, actor, cid))
     assert [a.credit_memo_id for a in _apps(db, inv.id)] == [native]
     for untouched in (euro, theirs, draft, voided, synced):
@@ -196,7 +196,7 @@ def test_au1_exceptions_get_the_opposite_at_issue(db, actor) -> None:
     setting.add_exception(db, actor=actor, customer_id=on)  # the preference is off
     assert _issue(db, actor, _draft(db, actor, on)).credit_applied.minor == 1000
     assert _issue(db, actor, _draft(db, actor, off)).credit_applied.minor == 0
-    setting.set_enabled(db, actor=actor, enabled=True)  # now the exception is left out
+    setting.set_enabled(db, actor=actor, flag=True)  # now the exception is left out
     assert _issue(db, actor, _draft(db, actor, on)).credit_applied.minor == 0
     assert _issue(db, actor, _draft(db, actor, off)).credit_applied.minor == 1000
 
@@ -205,7 +205,7 @@ def test_au1_only_at_invoice_issue(db, actor) -> None:
     """Not on create, payment or memo issue: an open invoice stays as it is when a memo is
     issued or when it is paid, and a draft takes nothing until it is issued."""
     cid = f.customer(db, actor)
-    setting.set_enabled(db, actor=actor, enabled=True)
+    setting.set_enabled(db, actor=actor, flag=True)
     open_inv = _issue(db, actor, _draft(db, actor, cid))  # no credit yet
     draft = _draft(db, actor, cid)
     memo = f.memo(db, actor, cid, "25.00")  # memo issue

@@ -34,7 +34,7 @@ LOSER = (errors.InvalidState, errors.ExceedsMemoRemaining)
 
 def _issue_vs_manual_apply(db: Database, rounds: int) -> None:
     actor = new_actor(db)
-    auto_apply_setting.set_enabled(db, actor=actor, enabled=True)
+    auto_apply_setting.set_enabled(db, actor=actor, flag=True)
     for _ in range(rounds):
         cus = factories.customer(db, actor)
         memo_id = factories.memo(db, actor, cus, "100.00")
@@ -66,7 +66,7 @@ def _many_issues_and_applies_on_one_memo(db: Database, threads: int) -> None:
     """Several issues (each wanting $30) and manual applications ($20 each) of one $100 memo
     at once: whatever the interleaving, never more than $100 leaves it."""
     actor = new_actor(db)
-    auto_apply_setting.set_enabled(db, actor=actor, enabled=True)
+    auto_apply_setting.set_enabled(db, actor=actor, flag=True)
     cus = factories.customer(db, actor)
     memo_id = factories.memo(db, actor, cus, "100.00")
     drafts = [factories.invoice(db, actor, cus, "30.00", issue=False) for _ in range(threads)]

@@ -47,7 +47,7 @@ def _world(db, actor):
     cid = factories.customer(db, actor, "Wayne Enterprises")
     older = factories.memo(db, actor, cid, "30.00")
     newer = factories.memo(db, actor, cid, "50.00")
-    setting.set_enabled(db, actor=actor, enabled=True)
+    setting.set_enabled(db, actor=actor, flag=True)
     draft = factories.invoice(db, actor, cid, "60.00", issue=False)
     return cid, older, newer, draft
 

@@ -11,8 +11,6 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
-from creditdesk.db.engine import Database
-from creditdesk.services.common.context import Actor
 from creditdesk.services.customer_accounts import per_customer
 
 KIND = per_customer.Kind(models.AutoApply, "enabled", models.AutoApplyException, "enabled",
@@ -32,16 +30,10 @@ def audience(session: Session, partner_id: str) -> dict[str, per_customer.Except
     return per_customer.audience(session, KIND, partner_id)
 
 
+# The preference as the API and the tests change it (``per_customer``'s, for this KIND):
+# ``replace_setting(db, actor=, flag=, exceptions=)``, ``set_enabled(db, actor=, flag=)``.
 get_setting = partial(per_customer.get, kind=KIND)
+replace_setting = partial(per_customer.replace, kind=KIND)
+set_enabled = partial(per_customer.set_value, kind=KIND)
 add_exception = partial(per_customer.add_exception, kind=KIND)
 remove_exception = partial(per_customer.remove_exception, kind=KIND)
-
-
-def replace_setting(db: Database, *, actor: Actor, enabled: object,
-                    exceptions: object) -> Setting:
-    """AU1 as a whole (the API's PUT): the flag and the full list of exceptions."""
-    return per_customer.replace(db, KIND, actor=actor, flag=enabled, exceptions=exceptions)
-
-
-def set_enabled(db: Database, *, actor: Actor, enabled: object) -> Setting:
-    return per_customer.set_value(db, KIND, actor=actor, flag=enabled)

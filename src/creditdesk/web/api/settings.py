@@ -89,4 +89,4 @@ def get_auto_apply(db: DB, actor: CurrentActor) -> dict[str, Any]:
 @router.put("/settings/auto-apply", response_model=AutoApplyOut)
 def put_auto_apply(body: AutoApplyIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
     return _portal_credit_out(auto_apply_setting.replace_setting(
-        db, actor=actor, enabled=body.enabled, exceptions=body.exceptions))
+        db, actor=actor, flag=body.enabled, exceptions=body.exceptions))
