@@ -279,3 +279,18 @@ def test_au1_the_audit_trail_says_automatically() -> None:
             "origin": "automatic"}
     assert audit_words.describe("credit_memo.apply", data) == (
         "Applied $12.50 automatically to invoice INV-0007 as it was issued")
+
+
+def test_au1_a_merged_customers_exceptions_go_with_it(db, actor) -> None:
+    """Y10 with AU1 and P5: merging a customer that is an exception of either preference
+    (rows that reference it) merges it; the survivor's own exceptions stay."""
+    from creditdesk.services.customer_accounts import customer_sources, portal_credit_setting
+
+    survivor, merged = f.customer(db, actor, "Wayne"), f.customer(db, actor, "Wayne Inc")
+    setting.add_exception(db, actor=actor, customer_id=merged)
+    setting.add_exception(db, actor=actor, customer_id=survivor)
+    portal_credit_setting.add_exception(db, actor=actor, customer_id=merged)
+    customer_sources.merge(db, actor=actor, customer_id=survivor, merged_customer_id=merged)
+    assert [e.customer_id for e in setting.get_setting(db, actor=actor).exceptions] == [
+        survivor]
+    assert portal_credit_setting.get_setting(db, actor=actor).exceptions == []
