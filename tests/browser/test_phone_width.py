@@ -60,7 +60,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/credit-memos/{id}/edit", "/dashboard/invoices", "/dashboard/invoices/{id}",
     "/dashboard/customers", "/dashboard/customers/{id}", "/dashboard/suggestions",
     "/dashboard/integrations", "/dashboard/preferences/credit-balance-visibility",
-    "/dashboard/preferences/portal-credit-application",
+    "/dashboard/preferences/portal-credit-application", "/dashboard/preferences/auto-apply",
     "/dashboard/users", "/dashboard/account",
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",

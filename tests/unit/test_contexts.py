@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "accounting": set(),
     "customer_accounts": set(),
     "invoicing": {"accounting"},
-    # credit_memos ▶ customer_accounts: whether a customer may apply its own credit (P5)
+    # credit_memos ▶ customer_accounts: whether a customer may apply its own credit (P5),
+    # whether its credit is applied to new invoices (AU1)
     "credit_memos": {"accounting", "invoicing", "customer_accounts"},
     "books": {"customer_accounts"},
     "suggesting": {"credit_memos"},

@@ -1,6 +1,6 @@
-"""GET/PUT /api/v1/settings/credit-balance-visibility (P2, E1, P4) and
-/api/v1/settings/portal-credit-application (P5): two preferences of one shape, a flag and
-the customers that get the opposite of it."""
+"""GET/PUT /api/v1/settings/credit-balance-visibility (P2, E1, P4),
+/api/v1/settings/portal-credit-application (P5) and /api/v1/settings/auto-apply (AU1):
+three preferences of one shape, a flag and the customers that get the opposite of it."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ PREFERENCES = {  # the URL: its flag's name and its audit entry
                                                    "settings.credit_visibility"),
     "/api/v1/settings/portal-credit-application": ("enabled",
                                                    "settings.portal_credit_application"),
+    "/api/v1/settings/auto-apply": ("enabled", "settings.auto_apply"),
 }
 
 
-@pytest.fixture(params=list(PREFERENCES), ids=["visibility", "portal_credit"])
+@pytest.fixture(params=list(PREFERENCES), ids=["visibility", "portal_credit", "auto_apply"])
 def pref(request) -> tuple[str, str, str]:
     return (request.param, *PREFERENCES[request.param])
 

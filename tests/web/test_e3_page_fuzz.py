@@ -112,6 +112,11 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
         "/dashboard/customers/{synced_customer}/references/{reference}/unlink", ("confirm",)),
     **_preference_forms("credit-balance-visibility", "show_to_all_customers"),  # P2, P7
     **_preference_forms("portal-credit-application", "enabled"),  # P5
+    **_preference_forms("auto-apply", "enabled"),  # AU1
+    # I3 with AU1 from the invoice page: its confirmation first (P6)
+    "/dashboard/invoices/{invoice_id}/issue/preview": (
+        "/dashboard/invoices/{draft_invoice}/issue/preview", ()),
+    "/dashboard/invoices/{invoice_id}/issue": ("/dashboard/invoices/{draft_invoice}/issue", ()),
     "/dashboard/suggestions/refresh": ("/dashboard/suggestions/refresh", SUGGESTION),
     "/dashboard/suggestions/{suggestion_id}/accept": (
         "/dashboard/suggestions/{suggestion}/accept", SUGGESTION),
@@ -191,6 +196,7 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
     ids = {"customer": cid, "invoice": invoice, "applied": applied, "application": application,
            "issued": factories.memo(db, actor, cid, "10.00"),
            "draft": factories.memo(db, actor, cid, "10.00", issue=False),
+           "draft_invoice": factories.invoice(db, actor, cid, "10.00", issue=False),
            "suggestion": suggestion.id,
            "integration": qbwc_setup.create(db, actor=actor).integration.id,
            "token": portal_links.create_link(db, actor=actor, customer_id=cid).token,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, update
@@ -150,3 +150,27 @@ def held_by_write_backs(conn: Connection, memo_id: str, invoice_id: str) -> tupl
 
 def delete_applications_of_pair(conn: Connection, memo_id: str, invoice_id: str) -> None:
     conn.execute(_DELETE_APPLICATIONS_OF_PAIR, {"memo_id": memo_id, "invoice_id": invoice_id})
+
+
+# AU1: the customer's native credit of one currency that can still be applied, each memo
+# with its issue date; locked (PostgreSQL) in id order, after the customer and before the
+# invoice (db/locks.py).
+_AVAILABLE_CREDIT = (
+    select(*(_memo.c[n] for n in _MEMO_COLUMNS), _memo.c.issue_date)
+    .where(_memo.c.partner_id == bindparam("partner_id"),
+           _memo.c.customer_id == bindparam("customer_id"),
+           _memo.c.currency == bindparam("currency"), _memo.c.source == "native",
+           _memo.c.status.in_(("issued", "partially_applied")),
+           _memo.c.applied_minor < _memo.c.total_minor)
+    .order_by(_memo.c.id))
+_AVAILABLE_CREDIT_LOCKED = _AVAILABLE_CREDIT.with_for_update(key_share=True)
+
+
+def lock_available_credit(conn: Connection, *, partner_id: str, customer_id: str,
+                          currency: str) -> list[tuple[MemoRow, date | None]]:
+    """Every native memo of the customer in ``currency`` with credit left (issued or
+    partially applied), with its issue date; locked on PostgreSQL, in id order."""
+    stmt = _AVAILABLE_CREDIT if conn.dialect.name == "sqlite" else _AVAILABLE_CREDIT_LOCKED
+    k = len(_MEMO_COLUMNS)
+    return [(MemoRow(*row[:k]), row[k]) for row in conn.execute(
+        stmt, {"partner_id": partner_id, "customer_id": customer_id, "currency": currency})]

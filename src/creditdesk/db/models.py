@@ -534,6 +534,25 @@ class PortalCreditApplicationException(Base):
     created_at: Mapped[datetime]
 
 
+class AutoApply(Base):
+    """AU1: whether available credit is applied to new invoices when they are issued (one row
+    per partner; none = off)."""
+
+    __tablename__ = "auto_apply"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class AutoApplyException(Base):
+    """AU1: a customer that gets the opposite of the partner's automatic application."""
+
+    __tablename__ = "auto_apply_exceptions"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
 class PortalToken(Base):
     """A one-time Customer Portal sign-in link, kept only as a SHA-256 hash."""
 

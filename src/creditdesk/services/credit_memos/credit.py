@@ -199,8 +199,17 @@ def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
     audit.record_on(conn, actor, "credit_memo.apply", "credit_memo", memo.id,
                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
                      "amount": credit.to_str(), "currency": credit.currency,
-                     "application_id": application.id})
+                     "application_id": application.id,
+                     **({"origin": origin} if origin == wb.Origin.AUTOMATIC else {})})
     return application, Change(credit, memo.id, memo.number, invoice.id, invoice.number)
+
+
+def apply_on(conn: Connection, actor: Actor, memo_id: str, invoice_id: str, amount: Money,
+             origin: str) -> views.ApplicationView:
+    """A1-A4 inside a caller's transaction (AU1: the issue of an invoice, which has locked
+    the customer and the memo already; locking them again there waits for nothing)."""
+    application, _ = _apply(conn, actor, memo_id, invoice_id, amount.to_str(), origin)
+    return application
 
 
 def remove_credit(db: Database, *, actor: Actor, memo_id: str, invoice_id: str) -> Removed:

@@ -144,6 +144,12 @@ def merge(db: Database, *, actor: Actor, customer_id: str, merged_customer_id: o
         dropped = dml.rowcount(session.execute(
             delete(exc).where(exc.partner_id == actor.partner_id, exc.customer_id == merged.id)
             .execution_options(synchronize_session=False)))
+        for other in (models.PortalCreditApplicationException, models.AutoApplyException):
+            # P5's and AU1's exceptions of the merged customer go with it (their rows
+            # reference it); the survivor keeps its own.
+            session.execute(delete(other).where(other.partner_id == actor.partner_id,
+                                                other.customer_id == merged.id)
+                            .execution_options(synchronize_session=False))
         session.flush()
         session.delete(merged)
         survivor.updated_at = now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -9,6 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
+    Connection,
     bindparam,
     func,
     literal,
@@ -158,14 +161,18 @@ def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Inv
     return locks.get_scoped(session, models.Invoice, actor.partner_id, invoice_id, lock=True)
 
 
-def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:
+def issue_invoice(db: Database, *, actor: Actor, invoice_id: str,
+                  on: Connection | None = None) -> views.InvoiceView:
     """I3: draft -> open; Dr AR / Cr Sales Revenue; variant quantities leave stock.
 
     In prebuilt Core statements, as ``create_invoice``; the lock order is
-    ``_lock_invoice``'s (customer, then the invoice; variants last).
+    ``_lock_invoice``'s (customer, then the invoice; variants last). ``on``: the
+    transaction of a use case this issue is part of (AU1's
+    ``credit_memos.auto_apply.issue_invoice``, the issue the API and pages make, which
+    locks the customer's credit first); none: a transaction of its own.
     """
     now = clock.now()
-    with db.write_connection() as conn:
+    with _joined(db, on) as conn:
         locks.lock_owner(conn, actor.partner_id, models.Invoice, invoice_id)
         found = docs.invoice_with_lines(conn, actor.partner_id,
                                         locks.checked_id(models.Invoice, invoice_id), lock=True)
@@ -196,6 +203,16 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoi
         # It was a draft until now, and a draft takes no payment (I4) and no credit (A1):
         # nothing more to read.
         return views.invoice_view_of(invoice, lines, [], [])
+
+
+@contextmanager
+def _joined(db: Database, conn: Connection | None) -> Iterator[Connection]:
+    """``conn`` if given (the caller's transaction), else a write transaction of its own."""
+    if conn is not None:
+        yield conn
+        return
+    with db.write_connection() as own:
+        yield own
 
 
 def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.InvoiceView:

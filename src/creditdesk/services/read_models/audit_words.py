@@ -134,6 +134,9 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
     if action == "credit_memo.issue":
         return f"Issued for {_amount(d, 'total', currency)}"
     if action == "credit_memo.apply":
+        if d.get("origin") == "automatic":  # AU1
+            return (f"Applied {_amount(d, 'amount', currency)} automatically to invoice "
+                    f"{invoice} as it was issued")
         return f"Applied {_amount(d, 'amount', currency)} to invoice {invoice}"
     if action == "credit_memo.remove":
         return f"Removed {_amount(d, 'amount', currency)} from invoice {invoice}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Unpack
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import locks, models
@@ -21,7 +21,7 @@ from creditdesk.services.accounting import ledger
 from creditdesk.services.common import pagination
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import invoice_credit, memos
-from creditdesk.services.customer_accounts import customers, visibility
+from creditdesk.services.customer_accounts import auto_apply_setting, customers, visibility
 from creditdesk.services.invoicing import catalog, invoices
 from creditdesk.services.read_models import audit_trail, views
 
@@ -89,6 +89,10 @@ class InvoicePage:
     # source), and applications to it whose write-back is pending or failed
     offers: tuple[Offer, ...] = ()
     write_backs: tuple[WriteBackRow, ...] = ()
+    # AU1: the memos whose credit was applied to it automatically, and (a draft) whether
+    # issuing it would apply the customer's available credit
+    automatic: frozenset[str] = frozenset()
+    auto_apply: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,10 +254,12 @@ def _applications(session: Session, memo_id: str, currency: str,
                     .where(ca.credit_memo_id == memo_id).order_by(inv.number, ca.id))]
     rows = session.execute(
         select(ca.invoice_id, inv.number, func.sum(ca.amount_minor), func.max(ca.applied_at),
-               func.max(ca.applied_by))
+               func.max(ca.applied_by),
+               func.max(case((ca.origin == "automatic", 1), else_=0)))  # AU1
         .join(inv, inv.id == ca.invoice_id).where(ca.credit_memo_id == memo_id)
         .group_by(ca.invoice_id, inv.number).order_by(inv.number)).all()
-    return [AppliedRow(r[0], r[1], Money(int(r[2]), currency), r[3], r[4]) for r in rows]
+    return [AppliedRow(r[0], r[1], Money(int(r[2]), currency), r[3], r[4],
+                       origin="automatic" if r[5] else "user") for r in rows]
 
 
 def _candidates(session: Session, actor: Actor, memo: views.MemoView,
@@ -356,10 +362,15 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
                                  .options(selectinload(cm.lines)).order_by(cm.id.desc())).all()
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
+        ca = models.CreditApplication
+        automatic = frozenset(session.scalars(select(ca.credit_memo_id).where(
+            ca.invoice_id == row.id, ca.origin == "automatic")))
         return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants,
                            invoice_rules.source_name(invoice.source),
                            tuple(_offers(session, row, invoice)),
-                           tuple(_write_backs(session, row.id, row.currency)))
+                           tuple(_write_backs(session, row.id, row.currency)), automatic,
+                           auto_apply_setting.applies(session, actor.partner_id,
+                                                      row.customer_id))
 
 
 def _offers(session: Session, row: models.Invoice,

@@ -1,5 +1,6 @@
 """P7: who would start or stop seeing credit if the visibility setting changed; the same
-for who may apply its credit in the portal (P5), or any preference with per-customer
+for who may apply its credit in the portal (P5), whose credit new invoices take (AU1), or
+any preference with per-customer
 exceptions (a ``Subject``: the preference and who it reaches).
 
 The change is the real use case of ``per_customer`` (the toggle, an exception added or
@@ -16,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from creditdesk.db.engine import Database
 from creditdesk.services.common.context import Actor
-from creditdesk.services.customer_accounts import per_customer, portal_credit_setting, visibility
+from creditdesk.services.customer_accounts import (
+    auto_apply_setting,
+    per_customer,
+    portal_credit_setting,
+    visibility,
+)
 from creditdesk.services.read_models import preview
 
 View = per_customer.ExceptionView
@@ -33,6 +39,8 @@ class Subject:
 VISIBILITY = Subject(visibility.KIND, visibility.audience)  # who sees credit (P7)
 PORTAL_CREDIT = Subject(portal_credit_setting.KIND,  # who may apply it in the portal (P5)
                         portal_credit_setting.audience)
+AUTO_APPLY = Subject(auto_apply_setting.KIND,  # whose credit new invoices take (AU1)
+                     auto_apply_setting.audience)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from creditdesk.domain import application
 from creditdesk.domain import memo as memo_rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
-from creditdesk.services.credit_memos import credit, memos
+from creditdesk.services.credit_memos import auto_apply, credit, memos
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import preview, views
 from creditdesk.web.api import previews, responses, schemas
@@ -47,9 +47,15 @@ def get_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceVi
     return invoices.get_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/issue", response_model=responses.InvoiceOut)
-def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor) -> views.InvoiceView:
-    return invoices.issue_invoice(db, actor=actor, invoice_id=invoice_id)
+@router.post("/invoices/{invoice_id}/issue",
+             response_model=responses.InvoiceOut | previews.PreviewOut)
+def issue_invoice(invoice_id: str, db: DB, actor: CurrentActor,
+                  preview_: previews.Flag = False) -> views.InvoiceView | Response:
+    """I3, with the customer's available credit applied automatically when the partner's
+    preference reaches it (AU1)."""
+    if preview_:
+        return previews.answer(preview.issue_invoice(db, actor=actor, invoice_id=invoice_id))
+    return auto_apply.issue_invoice(db, actor=actor, invoice_id=invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=responses.InvoiceOut)

@@ -1,5 +1,6 @@
-"""``?preview=true`` on issue, apply, remove and void (P6): the query parameter, the answer's
-model for the OpenAPI document, and the mapping of ``services/preview``'s view onto it.
+"""``?preview=true`` on issue (of a memo or an invoice), apply, remove and void (P6): the
+query parameter, the answer's model for the OpenAPI document, and the mapping of
+``services/preview``'s view onto it.
 
 A preview answers 200 ``{"preview": {...}}`` and changes nothing; a refused change answers
 the same error as the change itself. A preview is never stored under an Idempotency-Key
@@ -79,13 +80,27 @@ class PortalOut(Out):
     invoice: PortalInvoiceOut | None
 
 
+class AutomaticApplicationOut(Out):
+    """AU1: credit the invoice's issue would apply automatically."""
+
+    credit_memo_id: str
+    credit_memo_number: str
+    amount: Money
+    credit_memo: responses.MemoOut = Field(description="The memo after the application")
+
+
 class PreviewBodyOut(Out):
     journal_lines: list[PreviewJournalLineOut]
     inventory: list[PreviewStockOut]
-    credit_memo: responses.MemoOut
+    credit_memo: responses.MemoOut | None = Field(
+        description="The memo after the change; on an invoice's issue, the oldest memo it "
+                    "applies automatically (AU1), or null when it applies none")
     invoice: responses.InvoiceOut | None = Field(
         description="The invoice after the change; null when it touches none (issue, void)")
     portal: PortalOut
+    automatic_applications: list[AutomaticApplicationOut] | None = Field(
+        None, description="AU1: on an invoice's issue, the credit it applies automatically, "
+                          "oldest memo first, each memo after it; left out when there is none")
 
 
 class PreviewOut(Out):
@@ -127,14 +142,20 @@ def preview_out(p: preview.Preview) -> dict[str, Any]:
         "inventory": [
             {"variant_id": s.variant_id, "sku": s.sku, "name": s.name, "quantity": s.quantity,
              "kind": s.kind, "stock_on_hand_after": s.stock_after} for s in p.inventory],
-        "credit_memo": p.credit_memo,  # the views, read by MemoOut / InvoiceOut
+        # the views, read by MemoOut / InvoiceOut
+        "credit_memo": p.credit_memo or (p.automatic[0].credit_memo if p.automatic else None),
         "invoice": p.invoice,
         "portal": portal_out(p.portal),
+        "automatic_applications": [
+            {"credit_memo_id": a.credit_memo.id, "credit_memo_number": a.credit_memo.number,
+             "amount": a.amount, "credit_memo": a.credit_memo} for a in p.automatic],
     }}
 
 
 def answer(p: preview.Preview) -> Response:
     """200 with the preview, checked against its model as every answer is (returned as a
     response: the route's ``response_model`` names the change's own answer)."""
-    return Response(PreviewOut.model_validate(preview_out(p)).model_dump_json(),
+    # API.md's five keys; AU1's applications only when an invoice's issue makes some
+    skip = None if p.automatic else {"preview": {"automatic_applications"}}
+    return Response(PreviewOut.model_validate(preview_out(p)).model_dump_json(exclude=skip),
                     media_type="application/json")

@@ -1,5 +1,5 @@
 """Settings: credit-balance visibility (P2), customers applying their credit in the portal
-(P5)."""
+(P5), available credit applied to new invoices (AU1)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
 
-from creditdesk.services.customer_accounts import portal_credit_setting, visibility
+from creditdesk.services.customer_accounts import (
+    auto_apply_setting,
+    portal_credit_setting,
+    visibility,
+)
 from creditdesk.web.api import fields, schemas
 from creditdesk.web.api.deps import DB, CurrentActor
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
@@ -66,3 +70,23 @@ def get_portal_credit(db: DB, actor: CurrentActor) -> dict[str, Any]:
 def put_portal_credit(body: PortalCreditIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
     return _portal_credit_out(portal_credit_setting.replace_setting(
         db, actor=actor, enabled=body.enabled, exceptions=body.exceptions))
+
+
+class AutoApplyIn(PortalCreditIn):
+    """AU1: apply available credit to new invoices; exceptions get the opposite."""
+
+
+class AutoApplyOut(PortalCreditOut):
+    """AU1: apply available credit to new invoices; exceptions get the opposite."""
+
+
+@router.get("/settings/auto-apply", response_model=AutoApplyOut)
+def get_auto_apply(db: DB, actor: CurrentActor) -> dict[str, Any]:
+    """AU1: is available credit applied to new invoices when they are issued."""
+    return _portal_credit_out(auto_apply_setting.get_setting(db, actor=actor))
+
+
+@router.put("/settings/auto-apply", response_model=AutoApplyOut)
+def put_auto_apply(body: AutoApplyIn, db: DB, actor: CurrentActor) -> dict[str, Any]:
+    return _portal_credit_out(auto_apply_setting.replace_setting(
+        db, actor=actor, flag=body.enabled, exceptions=body.exceptions))

@@ -1,5 +1,7 @@
-"""Invoice list and invoice page: lines, payments, credits applied (each with Remove),
-balance due, and the link to "Create credit memo" (C6: credit_from_invoice.py; U1)."""
+"""Invoice list and invoice page: lines, payments, credits applied (each with Remove; those
+applied automatically marked so, AU1), balance due, the link to "Create credit memo" (C6:
+credit_from_invoice.py; U1), and Issue for a draft, confirmed first with the credit it
+would apply automatically (P6, AU1)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
 from creditdesk.domain.application import InvoiceStatus
-from creditdesk.services.credit_memos import credit
+from creditdesk.services.credit_memos import auto_apply, credit
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import pages, preview
 from creditdesk.web import forms, htmx, list_links, templating
@@ -62,6 +64,39 @@ def invoice_page(request: Request, db: DB, actor, invoice_id: str, *,
 @router.get("/invoices/{invoice_id}")
 def invoice_detail(request: Request, db: DB, actor: User, invoice_id: str) -> Response:
     return invoice_page(request, db, actor, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/issue")
+def issue_invoice(request: Request, db: DB, actor: User, invoice_id: str,
+                  _f: CheckedForm) -> Response:
+    """I3, with the customer's available credit applied automatically (AU1)."""
+    try:
+        inv = auto_apply.issue_invoice(db, actor=actor, invoice_id=invoice_id)
+    except errors.DomainError as exc:
+        return invoice_page(request, db, actor, invoice_id, refusal=forms.refusal("issue", exc))
+    notice = f"Invoice {inv.number} issued."
+    if inv.credit_applied.minor:
+        left = (f"{templating.money(inv.balance_due)} is still due" if inv.balance_due.minor
+                else "nothing is left to pay")
+        notice += (f" {templating.money(inv.credit_applied)} of available credit was applied "
+                   f"automatically; {left}.")
+    templating.flash(request, notice)
+    return RedirectResponse(f"/dashboard/invoices/{invoice_id}", status_code=303)
+
+
+@router.post("/invoices/{invoice_id}/issue/preview")
+def issue_invoice_preview(request: Request, db: DB, actor: User, invoice_id: str,
+                          _f: CheckedForm) -> Response:
+    """P6: the confirmation of Issue: the journal entry, the stock, and the credit it would
+    apply automatically (AU1)."""
+    url = f"/dashboard/invoices/{invoice_id}"
+    return confirm.ask(
+        request, run=lambda: preview.issue_invoice(db, actor=actor, invoice_id=invoice_id),
+        question=lambda p: confirm.Ask(
+            f"Issue invoice {p.invoice.number if p.invoice else ''}?", f"{url}/issue",
+            "Issue invoice", url, "invoices"),
+        refused=lambda exc: invoice_page(request, db, actor, invoice_id,
+                                         refusal=forms.refusal("issue", exc)))
 
 
 @router.post("/invoices/{invoice_id}/credits/{memo_id}/remove")

@@ -1,7 +1,8 @@
 """Team Preferences > Preferences, administrators only: the preferences with per-customer
 exceptions, each a page of its own with its toggle and its exceptions (search, add,
-remove) — "Show balance to all customers" (credit balance visibility, P2) and "Customers
-may apply their credit in the portal" (P5).
+remove) — "Show balance to all customers" (credit balance visibility, P2), "Customers
+may apply their credit in the portal" (P5) and "Apply available credit to new invoices"
+(AU1).
 
 Each change is confirmed first (P7): its ``…/preview`` route shows which customers would
 start or stop seeing credit (or being able to apply it), by name and count
@@ -49,6 +50,7 @@ class Page:
     stop: str
     who: str  # the confirmation's lead: who is reached after saving
     flips: tuple[str, str]  # what the exceptions do when the toggle turns (on, off)
+    nobody: str = "Nobody's portal changes."  # the confirmation when nobody changes
 
     @property
     def path(self) -> str:
@@ -89,7 +91,27 @@ PORTAL_CREDIT = Page(
     "be able to apply their credit", "no longer be able to apply their credit",
     "Who may apply their credit in the Customer Portal after saving:",
     ("can no longer apply their credit", "can apply their credit (when they see it)"))
-PAGES = (VISIBILITY, PORTAL_CREDIT)
+AUTO_APPLY = Page(
+    "auto-apply", "auto-apply", visibility_preview.AUTO_APPLY,
+    "Apply available credit to new invoices",
+    "When an invoice is issued, apply the customer's available credit in the invoice's "
+    "currency to it at once: CreditDesk credit memos only (never credit synced from your "
+    "accounting system), oldest memo first, up to the balance due. Each such application "
+    "is marked automatic and can be removed like any other.",
+    "Apply available credit to new invoices", "applying credit to new invoices is",
+    ("on for all customers except the exceptions", "off, except for the exceptions"),
+    ("their credit is <strong>not</strong> applied to new invoices",
+     "their credit <strong>is</strong> applied to new invoices"),
+    ("Apply available credit to new invoices?",
+     "Stop applying available credit to new invoices?"),
+    ("Available credit is now applied to new invoices", "Available credit is no longer "
+     "applied to new invoices"),
+    "have their credit applied to new invoices",
+    "no longer have their credit applied to new invoices",
+    "Whose credit is applied to their new invoices after saving:",
+    ("no longer have their credit applied", "have their credit applied"),
+    "Nobody's new invoices change.")
+PAGES = (VISIBILITY, PORTAL_CREDIT, AUTO_APPLY)
 
 
 @router.get("")
