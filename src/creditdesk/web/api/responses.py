@@ -64,6 +64,27 @@ class MemoLineOut(LineOut):
         "(C6)"))
 
 
+class ApprovalOut(Out):
+    """An approval request of a draft memo (AP1): status pending, approved, rejected or
+    withdrawn (the draft was edited after it was asked); ``total`` is what was asked for."""
+
+    id: str
+    credit_memo_id: str
+    credit_memo_number: str
+    status: str = Field(json_schema_extra={"enum": ["pending", "approved", "rejected",
+                                                    "withdrawn"]})
+    total: Money
+    currency: str
+    requested_by: str
+    requested_by_user_id: str | None = Field(description="null when a partner-wide API key "
+                                                         "asked")
+    request_comment: str | None
+    requested_at: datetime
+    decided_by: str | None
+    decision_comment: str | None
+    decided_at: datetime | None
+
+
 class MemoOut(Out):
     """A credit memo (C1); status one of draft, issued, partially_applied, applied, void."""
 
@@ -90,6 +111,9 @@ class MemoOut(Out):
     void_reason: str | None
     created_at: datetime
     updated_at: datetime
+    approval: ApprovalOut | None = Field(None, description=(
+        "AP1: the memo's latest approval request, in GET /credit-memos/{id}; null when it "
+        "has none (and in lists and other answers, which leave it out)"))
 
 
 class PaymentOut(Out):
