@@ -186,7 +186,9 @@ def test_ap1_four_eyes_request_approve_issue(client, people):
     # pending: still a draft, still refused
     problem(ann.post(f"{API}/credit-memos/{m['id']}/issue"), 409, "approval_required")
     got = ok(ann.get(f"{API}/credit-memos/{m['id']}"))
-    assert got["status"] == "draft" and got["approval"]["status"] == "pending"
+    assert got["status"] == "draft" and got["approval"] == req
+    [listed] = ok(ann.get(f"{API}/credit-memos", params={"status": "draft"}))["data"]
+    assert listed["approval"] == req
     # self-approval and a partner-wide key: 403
     problem(ann.post(f"{API}/approval-requests/{req['id']}/approve"), 403, "forbidden")
     problem(client.post(f"{API}/approval-requests/{req['id']}/approve"), 403, "forbidden")
@@ -196,7 +198,8 @@ def test_ap1_four_eyes_request_approve_issue(client, people):
     assert (done["status"], done["decided_by"], done["decision_comment"]) == (
         "approved", "user:bob@acme.test", "ok")
     problem(bob.post(f"{API}/approval-requests/{req['id']}/approve"), 409, "invalid_state")
-    assert ok(ann.post(f"{API}/credit-memos/{m['id']}/issue"))["status"] == "issued"
+    issued = ok(ann.post(f"{API}/credit-memos/{m['id']}/issue"))
+    assert issued["status"] == "issued" and issued["approval"] is None
     actions = [e["action"] for e in ok(client.get(f"{API}/audit-events", params={
         "entity_id": m["id"]}))["data"]]
     assert {"approval_request.create", "approval_request.approve",
@@ -243,8 +246,9 @@ def test_ap1_editing_an_approved_draft_withdraws_its_approval(client, people):
     req = ok(ann.post(f"{API}/credit-memos/{m['id']}/approval-requests"), 201)
     ok(bob.post(f"{API}/approval-requests/{req['id']}/approve"))
     ok(ann.patch(f"{API}/credit-memos/{m['id']}", json={"amount": "9000.00"}))
-    got = ok(ann.get(f"{API}/credit-memos/{m['id']}"))
-    assert got["approval"]["status"] == "withdrawn"
+    assert ok(ann.get(f"{API}/credit-memos/{m['id']}"))["approval"] is None
+    listed = ok(ann.get(f"{API}/credit-memos/{m['id']}/approval-requests"))["data"]
+    assert [r["status"] for r in listed] == ["withdrawn"]
     problem(ann.post(f"{API}/credit-memos/{m['id']}/issue"), 409, "approval_required")
     trail = [e["action"] for e in ok(client.get(f"{API}/audit-events", params={
         "entity_id": m["id"]}))["data"]]

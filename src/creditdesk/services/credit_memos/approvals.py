@@ -9,6 +9,7 @@ approval after an edit finds the request withdrawn, and a second approval finds 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, delete, select, update
@@ -146,14 +147,21 @@ def request_approval(db: Database, *, actor: Actor, memo_id: str,
         return _view(row, memo.number)
 
 
-def _decide(db: Database, actor: Actor, request_id: object, *, to: rules.RequestStatus,
-            comment: str | None) -> ApprovalView:
+def _memo_of(db: Database, actor: Actor, request_id: object) -> str:
+    """The memo of one of the partner's requests (NotFound for another partner's)."""
     with db.read() as session:
         found = session.scalar(select(_R.credit_memo_id).where(
             _R.id == locks.checked_id(_R, request_id, "approval request"),
             _R.partner_id == actor.partner_id))
     if found is None:
         raise locks.not_found(_R, request_id, "approval request")
+    return found
+
+
+def _decide(db: Database, actor: Actor, request_id: object, *, to: rules.RequestStatus,
+            comment: object) -> ApprovalView:
+    found = _memo_of(db, actor, request_id)  # an unknown request: 404 before the comment
+    comment = rules.parse_comment(comment, required=to == rules.RequestStatus.REJECTED)
     now = clock.now()
     with db.write() as session:
         memo = _lock_memo(session, actor, found)
@@ -178,14 +186,12 @@ def _decide(db: Database, actor: Actor, request_id: object, *, to: rules.Request
 def approve(db: Database, *, actor: Actor, request_id: object,
             comment: object = None) -> ApprovalView:
     """AP1: an administrator other than the one who asked approves (a comment optional)."""
-    return _decide(db, actor, request_id, to=rules.RequestStatus.APPROVED,
-                   comment=rules.parse_comment(comment, required=False))
+    return _decide(db, actor, request_id, to=rules.RequestStatus.APPROVED, comment=comment)
 
 
 def reject(db: Database, *, actor: Actor, request_id: object, comment: object) -> ApprovalView:
     """AP1: an administrator other than the one who asked rejects, saying why."""
-    return _decide(db, actor, request_id, to=rules.RequestStatus.REJECTED,
-                   comment=rules.parse_comment(comment, required=True))
+    return _decide(db, actor, request_id, to=rules.RequestStatus.REJECTED, comment=comment)
 
 
 def withdraw_on_edit(session: Session, actor: Actor, memo: models.CreditMemo) -> None:
@@ -220,20 +226,27 @@ def check_issue_on(conn: Connection, partner_id: str, memo: docs.MemoRow) -> Non
 # --- reads ------------------------------------------------------------------------------
 
 
-def latest_for(session: Session, memo_id: str, number: str) -> ApprovalView | None:
-    row = _latest(session, memo_id)
-    return None if row is None else _view(row, number)
+def with_open_requests(session: Session,
+                       memos: Sequence[views.MemoView]) -> list[views.MemoView]:
+    """The memos, each draft with its open approval request (pending or approved): one
+    query for the drafts among them, none when there are none."""
+    drafts = {m.id: m for m in memos if m.status == memo_rules.MemoStatus.DRAFT}
+    if not drafts:
+        return list(memos)
+    rows = session.scalars(select(_R).where(
+        _R.credit_memo_id.in_(list(drafts)), _R.status.in_([s.value for s in rules.OPEN])))
+    found = {r.credit_memo_id: _view(r, drafts[r.credit_memo_id].number) for r in rows}
+    return [replace(m, approval=found[m.id]) if m.id in found else m for m in memos]
 
 
 def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
-    """One memo with its latest approval request (the API's memo read)."""
+    """One memo (the API's memo read), a draft with its open approval request."""
     key = locks.checked_id(models.CreditMemo, memo_id)
     with db.read() as session:
         found = docs.memo_with_lines(session.connection(), actor.partner_id, key)
         if found is None:
             raise locks.not_found(models.CreditMemo, key)
-        view = views.memo_view_of(*found)
-        return replace(view, approval=latest_for(session, view.id, view.number))
+        return with_open_requests(session, [views.memo_view_of(*found)])[0]
 
 
 def list_for_memo(db: Database, *, actor: Actor, memo_id: str) -> list[ApprovalView]:

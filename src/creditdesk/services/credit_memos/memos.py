@@ -422,8 +422,11 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
             pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
         if order is not None:
-            return pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
+            page = pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
                                           descending=order.descending, limit=limit,
                                           cursor=cursor, view=views.memo_view)
-        return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
-                                       view=views.memo_view)
+        else:
+            page = pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
+                                           view=views.memo_view)
+        return pagination.Page(approvals.with_open_requests(session, page.data),
+                               page.next_cursor)

@@ -78,7 +78,7 @@ class MemoView:
     # Y4: of a synced memo's used credit, the part refunded at the source (never shown as
     # an application); zero on native memos.
     refunded_amount: Money | None = None
-    # AP1: the memo's latest approval request, in the one-memo read (None elsewhere)
+    # AP1: a draft's open approval request (pending or approved); None when it has none
     approval: ApprovalView | None = None
 
     @property

@@ -111,9 +111,10 @@ class MemoOut(Out):
     void_reason: str | None
     created_at: datetime
     updated_at: datetime
-    approval: ApprovalOut | None = Field(None, description=(
-        "AP1: the memo's latest approval request, in GET /credit-memos/{id}; null when it "
-        "has none (and in lists and other answers, which leave it out)"))
+    approval: ApprovalOut | None = Field(description=(
+        "AP1: a draft's open approval request (pending, or approved and not edited since); "
+        "null when it has none, and on every memo that is not a draft. Every request, "
+        "rejected and withdrawn ones too, is at /credit-memos/{id}/approval-requests"))
 
 
 class PaymentOut(Out):
