@@ -9,7 +9,7 @@ approval after an edit finds the request withdrawn, and a second approval finds 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, delete, select, update
@@ -21,7 +21,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import approval as rules
 from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
-from creditdesk.domain.money import Money
+from creditdesk.domain.money import Money, MoneyError, check_currency
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.read_models import views
@@ -62,17 +62,46 @@ def replace_settings(db: Database, *, actor: Actor, thresholds: object) -> Setti
     """AP1's thresholds as a whole (administrators only): what is not listed has none."""
     _require_admin(actor)
     wanted = rules.parse_thresholds(thresholds)
+    return _save(db, actor, lambda _now: wanted)
+
+
+def change_threshold(db: Database, *, actor: Actor, currency: object,
+                     amount: object | None) -> Settings:
+    """One currency's threshold set (or, with no ``amount``, removed); the others kept."""
+    _require_admin(actor)
+    try:
+        cur = check_currency(currency.strip().upper() if isinstance(currency, str) else currency)
+    except MoneyError as exc:
+        raise errors.ValidationError.for_field("currency", str(exc)) from None
+    value: Money | None = None
+    if amount is not None:
+        try:
+            value = Money.parse_positive(amount.strip() if isinstance(amount, str) else amount,
+                                         cur)
+        except MoneyError as exc:
+            raise errors.ValidationError.for_field("amount", str(exc)) from None
+
+    def changed(now: dict[str, Money]) -> dict[str, Money]:
+        out = {c: m for c, m in now.items() if c != cur}
+        return out if value is None else {**out, cur: value}
+
+    return _save(db, actor, changed)
+
+
+def _save(db: Database, actor: Actor,
+          change: Callable[[dict[str, Money]], dict[str, Money]]) -> Settings:
     now = clock.now()
     with db.write() as session:
-        # the partner's row first: two replacements at once end as one of them, whole
+        # the partner's row first: two changes at once end as one after the other, whole
         session.execute(select(models.Partner.id).where(models.Partner.id == actor.partner_id)
                         .with_for_update(key_share=True))
-        before = {t.currency: t.amount.to_str() for t in _settings(session,
-                                                                   actor.partner_id).thresholds}
+        current = {t.currency: t.amount for t in _settings(session, actor.partner_id).thresholds}
+        wanted = change(current)
+        before = {c: m.to_str() for c, m in sorted(current.items())}
+        after = {c: m.to_str() for c, m in sorted(wanted.items())}
         session.execute(delete(_T).where(_T.partner_id == actor.partner_id))
-        session.add_all(_T(partner_id=actor.partner_id, currency=cur, amount_minor=m.minor,
-                           updated_at=now) for cur, m in sorted(wanted.items()))
-        after = {cur: m.to_str() for cur, m in sorted(wanted.items())}
+        session.add_all(_T(partner_id=actor.partner_id, currency=c, amount_minor=m.minor,
+                           updated_at=now) for c, m in sorted(wanted.items()))
         if before != after:
             audit.record(session, actor, "settings.approvals", "partner", actor.partner_id,
                          {"from": before, "to": after})
@@ -247,6 +276,39 @@ def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
         if found is None:
             raise locks.not_found(models.CreditMemo, key)
         return with_open_requests(session, [views.memo_view_of(*found)])[0]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What a draft's page shows of AP1 to one user: the threshold, whether the draft
+    needs an approval, its latest request, and what this user may do about it."""
+
+    threshold: Money | None
+    needed: bool
+    latest: ApprovalView | None
+    may_request: bool
+    may_decide: bool
+
+
+def panel(db: Database, *, actor: Actor, memo: views.MemoView) -> Panel | None:
+    """AP1 on a native draft's page (None for any other memo)."""
+    if memo.status != memo_rules.MemoStatus.DRAFT or memo.read_only:
+        return None
+    with db.read() as session:
+        threshold = threshold_of(session, actor.partner_id, memo.currency)
+        row = _latest(session, memo.id)
+        latest = None if row is None else _view(row, memo.number)
+    open_ = latest is not None and latest.status in rules.OPEN
+    pending = latest is not None and latest.status == rules.RequestStatus.PENDING
+    try:
+        rules.check_decider(rules.Decider(actor.user_id, actor.role),
+                            requested_by_user_id=latest.requested_by_user_id if latest else None)
+        may_decide = pending
+    except errors.Forbidden:
+        may_decide = False
+    return Panel(threshold, rules.needs_approval(memo.total, threshold), latest,
+                 may_request=not open_ and rules.needs_approval(memo.total, threshold),
+                 may_decide=may_decide)
 
 
 def list_for_memo(db: Database, *, actor: Actor, memo_id: str) -> list[ApprovalView]:
