@@ -82,12 +82,14 @@ def thresholds(request: Request, db: DB, actor: Admin) -> Response:
 def set_threshold(request: Request, db: DB, actor: Admin, form: CheckedForm) -> Response:
     typed = forms.values(form, "currency", "amount")
     try:
-        approvals.change_threshold(db, actor=actor, currency=typed["currency"],
-                                   amount=typed["amount"])
+        saved = approvals.change_threshold(db, actor=actor, currency=typed["currency"],
+                                           amount=typed["amount"])
     except errors.DomainError as exc:
         return _thresholds(request, db, actor, forms.refusal("threshold", exc, typed))
-    templating.flash(request, f"Credit memos in {typed['currency'].strip().upper()} at or above "
-                     f"{typed['amount'].strip()} now need another administrator's approval.")
+    cur = typed["currency"].strip().upper()
+    amount = next(t.amount for t in saved.thresholds if t.currency == cur)
+    templating.flash(request, f"Credit memos in {cur} of {templating.money(amount)} or more now "
+                     "need another administrator's approval.")
     return RedirectResponse(THRESHOLDS, status_code=303)
 
 
