@@ -107,8 +107,8 @@ def _approve_vs_edit(db: Database, rounds: int) -> None:
         m = factories.memo(db, ann, cid, "1000.00", issue=False)
         req = approvals.request_approval(db, actor=ann, memo_id=m)
         outcomes = race([
-            ("approve", lambda: approvals.approve(db, actor=bob, request_id=req.id)),
-            ("edit", lambda i=i: memos.update_memo(db, actor=ann, memo_id=m, changes={
+            ("approve", lambda r=req.id: approvals.approve(db, actor=bob, request_id=r)),
+            ("edit", lambda i=i, m=m: memos.update_memo(db, actor=ann, memo_id=m, changes={
                 "amount": f"{5000 + i}.00"})),
         ])
         ok, _refused = settle(outcomes, {"approve": (errors.InvalidState,)})
@@ -129,8 +129,8 @@ def _two_approvals(db: Database, rounds: int) -> None:
         m = factories.memo(db, ann, cid, "1000.00", issue=False)
         req = approvals.request_approval(db, actor=ann, memo_id=m)
         outcomes = race([
-            ("approve", lambda: approvals.approve(db, actor=bob, request_id=req.id)),
-            ("approve", lambda: approvals.approve(db, actor=carl, request_id=req.id)),
+            ("approve", lambda r=req.id: approvals.approve(db, actor=bob, request_id=r)),
+            ("approve", lambda r=req.id: approvals.approve(db, actor=carl, request_id=r)),
         ])
         ok, refused = settle(outcomes, {"approve": (errors.InvalidState,)})
         assert count(ok, "approve") == 1 and count(refused, "approve") == 1

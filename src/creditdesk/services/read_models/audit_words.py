@@ -140,8 +140,9 @@ def _approval(action: str, d: dict[str, Any], currency: str | None) -> str:
         return f"Rejected issuing it for {total} (asked by {_who(d.get('requested_by'))}){said}"
     if action == "approval_request.withdraw":
         return f"The draft was edited: its {d.get('was', 'open')} approval request was withdrawn"
-    to = d.get("to") if isinstance(d.get("to"), dict) else {}
-    shown = [_amount({"a": v, "currency": c}, "a", c) for c, v in sorted(to.items())]
+    to = d.get("to")
+    shown = [_amount({"a": v, "currency": c}, "a", c)
+             for c, v in sorted(to.items() if isinstance(to, dict) else [])]
     return ("Set the approval thresholds: " + ", ".join(shown) if shown
             else "Removed every approval threshold: no memo needs an approval")
 
