@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from creditdesk.services.access import users
+from creditdesk.services.access import partners, users
 from creditdesk.services.common.pagination import Page
 from creditdesk.web.api import fields, schemas
 from creditdesk.web.api.deps import DB, CurrentActor
@@ -20,9 +20,10 @@ FORBIDDEN = {403: {}}
 
 
 class UserIn(schemas.In):
-    email: str = fields.text(254)
+    email: str = Field(max_length=254, json_schema_extra={"format": "email",
+                                                          "pattern": fields.NON_BLANK})
     role: str = Field("staff", json_schema_extra={"enum": list(users.ROLES)})
-    password: str = Field(max_length=1024)
+    password: str = Field(min_length=partners.MIN_PASSWORD, max_length=1024)
 
 
 class UserOut(Out):
