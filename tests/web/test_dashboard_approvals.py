@@ -53,9 +53,10 @@ def test_ap1_four_eyes_on_the_memo_page(admin, db, actor, new_browser) -> None:
 
     page = admin.get(url)
     assert 'id="approval-needed"' in page.text and 'id="request-approval"' in page.text
-    refused = admin.post(f"{url}/issue", follow_redirects=False)
-    assert refused.status_code == 409 and 'id="error-issue"' in refused.text
-    assert "approval" in html.unescape(refused.text)
+    for path in ("issue", "issue/preview"):  # P6: the confirmation answers the real refusal
+        refused = admin.post(f"{url}/{path}", follow_redirects=False)
+        assert refused.status_code == 409 and 'id="error-issue"' in refused.text, path
+        assert "another administrator must approve it" in _words(refused.text)
 
     r = admin.post(f"{url}/approval-requests", {"comment": "Big one"}, follow_redirects=False)
     assert r.status_code == 303
