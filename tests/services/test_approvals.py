@@ -160,3 +160,15 @@ def test_ap1_two_approvals_approve_once_pg(pg_db):
 @SQLITE
 def test_ap1_two_approvals_approve_once_sqlite(db):
     _two_approvals(db, rounds=3)
+
+
+def test_ap1_the_demo_has_an_approval_waiting(db):
+    from creditdesk.demo import partner as demo
+    info = demo.load(db)
+    admin = partners.authenticate_user(db, email=demo.ADMIN_EMAIL, password=demo.ADMIN_PASSWORD)
+    assert admin.partner_id == info.partner_id
+    [waiting] = approvals.waiting(db, actor=admin)
+    assert waiting.requested_by == f"user:{demo.CONTROLLER_EMAIL}"
+    approvals.approve(db, actor=admin, request_id=waiting.id)  # another admin: allowed
+    issued = memo_lifecycle.issue_memo(db, actor=admin, memo_id=waiting.credit_memo_id)
+    assert issued.status == "issued"
