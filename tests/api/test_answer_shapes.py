@@ -44,6 +44,7 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     responses.MemoLineOut: (views.LineView, frozenset({"synced"})),
     # refunded_amount: Y4, shown on the dashboard only
     responses.MemoOut: (views.MemoView, frozenset({"refunded_amount"})),
+    responses.ApprovalOut: (views.ApprovalView, frozenset()),
     responses.PaymentOut: (views.PaymentView, frozenset()),
     responses.CreditAppliedOut: (views.CreditAppliedView, frozenset()),
     responses.InvoiceOut: (views.InvoiceView, frozenset()),

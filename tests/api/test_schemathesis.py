@@ -144,6 +144,11 @@ BEYOND_SCHEMA = [
     (r"", r"^Sage Intacct refused "),  # the accounting system turned the credentials down
     (r"customer_id", r"can't be merged into itself"),  # Y10: the body names the path's customer
     (r"code", r"required unless the provider answered an error"),  # OAuth: code or error
+    # AP1: a threshold's digits depend on its currency; one per currency; a rejection says why
+    (r"thresholds\[\d+\]\.amount", r"decimal place"),
+    (r"thresholds\[\d+\]\.currency", r"is listed twice"),
+    (r"comment", r"is required"),
+    (r"email", r"must be an email address"),  # our check of an address is JSON Schema's +
 ]
 
 

@@ -32,7 +32,7 @@ except ImportError:  # the chromium fixture skips (fails in CI) and says why
 
 from creditdesk.services.access import portal_links, users
 from creditdesk.services.books import qbwc_setup
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers, portal_credit_setting, visibility
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.suggesting import suggestions
@@ -62,6 +62,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/integrations", "/dashboard/preferences/credit-balance-visibility",
     "/dashboard/preferences/portal-credit-application", "/dashboard/preferences/auto-apply",
     "/dashboard/users", "/dashboard/account",
+    "/dashboard/approvals", "/dashboard/preferences/approvals",  # AP1
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]
@@ -166,6 +167,11 @@ def wide_books(site, tenant):
                       password="correct horse staff", role="staff")
     visibility.replace_setting(db, actor=actor, show_to_all_customers=True, exceptions=[other])
     portal_credit_setting.set_enabled(db, actor=actor, enabled=True)  # P5: Apply credit
+    # AP1: the draft waits for an approval, with a long comment (last: nothing is issued after)
+    approvals.replace_settings(db, actor=actor, thresholds=[{"currency": "USD",
+                                                             "amount": "50.00"}])
+    approvals.request_approval(db, actor=actor, memo_id=draft,
+                               comment=f"Please approve: {UNBROKEN} returned in full")
     return {"customer": cid, "memo": memo, "issued": issued, "draft": draft,
             "invoice": inv_a, "synced_invoice": synced, "open_invoice": open_invoice}
 
@@ -272,6 +278,7 @@ def test_every_dashboard_and_portal_page_fits_a_phone(new_page, site, tenant, wi
         "/dashboard/preferences/credit-balance-visibility?q=a",  # search: long emails
         f"/dashboard/credit-memos/{wide_books['issued']}",  # apply: candidates and amounts
         f"/dashboard/credit-memos/{wide_books['memo']}",  # applications with Remove
+        f"/dashboard/credit-memos/{wide_books['draft']}",  # AP1: waiting for an approval
         f"/dashboard/invoices/{wide_books['invoice']}",  # many lines; credits with Remove
         f"/dashboard/invoices/{wide_books['synced_invoice']}",  # Y9: read-only, the system's
         "/dashboard/invoices?source=quickbooks_online",  # the source filter

@@ -21,7 +21,7 @@ from creditdesk.db.engine import Database
 from creditdesk.services.access import portal_links, users
 from creditdesk.services.books import qbwc_setup
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import credit
+from creditdesk.services.credit_memos import approvals, credit
 from creditdesk.services.customer_accounts import portal_credit_setting, visibility
 from creditdesk.services.suggesting import suggestions
 from tests import factories
@@ -117,6 +117,16 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/invoices/{invoice_id}/issue/preview": (
         "/dashboard/invoices/{draft_invoice}/issue/preview", ()),
     "/dashboard/invoices/{invoice_id}/issue": ("/dashboard/invoices/{draft_invoice}/issue", ()),
+    # AP1: request, decide (approve or reject), thresholds
+    "/dashboard/credit-memos/{memo_id}/approval-requests": (
+        "/dashboard/credit-memos/{draft}/approval-requests", ("comment",)),
+    "/dashboard/credit-memos/{memo_id}/approval-requests/{request_id}/decide": (
+        "/dashboard/credit-memos/{draft}/approval-requests/{approval}/decide",
+        ("comment", "decision")),
+    "/dashboard/preferences/approvals": ("/dashboard/preferences/approvals",
+                                         ("currency", "amount")),
+    "/dashboard/preferences/approvals/{currency}/remove": (
+        "/dashboard/preferences/approvals/USD/remove", ()),
     "/dashboard/suggestions/refresh": ("/dashboard/suggestions/refresh", SUGGESTION),
     "/dashboard/suggestions/{suggestion_id}/accept": (
         "/dashboard/suggestions/{suggestion}/accept", SUGGESTION),
@@ -202,6 +212,7 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
            "token": portal_links.create_link(db, actor=actor, customer_id=cid).token,
            "user": users.create_user(db, actor=actor, email="staff@fuzz.test",
                                      password="correct horse staff", role="staff")}
+    ids["approval"] = approvals.request_approval(db, actor=actor, memo_id=ids["draft"]).id
     ids["synced_customer"], ids["reference"] = synced_customer(db, actor)
     visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
     portal_credit_setting.set_enabled(db, actor=actor, enabled=True)  # P5's forms answer

@@ -756,3 +756,46 @@ class QbwcSession(Base):
         CheckConstraint("stage IN ('deleted', 'memos', 'done', 'failed', 'closed')",
                         name="qbwc_session_stage"),
     )
+
+
+class ApprovalThreshold(Base):
+    """AP1: issuing a memo of ``currency`` whose total is at or above ``amount_minor`` needs
+    another administrator's approval (one row per partner and currency; none: no approval)."""
+
+    __tablename__ = "approval_thresholds"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount_minor: Mapped[int]
+    updated_at: Mapped[datetime]
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="approval_threshold_positive"),)
+
+
+class ApprovalRequest(Base):
+    """AP1: a request to approve issuing a draft memo, and the decision on it. A memo has at
+    most one open request (pending or approved); editing the draft withdraws it."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    credit_memo_id: Mapped[str] = mapped_column(ForeignKey("credit_memos.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    total_minor: Mapped[int]  # the memo's total when it was asked (what is approved)
+    currency: Mapped[str] = mapped_column(String(3))
+    requested_by: Mapped[str]  # the actor's name, as the audit trail shows it
+    requested_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    request_comment: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None]
+    decided_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_approval_requests_memo", "credit_memo_id", "requested_at"),
+        Index("ix_approval_requests_partner_status", "partner_id", "status"),
+        # the second line behind the memo lock: one open request per memo
+        Index("ux_approval_requests_one_open", "credit_memo_id", unique=True,
+              sqlite_where=text("status IN ('pending', 'approved')"),
+              postgresql_where=text("status IN ('pending', 'approved')")),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected', 'withdrawn')",
+                        name="approval_request_status"),
+    )

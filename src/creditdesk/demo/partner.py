@@ -27,9 +27,9 @@ from creditdesk.demo import books
 from creditdesk.domain import errors
 from creditdesk.domain.memo import MemoStatus, Reason
 from creditdesk.domain.money import Money
-from creditdesk.services.access import partners
+from creditdesk.services.access import partners, users
 from creditdesk.services.common.context import Actor, clock
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers, visibility
 from creditdesk.services.invoicing import catalog, invoices
 from creditdesk.services.read_models import views
@@ -38,6 +38,7 @@ from creditdesk.services.suggesting import suggestions
 PARTNER_NAME = "Northwind IT Services"
 ADMIN_EMAIL = "demo@creditdesk.local"
 ADMIN_PASSWORD = "northwind-demo"  # printed by `serve --demo`: a known demo password
+CONTROLLER_EMAIL = "controller@creditdesk.local"  # a second admin: asks for an approval (AP1)
 SEED = 4217
 
 
@@ -166,6 +167,25 @@ class _Loader:
         self._visibility()
         books.load(self.db, self.actor, self.today)
         suggestions.refresh(self.db, actor=self.actor)
+        self._approval_waiting()
+
+    def _approval_waiting(self) -> None:
+        """AP1: a USD threshold, and the largest USD draft waiting for an approval that a
+        second administrator (the controller) asked for: the demo admin can approve it."""
+        drafts = [m for m in memos.list_memos(self.db, actor=self.actor, statuses=["draft"],
+                                              limit=200).data
+                  if m.currency == "USD" and not m.read_only]
+        if not drafts:
+            return
+        draft = max(drafts, key=lambda m: (m.total.minor, m.id))
+        threshold = min(draft.total, Money(100_000, "USD"))
+        approvals.replace_settings(self.db, actor=self.actor, thresholds=[
+            {"currency": "USD", "amount": threshold.to_str()}])
+        controller = users.create_user(self.db, actor=self.actor, email=CONTROLLER_EMAIL,
+                                       password=ADMIN_PASSWORD, role="admin")
+        asker = Actor(self.actor.partner_id, f"user:{CONTROLLER_EMAIL}", "admin", controller)
+        approvals.request_approval(self.db, actor=asker, memo_id=draft.id,
+                                   comment="Over my limit: please check it before it goes out.")
 
     def _visibility(self) -> None:
         """Credit shown in the portal to every customer but the last one (an exception),

@@ -130,3 +130,10 @@ class TooManyAttempts(DomainError):
     """Too many failed sign-ins for one email from one address; try again later."""
 
     code = "too_many_attempts"
+
+
+class ApprovalRequired(DomainError):
+    """AP1: issuing a memo at or above its currency's approval threshold without an approved
+    approval request."""
+
+    code = "approval_required"

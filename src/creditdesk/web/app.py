@@ -23,6 +23,7 @@ from creditdesk.web import (
     sessions,
 )
 from creditdesk.web.api import (
+    approvals,
     catalog,
     customers,
     invoices,
@@ -31,6 +32,7 @@ from creditdesk.web.api import (
     reports,
     settings,
     suggestions,
+    users,
 )
 from creditdesk.web.integrations_app import install as install_integrations
 from creditdesk.web.portal import apply_credit as portal_apply_credit
@@ -55,7 +57,8 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    for module in (customers, catalog, invoices, memos, reports, settings, suggestions):
+    for module in (customers, catalog, invoices, memos, reports, settings, suggestions,
+                   approvals, users):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())

@@ -33,6 +33,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.MemoHasApplications: 409,
     errors.ReadOnly: 409,
     errors.WriteBackPending: 409,
+    errors.ApprovalRequired: 409,
     errors.Conflict: 409,
     errors.IdempotencyKeyInProgress: 409,
     errors.NotConfigured: 409,

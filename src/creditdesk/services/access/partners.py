@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
@@ -98,21 +99,37 @@ def create_api_key(db: Database, *, partner_id: str, name: str = "default",
     return key
 
 
-# Built once: every API request runs it.
-_LIVE_KEY = (select(models.ApiKey.partner_id, models.ApiKey.prefix)
+# Built once: every API request runs it. A user's key (AP1) brings its user along.
+_LIVE_KEY = (select(models.ApiKey.partner_id, models.ApiKey.prefix, models.User.id,
+                    models.User.email, models.User.role, models.User.deactivated_at)
+             .select_from(models.ApiKey)
+             .outerjoin(models.User, models.User.id == models.ApiKey.user_id)
              .where(models.ApiKey.key_hash == bindparam("key_hash"),
                     models.ApiKey.revoked_at.is_(None)))
 
 
 def authenticate_api_key(db: Database, key: str) -> Actor:
-    """The partner behind a bearer key, or Unauthenticated."""
+    """The partner behind a bearer key, or Unauthenticated. A partner-wide key acts as an
+    administrator with no person behind it; a user's key acts as that user, with its role."""
     if not key.startswith(API_KEY_PREFIX):
         raise errors.Unauthenticated("The API key is not valid.")
     with db.lookup() as conn:
         row = conn.execute(_LIVE_KEY, {"key_hash": hash_api_key(key)}).one_or_none()
-    if row is None:
+    if row is None or row.deactivated_at is not None:
         raise errors.Unauthenticated("The API key is not valid.")
+    if row.id is not None:
+        return Actor(row.partner_id, f"user:{row.email}", row.role, row.id)
     return Actor(row.partner_id, f"api_key:{row.prefix}…", "admin")
+
+
+def add_api_key(session: Session, *, partner_id: str, name: str,
+                user_id: str | None = None) -> tuple[str, str]:
+    """A new key row (of a user when ``user_id``): (its id, the key, shown once)."""
+    key, key_hash = _new_api_key()
+    key_id = new_id("ak")
+    session.add(models.ApiKey(id=key_id, partner_id=partner_id, name=name, prefix=key[:8],
+                              key_hash=key_hash, created_at=clock.now(), user_id=user_id))
+    return key_id, key
 
 
 def hash_password(password: str) -> str:

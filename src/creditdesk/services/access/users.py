@@ -99,7 +99,8 @@ def create_user(db: Database, *, actor: Actor, email: object, password: object,
     password = _check_password(password)
     with db.write() as session:
         if session.scalar(select(_U.id).where(_U.email == address)):
-            raise errors.Conflict(f"A user with email {address} already exists.")
+            raise errors.Conflict(f"A user with email {address} already exists.",
+                                  errors=[errors.FieldError("email", "is already in use")])
         user_id = new_id("usr")
         session.add(_U(id=user_id, partner_id=actor.partner_id, email=address,
                        password_hash=partners.hash_password(password), role=role,
@@ -107,6 +108,33 @@ def create_user(db: Database, *, actor: Actor, email: object, password: object,
         audit.record(session, actor, "user.create", "user", user_id,
                      {"email": address, "role": role})
     return user_id
+
+
+def get_user(db: Database, *, actor: Actor, user_id: object) -> UserView:
+    """One of the partner's users (administrators only)."""
+    _require_admin(actor)
+    with db.read() as session:
+        user = session.get(_U, user_id) if isinstance(user_id, str) else None
+        if user is None or user.partner_id != actor.partner_id:
+            raise errors.NotFound(f"No user with id {user_id}.")
+        return _views(session, [user])[0]
+
+
+def create_api_key(db: Database, *, actor: Actor, user_id: object) -> str:
+    """An API key that acts as one of the partner's active users, with that user's role
+    (AP1: a person can approve through it); administrators only. Returned once."""
+    _require_admin(actor)
+    with db.write() as session:
+        user = _target(session, actor, user_id)
+        if user.deactivated_at is not None:
+            raise errors.InvalidState(f"{user.email} is deactivated; reactivate them before "
+                                      "giving them an API key.")
+        key_id, key = partners.add_api_key(session, partner_id=actor.partner_id,
+                                           name=f"user {user.email}", user_id=user.id)
+        audit.record(session, actor, "api_key.create", "api_key", key_id,
+                     {"name": f"user {user.email}", "prefix": key[:8], "user": user.email,
+                      "role": user.role})
+    return key
 
 
 def _target(session: Session, actor: Actor, user_id: object) -> models.User:

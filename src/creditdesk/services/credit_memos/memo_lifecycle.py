@@ -17,7 +17,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
-from creditdesk.services.credit_memos import memos
+from creditdesk.services.credit_memos import approvals, memos
 from creditdesk.services.read_models import views
 
 MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit
@@ -40,6 +40,7 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
             raise locks.not_found(models.CreditMemo, memo_id)
         memo, lines = found
         memos.check(memo, rules.Action.ISSUE)
+        approvals.check_issue_on(conn, actor.partner_id, memo)  # AP1
         if memo.invoice_id is not None:
             with Session(bind=conn) as session:
                 memos.recheck_link(session, memo, lines)

@@ -21,7 +21,7 @@ from creditdesk.domain import memo as rules
 from creditdesk.domain.money import Money
 from creditdesk.services.common import audit, line_rows, numbering, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.credit_memos import invoice_credit
+from creditdesk.services.credit_memos import approvals, invoice_credit
 from creditdesk.services.read_models import views
 
 MAX_NOTES = 5000
@@ -292,6 +292,7 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
     with db.write() as session:
         memo = _lock_memo(session, actor, memo_id)
         check(memo, rules.Action.UPDATE)
+        approvals.withdraw_on_edit(session, actor, memo)  # AP1: approve what is issued
         customer = session.get(models.Customer, memo.customer_id)
         assert customer is not None
         lines_in, amount_in = _content_after(memo, changes)
@@ -421,8 +422,11 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
             pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
         if order is not None:
-            return pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
+            page = pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,
                                           descending=order.descending, limit=limit,
                                           cursor=cursor, view=views.memo_view)
-        return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
-                                       view=views.memo_view)
+        else:
+            page = pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
+                                           view=views.memo_view)
+        return pagination.Page(approvals.with_open_requests(session, page.data),
+                               page.next_cursor)

@@ -121,6 +121,36 @@ def _write_back(action: str, d: dict[str, Any], invoice: object, currency: str |
     return f"An application was removed in {system} directly (found by a sync)"
 
 
+def _who(actor: object) -> str:
+    """``user:ann@x.test`` → ``ann@x.test``; a partner-wide key as such."""
+    text = str(actor or "")
+    return text.removeprefix("user:") if text.startswith("user:") else (
+        "an API key" if text.startswith("api_key:") else text or "someone")
+
+
+def _approval(action: str, d: dict[str, Any], currency: str | None) -> str:
+    """AP1: a request to issue a draft, its decision, its withdrawal; the thresholds."""
+    said = f": “{d['comment']}”" if d.get("comment") else ""
+    total = _amount(d, "total", currency)
+    if action == "approval_request.create":
+        return f"Asked for approval to issue it for {total}{said}"
+    if action == "approval_request.approve":
+        return f"Approved issuing it for {total} (asked by {_who(d.get('requested_by'))}){said}"
+    if action == "approval_request.reject":
+        return f"Rejected issuing it for {total} (asked by {_who(d.get('requested_by'))}){said}"
+    if action == "approval_request.withdraw":
+        return f"The draft was edited: its {d.get('was', 'open')} approval request was withdrawn"
+    to = d.get("to")
+    shown = [_amount({"a": v, "currency": c}, "a", c)
+             for c, v in sorted(to.items() if isinstance(to, dict) else [])]
+    return ("Set the approval thresholds: " + ", ".join(shown) if shown
+            else "Removed every approval threshold: no memo needs an approval")
+
+
+_APPROVALS = {"approval_request.create", "approval_request.approve", "approval_request.reject",
+              "approval_request.withdraw", "settings.approvals"}
+
+
 def describe(action: str, data: dict[str, Any], currency: str | None = None) -> str:
     """One entry as a sentence, naming the amounts, invoices and reasons involved."""
     d = data or {}
@@ -156,6 +186,10 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
         return _invoice_sync(action, d)
     if action in _WRITE_BACK:
         return _write_back(action, d, invoice, currency)
+    if action in _APPROVALS:
+        return _approval(action, d, currency)
+    if action == "api_key.create" and d.get("user"):
+        return f"Created an API key ({d.get('prefix', '')}…) acting as {d['user']}"
     # Any other entry: its action and the facts it recorded, in words.
     facts = "; ".join(f"{_label(k).lower()} {v}" for k, v in d.items()
                       if isinstance(v, str | int) and not k.endswith("_id") and k != "id")

@@ -32,6 +32,26 @@ class LineView:
 
 
 @dataclass(frozen=True)
+class ApprovalView:
+    """An approval request as answered: the memo and the total it was asked for, who asked
+    and who decided, with their comments."""
+
+    id: str
+    credit_memo_id: str
+    credit_memo_number: str
+    status: str
+    total: Money
+    currency: str
+    requested_by: str
+    request_comment: str | None
+    requested_at: datetime
+    decided_by: str | None
+    decision_comment: str | None
+    decided_at: datetime | None
+    requested_by_user_id: str | None
+
+
+@dataclass(frozen=True)
 class MemoView:
     id: str
     number: str
@@ -58,6 +78,8 @@ class MemoView:
     # Y4: of a synced memo's used credit, the part refunded at the source (never shown as
     # an application); zero on native memos.
     refunded_amount: Money | None = None
+    # AP1: a draft's open approval request (pending or approved); None when it has none
+    approval: ApprovalView | None = None
 
     @property
     def applied_to_invoices(self) -> Money:

@@ -9,7 +9,7 @@ from fastapi import Query, Request, Response
 from creditdesk.domain import memo as memo_rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
 from creditdesk.services.read_models import preview, views
 from creditdesk.web.api import fields, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
@@ -48,7 +48,7 @@ def list_memos(db: DB, actor: CurrentActor,
 
 @router.get("/credit-memos/{memo_id}", response_model=responses.MemoOut)
 def get_memo(memo_id: str, db: DB, actor: CurrentActor) -> views.MemoView:
-    return memos.get_memo(db, actor=actor, memo_id=memo_id)
+    return approvals.get_memo(db, actor=actor, memo_id=memo_id)
 
 
 @router.patch("/credit-memos/{memo_id}", response_model=responses.MemoOut)

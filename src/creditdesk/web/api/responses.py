@@ -64,6 +64,27 @@ class MemoLineOut(LineOut):
         "(C6)"))
 
 
+class ApprovalOut(Out):
+    """An approval request of a draft memo (AP1): status pending, approved, rejected or
+    withdrawn (the draft was edited after it was asked); ``total`` is what was asked for."""
+
+    id: str
+    credit_memo_id: str
+    credit_memo_number: str
+    status: str = Field(json_schema_extra={"enum": ["pending", "approved", "rejected",
+                                                    "withdrawn"]})
+    total: Money
+    currency: str
+    requested_by: str
+    requested_by_user_id: str | None = Field(description="null when a partner-wide API key "
+                                                         "asked")
+    request_comment: str | None
+    requested_at: datetime
+    decided_by: str | None
+    decision_comment: str | None
+    decided_at: datetime | None
+
+
 class MemoOut(Out):
     """A credit memo (C1); status one of draft, issued, partially_applied, applied, void."""
 
@@ -90,6 +111,10 @@ class MemoOut(Out):
     void_reason: str | None
     created_at: datetime
     updated_at: datetime
+    approval: ApprovalOut | None = Field(description=(
+        "AP1: a draft's open approval request (pending, or approved and not edited since); "
+        "null when it has none, and on every memo that is not a draft. Every request, "
+        "rejected and withdrawn ones too, is at /credit-memos/{id}/approval-requests"))
 
 
 class PaymentOut(Out):

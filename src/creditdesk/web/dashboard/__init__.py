@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from creditdesk.web.dashboard import (
     account,
+    approvals,
     credit_from_invoice,
     customers,
     invoices,
@@ -26,6 +27,6 @@ def router() -> APIRouter:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     for module in (memo_forms, memos, invoices, credit_from_invoice, customers, preferences,
-                   suggestions, account, users):
+                   suggestions, account, users, approvals):
         r.include_router(module.router)
     return r

@@ -10,7 +10,7 @@ from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
 from creditdesk.services.read_models import pages, preview
 from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
@@ -52,7 +52,8 @@ def memo_page(request: Request, db: DB, actor, memo_id: str, *,
     (a missing memo, or another partner's, is still a 404 page)."""
     page = pages.memo_page(db, actor=actor, memo_id=memo_id, invoice_q=invoice_q or None)
     return templating.render(request, "dashboard/memo.html", {
-        "p": page, "m": page.memo, "refusal": refusal, "invoice_q": invoice_q},
+        "p": page, "m": page.memo, "refusal": refusal, "invoice_q": invoice_q,
+        "approval": approvals.panel(db, actor=actor, memo=page.memo)},
         status=refusal.status if refusal else 200)
 
 
