@@ -213,3 +213,19 @@ def test_r3_audit_events_name_the_refund(client, issued):
     assert by_action["credit_memo.refund"]["amount"] == "5.00"
     assert by_action["credit_memo.refund"]["method"] == "check"
     assert by_action["credit_memo.refund_void"]["refund_id"] == r["id"]
+
+
+def test_e7_openapi_lists_the_refund_routes_and_their_answers(client):
+    doc = ok(client.get("/openapi.json"))
+    refund_op = doc["paths"]["/api/v1/credit-memos/{memo_id}/refunds"]["post"]
+    void_op = doc["paths"]["/api/v1/credit-memos/{memo_id}/refunds/{refund_id}/void"]["post"]
+    assert {"201", "200", "404", "409", "422"} <= set(refund_op["responses"])
+    assert {"200", "404", "409"} <= set(void_op["responses"])
+    body = doc["components"]["schemas"]["RefundIn"]
+    assert body["required"] == ["amount", "method"]
+    assert body["properties"]["method"]["enum"] == ["card", "bank_transfer", "check", "cash",
+                                                    "other"]
+    assert "memo_has_refunds" in str(doc["components"]["schemas"])
+    sources = [p for p in doc["paths"]["/api/v1/journal-entries"]["get"]["parameters"]
+               if p["name"] == "source_type"]
+    assert "refund" in str(sources)
