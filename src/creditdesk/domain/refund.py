@@ -75,6 +75,11 @@ def parse_refunded_at(value: object, today: date) -> date:
     raise errors.ValidationError.for_field("refunded_at", "must be a date (YYYY-MM-DD)")
 
 
+def refundable(*, status: memo_rules.MemoStatus, source: memo_rules.Source) -> bool:
+    """R1: whether ``check_refundable`` lets the memo be refunded (what its page offers)."""
+    return source is memo_rules.Source.NATIVE and status in memo_rules.CREDIT_STATUSES
+
+
 def check_refundable(*, status: memo_rules.MemoStatus, source: memo_rules.Source,
                      number: str) -> None:
     """R1: only a native memo that is issued or partially applied has credit to refund."""
