@@ -79,3 +79,23 @@ def test_r3_invoice_and_customer_pages_show_refunded_credit(admin, db, actor) ->
     customer_page = admin.get(f"/dashboard/customers/{cid}").text
     assert 'id="customer-refunds"' in customer_page
     assert "Refunded $25.00 by card" in customer_page
+
+
+def test_r3_p3_portal_shows_refunds_only_when_credit_is_visible(db, actor,
+                                                                 new_browser) -> None:
+    from creditdesk.services.customer_accounts import visibility
+    from tests.web.conftest import portal_for
+
+    cid = factories.customer(db, actor, "Globex")
+    inv = factories.invoice(db, actor, cid, "100.00")
+    memo_id = factories.memo(db, actor, cid, "40.00", invoice_id=inv)
+    refunds.refund_memo(db, actor=actor, memo_id=memo_id, amount="25.00", method="card",
+                        reference="secret-ref")
+    hidden = portal_for(db, new_browser, actor, cid)
+    for url in ("/portal", "/portal/invoices", f"/portal/invoices/{inv}",
+                "/portal/credit-memos"):
+        text = hidden.get(url).text
+        assert "Refund" not in text and "$25.00" not in text and "secret-ref" not in text, url
+    visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
+    shown = portal_for(db, new_browser, actor, cid).get("/portal/credit-memos").text
+    assert "Refunded: $25.00" in shown and "$15.00" in shown  # remaining 15.00
