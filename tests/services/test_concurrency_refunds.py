@@ -45,7 +45,7 @@ def _whole_remaining(db: Database, rounds: int) -> None:
             ("apply", lambda m=memo_id, i=inv: credit.apply_credit(
                 db, actor=actor, memo_id=m, invoice_id=i, amount="100.00")),
         ])
-        ok, refused = settle(outcomes, {"refund": REFUSALS, "apply": REFUSALS})
+        ok, _ = settle(outcomes, {"refund": REFUSALS, "apply": REFUSALS})
         assert count(ok, "refund") + count(ok, "apply") == 1
         row = memo_row(db, memo_id)
         assert (row.status, row.applied_minor) == (MS.APPLIED, 10000)
@@ -78,7 +78,7 @@ def _many(db: Database, *, threads: int) -> None:
         else:
             calls.append(("apply", lambda: credit.apply_credit(
                 db, actor=actor, memo_id=memo_id, invoice_id=inv, amount="10.00")))
-    ok, refused = settle(race(calls), {"refund": REFUSALS, "apply": REFUSALS})
+    ok, _ = settle(race(calls), {"refund": REFUSALS, "apply": REFUSALS})
     assert count(ok, "refund") + count(ok, "apply") == 9
     row = memo_row(db, memo_id)
     assert (row.status, row.applied_minor, row.refunded_minor) == (

@@ -9,9 +9,9 @@ import pytest
 from creditdesk.db import models
 from creditdesk.domain import errors
 from creditdesk.services.accounting import ledger
+from creditdesk.services.common.context import new_id
 from creditdesk.services.credit_memos import credit, memo_lifecycle, memos, refunds
 from creditdesk.services.customer_accounts import customers
-from creditdesk.services.common.context import new_id
 from creditdesk.services.read_models import audit_trail
 from tests import factories as f
 

@@ -44,7 +44,8 @@ def test_r1_refusal_is_shown_by_the_refund_form_with_what_was_typed(admin, db, a
     r = admin.post(f"/dashboard/credit-memos/{memo_id}/refund/preview",
                    {**FORM, "amount": "10.01"})
     assert r.status_code == 422 and 'id="error-refund"' in r.text
-    assert "refund $10.01: credit memo CM-0001 has only $10.00" in r.text and 'value="10.01"' in r.text
+    assert "refund $10.01: credit memo CM-0001 has only $10.00" in r.text
+    assert 'value="10.01"' in r.text
     r = admin.post(f"/dashboard/credit-memos/{memo_id}/refund", {**FORM, "method": ""})
     assert r.status_code == 422 and 'id="err-refund-method"' in r.text
 
