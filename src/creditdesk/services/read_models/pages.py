@@ -361,7 +361,8 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
         customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         cm = models.CreditMemo
         linked = session.scalars(select(cm).where(cm.invoice_id == row.id)
-                                 .options(selectinload(cm.lines)).order_by(cm.id.desc())).all()
+                                 .options(selectinload(cm.lines), selectinload(cm.refunds))
+                                 .order_by(cm.id.desc())).all()
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
         return InvoicePage(invoice, customer, [views.memo_view(m) for m in linked], variants,
