@@ -148,6 +148,10 @@ def assert_books(db: Database, actor: Actor) -> None:
         ca = models.CreditApplication
         by_memo = dict(s.execute(select(ca.credit_memo_id, func.sum(ca.amount_minor))
                                  .where(ca.partner_id == pid).group_by(ca.credit_memo_id)).all())
+        rf = models.Refund  # R1: refunds not voided use credit too
+        refunded = dict(s.execute(select(rf.credit_memo_id, func.sum(rf.amount_minor))
+                                  .where(rf.partner_id == pid, rf.voided_at.is_(None))
+                                  .group_by(rf.credit_memo_id)).all())
         by_invoice = dict(s.execute(select(ca.invoice_id, func.sum(ca.amount_minor))
                                     .where(ca.partner_id == pid).group_by(ca.invoice_id)).all())
         pay = models.Payment
@@ -161,7 +165,9 @@ def assert_books(db: Database, actor: Actor) -> None:
                                .where(ia.partner_id == pid).group_by(ia.variant_id)).all())
     for m in memo_rows:
         assert 0 <= m.applied_minor <= m.total_minor, m.number  # A2
-        assert int(by_memo.get(m.id, 0)) == m.applied_minor, m.number  # applications sum
+        assert int(refunded.get(m.id, 0)) == m.refunded_minor, m.number  # refunds sum
+        # the credit used: applications and refunds (C7: applied + refunded + remaining)
+        assert int(by_memo.get(m.id, 0)) + m.refunded_minor == m.applied_minor, m.number
         if m.status in (MS.VOID, MS.DRAFT):
             assert m.applied_minor == 0, m.number  # C7: a void memo has nothing remaining
         else:  # L3, U2: the status follows from the amounts

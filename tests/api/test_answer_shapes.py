@@ -29,7 +29,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common import pagination
-from creditdesk.services.credit_memos import credit
+from creditdesk.services.credit_memos import credit, refunds
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.invoicing import catalog
 from creditdesk.services.read_models import audit_trail, views
@@ -42,9 +42,10 @@ from tests.api.conftest import API, customer, invoice, memo, ok
 PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     responses.LineOut: (views.LineView, frozenset({"synced", "invoice_line_id"})),
     responses.MemoLineOut: (views.LineView, frozenset({"synced"})),
-    # refunded_amount: Y4, shown on the dashboard only
-    responses.MemoOut: (views.MemoView, frozenset({"refunded_amount"})),
+    responses.MemoOut: (views.MemoView, frozenset()),
     responses.ApprovalOut: (views.ApprovalView, frozenset()),
+    responses.RefundOut: (views.RefundView, frozenset()),
+    responses.RefundedOut: (refunds.Refunded, frozenset()),
     responses.PaymentOut: (views.PaymentView, frozenset()),
     responses.CreditAppliedOut: (views.CreditAppliedView, frozenset()),
     responses.InvoiceOut: (views.InvoiceView, frozenset()),

@@ -12,7 +12,8 @@ MEMO_FIELDS = {
     "id", "number", "customer_id", "currency", "reason", "status", "issue_date", "invoice_id",
     "lines", "total", "applied_amount", "remaining_amount", "notes", "source", "external_id",
     "read_only", "issued_at", "applied_at", "voided_at", "void_reason", "created_at",
-    "updated_at", "approval",  # approval: AP1
+    "updated_at", "refunded_amount", "refunds",  # R1
+    "approval",  # AP1
 }
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 DATE = re.compile(r"^\d{4}-\d\d-\d\d$")

@@ -106,6 +106,8 @@ def _valid_body(method: str, path: str) -> dict | None:
         return {"customer_id": "cus_missing"}
     if path.endswith("/applications"):
         return {"invoice_id": "inv_missing", "amount": "1.00"}
+    if path.endswith("/refunds"):
+        return {"amount": "1.00", "method": "card"}
     if path.endswith("/credit-memos"):
         return {"reason": "goodwill"}
     if path.startswith(f"{API}/credit-memos") and path.endswith("/void"):

@@ -21,6 +21,9 @@ POSTINGS: list[tuple[Callable[[Money, str], Posting], EntryKind, str, str, str]]
     (journal.payment_recorded, EntryKind.PAYMENT, CASH, AR, "Payment on invoice X-0001"),
     (journal.memo_issued, EntryKind.MEMO_ISSUE, RETURNS, AR, "Credit memo X-0001 issued"),
     (journal.memo_voided, EntryKind.MEMO_VOID, AR, RETURNS, "Credit memo X-0001 voided"),
+    (journal.refund_recorded, EntryKind.REFUND, AR, CASH, "Refund of credit memo X-0001"),
+    (journal.refund_voided, EntryKind.REFUND_VOID, CASH, AR,
+     "Refund of credit memo X-0001 voided"),
 ]
 
 
@@ -32,7 +35,8 @@ def test_j1_chart_of_accounts_is_the_one_api_md_lists() -> None:
 
 def test_j1_entry_kinds_are_stable() -> None:
     assert {k.value for k in EntryKind} == {"invoice_issue", "invoice_void", "payment",
-                                            "credit_memo_issue", "credit_memo_void"}
+                                            "credit_memo_issue", "credit_memo_void",
+                                            "refund", "refund_void"}
 
 
 @pytest.mark.parametrize(("post", "kind", "debit", "credit", "description"), POSTINGS,
@@ -110,7 +114,8 @@ def test_j1_j2_any_sequence_of_postings_keeps_the_trial_balance_balanced(
     credits: Counter[Account] = Counter()
     expected_ar = 0
     sign_on_ar = {journal.invoice_issued: 1, journal.invoice_voided: -1,
-                  journal.payment_recorded: -1, journal.memo_issued: -1, journal.memo_voided: 1}
+                  journal.payment_recorded: -1, journal.memo_issued: -1, journal.memo_voided: 1,
+                  journal.refund_recorded: 1, journal.refund_voided: -1}
     for post, minor in sequence:
         posting = post(Money(minor, "USD"), "X-1")
         assert posting.debit is not posting.credit

@@ -21,7 +21,7 @@ from creditdesk.db.engine import Database
 from creditdesk.services.access import portal_links, users
 from creditdesk.services.books import qbwc_setup
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import approvals, credit
+from creditdesk.services.credit_memos import approvals, credit, refunds
 from creditdesk.services.customer_accounts import portal_credit_setting, visibility
 from creditdesk.services.suggesting import suggestions
 from tests import factories
@@ -69,6 +69,7 @@ def _preference_forms(slug: str, flag: str) -> dict[str, tuple[str, tuple[str, .
 
 
 # Every form POST of the pages: its address (ids from the world below) and its fields.
+REFUND = ("amount", "method", "refunded_at", "reference")
 FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/credit-memos/new": ("/dashboard/credit-memos/new", MEMO),
     "/dashboard/credit-memos/{memo_id}/edit": ("/dashboard/credit-memos/{draft}/edit", MEMO),
@@ -80,6 +81,15 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/credit-memos/{memo_id}/void": ("/dashboard/credit-memos/{issued}/void",
                                                ("reason",)),
     "/dashboard/credit-memos/{memo_id}/delete": ("/dashboard/credit-memos/{draft}/delete", ()),
+    # R1, R2: refund from the memo page and void a refund, each with its confirmation step
+    "/dashboard/credit-memos/{memo_id}/refund": ("/dashboard/credit-memos/{issued}/refund",
+                                                 REFUND),
+    "/dashboard/credit-memos/{memo_id}/refund/preview": (
+        "/dashboard/credit-memos/{issued}/refund/preview", REFUND),
+    "/dashboard/credit-memos/{memo_id}/refunds/{refund_id}/void": (
+        "/dashboard/credit-memos/{refunded}/refunds/{refund}/void", ()),
+    "/dashboard/credit-memos/{memo_id}/refunds/{refund_id}/void/preview": (
+        "/dashboard/credit-memos/{refunded}/refunds/{refund}/void/preview", ()),
     # P6: the confirmation step of each action above.
     "/dashboard/credit-memos/{memo_id}/issue/preview": (
         "/dashboard/credit-memos/{draft}/issue/preview", ()),
@@ -214,6 +224,9 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
                                      password="correct horse staff", role="staff")}
     ids["approval"] = approvals.request_approval(db, actor=actor, memo_id=ids["draft"]).id
     ids["synced_customer"], ids["reference"] = synced_customer(db, actor)
+    ids["refunded"] = factories.memo(db, actor, cid, "10.00")
+    ids["refund"] = refunds.refund_memo(db, actor=actor, memo_id=ids["refunded"],
+                                        amount="1.00", method="cash").refund.id
     visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
     portal_credit_setting.set_enabled(db, actor=actor, enabled=True)  # P5's forms answer
     return World(db, actor, ids, admin, new_browser)

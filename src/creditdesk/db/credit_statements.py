@@ -27,7 +27,8 @@ _invoice = models.Invoice.__table__
 _application = models.CreditApplication.__table__
 
 _MEMO_COLUMNS = ("id", "customer_id", "number", "currency", "status", "source",
-                 "total_minor", "applied_minor", "external_id", "customer_reference_id")
+                 "total_minor", "applied_minor", "external_id", "customer_reference_id",
+                 "refunded_minor")
 _INVOICE_COLUMNS = ("id", "customer_id", "number", "currency", "status", "total_minor",
                     "paid_minor", "credited_minor", "source", "external_id")
 
@@ -46,6 +47,7 @@ class MemoRow:
     applied_minor: int
     external_id: str | None
     customer_reference_id: str | None
+    refunded_minor: int  # R1: the refunded part of applied_minor (the credit used)
 
 
 @dataclass(frozen=True, slots=True)

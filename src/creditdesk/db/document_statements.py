@@ -226,3 +226,13 @@ def set_memo_issued(conn: Connection, memo_id: str, *, status: str, issued_at: d
     conn.execute(_SET_MEMO_ISSUED, {"b_id": memo_id, "b_status": status,
                                     "b_issued_at": issued_at, "b_issue_date": issue_date,
                                     "b_now": now})
+
+
+_refund = models.Refund.__table__
+_MEMO_REFUNDS = (select(_refund).where(_refund.c.credit_memo_id == bindparam("memo_id"))
+                 .order_by(_refund.c.id))
+
+
+def memo_refunds(conn: Connection, memo_id: str) -> list[Any]:
+    """A memo's refunds (R1), voided ones included, oldest first, as Core rows."""
+    return list(conn.execute(_MEMO_REFUNDS, {"memo_id": memo_id}).all())

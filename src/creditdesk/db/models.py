@@ -278,6 +278,8 @@ class CreditMemo(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     lines: Mapped[list[CreditMemoLine]] = relationship(order_by="CreditMemoLine.position")
+    # R1: its refunds, voided ones included, oldest first (read only: written as rows)
+    refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", viewonly=True)
     __table_args__ = (
         Index("ux_credit_memos_native_number", "partner_id", "number", unique=True,
               sqlite_where=text("source = 'native'"), postgresql_where=text("source = 'native'")),
@@ -404,6 +406,34 @@ class CreditApplication(Base):
             " AND (write_back_action IS NULL) = (status = 'applied')"
             " AND (write_back_action IS NULL OR write_back_action IN ('apply', 'remove')))",
             name="application_write_back"),
+    )
+
+
+class Refund(Base):
+    """R1: credit of a native memo paid back to the customer (recorded here; the money moves
+    outside CreditDesk). ``voided_at``/``voided_by``: R2, the refund taken back. While it is
+    not voided its amount is part of the memo's ``refunded_minor`` (and ``applied_minor``)."""
+
+    __tablename__ = "refunds"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    credit_memo_id: Mapped[str] = mapped_column(ForeignKey("credit_memos.id"))
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(20))
+    refunded_at: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[str | None]
+    __table_args__ = (
+        Index("ix_refunds_memo", "credit_memo_id", "id"),
+        Index("ix_refunds_partner", "partner_id", "id"),
+        CheckConstraint("amount_minor > 0", name="refund_positive"),
+        CheckConstraint("method IN ('card', 'bank_transfer', 'check', 'cash', 'other')",
+                        name="refund_method"),
+        CheckConstraint("(voided_at IS NULL) = (voided_by IS NULL)", name="refund_voided_by"),
     )
 
 

@@ -47,6 +47,12 @@ class MemoHasApplications(DomainError):
     code = "memo_has_applications"
 
 
+class MemoHasRefunds(DomainError):
+    """R2: a memo with refunds not voided can't be voided (L5's rule for refunds)."""
+
+    code = "memo_has_refunds"
+
+
 class ReadOnly(DomainError):
     """A change to a synced memo (Y3)."""
 

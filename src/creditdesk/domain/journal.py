@@ -33,6 +33,8 @@ class EntryKind(StrEnum):
     PAYMENT = "payment"
     MEMO_ISSUE = "credit_memo_issue"
     MEMO_VOID = "credit_memo_void"
+    REFUND = "refund"
+    REFUND_VOID = "refund_void"
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,15 @@ def memo_voided(total: Money, number: str) -> Posting:
     """L4: the reversal, Dr Accounts Receivable / Cr Sales Returns and Allowances."""
     return Posting(EntryKind.MEMO_VOID, Account.ACCOUNTS_RECEIVABLE, Account.SALES_RETURNS,
                    total, f"Credit memo {number} voided")
+
+
+def refund_recorded(amount: Money, memo_number: str) -> Posting:
+    """R1: credit paid back to the customer, Dr Accounts Receivable / Cr Cash."""
+    return Posting(EntryKind.REFUND, Account.ACCOUNTS_RECEIVABLE, Account.CASH, amount,
+                   f"Refund of credit memo {memo_number}")
+
+
+def refund_voided(amount: Money, memo_number: str) -> Posting:
+    """R2: the refund's reversal, Dr Cash / Cr Accounts Receivable."""
+    return Posting(EntryKind.REFUND_VOID, Account.CASH, Account.ACCOUNTS_RECEIVABLE, amount,
+                   f"Refund of credit memo {memo_number} voided")

@@ -101,19 +101,27 @@ def parse_source(value: str, field: str = "source") -> Source:
 
 
 def check_allowed(
-    *, status: MemoStatus, action: Action, number: str, source: Source, applied_minor: int
+    *, status: MemoStatus, action: Action, number: str, source: Source, applied_minor: int,
+    refunded_minor: int = 0,
 ) -> None:
-    """Raise unless ``action`` is allowed on a memo in ``status`` (L1, L4-L6, A1, Y3)."""
+    """Raise unless ``action`` is allowed on a memo in ``status`` (L1, L4-L6, A1, Y3, R2).
+
+    ``applied_minor`` is the credit used (applied to invoices and refunded), ``refunded_minor``
+    its refunded part (R1): a memo with either can't be voided (L5, R2)."""
     if source is not Source.NATIVE:
         raise errors.ReadOnly(
             f"Credit memo {number} is synced from {SOURCE_NAMES[source]} and is read-only here; "
             f"change it in {SOURCE_NAMES[source]}."
         )
     if action is A.VOID and status is not S.VOID and applied_minor > 0:
-        raise errors.MemoHasApplications(
-            f"Credit memo {number} has credit applied to invoices; remove its applications "
-            "first, then void it."
-        )
+        if applied_minor > refunded_minor:
+            also = " and void its refunds" if refunded_minor else ""
+            raise errors.MemoHasApplications(
+                f"Credit memo {number} has credit applied to invoices; remove its applications"
+                f"{also} first, then void it."
+            )
+        raise errors.MemoHasRefunds(
+            f"Credit memo {number} has refunds; void its refunds first, then void it.")
     if action not in TRANSITIONS[status]:
         raise errors.InvalidState(
             f"Credit memo {number} is {status.value.replace('_', ' ')} and can't be "

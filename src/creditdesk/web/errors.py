@@ -31,6 +31,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.InvalidState: 409,
     errors.MemoHasApplications: 409,
+    errors.MemoHasRefunds: 409,
     errors.ReadOnly: 409,
     errors.WriteBackPending: 409,
     errors.ApprovalRequired: 409,

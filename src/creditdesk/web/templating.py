@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from creditdesk.domain import memo as memo_rules
+from creditdesk.domain import refund as refund_rules
 from creditdesk.domain.money import Money
 from creditdesk.web import csrf, htmx, table_labels
 from creditdesk.web.portal import session as portal_session
@@ -51,7 +52,8 @@ env = Environment(loader=PackageLoader("creditdesk.web", "templates"),
 env.filters.update(money=money, label=label, when=when, source_name=source_name)
 env.globals.update(REASONS=[r.value for r in memo_rules.Reason],
                    STATUSES=[s.value for s in memo_rules.MemoStatus],
-                   SOURCES=[s.value for s in memo_rules.Source])
+                   SOURCES=[s.value for s in memo_rules.Source],
+                   REFUND_METHODS=[(m.value, n) for m, n in refund_rules.METHOD_NAMES.items()])
 
 
 def flash(request: Request, message: str) -> None:

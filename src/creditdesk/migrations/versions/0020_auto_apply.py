@@ -4,7 +4,7 @@ One row per partner that set it (none: off, the default) and its exceptions, the
 that get the opposite of it, exactly as ``portal_credit_application`` (0017).
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-06 20:45:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from creditdesk.db.types import UTCDateTime
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

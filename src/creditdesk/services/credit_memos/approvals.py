@@ -268,16 +268,6 @@ def with_open_requests(session: Session,
     return [replace(m, approval=found[m.id]) if m.id in found else m for m in memos]
 
 
-def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
-    """One memo (the API's memo read), a draft with its open approval request."""
-    key = locks.checked_id(models.CreditMemo, memo_id)
-    with db.read() as session:
-        found = docs.memo_with_lines(session.connection(), actor.partner_id, key)
-        if found is None:
-            raise locks.not_found(models.CreditMemo, key)
-        return with_open_requests(session, [views.memo_view_of(*found)])[0]
-
-
 @dataclass(frozen=True)
 class Panel:
     """What a draft's page shows of AP1 to one user: the threshold, whether the draft

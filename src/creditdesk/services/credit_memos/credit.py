@@ -79,7 +79,8 @@ def _documents(conn: Connection, actor: Actor,
     memo = docs.memo_with_lines(conn, actor.partner_id, change.credit_memo_id)
     invoice = read_statements.invoice_whole(conn, actor.partner_id, change.invoice_id)
     assert memo is not None and invoice is not None  # both locked by this change
-    return views.memo_view_of(*memo), views.invoice_view_of(*invoice)
+    return (views.memo_view_of(*memo, refunds=memos.refunds_of(conn, memo[0])),
+            views.invoice_view_of(*invoice))
 
 
 def _lock_pair(conn: Connection, actor: Actor, memo_id: str,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, TypedDict
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Connection, case, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from creditdesk.db import document_statements as docs
@@ -242,12 +242,15 @@ class MemoState(Protocol):
     def source(self) -> str: ...
     @property
     def applied_minor(self) -> int: ...
+    @property
+    def refunded_minor(self) -> int: ...
 
 
 def check(memo: MemoState, action: rules.Action) -> None:
-    """L5: raise unless ``action`` is allowed on ``memo`` as it is now."""
+    """L5/R2: raise unless ``action`` is allowed on ``memo`` as it is now."""
     rules.check_allowed(status=rules.MemoStatus(memo.status), action=action, number=memo.number,
-                        source=rules.Source(memo.source), applied_minor=memo.applied_minor)
+                        source=rules.Source(memo.source), applied_minor=memo.applied_minor,
+                        refunded_minor=memo.refunded_minor)
 
 
 def _content_after(memo: models.CreditMemo, changes: dict[str, object]) -> tuple[object, object]:
@@ -352,13 +355,25 @@ def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:
 
 def get_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
     """One of the partner's memos (NotFound for another partner's, P4): its row with its
-    lines in one prebuilt statement (one statement: one snapshot, no transaction needed)."""
+    lines in one prebuilt statement (one statement: one snapshot, no transaction needed),
+    its refunds (R1), and a draft's open approval request (AP1)."""
     key = locks.checked_id(models.CreditMemo, memo_id)
     with db.lookup() as conn:
         found = docs.memo_with_lines(conn, actor.partner_id, key)
-    if found is None:
-        raise locks.not_found(models.CreditMemo, key)
-    return views.memo_view_of(*found)
+        if found is None:
+            raise locks.not_found(models.CreditMemo, key)
+        view = views.memo_view_of(*found, refunds=refunds_of(conn, found[0]))
+    if view.status != rules.MemoStatus.DRAFT:
+        return view
+    with db.read() as session:
+        return approvals.with_open_requests(session, [view])[0]
+
+
+def refunds_of(conn: Connection, memo: docs.MemoRow) -> list[Any]:
+    """R1: a memo's refunds; none to read for a draft or a synced memo."""
+    if memo.status == rules.MemoStatus.DRAFT or memo.source != rules.Source.NATIVE:
+        return []
+    return docs.memo_refunds(conn, memo.id)
 
 
 SORT_KEYS = ("date", "number", "total", "remaining")
@@ -398,7 +413,8 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     number; newest first, or by ``sort`` (date, number, total, remaining; "-" descending)."""
     order = pagination.parse_sort(sort, SORT_KEYS)
     cm = models.CreditMemo
-    stmt = select(cm).where(cm.partner_id == actor.partner_id).options(selectinload(cm.lines))
+    stmt = select(cm).where(cm.partner_id == actor.partner_id).options(
+        selectinload(cm.lines), selectinload(cm.refunds))
     if statuses:
         allowed = {s.value for s in rules.MemoStatus}
         if any(s not in allowed for s in statuses):

@@ -151,6 +151,20 @@ _APPROVALS = {"approval_request.create", "approval_request.approve", "approval_r
               "approval_request.withdraw", "settings.approvals"}
 
 
+def _refund(action: str, d: dict[str, Any], currency: str | None) -> str:
+    """R3: "Refunded $25.00 by check (reference 1042) on 2026-12-06"; "Voided the $25.00
+    refund of 2026-12-06 by check …; the credit returned to the memo"."""
+    method = _label(d.get("method")).lower()
+    how = f" by {method}" if method else ""
+    how += f" (reference {d['reference']})" if d.get("reference") else ""
+    day = f" of {d['refunded_at']}" if d.get("refunded_at") else ""
+    if action == "credit_memo.refund":
+        return f"Refunded {_amount(d, 'amount', currency)}{how}" + (
+            f" on {d['refunded_at']}" if d.get("refunded_at") else "")
+    return (f"Voided the {_amount(d, 'amount', currency)} refund{day}{how}; the credit "
+            "returned to the memo")
+
+
 def describe(action: str, data: dict[str, Any], currency: str | None = None) -> str:
     """One entry as a sentence, naming the amounts, invoices and reasons involved."""
     d = data or {}
@@ -170,6 +184,8 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
         return f"Applied {_amount(d, 'amount', currency)} to invoice {invoice}"
     if action == "credit_memo.remove":
         return f"Removed {_amount(d, 'amount', currency)} from invoice {invoice}"
+    if action in ("credit_memo.refund", "credit_memo.refund_void"):
+        return _refund(action, d, currency)
     if action == "credit_memo.void":
         was = f" (it was {d['was']})" if d.get("was") else ""
         return f"Voided{was}: “{d.get('reason', '')}”"

@@ -16,11 +16,12 @@ from creditdesk.domain import application as app_rules
 from creditdesk.domain import errors
 from creditdesk.domain import invoice as invoice_rules
 from creditdesk.domain import memo as memo_rules
+from creditdesk.domain import refund as refund_rules
 from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common import pagination
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import invoice_credit, memos
+from creditdesk.services.credit_memos import invoice_credit, memos, refunds
 from creditdesk.services.customer_accounts import auto_apply_setting, customers, visibility
 from creditdesk.services.invoicing import catalog, invoices
 from creditdesk.services.read_models import audit_trail, views
@@ -314,12 +315,16 @@ def memo_page(db: Database, *, actor: Actor, memo_id: str,
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in memo.lines if li.variant_id})
         candidates = _candidates(session, actor, memo, invoice_q)
-    journal = ledger.list_entries(db, actor=actor, source_type="credit_memo", source_id=memo.id,
-                                  limit=20).data
+    journal = list(ledger.list_entries(db, actor=actor, source_type="credit_memo",
+                                       source_id=memo.id, limit=20).data)
+    for r in memo.refunds:  # R3: each refund's entry (and its reversal) on the memo's page
+        journal += ledger.list_entries(db, actor=actor, source_type=refunds.SOURCE_TYPE,
+                                       source_id=r.id, limit=2).data
+    journal.sort(key=lambda e: e.id, reverse=True)  # newest first, as listed
     inventory = ledger.list_activities(db, actor=actor, source_id=memo.id, limit=100).data
     trail = audit_trail.list_events(db, actor=actor, entity_type="credit_memo", entity_id=memo.id,
                               limit=100, currency=memo.currency).data
-    return MemoPage(memo, customer, original.number if original else None, apps, list(journal),
+    return MemoPage(memo, customer, original.number if original else None, apps, journal,
                     list(inventory), list(trail), variants, candidates,
                     memo_rules.SOURCE_NAMES[memo_rules.Source(memo.source)],
                     allowed_actions(memo))
@@ -334,6 +339,9 @@ def allowed_actions(memo: views.MemoView) -> frozenset[str]:
     names = frozenset(a.value for a in allowed)
     if memo.read_only and memo_rules.MemoStatus(memo.status) in memo_rules.CREDIT_STATUSES:
         names |= {memo_rules.Action.APPLY.value}
+    if refund_rules.refundable(status=memo_rules.MemoStatus(memo.status),
+                               source=memo_rules.Source(memo.source)):
+        names |= {"refund"}  # R1
     return names
 
 
@@ -359,7 +367,8 @@ def invoice_page(db: Database, *, actor: Actor, invoice_id: str) -> InvoicePage:
         customer = customers.customer_view(session.get_one(models.Customer, row.customer_id))
         cm = models.CreditMemo
         linked = session.scalars(select(cm).where(cm.invoice_id == row.id)
-                                 .options(selectinload(cm.lines)).order_by(cm.id.desc())).all()
+                                 .options(selectinload(cm.lines), selectinload(cm.refunds))
+                                 .order_by(cm.id.desc())).all()
         variants = _variants(session, actor.partner_id,
                              {li.variant_id for li in invoice.lines if li.variant_id})
         ca = models.CreditApplication

@@ -83,7 +83,7 @@ class PortalMemo:
     remaining_amount: Money
     source: str
     applied_amount: Money  # to invoices (Y4: in the system, for a synced memo)
-    refunded_amount: Money  # refunded at the source (synced memos only)
+    refunded_amount: Money  # refunded to the customer (R1; at the source, for a synced memo)
 
 
 @dataclass(frozen=True)

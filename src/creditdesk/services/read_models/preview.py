@@ -40,6 +40,7 @@ from creditdesk.services.credit_memos import (
     memo_lifecycle,
     memos,
     portal_credit,
+    refunds,
 )
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import portal, views
@@ -263,3 +264,21 @@ def portal_apply(db: Database, *, who: PortalCustomer, memo_id: str,
               memo_id=memo_id, invoice_id=invoice_id,
               change=lambda: portal_credit.apply(db, who=who, invoice_id=invoice_id,
                                                  memo_id=memo_id, amount=amount))
+
+
+def refund(db: Database, *, actor: Actor, memo_id: str, amount: object, method: object,
+           refunded_at: object = None, reference: object = None) -> Preview:
+    """R1: the refund's entry (Dr AR / Cr Cash), the memo after it, the portal's credit."""
+    refund_id = new_id("rf")  # known beforehand: its journal rows are found by it
+    return of(db, actor=actor, memo_id=memo_id, invoice_id=None, sources=[refund_id],
+              change=lambda: refunds.refund_memo(
+                  db, actor=actor, memo_id=memo_id, amount=amount, method=method,
+                  refunded_at=refunded_at, reference=reference, refund_id=refund_id))
+
+
+def void_refund(db: Database, *, actor: Actor, memo_id: str, refund_id: str) -> Preview:
+    """R2: the reversing entry and the credit back on the memo."""
+    return of(db, actor=actor, memo_id=memo_id, invoice_id=None,
+              sources=[refund_id] if isinstance(refund_id, str) else [],
+              change=lambda: refunds.void_refund(db, actor=actor, memo_id=memo_id,
+                                                 refund_id=refund_id))

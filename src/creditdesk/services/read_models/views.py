@@ -4,7 +4,7 @@ transaction, so nothing lazy escapes a closed session."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
@@ -52,6 +52,55 @@ class ApprovalView:
 
 
 @dataclass(frozen=True)
+class RefundView:
+    """R1/R2: one refund of a memo's credit; ``voided_at`` set once it was taken back."""
+
+    id: str
+    credit_memo_id: str
+    amount: Money
+    method: str
+    refunded_at: date
+    reference: str | None
+    refunded_by: str
+    created_at: datetime
+    voided_at: datetime | None
+    voided_by: str | None
+
+
+class RefundFigures(Protocol):
+    """A refund's columns (an ORM row, or a Core row of them)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def credit_memo_id(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def refunded_at(self) -> date: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def voided_at(self) -> datetime | None: ...
+    @property
+    def voided_by(self) -> str | None: ...
+
+
+def refund_view(row: RefundFigures) -> RefundView:
+    return RefundView(row.id, row.credit_memo_id, Money(row.amount_minor, row.currency),
+                      row.method, row.refunded_at, row.reference, row.created_by,
+                      row.created_at, row.voided_at, row.voided_by)
+
+
+@dataclass(frozen=True)
 class MemoView:
     id: str
     number: str
@@ -77,9 +126,12 @@ class MemoView:
     updated_at: datetime
     # Y4: of a synced memo's used credit, the part refunded at the source (never shown as
     # an application); zero on native memos.
+    # R1: of a native memo's used credit (``applied_amount``), the part refunded here
+    # (refunds not voided); its refunds, voided ones included, oldest first.
     refunded_amount: Money | None = None
     # AP1: a draft's open approval request (pending or approved); None when it has none
     approval: ApprovalView | None = None
+    refunds: tuple[RefundView, ...] = field(default=())
 
     @property
     def applied_to_invoices(self) -> Money:
@@ -264,19 +316,23 @@ class MemoFigures(Protocol):
 
 
 class MemoWithLines(MemoFigures, Protocol):
-    """A memo with its lines loaded (an ORM row)."""
+    """A memo with its lines (and refunds) loaded (an ORM row)."""
 
     @property
     def lines(self) -> Sequence[MemoLineFigures]: ...
+    @property
+    def refunds(self) -> Sequence[RefundFigures]: ...
 
 
 def memo_view(row: MemoWithLines, *, with_lines: bool = True) -> MemoView:
     """The view of a memo read with its lines (an ORM row); ``with_lines=False`` leaves
     them out (and unread)."""
-    return memo_view_of(row, row.lines if with_lines else ())
+    return memo_view_of(row, row.lines if with_lines else (),
+                        refunds=row.refunds if with_lines else ())
 
 
-def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures]) -> MemoView:
+def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures], *,
+                 refunds: Iterable[RefundFigures] = ()) -> MemoView:
     """The view of a memo from its columns and its lines, read apart (e.g. Core rows)."""
     cur = row.currency
     status = memo_rules.MemoStatus(row.status)
@@ -292,6 +348,7 @@ def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures]) -> MemoView
         issued_at=row.issued_at, applied_at=row.applied_at, voided_at=row.voided_at,
         void_reason=row.void_reason, created_at=row.created_at, updated_at=row.updated_at,
         refunded_amount=Money(row.refunded_minor or 0, cur),
+        refunds=tuple(refund_view(r) for r in refunds),
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import Query, Request, Response
 from creditdesk.domain import memo as memo_rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.common.pagination import Page
-from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import credit, memo_lifecycle, memos, refunds
 from creditdesk.services.read_models import preview, views
 from creditdesk.web.api import fields, previews, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Filter, Limit, filter_query
@@ -48,7 +48,7 @@ def list_memos(db: DB, actor: CurrentActor,
 
 @router.get("/credit-memos/{memo_id}", response_model=responses.MemoOut)
 def get_memo(memo_id: str, db: DB, actor: CurrentActor) -> views.MemoView:
-    return approvals.get_memo(db, actor=actor, memo_id=memo_id)
+    return memos.get_memo(db, actor=actor, memo_id=memo_id)
 
 
 @router.patch("/credit-memos/{memo_id}", response_model=responses.MemoOut)
@@ -150,3 +150,28 @@ def remove_credit(memo_id: str, invoice_id: Annotated[str, INVOICE_ID], db: DB,
         return removed
     sync_jobs.wake(request.app.state)
     return responses.accepted(responses.RemovedOut, removed)
+
+
+@router.post("/credit-memos/{memo_id}/refunds", status_code=201,
+             response_model=responses.RefundedOut, responses={200: previews.ANSWER})
+def refund_memo(memo_id: str, body: schemas.RefundIn, db: DB, actor: CurrentActor,
+                preview_: previews.Flag = False) -> refunds.Refunded | Response:
+    """R1: refund part or all of a native memo's remaining credit (Dr AR / Cr Cash)."""
+    if preview_:
+        return previews.answer(preview.refund(
+            db, actor=actor, memo_id=memo_id, amount=body.amount, method=body.method,
+            refunded_at=body.refunded_at, reference=body.reference))
+    return refunds.refund_memo(db, actor=actor, memo_id=memo_id, amount=body.amount,
+                               method=body.method, refunded_at=body.refunded_at,
+                               reference=body.reference)
+
+
+@router.post("/credit-memos/{memo_id}/refunds/{refund_id}/void",
+             response_model=responses.RefundedOut | previews.PreviewOut)
+def void_refund(memo_id: str, refund_id: str, db: DB, actor: CurrentActor,
+                preview_: previews.Flag = False) -> refunds.Refunded | Response:
+    """R2: void a refund: the entry is reversed and the credit returns to the memo."""
+    if preview_:
+        return previews.answer(preview.void_refund(db, actor=actor, memo_id=memo_id,
+                                                   refund_id=refund_id))
+    return refunds.void_refund(db, actor=actor, memo_id=memo_id, refund_id=refund_id)

@@ -15,7 +15,7 @@ from creditdesk.web.api.router import ApiRouter
 
 router = ApiRouter(tags=["accounting"], route_class=DecimalJSONRoute)
 
-SOURCE_TYPES = ("invoice", "payment", "credit_memo")
+SOURCE_TYPES = ("invoice", "payment", "credit_memo", "refund")
 CURRENCIES = sorted(currencies.MINOR_DIGITS)
 
 

@@ -85,8 +85,24 @@ class ApprovalOut(Out):
     decided_at: datetime | None
 
 
+class RefundOut(Out):
+    """R1/R2: a refund of a memo's credit; ``voided_at`` once voided."""
+
+    id: str
+    credit_memo_id: str
+    amount: Money
+    method: Literal["card", "bank_transfer", "check", "cash", "other"]
+    refunded_at: date
+    reference: str | None
+    refunded_by: str
+    created_at: datetime
+    voided_at: datetime | None
+    voided_by: str | None
+
+
 class MemoOut(Out):
-    """A credit memo (C1); status one of draft, issued, partially_applied, applied, void."""
+    """A credit memo (C1); status one of draft, issued, partially_applied, applied, void.
+    C7: applied_amount + refunded_amount + remaining_amount = total unless void."""
 
     id: str
     number: str
@@ -98,7 +114,14 @@ class MemoOut(Out):
     invoice_id: str | None
     lines: list[MemoLineOut]
     total: Money
-    applied_amount: Money
+    # the view's applied_amount is the credit used; the API answers its part applied to
+    # invoices, refunds apart (C7)
+    applied_amount: Money = Field(validation_alias="applied_to_invoices", description=(
+        "Credit applied to invoices (in its system, for a synced memo)"))
+    refunded_amount: Money = Field(description="Credit refunded to the customer (R1; in its "
+                                               "system, for a synced memo)")
+    refunds: list[RefundOut] = Field(description="R1: the memo's refunds, voided ones "
+                                                 "included, oldest first")
     remaining_amount: Money
     notes: str | None
     source: str = Field(description="native, quickbooks_online, quickbooks_desktop, "
@@ -198,6 +221,13 @@ class AppliedOut(Out):
     application: ApplicationOut
     credit_memo: MemoOut
     invoice: InvoiceOut
+
+
+class RefundedOut(Out):
+    """R1/R2: the refund recorded (or voided) and the memo after it."""
+
+    refund: RefundOut
+    credit_memo: MemoOut
 
 
 class RemovedOut(Out):

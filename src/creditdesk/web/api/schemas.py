@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from creditdesk.domain import lines as line_rules
+from creditdesk.domain import refund as refund_rules
 from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.web.api import fields
@@ -163,6 +164,17 @@ class VoidIn(In):
 class ApplicationIn(In):
     invoice_id: fields.InvoiceId
     amount: fields.Amount
+
+
+class RefundIn(In):
+    """R1: a refund of the memo's remaining credit."""
+
+    amount: fields.Amount
+    method: str = fields.one_of([m.value for m in refund_rules.Method],
+                                "R1: how the money went back to the customer")
+    refunded_at: fields.Day | None = Field(None, description="The refund's day; default today")
+    reference: str | None = fields.text(refund_rules.MAX_REFERENCE, blank=True, default=None,
+                                        description="A check number, a transaction id…")
 
 
 class SuggestionRefreshIn(In):

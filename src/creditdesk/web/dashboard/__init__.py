@@ -14,6 +14,7 @@ from creditdesk.web.dashboard import (
     memo_forms,
     memos,
     preferences,
+    refunds,
     suggestions,
     users,
 )
@@ -26,7 +27,7 @@ def router() -> APIRouter:
     def home() -> RedirectResponse:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
-    for module in (memo_forms, memos, invoices, credit_from_invoice, customers, preferences,
-                   suggestions, account, users, approvals):
+    for module in (memo_forms, memos, refunds, invoices, credit_from_invoice, customers,
+                   preferences, suggestions, account, users, approvals):
         r.include_router(module.router)
     return r
