@@ -15,6 +15,7 @@ from creditdesk.domain.money import Money
 class Account(StrEnum):
     CASH = "1000"
     ACCOUNTS_RECEIVABLE = "1100"
+    SALES_TAX_PAYABLE = "2200"
     SALES_REVENUE = "4000"
     SALES_RETURNS = "4900"
 
@@ -22,6 +23,7 @@ class Account(StrEnum):
 ACCOUNT_NAMES = {
     Account.CASH: "Cash",
     Account.ACCOUNTS_RECEIVABLE: "Accounts Receivable",
+    Account.SALES_TAX_PAYABLE: "Sales Tax Payable",
     Account.SALES_REVENUE: "Sales Revenue",
     Account.SALES_RETURNS: "Sales Returns and Allowances",
 }
@@ -33,6 +35,11 @@ class EntryKind(StrEnum):
     PAYMENT = "payment"
     MEMO_ISSUE = "credit_memo_issue"
     MEMO_VOID = "credit_memo_void"
+    # T4: the tax leg of an issue or void, its own two-legged entry beside the net one
+    INVOICE_ISSUE_TAX = "invoice_issue_tax"
+    INVOICE_VOID_TAX = "invoice_void_tax"
+    MEMO_ISSUE_TAX = "credit_memo_issue_tax"
+    MEMO_VOID_TAX = "credit_memo_void_tax"
 
 
 @dataclass(frozen=True)
@@ -80,3 +87,48 @@ def memo_voided(total: Money, number: str) -> Posting:
     """L4: the reversal, Dr Accounts Receivable / Cr Sales Returns and Allowances."""
     return Posting(EntryKind.MEMO_VOID, Account.ACCOUNTS_RECEIVABLE, Account.SALES_RETURNS,
                    total, f"Credit memo {number} voided")
+
+
+def _tax_posting(kind: EntryKind, debit: Account, credit: Account, tax: Money,
+                 description: str) -> Posting | None:
+    """A tax leg: none for no tax; a negative tax (a memo line completing an invoice line
+    whose partial credits were each rounded up, T3) moves the other way."""
+    if tax.minor == 0:
+        return None
+    if tax.minor < 0:
+        return Posting(kind, credit, debit, Money(-tax.minor, tax.currency), description)
+    return Posting(kind, debit, credit, tax, description)
+
+
+def invoice_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """T4: Dr Accounts Receivable (total) / Cr Sales Revenue (net), Cr Sales Tax Payable
+    (tax), as two two-legged entries: AR receives net + tax = the total."""
+    postings = [invoice_issued(net, number)]
+    leg = _tax_posting(EntryKind.INVOICE_ISSUE_TAX, Account.ACCOUNTS_RECEIVABLE,
+                       Account.SALES_TAX_PAYABLE, tax, f"Invoice {number} issued: sales tax")
+    return postings + ([leg] if leg else [])
+
+
+def invoice_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """The reversal of ``invoice_issued_with_tax``."""
+    postings = [invoice_voided(net, number)]
+    leg = _tax_posting(EntryKind.INVOICE_VOID_TAX, Account.SALES_TAX_PAYABLE,
+                       Account.ACCOUNTS_RECEIVABLE, tax, f"Invoice {number} voided: sales tax")
+    return postings + ([leg] if leg else [])
+
+
+def memo_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """T4: Dr Sales Returns and Allowances (net), Dr Sales Tax Payable (tax) / Cr Accounts
+    Receivable (total), as two two-legged entries."""
+    postings = [memo_issued(net, number)]
+    leg = _tax_posting(EntryKind.MEMO_ISSUE_TAX, Account.SALES_TAX_PAYABLE,
+                       Account.ACCOUNTS_RECEIVABLE, tax, f"Credit memo {number} issued: sales tax")
+    return postings + ([leg] if leg else [])
+
+
+def memo_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """The reversal of ``memo_issued_with_tax``."""
+    postings = [memo_voided(net, number)]
+    leg = _tax_posting(EntryKind.MEMO_VOID_TAX, Account.ACCOUNTS_RECEIVABLE,
+                       Account.SALES_TAX_PAYABLE, tax, f"Credit memo {number} voided: sales tax")
+    return postings + ([leg] if leg else [])

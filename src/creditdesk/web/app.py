@@ -31,6 +31,7 @@ from creditdesk.web.api import (
     reports,
     settings,
     suggestions,
+    tax,
 )
 from creditdesk.web.integrations_app import install as install_integrations
 from creditdesk.web.portal import apply_credit as portal_apply_credit
@@ -55,7 +56,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    for module in (customers, catalog, invoices, memos, reports, settings, suggestions):
+    for module in (customers, catalog, invoices, memos, reports, settings, suggestions, tax):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())
