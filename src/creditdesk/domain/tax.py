@@ -124,11 +124,16 @@ def parse_rate(name: object, rate: object, components: object) -> Rate:
         if not isinstance(raw, dict):
             problems.append(errors.FieldError(field, "must be an object with name and rate"))
             continue
-        try:
-            parsed.append(Component(parse_name(raw.get("name"), f"{field}.name"),
-                                    parse_percent(raw.get("rate"), f"{field}.rate")))
-        except errors.ValidationError as exc:
-            problems.extend(exc.errors)
+        got: list[object] = []
+        for parse, key in ((parse_name, "name"), (parse_percent, "rate")):
+            try:
+                got.append(parse(raw.get(key), f"{field}.{key}"))
+            except errors.ValidationError as exc:
+                problems.extend(exc.errors)
+        if len(got) == 2:
+            name_, rate_ = got
+            assert isinstance(name_, str) and isinstance(rate_, int)
+            parsed.append(Component(name_, rate_))
     if problems:
         raise errors.ValidationError("; ".join(f"{p.field} {p.message}" for p in problems),
                                      errors=problems)

@@ -98,11 +98,11 @@ def rates_for(target: Session | Connection, partner_id: str,
     tr, tc = models.TaxRate, models.TaxRateComponent
     own = {rid: (name, rate_e4) for rid, name, rate_e4 in target.execute(
         select(tr.id, tr.name, tr.rate_e4).where(
-            tr.partner_id == partner_id, tr.id.in_(wanted))).tuples()}
+            tr.partner_id == partner_id, tr.id.in_(wanted)))}
     parts: dict[str, list[tax.Component]] = {}
     for rate_id, name, rate_e4 in target.execute(
             select(tc.tax_rate_id, tc.name, tc.rate_e4).where(tc.tax_rate_id.in_(list(own)))
-            .order_by(tc.tax_rate_id, tc.position)).tuples():
+            .order_by(tc.tax_rate_id, tc.position)):
         parts.setdefault(rate_id, []).append(tax.Component(name, rate_e4))
     found = {rid: tax.Rate(name, tuple(parts.get(rid) or [tax.Component(name, rate_e4)]))
              for rid, (name, rate_e4) in own.items()}

@@ -157,6 +157,9 @@ Timestamp = Annotated[datetime, BeforeValidator(_to_timestamp), WithJsonSchema(
      "description": "ISO 8601 / RFC 3339 timestamp; without an offset it is UTC"})]
 Day = Annotated[date, BeforeValidator(_to_date), WithJsonSchema(
     {"type": "string", "format": "date", "examples": ["2024-05-01"]})]
+QueryDay = Annotated[date, BeforeValidator(_to_date), WithJsonSchema(
+    {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+     "examples": ["2024-05-01"]})]
 Id = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra={"pattern": NO_NUL})]
 
 

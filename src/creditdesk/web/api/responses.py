@@ -406,10 +406,6 @@ class TaxRateOut(Out):
     created_at: datetime
 
 
-class TaxRateList(Out):
-    data: list[TaxRateOut]
-
-
 class TaxReportRateOut(Out):
     tax_rate_id: str
     name: str

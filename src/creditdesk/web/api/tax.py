@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
@@ -10,7 +9,7 @@ from fastapi import Query
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.invoicing import tax_rates
 from creditdesk.services.read_models import tax_report
-from creditdesk.web.api import responses, schemas
+from creditdesk.web.api import fields, responses, schemas
 from creditdesk.web.api.deps import DB, CurrentActor, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 from creditdesk.web.api.reports import CURRENCIES
@@ -38,8 +37,8 @@ def list_tax_rates(db: DB, actor: CurrentActor) -> Page[tax_rates.TaxRateView]:
 @router.get("/reports/tax", response_model=responses.TaxReportOut,
             response_model_by_alias=True)
 def report_tax(db: DB, actor: CurrentActor,
-               from_: Annotated[date, Query(alias="from")],
-               to: date,
+               from_: Annotated[fields.QueryDay, Query(alias="from")],
+               to: fields.QueryDay,
                currency: Annotated[str, filter_query(values=CURRENCIES)] = "USD",
                ) -> tax_report.TaxReport:
     """T4: tax charged (invoices) and credited (credit memos) per rate, from ``from`` to
