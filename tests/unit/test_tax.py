@@ -3,6 +3,8 @@ and the completion rule that keeps memo tax from drifting (with Hypothesis)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,7 +130,7 @@ def invoices_and_splits(draw: st.DrawFn) -> tuple[bool, list[tuple[int, int, Rat
         cuts = sorted(draw(st.sets(st.integers(1, quantity - 1), max_size=quantity - 1))
                       ) if quantity > 1 else []
         bounds = [0, *cuts, quantity]
-        splits.append([b - a for a, b in zip(bounds, bounds[1:], strict=False)])
+        splits.append([b - a for a, b in itertools.pairwise(bounds)])
     return inclusive, lines, splits
 
 
