@@ -14,6 +14,7 @@ from creditdesk.web.dashboard import (
     memos,
     preferences,
     suggestions,
+    tax,
     users,
 )
 
@@ -26,6 +27,6 @@ def router() -> APIRouter:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     for module in (memo_forms, memos, invoices, credit_from_invoice, customers, preferences,
-                   suggestions, account, users):
+                   suggestions, account, users, tax):
         r.include_router(module.router)
     return r
