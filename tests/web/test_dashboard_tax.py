@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from creditdesk.services.credit_memos import memos
+from creditdesk.services.credit_memos import memo_lifecycle, memos
+from creditdesk.services.customer_accounts import visibility
 from creditdesk.services.invoicing import invoices, tax_rates
 from tests import factories
+from tests.web.conftest import portal_for
 
 RATES = "/dashboard/preferences/tax-rates"
 
@@ -106,3 +108,22 @@ def test_t4_tax_report_page(admin, db, actor) -> None:
     bad = admin.get(f"/dashboard/tax-report?from={today}&to=2000-01-01")
     assert bad.status_code == 422 and 'id="err-report-to"' in bad.text
     assert admin.get("/dashboard/tax-report?from=nope").status_code == 422
+
+
+def test_t2_portal_shows_tax_on_invoices_and_memos(db, actor, new_browser) -> None:
+    cid = factories.customer(db, actor, "Globex")
+    visibility.replace_setting(db, actor=actor, show_to_all_customers=True, exceptions=[])
+    ca = tax_rates.create_tax_rate(db, actor=actor, name="CA sales tax", rate="7.25").id
+    inv = invoices.create_invoice(db, actor=actor, customer_id=cid, lines=[
+        {"description": "Seats", "quantity": 2, "unit_price": "50.00", "tax_rate_id": ca}])
+    invoices.issue_invoice(db, actor=actor, invoice_id=inv.id)
+    m = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                  lines=[{"invoice_line_id": inv.lines[0].id, "quantity": 1}])
+    memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+    b = portal_for(db, new_browser, actor, cid)
+    page = b.get(f"/portal/invoices/{inv.id}")
+    assert page.status_code == 200
+    assert 'id="invoice-subtotal">$100.00' in page.text and "Tax: CA sales tax" in page.text
+    assert "$7.25" in page.text
+    memos_page = b.get("/portal/credit-memos")
+    assert "incl. tax $3.63" in memos_page.text
