@@ -62,6 +62,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/integrations", "/dashboard/preferences/credit-balance-visibility",
     "/dashboard/preferences/portal-credit-application",
     "/dashboard/users", "/dashboard/account",
+    "/dashboard/preferences/tax-rates", "/dashboard/tax-report",  # T1, T4
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]

@@ -27,7 +27,8 @@ def test_t1_tax_rates_page_lists_and_adds_rates(admin, db, actor) -> None:
     assert "CA sales tax" in page.text and "State 4 % + City 4.875 %" in page.text
     assert [r.rate for r in tax_rates.list_tax_rates(db, actor=actor)] == ["7.25", "8.875"]
     # preferences' other tabs lead here
-    assert 'id="tab-tax-rates"' in admin.get("/dashboard/preferences/credit-balance-visibility").text
+    visibility_page = admin.get("/dashboard/preferences/credit-balance-visibility")
+    assert 'id="tab-tax-rates"' in visibility_page.text
 
 
 def test_t1_a_refused_rate_is_shown_next_to_its_field_with_what_was_typed(admin) -> None:
