@@ -13,7 +13,7 @@ from creditdesk.domain import errors
 from creditdesk.services.accounting import ledger
 from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.invoicing import invoices, tax_rates
-from creditdesk.services.read_models import tax_report
+from creditdesk.services.read_models import audit_trail, tax_report
 from tests import factories as f
 
 
@@ -49,6 +49,10 @@ def test_t1_rates_are_listed_by_name_and_names_are_unique(db, actor):
     with pytest.raises(errors.ValidationError) as exc:
         rate(db, actor, "B RATE", "1")
     assert exc.value.errors[0].field == "name"
+    # E1: each rate made is audited, in words
+    [event] = audit_trail.list_events(db, actor=actor, entity_type="tax_rate",
+                                      entity_id=compound.id).data
+    assert event.summary == "Added tax rate A county (7.25 %) of State + County"
 
 
 def test_t2_invoice_tax_per_line_and_per_rate(db, actor):
