@@ -274,3 +274,23 @@ def test_t3_memos_crediting_every_line_return_exactly_the_invoice_tax(db, actor,
             memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
     assert total_tax == inv.tax_total.minor
     f.assert_books(db, actor)
+
+
+def test_t3_t4_a_negative_remainder_is_taken_and_posted_the_other_way(db, actor):
+    """10 x 0.10 at 5 %: the line's tax is 0.05, each unit credited alone carries 0.01
+    (0.005 rounded half-up); after nine, the tenth takes what is left: -0.04."""
+    cus = f.customer(db, actor)
+    inv = taxed_invoice(db, actor, cus, [("Cable", 10, "0.10", rate(db, actor, "Five", "5"))])
+    assert inv.tax_total.minor == 5
+    one = [{"invoice_line_id": inv.lines[0].id, "quantity": 1}]
+    taxes = []
+    for _ in range(10):
+        m = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                      lines=one)
+        memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+        taxes.append(m.tax_total.minor)
+    assert taxes == [1] * 9 + [-4] and sum(taxes) == 5
+    assert journal(db, actor, m.id) == [("1100", "2200", "0.04"), ("4900", "1100", "0.10")]
+    f.assert_books(db, actor)
+    tb = {a.code: a.balance.minor for a in ledger.trial_balance(db, actor=actor).accounts}
+    assert tb["2200"] == 0
