@@ -89,46 +89,39 @@ def memo_voided(total: Money, number: str) -> Posting:
                    total, f"Credit memo {number} voided")
 
 
-def _tax_posting(kind: EntryKind, debit: Account, credit: Account, tax: Money,
-                 description: str) -> Posting | None:
-    """A tax leg: none for no tax; a negative tax (a memo line completing an invoice line
-    whose partial credits were each rounded up, T3) moves the other way."""
+def _with_tax(net: Posting, kind: EntryKind, debit: Account, credit: Account,
+              tax: Money) -> list[Posting]:
+    """``net``, then its tax leg Dr ``debit`` / Cr ``credit`` (T4): none for no tax; a
+    negative tax (a memo line completing an invoice line whose partial credits were each
+    rounded up, T3) moves the other way round."""
     if tax.minor == 0:
-        return None
+        return [net]
+    description = f"{net.description}: sales tax"
     if tax.minor < 0:
-        return Posting(kind, credit, debit, Money(-tax.minor, tax.currency), description)
-    return Posting(kind, debit, credit, tax, description)
+        return [net, Posting(kind, credit, debit, Money(-tax.minor, tax.currency), description)]
+    return [net, Posting(kind, debit, credit, tax, description)]
+
+
+_AR, _TAX = Account.ACCOUNTS_RECEIVABLE, Account.SALES_TAX_PAYABLE
 
 
 def invoice_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
     """T4: Dr Accounts Receivable (total) / Cr Sales Revenue (net), Cr Sales Tax Payable
     (tax), as two two-legged entries: AR receives net + tax = the total."""
-    postings = [invoice_issued(net, number)]
-    leg = _tax_posting(EntryKind.INVOICE_ISSUE_TAX, Account.ACCOUNTS_RECEIVABLE,
-                       Account.SALES_TAX_PAYABLE, tax, f"Invoice {number} issued: sales tax")
-    return postings + ([leg] if leg else [])
+    return _with_tax(invoice_issued(net, number), EntryKind.INVOICE_ISSUE_TAX, _AR, _TAX, tax)
 
 
 def invoice_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
     """The reversal of ``invoice_issued_with_tax``."""
-    postings = [invoice_voided(net, number)]
-    leg = _tax_posting(EntryKind.INVOICE_VOID_TAX, Account.SALES_TAX_PAYABLE,
-                       Account.ACCOUNTS_RECEIVABLE, tax, f"Invoice {number} voided: sales tax")
-    return postings + ([leg] if leg else [])
+    return _with_tax(invoice_voided(net, number), EntryKind.INVOICE_VOID_TAX, _TAX, _AR, tax)
 
 
 def memo_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
     """T4: Dr Sales Returns and Allowances (net), Dr Sales Tax Payable (tax) / Cr Accounts
     Receivable (total), as two two-legged entries."""
-    postings = [memo_issued(net, number)]
-    leg = _tax_posting(EntryKind.MEMO_ISSUE_TAX, Account.SALES_TAX_PAYABLE,
-                       Account.ACCOUNTS_RECEIVABLE, tax, f"Credit memo {number} issued: sales tax")
-    return postings + ([leg] if leg else [])
+    return _with_tax(memo_issued(net, number), EntryKind.MEMO_ISSUE_TAX, _TAX, _AR, tax)
 
 
 def memo_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
     """The reversal of ``memo_issued_with_tax``."""
-    postings = [memo_voided(net, number)]
-    leg = _tax_posting(EntryKind.MEMO_VOID_TAX, Account.ACCOUNTS_RECEIVABLE,
-                       Account.SALES_TAX_PAYABLE, tax, f"Credit memo {number} voided: sales tax")
-    return postings + ([leg] if leg else [])
+    return _with_tax(memo_voided(net, number), EntryKind.MEMO_VOID_TAX, _AR, _TAX, tax)
