@@ -87,6 +87,8 @@ def test_t2_invoice_page_shows_tax_per_rate_and_start_from_invoice_carries_it(ad
     page = admin.get(f"/dashboard/invoices/{inv.id}")
     assert 'id="invoice-subtotal">$100.00' in page.text and "Tax: CA sales tax" in page.text
     assert 'id="invoice-total">$107.25' in page.text
+    start = admin.get(f"/dashboard/invoices/{inv.id}/credit-memos/new")
+    assert "· tax CA sales tax" in start.text  # C6's page names each line's rate
     r = admin.post(f"/dashboard/invoices/{inv.id}/credit-memos", {
         "reason": "goodwill", "line_count": "1", "line-0-selected": "on",
         "line-0-quantity": "1", "line-0-invoice_line_id": inv.lines[0].id},

@@ -49,6 +49,7 @@ class CreditableLine:
     tax_rate_id: str | None = None  # T3: the rate a memo line crediting it carries
     amount_minor: int = 0  # the line's amount as entered, and its stored tax
     tax_minor: int = 0
+    tax_rate_name: str | None = None
 
     @property
     def credited(self) -> int:
@@ -125,7 +126,8 @@ def of_invoice(session: Session, invoice: models.Invoice,
     cur = invoice.currency
     lines = [CreditableLine(li.id, n, li.description, li.quantity or 0,
                             Money(li.unit_price_minor or 0, cur), li.variant_id,
-                            held.get(li.id, []), li.tax_rate_id, li.amount_minor, li.tax_minor)
+                            held.get(li.id, []), li.tax_rate_id, li.amount_minor, li.tax_minor,
+                            li.tax_rate_name)
              # a synced invoice's lines (no whole quantity) are never credited here (Y3)
              for n, li in enumerate(sorted(invoice.lines, key=lambda x: x.position), start=1)
              if not li.synced]
