@@ -230,10 +230,9 @@ def _line(values: dict[str, Any]) -> docs.MemoLineRow:
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
                         amount: object = None, lines: object = None, issue_date: object = None,
                         notes: object = None) -> views.MemoView:
-    # T3: its lines carry their invoice lines' rates (fill_from_invoice), and the memo
-    # prices as the invoice does
     """C6: a draft pre-filled with the invoice's customer, currency and link, and by
-    default every line for the quantity it can still be credited (C5).
+    default every line for the quantity it can still be credited (C5). Its lines carry
+    their invoice lines' tax rates and it prices as the invoice does (T3).
 
     ``lines`` may pick invoice lines and quantities (``{"invoice_line_id", "quantity"}``,
     the rest taken from the invoice line) or give lines of their own; ``amount`` credits
