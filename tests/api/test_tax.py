@@ -158,3 +158,21 @@ def test_tax_endpoints_are_in_the_openapi_document(anon):
     assert "get" in doc["paths"]["/api/v1/reports/tax"]
     invoice_in = doc["components"]["schemas"]["InvoiceIn"]["properties"]
     assert "tax_inclusive" in invoice_in
+
+
+def test_t5_a_synced_memo_shows_its_systems_tax(client, db, actor):
+    """A synced memo's tax (read by its connector, T5) answers as one amount, no rate."""
+    from creditdesk.db import models
+    from creditdesk.services.common.context import clock, new_id
+
+    cid = customer(client)
+    now, mid = clock.now(), new_id("cm")
+    with db.write() as session:
+        session.add(models.CreditMemo(
+            id=mid, partner_id=actor.partner_id, customer_id=cid, number="CN-1",
+            currency="USD", reason="other", status="issued", total_minor=10725,
+            applied_minor=0, tax_minor=725, source="xero", external_id="cn-1",
+            issued_at=now, created_at=now, updated_at=now))
+    m = ok(client.get(f"{API}/credit-memos/{mid}"))
+    assert (m["subtotal"], m["tax_total"], m["total"]) == ("100.00", "7.25", "107.25")
+    assert m["taxes"] == [{"tax_rate_id": None, "name": "Tax", "amount": "7.25"}]
