@@ -31,8 +31,8 @@ from creditdesk.services.accounting import ledger
 from creditdesk.services.common import pagination
 from creditdesk.services.credit_memos import credit, refunds
 from creditdesk.services.customer_accounts import customers
-from creditdesk.services.invoicing import catalog
-from creditdesk.services.read_models import audit_trail, views
+from creditdesk.services.invoicing import catalog, tax_rates
+from creditdesk.services.read_models import audit_trail, tax_report, views
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web.api import responses
 from tests import factories as f
@@ -40,8 +40,15 @@ from tests.api.conftest import API, customer, invoice, memo, ok
 
 # response model -> (the view it reads, the view's fields it leaves out)
 PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
-    responses.LineOut: (views.LineView, frozenset({"synced", "invoice_line_id"})),
-    responses.MemoLineOut: (views.LineView, frozenset({"synced"})),
+    # tax_rate_name: the document's taxes name each rate once
+    responses.LineOut: (views.LineView, frozenset({"synced", "invoice_line_id",
+                                                   "tax_rate_name"})),
+    responses.MemoLineOut: (views.LineView, frozenset({"synced", "tax_rate_name"})),
+    responses.TaxAmountOut: (views.TaxAmountView, frozenset()),
+    responses.TaxComponentOut: (tax_rates.ComponentView, frozenset()),
+    responses.TaxRateOut: (tax_rates.TaxRateView, frozenset()),
+    responses.TaxReportRateOut: (tax_report.TaxReportRate, frozenset()),
+    responses.TaxReportOut: (tax_report.TaxReport, frozenset()),
     responses.MemoOut: (views.MemoView, frozenset()),
     responses.ApprovalOut: (views.ApprovalView, frozenset()),
     responses.RefundOut: (views.RefundView, frozenset()),

@@ -149,6 +149,16 @@ BEYOND_SCHEMA = [
     (r"thresholds\[\d+\]\.currency", r"is listed twice"),
     (r"comment", r"is required"),
     (r"email", r"must be an email address"),  # our check of an address is JSON Schema's +
+    # T1: rate or components (as C1's amount or lines); names unique per partner (stored);
+    # the components' rates add up to at most 100 % and have different names
+    (r"rate", r"give either rate or components|is required \(or components"),
+    (r"name", r"already exists"),
+    (r"components", r"must add up to at most 100|component names must differ"),
+    # T1/T3: a rate of the partner's (stored); a memo line carries its invoice line's rate
+    # and a linked memo prices as its invoice does
+    (r"lines\[\d+\]\.tax_rate_id", r"^no tax rate with id|must be the tax rate of"),
+    (r"tax_inclusive", r"as on invoice"),
+    (r"to", r"must not be before from|at most ten years"),  # T4's period
 ]
 
 

@@ -63,6 +63,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/preferences/portal-credit-application", "/dashboard/preferences/auto-apply",
     "/dashboard/users", "/dashboard/account",
     "/dashboard/approvals", "/dashboard/preferences/approvals",  # AP1
+    "/dashboard/preferences/tax-rates", "/dashboard/tax-report",  # T1, T4
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]

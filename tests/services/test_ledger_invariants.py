@@ -38,7 +38,7 @@ def test_j1_every_entry_and_the_trial_balance_balance(db, actor):
     tb = ledger.trial_balance(db, actor=actor)
     assert tb.total_debit == tb.total_credit == Money(20000, "USD")
     balances = {a.code: a.balance.minor for a in tb.accounts}
-    assert balances == {"1000": 2000, "1100": 10000, "4000": -12000, "4900": 0}
+    assert balances == {"1000": 2000, "1100": 10000, "2200": 0, "4000": -12000, "4900": 0}
     assert sum(balances.values()) == 0
 
 

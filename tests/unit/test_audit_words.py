@@ -54,3 +54,12 @@ def test_y11_write_back_entries_say_what_went_to_the_system_and_what_it_said() -
                     "USD") == "Applied $15.00 in Xero directly (found by a sync)"
     assert describe("invoice.sync_create", {"source": "sage_intacct", "status": "open"}) == (
         "Synced from Sage Intacct as open")
+
+
+def test_t1_tax_entries_in_words() -> None:
+    assert describe("tax_rate.create", {"name": "NYC", "rate": "8.875",
+                                        "components": ["State", "City"]}) == (
+        "Added tax rate NYC (8.875 %) of State + City")
+    text = describe("credit_memo.update", {"currency": "USD", "changes": {
+        "tax": ["0.00", "7.25"], "tax_inclusive": [False, True]}})
+    assert text == "Changed the tax from $0.00 to $7.25; made prices include tax"

@@ -30,13 +30,17 @@ POSTINGS: list[tuple[Callable[[Money, str], Posting], EntryKind, str, str, str]]
 def test_j1_chart_of_accounts_is_the_one_api_md_lists() -> None:
     names = {account.value: journal.ACCOUNT_NAMES[account] for account in Account}
     assert names == {CASH: "Cash", AR: "Accounts Receivable", REVENUE: "Sales Revenue",
-                     RETURNS: "Sales Returns and Allowances"}
+                     RETURNS: "Sales Returns and Allowances",
+                     "2200": "Sales Tax Payable"}  # T4
 
 
 def test_j1_entry_kinds_are_stable() -> None:
     assert {k.value for k in EntryKind} == {"invoice_issue", "invoice_void", "payment",
                                             "credit_memo_issue", "credit_memo_void",
-                                            "refund", "refund_void"}
+                                            "refund", "refund_void",
+                                            # T4: the tax legs
+                                            "invoice_issue_tax", "invoice_void_tax",
+                                            "credit_memo_issue_tax", "credit_memo_void_tax"}
 
 
 @pytest.mark.parametrize(("post", "kind", "debit", "credit", "description"), POSTINGS,

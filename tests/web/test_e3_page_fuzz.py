@@ -51,7 +51,8 @@ address_values = field_values.map(lambda v: [x[:8000] for x in v] if isinstance(
 
 MEMO = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
         "line_count", "add_line", "line-0-description", "line-0-quantity",
-        "line-0-unit_price", "line-0-variant_id", "line-1-quantity", "line-1-unit_price")
+        "line-0-unit_price", "line-0-variant_id", "line-1-quantity", "line-1-unit_price",
+        "line-0-tax_rate_id", "tax_inclusive")
 SUGGESTION = ("back", "customer_id", "reason")
 
 
@@ -72,6 +73,9 @@ def _preference_forms(slug: str, flag: str) -> dict[str, tuple[str, tuple[str, .
 REFUND = ("amount", "method", "refunded_at", "reference")
 FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/credit-memos/new": ("/dashboard/credit-memos/new", MEMO),
+    # T1: a tax rate, simple or of components
+    "/dashboard/preferences/tax-rates": ("/dashboard/preferences/tax-rates", (
+        "name", "rate", "component-0-name", "component-0-rate", "component-1-rate")),
     "/dashboard/credit-memos/{memo_id}/edit": ("/dashboard/credit-memos/{draft}/edit", MEMO),
     "/dashboard/credit-memos/{memo_id}/issue": ("/dashboard/credit-memos/{draft}/issue", ()),
     "/dashboard/credit-memos/{memo_id}/apply": ("/dashboard/credit-memos/{issued}/apply",

@@ -77,6 +77,7 @@ class RemoteMemo:
     line_problem: str | None = None
     refunded_minor: int = 0
     applications: tuple[RemoteApplication, ...] | None = None
+    tax_minor: int = 0  # T5: the system's tax on the memo, included in total_minor
 
 
 @dataclass(frozen=True)

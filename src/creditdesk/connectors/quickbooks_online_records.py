@@ -166,6 +166,17 @@ def _amounts(raw: dict[str, Any], default_currency: str, left_key: str, left: st
     return currency, total, still
 
 
+def _total_tax(raw: dict[str, Any], currency: str) -> int:
+    """T5: the document's TxnTaxDetail.TotalTax (none: 0), never negative."""
+    tax_detail = raw.get("TxnTaxDetail") or {}
+    if not isinstance(tax_detail, dict):
+        raise ValueError("TxnTaxDetail is not an object")
+    tax = base.exact_minor(tax_detail.get("TotalTax") or 0, currency, "TotalTax")
+    if tax < 0:
+        raise ValueError(f"TotalTax {tax} is negative")
+    return tax
+
+
 def parse_memo(raw: Any, default_currency: str) -> Record:
     """One CreditMemo JSON object → RemoteMemo, Deleted, or BadRecord saying what was wrong."""
     ext = _id_or(raw, "a CreditMemo", Deleted)
@@ -181,7 +192,7 @@ def parse_memo(raw: Any, default_currency: str) -> Record:
             customer_external_id=customer_id, customer_name=customer_name,
             currency=currency, total_minor=total, remaining_minor=remaining,
             issue_date=_date(raw, "TxnDate"), voided=_voided(raw, total),
-            customer_email=_email(raw))
+            customer_email=_email(raw), tax_minor=_total_tax(raw, currency))
     except _PROBLEMS as exc:
         return BadRecord(ext, f"CreditMemo {ext}: {exc}")
     return _with_lines(memo, raw, "CreditMemo")
@@ -196,12 +207,7 @@ def parse_invoice(raw: Any, default_currency: str) -> Record:
         return ext
     try:
         currency, total, balance = _amounts(raw, default_currency, "Balance", "balance")
-        tax_detail = raw.get("TxnTaxDetail") or {}
-        if not isinstance(tax_detail, dict):
-            raise ValueError("TxnTaxDetail is not an object")
-        tax = base.exact_minor(tax_detail.get("TotalTax") or 0, currency, "TotalTax")
-        if tax < 0:
-            raise ValueError(f"TotalTax {tax} is negative")
+        tax = _total_tax(raw, currency)
         customer_id, customer_name = _customer(raw)
         invoice = RemoteInvoice(
             external_id=ext, number=str(raw.get("DocNumber") or ext),

@@ -48,8 +48,7 @@ def parse_invoice(raw: Any) -> Record | None:
         due = 0 if voided else base.exact_minor(raw.get("AmountDue"), currency, "AmountDue")
         if total < 0 or not 0 <= due <= total:
             raise ValueError(f"amount due {due} outside 0..total {total}")
-        tax = (base.exact_minor(raw["TotalTax"], currency, "TotalTax")
-               if raw.get("TotalTax") is not None else 0)
+        tax = records.total_tax(raw, currency)
         contact_id, name, email = records.customer(raw)
         invoice = RemoteInvoice(
             external_id=ext, number=str(raw.get("InvoiceNumber") or ext),

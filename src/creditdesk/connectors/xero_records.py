@@ -95,6 +95,12 @@ def updated_at(raw: Any) -> datetime | None:
     return None
 
 
+def total_tax(raw: dict[str, Any], currency: str) -> int:
+    """T5: the document's TotalTax (none: 0)."""
+    return (base.exact_minor(raw["TotalTax"], currency, "TotalTax")
+            if raw.get("TotalTax") is not None else 0)
+
+
 def customer(raw: dict[str, Any]) -> tuple[str, str, str | None]:
     """(ContactID, name, email) of a record's ``Contact``; ValueError without an id."""
     contact = raw.get("Contact")
@@ -245,7 +251,7 @@ def parse_credit_note(raw: Any) -> Record | None:
             currency=currency, total_minor=total, remaining_minor=remaining,
             issue_date=issue_date(raw), voided=voided,
             refunded_minor=0 if voided else _refunded(raw, currency, total - remaining),
-            applications=_allocations(raw, currency))
+            applications=_allocations(raw, currency), tax_minor=total_tax(raw, currency))
     except (ValueError, TypeError, AttributeError, money.MoneyError) as exc:
         return BadRecord(ext, f"CreditNote {raw.get('CreditNoteNumber') or ext}: {exc}")
     return with_lines(memo, raw, "CreditNote")

@@ -53,6 +53,9 @@ class InvoiceLineRow:
     variant_id: str | None
     synced: bool = False
     reported_quantity: str | None = None
+    tax_rate_id: str | None = None  # T1, T2: the line's rate, its name and stored tax
+    tax_rate_name: str | None = None
+    tax_minor: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class InvoiceRow:
     tax_minor: int = 0
     source: str = "native"
     external_id: str | None = None
+    tax_inclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,9 @@ class MemoLineRow:
     synced: bool
     reported_quantity: str | None
     invoice_line_id: str | None
+    tax_rate_id: str | None = None  # T1-T3: the line's rate, its name and stored tax
+    tax_rate_name: str | None = None
+    tax_minor: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,8 @@ class MemoRow:
     void_reason: str | None
     created_at: datetime
     updated_at: datetime
+    tax_minor: int = 0  # T2: the tax in total_minor
+    tax_inclusive: bool = False
 
 
 def _names(row_type: type) -> tuple[str, ...]:

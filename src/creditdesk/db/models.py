@@ -169,6 +169,8 @@ class Invoice(Base):
     paid_minor: Mapped[int] = mapped_column(default=0)
     credited_minor: Mapped[int] = mapped_column(default=0)
     tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # T1: the lines' prices include tax (net = gross - tax); exclusive by default
+    tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40), default="native",
                                         server_default=text("'native'"))
@@ -221,6 +223,12 @@ class InvoiceLine(Base):
     variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
     synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reported_quantity: Mapped[str | None] = mapped_column(String(40))
+    # T1/T2: the line's rate and its tax as computed when the line was saved (stored, so
+    # figures never get recomputed differently later); amount_minor stays as entered
+    tax_rate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tax_rates.id", name="fk_invoice_lines_tax_rate"))
+    tax_rate_name: Mapped[str | None] = mapped_column(String(100))  # as the document shows it
+    tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     __table_args__ = (
         CheckConstraint("synced OR (quantity IS NOT NULL AND unit_price_minor IS NOT NULL"
                         " AND quantity > 0 AND unit_price_minor > 0)",
@@ -230,6 +238,39 @@ class InvoiceLine(Base):
         CheckConstraint("(synced AND quantity IS NULL AND variant_id IS NULL)"
                         " OR (NOT synced AND reported_quantity IS NULL)",
                         name="invoice_line_kind"),
+    )
+
+
+class TaxRate(Base):
+    """T1: a partner's named tax rate; ``rate_e4`` is its whole percentage in
+    ten-thousandths of a percent (7.25 % -> 72500). A compound rate lists its components
+    (whose percentages add up to it); a simple one has none. Rates never change once made:
+    documents keep the tax computed with them."""
+
+    __tablename__ = "tax_rates"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    rate_e4: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    components: Mapped[list[TaxRateComponent]] = relationship(
+        order_by="TaxRateComponent.position")
+    __table_args__ = (
+        Index("ux_tax_rates_partner_name", "partner_id", "name", unique=True),
+        CheckConstraint("rate_e4 >= 0 AND rate_e4 <= 1000000", name="tax_rate_range"),
+    )
+
+
+class TaxRateComponent(Base):
+    """One component of a compound rate (T1: no tax on tax; the percentages add)."""
+
+    __tablename__ = "tax_rate_components"
+    tax_rate_id: Mapped[str] = mapped_column(ForeignKey("tax_rates.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    rate_e4: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint("rate_e4 >= 0 AND rate_e4 <= 1000000", name="tax_component_range"),
     )
 
 
@@ -264,6 +305,9 @@ class CreditMemo(Base):
     # Y4: of a synced memo's used credit (``applied_minor`` = total - remaining, as the
     # system reports it), the part refunded at the source rather than applied to invoices.
     refunded_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # T2: the tax in total_minor (Σ of the lines' stored tax), and whether prices include it
+    tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40), default="native")
     external_id: Mapped[str | None]
@@ -348,6 +392,12 @@ class CreditMemoLine(Base):
     invoice_line_id: Mapped[str | None] = mapped_column(
         ForeignKey("invoice_lines.id", name="fk_credit_memo_lines_invoice_line"),
         index=True)
+    # T1-T3: the line's rate and its stored tax (a line crediting an invoice line carries
+    # that line's rate; the one completing it took exactly the tax left of it)
+    tax_rate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tax_rates.id", name="fk_credit_memo_lines_tax_rate"))
+    tax_rate_name: Mapped[str | None] = mapped_column(String(100))  # as the document shows it
+    tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     __table_args__ = (
         CheckConstraint("synced OR (quantity IS NOT NULL AND unit_price_minor IS NOT NULL"
                         " AND quantity > 0 AND unit_price_minor > 0)", name="memo_line_positive"),

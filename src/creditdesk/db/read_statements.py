@@ -43,7 +43,7 @@ _application = models.CreditApplication.__table__
 _INVOICE_COLUMNS = ("id", "number", "customer_id", "currency", "status", "issue_date",
                     "due_date", "total_minor", "paid_minor", "credited_minor", "tax_minor",
                     "notes", "source", "external_id", "issued_at", "voided_at", "created_at",
-                    "updated_at")
+                    "updated_at", "tax_inclusive")
 
 
 class PaymentRow(NamedTuple):
@@ -82,6 +82,9 @@ _ITEM_COLUMNS = {
     "unit_price_minor": _invoice_line.c.unit_price_minor,
     "amount_minor": _invoice_line.c.amount_minor, "variant_id": _invoice_line.c.variant_id,
     "synced": _invoice_line.c.synced, "reported_quantity": _invoice_line.c.reported_quantity,
+    "line_tax_rate_id": _invoice_line.c.tax_rate_id,
+    "line_tax_rate_name": _invoice_line.c.tax_rate_name,
+    "line_tax_minor": _invoice_line.c.tax_minor,  # the invoice's tax_minor is its own
     "at": _payment.c.paid_at, "credit_memo_id": _application.c.credit_memo_id,
     "memo_number": _memo.c.number,
 }
@@ -109,7 +112,9 @@ _INVOICE_WHOLE = union_all(
     select(*_item("line", item_id=_ln.id, position=_ln.position, description=_ln.description,
                   quantity=_ln.quantity, unit_price_minor=_ln.unit_price_minor,
                   amount_minor=_ln.amount_minor, variant_id=_ln.variant_id,
-                  synced=_ln.synced, reported_quantity=_ln.reported_quantity))
+                  synced=_ln.synced, reported_quantity=_ln.reported_quantity,
+                  line_tax_rate_id=_ln.tax_rate_id, line_tax_rate_name=_ln.tax_rate_name,
+                  line_tax_minor=_ln.tax_minor))
     .select_from(_invoice.outerjoin(_invoice_line, _ln.invoice_id == _invoice.c.id))
     .where(_the_invoice),
     select(*_item("payment", item_id=_pay.id, amount_minor=_pay.amount_minor, at=_pay.paid_at))
@@ -137,7 +142,8 @@ def invoice_whole(conn: Connection, partner_id: str, invoice_id: str) -> Invoice
                 got.lines.append(InvoiceLineRow(r.item_id, r.description, r.quantity,
                                                 r.unit_price_minor, r.amount_minor,
                                                 r.variant_id, bool(r.synced),
-                                                r.reported_quantity))
+                                                r.reported_quantity, r.line_tax_rate_id,
+                                                r.line_tax_rate_name, r.line_tax_minor or 0))
         elif r.kind == "payment":
             got.payments.append(PaymentRow(r.item_id, r.amount_minor, r.at))
         else:

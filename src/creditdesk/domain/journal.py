@@ -15,6 +15,7 @@ from creditdesk.domain.money import Money
 class Account(StrEnum):
     CASH = "1000"
     ACCOUNTS_RECEIVABLE = "1100"
+    SALES_TAX_PAYABLE = "2200"
     SALES_REVENUE = "4000"
     SALES_RETURNS = "4900"
 
@@ -22,6 +23,7 @@ class Account(StrEnum):
 ACCOUNT_NAMES = {
     Account.CASH: "Cash",
     Account.ACCOUNTS_RECEIVABLE: "Accounts Receivable",
+    Account.SALES_TAX_PAYABLE: "Sales Tax Payable",
     Account.SALES_REVENUE: "Sales Revenue",
     Account.SALES_RETURNS: "Sales Returns and Allowances",
 }
@@ -35,6 +37,11 @@ class EntryKind(StrEnum):
     MEMO_VOID = "credit_memo_void"
     REFUND = "refund"
     REFUND_VOID = "refund_void"
+    # T4: the tax leg of an issue or void, its own two-legged entry beside the net one
+    INVOICE_ISSUE_TAX = "invoice_issue_tax"
+    INVOICE_VOID_TAX = "invoice_void_tax"
+    MEMO_ISSUE_TAX = "credit_memo_issue_tax"
+    MEMO_VOID_TAX = "credit_memo_void_tax"
 
 
 @dataclass(frozen=True)
@@ -94,3 +101,41 @@ def refund_voided(amount: Money, memo_number: str) -> Posting:
     """R2: the refund's reversal, Dr Cash / Cr Accounts Receivable."""
     return Posting(EntryKind.REFUND_VOID, Account.CASH, Account.ACCOUNTS_RECEIVABLE, amount,
                    f"Refund of credit memo {memo_number} voided")
+
+
+def _with_tax(net: Posting, kind: EntryKind, debit: Account, credit: Account,
+              tax: Money) -> list[Posting]:
+    """``net``, then its tax leg Dr ``debit`` / Cr ``credit`` (T4): none for no tax; a
+    negative tax (a memo line completing an invoice line whose partial credits were each
+    rounded up, T3) moves the other way round."""
+    if tax.minor == 0:
+        return [net]
+    description = f"{net.description}: sales tax"
+    if tax.minor < 0:
+        return [net, Posting(kind, credit, debit, Money(-tax.minor, tax.currency), description)]
+    return [net, Posting(kind, debit, credit, tax, description)]
+
+
+_AR, _TAX = Account.ACCOUNTS_RECEIVABLE, Account.SALES_TAX_PAYABLE
+
+
+def invoice_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """T4: Dr Accounts Receivable (total) / Cr Sales Revenue (net), Cr Sales Tax Payable
+    (tax), as two two-legged entries: AR receives net + tax = the total."""
+    return _with_tax(invoice_issued(net, number), EntryKind.INVOICE_ISSUE_TAX, _AR, _TAX, tax)
+
+
+def invoice_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """The reversal of ``invoice_issued_with_tax``."""
+    return _with_tax(invoice_voided(net, number), EntryKind.INVOICE_VOID_TAX, _TAX, _AR, tax)
+
+
+def memo_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """T4: Dr Sales Returns and Allowances (net), Dr Sales Tax Payable (tax) / Cr Accounts
+    Receivable (total), as two two-legged entries."""
+    return _with_tax(memo_issued(net, number), EntryKind.MEMO_ISSUE_TAX, _TAX, _AR, tax)
+
+
+def memo_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
+    """The reversal of ``memo_issued_with_tax``."""
+    return _with_tax(memo_voided(net, number), EntryKind.MEMO_VOID_TAX, _AR, _TAX, tax)

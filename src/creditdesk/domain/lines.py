@@ -22,6 +22,7 @@ class Line:
     unit_price: Money
     variant_id: str | None = None
     invoice_line_id: str | None = None
+    tax_rate_id: str | None = None  # T1: the line's tax rate, if any
 
     @property
     def amount(self) -> Money:
@@ -56,13 +57,18 @@ def parse_line(raw: dict[str, object], currency: str, field: str) -> Line:
     if invoice_line_id is not None and not isinstance(invoice_line_id, str):
         problems.append(errors.FieldError(f"{field}.invoice_line_id",
                                           "must be an invoice line id"))
+    tax_rate_id = raw.get("tax_rate_id")
+    if tax_rate_id is not None and not isinstance(tax_rate_id, str):
+        problems.append(errors.FieldError(f"{field}.tax_rate_id", "must be a tax rate id"))
     if problems:
         raise errors.ValidationError(
             "; ".join(f"{p.field} {p.message}" for p in problems), errors=problems)
     assert unit_price is not None and isinstance(description, str) and type(quantity) is int
+    assert tax_rate_id is None or isinstance(tax_rate_id, str)
     assert variant_id is None or isinstance(variant_id, str)
     assert invoice_line_id is None or isinstance(invoice_line_id, str)
-    line = Line(description.strip(), quantity, unit_price, variant_id, invoice_line_id)
+    line = Line(description.strip(), quantity, unit_price, variant_id, invoice_line_id,
+                tax_rate_id)
     check_total(line.amount, f"{field}.amount")
     return line
 

@@ -32,6 +32,7 @@ from creditdesk.web.api import (
     reports,
     settings,
     suggestions,
+    tax,
     users,
 )
 from creditdesk.web.integrations_app import install as install_integrations
@@ -58,7 +59,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     for module in (customers, catalog, invoices, memos, reports, settings, suggestions,
-                   approvals, users):
+                   approvals, users, tax):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())

@@ -31,7 +31,8 @@ class Refusal:
 # What a field is called on the pages (the rest: its name with spaces).
 NAMES = {"unit_price": "unit price", "variant_id": "product variant", "customer_id": "customer",
          "issue_date": "issue date", "invoice_id": "original invoice",
-         "invoice_number": "original invoice number", "invoice_line_id": "invoice line"}
+         "invoice_number": "original invoice number", "invoice_line_id": "invoice line",
+         "tax_rate_id": "tax rate", "tax_inclusive": "prices include tax"}
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 _VERBS = ("is ", "must ", "can", "has ", "needs ", "total ")
 _IMPERATIVES = ("choose ", "enter ", "give ", "pick ", "use ", "keep ", "remove ")

@@ -5,7 +5,7 @@ reference, who recorded it, and when and by whom it was voided. The memo's own
 ``refunded_minor`` (0013) holds the sum of its refunds not voided.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06 20:45:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from creditdesk.db.types import UTCDateTime
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

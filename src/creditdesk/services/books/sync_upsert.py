@@ -82,6 +82,7 @@ class _Memos:
                 "number": r.number, "currency": r.currency, "issue_date": r.issue_date,
                 "total_minor": r.total_minor, "applied_minor": applied,
                 "refunded_minor": min(r.refunded_minor, applied),
+                "tax_minor": r.tax_minor,  # T5
                 "status": status.value, "void_reason": None, "voided_at": None}
 
     def new_row(self, actor: Actor, source: rules.Source, external_id: str,

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
-from creditdesk.domain import errors
+from creditdesk.domain import errors, tax
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
@@ -31,6 +31,8 @@ class Holder:
     number: str
     status: str
     quantity: int
+    amount_minor: int = 0  # T3: the amount and the stored tax it credits of the line
+    tax_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class CreditableLine:
     unit_price: Money
     variant_id: str | None
     holders: list[Holder] = field(default_factory=list)
+    tax_rate_id: str | None = None  # T3: the rate a memo line crediting it carries
+    amount_minor: int = 0  # the line's amount as entered, and its stored tax
+    tax_minor: int = 0
+    tax_rate_name: str | None = None
 
     @property
     def credited(self) -> int:
@@ -61,6 +67,13 @@ class CreditableLine:
     @property
     def remaining_amount(self) -> Money:
         return self.unit_price.times(self.remaining)
+
+    @property
+    def left_to_credit(self) -> tax.Remaining:
+        """T3: the line's amount and tax less what the other non-void memos (drafts
+        included) credit of it."""
+        return tax.Remaining(self.amount_minor - sum(h.amount_minor for h in self.holders),
+                             self.tax_minor - sum(h.tax_minor for h in self.holders))
 
 
 @dataclass(frozen=True)
@@ -92,15 +105,17 @@ def _holders(session: Session, invoice_id: str,
              memo_id: str | None) -> dict[str, list[Holder]]:
     cm, ml, il = models.CreditMemo, models.CreditMemoLine, models.InvoiceLine
     rows = session.execute(
-        select(ml.invoice_line_id, cm.id, cm.number, cm.status, func.sum(ml.quantity))
+        select(ml.invoice_line_id, cm.id, cm.number, cm.status, func.sum(ml.quantity),
+               func.sum(ml.amount_minor), func.sum(ml.tax_minor))
         .join(cm, cm.id == ml.credit_memo_id).join(il, il.id == ml.invoice_line_id)
         .where(il.invoice_id == invoice_id, cm.status != memo_rules.MemoStatus.VOID.value,
                cm.id != (memo_id or ""))
         .group_by(ml.invoice_line_id, cm.id, cm.number, cm.status).order_by(cm.number)).all()
     out: dict[str, list[Holder]] = defaultdict(list)
-    for line_id, mid, number, status, quantity in rows:
+    for line_id, mid, number, status, quantity, amount, tax_minor in rows:
         assert line_id is not None  # joined to the invoice line it names
-        out[line_id].append(Holder(mid, number, status, int(quantity or 0)))
+        out[line_id].append(Holder(mid, number, status, int(quantity or 0), int(amount or 0),
+                                   int(tax_minor or 0)))
     return out
 
 
@@ -111,7 +126,8 @@ def of_invoice(session: Session, invoice: models.Invoice,
     cur = invoice.currency
     lines = [CreditableLine(li.id, n, li.description, li.quantity or 0,
                             Money(li.unit_price_minor or 0, cur), li.variant_id,
-                            held.get(li.id, []))
+                            held.get(li.id, []), li.tax_rate_id, li.amount_minor, li.tax_minor,
+                            li.tax_rate_name)
              # a synced invoice's lines (no whole quantity) are never credited here (Y3)
              for n, li in enumerate(sorted(invoice.lines, key=lambda x: x.position), start=1)
              if not li.synced]
@@ -147,13 +163,39 @@ def fill_from_invoice(raw_lines: object, credit: InvoiceCredit | None) -> object
         filled = dict(raw)
         for key, default in (("description", line.description),
                              ("unit_price", line.unit_price.to_decimal()),
-                             ("variant_id", line.variant_id)):
+                             ("variant_id", line.variant_id),
+                             ("tax_rate_id", line.tax_rate_id)):
             if filled.get(key) is None:
                 filled[key] = default
+        if filled["tax_rate_id"] != line.tax_rate_id:  # T3: it carries the line's rate
+            problems.append(errors.FieldError(
+                f"lines[{i}].tax_rate_id", "must be the tax rate of the invoice line it credits"))
         out.append(filled)
     if problems:
         raise errors.ValidationError("; ".join(f"{p.field} {p.message}" for p in problems),
                                      errors=problems)
+    return out
+
+
+def credited_taxes(credit: InvoiceCredit | None, lines: list[line_rules.Line],
+                   rates: dict[str, tax.Rate], *, inclusive: bool) -> list[tax.LineTax]:
+    """T3: each memo line's net and tax. A line crediting an invoice line carries the tax
+    of what it credits, except the one completing it, which takes exactly the tax left
+    (after the other memos, and the lines before it in this memo)."""
+    by_id = {li.id: li for li in credit.lines} if credit else {}
+    left = {line_id: line.left_to_credit for line_id, line in by_id.items()}
+    out = []
+    for li in lines:
+        rate = rates.get(li.tax_rate_id or "")
+        if li.invoice_line_id is None or li.invoice_line_id not in left:
+            out.append(tax.line_tax(li.amount.minor, rate, inclusive=inclusive))
+            continue
+        remaining = left[li.invoice_line_id]
+        figures = tax.credited_line_tax(li.amount.minor, rate, inclusive=inclusive,
+                                        remaining=remaining)
+        left[li.invoice_line_id] = tax.Remaining(remaining.amount - li.amount.minor,
+                                                 remaining.tax - figures.tax)
+        out.append(figures)
     return out
 
 

@@ -24,7 +24,8 @@ MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit
 
 
 def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
-    """L2: draft -> issued; Dr Sales Returns / Cr AR; variant lines return to stock.
+    """L2: draft -> issued; Dr Sales Returns (net), Dr Sales Tax Payable (tax) / Cr AR
+    (total) (T4); variant lines return to stock.
 
     The status check under the customer lock makes a retry or a racing second issue fail
     with invalid_state; the unique posting and restock indexes are the second line.
@@ -49,9 +50,11 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
         assert memo.issue_date is not None and memo.issued_at is not None
         docs.set_memo_issued(conn, memo.id, status=memo.status, issued_at=memo.issued_at,
                              issue_date=memo.issue_date, now=now)
-        ledger.post_on(conn, actor.partner_id,
-                       journal.memo_issued(Money(memo.total_minor, memo.currency), memo.number),
-                       entry_date=memo.issue_date, source_type="credit_memo", source_id=memo.id)
+        for posting in journal.memo_issued_with_tax(
+                Money(memo.total_minor - memo.tax_minor, memo.currency),
+                Money(memo.tax_minor, memo.currency), memo.number):
+            ledger.post_on(conn, actor.partner_id, posting, entry_date=memo.issue_date,
+                           source_type="credit_memo", source_id=memo.id)
         ledger.move_stocks_on(conn, actor.partner_id, inventory.moves_for_lines(lines, sign=1),
                               kind=ActivityKind.RESTOCK, source_type="credit_memo",
                               source_id=memo.id)
@@ -78,9 +81,11 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
         memo.void_reason = void_reason
         memo.updated_at = now
         if was_issued:
-            ledger.post(session, actor.partner_id,
-                        journal.memo_voided(Money(memo.total_minor, memo.currency), memo.number),
-                        entry_date=now.date(), source_type="credit_memo", source_id=memo.id)
+            for posting in journal.memo_voided_with_tax(
+                    Money(memo.total_minor - memo.tax_minor, memo.currency),
+                    Money(memo.tax_minor, memo.currency), memo.number):
+                ledger.post(session, actor.partner_id, posting, entry_date=now.date(),
+                            source_type="credit_memo", source_id=memo.id)
             _reverse_restock(session, actor, memo)
         audit.record(session, actor, "credit_memo.void", "credit_memo", memo.id,
                      {"number": memo.number, "reason": memo.void_reason,

@@ -22,6 +22,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.common import audit, line_rows, numbering, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import approvals, invoice_credit
+from creditdesk.services.invoicing import tax_rates
 from creditdesk.services.read_models import views
 
 MAX_NOTES = 5000
@@ -36,6 +37,9 @@ class _Body:
     lines: list[line_rules.Line] | None
     total: Money
     invoice: models.Invoice | None
+    taxes: line_rows.LineTaxes | None = None  # T2/T3: each line's (tax, rate name)
+    tax_minor: int = 0
+    tax_inclusive: bool = False
 
 
 _Customer = models.Customer | docs.CustomerRow  # a row of the customer, ORM or Core
@@ -52,8 +56,9 @@ def _check_notes(notes: object) -> str | None:
 
 def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: object,
               amount: object, lines: object, currency: object, invoice_id: object,
-              memo_id: str | None) -> _Body:
-    """C2, C4, C5, M1, M2, M4 for a memo of ``customer``; raises on the first problem."""
+              memo_id: str | None, tax_inclusive: object = None) -> _Body:
+    """C2, C4, C5, M1, M2, M4, T1-T3 for a memo of ``customer``; raises on the first
+    problem."""
     parsed_reason = rules.parse_reason(reason)
     invoice = None
     if invoice_id is not None:
@@ -67,6 +72,8 @@ def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: ob
     except money.MoneyError as exc:
         raise errors.ValidationError.for_field("currency", str(exc)) from None
     credit = invoice_credit.of_invoice(session, invoice, memo_id) if invoice else None
+    inclusive = _inclusive(tax_inclusive, invoice)
+    taxed = None
     has_lines = lines is not None and lines != []
     if has_lines and amount is not None:
         raise errors.ValidationError.for_field(
@@ -75,7 +82,11 @@ def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: ob
         lines = invoice_credit.fill_from_invoice(lines, credit)
         parsed_lines = line_rules.parse_lines(lines, cur)
         line_rows.check_variants_exist(session, actor.partner_id, parsed_lines)
-        total = line_rules.total_of(parsed_lines, cur)
+        rates = tax_rates.rates_for(session, actor.partner_id, parsed_lines)
+        taxed = tax_rates.taxed(parsed_lines, invoice_credit.credited_taxes(
+            credit, parsed_lines, rates, inclusive=inclusive), rates)
+        total = Money(taxed.totals.total, cur)
+        line_rules.check_total(total, "lines")
     elif amount is None:
         raise errors.ValidationError.for_field("amount", "is required when there are no lines")
     else:
@@ -91,7 +102,21 @@ def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: ob
         app_rules.check_linked_memo_cap(
             amount=total, invoice_total=credit.total, other_linked=credit.other_linked,
             invoice_number=invoice.number)
-    return _Body(parsed_reason, cur, parsed_lines, total, invoice)
+    return _Body(parsed_reason, cur, parsed_lines, total, invoice,
+                 taxed.taxes if taxed else None, taxed.totals.tax if taxed else 0, inclusive)
+
+
+def _inclusive(value: object, invoice: models.Invoice | None) -> bool:
+    """T1: a memo's prices include tax if it says so; a memo linked to an invoice prices
+    as its invoice does (its lines credit the invoice's)."""
+    if invoice is None:
+        return tax_rates.parse_inclusive(value)
+    own = tax_rates.parse_inclusive(value, default=invoice.tax_inclusive)
+    if own != invoice.tax_inclusive:
+        raise errors.ValidationError.for_field(
+            "tax_inclusive", f"must be {str(invoice.tax_inclusive).lower()}, as on invoice "
+            f"{invoice.number}")
+    return own
 
 
 def _check_link(customer: _Customer, invoice: models.Invoice, total: Money) -> None:
@@ -125,7 +150,7 @@ def _draft_line(line: models.CreditMemoLine | docs.MemoLineRow,
     assert line.quantity is not None and line.unit_price_minor is not None
     return line_rules.Line(line.description, line.quantity,
                            Money(line.unit_price_minor, currency), line.variant_id,
-                           line.invoice_line_id)
+                           line.invoice_line_id, line.tax_rate_id)
 
 
 def _parse_issue_date(value: object) -> date | None:
@@ -137,18 +162,19 @@ def _parse_issue_date(value: object) -> date | None:
 def create_memo(db: Database, *, actor: Actor, customer_id: str, reason: object,
                 amount: object = None, lines: object = None, currency: object = None,
                 invoice_id: object = None, issue_date: object = None,
-                notes: object = None) -> views.MemoView:
-    """A draft memo numbered CM-0001, CM-0002, ... per partner (C1-C5)."""
+                notes: object = None, tax_inclusive: object = None) -> views.MemoView:
+    """A draft memo numbered CM-0001, CM-0002, ... per partner (C1-C5, T1-T3)."""
     with db.write() as session:
         return create_in(session, actor=actor, customer_id=customer_id, reason=reason,
                          amount=amount, lines=lines, currency=currency,
-                         invoice_id=invoice_id, issue_date=issue_date, notes=notes)
+                         invoice_id=invoice_id, issue_date=issue_date, notes=notes,
+                         tax_inclusive=tax_inclusive)
 
 
 def create_in(session: Session, *, actor: Actor, customer_id: str, reason: object,
               amount: object = None, lines: object = None, currency: object = None,
               invoice_id: object = None, issue_date: object = None,
-              notes: object = None) -> views.MemoView:
+              notes: object = None, tax_inclusive: object = None) -> views.MemoView:
     """``create_memo`` inside the caller's transaction (which may hold further locks taken
     after the customer's, e.g. a suggestion being accepted).
 
@@ -163,7 +189,8 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
     if customer is None:
         raise locks.not_found(models.Customer, customer_id)
     body = _validate(session, actor, customer, reason=reason, amount=amount, lines=lines,
-                     currency=currency, invoice_id=invoice_id, memo_id=None)
+                     currency=currency, invoice_id=invoice_id, memo_id=None,
+                     tax_inclusive=tax_inclusive)
     # Written in prebuilt Core statements on the session's connection (nothing of the
     # memo is kept in the session): see ``db/document_statements.py``.
     memo = docs.MemoRow(
@@ -175,15 +202,15 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
         total_minor=body.total.minor, applied_minor=0, refunded_minor=0,
         notes=_check_notes(notes), source=rules.Source.NATIVE.value, external_id=None,
         issued_at=None, applied_at=None, voided_at=None, void_reason=None, created_at=now,
-        updated_at=now)
-    rows = line_rows.memo_line_values(actor.partner_id, memo.id, body.lines or [])
+        updated_at=now, tax_minor=body.tax_minor, tax_inclusive=body.tax_inclusive)
+    rows = line_rows.memo_line_values(actor.partner_id, memo.id, body.lines or [], body.taxes)
     docs.add_memo(conn, {
         "id": memo.id, "partner_id": actor.partner_id, "customer_id": memo.customer_id,
         "number": memo.number, "currency": memo.currency, "reason": memo.reason,
         "status": memo.status, "issue_date": memo.issue_date, "invoice_id": memo.invoice_id,
         "total_minor": memo.total_minor, "applied_minor": 0, "refunded_minor": 0,
-        "notes": memo.notes, "source": memo.source, "created_at": now, "updated_at": now},
-        rows)
+        "notes": memo.notes, "source": memo.source, "created_at": now, "updated_at": now,
+        "tax_minor": body.tax_minor, "tax_inclusive": body.tax_inclusive}, rows)
     audit.record_on(conn, actor, "credit_memo.create", "credit_memo", memo.id,
                     {"number": memo.number, "total": body.total.to_str(),
                      "currency": body.currency, "reason": memo.reason,
@@ -196,14 +223,16 @@ def _line(values: dict[str, Any]) -> docs.MemoLineRow:
     """A (native) line's row as just written."""
     return docs.MemoLineRow(values["id"], values["description"], values["quantity"],
                             values["unit_price_minor"], values["amount_minor"],
-                            values["variant_id"], False, None, values["invoice_line_id"])
+                            values["variant_id"], False, None, values["invoice_line_id"],
+                            values["tax_rate_id"], values["tax_rate_name"], values["tax_minor"])
 
 
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
                         amount: object = None, lines: object = None, issue_date: object = None,
                         notes: object = None) -> views.MemoView:
     """C6: a draft pre-filled with the invoice's customer, currency and link, and by
-    default every line for the quantity it can still be credited (C5).
+    default every line for the quantity it can still be credited (C5). Its lines carry
+    their invoice lines' tax rates and it prices as the invoice does (T3).
 
     ``lines`` may pick invoice lines and quantities (``{"invoice_line_id", "quantity"}``,
     the rest taken from the invoice line) or give lines of their own; ``amount`` credits
@@ -279,10 +308,12 @@ def _line_input(line: models.CreditMemoLine, currency: str) -> dict[str, object]
     kept = _draft_line(line, currency)
     return {"description": kept.description, "quantity": kept.quantity,
             "unit_price": kept.unit_price.to_decimal(),
-            "variant_id": kept.variant_id, "invoice_line_id": kept.invoice_line_id}
+            "variant_id": kept.variant_id, "invoice_line_id": kept.invoice_line_id,
+            "tax_rate_id": kept.tax_rate_id}
 
 
-UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes")
+UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes",
+             "tax_inclusive")
 
 
 def update_memo(db: Database, *, actor: Actor, memo_id: str,
@@ -303,22 +334,28 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
         body = _validate(
             session, actor, customer, reason=changes.get("reason", memo.reason), amount=amount_in,
             lines=lines_in, currency=cur,
-            invoice_id=changes.get("invoice_id", memo.invoice_id), memo_id=memo.id)
+            invoice_id=changes.get("invoice_id", memo.invoice_id), memo_id=memo.id,
+            tax_inclusive=changes.get("tax_inclusive", _kept_inclusive(memo, changes)))
         before = _audited(session, memo)
         memo.reason = body.reason.value
         memo.currency = body.currency
         memo.total_minor = body.total.minor
+        memo.tax_minor = body.tax_minor
+        memo.tax_inclusive = body.tax_inclusive
         memo.invoice_id = body.invoice.id if body.invoice else None
         if "issue_date" in changes:
             memo.issue_date = _parse_issue_date(changes["issue_date"])
         if "notes" in changes:
             memo.notes = _check_notes(changes["notes"])
-        if "lines" in changes or "currency" in changes:
-            # kept lines are re-priced in the new currency: store them so they agree (C4)
+        stored_taxes = [(li.tax_minor, li.tax_rate_name) for li in memo.lines]
+        if (set(changes) & {"lines", "currency", "tax_inclusive", "invoice_id"}
+                or (body.taxes or []) != stored_taxes):
+            # kept lines are re-priced in the new currency, or their tax changed (T3: what
+            # the other memos hold may have): store them so they agree (C4, T2)
             session.execute(delete(models.CreditMemoLine).where(
                 models.CreditMemoLine.credit_memo_id == memo.id))
             if body.lines:
-                line_rows.add_memo_lines(session, memo, body.lines)
+                line_rows.add_memo_lines(session, memo, body.lines, body.taxes)
         memo.updated_at = now
         session.flush()
         session.refresh(memo, ["lines"])
@@ -331,6 +368,12 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
         return views.memo_view(memo)
 
 
+def _kept_inclusive(memo: models.CreditMemo, changes: dict[str, object]) -> object:
+    """A draft keeps its pricing unless changed; moved to (or off) an invoice it takes the
+    default there."""
+    return None if "invoice_id" in changes else memo.tax_inclusive
+
+
 def _audited(session: Session, memo: models.CreditMemo) -> dict[str, object]:
     """What an update's audit entry compares (E1: it says what changed)."""
     invoice = session.get(models.Invoice, memo.invoice_id) if memo.invoice_id else None
@@ -338,7 +381,9 @@ def _audited(session: Session, memo: models.CreditMemo) -> dict[str, object]:
             "currency": memo.currency, "reason": memo.reason,
             "invoice": invoice.number if invoice else None,
             "issue_date": memo.issue_date.isoformat() if memo.issue_date else None,
-            "notes": (memo.notes or "")[:200] or None, "lines": len(memo.lines)}
+            "notes": (memo.notes or "")[:200] or None, "lines": len(memo.lines),
+            "tax": Money(memo.tax_minor, memo.currency).to_str(),
+            "tax_inclusive": memo.tax_inclusive}
 
 
 def delete_memo(db: Database, *, actor: Actor, memo_id: str) -> None:

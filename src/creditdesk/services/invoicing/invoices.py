@@ -35,6 +35,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit, line_rows, numbering, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.invoicing import tax_rates
 from creditdesk.services.read_models import views
 
 S = rules.InvoiceStatus
@@ -106,8 +107,9 @@ def recompute_status(invoice: models.Invoice) -> None:
 def create_invoice(db: Database, *, actor: Actor, customer_id: str,
                    lines: list[dict[str, object]],
                    currency: str | None = None, issue_date: date | None = None,
-                   due_date: date | None = None, notes: str | None = None) -> views.InvoiceView:
-    """A draft invoice with its number (I2).
+                   due_date: date | None = None, notes: str | None = None,
+                   tax_inclusive: object = None) -> views.InvoiceView:
+    """A draft invoice with its number (I2); lines may carry a tax rate (T1, T2).
 
     Written in prebuilt Core statements (``db/document_statements.py``): creating and
     issuing documents is the everyday write.
@@ -124,22 +126,28 @@ def create_invoice(db: Database, *, actor: Actor, customer_id: str,
         except money.MoneyError as exc:
             raise errors.ValidationError.for_field("currency", str(exc)) from None
         parsed = line_rules.parse_lines(lines, cur)
+        inclusive = tax_rates.parse_inclusive(tax_inclusive)
         line_rows.check_variants_exist(conn, actor.partner_id, parsed)
+        taxed = tax_rates.line_taxes(parsed, tax_rates.rates_for(conn, actor.partner_id, parsed),
+                                     inclusive=inclusive)
+        line_rules.check_total(Money(taxed.totals.total, cur), "lines")
         if issue_date and due_date and due_date < issue_date:
             raise errors.ValidationError.for_field("due_date", "must not be before issue_date")
         invoice = docs.InvoiceRow(
             id=new_id("inv"), customer_id=customer.id,
             number=numbering.next_number(conn, actor.partner_id, numbering.INVOICE),
             currency=cur, status=S.DRAFT.value, issue_date=issue_date, due_date=due_date,
-            total_minor=line_rules.total_of(parsed, cur).minor, paid_minor=0, credited_minor=0,
-            notes=notes, issued_at=None, voided_at=None, created_at=now, updated_at=now)
-        rows = line_rows.invoice_line_values(actor.partner_id, invoice.id, parsed)
+            total_minor=taxed.totals.total, paid_minor=0, credited_minor=0,
+            notes=notes, issued_at=None, voided_at=None, created_at=now, updated_at=now,
+            tax_minor=taxed.totals.tax, tax_inclusive=inclusive)
+        rows = line_rows.invoice_line_values(actor.partner_id, invoice.id, parsed, taxed.taxes)
         docs.add_invoice(conn, {
             "id": invoice.id, "partner_id": actor.partner_id, "customer_id": invoice.customer_id,
             "number": invoice.number, "currency": cur, "status": invoice.status,
             "issue_date": issue_date, "due_date": due_date, "total_minor": invoice.total_minor,
             "paid_minor": 0, "credited_minor": 0, "notes": notes, "created_at": now,
-            "updated_at": now}, rows)
+            "updated_at": now, "tax_minor": invoice.tax_minor, "tax_inclusive": inclusive},
+            rows)
         audit.record_on(conn, actor, "invoice.create", "invoice", invoice.id,
                         {"number": invoice.number,
                          "total": Money(invoice.total_minor, cur).to_str()})
@@ -152,7 +160,9 @@ def _line(values: dict[str, Any]) -> docs.InvoiceLineRow:
     """A line's row as just written."""
     return docs.InvoiceLineRow(values["id"], values["description"], values["quantity"],
                                values["unit_price_minor"], values["amount_minor"],
-                               values["variant_id"])
+                               values["variant_id"], tax_rate_id=values["tax_rate_id"],
+                               tax_rate_name=values["tax_rate_name"],
+                               tax_minor=values["tax_minor"])
 
 
 def _lock_invoice(session: Session, actor: Actor, invoice_id: str) -> models.Invoice:
@@ -190,11 +200,11 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str,
         docs.set_invoice_issued(conn, invoice.id, status=invoice.status,
                                 issued_at=invoice.issued_at, issue_date=invoice.issue_date,
                                 now=now)
-        ledger.post_on(conn, actor.partner_id,
-                       journal.invoice_issued(Money(invoice.total_minor, invoice.currency),
-                                              invoice.number),
-                       entry_date=invoice.issue_date, source_type="invoice",
-                       source_id=invoice.id)
+        for posting in journal.invoice_issued_with_tax(
+                Money(invoice.total_minor - invoice.tax_minor, invoice.currency),
+                Money(invoice.tax_minor, invoice.currency), invoice.number):
+            ledger.post_on(conn, actor.partner_id, posting, entry_date=invoice.issue_date,
+                           source_type="invoice", source_id=invoice.id)
         ledger.move_stocks_on(conn, actor.partner_id, inventory.moves_for_lines(lines, sign=-1),
                               kind=ActivityKind.SALE, source_type="invoice",
                               source_id=invoice.id)
@@ -232,10 +242,11 @@ def void_invoice(db: Database, *, actor: Actor, invoice_id: str) -> views.Invoic
         invoice.voided_at = now
         invoice.updated_at = now
         if was_issued:
-            ledger.post(session, actor.partner_id,
-                        journal.invoice_voided(Money(invoice.total_minor, invoice.currency),
-                                               invoice.number),
-                        entry_date=now.date(), source_type="invoice", source_id=invoice.id)
+            for posting in journal.invoice_voided_with_tax(
+                    Money(invoice.total_minor - invoice.tax_minor, invoice.currency),
+                    Money(invoice.tax_minor, invoice.currency), invoice.number):
+                ledger.post(session, actor.partner_id, posting, entry_date=now.date(),
+                            source_type="invoice", source_id=invoice.id)
             ledger.move_stocks(session, actor.partner_id,
                                inventory.moves_for_lines(invoice.lines, sign=1),
                                kind=ActivityKind.SALE_REVERSAL, source_type="invoice",

@@ -39,7 +39,7 @@ def _source(data: dict[str, Any]) -> str:
 
 _SHOWN = {"total": "the total", "reason": "the reason", "invoice": "the original invoice",
           "issue_date": "the issue date", "notes": "the notes", "lines": "the lines",
-          "currency": "the currency"}
+          "currency": "the currency", "tax": "the tax"}
 
 
 def _change(key: str, old: object, new: object, currency: str | None) -> str:
@@ -48,7 +48,9 @@ def _change(key: str, old: object, new: object, currency: str | None) -> str:
         return "edited the notes"
     if key == "lines":
         return f"{what} ({old} → {new})"
-    if key == "total":
+    if key == "tax_inclusive":  # T1
+        return "made prices include tax" if new else "made prices exclude tax"
+    if key in ("total", "tax"):
         old = _amount({"v": old, "currency": currency}, "v", currency)
         new = _amount({"v": new, "currency": currency}, "v", currency)
     elif key == "reason":
@@ -189,6 +191,10 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
     if action == "credit_memo.void":
         was = f" (it was {d['was']})" if d.get("was") else ""
         return f"Voided{was}: “{d.get('reason', '')}”"
+    if action == "tax_rate.create":  # T1
+        parts = " + ".join(str(c) for c in d.get("components") or [])
+        return (f"Added tax rate {d.get('name', '')} ({d.get('rate', '')} %)"
+                + (f" of {parts}" if parts else ""))
     if action == "credit_memo.delete":
         return f"Deleted draft {d.get('number', '')}".rstrip()
     if action == "credit_memo.sync_create":

@@ -70,6 +70,11 @@ class PortalInvoiceDetail:
     amount_paid: Money
     payments: list[views.PaymentView]
     credits_applied: list[views.CreditAppliedView] | None
+    # T2/T5: its subtotal and tax per rate (a synced invoice's tax as its system reports it)
+    subtotal: Money | None = None
+    tax_total: Money | None = None
+    taxes: list[views.TaxAmountView] | None = None
+    tax_inclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class PortalMemo:
     source: str
     applied_amount: Money  # to invoices (Y4: in the system, for a synced memo)
     refunded_amount: Money  # refunded to the customer (R1; at the source, for a synced memo)
+    tax_total: Money | None = None  # T2: the tax in the total
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,8 @@ def get_invoice(db: Database, *, who: PortalCustomer, invoice_id: str) -> Portal
         full = invoices.load_view(session, row)
         shown = visibility.credit_visible(session, who.partner_id, who.customer_id)
     return PortalInvoiceDetail(_invoice(row), full.lines, full.amount_paid, full.payments,
-                               full.credits_applied if shown else None)
+                               full.credits_applied if shown else None, full.subtotal,
+                               full.tax_total, full.taxes, full.tax_inclusive)
 
 
 def list_credit_memos(db: Database, *, who: PortalCustomer, limit: int = 50,
@@ -229,7 +236,7 @@ def _memo(row: models.CreditMemo) -> PortalMemo:
     v = views.memo_view(row, with_lines=False)
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
                       v.remaining_amount, v.source, v.applied_to_invoices,
-                      v.refunded_amount or Money(0, v.currency))
+                      v.refunded_amount or Money(0, v.currency), v.tax_total)
 
 
 def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMemo | None:

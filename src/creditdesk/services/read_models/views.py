@@ -29,6 +29,38 @@ class LineView:
     variant_id: str | None
     synced: bool = False
     invoice_line_id: str | None = None  # a memo line started from an invoice line (C6)
+    tax_rate_id: str | None = None  # T1: the line's rate (its name as stored) and its tax
+    tax_rate_name: str | None = None
+    tax: Money | None = None
+
+
+@dataclass(frozen=True)
+class TaxAmountView:
+    """T2: a document's tax of one rate. A synced document's tax (T5) is one amount its
+    system reports, with no rate of ours: ``tax_rate_id`` None, named "Tax"."""
+
+    tax_rate_id: str | None
+    name: str
+    amount: Money
+
+
+SYNCED_TAX_NAME = "Tax"
+
+
+def taxes_of(lines: Sequence[LineView], tax_total: Money, *,
+             synced: bool) -> list[TaxAmountView]:
+    """The tax per rate of a document's lines, in the order the rates first appear; a
+    synced document's as one amount (its system reports no rates we know)."""
+    if synced:
+        return [TaxAmountView(None, SYNCED_TAX_NAME, tax_total)] if tax_total.minor else []
+    per_rate: dict[str, TaxAmountView] = {}
+    for li in lines:
+        if li.tax_rate_id is None or li.tax is None:
+            continue
+        seen = per_rate.get(li.tax_rate_id)
+        per_rate[li.tax_rate_id] = TaxAmountView(
+            li.tax_rate_id, li.tax_rate_name or "", li.tax + seen.amount if seen else li.tax)
+    return list(per_rate.values())
 
 
 @dataclass(frozen=True)
@@ -132,6 +164,12 @@ class MemoView:
     # AP1: a draft's open approval request (pending or approved); None when it has none
     approval: ApprovalView | None = None
     refunds: tuple[RefundView, ...] = field(default=())
+    # T2: the total before tax, the tax in it (per rate in ``taxes``), whether the prices
+    # include it
+    subtotal: Money | None = None
+    tax_total: Money | None = None
+    taxes: list[TaxAmountView] | None = None
+    tax_inclusive: bool = False
 
     @property
     def applied_to_invoices(self) -> Money:
@@ -184,6 +222,8 @@ class InvoiceView:
     # the tax in the total (a synced invoice's is the system's), and the total before it
     subtotal: Money
     tax_total: Money
+    taxes: list[TaxAmountView] | None = None  # T2: per rate
+    tax_inclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +264,12 @@ class LineFigures(Protocol):
     def amount_minor(self) -> int: ...
     @property
     def variant_id(self) -> str | None: ...
+    @property
+    def tax_rate_id(self) -> str | None: ...
+    @property
+    def tax_rate_name(self) -> str | None: ...
+    @property
+    def tax_minor(self) -> int: ...
 
 
 class SyncableLineFigures(LineFigures, Protocol):
@@ -253,7 +299,9 @@ def line_view(row: SyncableLineFigures, currency: str, *,
                         Money(row.amount_minor, currency), None, synced=True)
     return LineView(row.id, row.description, row.quantity, unit,
                     Money(row.amount_minor, currency), row.variant_id,
-                    invoice_line_id=invoice_line_id)
+                    invoice_line_id=invoice_line_id, tax_rate_id=row.tax_rate_id,
+                    tax_rate_name=row.tax_rate_name,
+                    tax=Money(row.tax_minor or 0, currency) if row.tax_rate_id else None)
 
 
 def memo_line_view(row: MemoLineFigures, currency: str) -> LineView:
@@ -295,6 +343,10 @@ class MemoFigures(Protocol):
     def applied_minor(self) -> int: ...
     @property
     def refunded_minor(self) -> int: ...
+    @property
+    def tax_minor(self) -> int: ...
+    @property
+    def tax_inclusive(self) -> bool: ...
     @property
     def notes(self) -> str | None: ...
     @property
@@ -338,10 +390,12 @@ def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures], *,
     status = memo_rules.MemoStatus(row.status)
     remaining = memo_rules.remaining_minor(status=status, total_minor=row.total_minor,
                                            applied_minor=row.applied_minor)
+    line_views = [memo_line_view(li, cur) for li in lines]
+    tax_total = Money(row.tax_minor or 0, cur)
     return MemoView(
         id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
         reason=row.reason, status=row.status, issue_date=row.issue_date,
-        invoice_id=row.invoice_id, lines=[memo_line_view(li, cur) for li in lines],
+        invoice_id=row.invoice_id, lines=line_views,
         total=Money(row.total_minor, cur), applied_amount=Money(row.applied_minor, cur),
         remaining_amount=Money(remaining, cur), notes=row.notes, source=row.source,
         external_id=row.external_id, read_only=row.source != memo_rules.Source.NATIVE,
@@ -349,6 +403,9 @@ def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures], *,
         void_reason=row.void_reason, created_at=row.created_at, updated_at=row.updated_at,
         refunded_amount=Money(row.refunded_minor or 0, cur),
         refunds=tuple(refund_view(r) for r in refunds),
+        subtotal=Money(row.total_minor - (row.tax_minor or 0), cur), tax_total=tax_total,
+        taxes=taxes_of(line_views, tax_total, synced=row.source != memo_rules.Source.NATIVE),
+        tax_inclusive=bool(row.tax_inclusive),
     )
 
 
@@ -400,6 +457,8 @@ class InvoiceFigures(Protocol):
     @property
     def tax_minor(self) -> int: ...
     @property
+    def tax_inclusive(self) -> bool: ...
+    @property
     def notes(self) -> str | None: ...
     @property
     def source(self) -> str: ...
@@ -434,10 +493,12 @@ def invoice_view_of(row: InvoiceFigures, lines: Iterable[SyncableLineFigures],
     """``invoice_view`` from an invoice's columns and its lines, read apart (e.g. Core
     rows)."""
     cur = row.currency
+    line_views = [line_view(li, cur) for li in lines]
+    tax_total = Money(row.tax_minor, cur)
     return InvoiceView(
         id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
         status=row.status, issue_date=row.issue_date, due_date=row.due_date,
-        lines=[line_view(li, cur) for li in lines], total=Money(row.total_minor, cur),
+        lines=line_views, total=Money(row.total_minor, cur),
         amount_paid=Money(row.paid_minor, cur), credit_applied=Money(row.credited_minor, cur),
         balance_due=application_rules.balance_due(
             total_minor=row.total_minor, paid_minor=row.paid_minor,
@@ -449,7 +510,9 @@ def invoice_view_of(row: InvoiceFigures, lines: Iterable[SyncableLineFigures],
         created_at=row.created_at, updated_at=row.updated_at,
         source=row.source, external_id=row.external_id,
         read_only=row.source != memo_rules.Source.NATIVE,
-        subtotal=Money(row.total_minor - row.tax_minor, cur), tax_total=Money(row.tax_minor, cur),
+        subtotal=Money(row.total_minor - row.tax_minor, cur), tax_total=tax_total,
+        taxes=taxes_of(line_views, tax_total, synced=row.source != memo_rules.Source.NATIVE),
+        tax_inclusive=bool(row.tax_inclusive),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from creditdesk.domain import currencies, lines, memo, money
+from creditdesk.domain import currencies, errors, lines, memo, money, tax
 from creditdesk.services.invoicing import catalog
 
 
@@ -157,6 +157,9 @@ Timestamp = Annotated[datetime, BeforeValidator(_to_timestamp), WithJsonSchema(
      "description": "ISO 8601 / RFC 3339 timestamp; without an offset it is UTC"})]
 Day = Annotated[date, BeforeValidator(_to_date), WithJsonSchema(
     {"type": "string", "format": "date", "examples": ["2024-05-01"]})]
+QueryDay = Annotated[date, BeforeValidator(_to_date), WithJsonSchema(
+    {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+     "examples": ["2024-05-01"]})]
 Id = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra={"pattern": NO_NUL})]
 
 
@@ -175,3 +178,24 @@ Reason = Annotated[str, one_of([r.value for r in memo.Reason], "C2: why the cred
 
 Stock = Annotated[int, BeforeValidator(_to_whole), WithJsonSchema(
     {"type": "integer", "minimum": 0, "maximum": catalog.MAX_STOCK})]
+
+
+PERCENT_TEXT = r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"
+
+
+def _to_percent(value: Any) -> str:
+    """T1: a percent from 0 to 100 with at most four decimals, as a decimal string or an
+    exact JSON number; answered as its exact text."""
+    if isinstance(value, str) and not re.fullmatch(PERCENT_TEXT, value):
+        raise ValueError('must be a percent from 0 to 100 with at most 4 decimals, such as '
+                         '"7.25"')
+    try:
+        return tax.percent_text(tax.parse_percent(value, "rate"))
+    except errors.ValidationError as exc:
+        raise ValueError(exc.errors[0].message) from None
+
+
+Percent = Annotated[str, BeforeValidator(_to_percent), WithJsonSchema({
+    "description": "T1: a percent from 0 to 100 with at most 4 decimal places",
+    "anyOf": [{"type": "string", "pattern": PERCENT_TEXT, "examples": ["7.25"]},
+              {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.0001}]})]

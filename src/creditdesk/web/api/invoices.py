@@ -28,7 +28,7 @@ def create_invoice(body: schemas.InvoiceIn, db: DB, actor: CurrentActor) -> view
     return invoices.create_invoice(
         db, actor=actor, customer_id=body.customer_id, currency=body.currency,
         lines=[li.model_dump() for li in body.lines], issue_date=body.issue_date,
-        due_date=body.due_date, notes=body.notes)
+        due_date=body.due_date, notes=body.notes, tax_inclusive=body.tax_inclusive)
 
 
 @router.get("/invoices", response_model=responses.InvoicePage)

@@ -56,6 +56,18 @@ class LineOut(Out):
         "minor units"))
     amount: Money
     variant_id: str | None
+    tax_rate_id: str | None = Field(description="the line's tax rate (T1), if any")
+    tax: Money | None = Field(description=(
+        "the line's tax (T2), stored when the line was saved; null without a rate"))
+
+
+class TaxAmountOut(Out):
+    """T2: a document's tax of one rate; a synced document's tax is one amount of its
+    system's (T5), with tax_rate_id null and the name "Tax"."""
+
+    tax_rate_id: str | None
+    name: str
+    amount: Money
 
 
 class MemoLineOut(LineOut):
@@ -138,6 +150,11 @@ class MemoOut(Out):
         "AP1: a draft's open approval request (pending, or approved and not edited since); "
         "null when it has none, and on every memo that is not a draft. Every request, "
         "rejected and withdrawn ones too, is at /credit-memos/{id}/approval-requests"))
+    subtotal: Money = Field(description="the total before tax (Σ of the lines' net)")
+    tax_total: Money = Field(description="the tax in the total (a synced document: its "
+                                         "system's, T5)")
+    taxes: list[TaxAmountOut] = Field(description="the tax per rate (T2)")
+    tax_inclusive: bool = Field(description="whether the lines' prices include tax (T1)")
 
 
 class PaymentOut(Out):
@@ -187,7 +204,9 @@ class InvoiceOut(Out):
     read_only: bool = Field(description="true for a synced invoice: change it in its system")
     subtotal: Money = Field(description="the total before tax")
     tax_total: Money = Field(description="the tax in the total (a synced invoice: its "
-                                         "system's)")
+                                         "system's, T5)")
+    taxes: list[TaxAmountOut] = Field(description="the tax per rate (T2)")
+    tax_inclusive: bool = Field(description="whether the lines' prices include tax (T1)")
 
 
 class WriteBackOut(Out):
@@ -425,3 +444,37 @@ def accepted(model: type[Out], answer: object) -> Response:
     an accounting system that has not answered yet (Y11, Y13)."""
     return Response(model.model_validate(answer).model_dump_json(), status_code=202,
                     media_type="application/json")
+
+
+class TaxComponentOut(Out):
+    name: str
+    rate: str = Field(examples=["6.25"], description="percent, as a decimal string")
+
+
+class TaxRateOut(Out):
+    """T1: a named rate; a compound one lists its components, whose rates add up to it."""
+
+    id: str
+    name: str
+    rate: str = Field(examples=["7.25"], description="percent, as a decimal string")
+    components: list[TaxComponentOut]
+    created_at: datetime
+
+
+class TaxReportRateOut(Out):
+    tax_rate_id: str
+    name: str
+    charged: Money = Field(description="tax on invoices issued in the period")
+    credited: Money = Field(description="tax on credit memos issued in the period")
+    net: Money = Field(description="charged - credited")
+
+
+class TaxReportOut(Out):
+    """T4: tax charged and credited per rate over a period: documents count on their issue
+    date, and a document voided in the period takes its tax back on its void date (as the
+    journal's reversing entry does)."""
+
+    from_: date = Field(validation_alias="from_", serialization_alias="from")
+    to: date
+    currency: str
+    rates: list[TaxReportRateOut]

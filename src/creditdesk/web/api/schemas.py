@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import refund as refund_rules
+from creditdesk.domain import tax
 from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.web.api import fields
@@ -47,6 +48,7 @@ class LineIn(In):
     quantity: fields.Quantity
     unit_price: fields.Amount
     variant_id: fields.Id | None = None
+    tax_rate_id: fields.Id | None = None
 
 
 def _own_or_invoice_line(schema: dict[str, Any]) -> None:
@@ -68,6 +70,8 @@ class MemoLineIn(In):
     unit_price: fields.Amount = None  # type: ignore[assignment]  # absent: the invoice's
     variant_id: fields.Id | None = None
     invoice_line_id: fields.Id = None  # type: ignore[assignment]  # absent: a line of its own
+    tax_rate_id: fields.Id | None = Field(default=None, description=(
+        "T1: one of your tax rates; a line crediting an invoice line carries that line's"))
 
 
 MAX_LINES = line_rules.MAX_LINES
@@ -106,6 +110,9 @@ class InvoiceIn(In):
     issue_date: fields.Day | None = None
     due_date: fields.Day | None = Field(None, description="Not before issue_date")
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+    tax_inclusive: bool | None = Field(default=None, description=(
+        "T1: the lines' prices include tax (default false; a memo linked to an invoice "
+        "prices as the invoice does)"))
 
 
 class PaymentIn(In):
@@ -124,6 +131,9 @@ class MemoIn(In):
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+    tax_inclusive: bool | None = Field(default=None, description=(
+        "T1: the lines' prices include tax (default false; a memo linked to an invoice "
+        "prices as the invoice does)"))
 
 
 class MemoFromInvoiceIn(In):
@@ -155,6 +165,9 @@ class MemoPatch(In):
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+    tax_inclusive: bool | None = Field(default=None, description=(
+        "T1: the lines' prices include tax (default false; a memo linked to an invoice "
+        "prices as the invoice does)"))
 
 
 class VoidIn(In):
@@ -179,3 +192,16 @@ class RefundIn(In):
 
 class SuggestionRefreshIn(In):
     customer_id: fields.CustomerId | None = None
+
+
+class TaxComponentIn(In):
+    name: str = fields.text(tax.MAX_NAME)
+    rate: fields.Percent
+
+
+class TaxRateIn(In):
+    """T1: ``rate`` (simple) or ``components`` (compound: their rates add), not both."""
+
+    name: str = fields.text(tax.MAX_NAME)
+    rate: fields.Percent | None = None
+    components: list[TaxComponentIn] | None = Field(default=None, max_length=tax.MAX_COMPONENTS)

@@ -16,6 +16,7 @@ from creditdesk.web.dashboard import (
     preferences,
     refunds,
     suggestions,
+    tax,
     users,
 )
 
@@ -28,6 +29,6 @@ def router() -> APIRouter:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     for module in (memo_forms, memos, refunds, invoices, credit_from_invoice, customers,
-                   preferences, suggestions, account, users, approvals):
+                   preferences, suggestions, account, users, approvals, tax):
         r.include_router(module.router)
     return r

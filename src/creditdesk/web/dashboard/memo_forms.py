@@ -14,6 +14,7 @@ from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.customer_accounts import customers
+from creditdesk.services.invoicing import tax_rates
 from creditdesk.services.read_models import pages
 from creditdesk.web import forms, templating
 from creditdesk.web.api.deps import DB
@@ -21,8 +22,10 @@ from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm, text
 
 router = APIRouter()
-FIELDS = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes")
-LINE_FIELDS = ("description", "quantity", "unit_price", "variant_id", "invoice_line_id")
+FIELDS = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
+          "tax_inclusive")
+LINE_FIELDS = ("description", "quantity", "unit_price", "variant_id", "invoice_line_id",
+               "tax_rate_id")
 SHOWN_FIELDS = LINE_FIELDS[:4]  # a row with none of these filled is an empty row
 MIN_ROWS, MAX_ROWS = 3, 100
 
@@ -33,7 +36,8 @@ def _render(request: Request, db: DB, actor, *, mode: str, typed: dict, rows: li
               else [customers.get_customer(db, actor=actor, customer_id=memo.customer_id)])
     return templating.render(request, "dashboard/memo_form.html", {
         "mode": mode, "v": typed, "rows": rows, "memo": memo, "customers": people,
-        "variants": pages.list_variants(db, actor=actor), "refusal": refusal},
+        "variants": pages.list_variants(db, actor=actor), "refusal": refusal,
+        "tax_rates": tax_rates.list_tax_rates(db, actor=actor)},
         status=refusal.status if refusal else 200)
 
 
@@ -77,9 +81,13 @@ def _parse(db: DB, actor, form: FormData) -> tuple[dict, list[dict], dict, dict[
               "quantity": _quantity(rows[i]["quantity"]),
               "unit_price": rows[i]["unit_price"] or None,
               "variant_id": rows[i]["variant_id"] or None,
-              "invoice_line_id": rows[i]["invoice_line_id"] or None} for i in filled]
+              "invoice_line_id": rows[i]["invoice_line_id"] or None,
+              "tax_rate_id": rows[i]["tax_rate_id"] or None} for i in filled]
     data: dict[str, object] = {"reason": typed["reason"], "notes": typed["notes"] or None,
-                               "lines": lines or None, "amount": typed["amount"] or None}
+                               "lines": lines or None, "amount": typed["amount"] or None,
+                               # T1: a memo linked to an invoice prices as the invoice does
+                               "tax_inclusive": None if typed["invoice_number"]
+                               else typed["tax_inclusive"] == "on"}
     if typed["issue_date"]:
         try:
             data["issue_date"] = date.fromisoformat(typed["issue_date"])
@@ -140,10 +148,11 @@ def _typed_from(p: pages.MemoPage) -> tuple[dict, list[dict]]:
     typed = {"customer_id": m.customer_id, "reason": m.reason,
              "amount": "" if m.lines else m.total.to_str(),
              "invoice_number": p.original_invoice_number or "",
-             "issue_date": m.issue_date.isoformat() if m.issue_date else "", "notes": m.notes or ""}
+             "issue_date": m.issue_date.isoformat() if m.issue_date else "", "notes": m.notes or "",
+             "tax_inclusive": "on" if m.tax_inclusive else ""}
     rows = [{"description": li.description, "quantity": str(li.quantity),
              "unit_price": li.unit_price.to_str(), "variant_id": li.variant_id or "",
-             "invoice_line_id": li.invoice_line_id or ""}
+             "invoice_line_id": li.invoice_line_id or "", "tax_rate_id": li.tax_rate_id or ""}
             for li in m.lines]
     rows += [dict.fromkeys(LINE_FIELDS, "") for _ in range(max(1, MIN_ROWS - len(rows)))]
     return typed, rows
