@@ -24,7 +24,7 @@ from creditdesk.services.books import integrations, sync, write_back
 from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.customer_accounts import customer_sources, customers, visibility
-from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.invoicing import catalog, invoices, tax_rates
 from creditdesk.services.read_models import views
 from creditdesk.services.suggesting import suggestions
 
@@ -61,21 +61,22 @@ def test_demo_covers_every_status_reason_and_shape(db: Database) -> None:
     assert {c.currency for c in custs} == set(CURRENCIES)
 
     invs = _all_invoices(db, actor)
-    # 9 monthly invoices per story customer, + a copy; 5 synced (3 QuickBooks, 2 Xero)
-    assert len(invs) == demo.INVOICES + 28 + 5
+    # 9 monthly invoices per story customer, + a copy; 5 synced (3 QuickBooks, 2 Xero); the
+    # taxed one (T1)
+    assert len(invs) == demo.INVOICES + 28 + 5 + 1
     assert {i.status for i in invs} == {s.value for s in InvoiceStatus}
     assert any(i.payments for i in invs)
     assert any(i.payments and i.credits_applied and i.status == "paid" for i in invs)
 
     every = _all_memos(db, actor)
-    assert len(every) == 47
+    assert len(every) == 48
     ms = [m for m in every if m.source == "native"]
-    assert len(ms) == 40
+    assert len(ms) == 41
     assert {m.status for m in ms} == {s.value for s in MemoStatus}
     assert {m.reason for m in ms} == {r.value for r in Reason}
-    assert Counter(m.source for m in every) == {"native": 40, "quickbooks_online": 4, "xero": 3}
+    assert Counter(m.source for m in every) == {"native": 41, "quickbooks_online": 4, "xero": 3}
     assert {m.currency for m in ms} == set(CURRENCIES)
-    assert [m.number for m in ms] == [f"CM-{n:04d}" for n in range(40, 0, -1)]
+    assert [m.number for m in ms] == [f"CM-{n:04d}" for n in range(41, 0, -1)]
     assert any(m.invoice_id for m in ms) and any(not m.invoice_id for m in ms)
     assert any(li.variant_id for m in ms for li in m.lines)
     assert any(m.lines and not any(li.variant_id for li in m.lines) for m in ms)
@@ -92,11 +93,13 @@ def test_demo_invariants_hold(db: Database) -> None:
     """J1, J2, J3, C7 and I4 over the whole demo data set."""
     actor = _actor(db, demo.load(db))
     invs, ms = _all_invoices(db, actor), _all_memos(db, actor)
-    for m in ms:  # C7
+    for m in ms:  # C7, with refunds (R1)
         if m.status == "void":
             assert m.remaining_amount.minor == 0 and m.applied_amount.minor == 0
         else:
+            # the view's applied_amount is the credit used: to invoices, and refunded
             assert m.applied_amount + m.remaining_amount == m.total
+            assert m.applied_to_invoices + m.refunded_amount + m.remaining_amount == m.total
     for i in invs:  # I4
         assert i.total - i.amount_paid - i.credit_applied == i.balance_due
         if i.read_only:  # synced: paid is the system's total less balance due (Invoice model)
@@ -351,3 +354,27 @@ def test_demo_shows_synced_invoices_and_each_write_back_state_at_first_sight(
     monkeypatch.setattr(clock, "now", lambda: later)
     assert write_back.run_due(db, never) == [waiting.id]
     assert only_application("CN-0214").status == "failed"
+
+
+def test_demo_has_a_taxed_invoice_a_memo_crediting_part_of_it_and_a_refund(db: Database) -> None:
+    """Issue 14's demo data: a compound rate (T1); a memo crediting 2 of 10 taxed seats
+    carries the tax of what it credits, per component, half-up (T2, T3); issuing it debits
+    Sales Tax Payable (T4); part of its credit was refunded by check (R1)."""
+    actor = _actor(db, demo.load(db))
+    [rate] = tax_rates.list_tax_rates(db, actor=actor)
+    assert (rate.name, [c.name for c in rate.components]) == (
+        "CA sales tax 7.25%", ["California state", "Alameda County"])
+    [memo] = [m for m in _all_memos(db, actor) if m.refunds]
+    assert (memo.status, memo.reason, memo.subtotal.to_str(), memo.tax_total.to_str(),
+            memo.total.to_str()) == ("partially_applied", "billing_adjustment", "250.00",
+                                     "18.13", "268.13")  # 15.00 + 3.125 → 3.13
+    assert (memo.refunded_amount.to_str(), memo.remaining_amount.to_str()) == (
+        "100.00", "168.13")
+    [refund] = memo.refunds
+    assert (refund.method, refund.reference) == ("check", "Check 2291")
+    assert memo.invoice_id is not None
+    inv = invoices.get_invoice(db, actor=actor, invoice_id=memo.invoice_id)
+    assert inv.tax_total is not None and inv.tax_total.to_str() == "90.63"  # 75.00 + 15.63
+    tb = ledger.trial_balance(db, actor=actor, currency="USD")
+    payable = next(a for a in tb.accounts if a.code == "2200")
+    assert (payable.debit.to_str(), payable.credit.to_str()) == ("18.13", "90.63")

@@ -29,9 +29,9 @@ from creditdesk.domain.memo import MemoStatus, Reason
 from creditdesk.domain.money import Money
 from creditdesk.services.access import partners, users
 from creditdesk.services.common.context import Actor, clock
-from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
+from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos, refunds
 from creditdesk.services.customer_accounts import customers, visibility
-from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.invoicing import catalog, invoices, tax_rates
 from creditdesk.services.read_models import views
 from creditdesk.services.suggesting import suggestions
 
@@ -168,6 +168,33 @@ class _Loader:
         books.load(self.db, self.actor, self.today)
         suggestions.refresh(self.db, actor=self.actor)
         self._approval_waiting()
+        self._taxed_and_refunded()
+
+    def _taxed_and_refunded(self) -> None:
+        """T1-T4 and R1: a compound sales-tax rate; today's invoice to a USD customer with a
+        taxed line and an untaxed one; a memo started from it crediting two of its ten taxed
+        seats (the tax in proportion, T3), issued (Sales Tax Payable debited, T4); and part
+        of that credit refunded by check."""
+        rate = tax_rates.create_tax_rate(
+            self.db, actor=self.actor, name="CA sales tax 7.25%",
+            components=[{"name": "California state", "rate": "6.00"},
+                        {"name": "Alameda County", "rate": "1.25"}])
+        customer_id = next(c for c, currency, _ in self.customers if currency == "USD")
+        inv = invoices.create_invoice(
+            self.db, actor=self.actor, customer_id=customer_id, issue_date=self.today,
+            due_date=self.today + timedelta(days=30),
+            lines=[{"description": SEATS, "quantity": 10, "unit_price": "125.00",
+                    "tax_rate_id": rate.id},
+                   {"description": ONSITE[0], "quantity": 3, "unit_price": ONSITE[1]}])
+        inv = invoices.issue_invoice(self.db, actor=self.actor, invoice_id=inv.id)
+        seats = inv.lines[0]
+        memo = memos.create_from_invoice(
+            self.db, actor=self.actor, invoice_id=inv.id, reason=Reason.BILLING_ADJUSTMENT.value,
+            issue_date=self.today, lines=[{"invoice_line_id": seats.id, "quantity": 2}],
+            notes="Two seats were cancelled before the month began.")
+        memo_lifecycle.issue_memo(self.db, actor=self.actor, memo_id=memo.id)
+        refunds.refund_memo(self.db, actor=self.actor, memo_id=memo.id, amount="100.00",
+                            method="check", refunded_at=self.today, reference="Check 2291")
 
     def _approval_waiting(self) -> None:
         """AP1: a USD threshold, and the largest USD draft waiting for an approval that a
