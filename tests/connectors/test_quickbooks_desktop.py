@@ -63,6 +63,15 @@ def test_y14_a_memos_linked_transactions_say_how_its_credit_was_applied() -> Non
     assert isinstance(record, RemoteMemo) and record.applications is None
 
 
+def test_t5_a_memos_sales_tax_is_quickbooks_own() -> None:
+    taxed = "<Subtotal>233.09</Subtotal><SalesTaxTotal>17.01</SalesTaxTotal>"
+    (memo,) = qbd.parse_response(doc(MEMO.format(extra=taxed)), "USD").records
+    assert isinstance(memo, RemoteMemo) and (memo.tax_minor, memo.total_minor) == (1701, 25010)
+    over = "<SalesTaxTotal>300.00</SalesTaxTotal>"
+    (bad,) = qbd.parse_response(doc(MEMO.format(extra=over)), "USD").records
+    assert isinstance(bad, BadRecord) and "sales tax" in bad.message
+
+
 def test_memo_is_read_exactly_with_customer_number_and_date() -> None:
     rs = qbd.parse_response(doc(MEMO.format(extra="")), "USD")
     (memo,) = rs.records

@@ -334,8 +334,12 @@ def parse_memo(el: ET.Element, home: str) -> Record:
         remaining = _amount(el, "CreditRemaining", currency)
         if total < 0 or not 0 <= remaining <= total:
             raise ValueError(f"credit remaining {remaining} outside 0..total {total}")
+        tax = (_amount(el, "SalesTaxTotal", currency)
+               if _text(el, "SalesTaxTotal") is not None else 0)
+        if not 0 <= tax <= total:
+            raise ValueError(f"sales tax {tax} outside 0..total {total}")
         return RemoteMemo(**_header(el, ext), currency=currency, total_minor=total,
-                          remaining_minor=remaining, voided=_voided(el, total),
+                          remaining_minor=remaining, voided=_voided(el, total), tax_minor=tax,
                           applications=_applications_or_none(el, currency))
     return _parse(el, home, "CreditMemo", build)
 

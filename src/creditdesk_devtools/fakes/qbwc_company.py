@@ -52,6 +52,7 @@ class Memo:
     raw: str | None = None  # a malformed CreditMemoRet, sent as is
     # (Desc, Quantity, Rate, Amount); None: one "Credit" line of the total
     lines: list[tuple[str, str | None, str | None, str]] | None = None
+    tax: str = "0.00"  # SalesTaxTotal, included in the total
 
 
 @dataclass
@@ -153,12 +154,13 @@ class FakeCompany:
                  customer_id: str = "80000058-1700000000",
                  customer_name: str = "Harbor Supply Co", ref: str | None = None,
                  currency: str | None = None,
-                 lines: list[tuple[str, str | None, str | None, str]] | None = None) -> str:
+                 lines: list[tuple[str, str | None, str | None, str]] | None = None,
+                 tax: str = "0.00") -> str:
         txn = self._txn_id()
         self.memos[txn] = Memo(txn, ref or f"CM-{1001 + len(self.memos)}", customer_id,
                                customer_name,
                                "2025-03-04", total, remaining if remaining is not None else total,
-                               self.tick(), currency, lines=lines)
+                               self.tick(), currency, lines=lines, tax=tax)
         return txn
 
     def add_malformed(self, raw_inner: str) -> str:
@@ -452,8 +454,9 @@ class FakeCompany:
                 f"<EditSequence>{int(m.modified.timestamp())}</EditSequence><CustomerRef>"
                 f"<ListID>{m.customer_id}</ListID><FullName>{escape(m.customer_name)}</FullName>"
                 f"</CustomerRef><TxnDate>{m.txn_date}</TxnDate><RefNumber>{escape(m.ref_number)}"
-                f"</RefNumber><IsPending>false</IsPending><Subtotal>{m.total}</Subtotal>"
-                f"<TotalAmount>{m.total}</TotalAmount><CreditRemaining>{m.remaining}"
+                f"</RefNumber><IsPending>false</IsPending><Subtotal>"
+                f"{_money(Decimal(m.total) - Decimal(m.tax))}</Subtotal><SalesTaxTotal>{m.tax}"
+                f"</SalesTaxTotal><TotalAmount>{m.total}</TotalAmount><CreditRemaining>{m.remaining}"
                 f"</CreditRemaining>{currency}<Memo>{escape(m.memo)}</Memo>"
                 f"{links}{lines}</CreditMemoRet>")
 
