@@ -706,6 +706,11 @@ class CreditDeskMachine(RuleBasedStateMachine):
         assert memo is not None and view.status == "pending"
         self.m.requests[view.id] = RequestModel(memo_id, asker.user_id)
         memo.request = view.id
+        # often decided (and the draft issued) at once, so that approved issues happen
+        if data.draw(st.booleans(), label="decide now"):
+            self._approve(data, view.id)
+            if data.draw(st.booleans(), label="issue now"):
+                self._issue_memo(memo_id)
 
     @precondition(lambda self: self.m.requests)
     @rule(data=st.data())
@@ -715,6 +720,9 @@ class CreditDeskMachine(RuleBasedStateMachine):
             request_id = data.draw(st.sampled_from(pending), label="request")
         else:
             request_id = data.draw(st.sampled_from(sorted(self.m.requests)), label="request")
+        self._approve(data, request_id)
+
+    def _approve(self, data, request_id: str) -> None:
         request = self.m.requests[request_id]
         decider = data.draw(st.sampled_from([self.actor, *self.admins]), label="decider")
         memo = self.m.memos.get(request.memo_id)
