@@ -227,15 +227,18 @@ class CreditDeskMachine(RuleBasedStateMachine):
     def open_accounts(self, data) -> None:
         """Each customer starts with two open invoices and two issued memos, so that credit
         can be applied from the first step; the rules create, issue and void many more.
-        Then, often, an approval threshold (AP1) and automatic application (AU1)."""
+        An approval threshold (AP1) comes first: a memo it refuses is asked for approval,
+        approved and issued (mostly), so that both happen in most runs. Then, often,
+        automatic application (AU1)."""
+        self._set_threshold(data, data.draw(st.integers(1, 40000), label="threshold"))
         for customer in self.customers:
             for _ in range(2):
                 self._create_invoice(data, customer, issue=True)
                 memo_id = self._create_memo(data, customer, link=None, currency=None)
                 if memo_id:
                     self._issue_memo(memo_id)
-        if data.draw(st.booleans(), label="threshold at start"):
-            self._set_threshold(data)
+                    if self.m.memos[memo_id].status == "draft":
+                        self._request_approval(data, memo_id)
         if data.draw(st.booleans(), label="auto-apply at start"):
             self._set_auto_apply(True)
 
@@ -313,7 +316,9 @@ class CreditDeskMachine(RuleBasedStateMachine):
         if self.m.invoices and data.draw(st.booleans(), label="linked"):
             link = self.pick_invoice(data, "open", "partially_paid", "paid", customer=customer)
         currency = None if link else data.draw(st.sampled_from([None, None, "EUR"]))
-        self._create_memo(data, customer, link=link, currency=currency)
+        memo_id = self._create_memo(data, customer, link=link, currency=currency)
+        if memo_id and not data.draw(st.integers(0, 2), label="ask approval now"):
+            self._request_approval(data, memo_id)  # AP1 (what swarm runs may otherwise skip)
 
     def _create_memo(self, data, customer: str, *, link: str | None,
                      currency: str | None) -> str | None:
@@ -676,11 +681,11 @@ class CreditDeskMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def change_threshold(self, data) -> None:
-        self._set_threshold(data)
+        self._set_threshold(data, data.draw(st.one_of(st.none(), st.integers(1, 40000)),
+                                            label="threshold"))
 
-    def _set_threshold(self, data) -> None:
+    def _set_threshold(self, data, minor: int | None) -> None:
         """A USD threshold among the memos' totals (or none): some need an approval."""
-        minor = data.draw(st.one_of(st.none(), st.integers(1, 40000)), label="threshold")
         approvals.change_threshold(self.db, actor=self.actor, currency="USD",
                                    amount=None if minor is None else fmt(minor))
         self.m.threshold = minor
@@ -688,14 +693,22 @@ class CreditDeskMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.m.memos)
     @rule(data=st.data())
     def request_approval(self, data) -> None:
-        memo_id = self.pick_memo(data, "draft")
+        unasked = sorted(i for i, m in self.m.memos.items() if m.status == "draft"
+                         and not self.open_request(m))
+        if unasked and data.draw(st.integers(0, 3), label="unasked draft") < 3:
+            memo_id = data.draw(st.sampled_from(unasked), label="memo")
+        else:
+            memo_id = self.pick_memo(data, "draft")
+        self._request_approval(data, memo_id)
+
+    def _request_approval(self, data, memo_id: str) -> None:
         memo = self.m.memos.get(memo_id)
         asker = data.draw(st.sampled_from([self.actor, *self.admins]), label="asker")
         if memo is None:
             expected = errors.NotFound
         elif memo.status != "draft":
             expected = errors.InvalidState
-        elif memo.request and self.m.requests[memo.request].status in ("pending", "approved"):
+        elif self.open_request(memo):
             expected = errors.InvalidState  # one open request per memo
         else:
             expected = None
@@ -706,11 +719,17 @@ class CreditDeskMachine(RuleBasedStateMachine):
         assert memo is not None and view.status == "pending"
         self.m.requests[view.id] = RequestModel(memo_id, asker.user_id)
         memo.request = view.id
-        # often decided (and the draft issued) at once, so that approved issues happen
-        if data.draw(st.booleans(), label="decide now"):
-            self._approve(data, view.id)
-            if data.draw(st.booleans(), label="issue now"):
+        # often approved by the other admin (and the draft issued) at once, so that issues
+        # needing an approval and having it happen in most runs
+        if data.draw(st.integers(0, 3), label="approve now"):
+            other = next(a for a in self.admins if a.user_id != asker.user_id)
+            self._approve(data, view.id, other)
+            if data.draw(st.integers(0, 3), label="issue now"):
                 self._issue_memo(memo_id)
+
+    def open_request(self, memo: MemoModel) -> bool:
+        return memo.request is not None and self.m.requests[memo.request].status in (
+            "pending", "approved")
 
     @precondition(lambda self: self.m.requests)
     @rule(data=st.data())
@@ -720,11 +739,11 @@ class CreditDeskMachine(RuleBasedStateMachine):
             request_id = data.draw(st.sampled_from(pending), label="request")
         else:
             request_id = data.draw(st.sampled_from(sorted(self.m.requests)), label="request")
-        self._approve(data, request_id)
+        self._approve(data, request_id,
+                      data.draw(st.sampled_from([self.actor, *self.admins]), label="decider"))
 
-    def _approve(self, data, request_id: str) -> None:
+    def _approve(self, data, request_id: str, decider: Actor) -> None:
         request = self.m.requests[request_id]
-        decider = data.draw(st.sampled_from([self.actor, *self.admins]), label="decider")
         memo = self.m.memos.get(request.memo_id)
         if request.status == "deleted":
             expected = errors.NotFound  # deleted with its draft
