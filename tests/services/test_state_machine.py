@@ -230,7 +230,7 @@ class CreditDeskMachine(RuleBasedStateMachine):
         An approval threshold (AP1) comes first: a memo it refuses is asked for approval,
         approved and issued (mostly), so that both happen in most runs. Then, often,
         automatic application (AU1)."""
-        self._set_threshold(data, data.draw(st.integers(1, 40000), label="threshold"))
+        self._set_threshold(data.draw(st.integers(1, 40000), label="threshold"))
         for customer in self.customers:
             for _ in range(2):
                 self._create_invoice(data, customer, issue=True)
@@ -624,13 +624,17 @@ class CreditDeskMachine(RuleBasedStateMachine):
         if done is None:
             return
         assert memo is not None
-        memo.applied += amount
-        memo.refunded += amount
-        memo.status = memo_status_for(memo.total, memo.applied)
+        self._refunded(memo, amount)
         self.m.refunds[done.refund.id] = RefundModel(memo_id, amount)
         self.post(EntryKind.REFUND, amount, memo.currency)  # Dr AR / Cr Cash
         assert (done.credit_memo.status, done.credit_memo.remaining_amount.minor) == (
             memo.status, memo.remaining)
+
+    def _refunded(self, memo: MemoModel, amount: int) -> None:
+        """R1/R2: a refund (negative: its void) uses credit; the status follows (L3, U2)."""
+        memo.applied += amount
+        memo.refunded += amount
+        memo.status = memo_status_for(memo.total, memo.applied)
 
     @precondition(lambda self: self.m.refunds)
     @rule(data=st.data())
@@ -655,9 +659,7 @@ class CreditDeskMachine(RuleBasedStateMachine):
             return
         assert memo is not None
         refund.voided = True
-        memo.applied -= refund.amount
-        memo.refunded -= refund.amount
-        memo.status = memo_status_for(memo.total, memo.applied)
+        self._refunded(memo, -refund.amount)
         self.post(EntryKind.REFUND_VOID, refund.amount, memo.currency)  # Dr Cash / Cr AR
 
     # --- automatic application (AU1) and approvals (AP1) --------------------------------
@@ -681,10 +683,10 @@ class CreditDeskMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def change_threshold(self, data) -> None:
-        self._set_threshold(data, data.draw(st.one_of(st.none(), st.integers(1, 40000)),
-                                            label="threshold"))
+        self._set_threshold(data.draw(st.one_of(st.none(), st.integers(1, 40000)),
+                                      label="threshold"))
 
-    def _set_threshold(self, data, minor: int | None) -> None:
+    def _set_threshold(self, minor: int | None) -> None:
         """A USD threshold among the memos' totals (or none): some need an approval."""
         approvals.change_threshold(self.db, actor=self.actor, currency="USD",
                                    amount=None if minor is None else fmt(minor))
