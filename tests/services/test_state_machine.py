@@ -1,19 +1,40 @@
 """A Hypothesis state machine over the service layer on a real database (ARCHITECTURE.md).
 
-Random sequences of create / issue / apply / remove / pay / void / delete run through the
-services, and a plain-Python model predicts each step: the exact domain refusal (A1, A2,
-C5, I4, L1, L4, L5, M1, M2, M4, U2) or the success and its amounts. After every step the
-invariants hold, read back from the database and through the read models:
+Random sequences of create / issue / apply / remove / pay / void / delete / refund / void
+refund / approval request and approval / threshold and automatic-application changes run
+through the services, and a plain-Python model predicts each step: the exact domain refusal
+(A1, A2, AP1, C5, I4, L1, L4, L5, M1, M2, M4, R1, R2, U2) or the success and its amounts.
 
-- C7  applied + remaining = total for every memo that is not void; a void memo has nothing
-      remaining (memo views, lists and the customer credit summary agree).
+- Tax (T1, T2, T4): each partner has a simple and a compound rate; invoice and memo lines
+  may carry one. The model computes each line's tax per component, half-up, on its own
+  (exclusive prices), and predicts the separate tax entries of T4.
+- Refunds (R1, R2): a refund uses a memo's credit like an application (capped by the
+  remaining credit, ExceedsMemoRemaining beyond) and posts Dr AR / Cr Cash; its void the
+  reverse. A memo with refunds not voided can't be voided (MemoHasRefunds).
+- Automatic application (AU1): every invoice is issued through ``auto_apply.issue_invoice``;
+  when the preference reaches the customer, the model applies the customer's memos with
+  credit left, oldest first (all are issued the same day, so by number), up to the balance
+  due, and these applications carry origin ``automatic``.
+- Approvals (AP1): two admins besides the partner's API key; a USD threshold may be set;
+  issuing a memo at or above it needs its latest request approved by an admin other than
+  the one who asked (ApprovalRequired, Forbidden otherwise).
+
+After every step the invariants hold, read back from the database and through the read
+models:
+
+- C7  applied to invoices + refunded + remaining = total for every memo that is not void,
+      and applied (the credit used) = applied to invoices + refunded; a void memo has
+      nothing used or remaining (memo views, lists and the customer credit summary agree).
 - J1  the trial balance balances, every entry is two-legged and positive.
-- J2  Accounts Receivable = Σ balance due of issued, non-void invoices - Σ remaining of
-      issued/partially applied native memos.
+- J2  Accounts Receivable = Σ balance due (totals incl. tax) of issued, non-void invoices
+      - Σ remaining of issued/partially applied native memos; and Sales Tax Payable (2200)
+      = Σ tax of issued non-void invoices - Σ tax of issued non-void memos (T4).
 - J3  each variant's stock on hand = Σ of its inventory activities.
-- A2  no memo over-applied, no invoice over-credited or over-paid; applications per memo
-      (and per invoice) sum to its applied (credited) amount; payments to its paid amount.
-- and every memo, invoice, application, posting and stock level equals the model's.
+- A2  no memo over-used, no invoice over-credited or over-paid; per memo, Σ applications +
+      Σ refunds not voided = its used credit, Σ refunds not voided = its refunded part; per
+      invoice, applications sum to its credited amount; payments to its paid amount.
+- and every memo (total, tax, used, refunded), invoice (total, tax), application (and its
+  automatic part), refund, posting and stock level equals the model's.
 
 An expected refusal is a fine step; any other exception fails the run. Each example works
 under a partner of its own, so examples never see each other's data.
@@ -42,23 +63,48 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain.journal import Account, EntryKind
-from creditdesk.services.access import partners
+from creditdesk.services.access import partners, users
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common.context import Actor
-from creditdesk.services.credit_memos import credit, memo_lifecycle, memos
-from creditdesk.services.customer_accounts import customers
-from creditdesk.services.invoicing import catalog, invoices
+from creditdesk.services.credit_memos import (
+    approvals,
+    auto_apply,
+    credit,
+    memo_lifecycle,
+    memos,
+    refunds,
+)
+from creditdesk.services.customer_accounts import auto_apply_setting, customers
+from creditdesk.services.invoicing import catalog, invoices, tax_rates
 
 pytestmark = pytest.mark.slow
 SETTINGS = settings(max_examples=30, stateful_step_count=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 CREDIT_STATUSES = ("issued", "partially_applied")
 AR = Account.ACCOUNTS_RECEIVABLE.value
+TAX = Account.SALES_TAX_PAYABLE.value
 INVALID_AMOUNTS = ["0", "-1.00", "1.001", "ten"]
+PASSWORD = "correct horse"
+# T1: the partner's rates, as (name, components as percent strings); one simple, one
+# compound (its components add: no tax on tax). Odd percentages, so rounding matters.
+RATES = [("Simple", ["8.875"]), ("Compound", ["4.1235", "2.5"])]
+PERCENT = 100 * 10_000  # a percent string "8.875" is 88_750 ten-thousandths of a percent
 
 
 def fmt(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
+
+
+def ten_thousandths(percent: str) -> int:
+    whole, _, frac = percent.partition(".")
+    return int(whole) * 10_000 + int((frac + "0000")[:4])
+
+
+def line_tax(amount: int, components: list[str]) -> int:
+    """T2, predicted plainly: each component's tax of the line's (exclusive) amount, rounded
+    half-up to the cent, added."""
+    return sum((2 * amount * ten_thousandths(c) + PERCENT) // (2 * PERCENT)
+               for c in components)
 
 
 @dataclass
@@ -70,8 +116,11 @@ class MemoModel:
     total: int
     invoice_id: str | None
     lines: list[tuple[str | None, int]]  # (variant, quantity)
+    tax: int = 0
     status: str = "draft"
-    applied: int = 0
+    applied: int = 0  # the credit used: applied to invoices and refunded
+    refunded: int = 0  # R1: of ``applied``, the refunds not voided
+    request: str | None = None  # AP1: the latest approval request
 
     @property
     def remaining(self) -> int:
@@ -86,6 +135,7 @@ class InvoiceModel:
     currency: str
     total: int
     lines: list[tuple[str | None, int]]
+    tax: int = 0
     status: str = "draft"
     paid: int = 0
     credited: int = 0
@@ -99,6 +149,20 @@ class InvoiceModel:
                        if self.paid or self.credited else "open")
 
 
+@dataclass
+class RefundModel:
+    memo_id: str
+    amount: int
+    voided: bool = False
+
+
+@dataclass
+class RequestModel:
+    memo_id: str
+    requested_by: str | None  # the user who asked (None: the partner's API key)
+    status: str = "pending"
+
+
 def memo_status_for(total: int, applied: int) -> str:  # L3, U2
     return "issued" if applied == 0 else "applied" if applied == total else "partially_applied"
 
@@ -109,10 +173,19 @@ class Model:
     deleted: list[str] = field(default_factory=list)
     invoices: dict[str, InvoiceModel] = field(default_factory=dict)
     applications: Counter[tuple[str, str]] = field(default_factory=Counter)
+    automatic: Counter[tuple[str, str]] = field(default_factory=Counter)  # AU1's part
+    refunds: dict[str, RefundModel] = field(default_factory=dict)
+    requests: dict[str, RequestModel] = field(default_factory=dict)
     postings: Counter[tuple[str, int, str]] = field(default_factory=Counter)
     stock: dict[str, int] = field(default_factory=dict)
     memo_count: int = 0
     invoice_count: int = 0
+    auto_apply: bool = False  # AU1: the partner's preference
+    auto_exceptions: set[str] = field(default_factory=set)  # customers getting the opposite
+    threshold: int | None = None  # AP1: the USD threshold
+
+    def auto_applies(self, customer: str) -> bool:
+        return self.auto_apply != (customer in self.auto_exceptions)
 
 
 class CreditDeskMachine(RuleBasedStateMachine):
@@ -123,10 +196,23 @@ class CreditDeskMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         db = self.db
-        p = partners.create_partner(db, name="Machine MSP",
-                                    admin_email=f"admin-{uuid.uuid4().hex[:12]}@sm.test",
-                                    admin_password="correct horse")
+        tag = uuid.uuid4().hex[:12]
+        p = partners.create_partner(db, name="Machine MSP", admin_email=f"admin-{tag}@sm.test",
+                                    admin_password=PASSWORD)
         self.actor: Actor = partners.authenticate_api_key(db, p.api_key)
+        # AP1: the partner's admin and a second admin, as people (the API key is not one)
+        users.create_user(db, actor=self.actor, email=f"second-{tag}@sm.test",
+                          password=PASSWORD, role="admin")
+        self.admins = [partners.authenticate_user(db, email=f"{who}-{tag}@sm.test",
+                                                  password=PASSWORD)
+                       for who in ("admin", "second")]
+        self.rates: dict[str, list[str]] = {}
+        for name, components in RATES:
+            made = tax_rates.create_tax_rate(
+                db, actor=self.actor, name=name, rate=components[0]
+                if len(components) == 1 else None, components=None if len(components) == 1
+                else [{"name": f"Part {i}", "rate": c} for i, c in enumerate(components)])
+            self.rates[made.id] = components
         self.customers = [customers.create_customer(db, actor=self.actor, name=n, currency="USD").id
                           for n in ("Alpha", "Beta")]
         self.m = Model()
@@ -140,13 +226,21 @@ class CreditDeskMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def open_accounts(self, data) -> None:
         """Each customer starts with two open invoices and two issued memos, so that credit
-        can be applied from the first step; the rules create, issue and void many more."""
+        can be applied from the first step; the rules create, issue and void many more.
+        An approval threshold (AP1) comes first: a memo it refuses is asked for approval,
+        approved and issued (mostly), so that both happen in most runs. Then, often,
+        automatic application (AU1)."""
+        self._set_threshold(data.draw(st.integers(1, 40000), label="threshold"))
         for customer in self.customers:
             for _ in range(2):
                 self._create_invoice(data, customer, issue=True)
                 memo_id = self._create_memo(data, customer, link=None, currency=None)
                 if memo_id:
                     self._issue_memo(memo_id)
+                    if self.m.memos[memo_id].status == "draft":
+                        self._request_approval(data, memo_id)
+        if data.draw(st.booleans(), label="auto-apply at start"):
+            self._set_auto_apply(True)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -163,12 +257,17 @@ class CreditDeskMachine(RuleBasedStateMachine):
         assert expected is None, f"expected {expected.__name__}, but it succeeded"
         return result
 
-    def draw_lines(self, data) -> list[dict]:
+    def draw_lines(self, data) -> tuple[list[dict], int, int]:
+        """Lines (each maybe with a tax rate, T1), their net and their tax (T2)."""
         raw = data.draw(st.lists(st.tuples(st.sampled_from([None, *self.variants]),
-                                           st.integers(1, 3), st.integers(1, 9000)),
+                                           st.integers(1, 3), st.integers(1, 9000),
+                                           st.sampled_from([None, *sorted(self.rates)])),
                                  min_size=1, max_size=2), label="lines")
-        return [{"description": "Item", "quantity": q, "unit_price": fmt(p), "variant_id": v}
-                for v, q, p in raw]
+        lines = [{"description": "Item", "quantity": q, "unit_price": fmt(p), "variant_id": v,
+                  "tax_rate_id": r} for v, q, p, r in raw]
+        net = sum(q * p for _, q, p, _ in raw)
+        tax = sum(line_tax(q * p, self.rates[r]) for _, q, p, r in raw if r)
+        return lines, net, tax
 
     def draw_amount(self, data, how: str, exact: dict[str, int], fit: int) -> tuple[int, str]:
         """An amount in minor units (at least 1) and the string sent: one of the ``exact``
@@ -200,7 +299,8 @@ class CreditDeskMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(sorted(self.m.invoices)), label="invoice")
 
     def post(self, kind: EntryKind, amount: int, currency: str) -> None:
-        self.m.postings[(kind.value, amount, currency)] += 1
+        if amount:  # T4: no tax entry for no tax
+            self.m.postings[(kind.value, amount, currency)] += 1
 
     def move_stock(self, lines: list[tuple[str | None, int]], sign: int) -> None:
         for variant, qty in lines:
@@ -216,16 +316,18 @@ class CreditDeskMachine(RuleBasedStateMachine):
         if self.m.invoices and data.draw(st.booleans(), label="linked"):
             link = self.pick_invoice(data, "open", "partially_paid", "paid", customer=customer)
         currency = None if link else data.draw(st.sampled_from([None, None, "EUR"]))
-        self._create_memo(data, customer, link=link, currency=currency)
+        memo_id = self._create_memo(data, customer, link=link, currency=currency)
+        if memo_id and not data.draw(st.integers(0, 2), label="ask approval now"):
+            self._request_approval(data, memo_id)  # AP1 (what swarm runs may otherwise skip)
 
     def _create_memo(self, data, customer: str, *, link: str | None,
                      currency: str | None) -> str | None:
         if data.draw(st.booleans(), label="with lines"):
-            lines, amount = self.draw_lines(data), None
-            total = sum(li["quantity"] * int(li["unit_price"].replace(".", "")) for li in lines)
+            lines, net, tax = self.draw_lines(data)
+            amount, total = None, net + tax
             model_lines = [(li["variant_id"], li["quantity"]) for li in lines]
         else:
-            total = data.draw(st.integers(1, 60000), label="amount")
+            total, tax = data.draw(st.integers(1, 60000), label="amount"), 0
             lines, amount, model_lines = None, fmt(total), []
         expected = None
         if link:
@@ -246,8 +348,9 @@ class CreditDeskMachine(RuleBasedStateMachine):
         self.m.memo_count += 1
         assert view.number == f"CM-{self.m.memo_count:04d}"  # C3
         assert (view.status, view.total.minor) == ("draft", total)  # C4
+        assert view.tax_total is not None and view.tax_total.minor == tax  # T2
         self.m.memos[view.id] = MemoModel(view.id, view.number, customer, currency or "USD",
-                                          total, link, model_lines)
+                                          total, link, model_lines, tax)
         return view.id
 
     @precondition(lambda self: self.m.memos)
@@ -257,14 +360,23 @@ class CreditDeskMachine(RuleBasedStateMachine):
 
     def _issue_memo(self, memo_id: str) -> None:
         memo = self.m.memos.get(memo_id)
-        expected = (errors.NotFound if memo is None
-                    else None if memo.status == "draft" else errors.InvalidState)
+        if memo is None:
+            expected = errors.NotFound
+        elif memo.status != "draft":
+            expected = errors.InvalidState
+        elif (memo.currency == "USD" and self.m.threshold is not None
+              and memo.total >= self.m.threshold
+              and (memo.request is None or self.m.requests[memo.request].status != "approved")):
+            expected = errors.ApprovalRequired  # AP1
+        else:
+            expected = None
         if self.attempt(expected, lambda: memo_lifecycle.issue_memo(
                 self.db, actor=self.actor, memo_id=memo_id)) is None:
             return
         assert memo is not None
         memo.status = "issued"
-        self.post(EntryKind.MEMO_ISSUE, memo.total, memo.currency)
+        self.post(EntryKind.MEMO_ISSUE, memo.total - memo.tax, memo.currency)  # T4
+        self.post(EntryKind.MEMO_ISSUE_TAX, memo.tax, memo.currency)
         self.move_stock(memo.lines, +1)  # L2: variant lines restock, service lines don't
 
     @precondition(lambda self: self.m.memos)
@@ -279,8 +391,10 @@ class CreditDeskMachine(RuleBasedStateMachine):
             expected = errors.ValidationError  # L4: a reason is required
         elif memo is None:
             expected = errors.NotFound
-        elif memo.applied:
+        elif memo.applied > memo.refunded:
             expected = errors.MemoHasApplications  # L5
+        elif memo.refunded:
+            expected = errors.MemoHasRefunds  # R2
         elif memo.status not in ("draft", "issued"):
             expected = errors.InvalidState
         else:
@@ -290,7 +404,8 @@ class CreditDeskMachine(RuleBasedStateMachine):
             return
         assert memo is not None
         if memo.status == "issued":  # L4: reverse what issuing did
-            self.post(EntryKind.MEMO_VOID, memo.total, memo.currency)
+            self.post(EntryKind.MEMO_VOID, memo.total - memo.tax, memo.currency)
+            self.post(EntryKind.MEMO_VOID_TAX, memo.tax, memo.currency)
             self.move_stock(memo.lines, -1)
         memo.status = "void"
 
@@ -306,6 +421,9 @@ class CreditDeskMachine(RuleBasedStateMachine):
         if expected is None:
             del self.m.memos[memo_id]
             self.m.deleted.append(memo_id)
+            for request in self.m.requests.values():  # its requests go with it
+                if request.memo_id == memo_id:
+                    request.status = "deleted"
 
     # --- invoices and payments (I2-I5) ------------------------------------------------------
 
@@ -316,28 +434,43 @@ class CreditDeskMachine(RuleBasedStateMachine):
                              issue=data.draw(st.integers(0, 3), label="issue now") < 3)
 
     def _create_invoice(self, data, customer: str, *, issue: bool) -> None:
-        lines = self.draw_lines(data)
+        lines, net, tax = self.draw_lines(data)
         view = invoices.create_invoice(self.db, actor=self.actor, customer_id=customer,
                                        lines=lines)
         self.m.invoice_count += 1
         assert view.number == f"INV-{self.m.invoice_count:04d}"
-        total = sum(li["quantity"] * int(li["unit_price"].replace(".", "")) for li in lines)
-        assert view.total.minor == total
+        assert (view.subtotal.minor, view.tax_total.minor, view.total.minor) == (
+            net, tax, net + tax)  # T2
         self.m.invoices[view.id] = InvoiceModel(
-            view.id, view.number, customer, "USD", total,
-            [(li["variant_id"], li["quantity"]) for li in lines])
+            view.id, view.number, customer, "USD", net + tax,
+            [(li["variant_id"], li["quantity"]) for li in lines], tax)
         if issue:
             self._issue_invoice(view.id)
 
     def _issue_invoice(self, invoice_id: str) -> None:
+        """I3 as the product issues an invoice: with AU1's automatic application."""
         inv = self.m.invoices[invoice_id]
         expected = None if inv.status == "draft" else errors.InvalidState
-        if self.attempt(expected, lambda: invoices.issue_invoice(
+        if self.attempt(expected, lambda: auto_apply.issue_invoice(
                 self.db, actor=self.actor, invoice_id=invoice_id)) is None:
             return
         inv.status = "open"
-        self.post(EntryKind.INVOICE_ISSUE, inv.total, inv.currency)
+        self.post(EntryKind.INVOICE_ISSUE, inv.total - inv.tax, inv.currency)  # T4
+        self.post(EntryKind.INVOICE_ISSUE_TAX, inv.tax, inv.currency)
         self.move_stock(inv.lines, -1)
+        if not self.m.auto_applies(inv.customer):
+            return
+        # AU1: the customer's native memos of the currency with credit left, oldest first
+        # (all issued today: by number), up to the balance due
+        for memo in sorted((m for m in self.m.memos.values()
+                            if m.customer == inv.customer and m.currency == inv.currency
+                            and m.status in CREDIT_STATUSES and m.remaining),
+                           key=lambda m: int(m.number.removeprefix("CM-"))):
+            amount = min(memo.remaining, inv.balance)
+            if amount <= 0:
+                break
+            self._apply(memo, inv, amount)
+            self.m.automatic[(memo.id, inv.id)] += amount
 
     @precondition(lambda self: self.m.invoices)
     @rule(data=st.data())
@@ -354,7 +487,8 @@ class CreditDeskMachine(RuleBasedStateMachine):
                 self.db, actor=self.actor, invoice_id=inv.id)) is None:
             return
         if inv.status != "draft":
-            self.post(EntryKind.INVOICE_VOID, inv.total, inv.currency)
+            self.post(EntryKind.INVOICE_VOID, inv.total - inv.tax, inv.currency)
+            self.post(EntryKind.INVOICE_VOID_TAX, inv.tax, inv.currency)
             self.move_stock(inv.lines, +1)
         inv.status = "void"
 
@@ -419,11 +553,14 @@ class CreditDeskMachine(RuleBasedStateMachine):
                 amount=raw)) is None:
             return
         assert memo is not None
+        self._apply(memo, inv, amount)
+
+    def _apply(self, memo: MemoModel, inv: InvoiceModel, amount: int) -> None:
         memo.applied += amount
         memo.status = memo_status_for(memo.total, memo.applied)
         inv.credited += amount
         inv.recompute()
-        self.m.applications[(memo_id, invoice_id)] += amount  # A4: no posting
+        self.m.applications[(memo.id, inv.id)] += amount  # A4: no posting
 
     @precondition(lambda self: self.m.memos and self.m.invoices)
     @rule(data=st.data())
@@ -454,6 +591,174 @@ class CreditDeskMachine(RuleBasedStateMachine):
         inv.credited -= amount
         inv.recompute()  # U3
         del self.m.applications[(memo_id, invoice_id)]
+        self.m.automatic.pop((memo_id, invoice_id), None)  # AU1: removed like any other
+
+    # --- refunds (R1, R2) --------------------------------------------------------------------
+
+    @precondition(lambda self: self.m.memos)
+    @rule(data=st.data())
+    def refund(self, data) -> None:
+        memo_id = self.pick_memo(data, *CREDIT_STATUSES)
+        memo = self.m.memos.get(memo_id)
+        remaining = memo.total - memo.applied if memo else 0
+        how = data.draw(st.sampled_from(["part", "part", "remaining", "over memo", "random",
+                                         "invalid"]))
+        amount, raw = self.draw_amount(data, how, {"remaining": remaining,
+                                                   "over memo": remaining + 1}, remaining)
+        method = data.draw(st.sampled_from(["card", "check", "bank_transfer", "barter"]),
+                           label="method")
+        if method == "barter":
+            expected = errors.ValidationError  # R1: a method of the list
+        elif memo is None:
+            expected = errors.NotFound
+        elif memo.status not in CREDIT_STATUSES:
+            expected = errors.InvalidState  # R1: draft, void or fully used
+        elif how == "invalid":
+            expected = errors.ValidationError  # M1, M2
+        elif amount > remaining:
+            expected = errors.ExceedsMemoRemaining  # R1: A2's cap
+        else:
+            expected = None
+        done = self.attempt(expected, lambda: refunds.refund_memo(
+            self.db, actor=self.actor, memo_id=memo_id, amount=raw, method=method))
+        if done is None:
+            return
+        assert memo is not None
+        self._refunded(memo, amount)
+        self.m.refunds[done.refund.id] = RefundModel(memo_id, amount)
+        self.post(EntryKind.REFUND, amount, memo.currency)  # Dr AR / Cr Cash
+        assert (done.credit_memo.status, done.credit_memo.remaining_amount.minor) == (
+            memo.status, memo.remaining)
+
+    def _refunded(self, memo: MemoModel, amount: int) -> None:
+        """R1/R2: a refund (negative: its void) uses credit; the status follows (L3, U2)."""
+        memo.applied += amount
+        memo.refunded += amount
+        memo.status = memo_status_for(memo.total, memo.applied)
+
+    @precondition(lambda self: self.m.refunds)
+    @rule(data=st.data())
+    def void_refund(self, data) -> None:
+        active = sorted(i for i, r in self.m.refunds.items() if not r.voided)
+        if active and data.draw(st.integers(0, 3), label="active refund") < 3:
+            refund_id = data.draw(st.sampled_from(active), label="refund")
+        else:
+            refund_id = data.draw(st.sampled_from(sorted(self.m.refunds)), label="refund")
+        refund = self.m.refunds[refund_id]
+        memo_id = (refund.memo_id if data.draw(st.integers(0, 5), label="its memo")
+                   else self.pick_memo(data))
+        memo = self.m.memos.get(memo_id)
+        if memo is None or memo_id != refund.memo_id:
+            expected = errors.NotFound
+        elif refund.voided or memo.status == "void":
+            expected = errors.InvalidState  # R2
+        else:
+            expected = None
+        if self.attempt(expected, lambda: refunds.void_refund(
+                self.db, actor=self.actor, memo_id=memo_id, refund_id=refund_id)) is None:
+            return
+        assert memo is not None
+        refund.voided = True
+        self._refunded(memo, -refund.amount)
+        self.post(EntryKind.REFUND_VOID, refund.amount, memo.currency)  # Dr Cash / Cr AR
+
+    # --- automatic application (AU1) and approvals (AP1) --------------------------------
+
+    @rule(data=st.data())
+    def change_auto_apply(self, data) -> None:
+        if data.draw(st.booleans(), label="partner flag"):
+            self._set_auto_apply(not self.m.auto_apply)
+            return
+        customer = data.draw(st.sampled_from(self.customers), label="exception")
+        if customer in self.m.auto_exceptions:
+            auto_apply_setting.remove_exception(self.db, actor=self.actor, customer_id=customer)
+            self.m.auto_exceptions.remove(customer)
+        else:
+            auto_apply_setting.add_exception(self.db, actor=self.actor, customer_id=customer)
+            self.m.auto_exceptions.add(customer)
+
+    def _set_auto_apply(self, flag: bool) -> None:
+        auto_apply_setting.set_enabled(self.db, actor=self.actor, flag=flag)
+        self.m.auto_apply = flag
+
+    @rule(data=st.data())
+    def change_threshold(self, data) -> None:
+        self._set_threshold(data.draw(st.one_of(st.none(), st.integers(1, 40000)),
+                                      label="threshold"))
+
+    def _set_threshold(self, minor: int | None) -> None:
+        """A USD threshold among the memos' totals (or none): some need an approval."""
+        approvals.change_threshold(self.db, actor=self.actor, currency="USD",
+                                   amount=None if minor is None else fmt(minor))
+        self.m.threshold = minor
+
+    @precondition(lambda self: self.m.memos)
+    @rule(data=st.data())
+    def request_approval(self, data) -> None:
+        unasked = sorted(i for i, m in self.m.memos.items() if m.status == "draft"
+                         and not self.open_request(m))
+        if unasked and data.draw(st.integers(0, 3), label="unasked draft") < 3:
+            memo_id = data.draw(st.sampled_from(unasked), label="memo")
+        else:
+            memo_id = self.pick_memo(data, "draft")
+        self._request_approval(data, memo_id)
+
+    def _request_approval(self, data, memo_id: str) -> None:
+        memo = self.m.memos.get(memo_id)
+        asker = data.draw(st.sampled_from([self.actor, *self.admins]), label="asker")
+        if memo is None:
+            expected = errors.NotFound
+        elif memo.status != "draft":
+            expected = errors.InvalidState
+        elif self.open_request(memo):
+            expected = errors.InvalidState  # one open request per memo
+        else:
+            expected = None
+        view = self.attempt(expected, lambda: approvals.request_approval(
+            self.db, actor=asker, memo_id=memo_id))
+        if view is None:
+            return
+        assert memo is not None and view.status == "pending"
+        self.m.requests[view.id] = RequestModel(memo_id, asker.user_id)
+        memo.request = view.id
+        # often approved by the other admin (and the draft issued) at once, so that issues
+        # needing an approval and having it happen in most runs
+        if data.draw(st.integers(0, 3), label="approve now"):
+            other = next(a for a in self.admins if a.user_id != asker.user_id)
+            self._approve(data, view.id, other)
+            if data.draw(st.integers(0, 3), label="issue now"):
+                self._issue_memo(memo_id)
+
+    def open_request(self, memo: MemoModel) -> bool:
+        return memo.request is not None and self.m.requests[memo.request].status in (
+            "pending", "approved")
+
+    @precondition(lambda self: self.m.requests)
+    @rule(data=st.data())
+    def approve(self, data) -> None:
+        pending = sorted(i for i, r in self.m.requests.items() if r.status == "pending")
+        if pending and data.draw(st.integers(0, 3), label="pending request") < 3:
+            request_id = data.draw(st.sampled_from(pending), label="request")
+        else:
+            request_id = data.draw(st.sampled_from(sorted(self.m.requests)), label="request")
+        self._approve(data, request_id,
+                      data.draw(st.sampled_from([self.actor, *self.admins]), label="decider"))
+
+    def _approve(self, data, request_id: str, decider: Actor) -> None:
+        request = self.m.requests[request_id]
+        memo = self.m.memos.get(request.memo_id)
+        if request.status == "deleted":
+            expected = errors.NotFound  # deleted with its draft
+        elif decider.user_id is None or decider.user_id == request.requested_by:
+            expected = errors.Forbidden  # a person, not the one who asked (four eyes)
+        elif request.status != "pending" or memo is None or memo.status != "draft":
+            expected = errors.InvalidState
+        else:
+            expected = None
+        if self.attempt(expected, lambda: approvals.approve(
+                self.db, actor=decider, request_id=request_id)) is None:
+            return
+        request.status = "approved"
 
     # --- after every step ------------------------------------------------------------------
 
@@ -470,6 +775,7 @@ class CreditDeskMachine(RuleBasedStateMachine):
     def _snapshot(self) -> dict:
         pid = self.actor.partner_id
         ca, pay, ia = models.CreditApplication, models.Payment, models.InventoryActivity
+        rf = models.Refund
         with self.db.read() as s:
             snap = {
                 "memos": {r.id: r for r in s.scalars(select(models.CreditMemo).where(
@@ -479,6 +785,12 @@ class CreditDeskMachine(RuleBasedStateMachine):
                 "apps": Counter({(m, i): int(a) for m, i, a in s.execute(
                     select(ca.credit_memo_id, ca.invoice_id, func.sum(ca.amount_minor))
                     .where(ca.partner_id == pid).group_by(ca.credit_memo_id, ca.invoice_id))}),
+                "automatic": Counter({(m, i): int(a) for m, i, a in s.execute(
+                    select(ca.credit_memo_id, ca.invoice_id, func.sum(ca.amount_minor))
+                    .where(ca.partner_id == pid, ca.origin == "automatic")
+                    .group_by(ca.credit_memo_id, ca.invoice_id))}),
+                "refunds": {r.id: (r.credit_memo_id, r.amount_minor, r.voided_at is not None)
+                            for r in s.scalars(select(rf).where(rf.partner_id == pid))},
                 "payments": {i: int(a) for i, a in s.execute(
                     select(pay.invoice_id, func.sum(pay.amount_minor))
                     .where(pay.partner_id == pid).group_by(pay.invoice_id))},
@@ -503,7 +815,11 @@ class CreditDeskMachine(RuleBasedStateMachine):
             if view.status == "void":
                 assert view.remaining_amount.minor == 0 and view.applied_amount.minor == 0
             else:
-                assert view.applied_amount + view.remaining_amount == view.total, view.number
+                assert view.refunded_amount is not None, view.number
+                assert (view.applied_to_invoices + view.refunded_amount
+                        + view.remaining_amount == view.total), view.number
+                assert (view.applied_to_invoices + view.refunded_amount
+                        == view.applied_amount), view.number
         one = next(iter(views), None)
         if one:  # the single-memo read agrees with the list
             assert memos.get_memo(self.db, actor=self.actor, memo_id=one) == views[one]
@@ -534,19 +850,30 @@ class CreditDeskMachine(RuleBasedStateMachine):
                             if m.currency == cur and m.source == "native"
                             and m.status in CREDIT_STATUSES)
             assert ar == due - remaining, f"J2 broken in {cur}: AR {ar} != {due} - {remaining}"
+            # T4: Sales Tax Payable (a credit balance) = tax invoiced - tax credited
+            payable = -next(a for a in tb.accounts if a.code == TAX).balance.minor
+            invoiced = sum(i.tax_minor for i in snap["invoices"].values()
+                           if i.currency == cur and i.status not in ("draft", "void"))
+            credited = sum(m.tax_minor for m in snap["memos"].values()
+                           if m.currency == cur and m.status not in ("draft", "void"))
+            assert payable == invoiced - credited, f"T4 broken in {cur}"
 
     def _check_j3(self, snap: dict) -> None:
         for variant_id, on_hand in snap["variants"].items():
             assert on_hand == snap["activities"].get(variant_id, 0), variant_id
 
     def _check_a2(self, snap: dict) -> None:
-        per_memo, per_invoice = Counter(), Counter()
+        per_memo, per_invoice, refunded = Counter(), Counter(), Counter()
         for (m, i), amount in snap["apps"].items():
             per_memo[m] += amount
             per_invoice[i] += amount
+        for m, amount, voided in snap["refunds"].values():
+            if not voided:
+                refunded[m] += amount
         for m in snap["memos"].values():
             assert 0 <= m.applied_minor <= m.total_minor, m.number
-            assert per_memo[m.id] == m.applied_minor, m.number
+            assert per_memo[m.id] + refunded[m.id] == m.applied_minor, m.number  # R1
+            assert refunded[m.id] == m.refunded_minor, m.number
         for i in snap["invoices"].values():
             assert i.paid_minor + i.credited_minor <= i.total_minor, i.number
             assert per_invoice[i.id] == i.credited_minor, i.number
@@ -558,17 +885,25 @@ class CreditDeskMachine(RuleBasedStateMachine):
         for memo_id, row in snap["memos"].items():
             memo = self.m.memos[memo_id]
             assert (row.number, row.customer_id, row.currency, row.invoice_id, row.status,
-                    row.total_minor, row.applied_minor) == (
+                    row.total_minor, row.tax_minor, row.applied_minor, row.refunded_minor) == (
                 memo.number, memo.customer, memo.currency, memo.invoice_id, memo.status,
-                memo.total, memo.applied)
-            assert snap["memo_views"][memo_id].remaining_amount.minor == memo.remaining
+                memo.total, memo.tax, memo.applied, memo.refunded)
+            view = snap["memo_views"][memo_id]
+            assert view.remaining_amount.minor == memo.remaining
+            if memo.status != "void":
+                assert view.refunded_amount is not None
+                assert (view.applied_amount.minor, view.refunded_amount.minor) == (
+                    memo.applied, memo.refunded)
         assert set(snap["invoices"]) == set(self.m.invoices)
         for invoice_id, row in snap["invoices"].items():
             inv = self.m.invoices[invoice_id]
-            assert (row.number, row.status, row.total_minor, row.paid_minor,
-                    row.credited_minor) == (inv.number, inv.status, inv.total, inv.paid,
-                                            inv.credited)
+            assert (row.number, row.status, row.total_minor, row.tax_minor, row.paid_minor,
+                    row.credited_minor) == (inv.number, inv.status, inv.total, inv.tax,
+                                            inv.paid, inv.credited)
         assert snap["apps"] == +self.m.applications
+        assert snap["automatic"] == +self.m.automatic  # AU1
+        assert snap["refunds"] == {i: (r.memo_id, r.amount, r.voided)
+                                   for i, r in self.m.refunds.items()}
         assert Counter((e.kind, e.amount_minor, e.currency)
                        for e in snap["entries"]) == self.m.postings
         assert snap["variants"] == self.m.stock
