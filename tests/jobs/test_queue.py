@@ -131,8 +131,9 @@ def test_y2_a_webhook_job_runs_the_targeted_run_as_it_is(
     last = runs(pg_db, iid)[-1]
     assert (last.trigger, last.targets, last.status, last.updated) == (
         "webhook", {named: "changed"}, "succeeded", 1)  # the job did not widen it
+    # the named memo by its id, and (its credit is used) its customer's Payments (Y14)
     assert [q.split("?")[0] for q in fake_qbo.state.requests] == [
-        f"GET /v3/company/{REALM}/creditmemo/{named}"]
+        f"GET /v3/company/{REALM}/creditmemo/{named}", f"GET /v3/company/{REALM}/query"]
 
 
 class Gate:
