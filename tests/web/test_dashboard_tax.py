@@ -43,6 +43,11 @@ def test_t1_a_refused_rate_is_shown_next_to_its_field_with_what_was_typed(admin)
     assert r.status_code == 422 and "already exists" in r.text
 
 
+def test_t1_without_rates_the_amount_needs_no_tax_hint(admin, db, actor) -> None:
+    cid = factories.customer(db, actor, "Globex")
+    assert "amount-tax-hint" not in admin.get(f"/dashboard/credit-memos/new?customer_id={cid}").text
+
+
 def test_t1_staff_cannot_add_rates_but_can_read_the_report(staff) -> None:
     assert staff.get(RATES).status_code == 403
     assert staff.post(RATES, {"name": "X", "rate": "1"}).status_code == 403
@@ -54,6 +59,8 @@ def test_t1_t2_memo_form_picks_a_rate_and_inclusive_prices(admin, db, actor) -> 
     ca = tax_rates.create_tax_rate(db, actor=actor, name="CA sales tax", rate="7.25").id
     form = admin.get(f"/dashboard/credit-memos/new?customer_id={cid}")
     assert 'name="line-0-tax_rate_id"' in form.text and 'id="tax_inclusive"' in form.text
+    # an amount without lines carries no tax (a line's rate does): the form says so
+    assert 'id="amount-tax-hint">An amount credits no tax' in form.text
     r = admin.post("/dashboard/credit-memos/new", {
         "customer": "", "customer_id": cid, "reason": "goodwill", "line_count": "3",
         "line-0-description": "Seats", "line-0-quantity": "1", "line-0-unit_price": "100.00",
