@@ -299,10 +299,35 @@ class SummaryMemoOut(Out):
     source: str
 
 
+class RefundedTotalOut(Out):
+    """R3: Σ of a customer's refunds not voided, in one currency."""
+
+    currency: str
+    amount: Money
+
+
+class SummaryRefundOut(Out):
+    """R3: a refund in the customer's credit history (``voided_at`` once voided)."""
+
+    id: str
+    credit_memo_id: str
+    credit_memo_number: str
+    currency: str
+    amount: Money
+    method: str
+    reference: str | None
+    refunded_at: date
+    voided_at: datetime | None
+
+
 class CreditSummaryOut(Out):
     customer_id: str
     balances: list[BalanceOut]
     memos: list[SummaryMemoOut]
+    refunded: list[RefundedTotalOut] = Field(
+        description="R3: the credit refunded to the customer (refunds not voided), per currency")
+    refunds: list[SummaryRefundOut] = Field(
+        description="R3: the refunds of the customer's memos, newest first, voided ones too")
 
 
 class PortalLinkOut(Out):
