@@ -230,11 +230,11 @@ def credit_summary(db: Database, *, actor: Actor, customer_id: str) -> CreditSum
                                  Money(remaining, r.currency), r.status, r.source))
     refunded: dict[str, int] = {}
     refunds = []
-    for r in refund_rows:
-        if r.voided_at is None:
-            refunded[r.currency] = refunded.get(r.currency, 0) + r.amount_minor
-        refunds.append(SummaryRefund(r.id, r.credit_memo_id, r.number, r.currency,
-                                     Money(r.amount_minor, r.currency), r.method, r.reference,
-                                     r.refunded_at, r.voided_at))
+    for f in refund_rows:
+        if f.voided_at is None:
+            refunded[f.currency] = refunded.get(f.currency, 0) + f.amount_minor
+        refunds.append(SummaryRefund(f.id, f.credit_memo_id, f.number, f.currency,
+                                     Money(f.amount_minor, f.currency), f.method, f.reference,
+                                     f.refunded_at, f.voided_at))
     return CreditSummary(customer_id, [Money(v, c) for c, v in sorted(totals.items())], memos,
                          [Money(v, c) for c, v in sorted(refunded.items())], refunds)

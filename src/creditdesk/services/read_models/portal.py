@@ -239,7 +239,7 @@ def _memo(row: models.CreditMemo) -> PortalMemo:
     v = views.memo_view_of(row, row.lines)  # the lines for the tax per rate; no refunds read
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
                       v.remaining_amount, v.source, v.applied_to_invoices,
-                      v.refunded_amount or Money(0, v.currency), v.tax_total, tuple(v.taxes))
+                      v.refunded_amount or Money(0, v.currency), v.tax_total, tuple(v.taxes or ()))
 
 
 def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMemo | None:

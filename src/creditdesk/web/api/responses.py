@@ -150,9 +150,11 @@ class MemoOut(Out):
         "AP1: a draft's open approval request (pending, or approved and not edited since); "
         "null when it has none, and on every memo that is not a draft. Every request, "
         "rejected and withdrawn ones too, is at /credit-memos/{id}/approval-requests"))
-    subtotal: Money = Field(description="the total before tax (Σ of the lines' net)")
-    tax_total: Money = Field(description="the tax in the total (a synced document: its "
-                                         "system's, T5)")
+    subtotal: Money | None = Field(description=(
+        "the total before tax (Σ of the lines' net); null when tax_total is"))
+    tax_total: Money | None = Field(description=(
+        "the tax in the total (a synced document: its system's, T5); null when the "
+        "system reported no tax figure for it (unknown, not zero)"))
     taxes: list[TaxAmountOut] = Field(description="the tax per rate (T2)")
     tax_inclusive: bool = Field(description="whether the lines' prices include tax (T1)")
 
@@ -202,9 +204,10 @@ class InvoiceOut(Out):
     external_id: str | None = Field(description="the invoice's id in its system (synced "
                                                 "invoices)")
     read_only: bool = Field(description="true for a synced invoice: change it in its system")
-    subtotal: Money = Field(description="the total before tax")
-    tax_total: Money = Field(description="the tax in the total (a synced invoice: its "
-                                         "system's, T5)")
+    subtotal: Money | None = Field(description="the total before tax; null when tax_total is")
+    tax_total: Money | None = Field(description=(
+        "the tax in the total (a synced invoice: its system's, T5); null when the system "
+        "reported no tax figure for it (unknown, not zero)"))
     taxes: list[TaxAmountOut] = Field(description="the tax per rate (T2)")
     tax_inclusive: bool = Field(description="whether the lines' prices include tax (T1)")
 
