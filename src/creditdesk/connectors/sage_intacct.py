@@ -6,6 +6,7 @@ Applications of credit are written back as ARPYMTs (``intacct_writes``, Y11-Y13)
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -453,12 +454,11 @@ class SageIntacct:
         out: list[Record] = []
         for record in records:
             if isinstance(record, kind.record_type) and rows.get(record.external_id):
-                try:
+                # entries that don't add up (ValueError): the tax stays unknown, never wrong
+                with contextlib.suppress(ValueError):
                     record = replace(record, tax_minor=tax.tax_of(
                         rows[record.external_id], record.currency, record.total_minor,
                         credit=kind is MEMOS))
-                except ValueError:
-                    pass  # entries that don't add up: the tax stays unknown, never wrong
             out.append(record)
         return out
 
