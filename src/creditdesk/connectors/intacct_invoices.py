@@ -6,9 +6,10 @@ Total is TRX_TOTALENTERED and the balance due TRX_TOTALDUE (TOTALENTERED/TOTALDU
 currency when the transaction-currency fields are empty), as for adjustments. Tax: ARINVOICE
 has no total-tax field and ARINVOICEITEM no tax flag (US sales tax arrives as ordinary lines
 to a tax account or item), so ``tax_minor`` is None (not reported) unless the invoice has
-tax entries (``intacct_tax``, T5). STATE is used only for drafts (not reported: not owed yet) and reversals (the
-original is void, the reversing entry is skipped); open/partially paid/paid follow from the
-balance (research §1.2: the STATE texts of invoices are not confirmed).
+tax entries (``intacct_tax``, T5). STATE is used only for drafts (not reported: not owed
+yet) and reversals (the original is void, the reversing entry is skipped); open/partially
+paid/paid follow from the balance (research §1.2: the STATE texts of invoices are not
+confirmed).
 """
 
 from __future__ import annotations
