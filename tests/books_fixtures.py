@@ -55,9 +55,10 @@ class Books(Protocol):
     line_detail: bool  # whether its lines carry a quantity and a unit price
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False, lines: Lines | None = None) -> str:
+                 other_customer: bool = False, lines: Lines | None = None,
+                 tax: str | None = None) -> str:
         """A credit memo; ``lines`` as (description, quantity, unit price, amount), default
-        one line of the total."""
+        one line of the total; ``tax`` the tax in the total as the system reports it (T5)."""
     def apply(self, memo: str, remaining: str) -> None: ...
     def void(self, memo: str) -> None: ...
     def delete(self, memo: str) -> None: ...
@@ -201,11 +202,15 @@ class QboBooks(_OAuthAdapter):
                                                            "integration.connect"})
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False, lines: Lines | None = None) -> str:
+                 other_customer: bool = False, lines: Lines | None = None,
+                 tax: str | None = None) -> str:
         extra: dict[str, Any] = {"customer_id": self.other_customer,
                                  "customer_name": OTHER_NAME} if other_customer else {}
-        return self.fake.state.add_memo(REALM, total=total, remaining=remaining,
+        memo = self.fake.state.add_memo(REALM, total=total, remaining=remaining,
                                         doc_number=number, lines=lines, **extra)
+        if tax is not None:  # T5: TxnTaxDetail.TotalTax, inside TotalAmt
+            self.fake.state.update_memo(REALM, memo, TxnTaxDetail={"TotalTax": tax})
+        return memo
 
     def apply(self, memo: str, remaining: str) -> None:
         self.fake.state.apply_credit(REALM, memo, remaining)
@@ -254,11 +259,15 @@ class XeroBooks(_OAuthAdapter):
                                                            "integration.connect"})
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False, lines: Lines | None = None) -> str:
+                 other_customer: bool = False, lines: Lines | None = None,
+                 tax: str | None = None) -> str:
         extra: dict[str, Any] = {"contact_id": self.other_customer,
                                  "contact_name": OTHER_NAME} if other_customer else {}
         note = self.fake.state.add_credit_note(TENANT, total=total, number=number,
                                                lines=lines, **extra)
+        if tax is not None:  # T5: TotalTax, with Total = SubTotal + TotalTax
+            self.fake.state.update_note(TENANT, note, TotalTax=tax,
+                                        SubTotal=str(Decimal(total) - Decimal(tax)))
         if remaining is not None:  # credit used as Xero records it: allocated to an invoice
             self.apply(note, remaining)
         return note
@@ -309,13 +318,16 @@ class IntacctBooks:
         return self.fake.sleeps
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False, lines: Lines | None = None) -> str:
+                 other_customer: bool = False, lines: Lines | None = None,
+                 tax: str | None = None) -> str:
         # Intacct signs a credit negative (an AR adjustment below zero); its lines carry
         # only a description and an amount
         extra: dict[str, Any] = {"customer_id": self.other_customer,
                                  "customer_name": OTHER_NAME} if other_customer else {}
         if lines is not None:
             extra["lines"] = [(text, str(-Decimal(amount))) for text, _, _, amount in lines]
+        if tax is not None:  # T5: a tax entry of its line (a VAT company), signed as a credit
+            extra["tax"] = [("G1 Goods and Services Tax", str(-Decimal(tax)))]
         due = None if remaining is None else str(-Decimal(remaining))
         return self.fake.state.add_adjustment(COMPANY, total=str(-Decimal(total)), due=due,
                                               record_id=number, **extra)
@@ -384,9 +396,12 @@ class DesktopBooks:
                                                            "integration.connect"})
 
     def add_memo(self, total: str, remaining: str | None = None, *, number: str | None = None,
-                 other_customer: bool = False, lines: Lines | None = None) -> str:
+                 other_customer: bool = False, lines: Lines | None = None,
+                 tax: str | None = None) -> str:
         extra: dict[str, Any] = {"customer_id": self.other_customer,
                                  "customer_name": OTHER_NAME} if other_customer else {}
+        if tax is not None:
+            extra["tax"] = tax  # T5: SalesTaxTotal, inside TotalAmount
         return self.company.add_memo(total, remaining, ref=number, lines=lines, **extra)
 
     def apply(self, memo: str, remaining: str) -> None:

@@ -70,6 +70,7 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     responses.ProductOut: (catalog.ProductView, frozenset()),
     responses.VariantOut: (catalog.VariantView, frozenset()),
     responses.SummaryMemoOut: (customers.SummaryMemo, frozenset()),
+    responses.SummaryRefundOut: (customers.SummaryRefund, frozenset()),
     responses.ActivityOut: (ledger.ActivityView, frozenset()),
     responses.JournalLineOut: (ledger.JournalLineView, frozenset()),
     responses.JournalEntryOut: (ledger.JournalEntryView, frozenset()),
@@ -86,6 +87,7 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
 # from the web layer such as the portal URL); the route's test checks each field.
 BUILT_IN_ROUTE = {
     responses.BalanceOut, responses.CreditSummaryOut,  # balances: a list of Money
+    responses.RefundedTotalOut,  # refunded: a list of Money (R3)
     responses.PortalLinkOut,  # the URL is built in web/
     responses.SuggestionAcceptedOut,  # the memo of (memo, suggestion)
     responses.ApplicationRequestedOut,  # {"application"} of the pending application (Y11)

@@ -229,3 +229,23 @@ def test_e7_openapi_lists_the_refund_routes_and_their_answers(client):
     sources = [p for p in doc["paths"]["/api/v1/journal-entries"]["get"]["parameters"]
                if p["name"] == "source_type"]
     assert "refund" in str(sources)
+
+
+def test_r3_credit_summary_answers_refunds_as_the_customer_page_shows_them(client, issued):
+    """R3: GET /customers/{id}/credit-summary names the credit refunded per currency (voided
+    refunds out of it) and lists every refund, newest first, voided ones with voided_at; its
+    S1 fields are unchanged."""
+    cid = issued["customer_id"]
+    first = ok(refund(client, issued["id"], "30.00", reference="Check 1042"), 201)["refund"]
+    second = ok(refund(client, issued["id"], "5.00"), 201)["refund"]
+    ok(client.post(f"{API}/credit-memos/{issued['id']}/refunds/{second['id']}/void"))
+    other = memo(client, customer(client), "50.00")  # another customer's refund stays out
+    ok(refund(client, other["id"], "10.00"), 201)
+    s = ok(client.get(f"{API}/customers/{cid}/credit-summary"))
+    assert {"customer_id", "balances", "memos"} <= set(s)
+    assert s["balances"] == [{"currency": "USD", "available_credit": "70.00"}]
+    assert s["refunded"] == [{"currency": "USD", "amount": "30.00"}]
+    assert [(r["id"], r["amount"], r["credit_memo_number"], r["method"], r["reference"],
+             r["voided_at"] is not None) for r in s["refunds"]] == [
+        (second["id"], "5.00", issued["number"], "check", None, True),
+        (first["id"], "30.00", issued["number"], "check", "Check 1042", False)]

@@ -25,7 +25,8 @@ def invoices(batches: list[base.Batch]) -> dict[str, RemoteInvoice]:
 
 
 def invoice_reads(fake: FakeIntacct) -> list[str]:
-    return [r for r in fake.state.requests if "ARINVOICE" in r or r == "readMore"]
+    return [r for r in fake.state.requests
+            if ("ARINVOICE" in r and "TAXENTRY" not in r) or r == "readMore"]
 
 
 # mapping ---------------------------------------------------------------------------------
@@ -39,7 +40,7 @@ def test_y9_an_invoice_with_its_lines_dates_and_balance(fake_intacct: FakeIntacc
         external_id=no, number=f"INV-{no}", customer_external_id="C-0058",
         customer_name="Harbor Supply Co", currency="USD", total_minor=123456,
         balance_minor=23451, issue_date=date(2025, 3, 1), due_date=date(2025, 3, 31),
-        tax_minor=0, voided=False,
+        tax_minor=None, voided=False,  # T5: a US sales tax line is no tax figure: unknown
         lines=(RemoteLine("Consulting", None, None, 100000),
                RemoteLine("Sales tax 8.5%", None, None, 23456)))
 

@@ -81,7 +81,8 @@ def test_au1_preference_change_is_audited(db, actor) -> None:
     events = [e for e in audit_trail.list_events(db, actor=actor, entity_type="partner").data
               if e.action.startswith("settings.auto_apply")]
     assert [(e.action, e.data) for e in events] == [
-        ("settings.auto_apply", {"enabled": True, "exceptions": [cid]})]
+        ("settings.auto_apply", {"enabled": True, "exceptions": [cid],
+                                 "exception_names": ["A"]})]
 
 
 def test_au1_unknown_or_other_partners_customer_is_refused_naming_the_field(

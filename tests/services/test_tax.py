@@ -52,7 +52,7 @@ def test_t1_rates_are_listed_by_name_and_names_are_unique(db, actor):
     # E1: each rate made is audited, in words
     [event] = audit_trail.list_events(db, actor=actor, entity_type="tax_rate",
                                       entity_id=compound.id).data
-    assert event.summary == "Added tax rate A county (7.25 %) of State + County"
+    assert event.summary == "Added tax rate A county (7.25 %) of State 6.25 % + County 1 %"
 
 
 def test_t2_invoice_tax_per_line_and_per_rate(db, actor):

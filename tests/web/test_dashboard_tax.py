@@ -136,4 +136,21 @@ def test_t2_portal_shows_tax_on_invoices_and_memos(db, actor, new_browser) -> No
     assert 'id="invoice-subtotal">$100.00' in page.text and "Tax: CA sales tax" in page.text
     assert "$7.25" in page.text
     memos_page = b.get("/portal/credit-memos")
-    assert "incl. tax $3.63" in memos_page.text
+    assert "incl. CA sales tax $3.63" in memos_page.text
+
+
+def test_t2_portal_memo_list_shows_the_tax_per_rate(db, actor, new_browser) -> None:
+    """T2 "its tax shown per rate" in the portal's memo list: a memo taxed at two rates
+    names each rate and its tax, as the dashboard's memo page does."""
+    cid = factories.customer(db, actor, "Globex")
+    visibility.replace_setting(db, actor=actor, show_to_all_customers=True, exceptions=[])
+    ca = tax_rates.create_tax_rate(db, actor=actor, name="CA sales tax", rate="7.25").id
+    ny = tax_rates.create_tax_rate(db, actor=actor, name="NY sales tax", rate="4").id
+    m = memos.create_memo(db, actor=actor, customer_id=cid, reason="goodwill", lines=[
+        {"description": "Seats", "quantity": 1, "unit_price": "100.00", "tax_rate_id": ca},
+        {"description": "Support", "quantity": 1, "unit_price": "50.00", "tax_rate_id": ny}])
+    memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+    page = portal_for(db, new_browser, actor, cid).get("/portal/credit-memos")
+    assert page.status_code == 200
+    assert "incl. CA sales tax $7.25" in page.text and "incl. NY sales tax $2.00" in page.text
+    assert "$159.25" in page.text

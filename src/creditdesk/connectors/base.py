@@ -77,7 +77,8 @@ class RemoteMemo:
     line_problem: str | None = None
     refunded_minor: int = 0
     applications: tuple[RemoteApplication, ...] | None = None
-    tax_minor: int = 0  # T5: the system's tax on the memo, included in total_minor
+    # T5: the system's tax on the memo, included in total_minor; None: it reported none
+    tax_minor: int | None = 0
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class RemoteInvoice:
     balance_minor: int
     issue_date: date | None
     due_date: date | None = None
-    tax_minor: int = 0
+    tax_minor: int | None = 0  # None: the system reported no tax figure (T5)
     voided: bool = False
     customer_email: str | None = None
     lines: tuple[RemoteLine, ...] | None = None

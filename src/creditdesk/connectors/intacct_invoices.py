@@ -5,10 +5,11 @@ record mapping (Y9). Field names from a public ``lookup`` dump of ARINVOICE/ARIN
 Total is TRX_TOTALENTERED and the balance due TRX_TOTALDUE (TOTALENTERED/TOTALDUE in base
 currency when the transaction-currency fields are empty), as for adjustments. Tax: ARINVOICE
 has no total-tax field and ARINVOICEITEM no tax flag (US sales tax arrives as ordinary lines
-to a tax account or item), so ``tax_minor`` stays 0: the tax is inside the total and its
-lines. STATE is used only for drafts (not reported: not owed yet) and reversals (the
-original is void, the reversing entry is skipped); open/partially paid/paid follow from the
-balance (research §1.2: the STATE texts of invoices are not confirmed).
+to a tax account or item), so ``tax_minor`` is None (not reported) unless the invoice has
+tax entries (``intacct_tax``, T5). STATE is used only for drafts (not reported: not owed
+yet) and reversals (the original is void, the reversing entry is skipped); open/partially
+paid/paid follow from the balance (research §1.2: the STATE texts of invoices are not
+confirmed).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def parse_invoice(fields: dict[str, str], default_currency: str = "USD") -> Reco
         return RemoteInvoice(
             external_id=h.ext, **party(fields, h.ext), currency=h.currency,
             total_minor=total, balance_minor=balance, issue_date=day(fields, "WHENCREATED"),
-            due_date=day(fields, "WHENDUE"), voided=h.voided)
+            due_date=day(fields, "WHENDUE"), voided=h.voided, tax_minor=None)
     return read_record(fields, "AR invoice", default_currency, build)
 
 

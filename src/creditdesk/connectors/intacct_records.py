@@ -122,7 +122,8 @@ def parse_adjustment(fields: dict[str, str], default_currency: str = "USD") -> R
         return RemoteMemo(
             external_id=h.ext, **party(fields, h.ext),
             currency=h.currency, total_minor=total, remaining_minor=remaining,
-            issue_date=day(fields, "WHENCREATED"), voided=h.voided)
+            issue_date=day(fields, "WHENCREATED"), voided=h.voided,
+            tax_minor=None)  # T5: no tax field on the record; its tax entries, if any
     return read_record(fields, "AR adjustment", default_currency, build)
 
 

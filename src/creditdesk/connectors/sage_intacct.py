@@ -6,6 +6,7 @@ Applications of credit are written back as ARPYMTs (``intacct_writes``, Y11-Y13)
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -18,6 +19,7 @@ import httpx
 
 from creditdesk.connectors import http
 from creditdesk.connectors import intacct_invoices as inv
+from creditdesk.connectors import intacct_tax as tax
 from creditdesk.connectors import intacct_writes as writes
 from creditdesk.connectors import intacct_xml as ix
 from creditdesk.connectors.base import (
@@ -87,13 +89,14 @@ class Kind:
     record_type: type[RemoteMemo] | type[RemoteInvoice]
     gone: Callable[[str], Record]
     key: Callable[[str], str] = dc_field(default=str)  # its key in targets and ``known``
+    tax_obj: str = tax.MEMO_OBJECT  # T5: its tax entries
 
 
 MEMOS = Kind("adjustment", OBJECT, FIELDS, LINE_OBJECT, LINE_FIELDS, "since", "seen_max",
              parse_adjustment, with_lines, RemoteMemo, Deleted)
 INVOICES = Kind("invoice", inv.OBJECT, inv.FIELDS, inv.LINE_OBJECT, inv.LINE_FIELDS,
                 "invoices_since", "invoices_seen_max", inv.parse_invoice, inv.with_lines,
-                RemoteInvoice, DeletedInvoice, invoice_key)
+                RemoteInvoice, DeletedInvoice, invoice_key, tax.INVOICE_OBJECT)
 
 
 def default_endpoint() -> str:
@@ -147,6 +150,7 @@ class SageIntacct:
         self.payment_account = payment_account or writes.PaymentAccount()
         self.session_id: str | None = None
         self.session_url = self.endpoint
+        self.tax_unreadable: set[str] = set()  # T5: tax-entry objects this company lacks
 
     # transport ---------------------------------------------------------------
     def _exchange(self, url: str, auth: Any, function: Any,
@@ -428,7 +432,35 @@ class SageIntacct:
                 lines = sorted(rows[record.external_id], key=lambda f: _numeric(f.get("LINE_NO")))
                 record = kind.with_lines(record, lines)
             out.append(record)
+        out = self._with_tax(kind, out)
         return self._with_applications(out) if kind is MEMOS else out
+
+    def _with_tax(self, kind: Kind, records: list[Record]) -> list[Record]:
+        """T5: each record's tax from its tax entries (``intacct_tax``), read in bulk like
+        the lines; a record without any keeps None (not reported). A company whose tax-entry
+        object can't be queried (no Taxes application) reports none, and the run goes on."""
+        heads = [r.external_id for r in records
+                 if isinstance(r, kind.record_type) and not r.voided]
+        if not heads or kind.tax_obj in self.tax_unreadable:
+            return records
+        try:
+            rows = self._rows_in(kind.tax_obj, tax.FIELDS, "RECORDKEY", heads,
+                                 ["RECORDKEY", "RECORDNO"])
+        except (NeedsReconnection, Transient):
+            raise
+        except ConnectorError:
+            self.tax_unreadable.add(kind.tax_obj)  # not asked again by this connector
+            return records
+        out: list[Record] = []
+        for record in records:
+            if isinstance(record, kind.record_type) and rows.get(record.external_id):
+                # entries that don't add up (ValueError): the tax stays unknown, never wrong
+                with contextlib.suppress(ValueError):
+                    record = replace(record, tax_minor=tax.tax_of(
+                        rows[record.external_id], record.currency, record.total_minor,
+                        credit=kind is MEMOS))
+            out.append(record)
+        return out
 
     def _with_applications(self, records: list[Record]) -> list[Record]:
         """Y14: each memo's credit applied to invoices as Intacct records it — the AR

@@ -81,6 +81,7 @@ class InvoiceRow:
     source: str = "native"
     external_id: str | None = None
     tax_inclusive: bool = False
+    tax_reported: bool = True  # T5: False when a synced invoice's system reported no tax
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,7 @@ class MemoRow:
     updated_at: datetime
     tax_minor: int = 0  # T2: the tax in total_minor
     tax_inclusive: bool = False
+    tax_reported: bool = True  # T5: False when a synced memo's system reported no tax
 
 
 def _names(row_type: type) -> tuple[str, ...]:

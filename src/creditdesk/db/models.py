@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -169,6 +170,8 @@ class Invoice(Base):
     paid_minor: Mapped[int] = mapped_column(default=0)
     credited_minor: Mapped[int] = mapped_column(default=0)
     tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # T5: false when a synced invoice's system reported no tax figure (tax unknown, not 0)
+    tax_reported: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # T1: the lines' prices include tax (net = gross - tax); exclusive by default
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
@@ -307,6 +310,8 @@ class CreditMemo(Base):
     refunded_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # T2: the tax in total_minor (Σ of the lines' stored tax), and whether prices include it
     tax_minor: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # T5: false when a synced memo's system reported no tax figure (tax unknown, not 0)
+    tax_reported: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40), default="native")

@@ -43,7 +43,7 @@ _application = models.CreditApplication.__table__
 _INVOICE_COLUMNS = ("id", "number", "customer_id", "currency", "status", "issue_date",
                     "due_date", "total_minor", "paid_minor", "credited_minor", "tax_minor",
                     "notes", "source", "external_id", "issued_at", "voided_at", "created_at",
-                    "updated_at", "tax_inclusive")
+                    "updated_at", "tax_inclusive", "tax_reported")
 
 
 class PaymentRow(NamedTuple):

@@ -299,6 +299,7 @@ def query(state: FakeIntacctState, company_id: str, function: ET.Element,
     with state.lock:
         rows = state.companies[company_id].table(obj)
     if rows is None:
+        state.requests[-1] = f"query {obj} refused"
         return _result("query", controlid, [("Query Failed", "",
                                               f"Object definition {obj} not found", "")])[0]
     if not fields or "*" in fields:

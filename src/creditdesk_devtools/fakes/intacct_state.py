@@ -35,6 +35,11 @@ class Company:
     invoice_lines: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     payments: dict[str, dict[str, str]] = field(default_factory=dict)
     payment_details: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # T5: tax entries (Intacct's Taxes application: VAT/GST companies), by RECORDKEY; a
+    # company without it answers "Object definition … not found" for their objects
+    tax_entries: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    invoice_tax_entries: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    taxes_enabled: bool = True
     control_ids: set[str] = field(default_factory=set)  # functions run with uniqueid true
     next_no: int = 2290
     next_line_no: int = 7000
@@ -46,6 +51,9 @@ class Company:
             "ARADJUSTMENT": self.adjustments, "ARADJUSTMENTITEM": self.lines,
             "ARINVOICE": self.invoices, "ARINVOICEITEM": self.invoice_lines,
             "ARPYMT": self.payments, "ARPYMTDETAIL": self.payment_details}
+        if self.taxes_enabled:
+            tables |= {"ARADJUSTMENTTAXENTRY": self.tax_entries,
+                       "ARINVOICETAXENTRY": self.invoice_tax_entries}
         found = tables.get(obj.upper())
         if found is None:
             return None
@@ -99,10 +107,12 @@ class FakeIntacctState(FaultInjection):
                        customer_id: str = "C-0058", customer_name: str = "Harbor Supply Co",
                        currency: str = "USD", state: str | None = None,
                        record_id: str | None = None, when_created: str = "03/04/2025",
-                       lines: list[tuple[str, str]] | None = None) -> str:
+                       lines: list[tuple[str, str]] | None = None,
+                       tax: list[tuple[str, str]] | None = None) -> str:
         """An AR adjustment: a credit memo when ``total`` is negative, a debit memo if not.
         ``lines`` as (ENTRYDESCRIPTION, amount as Intacct signs it); default one line of the
-        total."""
+        total. ``tax``: its tax entries as (DETAILID, amount as Intacct signs it), inside the
+        total (T5); none by default."""
         with self.lock:
             company = self.companies[company_id]
             company.next_no += 1
@@ -117,7 +127,19 @@ class FakeIntacctState(FaultInjection):
             self._amounts(company.adjustments[no], total, due, state)
             self.touch(company.adjustments[no])
             self.set_lines(company_id, no, lines or [("Credit", total)], touch=False)
+            company.tax_entries[no] = self._tax_rows(company, company.adjustments[no], tax)
             return no
+
+    def _tax_rows(self, company: Company, row: dict[str, str],
+                  entries: list[tuple[str, str]] | None) -> list[dict[str, str]]:
+        """Tax-entry records (DETAILID, amount) of the record ``row`` (T5)."""
+        out = []
+        for detail, value in entries or []:
+            company.next_line_no += 1
+            out.append({"RECORDNO": str(company.next_line_no), "RECORDKEY": row["RECORDNO"],
+                        "DETAILID": detail, "AMOUNT": amount(value),
+                        "TRX_AMOUNT": amount(value)})
+        return out
 
     def set_lines(self, company_id: str, record_no: str, lines: list[tuple[str, str]], *,
                   touch: bool = True) -> None:
@@ -189,9 +211,11 @@ class FakeIntacctState(FaultInjection):
                     currency: str = "USD", state: str | None = None,
                     record_id: str | None = None, when_created: str = "03/01/2025",
                     when_due: str = "03/31/2025",
-                    lines: list[tuple[str, str]] | None = None) -> str:
+                    lines: list[tuple[str, str]] | None = None,
+                    tax: list[tuple[str, str]] | None = None) -> str:
         """An AR invoice (RECORDTYPE ri, MODULEKEY 4.AR); ``lines`` as (ENTRYDESCRIPTION,
-        amount), default one line of the total. STATE follows the balance unless given."""
+        amount), default one line of the total; ``tax`` its tax entries (DETAILID, amount)
+        as for adjustments. STATE follows the balance unless given."""
         with self.lock:
             company = self.companies[company_id]
             company.next_no += 1
@@ -204,6 +228,7 @@ class FakeIntacctState(FaultInjection):
             self._amounts(company.invoices[no], total, total if due is None else due, state)
             self.touch(company.invoices[no])
             self.set_invoice_lines(company_id, no, lines or [("Services", total)], touch=False)
+            company.invoice_tax_entries[no] = self._tax_rows(company, company.invoices[no], tax)
             return no
 
     def set_invoice_lines(self, company_id: str, record_no: str,
@@ -242,6 +267,7 @@ class FakeIntacctState(FaultInjection):
         with self.lock:
             company = self.companies[company_id]
             company.invoice_lines.pop(record_no, None)
+            company.invoice_tax_entries.pop(record_no, None)
             return company.invoices.pop(record_no, None) is not None
 
     def delete_adjustment(self, company_id: str, record_no: str) -> bool:
@@ -250,6 +276,7 @@ class FakeIntacctState(FaultInjection):
         with self.lock:
             company = self.companies[company_id]
             company.lines.pop(record_no, None)
+            company.tax_entries.pop(record_no, None)
             return company.adjustments.pop(record_no, None) is not None
 
     def malform(self, company_id: str, record_no: str) -> None:

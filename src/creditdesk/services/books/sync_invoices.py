@@ -73,7 +73,8 @@ class _Invoices:
     def fields(self, r: base.RemoteInvoice, customer: tuple[str, str]) -> dict[str, Any]:
         return {"customer_id": customer[0], "customer_reference_id": customer[1],
                 "number": r.number, "currency": r.currency, "issue_date": r.issue_date,
-                "due_date": r.due_date, "total_minor": r.total_minor, "tax_minor": r.tax_minor,
+                "due_date": r.due_date, "total_minor": r.total_minor,
+                "tax_minor": r.tax_minor or 0, "tax_reported": r.tax_minor is not None,  # T5
                 "paid_minor": r.total_minor - r.balance_minor, "credited_minor": 0,
                 "status": status(total_minor=r.total_minor, balance_minor=r.balance_minor).value,
                 "void_reason": None, "voided_at": None}

@@ -82,7 +82,8 @@ class _Memos:
                 "number": r.number, "currency": r.currency, "issue_date": r.issue_date,
                 "total_minor": r.total_minor, "applied_minor": applied,
                 "refunded_minor": min(r.refunded_minor, applied),
-                "tax_minor": r.tax_minor,  # T5
+                # T5: the tax the system reports; none reported → unknown, never a false 0
+                "tax_minor": r.tax_minor or 0, "tax_reported": r.tax_minor is not None,
                 "status": status.value, "void_reason": None, "voided_at": None}
 
     def new_row(self, actor: Actor, source: rules.Source, external_id: str,

@@ -28,6 +28,7 @@ from creditdesk.domain import write_back as wb
 from creditdesk.domain.application import InvoiceStatus
 from creditdesk.domain.memo import Source
 from creditdesk.domain.money import Money
+from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import credit
 from creditdesk.services.customer_accounts import auto_apply_setting
@@ -84,5 +85,12 @@ def apply_on_issue(conn: Connection, actor: Actor, invoice: views.InvoiceView,
                    credit_left: list[rules.Credit]) -> list[views.ApplicationView]:
     """AU1's applications to the just-issued ``invoice``, oldest memo first."""
     by = automatic(actor)
-    return [credit.apply_on(conn, by, c.memo_id, invoice.id, amount, wb.Origin.AUTOMATIC)
-            for c, amount in rules.plan(credit_left, invoice.balance_due)]
+    planned = rules.plan(credit_left, invoice.balance_due)
+    applied = [credit.apply_on(conn, by, c.memo_id, invoice.id, amount, wb.Origin.AUTOMATIC)
+               for c, amount in planned]
+    if planned:  # E1: the invoice's trail names the memos and the amounts (each memo's too)
+        audit.record_on(conn, by, "invoice.auto_apply", "invoice", invoice.id, {
+            "number": invoice.number, "currency": invoice.currency,
+            "amount": sum((a for _, a in planned), Money(0, invoice.currency)).to_str(),
+            "memos": [{"number": c.number, "amount": a.to_str()} for c, a in planned]})
+    return applied

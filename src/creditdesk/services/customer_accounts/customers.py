@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -162,10 +162,30 @@ class SummaryMemo:
 
 
 @dataclass(frozen=True)
+class SummaryRefund:
+    """R3: a refund of one of the customer's memos, in its credit history (a voided one
+    too, with ``voided_at``: its credit went back to the memo)."""
+
+    id: str
+    credit_memo_id: str
+    credit_memo_number: str
+    currency: str
+    amount: Money
+    method: str
+    reference: str | None
+    refunded_at: date
+    voided_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CreditSummary:
     customer_id: str
     balances: list[Money]  # one per currency, sorted by currency code
     memos: list[SummaryMemo]
+    # R3: Σ of the refunds not voided, one per currency (sorted), and every refund, newest
+    # first, as the dashboard's customer page lists them
+    refunded: list[Money] = field(default_factory=list)
+    refunds: list[SummaryRefund] = field(default_factory=list)
 
 
 _cus, _cm = models.Customer, models.CreditMemo
@@ -180,14 +200,24 @@ _CREDIT_MEMOS = (
                          _cm.status.in_([s.value for s in memo_rules.CREDIT_STATUSES])))
     .where(_cus.id == bindparam("customer_id"), _cus.partner_id == bindparam("partner_id"))
     .order_by(_cm.id.desc()))
+_rf = models.Refund
+# R3: the refunds of the customer's memos, whatever the memo's status now
+_REFUNDS = (
+    select(_rf.id, _rf.credit_memo_id, _cm.number, _rf.currency, _rf.amount_minor, _rf.method,
+           _rf.reference, _rf.refunded_at, _rf.voided_at)
+    .join(_cm, _cm.id == _rf.credit_memo_id)
+    .where(_rf.partner_id == bindparam("partner_id"), _cm.partner_id == bindparam("partner_id"),
+           _cm.customer_id == bindparam("customer_id"))
+    .order_by(_rf.id.desc()))
 
 
 def credit_summary(db: Database, *, actor: Actor, customer_id: str) -> CreditSummary:
     """S1: available credit per currency = Σ remaining of issued and partially applied
     memos, native and synced, with the memos behind each figure."""
+    params = {"partner_id": actor.partner_id, "customer_id": customer_id}
     with db.lookup() as conn:
-        rows = conn.execute(_CREDIT_MEMOS, {"partner_id": actor.partner_id,
-                                            "customer_id": customer_id}).all()
+        rows = conn.execute(_CREDIT_MEMOS, params).all()
+        refund_rows = conn.execute(_REFUNDS, params).all() if rows else []
     if not rows:
         raise errors.NotFound(f"No customer with id {customer_id}.")
     rows = [r for r in rows if r.id is not None]
@@ -198,4 +228,13 @@ def credit_summary(db: Database, *, actor: Actor, customer_id: str) -> CreditSum
         totals[r.currency] = totals.get(r.currency, 0) + remaining
         memos.append(SummaryMemo(r.id, r.number, r.currency, Money(r.total_minor, r.currency),
                                  Money(remaining, r.currency), r.status, r.source))
-    return CreditSummary(customer_id, [Money(v, c) for c, v in sorted(totals.items())], memos)
+    refunded: dict[str, int] = {}
+    refunds = []
+    for f in refund_rows:
+        if f.voided_at is None:
+            refunded[f.currency] = refunded.get(f.currency, 0) + f.amount_minor
+        refunds.append(SummaryRefund(f.id, f.credit_memo_id, f.number, f.currency,
+                                     Money(f.amount_minor, f.currency), f.method, f.reference,
+                                     f.refunded_at, f.voided_at))
+    return CreditSummary(customer_id, [Money(v, c) for c, v in sorted(totals.items())], memos,
+                         [Money(v, c) for c, v in sorted(refunded.items())], refunds)

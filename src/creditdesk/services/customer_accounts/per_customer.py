@@ -135,7 +135,8 @@ def replace(db: Database, kind: Kind, *, actor: Actor, flag: object,
             session.add(ex(partner_id=actor.partner_id, customer_id=cid, created_at=clock.now()))
         session.flush()
         audit.record(session, actor, kind.action, "partner", actor.partner_id,
-                     {kind.field: checked, "exceptions": wanted})
+                     {kind.field: checked, "exceptions": wanted,
+                      "exception_names": _names(session, actor.partner_id, wanted)})
         return load(session, kind, actor.partner_id)
 
 
@@ -157,9 +158,21 @@ def add_exception(db: Database, kind: Kind, *, actor: Actor, customer_id: str) -
             session.add(kind.exception_model(partner_id=actor.partner_id,
                                              customer_id=customer.id, created_at=clock.now()))
             audit.record(session, actor, f"{kind.action}.add_exception", "partner",
-                         actor.partner_id, {"customer_id": customer.id})
+                         actor.partner_id, {"customer_id": customer.id,
+                                            "customer_name": customer.name})
         session.flush()
         return load(session, kind, actor.partner_id)
+
+
+def _names(session: Session, partner_id: str, customer_ids: list[str]) -> list[str]:
+    """E1: the customers' names, in the order of their ids (the trail names them as they
+    were called then)."""
+    if not customer_ids:
+        return []
+    c = models.Customer
+    names = {i: n for i, n in session.execute(select(c.id, c.name).where(
+        c.partner_id == partner_id, c.id.in_(customer_ids)))}
+    return [names.get(i, i) for i in customer_ids]
 
 
 def remove_exception(db: Database, kind: Kind, *, actor: Actor,
@@ -170,6 +183,8 @@ def remove_exception(db: Database, kind: Kind, *, actor: Actor,
             raise errors.NotFound("That customer is not an exception.")
         session.delete(row)
         audit.record(session, actor, f"{kind.action}.remove_exception", "partner",
-                     actor.partner_id, {"customer_id": customer_id})
+                     actor.partner_id, {"customer_id": customer_id,
+                                        "customer_name": _names(session, actor.partner_id,
+                                                                [customer_id])[0]})
         session.flush()
         return load(session, kind, actor.partner_id)

@@ -208,8 +208,10 @@ def issue_invoice(db: Database, *, actor: Actor, invoice_id: str,
         ledger.move_stocks_on(conn, actor.partner_id, inventory.moves_for_lines(lines, sign=-1),
                               kind=ActivityKind.SALE, source_type="invoice",
                               source_id=invoice.id)
-        audit.record_on(conn, actor, "invoice.issue", "invoice", invoice.id,
-                        {"number": invoice.number})
+        audit.record_on(conn, actor, "invoice.issue", "invoice", invoice.id, {
+            "number": invoice.number, "currency": invoice.currency,  # E1: what was issued
+            "total": Money(invoice.total_minor, invoice.currency).to_str(),
+            "tax": Money(invoice.tax_minor, invoice.currency).to_str()})
         # It was a draft until now, and a draft takes no payment (I4) and no credit (A1):
         # nothing more to read.
         return views.invoice_view_of(invoice, lines, [], [])

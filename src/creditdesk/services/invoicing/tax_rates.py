@@ -74,7 +74,8 @@ def create_tax_rate(db: Database, *, actor: Actor, name: object, rate: object = 
         session.refresh(row, ["components"])
         audit.record(session, actor, "tax_rate.create", "tax_rate", row.id,
                      {"name": row.name, "rate": tax.percent_text(row.rate_e4),
-                      "components": [c.name for c in row.components]})
+                      "components": [{"name": c.name, "rate": tax.percent_text(c.rate_e4)}
+                                     for c in row.components]})
         return _view(row)
 
 

@@ -167,6 +167,44 @@ def _refund(action: str, d: dict[str, Any], currency: str | None) -> str:
             "returned to the memo")
 
 
+def _tax_rate(d: dict[str, Any]) -> str:
+    """T1: "Added tax rate CA (7.25 %) of State 6.25 % + County 1 %" (entries written before
+    components carried their rates name them only)."""
+    parts = " + ".join(f"{c.get('name', '')} {c.get('rate', '')} %" if isinstance(c, dict)
+                       else str(c) for c in d.get("components") or [])
+    return (f"Added tax rate {d.get('name', '')} ({d.get('rate', '')} %)"
+            + (f" of {parts}" if parts else ""))
+
+
+# P2, P5, AU1: a preference with per-customer exceptions: what it does, its flag's name
+_PREFERENCES = {
+    "settings.credit_visibility": ("showing the credit balance to all customers",
+                                   "show_to_all_customers"),
+    "settings.portal_credit_application": ("customers applying credit in the portal",
+                                           "enabled"),
+    "settings.auto_apply": ("applying available credit to new invoices", "enabled"),
+}
+
+
+def _preference(action: str, d: dict[str, Any]) -> str:
+    """"Enabled applying available credit to new invoices; exceptions (the opposite):
+    Globex, Initech"; "Made Globex an exception to …"; "Globex is no longer an exception
+    to …"."""
+    base, _, change = action.partition(".")[2].partition(".")
+    what, flag = _PREFERENCES[f"settings.{base}"]
+    name = d.get("customer_name") or d.get("customer_id") or "a customer"
+    if change == "add_exception":
+        return f"Made {name} an exception to {what}"
+    if change == "remove_exception":
+        return f"{name} is no longer an exception to {what}"
+    said = ("Enabled " if d.get(flag) else "Disabled ") + what
+    if "exceptions" not in d:
+        return said  # the flag alone: the exceptions stay
+    names = d.get("exception_names") or d.get("exceptions") or []
+    return said + ("; exceptions (the opposite): " + ", ".join(str(n) for n in names)
+                   if names else "; no exceptions")
+
+
 def describe(action: str, data: dict[str, Any], currency: str | None = None) -> str:
     """One entry as a sentence, naming the amounts, invoices and reasons involved."""
     d = data or {}
@@ -192,9 +230,20 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
         was = f" (it was {d['was']})" if d.get("was") else ""
         return f"Voided{was}: “{d.get('reason', '')}”"
     if action == "tax_rate.create":  # T1
-        parts = " + ".join(str(c) for c in d.get("components") or [])
-        return (f"Added tax rate {d.get('name', '')} ({d.get('rate', '')} %)"
-                + (f" of {parts}" if parts else ""))
+        return _tax_rate(d)
+    if action == "invoice.issue" and d.get("total"):
+        tax = _amount(d, "tax", currency)
+        return (f"Issued {d.get('number', 'the invoice')} for {_amount(d, 'total', currency)}"
+                + (f" (tax {tax})" if d.get("tax") not in (None, "0", "0.00", "0.000") else ""))
+    if action == "invoice.auto_apply":  # AU1
+        memos = ", ".join(f"{m.get('number', '')} {_amount(m, 'amount', d.get('currency'))}"
+                          for m in d.get("memos") or [] if isinstance(m, dict))
+        return (f"Applied {_amount(d, 'amount', currency)} of available credit automatically "
+                f"as it was issued: {memos}")
+    if action in _PREFERENCES or action.rpartition(".")[0] in _PREFERENCES:
+        return _preference(action, d)
+    if action == "user.create":
+        return f"Added user {d.get('email', '')} as {d.get('role', 'staff')}"
     if action == "credit_memo.delete":
         return f"Deleted draft {d.get('number', '')}".rstrip()
     if action == "credit_memo.sync_create":
@@ -211,7 +260,8 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
     if action in _APPROVALS:
         return _approval(action, d, currency)
     if action == "api_key.create" and d.get("user"):
-        return f"Created an API key ({d.get('prefix', '')}…) acting as {d['user']}"
+        role = f" ({d['role']})" if d.get("role") else ""
+        return f"Created an API key ({d.get('prefix', '')}…) acting as {d['user']}{role}"
     # Any other entry: its action and the facts it recorded, in words.
     facts = "; ".join(f"{_label(k).lower()} {v}" for k, v in d.items()
                       if isinstance(v, str | int) and not k.endswith("_id") and k != "id")

@@ -90,6 +90,8 @@ class PortalMemo:
     applied_amount: Money  # to invoices (Y4: in the system, for a synced memo)
     refunded_amount: Money  # refunded to the customer (R1; at the source, for a synced memo)
     tax_total: Money | None = None  # T2: the tax in the total
+    # T2: that tax per rate (a synced memo's: one amount, as its system reports it)
+    taxes: tuple[views.TaxAmountView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,8 +221,9 @@ def list_credit_memos(db: Database, *, who: PortalCustomer, limit: int = 50,
     with db.read() as session:
         if not visibility.credit_visible(session, who.partner_id, who.customer_id):
             raise errors.NotFound(HIDDEN)
-        stmt = select(cm).where(cm.partner_id == who.partner_id,
-                                cm.customer_id == who.customer_id, cm.status.in_(SHOWN_MEMOS))
+        stmt = (select(cm).where(cm.partner_id == who.partner_id,
+                                 cm.customer_id == who.customer_id, cm.status.in_(SHOWN_MEMOS))
+                .options(selectinload(cm.lines)))  # T2: the tax per rate is in the lines
         return pagination.newest_first(session, stmt, cm.id, limit=limit, cursor=cursor,
                                        view=_memo)
 
@@ -233,10 +236,10 @@ def available_credit(db: Database, *, who: PortalCustomer) -> list[Money]:
 
 
 def _memo(row: models.CreditMemo) -> PortalMemo:
-    v = views.memo_view(row, with_lines=False)
+    v = views.memo_view_of(row, row.lines)  # the lines for the tax per rate; no refunds read
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
                       v.remaining_amount, v.source, v.applied_to_invoices,
-                      v.refunded_amount or Money(0, v.currency), v.tax_total)
+                      v.refunded_amount or Money(0, v.currency), v.tax_total, tuple(v.taxes or ()))
 
 
 def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMemo | None:
@@ -248,5 +251,6 @@ def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMem
             raise errors.NotFound(HIDDEN)
         row = session.scalars(select(cm).where(
             cm.partner_id == who.partner_id, cm.customer_id == who.customer_id,
-            cm.id == memo_id, cm.status.in_(SHOWN_MEMOS))).one_or_none()
+            cm.id == memo_id, cm.status.in_(SHOWN_MEMOS)).options(selectinload(cm.lines))
+        ).one_or_none()
         return _memo(row) if row is not None else None

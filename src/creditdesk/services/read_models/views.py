@@ -47,12 +47,14 @@ class TaxAmountView:
 SYNCED_TAX_NAME = "Tax"
 
 
-def taxes_of(lines: Sequence[LineView], tax_total: Money, *,
+def taxes_of(lines: Sequence[LineView], tax_total: Money | None, *,
              synced: bool) -> list[TaxAmountView]:
     """The tax per rate of a document's lines, in the order the rates first appear; a
-    synced document's as one amount (its system reports no rates we know)."""
+    synced document's as one amount (its system reports no rates we know), none when its
+    system reported no tax figure (``tax_total`` None, T5)."""
     if synced:
-        return [TaxAmountView(None, SYNCED_TAX_NAME, tax_total)] if tax_total.minor else []
+        return ([TaxAmountView(None, SYNCED_TAX_NAME, tax_total)]
+                if tax_total is not None and tax_total.minor else [])
     per_rate: dict[str, TaxAmountView] = {}
     for li in lines:
         if li.tax_rate_id is None or li.tax is None:
@@ -165,7 +167,7 @@ class MemoView:
     approval: ApprovalView | None = None
     refunds: tuple[RefundView, ...] = field(default=())
     # T2: the total before tax, the tax in it (per rate in ``taxes``), whether the prices
-    # include it
+    # include it; a synced memo whose system reported no tax figure has neither (T5: None)
     subtotal: Money | None = None
     tax_total: Money | None = None
     taxes: list[TaxAmountView] | None = None
@@ -219,9 +221,10 @@ class InvoiceView:
     source: str
     external_id: str | None
     read_only: bool
-    # the tax in the total (a synced invoice's is the system's), and the total before it
-    subtotal: Money
-    tax_total: Money
+    # the tax in the total (a synced invoice's is the system's), and the total before it;
+    # both None when the invoice's system reported no tax figure (T5: unknown, not 0)
+    subtotal: Money | None
+    tax_total: Money | None
     taxes: list[TaxAmountView] | None = None  # T2: per rate
     tax_inclusive: bool = False
 
@@ -348,6 +351,8 @@ class MemoFigures(Protocol):
     @property
     def tax_inclusive(self) -> bool: ...
     @property
+    def tax_reported(self) -> bool: ...
+    @property
     def notes(self) -> str | None: ...
     @property
     def source(self) -> str: ...
@@ -391,7 +396,8 @@ def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures], *,
     remaining = memo_rules.remaining_minor(status=status, total_minor=row.total_minor,
                                            applied_minor=row.applied_minor)
     line_views = [memo_line_view(li, cur) for li in lines]
-    tax_total = Money(row.tax_minor or 0, cur)
+    # T5: None when the memo's system reported no tax figure (unknown, never a false 0)
+    tax_total = Money(row.tax_minor or 0, cur) if _tax_known(row) else None
     return MemoView(
         id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
         reason=row.reason, status=row.status, issue_date=row.issue_date,
@@ -403,7 +409,8 @@ def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures], *,
         void_reason=row.void_reason, created_at=row.created_at, updated_at=row.updated_at,
         refunded_amount=Money(row.refunded_minor or 0, cur),
         refunds=tuple(refund_view(r) for r in refunds),
-        subtotal=Money(row.total_minor - (row.tax_minor or 0), cur), tax_total=tax_total,
+        subtotal=Money(row.total_minor - tax_total.minor, cur) if tax_total else None,
+        tax_total=tax_total,
         taxes=taxes_of(line_views, tax_total, synced=row.source != memo_rules.Source.NATIVE),
         tax_inclusive=bool(row.tax_inclusive),
     )
@@ -459,6 +466,8 @@ class InvoiceFigures(Protocol):
     @property
     def tax_inclusive(self) -> bool: ...
     @property
+    def tax_reported(self) -> bool: ...
+    @property
     def notes(self) -> str | None: ...
     @property
     def source(self) -> str: ...
@@ -494,7 +503,7 @@ def invoice_view_of(row: InvoiceFigures, lines: Iterable[SyncableLineFigures],
     rows)."""
     cur = row.currency
     line_views = [line_view(li, cur) for li in lines]
-    tax_total = Money(row.tax_minor, cur)
+    tax_total = Money(row.tax_minor, cur) if _tax_known(row) else None  # T5
     return InvoiceView(
         id=row.id, number=row.number, customer_id=row.customer_id, currency=cur,
         status=row.status, issue_date=row.issue_date, due_date=row.due_date,
@@ -510,10 +519,17 @@ def invoice_view_of(row: InvoiceFigures, lines: Iterable[SyncableLineFigures],
         created_at=row.created_at, updated_at=row.updated_at,
         source=row.source, external_id=row.external_id,
         read_only=row.source != memo_rules.Source.NATIVE,
-        subtotal=Money(row.total_minor - row.tax_minor, cur), tax_total=tax_total,
+        subtotal=Money(row.total_minor - tax_total.minor, cur) if tax_total else None,
+        tax_total=tax_total,
         taxes=taxes_of(line_views, tax_total, synced=row.source != memo_rules.Source.NATIVE),
         tax_inclusive=bool(row.tax_inclusive),
     )
+
+
+def _tax_known(row: MemoFigures | InvoiceFigures) -> bool:
+    """T5: whether the document's tax is known: always for a native one; for a synced one,
+    when its system reported a tax figure."""
+    return row.source == memo_rules.Source.NATIVE or row.tax_reported is not False
 
 
 def application_view(row: models.CreditApplication, currency: str) -> ApplicationView:

@@ -44,6 +44,8 @@ def credit_summary(customer_id: str, db: DB, actor: CurrentActor) -> dict[str, A
         "customer_id": s.customer_id,
         "balances": [{"currency": b.currency, "available_credit": b} for b in s.balances],
         "memos": s.memos,  # read by SummaryMemoOut
+        "refunded": [{"currency": r.currency, "amount": r} for r in s.refunded],  # R3
+        "refunds": s.refunds,  # read by SummaryRefundOut
     }
 
 

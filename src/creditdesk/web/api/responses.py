@@ -150,9 +150,11 @@ class MemoOut(Out):
         "AP1: a draft's open approval request (pending, or approved and not edited since); "
         "null when it has none, and on every memo that is not a draft. Every request, "
         "rejected and withdrawn ones too, is at /credit-memos/{id}/approval-requests"))
-    subtotal: Money = Field(description="the total before tax (Σ of the lines' net)")
-    tax_total: Money = Field(description="the tax in the total (a synced document: its "
-                                         "system's, T5)")
+    subtotal: Money | None = Field(description=(
+        "the total before tax (Σ of the lines' net); null when tax_total is"))
+    tax_total: Money | None = Field(description=(
+        "the tax in the total (a synced document: its system's, T5); null when the "
+        "system reported no tax figure for it (unknown, not zero)"))
     taxes: list[TaxAmountOut] = Field(description="the tax per rate (T2)")
     tax_inclusive: bool = Field(description="whether the lines' prices include tax (T1)")
 
@@ -202,9 +204,10 @@ class InvoiceOut(Out):
     external_id: str | None = Field(description="the invoice's id in its system (synced "
                                                 "invoices)")
     read_only: bool = Field(description="true for a synced invoice: change it in its system")
-    subtotal: Money = Field(description="the total before tax")
-    tax_total: Money = Field(description="the tax in the total (a synced invoice: its "
-                                         "system's, T5)")
+    subtotal: Money | None = Field(description="the total before tax; null when tax_total is")
+    tax_total: Money | None = Field(description=(
+        "the tax in the total (a synced invoice: its system's, T5); null when the system "
+        "reported no tax figure for it (unknown, not zero)"))
     taxes: list[TaxAmountOut] = Field(description="the tax per rate (T2)")
     tax_inclusive: bool = Field(description="whether the lines' prices include tax (T1)")
 
@@ -299,10 +302,35 @@ class SummaryMemoOut(Out):
     source: str
 
 
+class RefundedTotalOut(Out):
+    """R3: Σ of a customer's refunds not voided, in one currency."""
+
+    currency: str
+    amount: Money
+
+
+class SummaryRefundOut(Out):
+    """R3: a refund in the customer's credit history (``voided_at`` once voided)."""
+
+    id: str
+    credit_memo_id: str
+    credit_memo_number: str
+    currency: str
+    amount: Money
+    method: str
+    reference: str | None
+    refunded_at: date
+    voided_at: datetime | None
+
+
 class CreditSummaryOut(Out):
     customer_id: str
     balances: list[BalanceOut]
     memos: list[SummaryMemoOut]
+    refunded: list[RefundedTotalOut] = Field(
+        description="R3: the credit refunded to the customer (refunds not voided), per currency")
+    refunds: list[SummaryRefundOut] = Field(
+        description="R3: the refunds of the customer's memos, newest first, voided ones too")
 
 
 class PortalLinkOut(Out):
