@@ -51,7 +51,9 @@ def test_s1_credit_summary(client):
     memo(client, cid, "99.00", issue=False)  # drafts are no credit
     eur = memo(client, cid, "7.50", currency="EUR")
     s = ok(client.get(f"{API}/customers/{cid}/credit-summary"))
-    assert set(s) == {"customer_id", "balances", "memos"} and s["customer_id"] == cid
+    # S1's fields, and R3's refunds (none here)
+    assert set(s) == {"customer_id", "balances", "memos", "refunded", "refunds"}
+    assert s["customer_id"] == cid and s["refunded"] == s["refunds"] == []
     assert s["balances"] == [{"currency": "EUR", "available_credit": "7.50"},
                              {"currency": "USD", "available_credit": "25.00"}]
     assert {m["id"] for m in s["memos"]} == {issued["id"], partial["id"], eur["id"]}
@@ -66,7 +68,7 @@ def test_s1_credit_summary(client):
 def test_s1_credit_summary_of_customer_without_credit(client):
     cid = customer(client)
     assert ok(client.get(f"{API}/customers/{cid}/credit-summary")) == {
-        "customer_id": cid, "balances": [], "memos": []}
+        "customer_id": cid, "balances": [], "memos": [], "refunded": [], "refunds": []}
 
 
 def test_create_product_returns_201_with_variant_ids(client):

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.customer_accounts import visibility
 from creditdesk.services.invoicing import invoices, tax_rates
 from tests import factories
@@ -91,3 +92,17 @@ def test_t1_t4_rates_memo_lines_pages_and_report(new_page, site, tenant, javascr
     expect(portal.get_by_text(re.compile("Tax: CA sales tax"))).to_be_visible()
     fits(portal, viewport)
     screenshot(portal, f"{name}-6-portal-invoice")
+
+    # T2: the portal's memo list shows a memo's tax per rate
+    nyc = next(r.id for r in tax_rates.list_tax_rates(db, actor=actor)
+               if r.name == "NYC sales tax")
+    m = memos.create_memo(db, actor=actor, customer_id=cid, reason="goodwill", lines=[
+        {"description": "Seats", "quantity": 1, "unit_price": "100.00", "tax_rate_id": ca},
+        {"description": "Support", "quantity": 1, "unit_price": "10.00", "tax_rate_id": nyc}])
+    memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+    portal.goto("/portal/credit-memos")
+    row = portal.locator("#portal-memos tr", has_text=m.number)
+    expect(row).to_contain_text("incl. CA sales tax $7.25")
+    expect(row).to_contain_text("incl. NYC sales tax $0.89")  # 0.40 + 0.4875 → 0.49
+    fits(portal, viewport)
+    screenshot(portal, f"{name}-7-portal-memos")
