@@ -1,0 +1,58 @@
+"""Writing a CSV export (D3) as a streamed answer, a page of rows per chunk.
+
+Cells: ``Money`` as a plain decimal with its currency's digits (``1234.50``, exact from
+the minor units: no symbol, no thousands separator), dates and datetimes in ISO 8601,
+None empty. Text that a spreadsheet would run as a formula (it starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is prefixed with ``'`` (OWASP, *CSV
+Injection*): a customer named ``=HYPERLINK(...)`` stays text. Only text cells are
+guarded; amounts are written by us and a negative one never occurs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from creditdesk.domain.money import Money
+from creditdesk.services.read_models import exports
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> str:
+    """One value as its CSV text."""
+    if value is None:
+        return ""
+    if isinstance(value, Money):
+        return value.to_str()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def chunks(header: Iterable[str], pages: Iterable[list[tuple[Any, ...]]]) -> Iterator[bytes]:
+    """The header line, then one chunk of UTF-8 per page of rows (CRLF line ends, RFC 4180)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    yield buffer.getvalue().encode()
+    for page in pages:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([cell(v) for v in row] for row in page)
+        yield buffer.getvalue().encode()
+
+
+def response(export: exports.Export) -> StreamingResponse:
+    """The export as a ``text/csv`` download, written as its pages are read."""
+    return StreamingResponse(
+        chunks(export.header, export.pages), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
