@@ -19,7 +19,7 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 
 from creditdesk.domain.money import Money
-from creditdesk.services.read_models import exports
+from creditdesk.services.read_models import credit_aging, exports
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,3 +56,12 @@ def response(export: exports.Export) -> StreamingResponse:
     return StreamingResponse(
         chunks(export.header, export.pages), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
+
+
+def aging(report: credit_aging.CreditAging) -> StreamingResponse:
+    """The credit aging report (D3) as CSV: one line per row of its JSON answer, with
+    ``as_of`` on each."""
+    rows = [(report.as_of, r.currency, r.reason, r.days_0_30, r.days_31_60, r.days_61_90,
+             r.days_over_90, r.total) for r in report.rows]
+    return response(exports.Export(f"credit-aging-{report.as_of.isoformat()}.csv",
+                                   credit_aging.HEADER, iter([rows])))

@@ -6,16 +6,14 @@ memo id by ``GET /credit-memos/{memo_id}``.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Query
 from fastapi.responses import StreamingResponse
 
-from creditdesk.domain import errors
+from creditdesk.domain import currencies, errors
 from creditdesk.services.read_models import credit_aging, exports
 from creditdesk.web import csv_export
-from creditdesk.web.api import responses
+from creditdesk.web.api import fields, responses
 from creditdesk.web.api.deps import DB, CurrentActor, Filter, filter_query
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 from creditdesk.web.api.memos import MemoQuery
@@ -27,6 +25,7 @@ CSV: dict[int | str, dict[str, Any]] = {200: {
     "description": "CSV (RFC 4180), streamed; amounts are plain decimals",
     "content": {"text/csv": {"schema": {"type": "string"}}}}}
 FORMATS = ("json", "csv")
+CURRENCIES = sorted(currencies.MINOR_DIGITS)
 
 
 @router.get("/credit-memos/export", response_class=StreamingResponse, responses=CSV)
@@ -53,27 +52,18 @@ def export_refunds(db: DB, actor: CurrentActor, customer_id: Filter = None) -> S
                                                      customer_id=customer_id))
 
 
-def aging_csv(report: credit_aging.CreditAging) -> StreamingResponse:
-    """The report as CSV: one line per row of the JSON answer, ``as_of`` on each."""
-    rows = [(report.as_of, r.currency, r.reason, r.days_0_30, r.days_31_60, r.days_61_90,
-             r.days_over_90, r.total) for r in report.rows]
-    return csv_export.response(exports.Export(
-        f"credit-aging-{report.as_of.isoformat()}.csv", credit_aging.HEADER, iter([rows])))
-
-
 @router.get("/reports/credit-aging", response_model=responses.CreditAgingOut,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def credit_aging_report(db: DB, actor: CurrentActor,
-                        currency: Annotated[str | None, filter_query(max_length=3)] = None,
-                        as_of: Annotated[date | None, Query(
-                            description="the day ages are counted to (default today, UTC)")]
-                        = None,
+                        currency: Annotated[str | None, filter_query(values=CURRENCIES)] = None,
+                        as_of: fields.QueryDay | None = None,
                         format: Annotated[str | None, filter_query(values=FORMATS)] = None,
                         ) -> credit_aging.CreditAging | StreamingResponse:
     """D3: remaining credit (issued and partially applied memos, native and synced) per
     currency and reason, by age in whole days since the issue date: 0-30, 31-60, 61-90,
-    over 90. ``format=csv`` answers the same rows as CSV."""
+    over 90. ``as_of`` (default today, UTC) is the day ages are counted to; memos issued
+    after it are left out. ``format=csv`` answers the same rows as CSV."""
     if format not in (None, *FORMATS):
         raise errors.ValidationError.for_field("format", "must be one of: json, csv")
     report = credit_aging.credit_aging(db, actor=actor, currency=currency, as_of=as_of)
-    return aging_csv(report) if format == "csv" else report
+    return csv_export.aging(report) if format == "csv" else report
