@@ -1,11 +1,11 @@
 """Writing a CSV export (D3) as a streamed answer, a page of rows per chunk.
 
-Cells: ``Money`` as a plain decimal with its currency's digits (``1234.50``, exact from
+Cells: amounts (``exports.Amount``, or ``Money``) as a plain decimal with its currency's digits (``1234.50``, exact from
 the minor units: no symbol, no thousands separator), dates and datetimes in ISO 8601,
 None empty. Text that a spreadsheet would run as a formula (it starts with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return) is prefixed with ``'`` (OWASP, *CSV
-Injection*): a customer named ``=HYPERLINK(...)`` stays text. Only text cells are
-guarded; amounts are written by us and a negative one never occurs.
+Injection*): a customer named ``=HYPERLINK(...)`` stays text. Only text cells (plain ``str``) are
+guarded: amounts, dates and ids-as-written are ours (no amount is negative).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -26,16 +26,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def cell(value: Any) -> str:
     """One value as its CSV text."""
+    if value.__class__ is str:  # text from a person or a system: guarded
+        return "'" + value if value.startswith(FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, Money):
         return value.to_str()
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # datetimes too (a subclass)
         return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return str(value)  # an exports.Amount, already plain text
 
 
 def chunks(header: Iterable[str], pages: Iterable[list[tuple[Any, ...]]]) -> Iterator[bytes]:

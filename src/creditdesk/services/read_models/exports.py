@@ -2,7 +2,7 @@
 read in keyset pages so that any number of rows streams in bounded memory.
 
 Each export is a header and an iterator of pages (lists of row tuples: text, dates,
-``Money``); ``web/csv_export.py`` writes them as CSV. Filters are checked when the export
+``Amount``); ``web/csv_export.py`` writes them as CSV. Filters are checked when the export
 is made, before the first page is read, so a bad one is a 422 and never half a file.
 
 Why keyset pages, each its own one-statement read, and not one server-side cursor: a
@@ -26,7 +26,7 @@ from sqlalchemy import Select, select
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as memo_rules
-from creditdesk.domain.money import Money
+from creditdesk.domain import money
 from creditdesk.services.common.context import Actor
 from creditdesk.services.credit_memos import memos
 
@@ -43,6 +43,17 @@ REFUND_HEADER = ("id", "credit_memo_number", "credit_memo_id", "customer", "cust
                  "created_at", "created_by", "voided_at")
 
 Row = tuple[Any, ...]
+
+
+class Amount(str):
+    """A plain decimal amount with its currency's digits (``1234.50``), exact from the
+    minor units: text we wrote, which the CSV's formula guard leaves alone."""
+
+    __slots__ = ()
+
+
+def amount(minor: int, currency: str) -> Amount:
+    return Amount(money.minor_text(minor, currency))
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,8 @@ def _memo_row(r: Row) -> Row:
     remaining = memo_rules.remaining_minor(status=memo_rules.MemoStatus(status),
                                            total_minor=total, applied_minor=applied)
     return (number, customer, customer_id, cur, reason, status, issue_date,
-            Money(total, cur), Money(applied, cur), Money(refunded or 0, cur),
-            Money(remaining, cur), source, external_id, invoice_number)
+            amount(total, cur), amount(applied, cur), amount(refunded or 0, cur),
+            amount(remaining, cur), source, external_id, invoice_number)
 
 
 def application_export(db: Database, *, actor: Actor, customer_id: str | None = None,
@@ -123,7 +134,7 @@ def application_export(db: Database, *, actor: Actor, customer_id: str | None = 
 
     def rows() -> Iterator[list[Row]]:
         for page in _pages(db, stmt, ca.id, page_size):
-            yield [(*r[:8], Money(r[8], r[7]), *r[9:]) for r in page]
+            yield [(*r[:8], amount(r[8], r[7]), *r[9:]) for r in page]
 
     return Export("credit-applications.csv", APPLICATION_HEADER, rows())
 
@@ -144,7 +155,7 @@ def refund_export(db: Database, *, actor: Actor, customer_id: str | None = None,
 
     def rows() -> Iterator[list[Row]]:
         for page in _pages(db, stmt, rf.id, page_size):
-            yield [(*r[:6], Money(r[6], r[5]), r[7], r[8], r[9],
+            yield [(*r[:6], amount(r[6], r[5]), r[7], r[8], r[9],
                     "voided" if r[10] is not None else "refunded", r[11], r[12], r[10])
                    for r in page]
 
