@@ -12,7 +12,7 @@ from creditdesk.services.read_models.credit_aging import CreditAging
 
 LABELS = {"days_0_30": "0–30 days", "days_31_60": "31–60 days", "days_61_90": "61–90 days",
           "days_over_90": "Over 90 days"}
-BAR_MAX = 300  # px of the longest bar
+BAR_MAX = 240  # px of the longest bar (the chart scales down to a phone's width)
 LABEL_W = 110  # px left of the bars for their labels
 ROW_H = 32
 WIDTH = LABEL_W + BAR_MAX + 130  # room for the amount after the longest bar

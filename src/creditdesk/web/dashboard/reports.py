@@ -58,22 +58,30 @@ def _as_of(value: str) -> date | None:
         raise errors.ValidationError.for_field("as_of", "must be a date (YYYY-MM-DD)") from None
 
 
+def _report(db: DB, actor, currency: str, as_of: str) -> credit_aging.CreditAging:
+    return credit_aging.credit_aging(db, actor=actor, currency=currency or None,
+                                     as_of=_as_of(as_of))
+
+
 @router.get("/reports/credit-aging")
-def aging_page(request: Request, db: DB, actor: User, currency: str = "", as_of: str = "",
-               format: str = "") -> Response:
-    """The report per currency: a table by reason and a bar chart by age; ``format=csv``:
-    the same rows as the API's CSV."""
+def aging_page(request: Request, db: DB, actor: User, currency: str = "",
+               as_of: str = "") -> Response:
+    """The report per currency: a table by reason and a bar chart by age, and the link to
+    the same rows as CSV."""
     typed = {"currency": currency, "as_of": as_of}
     refusal, report = None, None
     try:
-        report = credit_aging.credit_aging(db, actor=actor, currency=currency or None,
-                                           as_of=_as_of(as_of))
+        report = _report(db, actor, currency, as_of)
     except errors.ValidationError as exc:
         refusal = forms.refusal("aging", exc, typed)
-    if report is not None and format == "csv":
-        return csv_export.aging(report)
     return templating.render(request, "dashboard/credit_aging.html", {
         "report": report, "charts": aging_chart.charts(report) if report else [],
         "v": typed, "refusal": refusal, "currencies": sorted(currencies.MINOR_DIGITS),
-        "csv_url": list_links.url(AGING, {**typed, "format": "csv"})},
+        "csv_url": list_links.url(f"{AGING}.csv", typed)},
         status=refusal.status if refusal else 200)
+
+
+@router.get("/reports/credit-aging.csv")
+def aging_csv(db: DB, actor: User, currency: str = "", as_of: str = "") -> Response:
+    """The report's rows as the API's ``format=csv`` writes them."""
+    return csv_export.aging(_report(db, actor, currency, as_of))
