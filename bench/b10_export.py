@@ -13,9 +13,9 @@ SQLite always; PostgreSQL too when it is reachable (``--backend`` picks one).
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 

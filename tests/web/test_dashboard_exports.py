@@ -80,7 +80,8 @@ def test_d3_credit_aging_page_table_chart_and_csv(admin, db, actor) -> None:
     assert svg and 'role="img"' in svg.group(0)
     assert '<title id="chart-usd-title">USD credit by age</title>' in svg.group(0)
     desc = re.search(r"<desc[^>]*>(.*?)</desc>", svg.group(0), re.S)
-    assert desc and "0–30 days: $10.00" in desc.group(1) and "61–90 days: $40.00" in desc.group(1)
+    assert desc and "0\u201330 days: $10.00" in desc.group(1)
+    assert "61\u201390 days: $40.00" in desc.group(1)
     assert 'aria-labelledby="chart-usd-title chart-usd-desc"' in svg.group(0)
     assert re.search(r'id="aging-table-usd"', page.text)
     assert "Pricing error" in page.text and "$50.00 remaining" in page.text

@@ -10,8 +10,8 @@ from creditdesk.domain import aging
 from creditdesk.domain.money import Money
 from creditdesk.services.read_models.credit_aging import CreditAging
 
-LABELS = {"days_0_30": "0–30 days", "days_31_60": "31–60 days", "days_61_90": "61–90 days",
-          "days_over_90": "Over 90 days"}
+LABELS = {"days_0_30": "0\u201330 days", "days_31_60": "31\u201360 days",  # en dashes
+          "days_61_90": "61\u201390 days", "days_over_90": "Over 90 days"}
 BAR_MAX = 240  # px of the longest bar (the chart scales down to a phone's width)
 LABEL_W = 110  # px left of the bars for their labels
 ROW_H = 32

@@ -1,11 +1,11 @@
 """Writing a CSV export (D3) as a streamed answer, a page of rows per chunk.
 
-Cells: amounts (``exports.Amount``, or ``Money``) as a plain decimal with its currency's digits (``1234.50``, exact from
-the minor units: no symbol, no thousands separator), dates and datetimes in ISO 8601,
-None empty. Text that a spreadsheet would run as a formula (it starts with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return) is prefixed with ``'`` (OWASP, *CSV
-Injection*): a customer named ``=HYPERLINK(...)`` stays text. Only text cells (plain ``str``) are
-guarded: amounts, dates and ids-as-written are ours (no amount is negative).
+Cells: amounts (``exports.Amount``, or ``Money``) as plain decimals with their currency's
+digits (``1234.50``, exact from the minor units: no symbol, no thousands separator),
+dates and datetimes in ISO 8601, None empty. Text that a spreadsheet would run as a
+formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
+prefixed with ``'`` (OWASP, *CSV Injection*): a customer named ``=HYPERLINK(...)`` stays
+text. Only text cells (plain ``str``) are guarded: amounts and dates are ours.
 """
 
 from __future__ import annotations

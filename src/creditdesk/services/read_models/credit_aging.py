@@ -80,7 +80,10 @@ def credit_aging(db: Database, *, actor: Actor, currency: str | None = None,
         for cur, reason, issue_date, remaining in session.execute(stmt):
             buckets = sums.setdefault((cur, reason), dict.fromkeys(aging.BUCKETS, 0))
             buckets[aging.bucket(aging.age_days(issue_date, day))] += int(remaining or 0)
-    rows = [AgingRow(cur, reason, *(Money(b[k], cur) for k in aging.BUCKETS),
+    rows = [AgingRow(currency=cur, reason=reason, days_0_30=Money(b["days_0_30"], cur),
+                     days_31_60=Money(b["days_31_60"], cur),
+                     days_61_90=Money(b["days_61_90"], cur),
+                     days_over_90=Money(b["days_over_90"], cur),
                      total=Money(sum(b.values()), cur))
             for (cur, reason), b in sorted(sums.items())]
     return CreditAging(day, rows)

@@ -66,7 +66,7 @@ class Export:
     pages: Iterator[list[Row]]
 
 
-def _pages(db: Database, stmt: Select[Any], id_column: Any,
+def _pages(db: Database, stmt: Select[*tuple[Any, ...]], id_column: Any,
            page_size: int) -> Iterator[list[Row]]:
     """``stmt``'s rows newest first, a page at a time, each page one read; the id is the
     first column of every row (the key of the next page) and is dropped by the caller."""
