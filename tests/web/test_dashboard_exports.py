@@ -106,3 +106,10 @@ def test_d3_dashboard_exports_are_the_partners_own(admin, rival, db, actor) -> N
     assert _csv(browser.get(f"/dashboard/credit-memos/export?customer_id={cid}")) == []
     assert 'id="no-aging"' in browser.get(AGING).text
     assert len(_csv(admin.get("/dashboard/credit-memos/export"))) == 1
+
+
+def test_d3_dashboard_export_refuses_a_bad_filter_without_a_file(admin) -> None:
+    r = admin.get("/dashboard/credit-memos/export?source=sap")
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    r = admin.get("/dashboard/reports/credit-aging.csv?as_of=soon")
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")

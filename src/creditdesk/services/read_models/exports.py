@@ -67,18 +67,19 @@ class Export:
 
 
 def _pages(db: Database, stmt: Select[*tuple[Any, ...]], id_column: Any,
-           page_size: int) -> Iterator[list[Row]]:
+           page_size: int | None) -> Iterator[list[Row]]:
     """``stmt``'s rows newest first, a page at a time, each page one read; the id is the
     first column of every row (the key of the next page) and is dropped by the caller."""
+    size = page_size or PAGE_SIZE
     last: str | None = None
     while True:
         page_stmt = stmt if last is None else stmt.where(id_column < last)
         with db.lookup() as conn:
-            rows = conn.execute(page_stmt.order_by(id_column.desc()).limit(page_size)).all()
+            rows = conn.execute(page_stmt.order_by(id_column.desc()).limit(size)).all()
         if not rows:
             return
         yield [tuple(r) for r in rows]
-        if len(rows) < page_size:
+        if len(rows) < size:
             return
         last = rows[-1][0]
 
@@ -86,7 +87,7 @@ def _pages(db: Database, stmt: Select[*tuple[Any, ...]], id_column: Any,
 def memo_export(db: Database, *, actor: Actor, statuses: list[str] | None = None,
                 customer_id: str | None = None, source: str | None = None,
                 has_remaining: bool | None = None, q: str | None = None,
-                page_size: int = PAGE_SIZE) -> Export:
+                page_size: int | None = None) -> Export:
     """D3: the memos the list (S2) shows with the same filters, newest first, as CSV rows
     of ``MEMO_HEADER``. The filters are checked here, at once."""
     where = memos.memo_conditions(actor=actor, statuses=statuses, customer_id=customer_id,
@@ -117,7 +118,7 @@ def _memo_row(r: Row) -> Row:
 
 
 def application_export(db: Database, *, actor: Actor, customer_id: str | None = None,
-                       page_size: int = PAGE_SIZE) -> Export:
+                       page_size: int | None = None) -> Export:
     """D3: the partner's credit applications (one customer's, with ``customer_id``),
     newest first, as CSV rows of ``APPLICATION_HEADER``."""
     ca, cm, cu = models.CreditApplication, models.CreditMemo, models.Customer
@@ -140,7 +141,7 @@ def application_export(db: Database, *, actor: Actor, customer_id: str | None = 
 
 
 def refund_export(db: Database, *, actor: Actor, customer_id: str | None = None,
-                  page_size: int = PAGE_SIZE) -> Export:
+                  page_size: int | None = None) -> Export:
     """D3: the partner's refunds, voided ones included (``status`` says which), newest
     first, as CSV rows of ``REFUND_HEADER``."""
     rf, cm, cu = models.Refund, models.CreditMemo, models.Customer
