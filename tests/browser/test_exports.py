@@ -52,6 +52,8 @@ def test_d3_export_with_filters_and_the_credit_aging_page(new_page, site, tenant
         page.get_by_role("button", name="Filter").click()
     expect(page.locator("#export-memos")).to_have_attribute(
         "href", f"/dashboard/credit-memos/export?customer_id={alpha}")
+    fits(page, viewport)
+    screenshot(page, f"{name}-memo-list")
     rows = _downloaded(page, page.locator("#export-memos").click)
     assert {r["customer"] for r in rows} == {"'=Alpha Formula Ltd"}
     assert sorted(r["total"] for r in rows) == ["25.00", "400.00"]
