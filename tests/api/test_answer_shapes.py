@@ -32,7 +32,7 @@ from creditdesk.services.common import pagination
 from creditdesk.services.credit_memos import credit, refunds
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.invoicing import catalog, tax_rates
-from creditdesk.services.read_models import audit_trail, tax_report, views
+from creditdesk.services.read_models import audit_trail, credit_aging, tax_report, views
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web.api import responses
 from tests import factories as f
@@ -49,6 +49,8 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     responses.TaxRateOut: (tax_rates.TaxRateView, frozenset()),
     responses.TaxReportRateOut: (tax_report.TaxReportRate, frozenset()),
     responses.TaxReportOut: (tax_report.TaxReport, frozenset()),
+    responses.CreditAgingRowOut: (credit_aging.AgingRow, frozenset()),  # D3
+    responses.CreditAgingOut: (credit_aging.CreditAging, frozenset()),
     responses.MemoOut: (views.MemoView, frozenset()),
     responses.ApprovalOut: (views.ApprovalView, frozenset()),
     responses.RefundOut: (views.RefundView, frozenset()),

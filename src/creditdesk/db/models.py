@@ -448,6 +448,7 @@ class CreditApplication(Base):
     write_back_next_at: Mapped[datetime | None]
     __table_args__ = (
         Index("ix_credit_applications_memo_invoice", "credit_memo_id", "invoice_id"),
+        Index("ix_credit_applications_partner", "partner_id", "id"),  # D3's export
         Index("ix_credit_applications_write_back_due", "write_back_next_at",
               sqlite_where=text("status = 'pending'"),
               postgresql_where=text("status = 'pending'")),

@@ -26,6 +26,7 @@ from creditdesk.web.api import (
     approvals,
     catalog,
     customers,
+    exports,
     invoices,
     memos,
     openapi,
@@ -58,7 +59,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    for module in (customers, catalog, invoices, memos, reports, settings, suggestions,
+    for module in (customers, catalog, invoices, exports, memos, reports, settings, suggestions,
                    approvals, users, tax):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)

@@ -449,6 +449,38 @@ class MemoFilters(TypedDict, total=False):
     sort: str | None
 
 
+def memo_conditions(*, actor: Actor, statuses: list[str] | None = None,
+                    customer_id: str | None = None, source: str | None = None,
+                    has_remaining: bool | None = None, q: str | None = None) -> list[Any]:
+    """S2's filters as WHERE conditions on credit_memos, scoped to the partner; a bad
+    filter raises the ValidationError naming it (the list and its CSV export, D3, share
+    them)."""
+    cm = models.CreditMemo
+    where: list[Any] = [cm.partner_id == actor.partner_id]
+    if statuses:
+        allowed = {s.value for s in rules.MemoStatus}
+        if any(s not in allowed for s in statuses):
+            raise errors.ValidationError.for_field(
+                "status", f"must be one of: {', '.join(s.value for s in rules.MemoStatus)}")
+        where.append(cm.status.in_(statuses))
+    if customer_id:
+        where.append(cm.customer_id == customer_id)
+    if source:
+        where.append(cm.source == rules.parse_source(source).value)
+    credit = [s.value for s in rules.CREDIT_STATUSES]
+    if has_remaining is True:
+        where.append(cm.status.in_(credit))
+    elif has_remaining is False:
+        where.append(cm.status.not_in(credit))
+    if q and q.strip():
+        # Any part of the number, case-insensitive ("17" finds CM-0017; synced memos keep
+        # their system's numbering). PostgreSQL serves it from the trigram index of
+        # migration 0014; SQLite walks the partner's memos newest first until a page is full.
+        where.append(func.upper(cm.number).like(
+            pagination.contains_pattern(q.strip().upper()), escape="\\"))
+    return where
+
+
 def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
                customer_id: str | None = None, source: str | None = None,
                has_remaining: bool | None = None, q: str | None = None, limit: int = 50,
@@ -458,29 +490,10 @@ def list_memos(db: Database, *, actor: Actor, statuses: list[str] | None = None,
     number; newest first, or by ``sort`` (date, number, total, remaining; "-" descending)."""
     order = pagination.parse_sort(sort, SORT_KEYS)
     cm = models.CreditMemo
-    stmt = select(cm).where(cm.partner_id == actor.partner_id).options(
+    stmt = select(cm).where(*memo_conditions(
+        actor=actor, statuses=statuses, customer_id=customer_id, source=source,
+        has_remaining=has_remaining, q=q)).options(
         selectinload(cm.lines), selectinload(cm.refunds))
-    if statuses:
-        allowed = {s.value for s in rules.MemoStatus}
-        if any(s not in allowed for s in statuses):
-            raise errors.ValidationError.for_field(
-                "status", f"must be one of: {', '.join(s.value for s in rules.MemoStatus)}")
-        stmt = stmt.where(cm.status.in_(statuses))
-    if customer_id:
-        stmt = stmt.where(cm.customer_id == customer_id)
-    if source:
-        stmt = stmt.where(cm.source == rules.parse_source(source).value)
-    credit = [s.value for s in rules.CREDIT_STATUSES]
-    if has_remaining is True:
-        stmt = stmt.where(cm.status.in_(credit))
-    elif has_remaining is False:
-        stmt = stmt.where(cm.status.not_in(credit))
-    if q and q.strip():
-        # Any part of the number, case-insensitive ("17" finds CM-0017; synced memos keep
-        # their system's numbering). PostgreSQL serves it from the trigram index of
-        # migration 0014; SQLite walks the partner's memos newest first until a page is full.
-        stmt = stmt.where(func.upper(cm.number).like(
-            pagination.contains_pattern(q.strip().upper()), escape="\\"))
     with db.read() as session:
         if order is not None:
             page = pagination.sorted_page(session, stmt, _sort_key(order.key), cm.id,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.jobs import sync as sync_jobs
@@ -31,18 +32,37 @@ def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> views.Memo
         issue_date=body.issue_date, notes=body.notes, tax_inclusive=body.tax_inclusive)
 
 
+@dataclass(frozen=True)
+class MemoFilters:
+    """S2's filters as the memo list reads them from the query; its CSV export (D3) reads
+    the same ones through the same dependency, so both accept and refuse alike."""
+
+    statuses: list[str] | None
+    customer_id: str | None
+    source: str | None
+    has_remaining: bool | None
+    q: str | None
+
+
+def memo_filters(status: Annotated[list[str] | None, STATUSES] = None,
+                 customer_id: Filter = None,
+                 source: Annotated[str | None, SOURCES] = None,
+                 has_remaining: bool | None = None,
+                 q: Annotated[str | None, filter_query(max_length=60)] = None) -> MemoFilters:
+    return MemoFilters(status, customer_id, source, has_remaining, q)
+
+
+MemoQuery = Annotated[MemoFilters, Depends(memo_filters)]
+
+
 @router.get("/credit-memos", response_model=responses.MemoPage)
-def list_memos(db: DB, actor: CurrentActor,
-               status: Annotated[list[str] | None, STATUSES] = None,
-               customer_id: Filter = None,
-               source: Annotated[str | None, SOURCES] = None,
-               has_remaining: bool | None = None,
-               q: Annotated[str | None, filter_query(max_length=60)] = None,
+def list_memos(db: DB, actor: CurrentActor, filters: MemoQuery,
                limit: Limit = 50, cursor: Cursor = None) -> Page[views.MemoView]:
     """S2: memos newest first, filtered by status (repeatable), customer, source, remaining
     credit and memo number."""
-    return memos.list_memos(db, actor=actor, statuses=status, customer_id=customer_id,
-                            source=source, has_remaining=has_remaining, q=q, limit=limit,
+    return memos.list_memos(db, actor=actor, statuses=filters.statuses,
+                            customer_id=filters.customer_id, source=filters.source,
+                            has_remaining=filters.has_remaining, q=filters.q, limit=limit,
                             cursor=cursor)
 
 

@@ -506,3 +506,21 @@ class TaxReportOut(Out):
     to: date
     currency: str
     rates: list[TaxReportRateOut]
+
+
+class CreditAgingRowOut(Out):
+    currency: str
+    reason: str
+    days_0_30: Money = Field(description="remaining credit of memos 0 to 30 days old")
+    days_31_60: Money
+    days_61_90: Money
+    days_over_90: Money
+    total: Money
+
+
+class CreditAgingOut(Out):
+    """D3: remaining credit per currency and reason by age in whole days since the issue
+    date (UTC) on ``as_of``."""
+
+    as_of: date
+    rows: list[CreditAgingRowOut]

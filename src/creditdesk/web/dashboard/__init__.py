@@ -15,6 +15,7 @@ from creditdesk.web.dashboard import (
     memos,
     preferences,
     refunds,
+    reports,
     suggestions,
     tax,
     users,
@@ -28,7 +29,7 @@ def router() -> APIRouter:
     def home() -> RedirectResponse:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
-    for module in (memo_forms, memos, refunds, invoices, credit_from_invoice, customers,
+    for module in (reports, memo_forms, memos, refunds, invoices, credit_from_invoice, customers,
                    preferences, suggestions, account, users, approvals, tax):
         r.include_router(module.router)
     return r

@@ -38,6 +38,8 @@ def memo_list(request: Request, db: DB, actor: User, status: str = "", customer_
              "sort": list_links.columns(path, filters, memos.SORT_KEYS,
                                         frozenset({"date", "total", "remaining"})),
              "first": list_links.url(path, filters, cursor=""),
+             # D3: every memo these filters match, not only this page (the sort is not kept)
+             "export": list_links.url(f"{path}/export", filters, sort="", cursor=""),
              "next": (list_links.url(path, filters, cursor=page.next_cursor)
                       if page.next_cursor else "")}
     return templating.render(request, "dashboard/memos.html", {
