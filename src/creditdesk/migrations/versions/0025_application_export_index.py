@@ -5,7 +5,7 @@ id < ? ORDER BY id DESC``); ``credit_applications`` had no index starting with
 ``partner_id``, so each page walked the primary key past other partners' rows.
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0024
 Create Date: 2026-12-07 00:30:00
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0025"
-down_revision = "0021"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
