@@ -3,7 +3,7 @@ edits and deletes, the journal lines with Sales Tax Payable, and J1-J3 after eac
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from creditdesk.domain import errors
 from creditdesk.services.accounting import ledger
+from creditdesk.services.common import context
 from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.invoicing import invoices, tax_rates
 from creditdesk.services.read_models import audit_trail, tax_report
@@ -201,7 +202,10 @@ def test_t1_another_partners_rate_is_unknown(db, actor, other_actor):
     assert exc.value.errors[0].field == "lines[1].tax_rate_id"
 
 
-def test_t4_tax_report_sums_charged_and_credited_per_rate_and_period(db, actor):
+def test_t4_tax_report_sums_charged_and_credited_per_rate_and_period(db, actor, monkeypatch):
+    # one UTC day throughout: a run across midnight would void on the next day's report
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(context.clock, "now", lambda: noon)
     cus = f.customer(db, actor)
     ca, ny = rate(db, actor), rate(db, actor, "NY", "8")
     inv = taxed_invoice(db, actor, cus, [("A", 2, "50.00", ca), ("B", 1, "10.00", ny)])
@@ -210,7 +214,7 @@ def test_t4_tax_report_sums_charged_and_credited_per_rate_and_period(db, actor):
     memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
     draft = taxed_invoice(db, actor, cus, [("C", 1, "99.00", ca)], issue=False)
     assert draft.tax_total.minor  # drafts are not charged
-    today = date.today()
+    today = noon.date()
     report = tax_report.tax_report(db, actor=actor, start=today, end=today)
     got = {r.name: (r.charged.to_str(), r.credited.to_str(), r.net.to_str())
            for r in report.rates}

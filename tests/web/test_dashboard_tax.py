@@ -4,8 +4,9 @@ pages, the tax report."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
+from creditdesk.services.common import context
 from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.customer_accounts import visibility
 from creditdesk.services.invoicing import invoices, tax_rates
@@ -110,10 +111,11 @@ def test_t4_tax_report_page(admin, db, actor) -> None:
     ca = tax_rates.create_tax_rate(db, actor=actor, name="CA sales tax", rate="10").id
     inv = invoices.create_invoice(db, actor=actor, customer_id=cid, lines=[
         {"description": "Seats", "quantity": 1, "unit_price": "50.00", "tax_rate_id": ca}])
-    invoices.issue_invoice(db, actor=actor, invoice_id=inv.id)
+    issued = invoices.issue_invoice(db, actor=actor, invoice_id=inv.id).issue_date
     assert 'id="link-tax-report"' in admin.get("/dashboard/invoices").text
-    today = date.today().isoformat()
-    page = admin.get(f"/dashboard/tax-report?from={today}&to={today}&currency=USD")
+    today = context.clock.today().isoformat()
+    day_before = (issued - timedelta(days=1)).isoformat()  # the issue's UTC day, whatever now is
+    page = admin.get(f"/dashboard/tax-report?from={day_before}&to={today}&currency=USD")
     assert page.status_code == 200 and "CA sales tax" in page.text and "$5.00" in page.text
     bad = admin.get(f"/dashboard/tax-report?from={today}&to=2000-01-01")
     assert bad.status_code == 422 and 'id="err-report-to"' in bad.text
