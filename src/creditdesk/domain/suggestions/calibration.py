@@ -13,11 +13,13 @@ from creditdesk.domain.suggestions import fitted
 
 FEATURES: dict[str, tuple[str, ...]] = {
     "duplicate_charge": ("log_gap", "weeks_late", "log_lines", "regular", "gain", "log_surprise",
-                         "log_repeats", "log_density"),
+                         "log_repeats", "log_density", "same_day"),
     "pricing_error": ("log_z", "has_history", "log_ratio", "log_history",
-                      "log_over_catalogue", "log_seen", "market_known"),
+                      "log_over_catalogue", "log_seen", "market_known", "steady",
+                      "at_catalogue", "qty_off", "both_sides"),
     "billing_adjustment": ("log_z", "log_ratio", "returned", "unknown_after", "log_history",
-                           "steady", "regularity", "same_shape", "crowded"),
+                           "steady", "regularity", "same_shape", "crowded", "annual",
+                           "qty_changed"),
 }
 
 

@@ -43,9 +43,13 @@ class MemoData:
 
 @dataclass(frozen=True, slots=True)
 class PriceSeen:
+    """One unit price of a variant across the partner's invoices: first and last day it was
+    charged, on how many lines, to how many customers (0: not known)."""
+
     first: date
     last: date
     lines: int
+    customers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
