@@ -48,6 +48,7 @@ class Customer:
         self.discount = 0.0 if self.rng.random() < 0.5 else self.rng.uniform(0.03, 0.15)
         # Negotiated discounts on some variants, ending on a date: then the usual price.
         self.deals: dict[str, tuple[float, date]] = {}
+        self.subscribed: set[str] = set()
         self.invoices: list[DraftInvoice] = []
         self.memos: list[MemoData] = []
         self.labels: list[Label] = []
@@ -79,7 +80,10 @@ class Customer:
             first = START + timedelta(days=rng.randint(0, 200))
             per_seat = rng.random() < 0.6
             variant = rng.choice(self.gen.plans) if per_seat else None
+            if variant is not None and variant.id in self.subscribed:
+                continue  # one subscription per plan
             if variant is not None:
+                self.subscribed.add(variant.id)
                 self.maybe_deal(variant)
             # The first invoice covers part of a period (prorated) now and then.
             prorate = rng.uniform(0.2, 0.9) if rng.random() < 0.3 else 1.0
@@ -135,6 +139,9 @@ class Customer:
                 next_regular = day + timedelta(days=regular_every + rng.randint(-1, 1))
             if rng.random() < rate:
                 basket = self._basket(favourites)
+                if self._just_ordered(basket, day):
+                    day += timedelta(days=1)
+                    continue  # nobody orders the very same thing twice within days
                 self.add(day, self._lines(basket, day), "order")
                 if rng.random() < 0.08:  # legitimately ordered again a few weeks later
                     later = day + timedelta(days=rng.randint(12, 40))
@@ -156,7 +163,7 @@ class Customer:
         source = rng.choice(options)
         lines = [dataclasses.replace(li, id=self.gen.new_id("li")) for li in source.lines]
         rng.shuffle(lines)
-        later = source.day + timedelta(days=rng.randint(0, 5))
+        later = source.day + timedelta(days=rng.randint(0, 3))
         kind = source.kind
         if rng.random() < 0.5:
             self.invoices.remove(source)
@@ -165,6 +172,12 @@ class Customer:
             self.memos.append(MemoData(source.id, "other",
                                        sum(li.amount_minor for li in source.lines), "issued"))
         self.add(later, lines, kind)
+
+    def _just_ordered(self, basket: list[tuple[cat.Variant, int]], day: date) -> bool:
+        same = sorted((v.id, q) for v, q in basket)
+        return any(abs((inv.day - day).days) <= 3
+                   and sorted((li.variant_id or "", li.quantity) for li in inv.lines) == same
+                   for inv in self.invoices[-6:])
 
     def _basket(self, favourites: list[cat.Variant]) -> list[tuple[cat.Variant, int]]:
         rng = self.rng

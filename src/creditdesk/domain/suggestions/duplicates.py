@@ -35,6 +35,8 @@ CADENCE_SHARE = 0.5
 # An extra beat must put the series this share of a period further from its cadence.
 MIN_GAIN = 0.5
 MIN_REGULARITY = 0.6
+# Two beats this share of a period apart, both extra: the later is the copy.
+CLOSE = 0.25
 # Two descriptions "read alike" above this similarity (difflib ratio, period labels removed).
 ALIKE = 0.7
 
@@ -122,8 +124,13 @@ def _extra_beats(group: list[InvoiceData], period: float) -> list[tuple[int, flo
             gain = abs(gap - period) if gap < CADENCE_SHARE * period else 0.0
         if gain >= MIN_GAIN * period:
             gains[i] = gain / period
+    def close(i: int) -> bool:  # i and i - 1 are a copy pair, days apart: i is the copy
+        return 0 < i < len(days) and (days[i] - days[i - 1]).days <= CLOSE * period
+
     return [(i, g) for i, g in gains.items()
-            if gains.get(i - 1, -1.0) <= g and gains.get(i + 1, -1.0) < g]
+            if (close(i) and i - 1 in gains)
+            or (not close(i + 1) or i + 1 not in gains)
+            and gains.get(i - 1, -1.0) <= g and gains.get(i + 1, -1.0) < g]
 
 
 def _pair(history: History, group: list[InvoiceData], idx: int, cad: tuple[float, float] | None,
@@ -146,6 +153,7 @@ def _pair(history: History, group: list[InvoiceData], idx: int, cad: tuple[float
         "log_density": math.log1p(density),
         # Billed twice on one day: a double submission, whatever the customer's rhythm.
         "same_day": 1.0 if gap == 0 else 0.0,
+        "same_day_dense": math.log1p(density) if gap == 0 else 0.0,
     }
     amount = Money(later.total_minor, later.currency).to_str()
     lines = "same line" if n_lines == 1 else f"same {n_lines} lines"

@@ -22,6 +22,8 @@ from creditdesk.domain.suggestions.prices import ListPrice
 
 REASON = "pricing_error"
 SIDE = 3  # nearest purchases on each side that give the customer's price in force
+REACH = 12  # how far to look on each side for purchases of a similar quantity
+SIMILAR_QTY = 2.5
 WINDOW = 6  # purchases on each side that measure how steady the customer's price is
 MIN_Z = 2.0  # robust deviations above the customer's price before a line is a candidate
 # Another customer charged the same unit price this close in time: a price, not a slip.
@@ -52,6 +54,14 @@ def detect(history: History) -> list[Candidate]:
     return out
 
 
+def _near(side: list[Obs], qty: int) -> list[Obs]:
+    """The nearest purchases on one side (nearest first), preferring those of a similar
+    quantity: volume tiers give a customer another price for another quantity."""
+    similar = [o for o in side if max(o[1].quantity, qty) <= SIMILAR_QTY * min(o[1].quantity,
+                                                                                qty)]
+    return (similar or side)[:SIDE]
+
+
 def _side(picks: list[Obs], book: ListPrice, day: date) -> int | None:
     """The customer's price on one side, carried to ``day``."""
     if not picks:
@@ -67,8 +77,8 @@ def _check(history: History, obs: list[Obs], idx: int, book: ListPrice, own: Cou
     listed = book.at(day)
     if price <= listed and recurring:
         return None
-    before = _side(obs[max(0, idx - SIDE):idx], book, day)
-    after = _side(obs[idx + 1:idx + 1 + SIDE], book, day)
+    before = _side(_near(obs[max(0, idx - REACH):idx][::-1], line.quantity), book, day)
+    after = _side(_near(obs[idx + 1:idx + 1 + REACH], line.quantity), book, day)
     sides = [p for p in (before, after) if p is not None]
     usual = max(sides) if sides else None
     reference = usual if usual is not None else listed
