@@ -124,13 +124,31 @@ def _extra_beats(group: list[InvoiceData], period: float) -> list[tuple[int, flo
             gain = abs(gap - period) if gap < CADENCE_SHARE * period else 0.0
         if gain >= MIN_GAIN * period:
             gains[i] = gain / period
-    def close(i: int) -> bool:  # i and i - 1 are a copy pair, days apart: i is the copy
-        return 0 < i < len(days) and (days[i] - days[i - 1]).days <= CLOSE * period
+    def close(i: int) -> bool:  # i - 1 and i both look extra and are days apart: a copy pair
+        return i - 1 in gains and (days[i] - days[i - 1]).days <= CLOSE * period
 
-    return [(i, g) for i, g in gains.items()
-            if (close(i) and i - 1 in gains)
-            or (not close(i + 1) or i + 1 not in gains)
-            and gains.get(i - 1, -1.0) <= g and gains.get(i + 1, -1.0) < g]
+    def misfit(keep: int, a: int) -> float:  # how far ``keep`` is off the rhythm, kept alone
+        out = 0.0
+        if a > 0:
+            out += abs((days[keep] - days[a - 1]).days - period)
+        if a + 2 < len(days):
+            out += abs((days[a + 2] - days[keep]).days - period)
+        return out
+
+    chosen: dict[int, float] = {}
+    paired: set[int] = set()
+    for i in sorted(gains):
+        if close(i) and i - 1 not in paired:
+            # Of a copy pair the later one is the copy, unless it clearly sits on the
+            # rhythm and the earlier one does not (a copy sent just before the next beat).
+            a = i - 1
+            pick = a if misfit(i, a) + CLOSE * period < misfit(a, a) else i
+            chosen[pick] = gains[pick]
+            paired.update((a, i))
+    for i, g in gains.items():
+        if i not in paired and gains.get(i - 1, -1.0) <= g and gains.get(i + 1, -1.0) < g:
+            chosen[i] = g
+    return sorted(chosen.items())
 
 
 def _pair(history: History, group: list[InvoiceData], idx: int, cad: tuple[float, float] | None,

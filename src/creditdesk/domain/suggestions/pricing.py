@@ -47,7 +47,7 @@ def detect(history: History) -> list[Candidate]:
         own = Counter(li.unit_price_minor for _, li in obs)
         cad = stats.cadence(sorted({i.issue_date for i, _ in obs}))
         recurring = cad is not None and len(obs) >= 4 and cad[1] >= 0.6
-        for idx, (inv, line) in enumerate(obs):
+        for idx in range(len(obs)):
             cand = _check(history, obs, idx, book, own, recurring)
             if cand is not None:
                 out.append(cand)

@@ -26,11 +26,14 @@ def load_catalogue(session: Session, partner_id: str) -> dict[str, tuple[int, st
 def load_market(session: Session, partner_id: str,
                 customer_id: str | None = None) -> dict[str, dict[int, PriceSeen]]:
     """What the partner's customers were charged per variant and unit price, in the
-    variant's own currency (one grouped query); with ``customer_id``, only for the
-    variants that customer bought."""
+    variant's own currency (one grouped query): first and last day, lines, customers. The
+    detectors read the list price in force on a day from it (domain/suggestions/prices.py:
+    the catalogue keeps only current prices). With ``customer_id``, only for the variants
+    that customer bought."""
     inv, line, v = models.Invoice, models.InvoiceLine, models.Variant
     stmt = (select(line.variant_id, line.unit_price_minor, func.min(inv.issue_date),
-                   func.max(inv.issue_date), func.count())
+                   func.max(inv.issue_date), func.count(),
+                   func.count(func.distinct(inv.customer_id)))
             .join(inv, inv.id == line.invoice_id)
             .join(v, v.id == line.variant_id)
             .where(inv.partner_id == partner_id, inv.status.in_(CREDITABLE),
@@ -42,11 +45,11 @@ def load_market(session: Session, partner_id: str,
                          line.variant_id.is_not(None)).distinct())
         stmt = stmt.where(line.variant_id.in_(bought))
     market: dict[str, dict[int, PriceSeen]] = defaultdict(dict)
-    for vid, price, first, last, n in session.execute(stmt):
+    for vid, price, first, last, n, customers in session.execute(stmt):
         # joined to its variant, and only dated invoices: none of these is NULL
         assert vid is not None and first is not None and last is not None
         assert price is not None  # a line with a variant is a native line: priced (C4)
-        market[vid][price] = PriceSeen(first, last, n)
+        market[vid][price] = PriceSeen(first, last, n, customers)
     return dict(market)
 
 
