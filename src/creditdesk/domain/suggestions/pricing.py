@@ -47,45 +47,74 @@ def detect(history: History) -> list[Candidate]:
         own = Counter(li.unit_price_minor for _, li in obs)
         cad = stats.cadence(sorted({i.issue_date for i, _ in obs}))
         recurring = cad is not None and len(obs) >= 4 and cad[1] >= 0.6
-        for idx in range(len(obs)):
-            cand = _check(history, obs, idx, book, own, recurring)
+        prices = [li.unit_price_minor for _, li in obs]
+        arrays = (prices, [li.quantity for _, li in obs], [i.issue_date for i, _ in obs])
+        lowest = min(prices)
+        listed = [book.at(i.issue_date) for i, _ in obs]
+        steady_list = min(listed) == max(listed)
+        for idx, price in enumerate(prices):
+            if price <= listed[idx]:
+                lo, hi = max(0, idx - REACH), idx + 1 + REACH
+                if (price <= lowest or price <= min(prices[lo:hi])) and (
+                        steady_list or min(listed[lo:hi]) == max(listed[lo:hi])):
+                    # Fast path, same answer: no list change to carry prices across and
+                    # nothing near is cheaper, so no price in force is below this one.
+                    continue
+            cand = _check(history, obs, idx, book, own, recurring, steady_list, arrays)
             if cand is not None:
                 out.append(cand)
     return out
 
 
-def _near(side: list[Obs], qty: int) -> list[Obs]:
-    """The nearest purchases on one side (nearest first), preferring those of a similar
-    quantity: volume tiers give a customer another price for another quantity."""
-    similar = [o for o in side if max(o[1].quantity, qty) <= SIMILAR_QTY * min(o[1].quantity,
-                                                                                qty)]
-    return (similar or side)[:SIDE]
-
-
-def _side(picks: list[Obs], book: ListPrice, day: date) -> int | None:
-    """The customer's price on one side, carried to ``day``."""
+def _side(prices: list[int], qtys: list[int], days: list[date], order: range, qty: int,
+          book: ListPrice | None, day: date) -> int | None:
+    """The customer's price on one side (``order``: indexes nearest first, up to REACH),
+    carried to ``day`` (``book`` None: no list change to carry across). The nearest
+    purchases of a similar quantity are preferred: volume tiers give a customer another
+    price for another quantity."""
+    similar: list[int] = []
+    any_: list[int] = []
+    for k in order:
+        q = qtys[k]
+        if len(any_) < SIDE:
+            any_.append(k)
+        if q <= SIMILAR_QTY * qty and qty <= SIMILAR_QTY * q:
+            similar.append(k)
+            if len(similar) == SIDE:
+                break
+    picks = similar or any_
     if not picks:
         return None
-    carried = sorted(book.carry(li.unit_price_minor, i.issue_date, day) for i, li in picks)
+    if book is None:
+        carried = sorted(prices[k] for k in picks)
+    else:
+        carried = sorted(book.carry(prices[k], days[k], day) for k in picks)
     return carried[len(carried) // 2]  # the upper median: never over-credits
 
 
 def _check(history: History, obs: list[Obs], idx: int, book: ListPrice, own: Counter[int],
-           recurring: bool) -> Candidate | None:
+           recurring: bool, steady_list: bool,
+           arrays: tuple[list[int], list[int], list[date]]) -> Candidate | None:
     inv, line = obs[idx]
     price, day = line.unit_price_minor, inv.issue_date
     listed = book.at(day)
     if price <= listed and recurring:
         return None
-    before = _side(_near(obs[max(0, idx - REACH):idx][::-1], line.quantity), book, day)
-    after = _side(_near(obs[idx + 1:idx + 1 + REACH], line.quantity), book, day)
+    carry = None if steady_list else book
+    prices, qtys, days = arrays
+    qty = line.quantity
+    before = _side(prices, qtys, days, range(idx - 1, max(0, idx - REACH) - 1, -1), qty,
+                   carry, day)
+    after = _side(prices, qtys, days, range(idx + 1, min(len(obs), idx + 1 + REACH)), qty,
+                  carry, day)
     sides = [p for p in (before, after) if p is not None]
     usual = max(sides) if sides else None
     reference = usual if usual is not None else listed
     if price <= reference:
         return None
-    window = [book.carry(li.unit_price_minor, i.issue_date, day)
-              for i, li in obs[max(0, idx - WINDOW):idx] + obs[idx + 1:idx + 1 + WINDOW]]
+    near = obs[max(0, idx - WINDOW):idx] + obs[idx + 1:idx + 1 + WINDOW]
+    window = ([li.unit_price_minor for _, li in near] if steady_list else
+              [book.carry(li.unit_price_minor, i.issue_date, day) for i, li in near])
     if usual is not None:
         z = (price - reference) / stats.robust_scale(window, reference)
         if z < MIN_Z:
