@@ -150,10 +150,10 @@ def _check(history: History, obs: list[Obs], idx: int, book: ListPrice, own: Cou
                  f"before and after, carried across catalogue changes)")
     else:
         basis = "this customer had not bought it before, so the catalogue price applies"
-    qty = f" x {line.quantity}" if line.quantity != 1 else ""
+    times = f" x {line.quantity}" if line.quantity != 1 else ""
     over = price - reference
     explanation = (
-        f"{inv.number} charges {cur} {fmt(price)} per unit for {line.description}{qty}; the "
+        f"{inv.number} charges {cur} {fmt(price)} per unit for {line.description}{times}; the "
         f"catalogue price on {day.isoformat()} was {fmt(listed)} and {basis}: {fmt(over)} "
         f"over per unit, {cur} {fmt(over * line.quantity)} in total.")
     return Candidate(
