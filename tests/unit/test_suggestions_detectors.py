@@ -304,3 +304,25 @@ def test_g1_annual_plan_jump_is_a_billing_adjustment() -> None:
         book.invoice(365 * y, ("Backup storage 2025", 1, price, None))
     [c] = billing.detect(book.history())
     assert c.amount_minor == 60000 and c.features["annual"] == 1.0
+
+
+def test_issue16_item5_feedback_shifts_a_reasons_confidence_with_a_floor() -> None:
+    book = Book({"v_plan": 1500})
+    monthly(book, 10)
+    book.invoice(271, PLAN)
+    hist = book.history()
+    [plain] = suggest_all(hist)
+    [liked] = suggest_all(dataclasses.replace(hist, feedback={"duplicate_charge": (40, 0)}))
+    assert liked.confidence > plain.confidence
+    # other reasons' decisions change nothing
+    [other] = suggest_all(dataclasses.replace(hist, feedback={"pricing_error": (0, 40)}))
+    assert other.confidence == plain.confidence
+    disliked = suggest_all(dataclasses.replace(hist, feedback={"duplicate_charge": (0, 40)}))
+    own = calibration.confidence("duplicate_charge", plain.features)
+    if own >= calibration.FLOOR:  # the floor: still shown, with the partner's confidence
+        assert disliked and disliked[0].confidence < plain.confidence
+    else:
+        assert disliked == [] or disliked[0].confidence < plain.confidence
+    assert calibration.for_partner(0.995, (0, 1000)) < 0.995
+    assert calibration.partner_shift((0, 1000)) == -calibration.MAX_SHIFT
+    assert calibration.partner_shift(None) == 0.0

@@ -53,6 +53,19 @@ def load_market(session: Session, partner_id: str,
     return dict(market)
 
 
+def load_feedback(session: Session, partner_id: str) -> dict[str, tuple[int, int]]:
+    """The partner's decisions on suggestions so far: reason -> (accepted, dismissed), one
+    grouped query (the per-partner calibration, issue 16 item 5)."""
+    sg = models.Suggestion
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for reason, status, n in session.execute(
+            select(sg.reason, sg.status, func.count())
+            .where(sg.partner_id == partner_id, sg.status.in_(("accepted", "dismissed")))
+            .group_by(sg.reason, sg.status)):
+        counts[reason][0 if status == "accepted" else 1] += n
+    return {reason: (a, d) for reason, (a, d) in counts.items()}
+
+
 # Suggestions are credits this partner drafts here, against its own invoices: a synced
 # invoice is credited in its own system (Y3).
 NATIVE = "native"
@@ -60,7 +73,8 @@ NATIVE = "native"
 
 def load_histories(session: Session, partner_id: str, customers: Sequence[models.Customer],
                    catalogue: dict[str, tuple[int, str]],
-                   market: dict[str, dict[int, PriceSeen]] | None = None) -> list[History]:
+                   market: dict[str, dict[int, PriceSeen]] | None = None,
+                   feedback: dict[str, tuple[int, int]] | None = None) -> list[History]:
     """The histories of ``customers`` (all of the partner's), in the order given."""
     ids = [c.id for c in customers]
     inv, line, memo = models.Invoice, models.InvoiceLine, models.CreditMemo
@@ -99,5 +113,6 @@ def load_histories(session: Session, partner_id: str, customers: Sequence[models
             prices = per_currency[c.currency] = {
                 vid: price for vid, (price, cur) in catalogue.items() if cur == c.currency}
         out.append(History(c.id, tuple(by_customer[c.id]), tuple(memos[c.id]), prices,
-                           catalogue_currency=c.currency, market=market or {}))
+                           catalogue_currency=c.currency, market=market or {},
+                           feedback=feedback or {}))
     return out
