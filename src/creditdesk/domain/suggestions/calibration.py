@@ -7,7 +7,7 @@ on held-out data (docs/suggestions.md has the table).
 
 Per partner: the share of a reason's suggestions the partner accepted, smoothed towards the
 rate the model expects (PRIOR pseudo-decisions), moves the log-odds by the difference with
-that expected rate, at most MAX_SHIFT either way. A partner who always dismisses a kind of
+that expected rate, at most MAX_SHIFT down and MAX_RISE up. A partner who always dismisses a kind of
 suggestion sees fewer of them; a suggestion whose own confidence is at least FLOOR is still
 shown, so nothing is silenced for good by feedback alone.
 """
@@ -32,7 +32,10 @@ FEATURES: dict[str, tuple[str, ...]] = {
 
 EXPECTED = 0.95  # the share a partner accepts when the model is as right as its bar (0.95)
 PRIOR = 4.0  # pseudo-decisions at the expected rate: a few dismissals move little
-MAX_SHIFT = 4.0  # log-odds
+MAX_SHIFT = 4.0  # log-odds, downwards
+# Upwards much less: a partner who accepts what is shown says little about the candidates
+# below the threshold, which are mostly wrong.
+MAX_RISE = 0.25
 FLOOR = 0.99  # shown whatever the partner's feedback
 
 
@@ -47,7 +50,7 @@ def partner_shift(feedback: tuple[int, int] | None) -> float:
         return 0.0
     accepted, dismissed = feedback
     rate = (accepted + PRIOR * EXPECTED) / (accepted + dismissed + PRIOR)
-    return max(-MAX_SHIFT, min(MAX_SHIFT, _logit(rate) - _logit(EXPECTED)))
+    return max(-MAX_SHIFT, min(MAX_RISE, _logit(rate) - _logit(EXPECTED)))
 
 
 def for_partner(conf: float, feedback: tuple[int, int] | None) -> float:
