@@ -326,3 +326,17 @@ def test_issue16_item5_feedback_shifts_a_reasons_confidence_with_a_floor() -> No
     assert calibration.for_partner(0.995, (0, 1000)) < 0.995
     assert calibration.partner_shift((0, 1000)) == -calibration.MAX_SHIFT
     assert calibration.partner_shift(None) == 0.0
+
+
+def test_g6_the_latest_purchase_moving_to_the_catalogue_price_is_not_an_error() -> None:
+    """Nobody else buys it, so nothing tells when the price rose: the customer's latest
+    purchase at exactly today's catalogue price is a change, not a slip."""
+    book = Book({"v_dock": 11000})
+    day = 0
+    for k in range(8):
+        book.invoice(day, ("Laptop dock", 1, 10000, "v_dock"))
+        day += (11, 23, 17, 31)[k % 4]
+    book.invoice(day, ("Laptop dock", 1, 11000, "v_dock"))
+    assert pricing.detect(book.history()) == []
+    book.invoice(day + 30, ("Laptop dock", 1, 10000, "v_dock"))  # and back: a one-off
+    assert len(pricing.detect(book.history())) == 1

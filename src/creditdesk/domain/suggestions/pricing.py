@@ -112,6 +112,8 @@ def _check(history: History, obs: list[Obs], idx: int, book: ListPrice, own: Cou
     reference = usual if usual is not None else listed
     if price <= reference:
         return None
+    if price == listed and (after is None or after >= price):
+        return None  # moved to the list price for good: a discount ended, a price changed
     near = obs[max(0, idx - WINDOW):idx] + obs[idx + 1:idx + 1 + WINDOW]
     window = ([li.unit_price_minor for _, li in near] if steady_list else
               [book.carry(li.unit_price_minor, i.issue_date, day) for i, li in near])
