@@ -340,3 +340,14 @@ def test_g6_the_latest_purchase_moving_to_the_catalogue_price_is_not_an_error() 
     assert pricing.detect(book.history()) == []
     book.invoice(day + 30, ("Laptop dock", 1, 10000, "v_dock"))  # and back: a one-off
     assert len(pricing.detect(book.history())) == 1
+
+
+def test_g1_a_basket_reordered_every_day_or_few_is_not_a_duplicate_but_a_same_day_copy_is() -> None:
+    book = Book()
+    day = 0
+    for k in range(60):  # the same supplies every 1-12 days, no rhythm
+        book.invoice(day, KIT)
+        day += (1, 9, 3, 12, 2, 6)[k % 6]
+    assert suggest_all(book.history()) == []
+    copy = book.invoice(day - 6, KIT)  # billed twice on one day
+    assert [s.invoice_id for s in suggest_all(book.history())] == [copy.id]

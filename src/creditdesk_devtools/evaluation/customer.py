@@ -133,7 +133,14 @@ class Customer:
         regular = rng.random() < 0.2 and self._basket(favourites)
         regular_every = rng.choice((7, 14, 28))
         next_regular = day
+        # Some customers reorder one basket every day or few, with no rhythm (a clinic's
+        # supplies): identical invoices days apart are their normal, not duplicates.
+        frequent = rng.random() < 0.08 and self._basket(favourites)
+        next_frequent = day
         while day < START + timedelta(days=DAYS):
+            if frequent and day >= next_frequent:
+                self.add(day, self._lines(frequent, day), "order")
+                next_frequent = day + timedelta(days=rng.choice((1, 1, 2, 3, 4, 6, 9, 12)))
             if regular and day >= next_regular:
                 self.add(day, self._lines(regular, day), "order")
                 next_regular = day + timedelta(days=regular_every + rng.randint(-1, 1))

@@ -20,7 +20,8 @@ from creditdesk.domain.suggestions import fitted
 
 FEATURES: dict[str, tuple[str, ...]] = {
     "duplicate_charge": ("log_gap", "weeks_late", "log_lines", "regular", "gain", "log_surprise",
-                         "log_repeats", "log_density", "same_day", "same_day_dense"),
+                         "log_repeats", "log_density", "same_day", "same_day_dense",
+                         "log_short"),
     "pricing_error": ("log_z", "has_history", "log_ratio", "log_history",
                       "log_over_catalogue", "log_seen", "market_known", "steady",
                       "at_catalogue", "qty_off", "both_sides"),

@@ -18,6 +18,7 @@ a duplicate.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from difflib import SequenceMatcher
@@ -68,8 +69,13 @@ def detect(history: History) -> list[Candidate]:
             cad = None
         # How often this customer bills exactly these lines, apart from the repeat itself.
         typical = span / max(len(group) - 1, 1)
+        gaps = sorted(stats.gaps_in_days([i.issue_date for i in group]))
         for idx, gain in pairs:
-            cand = _pair(history, group, idx, cad, gain, typical, density)
+            gap = (group[idx].issue_date - group[idx - 1].issue_date).days
+            # How many other times these lines came this soon after each other: a customer
+            # who reorders the same basket every day or two does it again and again.
+            short = bisect.bisect_right(gaps, gap) - 1
+            cand = _pair(history, group, idx, cad, gain, typical, density, short)
             if cand is not None:
                 out.append(cand)
     return out
@@ -152,7 +158,7 @@ def _extra_beats(group: list[InvoiceData], period: float) -> list[tuple[int, flo
 
 
 def _pair(history: History, group: list[InvoiceData], idx: int, cad: tuple[float, float] | None,
-          gain: float, typical: float, density: float) -> Candidate | None:
+          gain: float, typical: float, density: float, short: int) -> Candidate | None:
     earlier, later = group[idx - 1], group[idx]
     gap = (later.issue_date - earlier.issue_date).days
     if gap > MAX_GAP_DAYS:
@@ -172,6 +178,7 @@ def _pair(history: History, group: list[InvoiceData], idx: int, cad: tuple[float
         # Billed twice on one day: a double submission, whatever the customer's rhythm.
         "same_day": 1.0 if gap == 0 else 0.0,
         "same_day_dense": math.log1p(density) if gap == 0 else 0.0,
+        "log_short": math.log1p(short),
     }
     amount = Money(later.total_minor, later.currency).to_str()
     lines = "same line" if n_lines == 1 else f"same {n_lines} lines"
