@@ -196,7 +196,7 @@ def test_demo_has_open_suggestions_of_every_reason(db: Database) -> None:
     assert names[by_reason["billing_adjustment"].customer_id] == "Hartwell Orthodontics"
     assert names[by_reason["duplicate_charge"].customer_id] == "Kestrel Architecture Partners"
     assert names[by_reason["pricing_error"].customer_id] == "Pinecrest Veterinary Hospital"
-    assert by_reason["billing_adjustment"].amount.to_str() == "2250.00"  # 18 seats x 125.00
+    assert by_reason["billing_adjustment"].amount.to_str() == "2250.00"  # 18 seats x 125.00 over
     assert by_reason["pricing_error"].amount.to_str() == "20.00"  # 2 keys x 10.00 over
     assert by_reason["duplicate_charge"].amount.to_str() == "3200.00"  # the whole copy
     for s in found:  # the mistaken invoice is still unpaid: nothing was settled on it

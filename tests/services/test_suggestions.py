@@ -92,3 +92,28 @@ def test_g1_other_partners_suggestions_are_not_found(db: Database, actor: Actor,
 def test_g1_list_refuses_an_unknown_status(db: Database, actor: Actor) -> None:
     with pytest.raises(errors.ValidationError):
         suggestions.list_suggestions(db, actor=actor, status="maybe")
+
+
+def test_issue16_item5_a_partner_who_dismisses_duplicates_sees_them_with_less_confidence(
+        db: Database, actor: Actor) -> None:
+    """Per-partner calibration: dismissals of a reason lower the next refresh's confidence
+    for that reason (accepts raise it); the floor keeps the most confident ones shown."""
+    first, _ = duplicated_plan(db, actor)
+    suggestions.refresh(db, actor=actor, customer_id=first)
+    [s] = suggestions.list_suggestions(db, actor=actor, status="open").data
+    plain = s.confidence
+    suggestions.dismiss(db, actor=actor, suggestion_id=s.id)
+    for _ in range(5):  # the same partner dismisses five more duplicates
+        cid, _ = duplicated_plan(db, actor)
+        suggestions.refresh(db, actor=actor, customer_id=cid)
+        [s] = suggestions.list_suggestions(db, actor=actor, status="open").data
+        suggestions.dismiss(db, actor=actor, suggestion_id=s.id)
+    cid, _ = duplicated_plan(db, actor)
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    shown = suggestions.list_suggestions(db, actor=actor, status="open").data
+    assert all(x.confidence < plain for x in shown)
+    from creditdesk.domain.suggestions import calibration
+
+    assert calibration.for_partner(plain, (0, 6)) < plain
+    assert not shown or shown[0].confidence == pytest.approx(
+        calibration.for_partner(plain, (0, 6)), abs=5e-3)  # plain is rounded (4 places)

@@ -5,7 +5,7 @@ from QuickBooks Online and Xero (``books``: one customer in all three places, a 
 copy to merge, both connections disconnected after one recorded run).
 
 The suggestions are not planted: three customers have a plain billing history in which
-something went wrong once (a monthly charge billed for twice the seats, an invoice sent
+something went wrong once (a month's seats billed at twice the seat price, an invoice sent
 twice, a security key charged at the wrong price), and the loader ends with the same
 refresh a partner runs, so the detectors find them as they would in real books.
 
@@ -302,7 +302,7 @@ class _Loader:
         ``STORY_MONTHS`` months, with one mistake each; every invoice is paid except the
         mistaken one (left overdue, as a customer disputing it would) and the latest."""
         for (name, domain, seats), story in zip(STORY_CUSTOMERS, (
-                self._seats_counted_twice, self._sent_twice, self._wrong_price), strict=True):
+                self._seat_price_doubled, self._sent_twice, self._wrong_price), strict=True):
             c = customers.create_customer(self.db, actor=self.actor, name=name,
                                           email=f"accounts@{domain}", currency="USD")
             first = self.today - timedelta(days=30 * STORY_MONTHS - 12)
@@ -322,11 +322,12 @@ class _Loader:
         return [{"description": SEATS, "quantity": seats, "unit_price": "125.00"},
                 {"description": BACKUP[0], "quantity": 1, "unit_price": BACKUP[1]}]
 
-    def _seats_counted_twice(self, plan: list, seats: int):
-        """Billing adjustment: month 7 bills twice the seats, then back to normal."""
+    def _seat_price_doubled(self, plan: list, seats: int):
+        """Billing adjustment: month 7 bills the seats at twice their price, then back to
+        normal (a change of seats alone would not be an error: G6)."""
         for m, (on, lines) in enumerate(plan):
             if m == 6:
-                lines = [{**lines[0], "quantity": seats * 2}, lines[1]]
+                lines = [{**lines[0], "unit_price": "250.00"}, lines[1]]
             yield on, lines, m == 6
 
     def _sent_twice(self, plan: list, seats: int):

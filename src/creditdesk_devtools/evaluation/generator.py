@@ -55,6 +55,8 @@ class Generator:
             c.orders()
             if not c.invoices:
                 continue
+            if self.rng.random() < 0.15:
+                c.reissue()
             for fn in inject.INJECTIONS.values():
                 if self.rng.random() >= rate:
                     continue
@@ -79,6 +81,7 @@ class Generator:
 def market_of(histories: list[History]) -> dict[str, dict[int, PriceSeen]]:
     """What every customer was charged per variant and unit price (as the service loads)."""
     seen: dict[str, dict[int, PriceSeen]] = {}
+    who: dict[tuple[str, int], set[str]] = {}
     for h in histories:
         for inv in h.invoices:
             for li in inv.lines:
@@ -86,7 +89,11 @@ def market_of(histories: list[History]) -> dict[str, dict[int, PriceSeen]]:
                     continue
                 prices = seen.setdefault(li.variant_id, {})
                 old = prices.get(li.unit_price_minor)
-                prices[li.unit_price_minor] = PriceSeen(inv.issue_date, inv.issue_date, 1) \
+                customers = who.setdefault((li.variant_id, li.unit_price_minor), set())
+                customers.add(h.customer_id)
+                prices[li.unit_price_minor] = PriceSeen(
+                    inv.issue_date, inv.issue_date, 1, len(customers)) \
                     if old is None else PriceSeen(min(old.first, inv.issue_date),
-                                                 max(old.last, inv.issue_date), old.lines + 1)
+                                                 max(old.last, inv.issue_date), old.lines + 1,
+                                                 len(customers))
     return seen

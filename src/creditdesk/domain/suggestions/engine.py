@@ -29,8 +29,9 @@ def candidates(history: History) -> list[Candidate]:
 def suggest(history: History, *, min_confidence: float = MIN_CONFIDENCE) -> list[Suggestion]:
     out = []
     for c in candidates(history):
-        conf = calibration.confidence(c.reason, c.features)
-        if conf < min_confidence:
+        own = calibration.confidence(c.reason, c.features)
+        conf = calibration.for_partner(own, history.feedback.get(c.reason))
+        if conf < min_confidence and own < calibration.FLOOR:
             continue
         out.append(Suggestion(
             reason=c.reason, customer_id=c.customer_id, invoice_id=c.invoice_id,

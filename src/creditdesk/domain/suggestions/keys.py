@@ -37,3 +37,14 @@ Signature = tuple[tuple[str, int, int], ...]
 def signature(lines: tuple[LineData, ...]) -> Signature:
     """The multiset of (charge, quantity, unit price) of an invoice, order-free."""
     return tuple(sorted((exact_key(li), li.quantity, li.unit_price_minor) for li in lines))
+
+
+def loose_signature(lines: tuple[LineData, ...]) -> tuple[tuple[str, int, int], ...]:
+    """The multiset of (variant or nothing, quantity, unit price): wording left out."""
+    return tuple(sorted((li.variant_id or "", li.quantity, li.unit_price_minor)
+                        for li in lines))
+
+
+def wording(lines: tuple[LineData, ...]) -> str:
+    """The descriptions of the lines without a variant, without period labels, order-free."""
+    return " | ".join(sorted(series_key(li)[2:] for li in lines if not li.variant_id))

@@ -43,9 +43,13 @@ class MemoData:
 
 @dataclass(frozen=True, slots=True)
 class PriceSeen:
+    """One unit price of a variant across the partner's invoices: first and last day it was
+    charged, on how many lines, to how many customers (0: not known)."""
+
     first: date
     last: date
     lines: int
+    customers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,9 @@ class History:
     # What the partner's customers (this one included) were charged per variant, in the
     # catalogue currency: variant id -> unit price -> (first day, last day, lines).
     market: dict[str, dict[int, PriceSeen]] = field(default_factory=dict)
+    # The partner's decisions on earlier suggestions: reason -> (accepted, dismissed); the
+    # per-partner calibration (calibration.for_partner) shifts confidence with them.
+    feedback: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

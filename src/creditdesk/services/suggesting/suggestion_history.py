@@ -26,11 +26,14 @@ def load_catalogue(session: Session, partner_id: str) -> dict[str, tuple[int, st
 def load_market(session: Session, partner_id: str,
                 customer_id: str | None = None) -> dict[str, dict[int, PriceSeen]]:
     """What the partner's customers were charged per variant and unit price, in the
-    variant's own currency (one grouped query); with ``customer_id``, only for the
-    variants that customer bought."""
+    variant's own currency (one grouped query): first and last day, lines, customers. The
+    detectors read the list price in force on a day from it (domain/suggestions/prices.py:
+    the catalogue keeps only current prices). With ``customer_id``, only for the variants
+    that customer bought."""
     inv, line, v = models.Invoice, models.InvoiceLine, models.Variant
     stmt = (select(line.variant_id, line.unit_price_minor, func.min(inv.issue_date),
-                   func.max(inv.issue_date), func.count())
+                   func.max(inv.issue_date), func.count(),
+                   func.count(func.distinct(inv.customer_id)))
             .join(inv, inv.id == line.invoice_id)
             .join(v, v.id == line.variant_id)
             .where(inv.partner_id == partner_id, inv.status.in_(CREDITABLE),
@@ -42,12 +45,25 @@ def load_market(session: Session, partner_id: str,
                          line.variant_id.is_not(None)).distinct())
         stmt = stmt.where(line.variant_id.in_(bought))
     market: dict[str, dict[int, PriceSeen]] = defaultdict(dict)
-    for vid, price, first, last, n in session.execute(stmt):
+    for vid, price, first, last, n, customers in session.execute(stmt):
         # joined to its variant, and only dated invoices: none of these is NULL
         assert vid is not None and first is not None and last is not None
         assert price is not None  # a line with a variant is a native line: priced (C4)
-        market[vid][price] = PriceSeen(first, last, n)
+        market[vid][price] = PriceSeen(first, last, n, customers)
     return dict(market)
+
+
+def load_feedback(session: Session, partner_id: str) -> dict[str, tuple[int, int]]:
+    """The partner's decisions on suggestions so far: reason -> (accepted, dismissed), one
+    grouped query (the per-partner calibration, issue 16 item 5)."""
+    sg = models.Suggestion
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for reason, status, n in session.execute(
+            select(sg.reason, sg.status, func.count())
+            .where(sg.partner_id == partner_id, sg.status.in_(("accepted", "dismissed")))
+            .group_by(sg.reason, sg.status)):
+        counts[reason][0 if status == "accepted" else 1] += n
+    return {reason: (a, d) for reason, (a, d) in counts.items()}
 
 
 # Suggestions are credits this partner drafts here, against its own invoices: a synced
@@ -57,7 +73,8 @@ NATIVE = "native"
 
 def load_histories(session: Session, partner_id: str, customers: Sequence[models.Customer],
                    catalogue: dict[str, tuple[int, str]],
-                   market: dict[str, dict[int, PriceSeen]] | None = None) -> list[History]:
+                   market: dict[str, dict[int, PriceSeen]] | None = None,
+                   feedback: dict[str, tuple[int, int]] | None = None) -> list[History]:
     """The histories of ``customers`` (all of the partner's), in the order given."""
     ids = [c.id for c in customers]
     inv, line, memo = models.Invoice, models.InvoiceLine, models.CreditMemo
@@ -96,5 +113,6 @@ def load_histories(session: Session, partner_id: str, customers: Sequence[models
             prices = per_currency[c.currency] = {
                 vid: price for vid, (price, cur) in catalogue.items() if cur == c.currency}
         out.append(History(c.id, tuple(by_customer[c.id]), tuple(memos[c.id]), prices,
-                           catalogue_currency=c.currency, market=market or {}))
+                           catalogue_currency=c.currency, market=market or {},
+                           feedback=feedback or {}))
     return out

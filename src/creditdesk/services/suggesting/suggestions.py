@@ -81,9 +81,11 @@ def refresh(db: Database, *, actor: Actor, customer_id: str | None = None,
                 .order_by(models.Customer.id)))
     with db.read() as session:  # other customers' prices: what a slip is measured against
         market = suggestion_history.load_market(session, actor.partner_id, customer_id)
+        # what this partner accepted and dismissed so far: its own calibration
+        feedback = suggestion_history.load_feedback(session, actor.partner_id)
     totals = [0, 0, 0, 0]
     for start in range(0, len(ids), BATCH):
-        counts = _refresh_batch(db, actor, ids[start:start + BATCH], market)
+        counts = _refresh_batch(db, actor, ids[start:start + BATCH], market, feedback)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
@@ -98,7 +100,8 @@ def refresh(db: Database, *, actor: Actor, customer_id: str | None = None,
 
 
 def _refresh_batch(db: Database, actor: Actor, ids: list[str],
-                   market: dict[str, dict[int, rules.PriceSeen]]) -> list[int]:
+                   market: dict[str, dict[int, rules.PriceSeen]],
+                   feedback: dict[str, tuple[int, int]]) -> list[int]:
     now = clock.now()
     created = updated = removed = still_open = 0
     with db.write() as session:
@@ -108,7 +111,7 @@ def _refresh_batch(db: Database, actor: Actor, ids: list[str],
             .order_by(models.Customer.id).with_for_update()))
         catalogue = suggestion_history.load_catalogue(session, actor.partner_id)
         histories = suggestion_history.load_histories(session, actor.partner_id, customers,
-                                                      catalogue, market)
+                                                      catalogue, market, feedback)
         existing = {row.evidence_key: row for row in session.scalars(
             select(models.Suggestion).where(models.Suggestion.partner_id == actor.partner_id,
                                             models.Suggestion.customer_id.in_(ids)))}
