@@ -13,7 +13,8 @@ currency's minor unit (T2):
 A memo line crediting an invoice line (T3) carries the tax of the amount it credits,
 computed the same way, except that the line completing the invoice line (its amount
 reaches what is left to credit of it) takes exactly the tax left: however many memos
-credit a line, their taxes add up to the line's.
+credit a line, their taxes add up to the line's. A line that does not complete takes at
+most the tax left, so what is credited never exceeds what was charged.
 """
 
 from __future__ import annotations
@@ -183,10 +184,16 @@ class Remaining:
 def credited_line_tax(amount: int, rate: Rate | None, *, inclusive: bool,
                       remaining: Remaining) -> LineTax:
     """T3: the tax of a memo line crediting ``amount`` of an invoice line of which
-    ``remaining`` is left: the line that completes it takes exactly the tax left."""
+    ``remaining`` is left: the line that completes it takes exactly the tax left; any other
+    carries the tax of its amount (T2), but never more than is left, so the tax credited of
+    a line never exceeds the tax it was charged (small parts each rounding up would)."""
     if amount == remaining.amount:
         return LineTax(amount - remaining.tax if inclusive else amount, remaining.tax)
-    return line_tax(amount, rate, inclusive=inclusive)
+    figures = line_tax(amount, rate, inclusive=inclusive)
+    if figures.tax <= remaining.tax:
+        return figures
+    capped = max(0, remaining.tax)
+    return LineTax(amount - capped if inclusive else amount, capped)
 
 
 @dataclass(frozen=True)
