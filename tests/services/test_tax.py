@@ -440,3 +440,28 @@ def test_t3_partial_credits_through_the_use_cases_never_exceed_the_line_tax(db, 
     for memo_id, (_, _, _, stored) in held.items():  # what the memos hold is what they stored
         assert memos.get_memo(db, actor=actor, memo_id=memo_id).tax_total.minor == stored
     f.assert_books(db, actor, currency=currency)
+
+
+def test_t3_t4_an_inclusive_memo_taking_more_tax_than_its_gross_issues_and_voids(db, actor):
+    """20 x 0.01 at 20 % tax-inclusive: the line's tax is 0.03 (0.0333), each 0.01 alone
+    carries 0.00 (0.00167); the memo completing the line with its last 0.01 takes the 0.03
+    left (T3), so its net is -0.02. Issuing it used to fail (a posting of -0.02: a 500);
+    now its net leg moves the other way round, and voiding it reverses that."""
+    cus = f.customer(db, actor)
+    inv = taxed_invoice(db, actor, cus, [("Pin", 20, "0.01", rate(db, actor, "Twenty", "20"))],
+                        inclusive=True)
+    assert (inv.subtotal.minor, inv.tax_total.minor) == (17, 3)
+    one = [{"invoice_line_id": inv.lines[0].id, "quantity": 1}]
+    for _ in range(20):
+        m = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                      lines=one)
+        memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+    assert (m.total.minor, m.tax_total.minor, m.subtotal.minor) == (1, 3, -2)
+    assert journal(db, actor, m.id) == [("1100", "4900", "0.02"), ("2200", "1100", "0.03")]
+    f.assert_books(db, actor)
+    tb = {a.code: a.balance.minor for a in ledger.trial_balance(db, actor=actor).accounts}
+    assert tb["2200"] == 0 and tb["4900"] == 17  # every cent of tax back; the net too
+    memo_lifecycle.void_memo(db, actor=actor, memo_id=m.id, reason="typo")
+    assert journal(db, actor, m.id) == [("1100", "2200", "0.03"), ("1100", "4900", "0.02"),
+                                        ("2200", "1100", "0.03"), ("4900", "1100", "0.02")]
+    f.assert_books(db, actor)
