@@ -6,18 +6,28 @@ through the services, and a plain-Python model predicts each step: the exact dom
 (A1, A2, AP1, C5, I4, L1, L4, L5, M1, M2, M4, R1, R2, U2) or the success and its amounts.
 
 - Tax (T1, T2, T4): each partner has a simple and a compound rate; invoice and memo lines
-  may carry one. The model computes each line's tax per component, half-up, on its own
-  (exclusive prices), and predicts the separate tax entries of T4.
+  may carry one; a document's prices may include tax. The model computes each line's tax
+  per component, half-up, on its own (inclusive: of gross x r / (1 + r)), and predicts the
+  separate tax entries of T4 (a negative net or tax leg moves the other way round).
+- Memos started from invoice lines (C5, C6, T3): whole units at the invoice price or at a
+  lower one; each memo line carries the T2 tax of what it credits, and the one
+  completing the line takes exactly the tax left (negative if small parts rounding up
+  took more); every non-void memo counts, drafts included, so deleting or voiding one
+  gives its share back. After every step, per invoice line, the tax its memos hold is
+  exactly the line's when its amount is credited in full.
 - Refunds (R1, R2): a refund uses a memo's credit like an application (capped by the
   remaining credit, ExceedsMemoRemaining beyond) and posts Dr AR / Cr Cash; its void the
   reverse. A memo with refunds not voided can't be voided (MemoHasRefunds).
 - Automatic application (AU1): every invoice is issued through ``auto_apply.issue_invoice``;
   when the preference reaches the customer, the model applies the customer's memos with
-  credit left, oldest first (all are issued the same day, so by number), up to the balance
-  due, and these applications carry origin ``automatic``.
-- Approvals (AP1): two admins besides the partner's API key; a USD threshold may be set;
-  issuing a memo at or above it needs its latest request approved by an admin other than
-  the one who asked (ApprovalRequired, Forbidden otherwise).
+  credit left, oldest first — by the issue date the system recorded (memos may be dated
+  in the past; undated ones take the day they are issued, UTC, so a run crossing midnight
+  has two), then by number — up to the balance due, with origin ``automatic``.
+- Approvals (AP1): two admins besides the partner's API key; thresholds in USD and EUR may
+  be set; issuing a memo at or above its currency's needs its latest request approved by
+  an admin other than the one who asked (ApprovalRequired, Forbidden otherwise). A
+  rejection needs a comment, leaves the memo a draft that still can't be issued, and a
+  new request may follow.
 
 After every step the invariants hold, read back from the database and through the read
 models:
@@ -45,9 +55,10 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -100,11 +111,24 @@ def ten_thousandths(percent: str) -> int:
     return int(whole) * 10_000 + int((frac + "0000")[:4])
 
 
-def line_tax(amount: int, components: list[str]) -> int:
-    """T2, predicted plainly: each component's tax of the line's (exclusive) amount, rounded
-    half-up to the cent, added."""
-    return sum((2 * amount * ten_thousandths(c) + PERCENT) // (2 * PERCENT)
-               for c in components)
+def line_tax(amount: int, components: list[str], inclusive: bool = False) -> int:
+    """T2, predicted plainly: each component's tax of the line's amount, rounded half-up to
+    the cent, added; of a gross amount, x r_i / (1 + r) (inclusive prices)."""
+    whole = PERCENT + (sum(ten_thousandths(c) for c in components) if inclusive else 0)
+    return sum((2 * amount * ten_thousandths(c) + whole) // (2 * whole) for c in components)
+
+
+@dataclass
+class InvoiceLineModel:
+    """An invoice line as T3 sees it: what a memo line crediting it may take."""
+
+    id: str
+    quantity: int
+    price: int
+    rate: str | None
+    variant: str | None
+    amount: int  # as entered: net (exclusive) or gross (inclusive)
+    tax: int
 
 
 @dataclass
@@ -121,6 +145,11 @@ class MemoModel:
     applied: int = 0  # the credit used: applied to invoices and refunded
     refunded: int = 0  # R1: of ``applied``, the refunds not voided
     request: str | None = None  # AP1: the latest approval request
+    inclusive: bool = False
+    # T3: (invoice line, units, amount, tax) of each line started from an invoice line
+    credits: list[tuple[str, int, int, int]] = field(default_factory=list)
+    dated: date | None = None  # the issue date it was created with, if any
+    issue_date: date | None = None  # AU1: the date the system recorded when issuing it
 
     @property
     def remaining(self) -> int:
@@ -139,6 +168,8 @@ class InvoiceModel:
     status: str = "draft"
     paid: int = 0
     credited: int = 0
+    inclusive: bool = False
+    tax_lines: list[InvoiceLineModel] = field(default_factory=list)
 
     @property
     def balance(self) -> int:
@@ -160,7 +191,7 @@ class RefundModel:
 class RequestModel:
     memo_id: str
     requested_by: str | None  # the user who asked (None: the partner's API key)
-    status: str = "pending"
+    status: str = "pending"  # pending, approved, rejected, deleted (with its draft)
 
 
 def memo_status_for(total: int, applied: int) -> str:  # L3, U2
@@ -182,7 +213,8 @@ class Model:
     invoice_count: int = 0
     auto_apply: bool = False  # AU1: the partner's preference
     auto_exceptions: set[str] = field(default_factory=set)  # customers getting the opposite
-    threshold: int | None = None  # AP1: the USD threshold
+    thresholds: dict[str, int] = field(default_factory=dict)  # AP1: per currency
+    credited_invoices: set[str] = field(default_factory=set)  # T3: memos made from lines
 
     def auto_applies(self, customer: str) -> bool:
         return self.auto_apply != (customer in self.auto_exceptions)
@@ -229,16 +261,22 @@ class CreditDeskMachine(RuleBasedStateMachine):
         can be applied from the first step; the rules create, issue and void many more.
         An approval threshold (AP1) comes first: a memo it refuses is asked for approval,
         approved and issued (mostly), so that both happen in most runs. Then, often,
-        automatic application (AU1)."""
-        self._set_threshold(data.draw(st.integers(1, 40000), label="threshold"))
+        automatic application (AU1). Thresholds in USD (the partner's default currency) and
+        EUR (AP1 per currency); each customer's third memo is in EUR; the two before it,
+        each maybe dated in the past, give AU1's order something to decide."""
+        self._set_threshold(data.draw(st.integers(1, 40000), label="threshold"), "USD")
+        self._set_threshold(data.draw(st.integers(1, 40000), label="EUR threshold"), "EUR")
         for customer in self.customers:
-            for _ in range(2):
+            for currency in (None, None, "EUR"):
                 self._create_invoice(data, customer, issue=True)
-                memo_id = self._create_memo(data, customer, link=None, currency=None)
+                memo_id = self._create_memo(data, customer, link=None, currency=currency)
                 if memo_id:
                     self._issue_memo(memo_id)
                     if self.m.memos[memo_id].status == "draft":
                         self._request_approval(data, memo_id)
+        for customer in self.customers:  # T3: a memo from an invoice's lines each
+            self._create_from_lines(data, next(i for i in self.m.invoices.values()
+                                               if i.customer == customer).id)
         if data.draw(st.booleans(), label="auto-apply at start"):
             self._set_auto_apply(True)
 
@@ -257,17 +295,24 @@ class CreditDeskMachine(RuleBasedStateMachine):
         assert expected is None, f"expected {expected.__name__}, but it succeeded"
         return result
 
-    def draw_lines(self, data) -> tuple[list[dict], int, int]:
-        """Lines (each maybe with a tax rate, T1), their net and their tax (T2)."""
+    def draw_lines(self, data, inclusive: bool = False) -> tuple[list[dict], int, int]:
+        """Lines (each maybe with a tax rate, T1), their net and their tax (T2), with prices
+        exclusive or inclusive of tax."""
         raw = data.draw(st.lists(st.tuples(st.sampled_from([None, *self.variants]),
                                            st.integers(1, 3), st.integers(1, 9000),
                                            st.sampled_from([None, *sorted(self.rates)])),
                                  min_size=1, max_size=2), label="lines")
         lines = [{"description": "Item", "quantity": q, "unit_price": fmt(p), "variant_id": v,
                   "tax_rate_id": r} for v, q, p, r in raw]
-        net = sum(q * p for _, q, p, _ in raw)
-        tax = sum(line_tax(q * p, self.rates[r]) for _, q, p, r in raw if r)
-        return lines, net, tax
+        tax = sum(line_tax(q * p, self.rates[r], inclusive) for _, q, p, r in raw if r)
+        gross = sum(q * p for _, q, p, _ in raw)
+        return lines, gross - tax if inclusive else gross, tax
+
+    def draw_dated(self, data) -> date | None:
+        """Mostly no issue date (the day it is issued); else a day in the past (AU1 orders
+        by it)."""
+        days = data.draw(st.one_of(st.none(), st.integers(1, 4)), label="dated")
+        return None if days is None else datetime.now(UTC).date() - timedelta(days=days)
 
     def draw_amount(self, data, how: str, exact: dict[str, int], fit: int) -> tuple[int, str]:
         """An amount in minor units (at least 1) and the string sent: one of the ``exact``
@@ -299,8 +344,8 @@ class CreditDeskMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(sorted(self.m.invoices)), label="invoice")
 
     def post(self, kind: EntryKind, amount: int, currency: str) -> None:
-        if amount:  # T4: no tax entry for no tax
-            self.m.postings[(kind.value, amount, currency)] += 1
+        if amount:  # T4: no tax entry for no tax; a negative leg moves the other way round
+            self.m.postings[(kind.value, abs(amount), currency)] += 1
 
     def move_stock(self, lines: list[tuple[str | None, int]], sign: int) -> None:
         for variant, qty in lines:
@@ -322,8 +367,12 @@ class CreditDeskMachine(RuleBasedStateMachine):
 
     def _create_memo(self, data, customer: str, *, link: str | None,
                      currency: str | None) -> str | None:
+        # a linked memo prices as its invoice does (T1); another may say it includes tax
+        inclusive = (self.m.invoices[link].inclusive if link
+                     else data.draw(st.booleans(), label="inclusive"))
+        dated = self.draw_dated(data)
         if data.draw(st.booleans(), label="with lines"):
-            lines, net, tax = self.draw_lines(data)
+            lines, net, tax = self.draw_lines(data, inclusive)
             amount, total = None, net + tax
             model_lines = [(li["variant_id"], li["quantity"]) for li in lines]
         else:
@@ -342,16 +391,106 @@ class CreditDeskMachine(RuleBasedStateMachine):
                 expected = errors.ExceedsInvoiceTotal  # C5
         view = self.attempt(expected, lambda: memos.create_memo(
             self.db, actor=self.actor, customer_id=customer, reason="goodwill", amount=amount,
-            lines=lines, currency=currency, invoice_id=link))
+            lines=lines, currency=currency, invoice_id=link, issue_date=dated,
+            tax_inclusive=None if link else inclusive))
         if view is None:
             return None
         self.m.memo_count += 1
         assert view.number == f"CM-{self.m.memo_count:04d}"  # C3
         assert (view.status, view.total.minor) == ("draft", total)  # C4
         assert view.tax_total is not None and view.tax_total.minor == tax  # T2
+        assert view.tax_inclusive == inclusive
         self.m.memos[view.id] = MemoModel(view.id, view.number, customer, currency or "USD",
-                                          total, link, model_lines, tax)
+                                          total, link, model_lines, tax, inclusive=inclusive,
+                                          dated=dated)
         return view.id
+
+    @precondition(lambda self: self.m.invoices)
+    @rule(data=st.data())
+    def create_memo_from_invoice_lines(self, data) -> None:
+        """C6, T3: a memo crediting lines of an invoice — what is left of a line, one unit,
+        or any number (more than is left: refused) — at the invoice's unit price or a lower
+        one. The model predicts each line's tax from what the other non-void memos (drafts
+        included) hold of the line: T2 of its amount capped by the tax left, or exactly the
+        tax left when it completes the line."""
+        started = sorted(self.m.credited_invoices)
+        if started and data.draw(st.booleans(), label="an invoice credited by lines"):
+            # where T3's completion rule decides (the rest of a line partly credited), and
+            # where memos voided or deleted gave their share back
+            self._create_from_lines(data, data.draw(st.sampled_from(started), label="invoice"))
+        else:
+            self._create_from_lines(data, self.pick_invoice(data, "open", "partially_paid",
+                                                            "paid"))
+
+    def _create_from_lines(self, data, invoice_id: str) -> None:
+        inv = self.m.invoices[invoice_id]
+        others = [m for m in self.m.memos.values()
+                  if m.invoice_id == inv.id and m.status != "void"]
+        units_held, left = Counter(), {}
+        for li in inv.tax_lines:
+            held = [c for m in others for c in m.credits if c[0] == li.id]
+            units_held[li.id] = sum(c[1] for c in held)
+            left[li.id] = (li.amount - sum(c[2] for c in held), li.tax - sum(c[3] for c in held))
+        partly = [li for li in inv.tax_lines if 0 < units_held[li.id] < li.quantity]
+        picks = data.draw(st.lists(st.sampled_from(
+            partly if partly and data.draw(st.booleans(), label="partly credited lines")
+            else inv.tax_lines), min_size=1, max_size=2), label="invoice lines")
+        asked, credits, raw, seen = Counter(), [], [], []
+        for li in picks:
+            how = data.draw(st.sampled_from(["left", "left", "one", "one", "any"]),
+                            label="units")
+            units = (max(1, li.quantity - units_held[li.id] - asked[li.id]) if how == "left"
+                     else 1 if how == "one" else data.draw(st.integers(1, li.quantity + 1)))
+            price = li.price
+            if li.price > 1 and not data.draw(st.integers(0, 3), label="at a lower price"):
+                price = data.draw(st.integers(1, li.price - 1), label="lower price")
+            amount, (amount_left, tax_left) = units * price, left[li.id]
+            t2 = line_tax(amount, self.rates[li.rate], inv.inclusive) if li.rate else 0
+            if amount == amount_left:  # T3: the line that completes takes the tax left
+                tax = tax_left
+                seen.append("T3: a memo line completes its invoice line")
+            else:  # T3: T2 of what it credits
+                tax = t2
+                if tax > tax_left:
+                    seen.append("T3: small parts have credited more than the line's tax")
+            left[li.id] = (amount_left - amount, tax_left - tax)
+            asked[li.id] += units
+            credits.append((li.id, units, amount, tax))
+            raw.append({"invoice_line_id": li.id, "quantity": units, "unit_price": fmt(price)})
+        tax = sum(c[3] for c in credits)
+        total = sum(c[2] for c in credits) + (0 if inv.inclusive else tax)
+        if inv.status in ("draft", "void"):
+            expected = errors.InvalidState  # C5: an issued invoice
+        elif any(asked[i] > li.quantity - units_held[i] for li in inv.tax_lines
+                 for i in [li.id]):
+            expected = errors.ExceedsInvoiceTotal  # C5 per line: its units left
+        elif total > inv.total - sum(m.total for m in others):
+            expected = errors.ExceedsInvoiceTotal  # C5: the invoice's total left
+        else:
+            expected = None
+        dated = self.draw_dated(data)
+        view = self.attempt(expected, lambda: memos.create_from_invoice(
+            self.db, actor=self.actor, invoice_id=inv.id, reason="returned_goods", lines=raw,
+            issue_date=dated))
+        if view is None:
+            return
+        self.m.memo_count += 1
+        assert view.number == f"CM-{self.m.memo_count:04d}"
+        assert (view.status, view.total.minor, view.tax_total.minor) == ("draft", total, tax)
+        assert [(li.invoice_line_id, li.tax.minor if li.tax else 0) for li in view.lines] == [
+            (c[0], c[3]) for c in credits]
+        for what in [*seen, "T3: a memo from invoice lines" + " (inclusive)" * inv.inclusive]:
+            event(what)
+        by_id = {li.id: li for li in inv.tax_lines}
+        self.m.credited_invoices.add(inv.id)
+        self.m.memos[view.id] = MemoModel(
+            view.id, view.number, inv.customer, inv.currency, total, inv.id,
+            [(by_id[c[0]].variant, c[1]) for c in credits], tax, inclusive=inv.inclusive,
+            credits=credits, dated=dated)
+        if not data.draw(st.integers(0, 2), label="ask approval now"):
+            self._request_approval(data, view.id)
+        elif data.draw(st.booleans(), label="issue now"):
+            self._issue_memo(view.id)
 
     @precondition(lambda self: self.m.memos)
     @rule(data=st.data())
@@ -364,16 +503,24 @@ class CreditDeskMachine(RuleBasedStateMachine):
             expected = errors.NotFound
         elif memo.status != "draft":
             expected = errors.InvalidState
-        elif (memo.currency == "USD" and self.m.threshold is not None
-              and memo.total >= self.m.threshold
+        elif (memo.currency in self.m.thresholds
+              and memo.total >= self.m.thresholds[memo.currency]
               and (memo.request is None or self.m.requests[memo.request].status != "approved")):
-            expected = errors.ApprovalRequired  # AP1
+            expected = errors.ApprovalRequired  # AP1: its currency's threshold
+            event(f"AP1: approval required ({memo.currency})")
         else:
             expected = None
-        if self.attempt(expected, lambda: memo_lifecycle.issue_memo(
-                self.db, actor=self.actor, memo_id=memo_id)) is None:
+        before = datetime.now(UTC).date()
+        view = self.attempt(expected, lambda: memo_lifecycle.issue_memo(
+            self.db, actor=self.actor, memo_id=memo_id))
+        if view is None:
             return
         assert memo is not None
+        # L2: the date it was given, else the day it is issued (UTC): the model keeps the
+        # date the system recorded, which AU1 orders by
+        assert view.issue_date == memo.dated or (
+            memo.dated is None and view.issue_date in (before, datetime.now(UTC).date()))
+        memo.issue_date = view.issue_date
         memo.status = "issued"
         self.post(EntryKind.MEMO_ISSUE, memo.total - memo.tax, memo.currency)  # T4
         self.post(EntryKind.MEMO_ISSUE_TAX, memo.tax, memo.currency)
@@ -434,16 +581,27 @@ class CreditDeskMachine(RuleBasedStateMachine):
                              issue=data.draw(st.integers(0, 3), label="issue now") < 3)
 
     def _create_invoice(self, data, customer: str, *, issue: bool) -> None:
-        lines, net, tax = self.draw_lines(data)
+        inclusive = not data.draw(st.integers(0, 2), label="inclusive")
+        lines, net, tax = self.draw_lines(data, inclusive)
         view = invoices.create_invoice(self.db, actor=self.actor, customer_id=customer,
-                                       lines=lines)
+                                       lines=lines, tax_inclusive=inclusive)
         self.m.invoice_count += 1
         assert view.number == f"INV-{self.m.invoice_count:04d}"
         assert (view.subtotal.minor, view.tax_total.minor, view.total.minor) == (
             net, tax, net + tax)  # T2
+        tax_lines = []
+        for li, got in zip(lines, view.lines, strict=True):
+            price = int(li["unit_price"].replace(".", ""))
+            rate = li["tax_rate_id"]
+            amount = li["quantity"] * price
+            tax_lines.append(InvoiceLineModel(
+                got.id, li["quantity"], price, rate, li["variant_id"], amount,
+                line_tax(amount, self.rates[rate], inclusive) if rate else 0))
+            assert (got.tax.minor if got.tax else 0) == tax_lines[-1].tax  # T2 per line
         self.m.invoices[view.id] = InvoiceModel(
             view.id, view.number, customer, "USD", net + tax,
-            [(li["variant_id"], li["quantity"]) for li in lines], tax)
+            [(li["variant_id"], li["quantity"]) for li in lines], tax, inclusive=inclusive,
+            tax_lines=tax_lines)
         if issue:
             self._issue_invoice(view.id)
 
@@ -460,12 +618,14 @@ class CreditDeskMachine(RuleBasedStateMachine):
         self.move_stock(inv.lines, -1)
         if not self.m.auto_applies(inv.customer):
             return
-        # AU1: the customer's native memos of the currency with credit left, oldest first
-        # (all issued today: by number), up to the balance due
+        # AU1: the customer's native memos of the currency with credit left, oldest first:
+        # by the issue date the system recorded, then by number; up to the balance due
         for memo in sorted((m for m in self.m.memos.values()
                             if m.customer == inv.customer and m.currency == inv.currency
                             and m.status in CREDIT_STATUSES and m.remaining),
-                           key=lambda m: int(m.number.removeprefix("CM-"))):
+                           key=lambda m: (m.issue_date, int(m.number.removeprefix("CM-")))):
+            if memo.issue_date != datetime.now(UTC).date():
+                event("AU1: a memo dated before today applied")
             amount = min(memo.remaining, inv.balance)
             if amount <= 0:
                 break
@@ -684,13 +844,18 @@ class CreditDeskMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def change_threshold(self, data) -> None:
         self._set_threshold(data.draw(st.one_of(st.none(), st.integers(1, 40000)),
-                                      label="threshold"))
+                                      label="threshold"),
+                            data.draw(st.sampled_from(["USD", "EUR"]), label="currency"))
 
-    def _set_threshold(self, minor: int | None) -> None:
-        """A USD threshold among the memos' totals (or none): some need an approval."""
-        approvals.change_threshold(self.db, actor=self.actor, currency="USD",
+    def _set_threshold(self, minor: int | None, currency: str) -> None:
+        """A threshold among the memos' totals (or none) in USD, the partner's default
+        currency, or EUR: some memos need an approval."""
+        approvals.change_threshold(self.db, actor=self.actor, currency=currency,
                                    amount=None if minor is None else fmt(minor))
-        self.m.threshold = minor
+        if minor is None:
+            self.m.thresholds.pop(currency, None)
+        else:
+            self.m.thresholds[currency] = minor
 
     @precondition(lambda self: self.m.memos)
     @rule(data=st.data())
@@ -721,13 +886,17 @@ class CreditDeskMachine(RuleBasedStateMachine):
         assert memo is not None and view.status == "pending"
         self.m.requests[view.id] = RequestModel(memo_id, asker.user_id)
         memo.request = view.id
-        # often approved by the other admin (and the draft issued) at once, so that issues
-        # needing an approval and having it happen in most runs
-        if data.draw(st.integers(0, 3), label="approve now"):
-            other = next(a for a in self.admins if a.user_id != asker.user_id)
+        # often approved (and the draft issued) or rejected by the other admin at once, so
+        # that issues needing an approval and having it, and rejections, happen in most runs
+        decide = data.draw(st.sampled_from(["later", "approve", "approve", "reject"]),
+                           label="decide now")
+        other = next(a for a in self.admins if a.user_id != asker.user_id)
+        if decide == "approve":
             self._approve(data, view.id, other)
             if data.draw(st.integers(0, 3), label="issue now"):
                 self._issue_memo(memo_id)
+        elif decide == "reject":
+            self._reject(data, view.id, other)
 
     def open_request(self, memo: MemoModel) -> bool:
         return memo.request is not None and self.m.requests[memo.request].status in (
@@ -760,6 +929,45 @@ class CreditDeskMachine(RuleBasedStateMachine):
             return
         request.status = "approved"
 
+    @precondition(lambda self: self.m.requests)
+    @rule(data=st.data())
+    def reject(self, data) -> None:
+        """AP1: a rejection, which needs a comment, leaves the memo a draft; a new request
+        may follow (often at once)."""
+        pending = sorted(i for i, r in self.m.requests.items() if r.status == "pending")
+        if pending and data.draw(st.integers(0, 3), label="pending request") < 3:
+            request_id = data.draw(st.sampled_from(pending), label="request")
+        else:
+            request_id = data.draw(st.sampled_from(sorted(self.m.requests)), label="request")
+        self._reject(data, request_id,
+                     data.draw(st.sampled_from([self.actor, *self.admins]), label="decider"))
+
+    def _reject(self, data, request_id: str, decider: Actor) -> None:
+        request = self.m.requests[request_id]
+        memo = self.m.memos.get(request.memo_id)
+        comment = data.draw(st.sampled_from(["Too much", "Too much", "Too much", "", None]),
+                            label="comment")
+        if request.status == "deleted":
+            expected = errors.NotFound  # deleted with its draft
+        elif comment is None or not comment.strip():
+            expected = errors.ValidationError  # a rejection says why
+        elif decider.user_id is None or decider.user_id == request.requested_by:
+            expected = errors.Forbidden
+        elif request.status != "pending" or memo is None or memo.status != "draft":
+            expected = errors.InvalidState
+        else:
+            expected = None
+        view = self.attempt(expected, lambda: approvals.reject(
+            self.db, actor=decider, request_id=request_id, comment=comment))
+        if view is None:
+            return
+        assert memo is not None and view.status == "rejected"
+        request.status = "rejected"  # the memo stays a draft: the invariant reads it back
+        event("AP1: a request rejected")
+        if data.draw(st.booleans(), label="ask again"):
+            self._issue_memo(memo.id)  # refused while the latest request is rejected
+            self._request_approval(data, memo.id)
+
     # --- after every step ------------------------------------------------------------------
 
     @invariant()
@@ -770,12 +978,14 @@ class CreditDeskMachine(RuleBasedStateMachine):
         self._check_j2(snap)
         self._check_j3(snap)
         self._check_a2(snap)
+        self._check_t3(snap)
         self._check_model(snap)
 
     def _snapshot(self) -> dict:
         pid = self.actor.partner_id
         ca, pay, ia = models.CreditApplication, models.Payment, models.InventoryActivity
         rf = models.Refund
+        il, ml, cm = models.InvoiceLine, models.CreditMemoLine, models.CreditMemo
         with self.db.read() as s:
             snap = {
                 "memos": {r.id: r for r in s.scalars(select(models.CreditMemo).where(
@@ -801,6 +1011,19 @@ class CreditDeskMachine(RuleBasedStateMachine):
                 "activities": {v: int(q) for v, q in s.execute(
                     select(ia.variant_id, func.sum(ia.quantity))
                     .where(ia.partner_id == pid).group_by(ia.variant_id))},
+                # T3: what each invoice line charged, and what its non-void memos credit
+                "invoice_lines": {i: (a, t) for i, a, t in s.execute(
+                    select(il.id, il.amount_minor, il.tax_minor).join(
+                        models.Invoice, models.Invoice.id == il.invoice_id)
+                    .where(models.Invoice.partner_id == pid))},
+                "credited_lines": {i: (int(a), int(t)) for i, a, t in s.execute(
+                    select(ml.invoice_line_id, func.sum(ml.amount_minor), func.sum(ml.tax_minor))
+                    .join(cm, cm.id == ml.credit_memo_id)
+                    .where(cm.partner_id == pid, cm.status != "void",
+                           ml.invoice_line_id.is_not(None))
+                    .group_by(ml.invoice_line_id))},
+                "requests": {r.id: r.status for r in s.scalars(select(
+                    models.ApprovalRequest).where(models.ApprovalRequest.partner_id == pid))},
             }
         snap["memo_views"] = {v.id: v for v in memos.list_memos(
             self.db, actor=self.actor, limit=200).data}
@@ -879,15 +1102,27 @@ class CreditDeskMachine(RuleBasedStateMachine):
             assert per_invoice[i.id] == i.credited_minor, i.number
             assert snap["payments"].get(i.id, 0) == i.paid_minor, i.number
 
+    def _check_t3(self, snap: dict) -> None:
+        """T3 per invoice line: its non-void memos (drafts included) credit no more than
+        its amount; a line credited in full returns exactly its tax."""
+        for line_id, (amount, tax) in snap["credited_lines"].items():
+            line_amount, line_tax_ = snap["invoice_lines"][line_id]
+            assert 0 < amount <= line_amount, line_id
+            if amount == line_amount:
+                assert tax == line_tax_, f"T3: {tax} of {line_tax_} tax when complete"
+
     def _check_model(self, snap: dict) -> None:
         assert set(snap["memos"]) == set(self.m.memos)
         assert not set(self.m.deleted) & set(snap["memos"])
         for memo_id, row in snap["memos"].items():
             memo = self.m.memos[memo_id]
             assert (row.number, row.customer_id, row.currency, row.invoice_id, row.status,
-                    row.total_minor, row.tax_minor, row.applied_minor, row.refunded_minor) == (
+                    row.total_minor, row.tax_minor, row.applied_minor, row.refunded_minor,
+                    row.tax_inclusive) == (
                 memo.number, memo.customer, memo.currency, memo.invoice_id, memo.status,
-                memo.total, memo.tax, memo.applied, memo.refunded)
+                memo.total, memo.tax, memo.applied, memo.refunded, memo.inclusive)
+            assert row.issue_date == (memo.dated if memo.issue_date is None
+                                      else memo.issue_date)
             view = snap["memo_views"][memo_id]
             assert view.remaining_amount.minor == memo.remaining
             if memo.status != "void":
@@ -900,6 +1135,8 @@ class CreditDeskMachine(RuleBasedStateMachine):
             assert (row.number, row.status, row.total_minor, row.tax_minor, row.paid_minor,
                     row.credited_minor) == (inv.number, inv.status, inv.total, inv.tax,
                                             inv.paid, inv.credited)
+        assert snap["requests"] == {i: r.status for i, r in self.m.requests.items()
+                                    if r.status != "deleted"}  # AP1
         assert snap["apps"] == +self.m.applications
         assert snap["automatic"] == +self.m.automatic  # AU1
         assert snap["refunds"] == {i: (r.memo_id, r.amount, r.voided)

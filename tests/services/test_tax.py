@@ -3,13 +3,16 @@ edits and deletes, the journal lines with Sales Tax Payable, and J1-J3 after eac
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from creditdesk.domain import errors
+from creditdesk.domain.money import Money
+from creditdesk.services.access import partners
 from creditdesk.services.accounting import ledger
 from creditdesk.services.common import context
 from creditdesk.services.credit_memos import memo_lifecycle, memos
@@ -298,3 +301,168 @@ def test_t3_t4_a_negative_remainder_is_taken_and_posted_the_other_way(db, actor)
     f.assert_books(db, actor)
     tb = {a.code: a.balance.minor for a in ledger.trial_balance(db, actor=actor).accounts}
     assert tb["2200"] == 0
+
+
+# --- T3 through the use cases: partial amounts, low prices, JPY and KWD ------------------
+
+SERVICE_RATES = {"Five": ["5"], "Odd": ["8.875"], "Twenty": ["20"],
+                 "CA": ["6.25", "1.0375"]}  # the last is compound (components add)
+
+
+def _rate_ids(db, actor) -> dict[str, str]:
+    existing = {r.name: r.id for r in tax_rates.list_tax_rates(db, actor=actor)}
+    for name, parts in SERVICE_RATES.items():
+        if name not in existing:
+            existing[name] = tax_rates.create_tax_rate(
+                db, actor=actor, name=name, rate=parts[0] if len(parts) == 1 else None,
+                components=None if len(parts) == 1 else
+                [{"name": f"P{i}", "rate": p} for i, p in enumerate(parts)]).id
+    return existing
+
+
+def _t2(amount: int, parts: list[str], inclusive: bool) -> int:
+    """T2, independently: each component half-up (Decimal), on the net or the gross."""
+    from decimal import ROUND_HALF_UP, Decimal
+    rs = [Decimal(p) / 100 for p in parts]
+    base = (1 + sum(rs)) if inclusive else Decimal(1)
+    return sum(int((amount * r / base).quantize(Decimal(1), ROUND_HALF_UP)) for r in rs)
+
+
+@st.composite
+def partial_memos(draw):
+    """A taxed invoice in USD, JPY or KWD (2, 0, 3 minor digits), exclusive or inclusive,
+    with low (1-99 minor units) or ordinary prices; memos crediting its lines in whole
+    units at its price or fewer units at a lower one, each kept as a draft, issued,
+    deleted or issued and voided; then, maybe, a memo crediting what is left. Often unit
+    by unit at the invoice price: where small parts each rounding up add up."""
+    currency = draw(st.sampled_from(["USD", "JPY", "KWD"]))
+    lines = draw(st.lists(st.tuples(
+        st.integers(1, 8), st.one_of(st.integers(1, 99), st.integers(100, 60_000)),
+        st.sampled_from(sorted(SERVICE_RATES))), min_size=1, max_size=2))
+    step = st.tuples(st.integers(0, len(lines) - 1), st.sampled_from([1, 1, 1, 2, 3, 8]),
+                     st.sampled_from([False, False, False, True]),
+                     st.sampled_from(["draft", "issue", "issue", "issue", "delete", "void"]))
+    inclusive, size = draw(st.booleans()), 1
+    if draw(st.booleans(), label="unit by unit"):  # where the units' rounding outruns
+        rate = draw(st.sampled_from(sorted(SERVICE_RATES)))
+        quantity, price = draw(st.sampled_from(_rounding_up(rate, inclusive)))
+        lines[0] = (quantity, price, rate)
+        step = st.tuples(st.just(0), st.just(1), st.just(False),
+                         st.sampled_from(["draft", "issue"]))
+        size = quantity - 1
+    steps = [(i, units, draw(st.integers(1, lines[i][1] - 1)) if lower and lines[i][1] > 1
+              else lines[i][1], action)
+             for i, units, lower, action in draw(st.lists(step, min_size=size, max_size=12))]
+    return currency, inclusive, lines, steps, draw(st.booleans())
+
+
+def _rounding_up(rate: str, inclusive: bool) -> list[tuple[int, int]]:
+    """(quantity, low price) pairs where the tax of one unit, rounded half-up, times all but
+    one of the units is more than the line's tax: where T2 alone would over-credit."""
+    parts = SERVICE_RATES[rate]
+    return [(q, p) for q in range(2, 9) for p in range(1, 100)
+            if (q - 1) * _t2(p, parts, inclusive) > _t2(q * p, parts, inclusive)]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=partial_memos())
+@example(case=("USD", False, [(4, 10, "Five")], [(0, 1, 10, "issue")] * 4, False))
+def test_t3_partial_credits_through_the_use_cases_carry_t2_and_complete_exactly(db, case):
+    """Memos started from invoice lines credit whole units at the invoice price or fewer
+    units at a lower price. Each memo line's tax is its T2 tax (per component, half-up),
+    or exactly what is left when it completes the line; drafts count, deleting or voiding
+    gives the share back; when every line is completed the memos' tax is exactly the
+    invoice's; the books hold (J1-J3), also when the completing memo takes a negative
+    remainder. The example: 4 x 0.10 at 5 % (0.02), one unit at a time (0.01 each): the
+    fourth completes with -0.01."""
+    currency, inclusive, lines, steps, complete = case
+    tag = uuid.uuid4().hex[:12]  # a partner per example: its books are this example's
+    actor = partners.authenticate_api_key(db, partners.create_partner(
+        db, name="T3 MSP", admin_email=f"t3-{tag}@tax.test", admin_password="pw-t3-pw").api_key)
+    ids = _rate_ids(db, actor)
+    cus = f.customer(db, actor, currency=currency)
+    inv = taxed_invoice(db, actor, cus, [
+        (f"L{i}", q, Money(p, currency).to_str(), ids[r]) for i, (q, p, r) in enumerate(lines)],
+        inclusive=inclusive)
+    line_tax = [li.tax.minor for li in inv.lines]
+    assert line_tax == [_t2(q * p, SERVICE_RATES[r], inclusive) for q, p, r in lines]
+    held: dict[str, tuple[int, int, int, int]] = {}  # memo -> (line, units, amount, tax)
+
+    def left(i: int) -> tuple[int, int, int]:
+        mine = [h for h in held.values() if h[0] == i]
+        return (lines[i][0] - sum(h[1] for h in mine),
+                lines[i][0] * lines[i][1] - sum(h[2] for h in mine),
+                line_tax[i] - sum(h[3] for h in mine))
+
+    def credit(i: int, units: int, price: int):
+        units_left, amount_left, tax_left = left(i)
+        units = min(units, units_left)
+        if not units:
+            return None
+        amount = units * price
+        m = memos.create_from_invoice(
+            db, actor=actor, invoice_id=inv.id, reason="goodwill",
+            lines=[{"invoice_line_id": inv.lines[i].id, "quantity": units,
+                    "unit_price": Money(price, currency).to_str()}])
+        [got] = m.lines
+        assert got.amount.minor == amount and got.tax_rate_id == inv.lines[i].tax_rate_id
+        if amount == amount_left:  # completes the line: exactly the tax left
+            assert got.tax.minor == tax_left
+        else:  # T2 of what it credits (T3 as written)
+            assert got.tax.minor == _t2(amount, SERVICE_RATES[lines[i][2]], inclusive)
+        assert m.tax_total == got.tax and m.total.minor == (
+            amount if inclusive else amount + got.tax.minor)
+        held[m.id] = (i, units, amount, got.tax.minor)
+        return m
+
+    for i, units, price, action in steps:
+        m = credit(i, units, price)
+        if m is None:
+            continue
+        if action in ("issue", "void"):
+            memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+        if action == "delete":
+            memos.delete_memo(db, actor=actor, memo_id=m.id)
+            del held[m.id]  # gives its share back
+        elif action == "void":
+            memo_lifecycle.void_memo(db, actor=actor, memo_id=m.id, reason="typo")
+            del held[m.id]
+    if complete:
+        for i in range(len(lines)):
+            units_left = left(i)[0]
+            if units_left:
+                credit(i, units_left, lines[i][1])
+        completed = all(left(i)[1:] == (0, 0) for i in range(len(lines)))
+        at_full_price = all(h[2] == h[1] * lines[h[0]][1] for h in held.values())
+        assert completed == at_full_price  # a lower price leaves an amount never credited
+        if completed:
+            assert sum(h[3] for h in held.values()) == inv.tax_total.minor
+    for memo_id, (_, _, _, stored) in held.items():  # what the memos hold is what they stored
+        assert memos.get_memo(db, actor=actor, memo_id=memo_id).tax_total.minor == stored
+    f.assert_books(db, actor, currency=currency)
+
+
+def test_t3_t4_an_inclusive_memo_taking_more_tax_than_its_gross_issues_and_voids(db, actor):
+    """20 x 0.01 at 20 % tax-inclusive: the line's tax is 0.03 (0.0333), each 0.01 alone
+    carries 0.00 (0.00167); the memo completing the line with its last 0.01 takes the 0.03
+    left (T3), so its net is -0.02. Issuing it used to fail (a posting of -0.02: a 500);
+    now its net leg moves the other way round, and voiding it reverses that."""
+    cus = f.customer(db, actor)
+    inv = taxed_invoice(db, actor, cus, [("Pin", 20, "0.01", rate(db, actor, "Twenty", "20"))],
+                        inclusive=True)
+    assert (inv.subtotal.minor, inv.tax_total.minor) == (17, 3)
+    one = [{"invoice_line_id": inv.lines[0].id, "quantity": 1}]
+    for _ in range(20):
+        m = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                      lines=one)
+        memo_lifecycle.issue_memo(db, actor=actor, memo_id=m.id)
+    assert (m.total.minor, m.tax_total.minor, m.subtotal.minor) == (1, 3, -2)
+    assert journal(db, actor, m.id) == [("1100", "4900", "0.02"), ("2200", "1100", "0.03")]
+    f.assert_books(db, actor)
+    tb = {a.code: a.balance.minor for a in ledger.trial_balance(db, actor=actor).accounts}
+    assert tb["2200"] == 0 and tb["4900"] == 17  # every cent of tax back; the net too
+    memo_lifecycle.void_memo(db, actor=actor, memo_id=m.id, reason="typo")
+    assert journal(db, actor, m.id) == [("1100", "2200", "0.03"), ("1100", "4900", "0.02"),
+                                        ("2200", "1100", "0.03"), ("4900", "1100", "0.02")]
+    f.assert_books(db, actor)

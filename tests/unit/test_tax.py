@@ -176,3 +176,102 @@ def test_t2_tax_never_exceeds_what_the_rate_allows_by_more_than_rounding(amount,
         exact = amount * rate.rate / 1_000_000
         assert got.net == amount
     assert abs(got.tax - exact) <= n / 2 + 1e-6
+
+
+# --- T3 with partial amounts, low prices, compound rates and inclusive prices -------------
+
+def t2_oracle(amount: int, rate: Rate, *, inclusive: bool) -> int:
+    """T2 computed independently of the domain, with Decimal half-up: each component's tax
+    of the line's amount (exclusive: amount x r_i; inclusive: amount x r_i / (1 + r))."""
+    from decimal import ROUND_HALF_UP, Decimal
+    whole = Decimal(1_000_000 + (rate.rate if inclusive else 0))
+    return sum(int((Decimal(amount) * c.rate / whole).quantize(Decimal(1), ROUND_HALF_UP))
+               for c in rate.components)
+
+
+# prices where rounding is sharpest (1-99 minor units: a cent, a yen, a fils) and ordinary
+# ones; as the domain counts minor units, a JPY or KWD line is one of these too
+prices = st.one_of(st.integers(1, 99), st.integers(100, 200_000))
+line_rates = st.one_of(
+    st.sampled_from(["5", "7.25", "8.875", "20", "19.6", "0.05", "99.99", "100"]).map(simple),
+    rates)
+
+
+@st.composite
+def partial_credits(draw: st.DrawFn) -> tuple[bool, int, int, Rate, list[int], bool]:
+    """One invoice line (quantity, unit price, rate), inclusive or not, and the amounts of
+    the memo lines crediting it, in order: whole units at the invoice price, fewer or more
+    units at a lower price, or any amount; and whether a last one credits what is left."""
+    inclusive = draw(st.booleans())
+    quantity, price, rate = draw(st.integers(1, 30)), draw(prices), draw(line_rates)
+    left, amounts = quantity * price, []
+    for _ in range(draw(st.integers(0, 12))):
+        if left <= 1:
+            break
+        kind = draw(st.sampled_from(["units", "lower price", "amount"]))
+        if kind == "units":
+            amount = draw(st.integers(1, max(1, min(quantity, left // price)))) * price
+        elif kind == "lower price" and price > 1:
+            amount = draw(st.integers(1, quantity)) * draw(st.integers(1, price - 1))
+        else:
+            amount = draw(st.integers(1, left))
+        if amount >= left:  # completing is the last step's business
+            continue
+        amounts.append(amount)
+        left -= amount
+    return inclusive, quantity, price, rate, amounts, draw(st.booleans())
+
+
+@settings(max_examples=1500, deadline=None)
+@given(partial_credits())
+def test_t3_partial_credits_carry_their_t2_tax_and_completion_is_exact(case) -> None:
+    """Memos crediting parts of a line (whole units, fewer units at a lower price, any
+    amount) each carry the T2 tax of what they credit (T3 as written). The memo completing
+    the line takes exactly what is left, so a fully credited line returns exactly its tax
+    and net, however it was split."""
+    inclusive, quantity, price, rate, amounts, complete = case
+    line = tax.line_tax(quantity * price, rate, inclusive=inclusive)
+    assert line.tax == t2_oracle(quantity * price, rate, inclusive=inclusive)
+    left = Remaining(quantity * price, line.tax)
+    credited_tax = credited_net = 0
+    steps = amounts + ([left.amount - sum(amounts)] if complete else [])
+    for amount in steps:
+        got = tax.credited_line_tax(amount, rate, inclusive=inclusive, remaining=left)
+        if amount == left.amount:  # the completing memo: exactly the tax left
+            assert got.tax == left.tax
+        else:  # T2 of its own amount
+            assert got.tax == t2_oracle(amount, rate, inclusive=inclusive)
+        assert (got.net + got.tax == amount) if inclusive else (got.net == amount)
+        left = Remaining(left.amount - amount, left.tax - got.tax)
+        credited_tax += got.tax
+        credited_net += got.net
+    if complete:
+        assert left == Remaining(0, 0)
+        assert (credited_tax, credited_net) == (line.tax, line.net)
+
+
+def test_t3_small_parts_rounding_up_leave_the_completing_memo_a_negative_remainder() -> None:
+    """10 x 0.10 at 5 %: the line's tax is 0.05 but each unit alone carries 0.01 (0.005
+    half-up, T2). Nine carry it; the tenth, which completes the line, takes what is left:
+    -0.04, so the ten add up to the line's 0.05 exactly (T3: no cent of drift)."""
+    rate = simple("5")
+    line = tax.line_tax(100, rate, inclusive=False)
+    left, taxes = Remaining(100, line.tax), []
+    for _ in range(10):
+        got = tax.credited_line_tax(10, rate, inclusive=False, remaining=left)
+        left = Remaining(left.amount - 10, left.tax - got.tax)
+        taxes.append(got.tax)
+    assert line.tax == 5 and taxes == [1] * 9 + [-4] and sum(taxes) == line.tax
+
+
+def test_t3_inclusive_low_prices_the_completing_memo_may_carry_more_tax_than_its_gross():
+    """A documented consequence of T3, not a property: 20 x 0.01 at 20 % tax-inclusive.
+    The line's tax is 0.03 (0.0333); each 0.01 alone carries 0.00 (0.00167); the memo
+    completing the line with its last 0.01 takes the 0.03 left, so its net is -0.02."""
+    rate = simple("20")
+    left = Remaining(20, tax.line_tax(20, rate, inclusive=True).tax)
+    for _ in range(19):
+        got = tax.credited_line_tax(1, rate, inclusive=True, remaining=left)
+        assert got == tax.LineTax(1, 0)
+        left = Remaining(left.amount - 1, left.tax)
+    assert tax.credited_line_tax(1, rate, inclusive=True, remaining=left) == tax.LineTax(-2, 3)

@@ -130,12 +130,29 @@ def invoice_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting
     return _with_tax(invoice_voided(net, number), EntryKind.INVOICE_VOID_TAX, _TAX, _AR, tax)
 
 
+def _either_way(kind: EntryKind, debit: Account, credit: Account, amount: Money,
+                description: str) -> list[Posting]:
+    """Dr ``debit`` / Cr ``credit`` for ``amount``; a negative amount the other way round;
+    nothing for zero."""
+    if amount.minor == 0:
+        return []
+    if amount.minor < 0:
+        return [Posting(kind, credit, debit, Money(-amount.minor, amount.currency), description)]
+    return [Posting(kind, debit, credit, amount, description)]
+
+
 def memo_issued_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
     """T4: Dr Sales Returns and Allowances (net), Dr Sales Tax Payable (tax) / Cr Accounts
-    Receivable (total), as two two-legged entries."""
-    return _with_tax(memo_issued(net, number), EntryKind.MEMO_ISSUE_TAX, _TAX, _AR, tax)
+    Receivable (total), as two two-legged entries. A tax-inclusive memo line completing an
+    invoice line takes the line's remaining tax (T3), which can be more than its gross at
+    very low prices: its net is then zero (no net entry) or negative (the other way round)."""
+    text = f"Credit memo {number} issued"
+    return (_either_way(EntryKind.MEMO_ISSUE, Account.SALES_RETURNS, _AR, net, text)
+            + _either_way(EntryKind.MEMO_ISSUE_TAX, _TAX, _AR, tax, f"{text}: sales tax"))
 
 
 def memo_voided_with_tax(net: Money, tax: Money, number: str) -> list[Posting]:
     """The reversal of ``memo_issued_with_tax``."""
-    return _with_tax(memo_voided(net, number), EntryKind.MEMO_VOID_TAX, _AR, _TAX, tax)
+    text = f"Credit memo {number} voided"
+    return (_either_way(EntryKind.MEMO_VOID, _AR, Account.SALES_RETURNS, net, text)
+            + _either_way(EntryKind.MEMO_VOID_TAX, _AR, _TAX, tax, f"{text}: sales tax"))

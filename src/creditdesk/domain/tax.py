@@ -183,7 +183,10 @@ class Remaining:
 def credited_line_tax(amount: int, rate: Rate | None, *, inclusive: bool,
                       remaining: Remaining) -> LineTax:
     """T3: the tax of a memo line crediting ``amount`` of an invoice line of which
-    ``remaining`` is left: the line that completes it takes exactly the tax left."""
+    ``remaining`` is left: the line that completes it takes exactly the tax left; any other
+    carries the tax of its own amount (T2), as T3 says, even when small parts each rounding
+    up have by then credited more than the line's tax (the completing one then takes a
+    negative remainder: see docs/decisions.md)."""
     if amount == remaining.amount:
         return LineTax(amount - remaining.tax if inclusive else amount, remaining.tax)
     return line_tax(amount, rate, inclusive=inclusive)
