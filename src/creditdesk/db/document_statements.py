@@ -127,6 +127,7 @@ class MemoRow:
     updated_at: datetime
     tax_minor: int = 0  # T2: the tax in total_minor
     tax_inclusive: bool = False
+    customer_note: str | None = None  # D1: the note the customer sees
 
 
 def _names(row_type: type) -> tuple[str, ...]:

@@ -46,6 +46,8 @@ def _change(key: str, old: object, new: object, currency: str | None) -> str:
     what = _SHOWN.get(key, _label(key).lower())
     if key == "notes":
         return "edited the notes"
+    if key == "customer_note":  # D1
+        return "edited the note to the customer"
     if key == "lines":
         return f"{what} ({old} → {new})"
     if key == "tax_inclusive":  # T1
