@@ -22,6 +22,7 @@ again, as a new delivery with a new Message-ID.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import os
 import smtplib
@@ -46,6 +47,7 @@ from creditdesk.services.documents import drawing, email_settings, memo_document
 log = logging.getLogger("creditdesk.email")
 
 BATCH = 50
+SMTP_POLICY = email.policy.SMTP  # CRLF line ends, lines folded as RFC 5322 wants
 TIMEOUT_SECONDS = 30.0
 _delivery = models.MemoDelivery
 _S = rules.DeliveryStatus
@@ -107,7 +109,8 @@ def run_due(db: Database, *, base_seconds: float | None = None,
 
 def attempt(db: Database, delivery_id: str, *, base_seconds: float,
             now: datetime | None = None) -> bool:
-    """One attempt at one delivery (steps 1-4); False when it was not claimable."""
+    """One attempt at one delivery (steps 1-4); False when it was not claimable. ``now``
+    (tests: a later time) is when the attempt is taken to happen."""
     if give_up_stale(db, delivery_id, now=now):
         return True
     claimed = claim(db, delivery_id, now=now)
@@ -122,13 +125,14 @@ def attempt(db: Database, delivery_id: str, *, base_seconds: float,
         record(db, claimed, _S.GAVE_UP, f"Not sent: {exc.detail}")
         return True
     if smtp is None:
-        _failed(db, claimed, "Email is not set up (Team Preferences > Email).", base_seconds)
+        _failed(db, claimed, "Email is not set up (Team Preferences > Email).", base_seconds,
+                now)
         return True
     message = build_message(smtp, claimed, doc, drawing.render(doc))
     try:
         problems = deliver(smtp, message, claimed.recipients)
     except Refused as exc:
-        _failed(db, claimed, str(exc), base_seconds)
+        _failed(db, claimed, str(exc), base_seconds, now)
     except Unknown as exc:
         record(db, claimed, _S.GAVE_UP,
                f"The connection to {smtp.host} broke off after the message was handed over "
@@ -197,10 +201,11 @@ def record(db: Database, claimed: Claimed, status: rules.DeliveryStatus, error: 
             _audit(session, row, status.value, error)
 
 
-def _failed(db: Database, claimed: Claimed, answer: str, base_seconds: float) -> None:
+def _failed(db: Database, claimed: Claimed, answer: str, base_seconds: float,
+            now: datetime | None) -> None:
     status, next_at = rules.after_failure(attempts=claimed.attempts,
-                                          created_at=claimed.created_at, now=clock.now(),
-                                          base_seconds=base_seconds)
+                                          created_at=claimed.created_at,
+                                          now=now or clock.now(), base_seconds=base_seconds)
     if status is _S.GAVE_UP:
         answer = f"Not sent within 24 hours; last answer: {answer}"
     record(db, claimed, status, answer, next_at)
@@ -286,8 +291,10 @@ def deliver(smtp: email_settings.Smtp, message: EmailMessage, recipients: list[s
         if len(refused) == len(recipients):
             raise Refused("; ".join(f"{a}: {w}" for a, w in refused.items()))
         phase = "data"
-        client.data(message.as_bytes())
+        code, answer = client.data(message.as_bytes(policy=SMTP_POLICY))
         phase = "done"
+        if code != 250:  # the server answered the message itself: it took nothing
+            raise Refused(f"{code} {answer.decode(errors='replace')}")
         return "; ".join(f"not accepted for {a}: {w}" for a, w in refused.items())
     except (Refused, Unknown):
         raise
