@@ -21,7 +21,6 @@ from creditdesk.services.credit_memos import memo_lifecycle
 from creditdesk.services.customer_accounts import customers
 from creditdesk.services.documents import deliveries, delivery_job, email_settings
 from tests import factories
-from tests.smtp_server import smtp_server  # noqa: F401  (the fixture)
 
 
 def _smtp(db, actor, inbox, **overrides):

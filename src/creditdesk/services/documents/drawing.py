@@ -19,7 +19,7 @@ from fpdf.enums import XPos, YPos
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
-from creditdesk.services.documents import profile
+from creditdesk.services.documents import profile as partner_profile
 from creditdesk.services.read_models import views
 
 
@@ -42,8 +42,8 @@ class RefundLine:
 class MemoDocument:
     """Everything a memo's PDF shows, and nothing else (no internal notes)."""
 
-    profile: profile.ProfileView
-    logo: profile.Logo | None
+    profile: partner_profile.ProfileView
+    logo: partner_profile.Logo | None
     customer_name: str
     customer_email: str | None
     memo: views.MemoView

@@ -53,9 +53,10 @@ def read_document(session: Session, partner_id: str, memo_id: str) -> drawing.Me
         .order_by(models.CreditApplication.applied_at, models.CreditApplication.id)).all()
     return drawing.MemoDocument(
         shown_profile, logo, customer.name, customer.email, memo, original,
-        [drawing.AppliedLine(number, at, Money(amount, row.currency)) for amount, at, number in applied],
-        [drawing.RefundLine(r.refunded_at, r.method, r.reference, r.amount) for r in memo.refunds
-         if r.voided_at is None])
+        [drawing.AppliedLine(number, at, Money(amount, row.currency))
+         for amount, at, number in applied],
+        [drawing.RefundLine(r.refunded_at, r.method, r.reference, r.amount)
+         for r in memo.refunds if r.voided_at is None])
 
 
 def memo_pdf(db: Database, *, actor: Actor, memo_id: str) -> PdfFile:
