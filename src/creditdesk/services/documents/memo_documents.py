@@ -13,6 +13,7 @@ from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import documents as rules
 from creditdesk.domain import errors
+from creditdesk.domain.memo import MemoStatus
 from creditdesk.domain.money import Money
 from creditdesk.services.common.context import Actor
 from creditdesk.services.customer_accounts import visibility
@@ -81,4 +82,6 @@ def portal_memo_pdf(db: Database, *, partner_id: str, customer_id: str,
             doc = read_document(session, partner_id, memo_id)
         except errors.InvalidState:  # a draft is not the customer's to see
             raise errors.NotFound("No such credit memo.") from None
+        if doc.memo.status == MemoStatus.VOID:  # nor a void one: the portal lists neither
+            raise errors.NotFound("No such credit memo.")
     return PdfFile(doc.filename, drawing.render(doc))

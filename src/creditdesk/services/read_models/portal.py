@@ -90,6 +90,7 @@ class PortalMemo:
     applied_amount: Money  # to invoices (Y4: in the system, for a synced memo)
     refunded_amount: Money  # refunded to the customer (R1; at the source, for a synced memo)
     tax_total: Money | None = None  # T2: the tax in the total
+    customer_note: str | None = None  # D1: the note to the customer (never ``notes``)
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _memo(row: models.CreditMemo) -> PortalMemo:
     v = views.memo_view(row, with_lines=False)
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
                       v.remaining_amount, v.source, v.applied_to_invoices,
-                      v.refunded_amount or Money(0, v.currency), v.tax_total)
+                      v.refunded_amount or Money(0, v.currency), v.tax_total, v.customer_note)
 
 
 def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMemo | None:

@@ -26,7 +26,8 @@ router = ApiRouter(tags=["documents"], route_class=DecimalJSONRoute)
 
 PDF = {200: {"content": {"application/pdf": {"schema": {"type": "string",
                                                          "format": "binary"}}},
-             "description": "The memo's PDF (D1)"}}
+             "description": "The memo's PDF (D1)"},
+       409: {"description": "A draft has no PDF (invalid_state)"}}
 
 
 def pdf_response(file: memo_documents.PdfFile, *, download: bool = False) -> Response:
