@@ -4,7 +4,7 @@ partner's profile (shown on documents) and SMTP settings."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel, Field, StrictInt
@@ -45,9 +45,9 @@ def memo_pdf(memo_id: str, db: DB, actor: CurrentActor) -> Response:
 
 
 class SendIn(schemas.In):
-    to: list[str] | None = Field(default=None, min_length=1,
-                                 max_length=doc_rules.MAX_RECIPIENTS, description=(
-        "email addresses; default the customer's billing email"))
+    to: list[Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]] | \
+        None = Field(default=None, min_length=1, max_length=doc_rules.MAX_RECIPIENTS,
+                     description="email addresses; default the customer's billing email")
 
 
 class DeliveryOut(BaseModel):
@@ -85,13 +85,13 @@ def list_deliveries(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]
 
 class EmailSettingsIn(schemas.In):
     host: str = fields.text(255)
-    port: StrictInt
+    port: StrictInt = Field(ge=1, le=65535)
     security: str = fields.one_of([s.value for s in doc_rules.Security])
     username: str | None = fields.text(255, blank=True, default=None)
     password: str | None = Field(default=None, max_length=email_settings.MAX_PASSWORD,
                                  description="write-only; left out: the stored one stays",
                                  json_schema_extra={"writeOnly": True})
-    from_address: str = fields.text(254)
+    from_address: str = Field(max_length=254, json_schema_extra={"format": "email"})
 
 
 class EmailSettingsOut(BaseModel):
@@ -122,7 +122,8 @@ def put_email(body: EmailSettingsIn, db: DB,
 class ProfileIn(schemas.In):
     legal_name: str | None = fields.text(profile.MAX_NAME, blank=True, default=None)
     address: list[str] = Field(default=[], max_length=doc_rules.MAX_ADDRESS_LINES)
-    email: str | None = fields.text(254, blank=True, default=None)
+    email: str | None = Field(default=None, max_length=254,
+                              json_schema_extra={"format": "email"})
     phone: str | None = fields.text(profile.MAX_PHONE, blank=True, default=None)
 
 
