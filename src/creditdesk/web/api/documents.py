@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Request, Response
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from creditdesk.domain import documents as doc_rules
 from creditdesk.jobs import sync as sync_jobs
@@ -85,7 +85,7 @@ def list_deliveries(memo_id: str, db: DB, actor: CurrentActor) -> dict[str, Any]
 
 class EmailSettingsIn(schemas.In):
     host: str = fields.text(255)
-    port: StrictInt = Field(ge=1, le=65535)
+    port: fields.Port
     security: str = fields.one_of([s.value for s in doc_rules.Security])
     username: str | None = fields.text(255, blank=True, default=None)
     password: str | None = Field(default=None, max_length=email_settings.MAX_PASSWORD,
