@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import CoreFont
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
@@ -178,10 +181,18 @@ def _parties(pdf: _Pdf, doc: MemoDocument) -> None:
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
+def _char_widths(pdf: _Pdf) -> Mapping[str, float]:
+    """The current core font's widths per character (thousandths of the font size)."""
+    font = pdf.current_font
+    if not isinstance(font, CoreFont):  # only Helvetica is used
+        raise TypeError("a core font is expected")
+    return cast(Mapping[str, float], font.cw)
+
+
 def _width(pdf: _Pdf, text: str) -> float:
     """``text``'s width in mm in the current core font (its own widths table: fpdf2's
     ``get_string_width`` costs ~0.2 ms a call, too much for a 200-line memo)."""
-    widths = pdf.current_font.cw
+    widths = _char_widths(pdf)
     return sum(widths.get(ch, 600) for ch in text) * pdf.font_size / 1000
 
 
@@ -189,7 +200,7 @@ def _fit(pdf: _Pdf, text: str, width: float) -> str:
     """``text`` shortened with "..." to fit ``width`` mm."""
     if _width(pdf, text) <= width:
         return text
-    widths, scale = pdf.current_font.cw, pdf.font_size / 1000
+    widths, scale = _char_widths(pdf), pdf.font_size / 1000
     room, used = width - _width(pdf, "..."), 0.0
     for i, ch in enumerate(text):
         used += widths.get(ch, 600) * scale
