@@ -5,6 +5,7 @@ server) and its PDF link; the portal's PDF link; the Send step at 375 px."""
 from __future__ import annotations
 
 import pytest
+from pypdf import PdfReader
 
 from creditdesk.services.customer_accounts import customers, visibility
 from creditdesk.services.documents import delivery_job, email_settings
@@ -59,9 +60,13 @@ def test_d1_pdf_links_on_the_memo_page_and_in_the_portal(new_page, site, tenant,
     page.goto(f"/dashboard/credit-memos/{mid}")
     href = page.locator("#memo-pdf").get_attribute("href")
     assert href == f"/dashboard/credit-memos/{mid}/pdf"
-    r = page.request.get(href)
-    assert r.status == 200 and r.headers["content-type"] == "application/pdf"
-    assert r.body().startswith(b"%PDF-")
+    with page.expect_download() as download:  # as a person clicking it
+        page.locator("#memo-pdf").click()
+    saved = download.value
+    assert saved.suggested_filename == "CM-0001.pdf"
+    with open(saved.path(), "rb") as f:
+        text = PdfReader(f).pages[0].extract_text()
+    assert "CM-0001" in text and "Thank you for your patience." in text
     visibility.set_show_to_all(site.db, actor=tenant.actor, show_to_all_customers=True)
     portal = new_page()
     portal.goto(portal_link(site, tenant, cid))
@@ -69,8 +74,10 @@ def test_d1_pdf_links_on_the_memo_page_and_in_the_portal(new_page, site, tenant,
     portal.goto("/portal/credit-memos")
     link = portal.get_by_role("link", name="PDF of credit memo")
     expect(link).to_have_count(1)
-    r = portal.request.get(link.get_attribute("href"))
-    assert r.status == 200 and r.body().startswith(b"%PDF-")
+    with portal.expect_download() as download:
+        link.click()
+    with open(download.value.path(), "rb") as f:
+        assert "Thank you for your patience." in PdfReader(f).pages[0].extract_text()
 
 
 def test_d2_send_step_at_phone_width(new_page, site, tenant, billed) -> None:
