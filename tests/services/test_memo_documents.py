@@ -131,7 +131,17 @@ def test_d1_logo_must_be_png_or_jpeg_and_small(db, actor):
         profile.set_logo(db, actor=actor, data=b"GIF89a....")
     with pytest.raises(errors.ValidationError, match="KiB"):
         profile.set_logo(db, actor=actor, data=png()[:8] + b"\x00" * (600 * 1024))
-    assert profile.set_logo(db, actor=actor, data=b"\xff\xd8\xff\xe0" + b"\x00" * 20).has_logo
+    with pytest.raises(errors.ValidationError, match="could not be read"):
+        profile.set_logo(db, actor=actor, data=b"\xff\xd8\xff\xe0" + b"\x00" * 20)
+    assert profile.set_logo(db, actor=actor, data=jpeg()).has_logo
+
+
+def jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 4), (200, 30, 30)).save(out, format="JPEG")
+    return out.getvalue()
 
 
 def test_d1_names_outside_latin1_do_not_break_the_pdf(db, actor):

@@ -40,7 +40,7 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import documents as rules
 from creditdesk.domain import errors
-from creditdesk.services.common import audit
+from creditdesk.services.common import audit, vault
 from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.documents import drawing, email_settings, memo_documents
 
@@ -123,6 +123,10 @@ def attempt(db: Database, delivery_id: str, *, base_seconds: float,
             rules.check_sendable(status=doc.memo.status, number=doc.memo.number)
     except errors.InvalidState as exc:
         record(db, claimed, _S.GAVE_UP, f"Not sent: {exc.detail}")
+        return True
+    except vault.VaultError:
+        _failed(db, claimed, "The stored SMTP password can't be decrypted (the server's "
+                "secret key changed?): save the email settings again.", base_seconds, now)
         return True
     if smtp is None:
         _failed(db, claimed, "Email is not set up (Team Preferences > Email).", base_seconds,

@@ -10,6 +10,7 @@ their closest ASCII or "?" (``_latin``), so no name can make drawing fail.
 from __future__ import annotations
 
 import io
+import logging
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class MemoDocument:
         return f"{self.memo.number}.pdf"
 
 
+log = logging.getLogger("creditdesk.documents")
 _SUBSTITUTES = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'",
                               "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u2212": "-",
                               "\u00a0": " ", "\u2009": " ", "\u202f": " "})
@@ -135,8 +137,11 @@ def render(doc: MemoDocument) -> bytes:
 def _header(pdf: _Pdf, doc: MemoDocument) -> None:
     top = pdf.get_y()
     if doc.logo is not None:
-        pdf.image(io.BytesIO(doc.logo.data), x=15, y=top, h=18, keep_aspect_ratio=True)
-        pdf.set_y(top + 20)
+        try:
+            pdf.image(io.BytesIO(doc.logo.data), x=15, y=top, h=18, keep_aspect_ratio=True)
+            pdf.set_y(top + 20)
+        except Exception:  # checked when uploaded (logo.check); a PDF is never refused for it
+            log.warning("the partner's logo could not be drawn; the PDF goes without it")
     p = doc.profile
     pdf.set_font("helvetica", style="B", size=13)
     pdf.cell(110, 7, _latin(p.shown_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

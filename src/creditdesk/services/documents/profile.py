@@ -13,6 +13,7 @@ from creditdesk.domain import documents as rules
 from creditdesk.domain import errors
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.documents import logo as logo_image
 
 MAX_NAME = 200
 MAX_LINE = 200
@@ -121,6 +122,7 @@ def replace_profile(db: Database, *, actor: Actor, legal_name: object, address: 
 def set_logo(db: Database, *, actor: Actor, data: bytes) -> ProfileView:
     """A new logo (PNG or JPEG, at most 512 KiB); ``b""`` is refused (remove_logo)."""
     kind = rules.logo_type(data)
+    logo_image.check(data)  # before any transaction: Pillow decodes it
     with db.write() as session:
         row = _row(session, actor.partner_id)
         row.logo, row.logo_type, row.updated_at = data, kind, clock.now()
