@@ -126,3 +126,19 @@ def test_d1_profile_round_trip_and_bad_input(client):
             "validation_error", "email")
     problem(client.put(f"{API}/settings/profile", json={"address": ["l"] * 7}), 422,
             "validation_error", "address")
+
+
+def test_d1_d2_only_administrators_change_the_document_settings(client):
+    from fastapi.testclient import TestClient
+
+    sam = ok(client.post(f"{API}/users", json={"email": "sam@acme.test", "role": "staff",
+                                                "password": "a long staff password"}), 201)
+    key = ok(client.post(f"{API}/users/{sam['id']}/api-keys"), 201)["api_key"]
+    with TestClient(client.app, raise_server_exceptions=False) as staff:
+        staff.headers["Authorization"] = f"Bearer {key}"
+        problem(staff.put(f"{API}/settings/profile", json={"legal_name": "X"}), 403,
+                "forbidden")
+        problem(staff.put(f"{API}/settings/email", json={
+            "host": "smtp.example.com", "port": 587, "security": "starttls",
+            "from_address": "a@b.test"}), 403, "forbidden")
+        assert ok(staff.get(f"{API}/settings/profile"))["legal_name"] is None

@@ -75,8 +75,10 @@ def configured(session: Session, partner_id: str) -> bool:
 def replace_settings(db: Database, *, actor: Actor, host: object, port: object,
                      security: object, username: object, from_address: object,
                      password: object = KEEP) -> EmailSettingsView:
-    """The server's settings; ``password`` left out keeps the stored one, ``""`` or None
-    removes it (a server without authentication)."""
+    """The server's settings (administrators only); ``password`` left out keeps the stored
+    one, ``""`` or None removes it (a server without authentication)."""
+    if actor.role != "admin":
+        raise errors.Forbidden("Only administrators can change the email settings.")
     parsed_host = rules.parse_host(host, allow_private=allow_private())
     parsed_port = rules.parse_port(port)
     parsed_security = rules.parse_security(security)

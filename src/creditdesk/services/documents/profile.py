@@ -93,6 +93,11 @@ def _address(value: object) -> list[str]:
     return lines
 
 
+def _require_admin(actor: Actor) -> None:
+    if actor.role != "admin":
+        raise errors.Forbidden("Only administrators can change the profile shown on documents.")
+
+
 def _row(session: Session, partner_id: str) -> models.PartnerProfile:
     row = session.get(models.PartnerProfile, partner_id, with_for_update=True)
     if row is None:
@@ -103,7 +108,8 @@ def _row(session: Session, partner_id: str) -> models.PartnerProfile:
 
 def replace_profile(db: Database, *, actor: Actor, legal_name: object, address: object,
                     email: object, phone: object) -> ProfileView:
-    """The profile's text fields (the logo is kept)."""
+    """The profile's text fields (the logo is kept); administrators only."""
+    _require_admin(actor)
     name = _text(legal_name, "legal_name", MAX_NAME)
     lines = _address(address)
     mail = rules.parse_email(email, "email") if email not in (None, "") else None
@@ -121,6 +127,7 @@ def replace_profile(db: Database, *, actor: Actor, legal_name: object, address: 
 
 def set_logo(db: Database, *, actor: Actor, data: bytes) -> ProfileView:
     """A new logo (PNG or JPEG, at most 512 KiB); ``b""`` is refused (remove_logo)."""
+    _require_admin(actor)
     kind = rules.logo_type(data)
     logo_image.check(data)  # before any transaction: Pillow decodes it
     with db.write() as session:
@@ -133,6 +140,7 @@ def set_logo(db: Database, *, actor: Actor, data: bytes) -> ProfileView:
 
 
 def remove_logo(db: Database, *, actor: Actor) -> ProfileView:
+    _require_admin(actor)
     with db.write() as session:
         row = _row(session, actor.partner_id)
         row.logo, row.logo_type, row.updated_at = None, None, clock.now()

@@ -109,7 +109,7 @@ def get_email(db: DB, actor: CurrentActor) -> email_settings.EmailSettingsView |
     return email_settings.get_settings(db, actor=actor)
 
 
-@router.put("/settings/email", response_model=EmailSettingsOut)
+@router.put("/settings/email", response_model=EmailSettingsOut, responses={403: {}})
 def put_email(body: EmailSettingsIn, db: DB,
               actor: CurrentActor) -> email_settings.EmailSettingsView:
     password: object = body.password if "password" in body.model_fields_set \
@@ -141,7 +141,7 @@ def get_profile(db: DB, actor: CurrentActor) -> profile.ProfileView:
     return profile.get_profile(db, actor=actor)
 
 
-@router.put("/settings/profile", response_model=ProfileOut)
+@router.put("/settings/profile", response_model=ProfileOut, responses={403: {}})
 def put_profile(body: ProfileIn, db: DB, actor: CurrentActor) -> profile.ProfileView:
     return profile.replace_profile(db, actor=actor, legal_name=body.legal_name,
                                    address=body.address, email=body.email or None,
