@@ -64,7 +64,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/users", "/dashboard/account",
     "/dashboard/approvals", "/dashboard/preferences/approvals",  # AP1
     "/dashboard/preferences/tax-rates", "/dashboard/tax-report",  # T1, T4
-    "/dashboard/preferences/documents", "/dashboard/credit-memos/{id}/send",  # D1, D2
+    "/dashboard/preferences/documents",  # D1, D2 (a memo's Send step: discovered from its page)
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]
