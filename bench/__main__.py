@@ -15,20 +15,20 @@ BENCHMARKS = {"b1": "bench.b1_apply", "b2": "bench.b2_peer", "b3": "bench.b3_htt
               "b4": "bench.b4_reads", "b5": "bench.b5_suggestions",
               "b6": "bench.b6_sync", "b7": "bench.b7_pages",
               "b8": "bench.b8_server_cpu", "b9": "bench.b9_write_back",
-              "b10": "bench.b10_export"}
+              "b10": "bench.b10_export", "b11": "bench.b11_memo_pdf"}
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME",
-                   help="benchmarks to run (b1 ... b10; default: all)")
+                   help="benchmarks to run (b1 ... b11; default: all)")
     p.add_argument("--quick", action="store_true", help="small sizes, for development")
     p.add_argument("--n", type=int, help="override the main size (B1: applications; B2: W(N) "
                    "with this one N; B3: requests per client; B4: memos; B5: customers of the "
                    "whole-partner refresh; B6: memos in the fake QuickBooks Online and Xero; "
                    "B7: memos; B8: applications, reads twice and /healthz four times as many; "
-                   "B9: write-backs; B10: memos exported)")
+                   "B9: write-backs; B10: memos exported; B11: a memo's PDF)")
     p.add_argument("--backend", choices=["sqlite", "postgres"],
                    help="B1/B6/B7/B9/B10: one backend only")
     p.add_argument("--provider", choices=["quickbooks_online", "xero"],

@@ -143,10 +143,18 @@ def b8(d: dict) -> list[str]:
     return out
 
 
+def b11(d: dict) -> list[str]:
+    w, dr = d["whole_pdf"], d["drawing_only"]
+    return ["| memo lines | pages | whole PDF p50 / p90 ms (target < 200) | drawing alone p50 ms |",
+            "|---:|---:|---:|---:|",
+            f"| {d['lines']} | {d['pages']} | {w['p50_ms']:.1f} / {w['p90_ms']:.1f} "
+            f"({_met(d['met'])}) | {dr['p50_ms']:.1f} |"]
+
+
 def main() -> None:
     for name, fn in (("b1_apply", b1), ("b2_peer", b2), ("b3_http", b3), ("b4_reads", b4),
                      ("b6_sync", b6), ("b6_sync_invoices", b6), ("b8_server_cpu", b8),
-                     ("b9_write_back", b9)):
+                     ("b9_write_back", b9), ("b11_memo_pdf", b11)):
         d = _load(name)
         if not d:
             continue

@@ -29,7 +29,8 @@ from creditdesk.web.app import create_app
 
 pytest_plugins = ["tests.qbo_fixtures", "tests.xero_fixtures",  # fakes over real HTTP
                   "tests.intacct_fixtures", "tests.qbwc_fixtures",
-                  "tests.books_fixtures"]  # the four behind one face
+                  "tests.books_fixtures",  # the four behind one face
+                  "tests.smtp_server"]  # a real local SMTP server (D2)
 
 PG_URL = os.environ.get("CREDITDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])

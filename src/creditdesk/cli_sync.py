@@ -62,12 +62,15 @@ def worker(
                 db.dispose()
             return
         from creditdesk.jobs import housekeeping
+        from creditdesk.services.documents import delivery_job
 
         tidy = housekeeping.Every()
         try:
             while True:
                 for app_id in sync_jobs.write_back_due(db, build):
                     typer.echo(f"wrote back {app_id}", err=True)
+                for delivery_id in delivery_job.run_due(db):  # D2: memo emails
+                    typer.echo(f"emailed {delivery_id}", err=True)
                 for run_id in sync_jobs.run_pending(db, build):
                     typer.echo(f"ran {run_id}", err=True)
                 tidy.run_if_due(db)

@@ -15,6 +15,7 @@ MEMO_FIELDS = {
     "updated_at", "refunded_amount", "refunds",  # R1
     "approval",  # AP1
     "subtotal", "tax_total", "taxes", "tax_inclusive",  # T1, T2 (API.md: added by later rules)
+    "customer_note",  # D1
 }
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 DATE = re.compile(r"^\d{4}-\d\d-\d\d$")

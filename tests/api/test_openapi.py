@@ -67,7 +67,7 @@ def test_openapi_describes_the_memo_and_invoice_objects(anon):
         "invoice_id", "lines", "total", "applied_amount", "remaining_amount", "notes", "source",
         "external_id", "read_only", "issued_at", "applied_at", "voided_at", "void_reason",
         "created_at", "updated_at", "refunded_amount", "refunds", "approval",
-        "subtotal", "tax_total", "taxes", "tax_inclusive"}
+        "subtotal", "tax_total", "taxes", "tax_inclusive", "customer_note"}
     assert memo["properties"]["total"]["type"] == "string"
     invoice = _response(doc, "get", "/invoices/{invoice_id}", "200")
     assert {"id", "number", "customer_id", "currency", "status", "lines", "total", "amount_paid",

@@ -52,7 +52,8 @@ UNBROKEN = "DL-LATITUDE-5550-32GB-1TB-REFURBISHED-GRADE-A-WITH-DOCKING-STATION-A
 ID_SEGMENT = re.compile(r"^[a-z]{2,5}_[0-9a-z]{10,}$")
 PER_PATTERN = 3  # instances of one page pattern visited, beyond the required ones
 MAX_PAGES = 120
-SKIP = re.compile(r"/(logout|sign-out|delete|remove|disconnect|export)(/|$)|\.(qwc|csv|json)$")
+SKIP = re.compile(r"/(logout|sign-out|delete|remove|disconnect|export)(/|$)|\.(qwc|csv|json)$"
+                  r"|/pdf$")
 
 # The pages discovery must reach (by pattern; {id} is any id). Missing one fails the test.
 REQUIRED_DASHBOARD = [
@@ -65,6 +66,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/approvals", "/dashboard/preferences/approvals",  # AP1
     "/dashboard/preferences/tax-rates", "/dashboard/tax-report",  # T1, T4
     "/dashboard/reports/credit-aging",  # D3
+    "/dashboard/preferences/documents",  # D1, D2 (a memo's Send step: discovered from its page)
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]
@@ -76,6 +78,9 @@ NOT_CRAWLED = {
     "/dashboard/preferences": "redirects to the visibility page",
     "/dashboard/preferences/": "redirects to the visibility page",
     "/dashboard/integrations/{id}/qwc": "a file download, not a page",
+    "/dashboard/credit-memos/{id}/pdf": "a memo's PDF (D1), a document, not a page",
+    "/portal/credit-memos/{id}/pdf": "a memo's PDF (D1), a document, not a page",
+    "/dashboard/preferences/logo": "the logo image the Documents page shows (D1)",
     "/dashboard/integrations/{id}/sync-status": "a fragment htmx polls into the Integrations "
                                                 "page (at 375 px in test_connect_books.py)",
     "/login": "visited before signing in",

@@ -22,8 +22,11 @@ ALLOWED: dict[str, set[str]] = {
     "credit_memos": {"accounting", "invoicing", "customer_accounts"},
     "books": {"customer_accounts"},
     "suggesting": {"credit_memos"},
+    # documents ▶ customer_accounts: a memo's PDF reaches the portal only while the
+    # customer's credit is visible to it (D1, P3)
+    "documents": {"customer_accounts"},
     "read_models": {"access", "accounting", "credit_memos", "customer_accounts", "invoicing",
-                    "suggesting", "books"},
+                    "suggesting", "books", "documents"},
 }
 ANSWER_SHAPES = {f"{SERVICES}.read_models.views"}
 

@@ -77,6 +77,15 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/preferences/tax-rates": ("/dashboard/preferences/tax-rates", (
         "name", "rate", "component-0-name", "component-0-rate", "component-1-rate")),
     "/dashboard/credit-memos/{memo_id}/edit": ("/dashboard/credit-memos/{draft}/edit", MEMO),
+    # D1, D2: send a memo (recipients first), the profile, the logo and the SMTP settings
+    "/dashboard/credit-memos/{memo_id}/send": ("/dashboard/credit-memos/{issued}/send",
+                                               ("to",)),
+    "/dashboard/preferences/profile": ("/dashboard/preferences/profile",
+                                       ("legal_name", "address", "email", "phone")),
+    "/dashboard/preferences/logo": ("/dashboard/preferences/logo", ("logo",)),
+    "/dashboard/preferences/logo/remove": ("/dashboard/preferences/logo/remove", ()),
+    "/dashboard/preferences/email": ("/dashboard/preferences/email", (
+        "host", "port", "security", "username", "password", "from_address")),
     "/dashboard/credit-memos/{memo_id}/issue": ("/dashboard/credit-memos/{draft}/issue", ()),
     "/dashboard/credit-memos/{memo_id}/apply": ("/dashboard/credit-memos/{issued}/apply",
                                                 ("invoice_id", "amount", "invoice_q")),
@@ -182,6 +191,9 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
 PAGES = {
     "/dashboard/credit-memos/{memo_id}": "/dashboard/credit-memos/{issued}",
     "/dashboard/credit-memos/{memo_id}/edit": "/dashboard/credit-memos/{draft}/edit",
+    "/dashboard/credit-memos/{memo_id}/send": "/dashboard/credit-memos/{issued}/send",  # D2
+    "/dashboard/credit-memos/{memo_id}/pdf": "/dashboard/credit-memos/{issued}/pdf",  # D1
+    "/portal/credit-memos/{memo_id}/pdf": "/portal/credit-memos/{issued}/pdf",  # D1
     "/dashboard/customers/{customer_id}": "/dashboard/customers/{customer}",
     "/dashboard/integrations/{integration_id}/qwc": "/dashboard/integrations/{integration}/qwc",
     "/dashboard/integrations/{integration_id}/sync-status":

@@ -129,6 +129,7 @@ class MemoRow:
     tax_minor: int = 0  # T2: the tax in total_minor
     tax_inclusive: bool = False
     tax_reported: bool = True  # T5: False when a synced memo's system reported no tax
+    customer_note: str | None = None  # D1: the note the customer sees
 
 
 def _names(row_type: type) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -313,9 +314,11 @@ class CreditMemo(Base):
     # T5: false when a synced memo's system reported no tax figure (tax unknown, not 0)
     tax_reported: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)  # internal: never on a document (D1)
     source: Mapped[str] = mapped_column(String(40), default="native")
     external_id: Mapped[str | None]
+    # D1: the note the customer sees (the PDF, the portal); ``notes`` stays internal
+    customer_note: Mapped[str | None] = mapped_column(Text)
     # Y10: the customer record of the system this synced memo names (None on native memos),
     # so that unlinking that reference takes its memos along. No foreign key: SQLite can't
     # add one without recreating this table; references are never deleted.
@@ -884,4 +887,79 @@ class ApprovalRequest(Base):
               postgresql_where=text("status IN ('pending', 'approved')")),
         CheckConstraint("status IN ('pending', 'approved', 'rejected', 'withdrawn')",
                         name="approval_request_status"),
+    )
+
+
+class PartnerProfile(Base):
+    """D1: what a memo's PDF shows of the partner: legal name, address lines, email, phone
+    and an optional logo (PNG or JPEG bytes, checked when uploaded)."""
+
+    __tablename__ = "partner_profiles"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    legal_name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[list[str]] = mapped_column(JSON, default=list)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        CheckConstraint("(logo IS NULL) = (logo_type IS NULL)", name="profile_logo_typed"),
+        CheckConstraint("logo_type IS NULL OR logo_type IN ('image/png', 'image/jpeg')",
+                        name="profile_logo_type"),
+    )
+
+
+class EmailSettings(Base):
+    """D2: the partner's SMTP server. The password is sealed (``services.common.vault``) and
+    never answered (write-only)."""
+
+    __tablename__ = "email_settings"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    host: Mapped[str]
+    port: Mapped[int] = mapped_column(Integer)
+    security: Mapped[str] = mapped_column(String(10))
+    username: Mapped[str | None]
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
+    from_address: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        CheckConstraint("port BETWEEN 1 AND 65535", name="email_settings_port"),
+        CheckConstraint("security IN ('none', 'starttls', 'tls')",
+                        name="email_settings_security"),
+    )
+
+
+class MemoDelivery(Base):
+    """D2: one email of a memo with its PDF. ``queued`` until the job takes it; ``sending``
+    from the committed step just before the SMTP conversation (``sending_since``) until
+    its outcome is recorded; ``sent``; ``failed`` (the server's answer in ``last_error``,
+    tried again at ``next_attempt_at``); ``gave_up`` 24 hours after it was asked for.
+    ``message_id`` is its own, the same on every attempt, so a copy that did arrive is
+    recognisable (decisions.md, "Memo email: at most once")."""
+
+    __tablename__ = "memo_deliveries"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    credit_memo_id: Mapped[str] = mapped_column(ForeignKey("credit_memos.id", ondelete="CASCADE"))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    sending_since: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        UniqueConstraint("message_id", name="ux_memo_deliveries_message_id"),
+        Index("ix_memo_deliveries_memo", "credit_memo_id", "created_at"),
+        Index("ix_memo_deliveries_due", "next_attempt_at",
+              sqlite_where=text("status IN ('queued', 'failed', 'sending')"),
+              postgresql_where=text("status IN ('queued', 'failed', 'sending')")),
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed', 'gave_up')",
+                        name="delivery_status"),
+        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="delivery_sent_at"),
     )

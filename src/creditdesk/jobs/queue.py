@@ -17,6 +17,11 @@ Write-backs of synced credit (Y11-Y13) run as one task that drains every due one
 and every minute by a periodic task (the back-offs of transient failures fall due then).
 Each write-back is leased in the database, so two workers never send the same one.
 
+Memo emails (D2, ``services.documents.delivery_job``) run the same way: one task that sends
+every due delivery, deferred after the request that asked for one commits and every minute
+by a periodic task (failed deliveries' back-offs fall due then); each delivery is claimed in
+the database (``sending``), so two workers never send the same one.
+
 It also runs ``jobs.housekeeping`` every 15 minutes (expired sessions, sign-in counters,
 Idempotency-Key records).
 """
@@ -38,6 +43,7 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.jobs import housekeeping
 from creditdesk.services.books import sync, write_back
+from creditdesk.services.documents import delivery_job
 
 log = logging.getLogger("creditdesk.jobs")
 
@@ -46,6 +52,8 @@ DUE_TASK = "creditdesk.queue_due_syncs"
 STALLED_TASK = "creditdesk.retry_stalled_jobs"
 WRITE_BACK_TASK = "creditdesk.write_back"
 WRITE_BACK_DUE_TASK = "creditdesk.write_back_due"
+EMAIL_TASK = "creditdesk.send_memo_emails"
+EMAIL_DUE_TASK = "creditdesk.memo_emails_due"
 SYNC_QUEUE = "sync"
 SCHEDULE_QUEUE = "schedule"
 DUE_CRON = "* * * * *"  # each connection's own next_sync_at says when it is due
@@ -96,6 +104,11 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     due_writes = app.task(name=WRITE_BACK_DUE_TASK, queue=SCHEDULE_QUEUE,
                           queueing_lock=WRITE_BACK_DUE_TASK, pass_context=True)(write_backs_due)
     app.periodic(cron=DUE_CRON, periodic_id="write-backs-due")(due_writes)
+    app.task(name=EMAIL_TASK, queue=SYNC_QUEUE, queueing_lock=EMAIL_TASK,
+             pass_context=True)(send_emails)
+    due_emails = app.task(name=EMAIL_DUE_TASK, queue=SCHEDULE_QUEUE,
+                          queueing_lock=EMAIL_DUE_TASK, pass_context=True)(emails_due)
+    app.periodic(cron=DUE_CRON, periodic_id="memo-emails-due")(due_emails)
     tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
                     pass_context=True)(clean_up)
     app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
@@ -124,6 +137,15 @@ def defer_write_backs(app: procrastinate.App) -> bool:
     """Defer the write-back task; False when one is already waiting (queueing lock)."""
     try:
         app.configure_task(WRITE_BACK_TASK).defer()
+    except pq_errors.AlreadyEnqueued:
+        return False
+    return True
+
+
+def defer_emails(app: procrastinate.App) -> bool:
+    """Defer the email task; False when one is already waiting (queueing lock)."""
+    try:
+        app.configure_task(EMAIL_TASK).defer()
     except pq_errors.AlreadyEnqueued:
         return False
     return True
@@ -191,6 +213,18 @@ def write_backs_due(context: procrastinate.JobContext, timestamp: int) -> bool:
     """The periodic task: defer the write-back task when any write-back is due."""
     rt: Runtime = context.additional_context["sync"]
     return bool(write_back.due_ids(rt.db, limit=1)) and defer_write_backs(context.app)
+
+
+def send_emails(context: procrastinate.JobContext) -> list[str]:
+    """Send every due memo email once (D2, ``services.documents.delivery_job``)."""
+    rt: Runtime = context.additional_context["sync"]
+    return delivery_job.run_due(rt.db, base_seconds=rt.retry_base_seconds)
+
+
+def emails_due(context: procrastinate.JobContext, timestamp: int) -> bool:
+    """The periodic task: defer the email task when any delivery is due."""
+    rt: Runtime = context.additional_context["sync"]
+    return bool(delivery_job.due_ids(rt.db, limit=1)) and defer_emails(context.app)
 
 
 def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:

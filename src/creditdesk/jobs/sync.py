@@ -16,6 +16,7 @@ from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
 from creditdesk.jobs import housekeeping
 from creditdesk.services.books import sync, write_back
+from creditdesk.services.documents import delivery_job
 
 log = logging.getLogger("creditdesk.jobs")
 
@@ -86,6 +87,7 @@ def _wake_now(app_state: object, db: object) -> None:
             app = queue.deferrer(db)
             queue.dispatch_queued(app, db)
             queue.defer_write_backs(app)
+            queue.defer_emails(app)
         except Exception:  # the work is queued in the database: the periodic task defers it
             log.exception("could not defer the queued jobs; the next tick will")
         return
@@ -95,8 +97,8 @@ def _wake_now(app_state: object, db: object) -> None:
 
 
 class InProcessRunner:
-    """A daemon thread that runs ``write_back_due`` then ``run_pending`` every ``tick``
-    seconds (SQLite default), and ``jobs.housekeeping`` every 15 minutes."""
+    """A daemon thread that runs ``write_back_due``, the memo emails (D2) and ``run_pending``
+    every ``tick`` seconds (SQLite default), and ``jobs.housekeeping`` every 15 minutes."""
 
     def __init__(self, db: Database, *, tick: float = 5.0,
                  client_factory: ClientFactory = default_client) -> None:
@@ -127,6 +129,10 @@ class InProcessRunner:
                     write_back_due(self.db, build)
                 except Exception:
                     log.exception("write-back tick failed")
+                try:
+                    delivery_job.run_due(self.db)  # D2: memo emails
+                except Exception:
+                    log.exception("email tick failed")
                 try:
                     run_pending(self.db, build)
                 except Exception:

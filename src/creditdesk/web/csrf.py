@@ -30,12 +30,21 @@ def token(request: Request) -> str:
 async def checked_form(request: Request) -> FormData:
     """The request's form, once its CSRF token has been checked (403 otherwise); a body of
     another content type (JSON, XML...) is 415, whatever it holds."""
+    return await _checked(request, max_files=0)
+
+
+async def checked_upload(request: Request) -> FormData:
+    """``checked_form`` of a form that uploads one file (the logo, D1)."""
+    return await _checked(request, max_files=1)
+
+
+async def _checked(request: Request, *, max_files: int) -> FormData:
     media = request.headers.get("content-type", FORM_TYPES[0]).split(";")[0].strip().lower()
     if media not in FORM_TYPES:
         raise HTTPException(415, "This address takes a form (application/x-www-form-urlencoded "
                                  "or multipart/form-data), as the page sends it.")
     try:
-        form = await request.form(max_files=0, max_fields=500)
+        form = await request.form(max_files=max_files, max_fields=500)
     except Exception:  # malformed multipart or urlencoded body: still a clear refusal
         raise errors.ValidationError("The form could not be read; reload the page and try "
                                      "again.") from None
@@ -56,6 +65,7 @@ async def checked_form(request: Request) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+CheckedUpload = Annotated[FormData, Depends(checked_upload)]
 
 
 def text(form: FormData, name: str) -> str:

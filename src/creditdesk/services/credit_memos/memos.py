@@ -14,6 +14,7 @@ from creditdesk.db import document_statements as docs
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as app_rules
+from creditdesk.domain import documents as doc_rules
 from creditdesk.domain import errors, money
 from creditdesk.domain import invoice as invoice_rules
 from creditdesk.domain import lines as line_rules
@@ -52,6 +53,17 @@ def _check_notes(notes: object) -> str | None:
         raise errors.ValidationError.for_field(
             "notes", f"must be text of at most {MAX_NOTES} characters")
     return notes
+
+
+def _check_customer_note(note: object) -> str | None:
+    """D1: the note the customer sees on the PDF and in the portal (``notes`` stay
+    internal); blank is none."""
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note) > doc_rules.MAX_NOTE:
+        raise errors.ValidationError.for_field(
+            "customer_note", f"must be text of at most {doc_rules.MAX_NOTE} characters")
+    return note.strip() or None
 
 
 def _validate(session: Session, actor: Actor, customer: _Customer, *, reason: object,
@@ -162,19 +174,21 @@ def _parse_issue_date(value: object) -> date | None:
 def create_memo(db: Database, *, actor: Actor, customer_id: str, reason: object,
                 amount: object = None, lines: object = None, currency: object = None,
                 invoice_id: object = None, issue_date: object = None,
-                notes: object = None, tax_inclusive: object = None) -> views.MemoView:
+                notes: object = None, tax_inclusive: object = None,
+                customer_note: object = None) -> views.MemoView:
     """A draft memo numbered CM-0001, CM-0002, ... per partner (C1-C5, T1-T3)."""
     with db.write() as session:
         return create_in(session, actor=actor, customer_id=customer_id, reason=reason,
                          amount=amount, lines=lines, currency=currency,
                          invoice_id=invoice_id, issue_date=issue_date, notes=notes,
-                         tax_inclusive=tax_inclusive)
+                         tax_inclusive=tax_inclusive, customer_note=customer_note)
 
 
 def create_in(session: Session, *, actor: Actor, customer_id: str, reason: object,
               amount: object = None, lines: object = None, currency: object = None,
               invoice_id: object = None, issue_date: object = None,
-              notes: object = None, tax_inclusive: object = None) -> views.MemoView:
+              notes: object = None, tax_inclusive: object = None,
+              customer_note: object = None) -> views.MemoView:
     """``create_memo`` inside the caller's transaction (which may hold further locks taken
     after the customer's, e.g. a suggestion being accepted).
 
@@ -202,7 +216,8 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
         total_minor=body.total.minor, applied_minor=0, refunded_minor=0,
         notes=_check_notes(notes), source=rules.Source.NATIVE.value, external_id=None,
         issued_at=None, applied_at=None, voided_at=None, void_reason=None, created_at=now,
-        updated_at=now, tax_minor=body.tax_minor, tax_inclusive=body.tax_inclusive)
+        updated_at=now, tax_minor=body.tax_minor, tax_inclusive=body.tax_inclusive,
+        customer_note=_check_customer_note(customer_note))
     rows = line_rows.memo_line_values(actor.partner_id, memo.id, body.lines or [], body.taxes)
     docs.add_memo(conn, {
         "id": memo.id, "partner_id": actor.partner_id, "customer_id": memo.customer_id,
@@ -210,7 +225,8 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
         "status": memo.status, "issue_date": memo.issue_date, "invoice_id": memo.invoice_id,
         "total_minor": memo.total_minor, "applied_minor": 0, "refunded_minor": 0,
         "notes": memo.notes, "source": memo.source, "created_at": now, "updated_at": now,
-        "tax_minor": body.tax_minor, "tax_inclusive": body.tax_inclusive}, rows)
+        "tax_minor": body.tax_minor, "tax_inclusive": body.tax_inclusive,
+        "customer_note": memo.customer_note}, rows)
     audit.record_on(conn, actor, "credit_memo.create", "credit_memo", memo.id,
                     {"number": memo.number, "total": body.total.to_str(),
                      "currency": body.currency, "reason": memo.reason,
@@ -229,7 +245,7 @@ def _line(values: dict[str, Any]) -> docs.MemoLineRow:
 
 def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: object,
                         amount: object = None, lines: object = None, issue_date: object = None,
-                        notes: object = None) -> views.MemoView:
+                        notes: object = None, customer_note: object = None) -> views.MemoView:
     """C6: a draft pre-filled with the invoice's customer, currency and link, and by
     default every line for the quantity it can still be credited (C5). Its lines carry
     their invoice lines' tax rates and it prices as the invoice does (T3).
@@ -250,7 +266,7 @@ def create_from_invoice(db: Database, *, actor: Actor, invoice_id: str, reason: 
         customer_id, currency = invoice.customer_id, invoice.currency
     return create_memo(db, actor=actor, customer_id=customer_id, reason=reason, amount=amount,
                        lines=lines, currency=currency, invoice_id=invoice_id,
-                       issue_date=issue_date, notes=notes)
+                       issue_date=issue_date, notes=notes, customer_note=customer_note)
 
 
 def _lock_memo(session: Session, actor: Actor, memo_id: str) -> models.CreditMemo:
@@ -313,7 +329,7 @@ def _line_input(line: models.CreditMemoLine, currency: str) -> dict[str, object]
 
 
 UPDATABLE = ("reason", "amount", "lines", "currency", "invoice_id", "issue_date", "notes",
-             "tax_inclusive")
+             "tax_inclusive", "customer_note")
 
 
 def update_memo(db: Database, *, actor: Actor, memo_id: str,
@@ -347,6 +363,8 @@ def update_memo(db: Database, *, actor: Actor, memo_id: str,
             memo.issue_date = _parse_issue_date(changes["issue_date"])
         if "notes" in changes:
             memo.notes = _check_notes(changes["notes"])
+        if "customer_note" in changes:
+            memo.customer_note = _check_customer_note(changes["customer_note"])
         stored_taxes = [(li.tax_minor, li.tax_rate_name) for li in memo.lines]
         if (set(changes) & {"lines", "currency", "tax_inclusive", "invoice_id"}
                 or (body.taxes or []) != stored_taxes):
@@ -382,6 +400,7 @@ def _audited(session: Session, memo: models.CreditMemo) -> dict[str, object]:
             "invoice": invoice.number if invoice else None,
             "issue_date": memo.issue_date.isoformat() if memo.issue_date else None,
             "notes": (memo.notes or "")[:200] or None, "lines": len(memo.lines),
+            "customer_note": (memo.customer_note or "")[:200] or None,
             "tax": Money(memo.tax_minor, memo.currency).to_str(),
             "tax_inclusive": memo.tax_inclusive}
 

@@ -46,6 +46,8 @@ def _change(key: str, old: object, new: object, currency: str | None) -> str:
     what = _SHOWN.get(key, _label(key).lower())
     if key == "notes":
         return "edited the notes"
+    if key == "customer_note":  # D1
+        return "edited the note to the customer"
     if key == "lines":
         return f"{what} ({old} → {new})"
     if key == "tax_inclusive":  # T1
@@ -153,6 +155,21 @@ _APPROVALS = {"approval_request.create", "approval_request.approve", "approval_r
               "approval_request.withdraw", "settings.approvals"}
 
 
+def _email(action: str, d: dict[str, Any]) -> str:
+    """D2: "Asked to email it to a@x.test", "Emailed to a@x.test (attempt 1)", "Email to
+    a@x.test failed (attempt 1): 451 …", "Gave up emailing it to a@x.test: …"."""
+    to = ", ".join(str(a) for a in d.get("to") or [])
+    error = f": {d['error']}" if d.get("error") else ""
+    attempt = f" (attempt {d['attempt']})" if d.get("attempt") else ""
+    if action == "credit_memo.send":
+        return f"Asked to email it to {to}"
+    if action == "credit_memo.email_sent":
+        return f"Emailed to {to}{attempt}"
+    if action == "credit_memo.email_failed":
+        return f"Email to {to} failed{attempt}{error}"
+    return f"Gave up emailing it to {to}{error}"
+
+
 def _refund(action: str, d: dict[str, Any], currency: str | None) -> str:
     """R3: "Refunded $25.00 by check (reference 1042) on 2026-12-06"; "Voided the $25.00
     refund of 2026-12-06 by check …; the credit returned to the memo"."""
@@ -229,6 +246,8 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
     if action == "credit_memo.void":
         was = f" (it was {d['was']})" if d.get("was") else ""
         return f"Voided{was}: “{d.get('reason', '')}”"
+    if action == "credit_memo.send" or action.startswith("credit_memo.email_"):  # D2
+        return _email(action, d)
     if action == "tax_rate.create":  # T1
         return _tax_rate(d)
     if action == "invoice.issue" and d.get("total"):

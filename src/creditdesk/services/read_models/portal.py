@@ -92,6 +92,7 @@ class PortalMemo:
     tax_total: Money | None = None  # T2: the tax in the total
     # T2: that tax per rate (a synced memo's: one amount, as its system reports it)
     taxes: tuple[views.TaxAmountView, ...] = ()
+    customer_note: str | None = None  # D1: the note to the customer (never ``notes``)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,8 @@ def _memo(row: models.CreditMemo) -> PortalMemo:
     v = views.memo_view_of(row, row.lines)  # the lines for the tax per rate; no refunds read
     return PortalMemo(v.id, v.number, v.status, v.reason, v.issue_date, v.total,
                       v.remaining_amount, v.source, v.applied_to_invoices,
-                      v.refunded_amount or Money(0, v.currency), v.tax_total, tuple(v.taxes or ()))
+                      v.refunded_amount or Money(0, v.currency), v.tax_total, tuple(v.taxes or ()),
+                      v.customer_note)
 
 
 def listed_memo(db: Database, *, who: PortalCustomer, memo_id: str) -> PortalMemo | None:

@@ -172,6 +172,8 @@ class MemoView:
     tax_total: Money | None = None
     taxes: list[TaxAmountView] | None = None
     tax_inclusive: bool = False
+    # D1: the note the customer sees (the PDF, the portal); ``notes`` stays internal
+    customer_note: str | None = None
 
     @property
     def applied_to_invoices(self) -> Money:
@@ -355,6 +357,8 @@ class MemoFigures(Protocol):
     @property
     def notes(self) -> str | None: ...
     @property
+    def customer_note(self) -> str | None: ...
+    @property
     def source(self) -> str: ...
     @property
     def external_id(self) -> str | None: ...
@@ -412,7 +416,7 @@ def memo_view_of(row: MemoFigures, lines: Iterable[MemoLineFigures], *,
         subtotal=Money(row.total_minor - tax_total.minor, cur) if tax_total else None,
         tax_total=tax_total,
         taxes=taxes_of(line_views, tax_total, synced=row.source != memo_rules.Source.NATIVE),
-        tax_inclusive=bool(row.tax_inclusive),
+        tax_inclusive=bool(row.tax_inclusive), customer_note=row.customer_note,
     )
 
 

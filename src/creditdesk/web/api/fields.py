@@ -178,6 +178,8 @@ Reason = Annotated[str, one_of([r.value for r in memo.Reason], "C2: why the cred
 
 Stock = Annotated[int, BeforeValidator(_to_whole), WithJsonSchema(
     {"type": "integer", "minimum": 0, "maximum": catalog.MAX_STOCK})]
+Port = Annotated[int, BeforeValidator(_to_whole), Field(ge=1, le=65535), WithJsonSchema(
+    {"type": "integer", "minimum": 1, "maximum": 65535})]  # D2: an SMTP server's port
 
 
 PERCENT_TEXT = r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"

@@ -98,4 +98,5 @@ def memo_from_invoice(invoice_id: str, body: schemas.MemoFromInvoiceIn, db: DB,
     lines = [li.model_dump() for li in body.lines] if body.lines is not None else None
     return memos.create_from_invoice(
         db, actor=actor, invoice_id=invoice_id, reason=body.reason, amount=body.amount,
-        lines=lines, issue_date=body.issue_date, notes=body.notes)
+        lines=lines, issue_date=body.issue_date, notes=body.notes,
+        customer_note=body.customer_note)

@@ -29,7 +29,8 @@ def create_memo(body: schemas.MemoIn, db: DB, actor: CurrentActor) -> views.Memo
     return memos.create_memo(
         db, actor=actor, customer_id=body.customer_id, reason=body.reason, amount=body.amount,
         lines=lines, currency=body.currency, invoice_id=body.invoice_id,
-        issue_date=body.issue_date, notes=body.notes, tax_inclusive=body.tax_inclusive)
+        issue_date=body.issue_date, notes=body.notes, tax_inclusive=body.tax_inclusive,
+        customer_note=body.customer_note)
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,9 @@ class MemoOut(Out):
     refunds: list[RefundOut] = Field(description="R1: the memo's refunds, voided ones "
                                                  "included, oldest first")
     remaining_amount: Money
-    notes: str | None
+    notes: str | None = Field(description="internal notes: never on the PDF nor in the portal")
+    customer_note: str | None = Field(description=(
+        "D1: the note the customer sees, on the PDF and in the portal"))
     source: str = Field(description="native, quickbooks_online, quickbooks_desktop, "
                                     "sage_intacct or xero")
     external_id: str | None

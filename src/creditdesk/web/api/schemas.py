@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from creditdesk.domain import documents as doc_rules
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import refund as refund_rules
 from creditdesk.domain import tax
@@ -131,6 +132,7 @@ class MemoIn(In):
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+    customer_note: str | None = fields.text(doc_rules.MAX_NOTE, blank=True, default=None)
     tax_inclusive: bool | None = Field(default=None, description=(
         "T1: the lines' prices include tax (default false; a memo linked to an invoice "
         "prices as the invoice does)"))
@@ -146,6 +148,7 @@ class MemoFromInvoiceIn(In):
     lines: list[MemoLineIn] | None = Field(default=None, max_length=MAX_LINES)
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+    customer_note: str | None = fields.text(doc_rules.MAX_NOTE, blank=True, default=None)
 
 
 def _no_null_default(schema: dict[str, Any]) -> None:
@@ -165,6 +168,7 @@ class MemoPatch(In):
     invoice_id: fields.InvoiceId | None = None
     issue_date: fields.Day | None = None
     notes: str | None = fields.text(memos.MAX_NOTES, blank=True, default=None)
+    customer_note: str | None = fields.text(doc_rules.MAX_NOTE, blank=True, default=None)
     tax_inclusive: bool | None = Field(default=None, description=(
         "T1: the lines' prices include tax (default false; a memo linked to an invoice "
         "prices as the invoice does)"))

@@ -10,6 +10,7 @@ from creditdesk.web.dashboard import (
     approvals,
     credit_from_invoice,
     customers,
+    documents,
     invoices,
     memo_forms,
     memos,
@@ -29,7 +30,8 @@ def router() -> APIRouter:
     def home() -> RedirectResponse:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
-    for module in (reports, memo_forms, memos, refunds, invoices, credit_from_invoice, customers,
+    for module in (reports, memo_forms, memos, documents, refunds, invoices, credit_from_invoice,
+                   customers,
                    preferences, suggestions, account, users, approvals, tax):
         r.include_router(module.router)
     return r

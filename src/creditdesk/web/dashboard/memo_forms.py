@@ -23,7 +23,7 @@ from creditdesk.web.csrf import CheckedForm, text
 
 router = APIRouter()
 FIELDS = ("customer", "customer_id", "reason", "amount", "invoice_number", "issue_date", "notes",
-          "tax_inclusive")
+          "tax_inclusive", "customer_note")
 LINE_FIELDS = ("description", "quantity", "unit_price", "variant_id", "invoice_line_id",
                "tax_rate_id")
 SHOWN_FIELDS = LINE_FIELDS[:4]  # a row with none of these filled is an empty row
@@ -84,6 +84,7 @@ def _parse(db: DB, actor, form: FormData) -> tuple[dict, list[dict], dict, dict[
               "invoice_line_id": rows[i]["invoice_line_id"] or None,
               "tax_rate_id": rows[i]["tax_rate_id"] or None} for i in filled]
     data: dict[str, object] = {"reason": typed["reason"], "notes": typed["notes"] or None,
+                               "customer_note": typed["customer_note"] or None,  # D1
                                "lines": lines or None, "amount": typed["amount"] or None,
                                # T1: a memo linked to an invoice prices as the invoice does
                                "tax_inclusive": None if typed["invoice_number"]
@@ -149,7 +150,8 @@ def _typed_from(p: pages.MemoPage) -> tuple[dict, list[dict]]:
              "amount": "" if m.lines else m.total.to_str(),
              "invoice_number": p.original_invoice_number or "",
              "issue_date": m.issue_date.isoformat() if m.issue_date else "", "notes": m.notes or "",
-             "tax_inclusive": "on" if m.tax_inclusive else ""}
+             "tax_inclusive": "on" if m.tax_inclusive else "",
+             "customer_note": m.customer_note or ""}
     rows = [{"description": li.description, "quantity": str(li.quantity),
              "unit_price": li.unit_price.to_str(), "variant_id": li.variant_id or "",
              "invoice_line_id": li.invoice_line_id or "", "tax_rate_id": li.tax_rate_id or ""}

@@ -11,6 +11,7 @@ from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
+from creditdesk.services.documents import deliveries
 from creditdesk.services.read_models import pages, preview
 from creditdesk.web import forms, htmx, list_links, templating
 from creditdesk.web.api.deps import DB
@@ -53,9 +54,13 @@ def memo_page(request: Request, db: DB, actor, memo_id: str, *,
     """The memo page; with a refusal, the page again with the message next to its form
     (a missing memo, or another partner's, is still a 404 page)."""
     page = pages.memo_page(db, actor=actor, memo_id=memo_id, invoice_q=invoice_q or None)
+    has_pdf = page.memo.status != memo_rules.MemoStatus.DRAFT  # D1
     return templating.render(request, "dashboard/memo.html", {
         "p": page, "m": page.memo, "refusal": refusal, "invoice_q": invoice_q,
-        "approval": approvals.panel(db, actor=actor, memo=page.memo)},
+        "approval": approvals.panel(db, actor=actor, memo=page.memo),
+        "has_pdf": has_pdf, "sendable": has_pdf and page.memo.status != "void",  # D2
+        "deliveries": (deliveries.list_deliveries(db, actor=actor, memo_id=memo_id)
+                       if has_pdf else [])},
         status=refusal.status if refusal else 200)
 
 

@@ -14,8 +14,10 @@ from creditdesk.domain import errors
 from creditdesk.services.access import portal_links
 from creditdesk.services.access.portal_links import PortalCustomer
 from creditdesk.services.credit_memos import portal_credit
+from creditdesk.services.documents import memo_documents
 from creditdesk.services.read_models import portal
 from creditdesk.web import csrf, forms, sessions, templating
+from creditdesk.web.api import documents as api_documents
 from creditdesk.web.api.deps import DB
 from creditdesk.web.portal.session import session_customer
 
@@ -113,6 +115,13 @@ def invoice_page(request: Request, db: Database, who: PortalCustomer, invoice_id
                    {"d": detail, "inv": detail.invoice, "offer": offer, "refusal": refusal},
                    credit_visible=detail.credits_applied is not None,
                    status=refusal.status if refusal else 200)
+
+
+@router.get("/credit-memos/{memo_id}/pdf")
+def credit_memo_pdf(db: DB, who: Customer, memo_id: str) -> Response:
+    """D1: one of the customer's memos as a PDF, only while its credit is visible (P3)."""
+    return api_documents.pdf_response(memo_documents.portal_memo_pdf(
+        db, partner_id=who.partner_id, customer_id=who.customer_id, memo_id=memo_id))
 
 
 @router.get("/credit-memos")
