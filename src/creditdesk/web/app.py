@@ -27,6 +27,7 @@ from creditdesk.web.api import (
     approvals,
     catalog,
     customers,
+    events,
     invoices,
     memos,
     openapi,
@@ -61,7 +62,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     for module in (customers, catalog, invoices, memos, reports, settings, suggestions,
-                   approvals, users, tax):
+                   approvals, users, tax, events):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())

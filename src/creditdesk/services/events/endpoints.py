@@ -71,8 +71,8 @@ def view(row: models.WebhookEndpoint, now: datetime | None = None) -> EndpointVi
 
 def create_endpoint(db: Database, *, actor: Actor, url: object,
                     events: object) -> EndpointCreated:
-    checked = url_policy.check(url)  # resolves the host: before the transaction
     wanted = rules.check_types(events)
+    checked = url_policy.check(url)  # resolves the host: before the transaction
     secret = new_secret()
     now = clock.now()
     with db.write() as session:
