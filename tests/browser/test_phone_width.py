@@ -64,6 +64,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/users", "/dashboard/account",
     "/dashboard/approvals", "/dashboard/preferences/approvals",  # AP1
     "/dashboard/preferences/tax-rates", "/dashboard/tax-report",  # T1, T4
+    "/dashboard/webhooks",  # D4
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]
