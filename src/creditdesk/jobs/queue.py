@@ -105,7 +105,7 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     due_events = app.task(name=events.DUE_TASK, queue=SCHEDULE_QUEUE,
                           queueing_lock=events.DUE_TASK, pass_context=True)(deliver_events_due)
     app.periodic(cron=DUE_CRON, periodic_id="events-due")(due_events)
-    events.install(waker=lambda db: _defer_events_for(db))
+    events.install()  # the API's shapes for events emitted by the jobs
     tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
                     pass_context=True)(clean_up)
     app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
@@ -155,7 +155,9 @@ def defer_events(app: procrastinate.App, *, in_seconds: float = 0.0) -> bool:
 
 
 def _defer_events_for(db: Database) -> None:
-    defer_events(deferrer(db))
+    """The worker's outbox waker: a job's change that emitted defers the delivery task."""
+    if not db.is_sqlite:
+        defer_events(deferrer(db))
 
 
 _deferrers: dict[str, procrastinate.App] = {}
@@ -249,5 +251,6 @@ def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int
 
 def run_worker(url: str, runtime: Runtime, *, concurrency: int = 2, **options: Any) -> None:
     """``creditdesk worker`` on PostgreSQL: runs until SIGINT/SIGTERM."""
+    events.install(waker=_defer_events_for)
     make_app(url).run_worker(additional_context={"sync": runtime}, concurrency=concurrency,
                              **options)
