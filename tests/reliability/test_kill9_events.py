@@ -28,6 +28,7 @@ from creditdesk.domain import webhooks as rules
 from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.access import partners
 from creditdesk.services.common.context import clock
+from creditdesk.services.credit_memos import credit
 from creditdesk.services.events import endpoints
 from tests import factories as f
 from tests.events.receiver import Receiver, running
@@ -39,8 +40,9 @@ WAIT = 150.0  # the sweep runs each minute
 
 
 def _worker(url: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "CREDITDESK_DATABASE_URL": url, "CREDITDESK_SECRET_KEY": "kill9-secret-key",
-           "CREDITDESK_ALLOW_PRIVATE_URLS": "1", "CREDITDESK_RETRY_BASE_SECONDS": "1"}
+    env = {**os.environ, "CREDITDESK_DATABASE_URL": url,
+           "CREDITDESK_SECRET_KEY": "kill9-secret-key", "CREDITDESK_ALLOW_PRIVATE_URLS": "1",
+           "CREDITDESK_RETRY_BASE_SECONDS": "1"}
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "creditdesk.cli", "worker"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
@@ -66,11 +68,7 @@ def test_d5_kill_9_after_commit_still_delivers(db, tmp_path, monkeypatch) -> Non
     url = db.url.render_as_string(hide_password=False)
     held = threading.Event()
     release = threading.Event()
-
-    def answer(event_id: str, n: int) -> int:
-        return 200
-
-    receiver = Receiver(answer=answer)
+    receiver = Receiver()
     partner = partners.create_partner(db, name="Kill Nine Events", admin_email="k9e@msp.test",
                                       admin_password="correct horse")
     actor = partners.authenticate_api_key(db, partner.api_key)
@@ -117,7 +115,6 @@ def test_d5_kill_9_after_commit_still_delivers(db, tmp_path, monkeypatch) -> Non
                 return 200
 
             receiver.answer = hold
-            from creditdesk.services.credit_memos import credit
             credit.apply_credit(db, actor=actor, memo_id=memo, invoice_id=inv, amount="5.00")
             assert held.wait(WAIT), log.read_text()[-3000:]
             os.kill(worker.pid, signal.SIGKILL)
