@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from creditdesk.db import models
 from creditdesk.db.engine import Database
@@ -176,21 +176,32 @@ def record(db: Database, outcomes: list[Outcome], *, retry_base_seconds: float) 
             {"id": new_id("wat"), "delivery_id": o.delivery.delivery_id, "at": o.at,
              "status_code": o.status_code, "response_excerpt": o.excerpt, "error": o.error,
              "duration_ms": o.duration_ms} for o in outcomes])
+        done, later, given_up = [], [], []
+        now = clock.now()
         for o in outcomes:
-            still = (_D.id == o.delivery.delivery_id, _D.status == "pending")
             if o.ok:
-                session.execute(update(_D).where(*still).values(
-                    status="succeeded", delivered_at=o.at, next_attempt_at=None,
-                    last_error=None))
+                done.append({"b_id": o.delivery.delivery_id, "b_at": o.at})
                 continue
             problem = o.error or f"HTTP {o.status_code}"
-            later = clock.now() + rules.retry_after(o.delivery.attempts, retry_base_seconds)
-            if later > o.delivery.give_up_at:
-                session.execute(update(_D).where(*still).values(
-                    status="failed", next_attempt_at=None, last_error=problem))
+            due = now + rules.retry_after(o.delivery.attempts, retry_base_seconds)
+            if due > o.delivery.give_up_at:
+                given_up.append({"b_id": o.delivery.delivery_id, "b_error": problem})
             else:
-                session.execute(update(_D).where(*still).values(
-                    next_attempt_at=later, last_error=problem))
+                later.append({"b_id": o.delivery.delivery_id, "b_error": problem, "b_at": due})
+        # one executemany per outcome (a pipeline on PostgreSQL), each still pending only
+        still = (_D.id == bindparam("b_id"), _D.status == "pending")
+        conn = session.connection()
+        if done:
+            conn.execute(update(_D).where(*still).values(
+                status="succeeded", delivered_at=bindparam("b_at"), next_attempt_at=None,
+                last_error=None), done)
+        if later:
+            conn.execute(update(_D).where(*still).values(
+                next_attempt_at=bindparam("b_at"), last_error=bindparam("b_error")), later)
+        if given_up:
+            conn.execute(update(_D).where(*still).values(
+                status="failed", next_attempt_at=None, last_error=bindparam("b_error")),
+                given_up)
 
 
 def run_pass(db: Database, client: httpx.Client, *, retry_base_seconds: float,
