@@ -15,7 +15,8 @@ BENCHMARKS = {"b1": "bench.b1_apply", "b2": "bench.b2_peer", "b3": "bench.b3_htt
               "b4": "bench.b4_reads", "b5": "bench.b5_suggestions",
               "b6": "bench.b6_sync", "b7": "bench.b7_pages",
               "b8": "bench.b8_server_cpu", "b9": "bench.b9_write_back",
-              "b10": "bench.b10_export", "b11": "bench.b11_memo_pdf"}
+              "b10": "bench.b10_export", "b11": "bench.b11_memo_pdf",
+              "b12": "bench.b12_webhooks"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
                    "with this one N; B3: requests per client; B4: memos; B5: customers of the "
                    "whole-partner refresh; B6: memos in the fake QuickBooks Online and Xero; "
                    "B7: memos; B8: applications, reads twice and /healthz four times as many; "
-                   "B9: write-backs; B10: memos exported; B11: a memo's PDF)")
+                   "B9: write-backs; B10: memos exported; B11: a memo's PDF; "
+                   "B12: events)")
     p.add_argument("--backend", choices=["sqlite", "postgres"],
                    help="B1/B6/B7/B9/B10: one backend only")
     p.add_argument("--provider", choices=["quickbooks_online", "xero"],

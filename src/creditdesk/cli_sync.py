@@ -39,9 +39,10 @@ def worker(
     On PostgreSQL this is a Procrastinate worker; on SQLite a loop over the same jobs."""
     from creditdesk.db import migrate
     from creditdesk.db.engine import Database
-    from creditdesk.jobs import queue
+    from creditdesk.jobs import events, queue
     from creditdesk.jobs import sync as sync_jobs
 
+    sync_jobs.install_events()
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     os.environ.setdefault("CREDITDESK_SECRET_KEY", settings.resolved_secret_key())
@@ -73,6 +74,7 @@ def worker(
                     typer.echo(f"emailed {delivery_id}", err=True)
                 for run_id in sync_jobs.run_pending(db, build):
                     typer.echo(f"ran {run_id}", err=True)
+                events.deliver_due(db)
                 tidy.run_if_due(db)
                 time.sleep(tick)
         except KeyboardInterrupt:

@@ -31,6 +31,7 @@ from creditdesk.services.accounting import ledger
 from creditdesk.services.common import pagination
 from creditdesk.services.credit_memos import credit, refunds
 from creditdesk.services.customer_accounts import customers
+from creditdesk.services.events import endpoints, event_log
 from creditdesk.services.invoicing import catalog, tax_rates
 from creditdesk.services.read_models import audit_trail, credit_aging, tax_report, views
 from creditdesk.services.suggesting import suggestions
@@ -47,6 +48,12 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     responses.TaxAmountOut: (views.TaxAmountView, frozenset()),
     responses.TaxComponentOut: (tax_rates.ComponentView, frozenset()),
     responses.TaxRateOut: (tax_rates.TaxRateView, frozenset()),
+    responses.WebhookEndpointOut: (endpoints.EndpointView, frozenset()),
+    responses.WebhookEndpointCreatedOut: (endpoints.EndpointCreated, frozenset()),
+    responses.SecretRotatedOut: (endpoints.SecretRotated, frozenset()),
+    responses.WebhookAttemptOut: (event_log.AttemptView, frozenset()),
+    responses.WebhookDeliveryOut: (event_log.DeliveryView, frozenset()),
+    responses.EventOut: (event_log.EventView, frozenset()),
     responses.TaxReportRateOut: (tax_report.TaxReportRate, frozenset()),
     responses.TaxReportOut: (tax_report.TaxReport, frozenset()),
     responses.CreditAgingRowOut: (credit_aging.AgingRow, frozenset()),  # D3

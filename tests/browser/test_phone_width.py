@@ -67,6 +67,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/preferences/tax-rates", "/dashboard/tax-report",  # T1, T4
     "/dashboard/reports/credit-aging",  # D3
     "/dashboard/preferences/documents",  # D1, D2 (a memo's Send step: discovered from its page)
+    "/dashboard/webhooks",  # D4
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]

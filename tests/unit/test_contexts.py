@@ -19,14 +19,16 @@ ALLOWED: dict[str, set[str]] = {
     "invoicing": {"accounting"},
     # credit_memos ▶ customer_accounts: whether a customer may apply its own credit (P5),
     # whether its credit is applied to new invoices (AU1)
-    "credit_memos": {"accounting", "invoicing", "customer_accounts"},
-    "books": {"customer_accounts"},
+    # credit_memos, books ▶ events: the outbox written in the change's transaction (D5)
+    "credit_memos": {"accounting", "invoicing", "customer_accounts", "events"},
+    "books": {"customer_accounts", "events"},
+    "events": set(),
     "suggesting": {"credit_memos"},
     # documents ▶ customer_accounts: a memo's PDF reaches the portal only while the
     # customer's credit is visible to it (D1, P3)
     "documents": {"customer_accounts"},
     "read_models": {"access", "accounting", "credit_memos", "customer_accounts", "invoicing",
-                    "suggesting", "books", "documents"},
+                    "suggesting", "books", "documents", "events"},
 }
 ANSWER_SHAPES = {f"{SERVICES}.read_models.views"}
 

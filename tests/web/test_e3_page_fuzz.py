@@ -177,6 +177,12 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/dashboard/users/{user_id}/deactivate": ("/dashboard/users/{user}/deactivate", ()),
     "/dashboard/users/{user_id}/reactivate": ("/dashboard/users/{user}/reactivate", ()),
     "/dashboard/users/{user_id}/end-sessions": ("/dashboard/users/{user}/end-sessions", ()),
+    # D4: webhook endpoints (add, rotate, delete) and replay of an event
+    "/dashboard/webhooks": ("/dashboard/webhooks", ("url", "events", "all")),
+    "/dashboard/webhooks/{endpoint_id}/rotate": ("/dashboard/webhooks/{endpoint}/rotate", ()),
+    "/dashboard/webhooks/{endpoint_id}/delete": ("/dashboard/webhooks/{endpoint}/delete", ()),
+    "/dashboard/webhooks/events/{event_id}/redeliver": (
+        "/dashboard/webhooks/events/{event}/redeliver", ()),
     "/login": ("/login", ("email", "password", "next")),
     "/logout": ("/logout", ()),
     "/portal/sign-in/{token}": ("/portal/sign-in/{token}", ()),
@@ -245,7 +251,22 @@ def world(db: Database, actor: Actor, admin: Browser, new_browser) -> World:
                                         amount="1.00", method="cash").refund.id
     visibility.set_show_to_all(db, actor=actor, show_to_all_customers=True)
     portal_credit_setting.set_enabled(db, actor=actor, enabled=True)  # P5's forms answer
+    ids["endpoint"], ids["event"] = webhook_endpoint_and_event(db, actor, cid)
     return World(db, actor, ids, admin, new_browser)
+
+
+def webhook_endpoint_and_event(db: Database, actor: Actor, cid: str) -> tuple[str, str]:
+    """D4: an endpoint (a public address literal: nothing is resolved or sent here) and an
+    event made for it."""
+    from creditdesk.jobs import sync as sync_jobs
+    from creditdesk.services.events import endpoints
+
+    sync_jobs.install_events()
+    endpoint = endpoints.create_endpoint(db, actor=actor, url="https://93.184.215.14/hooks",
+                                         events=["*"]).id
+    factories.memo(db, actor, cid, "3.00", issue=False)
+    with db.read() as s:
+        return endpoint, s.scalars(select(models.Event.id)).one()
 
 
 def synced_customer(db: Database, actor: Actor) -> tuple[str, str]:

@@ -22,6 +22,17 @@ from creditdesk.db import units
 
 _IMMEDIATE = "creditdesk_sqlite_immediate"
 
+# Called as each write transaction's block ends without error: a hook answers what to run
+# once that write is committed (None: nothing). The event outbox uses it to wake the
+# delivery job only after its events are visible (``services.events.outbox``).
+CommitHook = Callable[["Database"], Callable[[], None] | None]
+_commit_hooks: list[CommitHook] = []
+
+
+def add_commit_hook(hook: CommitHook) -> None:
+    if hook not in _commit_hooks:
+        _commit_hooks.append(hook)
+
 
 class Database:
     """An engine plus session factory for one database URL."""
@@ -52,11 +63,13 @@ class Database:
         if unit is not None:
             with unit.step() as conn, self._joined(conn) as session:
                 yield session
+            self._after_step(unit)
             return
         with self._sessions() as session, session.begin():
             if self.is_sqlite:
                 session.connection(execution_options={_IMMEDIATE: True})
             yield session
+        self._committed()
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
@@ -66,9 +79,23 @@ class Database:
         if unit is not None:
             with unit.step() as conn:
                 yield conn
+            self._after_step(unit)
             return
         with self.connect_for_write() as conn, conn.begin():
             yield conn
+        self._committed()
+
+    def _committed(self) -> None:
+        for hook in _commit_hooks:
+            callback = hook(self)
+            if callback is not None:
+                callback()
+
+    def _after_step(self, unit: units.Unit) -> None:
+        for hook in _commit_hooks:
+            callback = hook(self)
+            if callback is not None:
+                unit.after_commit(callback)
 
     def connect_for_write(self) -> Connection:
         """A connection whose next BEGIN takes SQLite's write lock (``IMMEDIATE``)."""

@@ -963,3 +963,74 @@ class MemoDelivery(Base):
                         name="delivery_status"),
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="delivery_sent_at"),
     )
+
+
+class WebhookEndpoint(Base):
+    """D4: a partner's receiver of outbound events: its URL, the types it wants (a list, or
+    ``["*"]``), its signing secret sealed, and during a rotation the previous one until it
+    expires (both sign meanwhile). Deleting sets ``deleted_at`` (its deliveries stay)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    previous_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    previous_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_webhook_endpoints_partner", "partner_id", "deleted_at"),)
+
+
+class Event(Base):
+    """D5: the outbox. Written in the transaction of the change it describes; ``body`` is
+    the exact JSON sent (every attempt and replay sends the same bytes)."""
+
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    type: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+    body: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_events_partner", "partner_id", "id"),)
+
+
+class WebhookDelivery(Base):
+    """D4: one event to one endpoint: ``pending`` (due at ``next_attempt_at``; a claimed one
+    is leased by moving it ahead) until a 2xx (``succeeded``) or ``give_up_at`` passes
+    (``failed``); ``cancelled`` when its endpoint is deleted."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None]
+    give_up_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id", name="uq_webhook_delivery"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'cancelled')",
+                        name="webhook_delivery_status"),
+    )
+
+
+class WebhookAttempt(Base):
+    """D4: one HTTP attempt of a delivery: the status code or the error, a bounded excerpt
+    of the answer, how long it took."""
+
+    __tablename__ = "webhook_attempts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "at"),)

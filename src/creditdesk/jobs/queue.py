@@ -21,6 +21,9 @@ Memo emails (D2, ``services.documents.delivery_job``) run the same way: one task
 every due delivery, deferred after the request that asked for one commits and every minute
 by a periodic task (failed deliveries' back-offs fall due then); each delivery is claimed in
 the database (``sending``), so two workers never send the same one.
+Outbound events (D4, D5) are delivered by ``creditdesk.deliver_events`` (``jobs.events``):
+deferred after a change that emitted commits, swept every minute, and deferred again by
+itself for retries falling due within a minute.
 
 It also runs ``jobs.housekeeping`` every 15 minutes (expired sessions, sign-in counters,
 Idempotency-Key records).
@@ -41,7 +44,7 @@ from sqlalchemy.engine import make_url
 from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.db.engine import Database
-from creditdesk.jobs import housekeeping
+from creditdesk.jobs import events, housekeeping
 from creditdesk.services.books import sync, write_back
 from creditdesk.services.documents import delivery_job
 
@@ -56,6 +59,7 @@ EMAIL_TASK = "creditdesk.send_memo_emails"
 EMAIL_DUE_TASK = "creditdesk.memo_emails_due"
 SYNC_QUEUE = "sync"
 SCHEDULE_QUEUE = "schedule"
+EVENTS_QUEUE = "events"
 DUE_CRON = "* * * * *"  # each connection's own next_sync_at says when it is due
 STALLED_CRON = "*/5 * * * *"
 RETRY = procrastinate.RetryStrategy(max_attempts=4, exponential_wait=5,
@@ -109,6 +113,11 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     due_emails = app.task(name=EMAIL_DUE_TASK, queue=SCHEDULE_QUEUE,
                           queueing_lock=EMAIL_DUE_TASK, pass_context=True)(emails_due)
     app.periodic(cron=DUE_CRON, periodic_id="memo-emails-due")(due_emails)
+    app.task(name=events.TASK, queue=EVENTS_QUEUE, pass_context=True)(deliver_events)
+    due_events = app.task(name=events.DUE_TASK, queue=SCHEDULE_QUEUE,
+                          queueing_lock=events.DUE_TASK, pass_context=True)(deliver_events_due)
+    app.periodic(cron=DUE_CRON, periodic_id="events-due")(due_events)
+    events.install()  # the API's shapes for events emitted by the jobs
     tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
                     pass_context=True)(clean_up)
     app.periodic(cron=housekeeping.CRON, periodic_id="housekeeping")(tidy)
@@ -149,6 +158,27 @@ def defer_emails(app: procrastinate.App) -> bool:
     except pq_errors.AlreadyEnqueued:
         return False
     return True
+
+
+def defer_events(app: procrastinate.App, *, in_seconds: float = 0.0) -> bool:
+    """Defer the delivery task (after ``in_seconds``); False when one is already waiting.
+    A wake and a later retry wait under two queueing locks: a retry scheduled for later
+    never makes a new event wait for it."""
+    later = in_seconds > 0
+    try:
+        task = app.configure_task(
+            events.TASK, queueing_lock=f"{events.TASK}:{'later' if later else 'now'}",
+            schedule_in={"seconds": in_seconds} if later else None)
+        task.defer()
+    except pq_errors.AlreadyEnqueued:
+        return False
+    return True
+
+
+def _defer_events_for(db: Database) -> None:
+    """The worker's outbox waker: a job's change that emitted defers the delivery task."""
+    if not db.is_sqlite:
+        defer_events(deferrer(db))
 
 
 _deferrers: dict[str, procrastinate.App] = {}
@@ -225,6 +255,23 @@ def emails_due(context: procrastinate.JobContext, timestamp: int) -> bool:
     """The periodic task: defer the email task when any delivery is due."""
     rt: Runtime = context.additional_context["sync"]
     return bool(delivery_job.due_ids(rt.db, limit=1)) and defer_emails(context.app)
+def deliver_events(context: procrastinate.JobContext) -> int:
+    """Deliver every due event (D4); then, when retries fall due within a minute, defer
+    this task again for then (the queueing lock frees as this job ends: deferred after)."""
+    rt: Runtime = context.additional_context["sync"]
+    made = events.deliver_due(rt.db, retry_base_seconds=rt.retry_base_seconds)
+    wait = events.soon(rt.db)
+    if wait is not None:
+        defer_events(context.app, in_seconds=max(wait, 0.5))
+    return made
+
+
+def deliver_events_due(context: procrastinate.JobContext, timestamp: int) -> bool:
+    """The periodic sweep (D5: a change that commits always sends its events, even when
+    the wake after its commit was lost): defer the delivery task when any is due soon."""
+    rt: Runtime = context.additional_context["sync"]
+    wait = events.soon(rt.db)
+    return wait is not None and defer_events(context.app, in_seconds=wait)
 
 
 def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
@@ -235,5 +282,6 @@ def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int
 
 def run_worker(url: str, runtime: Runtime, *, concurrency: int = 2, **options: Any) -> None:
     """``creditdesk worker`` on PostgreSQL: runs until SIGINT/SIGTERM."""
+    events.install(waker=_defer_events_for)
     make_app(url).run_worker(additional_context={"sync": runtime}, concurrency=concurrency,
                              **options)

@@ -14,7 +14,7 @@ import httpx
 from creditdesk.connectors import base, registry
 from creditdesk.connectors import settings as provider_settings
 from creditdesk.db.engine import Database
-from creditdesk.jobs import housekeeping
+from creditdesk.jobs import events, housekeeping
 from creditdesk.services.books import sync, write_back
 from creditdesk.services.documents import delivery_job
 
@@ -88,12 +88,30 @@ def _wake_now(app_state: object, db: object) -> None:
             queue.dispatch_queued(app, db)
             queue.defer_write_backs(app)
             queue.defer_emails(app)
+            queue.defer_events(app)
         except Exception:  # the work is queued in the database: the periodic task defers it
             log.exception("could not defer the queued jobs; the next tick will")
         return
     runner = getattr(app_state, "sync_runner", None) or current_runner
     if runner is not None:
         runner.wake()
+
+
+def install_events() -> None:
+    """The outbox's renderer and waker for this process (D4, D5)."""
+    events.install(waker=_wake_deliveries)
+
+
+def _wake_deliveries(db: Database) -> None:
+    """Hand new deliveries to a worker now: defer the delivery job (PostgreSQL) or wake
+    the in-process runner (SQLite)."""
+    if not db.is_sqlite:
+        from creditdesk.jobs import queue
+
+        queue.defer_events(queue.deferrer(db))
+        return
+    if current_runner is not None:
+        current_runner.wake()
 
 
 class InProcessRunner:
@@ -111,6 +129,7 @@ class InProcessRunner:
     def start(self) -> None:
         global current_runner
         current_runner = self
+        install_events()
         self._thread.start()
 
     def wake(self) -> None:
@@ -137,6 +156,10 @@ class InProcessRunner:
                     run_pending(self.db, build)
                 except Exception:
                     log.exception("sync runner tick failed")
+                try:
+                    events.deliver_due(self.db)
+                except Exception:
+                    log.exception("event delivery tick failed")
                 self._housekeeping.run_if_due(self.db)
                 self._wake.wait(self.tick)
                 self._wake.clear()

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from creditdesk import __version__
 from creditdesk.config import get_settings
 from creditdesk.db.engine import Database
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.web import (
     auth,
     dashboard,
@@ -27,6 +28,7 @@ from creditdesk.web.api import (
     catalog,
     customers,
     documents,
+    events,
     exports,
     invoices,
     memos,
@@ -53,6 +55,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
                     "systems. Authenticate with `Authorization: Bearer <api_key>`.",
     )
     app.state.db = db or Database(get_settings().database_url)
+    sync_jobs.install_events()  # D4: events rendered in the API's shapes, delivery woken
 
     # First of the routes, so that routing tries no other for it; async and a ready
     # response, so that it costs no thread-pool hop and no serialising (B8).
@@ -61,7 +64,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     for module in (customers, catalog, invoices, exports, memos, reports, settings, suggestions,
-                   approvals, users, tax, documents):
+                   approvals, users, tax, documents, events):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base
-from creditdesk.db import models
+from creditdesk.db import models, read_statements
 from creditdesk.db.engine import Database
 from creditdesk.domain import memo as rules
 from creditdesk.domain import write_back as wb
@@ -27,6 +27,8 @@ from creditdesk.domain.application import InvoiceStatus
 from creditdesk.services.books import sync_applications, sync_upsert
 from creditdesk.services.common import audit, dml, vault
 from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.events import outbox
+from creditdesk.services.read_models import views
 
 STALE_AFTER = timedelta(minutes=10)  # a running run without a heartbeat for this long died
 MAX_ERRORS = 200  # per run; the counts still say how many
@@ -411,8 +413,10 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     sync_upsert.prefetch(session, snap.partner_id, source, batch.records, counts)
     for record in batch.records:
         sync_upsert.land(actor, source, record, counts, now)
+    touched = [e["entity_id"] for e in counts.events if e["entity_type"] == "invoice"]
     sync_upsert.flush(session, counts)
     sync_applications.reconcile(session, actor, source, _reported(batch, counts), now)
+    _emit_synced(session, snap.partner_id, touched)
     run.fetched += len(batch.records)
     memos, invoices = counts.memos, counts.invoices
     # each kind's tables as that kind grows: a first sync reads every memo, then every
@@ -433,6 +437,23 @@ def land_page(session: Session, run_id: str, snap: Snapshot, batch: base.Batch) 
     if batch.cursor is not None:  # None: a targeted read leaves the incremental cursor alone
         session.execute(update(models.Integration).where(
             models.Integration.id == snap.id).values(cursor=batch.cursor, updated_at=now))
+
+
+def _emit_synced(session: Session, partner_id: str, invoice_ids: list[str]) -> None:
+    """D5: ``invoice.synced`` for each invoice the page created, changed or voided, with
+    the invoice as it is now (one look-up of the subscribers for the whole page)."""
+    if not invoice_ids:
+        return
+    conn = session.connection()
+    to = outbox.subscribers(conn, partner_id, "invoice.synced")
+    if not to:
+        return
+    session.flush()
+    for invoice_id in dict.fromkeys(invoice_ids):
+        found = read_statements.invoice_whole(conn, partner_id, invoice_id)
+        if found is not None:
+            outbox.emit(conn, partner_id, "invoice.synced",
+                        {"invoice": views.invoice_view_of(*found)}, to=to)
 
 
 def _reported(batch: base.Batch,
@@ -513,6 +534,7 @@ def _finish(db: Database, run_id: str, snap: Snapshot, *, error: str | None,
                     retry_at = min(retry_at, integ.next_sync_at)
                 integ.next_sync_at = retry_at
         integ.updated_at = now
+        outbox.emit(session, snap.partner_id, "sync_run.finished", {"sync_run": run})  # D5
         audit.record(session, Actor(snap.partner_id, f"sync:{snap.provider}"), "integration.sync",
                      "integration", snap.id,
                      {"run_id": run_id, "status": run.status, "fetched": run.fetched,

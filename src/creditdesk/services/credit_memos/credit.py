@@ -32,6 +32,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import memos, synced_credit
+from creditdesk.services.events import outbox
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import views
 
@@ -202,7 +203,21 @@ def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
                      "amount": credit.to_str(), "currency": credit.currency,
                      "application_id": application.id,
                      **({"origin": origin} if origin == wb.Origin.AUTOMATIC else {})})
-    return application, Change(credit, memo.id, memo.number, invoice.id, invoice.number)
+    change = Change(credit, memo.id, memo.number, invoice.id, invoice.number)
+    outbox.emit(conn, actor.partner_id, "credit_memo.applied",
+                lambda: _event_objects(conn, actor, change, application))  # D5
+    return application, change
+
+
+def _event_objects(conn: Connection, actor: Actor, change: Change,
+                   application: views.ApplicationView | None = None) -> dict[str, object]:
+    """An event's objects (D4): the documents as ``_documents`` reads them, under the
+    change's locks, and the application when there is one."""
+    memo, invoice = _documents(conn, actor, change)
+    found: dict[str, object] = {"credit_memo": memo, "invoice": invoice}
+    if application is not None:
+        found["application"] = application
+    return found
 
 
 def apply_on(conn: Connection, actor: Actor, memo_id: str, invoice_id: str, amount: Money,
@@ -254,7 +269,10 @@ def _remove(conn: Connection, actor: Actor, memo_id: str, invoice_id: str) -> Ch
     audit.record_on(conn, actor, "credit_memo.remove", "credit_memo", memo.id,
                     {"invoice_id": invoice.id, "invoice_number": invoice.number,
                      "amount": removed.to_str(), "currency": removed.currency})
-    return Change(removed, memo.id, memo.number, invoice.id, invoice.number)
+    change = Change(removed, memo.id, memo.number, invoice.id, invoice.number)
+    outbox.emit(conn, actor.partner_id, "credit_memo.application_removed",
+                lambda: _event_objects(conn, actor, change))  # D5
+    return change
 
 
 def retry_write_back(db: Database, *, actor: Actor, memo_id: str,

@@ -18,6 +18,7 @@ from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.credit_memos import approvals, memos
+from creditdesk.services.events import outbox
 from creditdesk.services.read_models import views
 
 MAX_VOID_REASON = rules.MAX_VOID_REASON  # the API schema's limit
@@ -61,7 +62,9 @@ def issue_memo(db: Database, *, actor: Actor, memo_id: str) -> views.MemoView:
         audit.record_on(conn, actor, "credit_memo.issue", "credit_memo", memo.id,
                         {"number": memo.number, "currency": memo.currency,
                          "total": Money(memo.total_minor, memo.currency).to_str()})
-        return views.memo_view_of(memo, lines)
+        view = views.memo_view_of(memo, lines)
+        outbox.emit(conn, actor.partner_id, "credit_memo.issued", {"credit_memo": view})
+        return view
 
 
 def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> views.MemoView:
@@ -90,7 +93,9 @@ def void_memo(db: Database, *, actor: Actor, memo_id: str, reason: object) -> vi
         audit.record(session, actor, "credit_memo.void", "credit_memo", memo.id,
                      {"number": memo.number, "reason": memo.void_reason,
                       "was": "issued" if was_issued else "draft"})
-        return views.memo_view(memo)
+        view = views.memo_view(memo)
+        outbox.emit(session, actor.partner_id, "credit_memo.voided", {"credit_memo": view})
+        return view
 
 
 def _reverse_restock(session: Session, actor: Actor, memo: models.CreditMemo) -> None:

@@ -23,6 +23,7 @@ from creditdesk.domain.money import Money
 from creditdesk.services.common import audit, line_rows, numbering, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import approvals, invoice_credit
+from creditdesk.services.events import outbox
 from creditdesk.services.invoicing import tax_rates
 from creditdesk.services.read_models import views
 
@@ -232,7 +233,9 @@ def create_in(session: Session, *, actor: Actor, customer_id: str, reason: objec
                      "currency": body.currency, "reason": memo.reason,
                      "invoice_number": body.invoice.number if body.invoice else None})
     # its lines are the rows just written: no reload
-    return views.memo_view_of(memo, [_line(r) for r in rows])
+    view = views.memo_view_of(memo, [_line(r) for r in rows])
+    outbox.emit(conn, actor.partner_id, "credit_memo.created", {"credit_memo": view})  # D5
+    return view
 
 
 def _line(values: dict[str, Any]) -> docs.MemoLineRow:

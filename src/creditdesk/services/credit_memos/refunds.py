@@ -27,6 +27,7 @@ from creditdesk.services.accounting import ledger
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import memos
+from creditdesk.services.events import outbox
 from creditdesk.services.read_models import views
 
 SOURCE_TYPE = "refund"  # the journal's source_type of a refund's entries
@@ -76,7 +77,10 @@ def refund_memo(db: Database, *, actor: Actor, memo_id: str, amount: object, met
                      {"number": memo.number, "refund_id": row.id, "amount": credit.to_str(),
                       "currency": credit.currency, "method": chosen.value,
                       "refunded_at": day.isoformat(), "reference": note})
-        return _answer(session, memo, row)
+        answer = _answer(session, memo, row)
+        outbox.emit(session, actor.partner_id, "credit_memo.refunded",
+                    {"refund": answer.refund, "credit_memo": answer.credit_memo})  # D5
+        return answer
 
 
 def void_refund(db: Database, *, actor: Actor, memo_id: str, refund_id: str) -> Refunded:

@@ -17,6 +17,7 @@ from creditdesk.web.api import connect_bodies, fields
 from creditdesk.web.api.deps import DB, CurrentActor, Cursor, Limit
 from creditdesk.web.api.jsonbody import DecimalJSONRoute
 from creditdesk.web.api.router import ApiRouter
+from creditdesk.web.api.run_answers import run_out
 
 router = ApiRouter(tags=["integrations"], route_class=DecimalJSONRoute)
 
@@ -41,16 +42,6 @@ def integration_out(i: integrations.IntegrationView) -> dict[str, Any]:
         out["web_connector"] = {"username": web_connector.get("username"),
                                 "qwc_url": urls.qwc_path(i.id), **web_connector}
     return out
-
-
-def run_out(r: integrations.RunView) -> dict[str, Any]:
-    return {"id": r.id, "integration_id": r.integration_id, "trigger": r.trigger,
-            "status": r.status, "queued_at": r.queued_at, "started_at": r.started_at,
-            "finished_at": r.finished_at, "fetched": r.fetched, "created": r.created,
-            "updated": r.updated, "voided": r.voided, "errors": r.errors,
-            # Y9: the run's invoices (created, updated, voided above count memos)
-            "invoices": {"created": r.invoices_created, "updated": r.invoices_updated,
-                         "voided": r.invoices_voided}}
 
 
 def injected_client(request: Request) -> httpx.Client | None:

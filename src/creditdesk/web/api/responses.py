@@ -526,3 +526,69 @@ class CreditAgingOut(Out):
 
     as_of: date
     rows: list[CreditAgingRowOut]
+
+
+class WebhookEndpointOut(Out):
+    """D4: a webhook endpoint; ``rotating_until``: while set, the previous secret signs too."""
+
+    id: str
+    url: str
+    events: list[str] = Field(description="the event types it receives, or [\"*\"]")
+    created_at: datetime
+    rotating_until: datetime | None
+
+
+class WebhookEndpointCreatedOut(WebhookEndpointOut):
+    """D4: the endpoint just registered, with its signing secret: shown this once."""
+
+    secret: str = Field(description="the signing secret (shown once; keep it)")
+
+
+class SecretRotatedOut(Out):
+    """D4: the new signing secret, shown once; the old one signs until
+    ``previous_expires_at`` (24 hours)."""
+
+    id: str
+    secret: str
+    previous_expires_at: datetime
+
+
+class WebhookAttemptOut(Out):
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    response_excerpt: str | None = Field(description="the start of the receiver's answer")
+
+
+class WebhookDeliveryOut(Out):
+    """One event to one endpoint: pending (next_attempt_at), succeeded, failed (after
+    three days of retries) or cancelled (endpoint deleted)."""
+
+    id: str
+    endpoint_id: str
+    url: str
+    status: Literal["pending", "succeeded", "failed", "cancelled"]
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    attempts: list[WebhookAttemptOut] = Field(description="the latest attempts, newest first")
+
+
+class EventOut(Out):
+    """D4, D5: an event as sent (``data``: the objects after the change) and its
+    deliveries."""
+
+    id: str
+    type: str
+    created_at: datetime
+    data: dict[str, Any]
+    deliveries: list[WebhookDeliveryOut]
+
+
+class EventPage(Page[EventOut]):
+    pass
+
+
+class WebhookEndpointPage(Page[WebhookEndpointOut]):
+    pass

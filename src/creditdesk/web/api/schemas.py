@@ -209,3 +209,11 @@ class TaxRateIn(In):
     name: str = fields.text(tax.MAX_NAME)
     rate: fields.Percent | None = None
     components: list[TaxComponentIn] | None = Field(default=None, max_length=tax.MAX_COMPONENTS)
+
+
+class WebhookEndpointIn(In):
+    """D4: where to send events and which: types, or ``["*"]`` for all."""
+
+    url: str = fields.text(2000, description="https on a public address")
+    events: list[str] = Field(min_length=1, max_length=20,
+                              description="event types (docs/events.md), or [\"*\"]")

@@ -20,6 +20,7 @@ from creditdesk.web.dashboard import (
     suggestions,
     tax,
     users,
+    webhooks,
 )
 
 
@@ -31,7 +32,6 @@ def router() -> APIRouter:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     for module in (reports, memo_forms, memos, documents, refunds, invoices, credit_from_invoice,
-                   customers,
-                   preferences, suggestions, account, users, approvals, tax):
+                   customers, preferences, suggestions, account, users, approvals, tax, webhooks):
         r.include_router(module.router)
     return r

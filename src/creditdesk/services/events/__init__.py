@@ -1,0 +1,1 @@
+"""Outbound webhooks (D4, D5): endpoints, the event outbox and its deliveries."""
