@@ -26,6 +26,7 @@ from creditdesk.web.api import (
     approvals,
     catalog,
     customers,
+    incidents,
     invoices,
     memos,
     openapi,
@@ -59,7 +60,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     for module in (customers, catalog, invoices, memos, reports, settings, suggestions,
-                   approvals, users, tax):
+                   approvals, users, tax, incidents):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())

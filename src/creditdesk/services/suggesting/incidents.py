@@ -1,0 +1,185 @@
+"""Service incidents and SLA policies (G5): record and list incidents, read and replace the
+partner's SLA policies. Each change is one transaction and audited (E1); customer and
+variant ids must be the partner's own (another partner's are unknown: 422 naming the field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from creditdesk.db import models
+from creditdesk.db.engine import Database
+from creditdesk.domain import errors, tax
+from creditdesk.domain.suggestions import service_issue as rules
+from creditdesk.services.common import audit, pagination
+from creditdesk.services.common.context import Actor, clock, new_id
+
+_I = models.Incident
+_P = models.SlaPolicy
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: str
+    started_at: datetime
+    ended_at: datetime
+    description: str
+    customer_ids: list[str]
+    variant_ids: list[str]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BandView:
+    below: str  # percents as their exact decimal text ("99.9")
+    credit_percent: str
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    variant_id: str | None
+    availability_promised: str
+    bands: list[BandView]
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    policies: list[PolicyView]
+
+
+def incident_view(row: models.Incident) -> IncidentView:
+    return IncidentView(row.id, row.started_at, row.ended_at, row.description,
+                        list(row.customer_ids), list(row.variant_ids), row.created_by,
+                        row.created_at)
+
+
+def _ids(value: object, field: str) -> list[str]:
+    """A list of ids, each once, in the order given."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise errors.ValidationError.for_field(field, "must be a list of ids")
+    out: list[str] = []
+    for v in value:
+        v = v.strip()
+        if not v:
+            raise errors.ValidationError.for_field(field, "can't contain an empty id")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _check_known(session: Session, model: type[models.Customer] | type[models.Variant],
+                 partner_id: str, ids: Sequence[str], field: str, kind: str) -> None:
+    if not ids:
+        return
+    found = set(session.scalars(select(model.id).where(model.partner_id == partner_id,
+                                                       model.id.in_(ids))))
+    unknown = [i for i in ids if i not in found]
+    if unknown:
+        raise errors.ValidationError.for_field(
+            field, f"no {kind} with id {', '.join(unknown[:5])}"
+            + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""))
+
+
+def create_incident(db: Database, *, actor: Actor, started_at: datetime, ended_at: datetime,
+                    description: object, customer_ids: object = None,
+                    variant_ids: object = None) -> IncidentView:
+    """G5: record an incident; no customers or variants: it touched everyone."""
+    customers = _ids(customer_ids, "customer_ids")
+    variants = _ids(variant_ids, "variant_ids")
+    text = rules.check_incident(started_at=started_at, ended_at=ended_at,
+                                description=description, customer_ids=customers,
+                                variant_ids=variants)
+    with db.write() as session:
+        return incident_view(create_in(session, actor, started_at, ended_at, text, customers,
+                                       variants))
+
+
+def create_in(session: Session, actor: Actor, started_at: datetime, ended_at: datetime,
+              description: str, customers: list[str], variants: list[str]) -> models.Incident:
+    """The insert of a checked incident inside the caller's transaction (the CLI's import
+    adds many in one)."""
+    _check_known(session, models.Customer, actor.partner_id, customers, "customer_ids",
+                 "customer")
+    _check_known(session, models.Variant, actor.partner_id, variants, "variant_ids",
+                 "variant")
+    row = _I(id=new_id("inc"), partner_id=actor.partner_id, started_at=started_at,
+             ended_at=ended_at, description=description, customer_ids=customers,
+             variant_ids=variants, created_by=actor.name, created_at=clock.now())
+    session.add(row)
+    audit.record(session, actor, "incident.create", "incident", row.id,
+                 {"started_at": started_at.isoformat(), "ended_at": ended_at.isoformat(),
+                  "description": description, "customer_ids": customers,
+                  "variant_ids": variants})
+    return row
+
+
+def list_incidents(db: Database, *, actor: Actor, limit: int = 50,
+                   cursor: str | None = None) -> pagination.Page[IncidentView]:
+    """The partner's incidents, most recently recorded first."""
+    with db.read() as session:
+        return pagination.newest_first(session, select(_I).where(
+            _I.partner_id == actor.partner_id), _I.id, limit=limit, cursor=cursor,
+            view=incident_view)
+
+
+def _policy_view(p: rules.Policy) -> PolicyView:
+    return PolicyView(p.variant_id, tax.percent_text(p.availability_promised),
+                      [BandView(tax.percent_text(b.below), tax.percent_text(b.credit_percent))
+                       for b in p.bands])
+
+
+def load_policies(session: Session, partner_id: str) -> list[rules.Policy]:
+    """The partner's policies: the default (no variant) first, then by variant id."""
+    rows = session.scalars(select(_P).where(_P.partner_id == partner_id))
+    out = [rules.Policy(r.variant_id, r.availability_promised,
+                        tuple(rules.Band(b["below"], b["credit_percent"]) for b in r.bands))
+           for r in rows]
+    out.sort(key=lambda p: (p.variant_id is not None, p.variant_id or ""))
+    return out
+
+
+def get_sla(db: Database, *, actor: Actor) -> SlaSettings:
+    with db.read() as session:
+        return SlaSettings([_policy_view(p) for p in load_policies(session, actor.partner_id)])
+
+
+def replace_sla(db: Database, *, actor: Actor, policies: object) -> SlaSettings:
+    """G5: the SLA policies as a whole: what is not listed has none."""
+    wanted = rules.parse_policies(policies)
+    now = clock.now()
+    with db.write() as session:
+        # the partner's row first: two replacements at once end one after the other, whole
+        session.execute(select(models.Partner.id).where(models.Partner.id == actor.partner_id)
+                        .with_for_update(key_share=True))
+        for i, p in enumerate(wanted):
+            if p.variant_id is not None:
+                _check_known(session, models.Variant, actor.partner_id, [p.variant_id],
+                             f"policies[{i}].variant_id", "variant")
+        before = [_audit_form(p) for p in load_policies(session, actor.partner_id)]
+        session.execute(delete(_P).where(_P.partner_id == actor.partner_id))
+        session.add_all(_P(id=new_id("sla"), partner_id=actor.partner_id,
+                           variant_id=p.variant_id,
+                           availability_promised=p.availability_promised,
+                           bands=[{"below": b.below, "credit_percent": b.credit_percent}
+                                  for b in p.bands], updated_at=now) for p in wanted)
+        session.flush()
+        current = load_policies(session, actor.partner_id)
+        after = [_audit_form(p) for p in current]
+        if before != after:
+            audit.record(session, actor, "settings.sla", "partner", actor.partner_id,
+                         {"from": before, "to": after})
+        return SlaSettings([_policy_view(p) for p in current])
+
+
+def _audit_form(p: rules.Policy) -> dict[str, object]:
+    v = _policy_view(p)
+    return {"variant_id": v.variant_id, "availability_promised": v.availability_promised,
+            "bands": [{"below": b.below, "credit_percent": b.credit_percent} for b in v.bands]}
