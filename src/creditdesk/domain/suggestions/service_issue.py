@@ -216,12 +216,11 @@ def credit_minor(charge_minor: int, credit_percent: int) -> int:
 
 
 def percent_shown(avail: Fraction) -> str:
-    """Availability as a percent, truncated (never shown reaching a threshold it is under)
-    to four places, at least two: ``99.72``, ``99.8999``, ``100.00``."""
-    scaled = avail * HUNDRED
-    text = tax.percent_text(scaled.numerator // scaled.denominator)
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
+    """Availability as a percent with two places, truncated: never shown reaching a
+    threshold it is under (99.8999% is "99.89", not "99.90")."""
+    hundredths = avail * 10_000
+    whole, frac = divmod(hundredths.numerator // hundredths.denominator, 100)
+    return f"{whole}.{frac:02d}"
 
 
 def _duration(us: int) -> str:
