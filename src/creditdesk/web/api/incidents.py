@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from creditdesk.domain.suggestions import service_issue as rules
 from creditdesk.services.common.pagination import Page
@@ -29,21 +27,6 @@ class IncidentIn(schemas.In):
         description="the products (variants) affected; none or empty: every product")
 
 
-class IncidentOut(responses.Out):
-    id: str
-    started_at: datetime
-    ended_at: datetime
-    description: str
-    customer_ids: list[str]
-    variant_ids: list[str]
-    created_by: str
-    created_at: datetime
-
-
-class IncidentPage(responses.Page[IncidentOut]):
-    pass
-
-
 class BandIn(schemas.In):
     below: fields.Percent = Field(description="availability strictly under this percent…")
     credit_percent: fields.Percent = Field(description="…owes this percent of the month's "
@@ -60,22 +43,7 @@ class SlaIn(schemas.In):
     policies: list[PolicyIn] = Field(max_length=rules.MAX_POLICIES)
 
 
-class BandOut(BaseModel):
-    below: str
-    credit_percent: str
-
-
-class PolicyOut(BaseModel):
-    variant_id: str | None
-    availability_promised: str
-    bands: list[BandOut]
-
-
-class SlaOut(responses.Out):
-    policies: list[PolicyOut]
-
-
-@router.post("/incidents", status_code=201, response_model=IncidentOut)
+@router.post("/incidents", status_code=201, response_model=responses.IncidentOut)
 def create_incident(body: IncidentIn, db: DB, actor: CurrentActor) -> incidents.IncidentView:
     """G5: record a service incident (no customer or variant ids: it touched everyone)."""
     return incidents.create_incident(db, actor=actor, started_at=body.started_at,
@@ -84,20 +52,20 @@ def create_incident(body: IncidentIn, db: DB, actor: CurrentActor) -> incidents.
                                      variant_ids=body.variant_ids)
 
 
-@router.get("/incidents", response_model=IncidentPage)
+@router.get("/incidents", response_model=responses.IncidentPage)
 def list_incidents(db: DB, actor: CurrentActor, limit: Limit = 50,
                    cursor: Cursor = None) -> Page[incidents.IncidentView]:
     """The partner's incidents, most recently recorded first."""
     return incidents.list_incidents(db, actor=actor, limit=limit, cursor=cursor)
 
 
-@router.get("/settings/sla", response_model=SlaOut)
+@router.get("/settings/sla", response_model=responses.SlaOut)
 def get_sla(db: DB, actor: CurrentActor) -> incidents.SlaSettings:
     """G5: the SLA policies (per variant, and a default without ``variant_id``)."""
     return incidents.get_sla(db, actor=actor)
 
 
-@router.put("/settings/sla", response_model=SlaOut)
+@router.put("/settings/sla", response_model=responses.SlaOut)
 def put_sla(body: SlaIn, db: DB, actor: CurrentActor) -> incidents.SlaSettings:
     """G5: replace the SLA policies; percents are decimal strings ("99.9")."""
     return incidents.replace_sla(db, actor=actor, policies=[p.model_dump() for p in
