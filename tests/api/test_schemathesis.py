@@ -159,6 +159,15 @@ BEYOND_SCHEMA = [
     (r"lines\[\d+\]\.tax_rate_id", r"^no tax rate with id|must be the tax rate of"),
     (r"tax_inclusive", r"as on invoice"),
     (r"to", r"must not be before from|at most ten years"),  # T4's period
+    # G5: an incident ends after it starts; the ids are the partner's (stored); a policy per
+    # variant and one default; bands under the promise, each once, crediting more as they drop
+    (r"ended_at", r"must be after started_at"),
+    (r"customer_ids|variant_ids|policies\[\d+\]\.variant_id", r"^no (customer|variant) with id"),
+    (r"policies\[\d+\]\.variant_id", r"has a policy already|only one default policy"),
+    (r"policies\[\d+\]\.(availability_promised|bands\[\d+\]\.(below|credit_percent))",
+     r"must be greater than 0"),
+    (r"policies\[\d+\]\.bands\[\d+\]\.below", r"can't be above|repeats another"),
+    (r"policies\[\d+\]\.bands", r"must credit at least as much"),
 ]
 
 

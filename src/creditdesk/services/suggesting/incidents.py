@@ -67,9 +67,6 @@ def _ids(value: object, field: str) -> list[str]:
         raise errors.ValidationError.for_field(field, "must be a list of ids")
     out: list[str] = []
     for v in value:
-        v = v.strip()
-        if not v:
-            raise errors.ValidationError.for_field(field, "can't contain an empty id")
         if v not in out:
             out.append(v)
     return out
