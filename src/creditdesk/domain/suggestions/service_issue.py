@@ -101,6 +101,19 @@ def check_incident(*, started_at: datetime, ended_at: datetime, description: obj
     return text
 
 
+def parse_time(value: object, field: str) -> datetime:
+    """An ISO 8601 date and time (``2026-03-03T10:00:00Z``, ``2026-03-03 10:00``); without
+    an offset it is UTC."""
+    if not isinstance(value, str) or not value.strip():
+        raise errors.ValidationError.for_field(field, "is required")
+    try:
+        parsed = datetime.fromisoformat(value.strip().upper().replace(" ", "T", 1))
+    except ValueError:
+        raise errors.ValidationError.for_field(
+            field, 'must be a date and time such as "2026-03-03T10:00:00Z"') from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def parse_policies(raw: object) -> list[Policy]:
     """G5: the SLA policies as sent (``{"variant_id"?, "availability_promised", "bands":
     [{"below", "credit_percent"}]}``), checked; bands come back highest ``below`` first.
