@@ -129,19 +129,24 @@ def parse_policies(raw: object) -> list[Policy]:
         at = f"policies[{i}]"
         if not isinstance(item, Mapping):
             raise errors.ValidationError.for_field(at, "must be an object")
-        variant = item.get("variant_id")
-        if variant is not None and (not isinstance(variant, str) or not variant.strip()):
-            raise errors.ValidationError.for_field(f"{at}.variant_id", "must be a variant id")
-        if variant in seen:
+        policy = parse_policy(item.get("variant_id"), item.get("availability_promised"),
+                              item.get("bands"), at=f"{at}.")
+        if policy.variant_id in seen:
             raise errors.ValidationError.for_field(
-                f"{at}.variant_id", "has a policy already" if variant else
+                f"{at}.variant_id", "has a policy already" if policy.variant_id else
                 "only one default policy (without variant_id) is allowed")
-        seen.add(variant)
-        promised = _positive_percent(item.get("availability_promised"),
-                                     f"{at}.availability_promised")
-        out.append(Policy(variant, promised, _bands(item.get("bands"), f"{at}.bands",
-                                                    promised)))
+        seen.add(policy.variant_id)
+        out.append(policy)
     return out
+
+
+def parse_policy(variant_id: object, availability_promised: object, bands: object, *,
+                 at: str = "") -> Policy:
+    """One policy; fields are named with the prefix ``at`` (``policies[0].``)."""
+    if variant_id is not None and (not isinstance(variant_id, str) or not variant_id.strip()):
+        raise errors.ValidationError.for_field(f"{at}variant_id", "must be a variant id")
+    promised = _positive_percent(availability_promised, f"{at}availability_promised")
+    return Policy(variant_id, promised, _bands(bands, f"{at}bands", promised))
 
 
 def _positive_percent(value: object, field: str) -> int:

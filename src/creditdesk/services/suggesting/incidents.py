@@ -5,7 +5,7 @@ variant ids must be the partner's own (another partner's are unknown: 422 naming
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -195,16 +195,38 @@ def get_sla(db: Database, *, actor: Actor) -> SlaSettings:
 def replace_sla(db: Database, *, actor: Actor, policies: object) -> SlaSettings:
     """G5: the SLA policies as a whole: what is not listed has none."""
     wanted = rules.parse_policies(policies)
+    return _save(db, actor, lambda _current: wanted, "policies[{i}].variant_id")
+
+
+def set_policy(db: Database, *, actor: Actor, variant_id: str | None,
+               availability_promised: object, bands: object) -> SlaSettings:
+    """One product's policy (``variant_id`` None: the default one) set; the others kept."""
+    policy = rules.parse_policy(variant_id, availability_promised, bands)
+    return _save(db, actor, lambda current: [p for p in current if p.variant_id != variant_id]
+                 + [policy], "variant_id")
+
+
+def remove_policy(db: Database, *, actor: Actor, variant_id: str | None) -> SlaSettings:
+    """One product's policy removed (none there: nothing changes)."""
+    return _save(db, actor, lambda current: [p for p in current if p.variant_id != variant_id],
+                 "variant_id")
+
+
+def _save(db: Database, actor: Actor,
+          change: Callable[[list[rules.Policy]], list[rules.Policy]],
+          variant_field: str) -> SlaSettings:
     now = clock.now()
     with db.write() as session:
-        # the partner's row first: two replacements at once end one after the other, whole
+        # the partner's row first: two changes at once end one after the other, whole
         session.execute(select(models.Partner.id).where(models.Partner.id == actor.partner_id)
                         .with_for_update(key_share=True))
+        current = load_policies(session, actor.partner_id)
+        wanted = change(current)
         for i, p in enumerate(wanted):
-            if p.variant_id is not None:
+            if p.variant_id is not None and p not in current:
                 _check_known(session, models.Variant, actor.partner_id, [p.variant_id],
-                             f"policies[{i}].variant_id", "variant")
-        before = [_audit_form(p) for p in load_policies(session, actor.partner_id)]
+                             variant_field.format(i=i), "variant")
+        before = [_audit_form(p) for p in current]
         session.execute(delete(_P).where(_P.partner_id == actor.partner_id))
         session.add_all(_P(id=new_id("sla"), partner_id=actor.partner_id,
                            variant_id=p.variant_id,
@@ -212,12 +234,12 @@ def replace_sla(db: Database, *, actor: Actor, policies: object) -> SlaSettings:
                            bands=[{"below": b.below, "credit_percent": b.credit_percent}
                                   for b in p.bands], updated_at=now) for p in wanted)
         session.flush()
-        current = load_policies(session, actor.partner_id)
-        after = [_audit_form(p) for p in current]
+        saved = load_policies(session, actor.partner_id)
+        after = [_audit_form(p) for p in saved]
         if before != after:
             audit.record(session, actor, "settings.sla", "partner", actor.partner_id,
                          {"from": before, "to": after})
-        return SlaSettings([_policy_view(p) for p in current])
+        return SlaSettings([_policy_view(p) for p in saved])
 
 
 def _audit_form(p: rules.Policy) -> dict[str, object]:

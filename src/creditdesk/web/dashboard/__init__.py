@@ -10,6 +10,7 @@ from creditdesk.web.dashboard import (
     approvals,
     credit_from_invoice,
     customers,
+    incidents,
     invoices,
     memo_forms,
     memos,
@@ -29,6 +30,6 @@ def router() -> APIRouter:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     for module in (memo_forms, memos, refunds, invoices, credit_from_invoice, customers,
-                   preferences, suggestions, account, users, approvals, tax):
+                   preferences, suggestions, account, users, approvals, tax, incidents):
         r.include_router(module.router)
     return r
