@@ -111,7 +111,11 @@ def parse_time(value: object, field: str) -> datetime:
     except ValueError:
         raise errors.ValidationError.for_field(
             field, 'must be a date and time such as "2026-03-03T10:00:00Z"') from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise errors.ValidationError.for_field(
+            field, "is outside the supported range of dates") from None
 
 
 def parse_policies(raw: object) -> list[Policy]:
@@ -193,6 +197,8 @@ def month_start(day: date) -> datetime:
 
 
 def next_month(start: datetime) -> datetime:
+    if (start.year, start.month) == (9999, 12):  # the calendar's last month ends here
+        return datetime.max.replace(tzinfo=UTC)
     return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
 
 
