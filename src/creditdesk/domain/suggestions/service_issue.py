@@ -287,6 +287,8 @@ def suggest(history: History, incidents: Sequence[Incident], policies: Sequence[
     """G5: one suggestion per product, month and currency whose availability falls under a
     band of its policy, not already credited; linked to the invoice carrying most of the
     month's charge (and dropped when that invoice can't take it any more: C5)."""
+    incidents = [i for i in incidents
+                 if not i.customer_ids or history.customer_id in i.customer_ids]
     if not incidents or not policies:
         return []
     groups: dict[tuple[str, datetime, str], list[_Charge]] = defaultdict(list)
