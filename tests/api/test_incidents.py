@@ -118,3 +118,14 @@ def test_g5_incidents_of_another_partner_are_not_listed(client, other_client) ->
         "started_at": "2026-03-03T10:00:00Z", "ended_at": "2026-03-03T11:00:00Z",
         "description": "theirs"}).status_code == 201
     assert client.get(f"{API}/incidents").json()["data"] == []
+
+
+def test_g5_incidents_page_with_limit_and_cursor(client) -> None:
+    made = [client.post(f"{API}/incidents", json={
+        "started_at": f"2026-03-0{d}T10:00:00Z", "ended_at": f"2026-03-0{d}T11:00:00Z",
+        "description": f"outage {d}"}).json()["id"] for d in range(1, 4)]
+    first = client.get(f"{API}/incidents", params={"limit": 2}).json()
+    assert [i["id"] for i in first["data"]] == made[:0:-1] and first["next_cursor"]
+    rest = client.get(f"{API}/incidents", params={"limit": 2,
+                                                  "cursor": first["next_cursor"]}).json()
+    assert [i["id"] for i in rest["data"]] == made[:1] and rest["next_cursor"] is None

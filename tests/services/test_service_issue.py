@@ -10,6 +10,7 @@ import pytest
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.common.context import Actor
+from creditdesk.services.credit_memos import memo_lifecycle
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.read_models import audit_trail
 from creditdesk.services.suggesting import incidents, suggestions
@@ -142,3 +143,37 @@ def test_g5_other_partners_incidents_touch_nobody_here(db: Database, actor: Acto
                               description="Their outage")
     suggestions.refresh(db, actor=actor, customer_id=cid)
     assert open_service(db, actor) == []
+
+
+def test_g5_a_hand_made_service_credit_counts_and_a_voided_one_does_not(
+        db: Database, actor: Actor) -> None:
+    cid, _, inv = plan(db, actor)
+    incidents.replace_sla(db, actor=actor, policies=[POLICY])
+    incidents.create_incident(db, actor=actor, started_at=at(3), ended_at=at(4),
+                              description="Whole day down")
+    by_hand = factories.memo(db, actor, cid, "30.00", reason="service_issue", invoice_id=inv)
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    assert open_service(db, actor) == []  # the partner already credited that invoice's month
+    memo_lifecycle.void_memo(db, actor=actor, memo_id=by_hand, reason="wrong amount")
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    [s] = open_service(db, actor)
+    assert s.amount.to_str() == "50.00"
+
+
+def test_g5_a_voided_accepted_credit_frees_the_month_for_new_evidence(
+        db: Database, actor: Actor) -> None:
+    cid, _, _ = plan(db, actor)
+    incidents.replace_sla(db, actor=actor, policies=[POLICY])
+    incidents.create_incident(db, actor=actor, started_at=at(3, 10), ended_at=at(3, 14),
+                              description="Failover")
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    [s] = open_service(db, actor)
+    memo, _ = suggestions.accept(db, actor=actor, suggestion_id=s.id)
+    memo_lifecycle.void_memo(db, actor=actor, memo_id=memo.id, reason="redo")
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    assert open_service(db, actor) == []  # the same incidents: the accepted row stands
+    incidents.create_incident(db, actor=actor, started_at=at(10), ended_at=at(11),
+                              description="Second outage")
+    suggestions.refresh(db, actor=actor, customer_id=cid)
+    [again] = open_service(db, actor)  # 28 h in all: 96.23% < 99 -> 25% of $200.00
+    assert again.amount.to_str() == "50.00" and "Second outage" in again.explanation
