@@ -8,13 +8,13 @@ from fractions import Fraction
 import pytest
 
 from creditdesk.domain import errors
-from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData
+from creditdesk.domain.suggestions import History, InvoiceData, LineData, MemoData, sla
 from creditdesk.domain.suggestions import service_issue as si
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)
 MARCH_US = 31 * 24 * 3600 * 1_000_000
-POLICY = si.Policy(None, 999_000, (si.Band(999_000, 100_000), si.Band(990_000, 250_000)))
+POLICY = sla.Policy(None, 999_000, (sla.Band(999_000, 100_000), sla.Band(990_000, 250_000)))
 
 
 def at(day: int, hour: int = 0, minute: int = 0, month: int = 3) -> datetime:
@@ -22,8 +22,8 @@ def at(day: int, hour: int = 0, minute: int = 0, month: int = 3) -> datetime:
 
 
 def incident(iid: str, start: datetime, end: datetime, *, customers: tuple[str, ...] = (),
-             variants: tuple[str, ...] = ()) -> si.Incident:
-    return si.Incident(iid, start, end, f"outage {iid}", frozenset(customers),
+             variants: tuple[str, ...] = ()) -> sla.Incident:
+    return sla.Incident(iid, start, end, f"outage {iid}", frozenset(customers),
                        frozenset(variants))
 
 
@@ -51,7 +51,7 @@ def test_g5_an_incident_spanning_months_is_split_between_them() -> None:
     assert si.downtime([x], APRIL, si.next_month(APRIL)) == 3 * 3600 * 1_000_000
     found = si.suggest(history(invoice("m", date(2026, 3, 5)), invoice("n", date(2026, 4, 5))),
                        [incident("x", at(31, 12), at(1, 12, month=4))], [
-                           si.Policy(None, 999_900, (si.Band(999_900, 50_000),))])
+                           sla.Policy(None, 999_900, (sla.Band(999_900, 50_000),))])
     # 12 h of March's 744 h and 12 h of April's 720 h: each month owes on its own invoice
     assert [(s.invoice_id, s.amount_minor) for s in found] == [("m", 1000), ("n", 1000)]
 
@@ -66,9 +66,9 @@ def test_g5_band_edge_at_exactly_the_threshold_owes_nothing() -> None:
     assert si.band_for(avail, POLICY.bands) is None
     one_more = incident("e", edge, edge + timedelta(minutes=43, seconds=13))
     worse = si.availability(si.downtime([one_more], june, july), june, july)
-    assert si.band_for(worse, POLICY.bands) == si.Band(999_000, 100_000)
-    assert si.band_for(Fraction(989, 1000), POLICY.bands) == si.Band(990_000, 250_000)
-    assert si.band_for(Fraction(99, 100), POLICY.bands) == si.Band(999_000, 100_000)
+    assert si.band_for(worse, POLICY.bands) == sla.Band(999_000, 100_000)
+    assert si.band_for(Fraction(989, 1000), POLICY.bands) == sla.Band(990_000, 250_000)
+    assert si.band_for(Fraction(99, 100), POLICY.bands) == sla.Band(999_000, 100_000)
 
 
 def test_g5_amount_is_the_band_percent_of_the_months_charge_rounded_half_up() -> None:
@@ -99,7 +99,7 @@ def test_g5_scope_policy_and_what_is_already_credited() -> None:
     assert si.suggest(h, [incident("a", *long, customers=("cus_other",))], [POLICY]) == []
     assert si.suggest(h, [incident("a", *long, variants=("var_other",))], [POLICY]) == []
     assert si.suggest(h, [incident("a", *long)], []) == []  # no policy, no credit
-    own = si.Policy("var_pro", 999_500, (si.Band(999_500, 500_000),))
+    own = sla.Policy("var_pro", 999_500, (sla.Band(999_500, 500_000),))
     [s] = si.suggest(h, [incident("a", *long)], [POLICY, own])  # the variant's own policy
     assert s.amount_minor == 10_000
     done = si.Credited(months=frozenset({("var_pro", "2026-03")}))
@@ -121,9 +121,9 @@ def test_g5_incidents_in_another_month_or_lines_without_variant_owe_nothing() ->
 
 
 def test_g5_policy_validation_names_the_field() -> None:
-    ok = si.parse_policies([{"availability_promised": "99.9", "bands": [
+    ok = sla.parse_policies([{"availability_promised": "99.9", "bands": [
         {"below": "99", "credit_percent": "25"}, {"below": "99.9", "credit_percent": "10"}]}])
-    assert ok[0].bands == (si.Band(999_000, 100_000), si.Band(990_000, 250_000))
+    assert ok[0].bands == (sla.Band(999_000, 100_000), sla.Band(990_000, 250_000))
     cases = {
         "policies[0].availability_promised": {"availability_promised": "0", "bands": [
             {"below": "1", "credit_percent": "1"}]},
@@ -138,21 +138,21 @@ def test_g5_policy_validation_names_the_field() -> None:
     }
     for field, policy in cases.items():
         with pytest.raises(errors.ValidationError) as caught:
-            si.parse_policies([policy])
+            sla.parse_policies([policy])
         assert caught.value.errors[0].field == field
     with pytest.raises(errors.ValidationError) as twice:
-        si.parse_policies([ok_raw := {"availability_promised": "99", "bands": [
+        sla.parse_policies([ok_raw := {"availability_promised": "99", "bands": [
             {"below": "98", "credit_percent": "5"}]}, ok_raw])
     assert twice.value.errors[0].field == "policies[1].variant_id"
 
 
 def test_g5_incident_must_end_after_it_starts() -> None:
     with pytest.raises(errors.ValidationError) as caught:
-        si.check_incident(started_at=at(3), ended_at=at(3), description="x", customer_ids=[],
+        sla.check_incident(started_at=at(3), ended_at=at(3), description="x", customer_ids=[],
                           variant_ids=[])
     assert caught.value.errors[0].field == "ended_at"
     with pytest.raises(errors.ValidationError) as blank:
-        si.check_incident(started_at=at(3), ended_at=at(4), description="  ",
+        sla.check_incident(started_at=at(3), ended_at=at(4), description="  ",
                           customer_ids=[], variant_ids=[])
     assert blank.value.errors[0].field == "description"
 

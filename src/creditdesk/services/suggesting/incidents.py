@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors, tax
-from creditdesk.domain.suggestions import service_issue as rules
+from creditdesk.domain.suggestions import sla as rules
 from creditdesk.services.common import audit, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 

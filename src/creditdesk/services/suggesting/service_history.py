@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import models
-from creditdesk.domain.suggestions import model
+from creditdesk.domain.suggestions import model, sla
 from creditdesk.domain.suggestions import service_issue as rules
 from creditdesk.services.suggesting import incidents
 
@@ -21,8 +21,8 @@ REASON = rules.REASON
 
 @dataclass(frozen=True)
 class ServiceContext:
-    incidents: tuple[rules.Incident, ...] = ()
-    policies: tuple[rules.Policy, ...] = ()
+    incidents: tuple[sla.Incident, ...] = ()
+    policies: tuple[sla.Policy, ...] = ()
     variant_names: dict[str, str] = field(default_factory=dict)
     credited: dict[str, rules.Credited] = field(default_factory=dict)  # by customer id
 
@@ -38,7 +38,7 @@ def load(session: Session, partner_id: str, customer_ids: Sequence[str]) -> Serv
     if not policies:
         return ServiceContext()
     i = models.Incident
-    found = tuple(rules.Incident(r.id, r.started_at, r.ended_at, r.description,
+    found = tuple(sla.Incident(r.id, r.started_at, r.ended_at, r.description,
                                  frozenset(r.customer_ids), frozenset(r.variant_ids))
                   for r in session.scalars(select(i).where(i.partner_id == partner_id)))
     if not found:

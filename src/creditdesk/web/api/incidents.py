@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from creditdesk.domain.suggestions import service_issue as rules
+from creditdesk.domain.suggestions import sla as rules
 from creditdesk.services.common.pagination import Page
 from creditdesk.services.suggesting import incidents
 from creditdesk.web.api import fields, responses, schemas

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from creditdesk.domain import errors
-from creditdesk.domain.suggestions import service_issue
+from creditdesk.domain.suggestions import sla
 from creditdesk.services.common.context import Actor
 from creditdesk.services.read_models import incident_pages
 from creditdesk.services.suggesting import incidents
@@ -51,8 +51,8 @@ def add_incident(request: Request, db: DB, actor: User, form: CheckedForm) -> Re
     try:
         made = incidents.create_incident(
             db, actor=actor,
-            started_at=service_issue.parse_time(typed["started_at"], "started_at"),
-            ended_at=service_issue.parse_time(typed["ended_at"], "ended_at"),
+            started_at=sla.parse_time(typed["started_at"], "started_at"),
+            ended_at=sla.parse_time(typed["ended_at"], "ended_at"),
             description=typed["description"], customer_ids=typed["customer_ids"],
             variant_ids=typed["variant_ids"])
     except errors.ValidationError as exc:
