@@ -17,6 +17,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(partner_app, name="partner")
 suggestions_app = typer.Typer(help="Credit suggestions (G1-G4).", no_args_is_help=True)
 app.add_typer(suggestions_app, name="suggestions")
+incidents_app = typer.Typer(help="Service incidents (G5).", no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")
 
 
 @db_app.command("upgrade")
@@ -89,6 +91,48 @@ def suggestions_refresh(
     typer.echo(json.dumps({"customers": result.customers, "created": result.created,
                            "updated": result.updated, "removed": result.removed,
                            "open": result.open}))
+
+
+@incidents_app.command("import")
+def incidents_import(
+    file: Annotated[typer.FileText, typer.Argument(help="CSV: started_at,ended_at,description,"
+                                                        "customer_ids,variant_ids")],
+    partner_id: Annotated[str, typer.Option(help="The partner the incidents belong to")],
+) -> None:
+    """Import service incidents from CSV (G5), all or nothing.
+
+    Columns (a header row first): started_at, ended_at (ISO 8601; no offset: UTC),
+    description, customer_ids and variant_ids (ids separated by ';'; empty: everyone).
+    Prints {"imported", "incident_ids"}; on any refused row, imports nothing and lists every
+    problem as "row N: field: message" on stderr (exit status 2)."""
+    import csv
+
+    from creditdesk.db import migrate
+    from creditdesk.db.engine import Database
+    from creditdesk.domain import errors
+    from creditdesk.services.common.context import Actor
+    from creditdesk.services.suggesting import incidents
+
+    reader = csv.DictReader(file)
+    missing = [c for c in incidents.CSV_COLUMNS[:3] if c not in (reader.fieldnames or [])]
+    if missing:
+        typer.echo(f"error: the CSV header lacks {', '.join(missing)} (columns: "
+                   f"{','.join(incidents.CSV_COLUMNS)})", err=True)
+        raise typer.Exit(2)
+    rows = list(reader)
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    db = Database(url)
+    try:
+        made = incidents.import_rows(db, actor=Actor(partner_id, "cli"), rows=rows)
+    except errors.DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        for e in exc.errors:
+            typer.echo(f"  {e.field}: {e.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    typer.echo(json.dumps({"imported": len(made), "incident_ids": [i.id for i in made]}))
 
 
 @app.command()

@@ -164,6 +164,15 @@ BEYOND_SCHEMA = [
     (r"to|email|from_address", r"is not an email address"),
     (r"to", r"has no billing email"),
     (r"host", r"loopback or private address|must be a host name"),
+    # G5: an incident ends after it starts; the ids are the partner's (stored); a policy per
+    # variant and one default; bands under the promise, each once, crediting more as they drop
+    (r"ended_at", r"must be after started_at"),
+    (r"customer_ids|variant_ids|policies\[\d+\]\.variant_id", r"^no (customer|variant) with id"),
+    (r"policies\[\d+\]\.variant_id", r"has a policy already|only one default policy"),
+    (r"policies\[\d+\]\.(availability_promised|bands\[\d+\]\.(below|credit_percent))",
+     r"must be greater than 0"),
+    (r"policies\[\d+\]\.bands\[\d+\]\.below", r"can't be above|repeats another"),
+    (r"policies\[\d+\]\.bands", r"must credit at least as much"),
 ]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -35,6 +35,7 @@ from creditdesk.services.books import qbwc_setup
 from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers, portal_credit_setting, visibility
 from creditdesk.services.invoicing import invoices
+from creditdesk.services.suggesting import incidents as sla
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web.app import create_app
 from tests import factories
@@ -68,6 +69,7 @@ REQUIRED_DASHBOARD = [
     "/dashboard/reports/credit-aging",  # D3
     "/dashboard/preferences/documents",  # D1, D2 (a memo's Send step: discovered from its page)
     "/dashboard/webhooks",  # D4
+    "/dashboard/incidents", "/dashboard/incidents/sla",  # G5
 ]
 REQUIRED_PORTAL = ["/portal/", "/portal/invoices", "/portal/invoices/{id}",
                    "/portal/credit-memos"]
@@ -169,6 +171,16 @@ def wide_books(site, tenant):
                                           "unit_price": "15.00"}])
     invoices.issue_invoice(db, actor=actor, invoice_id=dup.id)
     assert suggestions.refresh(db, actor=actor).open >= 1
+    # G5: a long incident touching the long-named customer and product, and SLA policies
+    sla.replace_sla(db, actor=actor, policies=[
+        {"availability_promised": "99.95", "bands": [{"below": "99.95", "credit_percent": "5"},
+                                                     {"below": "99.5", "credit_percent": "25"}]},
+        {"variant_id": sku, "availability_promised": "99.9", "bands": [
+            {"below": "99.9", "credit_percent": "10"}]}])
+    sla.create_incident(db, actor=actor, started_at=datetime(2026, 3, 3, 10, tzinfo=UTC),
+                        ended_at=datetime(2026, 3, 4, 22, 45, tzinfo=UTC),
+                        description=f"Storage array failure in {UNBROKEN}",
+                        customer_ids=[cid, other], variant_ids=[sku])
     # Y9: a synced invoice, with the system's long line text, tax and balance due
     synced = factories.synced_invoice(
         db, actor, cid, "24680.00", balance="12345.67", tax="1680.00",

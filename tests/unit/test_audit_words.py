@@ -63,3 +63,16 @@ def test_t1_tax_entries_in_words() -> None:
     text = describe("credit_memo.update", {"currency": "USD", "changes": {
         "tax": ["0.00", "7.25"], "tax_inclusive": [False, True]}})
     assert text == "Changed the tax from $0.00 to $7.25; made prices include tax"
+
+
+def test_g5_incident_and_sla_entries_say_what_was_recorded() -> None:
+    assert describe("incident.create", {
+        "description": "DB failover", "started_at": "2026-03-03T10:00:00+00:00",
+        "ended_at": "2026-03-03T12:00:00+00:00", "customer_ids": ["a", "b"],
+        "variant_ids": []}) == ("Recorded incident “DB failover” from 2026-03-03T10:00:00+00:00 "
+                                "to 2026-03-03T12:00:00+00:00 (2 customers, every product)")
+    assert describe("settings.sla", {"from": [], "to": [
+        {"variant_id": None, "availability_promised": "99.9",
+         "bands": [{"below": "99.9", "credit_percent": "10"}]}]}) == (
+        "Set the SLA policies: default 99.9 % (below 99.9 % → 10 %)")
+    assert describe("settings.sla", {"from": [], "to": []}).startswith("Removed every SLA")

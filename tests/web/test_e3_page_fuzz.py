@@ -150,6 +150,13 @@ FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
                                          ("currency", "amount")),
     "/dashboard/preferences/approvals/{currency}/remove": (
         "/dashboard/preferences/approvals/USD/remove", ()),
+    # G5: record an incident; set or remove an SLA policy
+    "/dashboard/incidents": ("/dashboard/incidents", (
+        "started_at", "ended_at", "description", "customer_ids", "variant_ids")),
+    "/dashboard/incidents/sla": ("/dashboard/incidents/sla", (
+        "variant_id", "availability_promised", "band-0-below", "band-0-credit_percent",
+        "band-1-below")),
+    "/dashboard/incidents/sla/remove": ("/dashboard/incidents/sla/remove", ("variant_id",)),
     "/dashboard/suggestions/refresh": ("/dashboard/suggestions/refresh", SUGGESTION),
     "/dashboard/suggestions/{suggestion_id}/accept": (
         "/dashboard/suggestions/{suggestion}/accept", SUGGESTION),

@@ -1034,3 +1034,44 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "at"),)
+
+
+class Incident(Base):
+    """G5: a service incident the partner recorded: when, what, and whom it touched (empty
+    lists: every customer / every product). Ids are checked against the partner's own when
+    recorded; a customer merged away later simply matches nothing."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text)
+    customer_ids: Mapped[list[str]] = mapped_column(JSON)
+    variant_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_incidents_partner_started", "partner_id", "started_at", "id"),
+        CheckConstraint("ended_at > started_at", name="incident_ends_after_start"),
+    )
+
+
+class SlaPolicy(Base):
+    """G5: the availability a partner promises for a product (``variant_id``; NULL: the
+    default policy) and the credit per band of shortfall. Percents are integer
+    ten-thousandths of a percent; ``bands`` is ``[{"below", "credit_percent"}]``, highest
+    ``below`` first."""
+
+    __tablename__ = "sla_policies"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    variant_id: Mapped[str | None] = mapped_column(ForeignKey("variants.id"))
+    availability_promised: Mapped[int] = mapped_column(Integer)
+    bands: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_sla_policies_partner", "partner_id", "variant_id"),
+        CheckConstraint("availability_promised > 0 AND availability_promised <= 1000000",
+                        name="sla_policy_promised_range"),
+    )

@@ -255,6 +255,8 @@ def emails_due(context: procrastinate.JobContext, timestamp: int) -> bool:
     """The periodic task: defer the email task when any delivery is due."""
     rt: Runtime = context.additional_context["sync"]
     return bool(delivery_job.due_ids(rt.db, limit=1)) and defer_emails(context.app)
+
+
 def deliver_events(context: procrastinate.JobContext) -> int:
     """Deliver every due event (D4); then, when retries fall due within a minute, defer
     this task again for then (the queueing lock frees as this job ends: deferred after)."""

@@ -30,6 +30,7 @@ from creditdesk.web.api import (
     documents,
     events,
     exports,
+    incidents,
     invoices,
     memos,
     openapi,
@@ -64,7 +65,7 @@ def create_app(db: Database | None = None, *, secret_key: str | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     for module in (customers, catalog, invoices, exports, memos, reports, settings, suggestions,
-                   approvals, users, tax, documents, events):
+                   approvals, users, tax, documents, events, incidents):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(dashboard.router())

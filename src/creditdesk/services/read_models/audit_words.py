@@ -222,6 +222,25 @@ def _preference(action: str, d: dict[str, Any]) -> str:
                    if names else "; no exceptions")
 
 
+def _service_issue(action: str, d: dict[str, Any]) -> str:
+    """G5: "Recorded incident “DB failover” from … to … (2 customers, every product)";
+    "Set the SLA policies: default 99.9 % (below 99.9 % → 10 %), …"."""
+    if action == "incident.create":
+        def scope(key: str, one: str, every: str) -> str:
+            n = len(d.get(key) or [])
+            return every if not n else f"{n} {one}{'s' * (n != 1)}"
+        return (f"Recorded incident “{d.get('description', '')}” from {d.get('started_at', '')}"
+                f" to {d.get('ended_at', '')} ({scope('customer_ids', 'customer', 'everyone')}, "
+                f"{scope('variant_ids', 'product', 'every product')})")
+    policies = d.get("to") or []
+    shown = [f"{p.get('variant_id') or 'default'} {p.get('availability_promised')} % ("
+             + ", ".join(f"below {b.get('below')} % → {b.get('credit_percent')} %"
+                         for b in p.get("bands") or []) + ")"
+             for p in policies if isinstance(p, dict)]
+    return ("Set the SLA policies: " + "; ".join(shown) if shown
+            else "Removed every SLA policy: incidents owe no credit")
+
+
 def describe(action: str, data: dict[str, Any], currency: str | None = None) -> str:
     """One entry as a sentence, naming the amounts, invoices and reasons involved."""
     d = data or {}
@@ -248,6 +267,8 @@ def describe(action: str, data: dict[str, Any], currency: str | None = None) -> 
         return f"Voided{was}: “{d.get('reason', '')}”"
     if action == "credit_memo.send" or action.startswith("credit_memo.email_"):  # D2
         return _email(action, d)
+    if action in ("incident.create", "settings.sla"):  # G5
+        return _service_issue(action, d)
     if action == "tax_rate.create":  # T1
         return _tax_rate(d)
     if action == "invoice.issue" and d.get("total"):

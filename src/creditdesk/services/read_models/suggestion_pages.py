@@ -11,9 +11,12 @@ from sqlalchemy import func, select
 from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain import suggestions as rules
+from creditdesk.domain.suggestions import service_issue
 from creditdesk.services.common.context import Actor
 from creditdesk.services.suggesting.suggestions import SuggestionView, view
 
+# the detectors' reasons and G5's service credits
+REASONS = (*rules.REASONS, service_issue.REASON)
 LIMIT = 100  # most confident first; the page says how many more there are
 
 
@@ -35,7 +38,7 @@ class OpenSuggestions:
     rows: list[SuggestionRow]
     total: int  # open suggestions matching the filters (rows holds at most LIMIT)
     customers: list[tuple[str, str]]  # (id, name) of the partner's customers with any open
-    reasons: tuple[str, ...] = rules.REASONS
+    reasons: tuple[str, ...] = REASONS
 
 
 def open_suggestions(db: Database, *, actor: Actor, customer_id: str | None = None,
@@ -46,7 +49,7 @@ def open_suggestions(db: Database, *, actor: Actor, customer_id: str | None = No
     where = [sg.partner_id == actor.partner_id, sg.status == "open"]
     if customer_id:
         where.append(sg.customer_id == customer_id)
-    if reason in rules.REASONS:
+    if reason in REASONS:
         where.append(sg.reason == reason)
     with db.read() as session:
         total = int(session.scalar(select(func.count()).select_from(sg).where(*where)) or 0)

@@ -22,7 +22,7 @@ from creditdesk.services.common import audit, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.read_models import views
-from creditdesk.services.suggesting import suggestion_history
+from creditdesk.services.suggesting import service_history, suggestion_history
 
 STATUSES = models.SUGGESTION_STATUSES
 BATCH = 200  # customers loaded together by a partner-wide refresh
@@ -115,9 +115,10 @@ def _refresh_batch(db: Database, actor: Actor, ids: list[str],
         existing = {row.evidence_key: row for row in session.scalars(
             select(models.Suggestion).where(models.Suggestion.partner_id == actor.partner_id,
                                             models.Suggestion.customer_id.in_(ids)))}
+        service = service_history.load(session, actor.partner_id, ids)  # G5
         seen: set[str] = set()
         for history in histories:
-            for s in rules.suggest(history):
+            for s in rules.suggest(history) + service.suggest(history):
                 seen.add(s.evidence_key)
                 row = existing.get(s.evidence_key)
                 if row is None:

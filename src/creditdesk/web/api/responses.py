@@ -592,3 +592,38 @@ class EventPage(Page[EventOut]):
 
 class WebhookEndpointPage(Page[WebhookEndpointOut]):
     pass
+
+
+class IncidentOut(Out):
+    """G5: a service incident; empty id lists: it touched every customer / every product."""
+
+    id: str
+    started_at: datetime
+    ended_at: datetime
+    description: str
+    customer_ids: list[str]
+    variant_ids: list[str]
+    created_by: str
+    created_at: datetime
+
+
+class IncidentPage(Page[IncidentOut]):
+    pass
+
+
+class SlaBandOut(Out):
+    below: str = Field(description="availability strictly under this percent…", examples=["99.9"])
+    credit_percent: str = Field(description="…owes this percent of the month's recurring charge",
+                                examples=["10"])
+
+
+class SlaPolicyOut(Out):
+    variant_id: str | None = Field(description="null: the default policy")
+    availability_promised: str = Field(examples=["99.9"])
+    bands: list[SlaBandOut]
+
+
+class SlaOut(Out):
+    """G5: the SLA policies, per variant and a default one."""
+
+    policies: list[SlaPolicyOut]

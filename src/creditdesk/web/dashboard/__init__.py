@@ -11,6 +11,7 @@ from creditdesk.web.dashboard import (
     credit_from_invoice,
     customers,
     documents,
+    incidents,
     invoices,
     memo_forms,
     memos,
@@ -32,6 +33,7 @@ def router() -> APIRouter:
         return RedirectResponse("/dashboard/credit-memos", status_code=303)
 
     for module in (reports, memo_forms, memos, documents, refunds, invoices, credit_from_invoice,
-                   customers, preferences, suggestions, account, users, approvals, tax, webhooks):
+                   customers, preferences, suggestions, account, users, approvals, tax, webhooks,
+                   incidents):
         r.include_router(module.router)
     return r

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
-from creditdesk.domain import suggestions as suggestion_rules
 from creditdesk.services.read_models import suggestion_pages
 from creditdesk.services.suggesting import suggestions
 from creditdesk.web import forms, templating
@@ -38,7 +37,7 @@ def _filters_url(customer_id: str, reason: str) -> str:
     """The list with the filters the form came from, those that can be filters only (the
     address stays short: a 100,000-character field made a Location no client takes)."""
     kept = {"customer_id": customer_id if 0 < len(customer_id) <= MAX_ID else "",
-            "reason": reason if reason in suggestion_rules.REASONS else ""}
+            "reason": reason if reason in suggestion_pages.REASONS else ""}
     query = urlencode({k: v for k, v in kept.items() if v})
     return "/dashboard/suggestions" + (f"?{query}" if query else "")
 
