@@ -466,3 +466,25 @@ def test_t3_t4_an_inclusive_memo_taking_more_tax_than_its_gross_issues_and_voids
     assert journal(db, actor, m.id) == [("1100", "2200", "0.03"), ("1100", "4900", "0.02"),
                                         ("2200", "1100", "0.03"), ("4900", "1100", "0.02")]
     f.assert_books(db, actor)
+
+
+def test_t3_a_void_memo_gives_its_share_of_the_line_back(db, actor):
+    """4 x 0.10 at 5 % (tax 0.02). A memo of one unit (0.01 tax) is issued, then voided: the
+    line has all of its 0.40 and 0.02 left again. So a memo of three units does not
+    complete it and carries its own T2 tax (0.015 -> 0.02); were the void memo still
+    counted, the three units would complete the line and take only the 0.01 left."""
+    cus = f.customer(db, actor)
+    inv = taxed_invoice(db, actor, cus, [("Cable", 4, "0.10", rate(db, actor, "Five", "5"))])
+    line = inv.lines[0].id
+    first = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                      lines=[{"invoice_line_id": line, "quantity": 1}])
+    assert first.tax_total.minor == 1
+    memo_lifecycle.issue_memo(db, actor=actor, memo_id=first.id)
+    memo_lifecycle.void_memo(db, actor=actor, memo_id=first.id, reason="typo")
+    three = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                      lines=[{"invoice_line_id": line, "quantity": 3}])
+    assert three.tax_total.minor == 2
+    last = memos.create_from_invoice(db, actor=actor, invoice_id=inv.id, reason="goodwill",
+                                     lines=[{"invoice_line_id": line, "quantity": 1}])
+    assert last.tax_total.minor == 0  # completes the line: 0.02 - 0.02 left
+    f.assert_books(db, actor)
