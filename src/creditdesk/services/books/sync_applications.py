@@ -19,6 +19,7 @@ the system's own (Y4, Y9), landed by the upsert.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -27,8 +28,10 @@ from creditdesk.connectors import base
 from creditdesk.db import models
 from creditdesk.domain import memo as rules
 from creditdesk.domain import write_back as wb
+from creditdesk.services.books import write_back_events
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, new_id
+from creditdesk.services.events import outbox
 
 _app = models.CreditApplication
 
@@ -82,6 +85,9 @@ def _one_memo(session: Session, actor: Actor, source: rules.Source, memo_id: str
             audit.record(session, actor, "credit_memo.write_back_failed", "credit_memo",
                          memo_id, {"application_id": row.id, "system": source.value,
                                    "error": "never received"})
+            outbox.emit(session, actor.partner_id, "write_back.failed",  # D4, as the job's
+                        partial(write_back_events.failed_objects, session.connection(),
+                                actor.partner_id, row.id))
     for a in apps:
         invoice_id = invoices.get(a.invoice_external_id)
         if a.record_id in known or invoice_id is None or a.amount_minor <= 0:

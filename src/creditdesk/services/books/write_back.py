@@ -29,20 +29,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.orm import Session
 
 from creditdesk.connectors import base
-from creditdesk.db import document_statements as docs
-from creditdesk.db import locks, models, read_statements
+from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import application as invoice_rules
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain import write_back as wb
-from creditdesk.services.books import sync
+from creditdesk.services.books import sync, write_back_events
 from creditdesk.services.common import audit
 from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.events import outbox
-from creditdesk.services.read_models import views
 
 log = logging.getLogger("creditdesk.write_back")
 
@@ -234,7 +231,8 @@ def record_refused(db: Database, due: Due, words: str, *, made_nothing: bool = T
                                   "action": due.action, "system": due.system,
                                   "error": words[:500]})
         outbox.emit(conn, due.partner_id, "write_back.failed",
-                    lambda: failed_objects(conn, due.partner_id, due.application_id))  # D5
+                    lambda: write_back_events.failed_objects(conn, due.partner_id,
+                                                                due.application_id))  # D5
 
 
 def record_unanswered(db: Database, due: Due, problem: str, *,
@@ -250,19 +248,6 @@ def record_unanswered(db: Database, due: Due, problem: str, *,
         session.execute(update(_app).where(
             _app.id == due.application_id, _app.status == wb.Status.PENDING.value).values(
             write_back_next_at=clock.now() + wb.retry_after(due.attempts, retry_base_seconds)))
-
-
-def failed_objects(conn: Connection, partner_id: str,
-                   application_id: str) -> dict[str, object]:
-    """``write_back.failed``'s objects (D4): the application and both documents now."""
-    with Session(bind=conn) as session:
-        row = session.get_one(_app, application_id)
-        memo = docs.memo_with_lines(conn, partner_id, row.credit_memo_id)
-        invoice = read_statements.invoice_whole(conn, partner_id, row.invoice_id)
-        assert memo is not None and invoice is not None  # both locked by the caller
-        return {"application": views.application_view(row, memo[0].currency),
-                "credit_memo": views.memo_view_of(*memo),
-                "invoice": views.invoice_view_of(*invoice)}
 
 
 def _lock_documents(conn: Connection, due: Due) -> tuple[str, str]:

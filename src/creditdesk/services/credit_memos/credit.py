@@ -180,8 +180,12 @@ def _apply(conn: Connection, actor: Actor, memo_id: str, invoice_id: str,
         requested = synced_credit.request_apply(
             conn, actor, memo, invoice, _parse_amount(amount, memo.currency), origin=origin,
             now=now)
-        return requested, Change(requested.amount, memo.id, memo.number, invoice.id,
-                                 invoice.number, memo.source)
+        change = Change(requested.amount, memo.id, memo.number, invoice.id, invoice.number,
+                        memo.source)
+        # D4: applied here, its write-back pending (the application's status says so)
+        outbox.emit(conn, actor.partner_id, "credit_memo.applied",
+                    lambda: _event_objects(conn, actor, change, requested))
+        return requested, change
     memos.check(memo, memo_rules.Action.APPLY)
     rules.check_invoice_accepts_credit(status=rules.InvoiceStatus(invoice.status),
                                        number=invoice.number)
