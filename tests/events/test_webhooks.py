@@ -363,3 +363,30 @@ def test_d4_staff_read_endpoints_and_events_but_only_administrators_change_them(
         with pytest.raises(errors.Forbidden):
             change()
     assert [e.id for e in endpoints.list_endpoints(db, actor=actor)] == [ep.id]  # unchanged
+
+
+def test_d4_housekeeping_keeps_events_30_days_and_never_one_still_pending(
+        db: Database, actor: Actor, hook_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from creditdesk.jobs import housekeeping
+    endpoints.create_endpoint(db, actor=actor, url=hook_url, events=["*"])
+    cus = f.customer(db, actor)
+    f.memo(db, actor, cus, "10.00", issue=False)
+    assert deliver(db) == 1  # delivered: nothing pending
+    endpoints.create_endpoint(db, actor=actor, url="http://127.0.0.1:9/down", events=["*"])
+    f.memo(db, actor, cus, "20.00", issue=False)  # one of its two deliveries can't succeed
+    assert housekeeping.run(db)["events"] == 0  # young
+    later = clock.now() + timedelta(days=31)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    with db.write() as s:  # the second event's failing delivery is still being retried
+        pending = s.scalars(select(models.WebhookDelivery.event_id).where(
+            models.WebhookDelivery.status == "pending")).all()
+    [first, second] = events_of(db, actor.partner_id)
+    assert second.id in pending and first.id not in pending
+    assert housekeeping.run(db)["events"] == 1
+    assert [e.id for e in events_of(db, actor.partner_id)] == [second.id]
+    with db.read() as s:
+        assert not s.scalars(select(models.WebhookDelivery).where(
+            models.WebhookDelivery.event_id == first.id)).all()
+        orphans = select(func.count()).select_from(models.WebhookAttempt).where(
+            ~models.WebhookAttempt.delivery_id.in_(select(models.WebhookDelivery.id)))
+        assert s.scalar(orphans) == 0  # the first event's attempt went with it

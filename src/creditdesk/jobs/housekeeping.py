@@ -1,5 +1,6 @@
-"""Periodic clean-up: expired dashboard and portal sessions, spent sign-in counters, and
-Idempotency-Key records older than 24 hours (E2).
+"""Periodic clean-up: expired dashboard and portal sessions, spent sign-in counters,
+Idempotency-Key records older than 24 hours (E2), and outbound events older than 30 days
+with nothing pending (D4).
 
 Nothing depends on it for correctness (an expired session is refused when it is read, a
 counter whose window passed restarts at its next claim, an expired key is deleted when it
@@ -16,6 +17,7 @@ import time
 from creditdesk.db.engine import Database
 from creditdesk.services.access import sign_in, web_sessions
 from creditdesk.services.common import idempotency
+from creditdesk.services.events import event_log
 
 log = logging.getLogger("creditdesk.jobs")
 
@@ -28,7 +30,8 @@ def run(db: Database) -> dict[str, int]:
     """Delete what has expired; how many of each."""
     return {"sessions": web_sessions.delete_expired(db),
             "sign_in_counters": sign_in.delete_stale(db),
-            "idempotency_records": idempotency.purge_expired(db)}
+            "idempotency_records": idempotency.purge_expired(db),
+            "events": event_log.purge_old(db)}
 
 
 class Every:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
@@ -20,6 +20,8 @@ from creditdesk.services.common.context import Actor, clock
 from creditdesk.services.events import outbox
 
 ATTEMPTS_SHOWN = 20
+KEPT_FOR = timedelta(days=30)  # as Stripe keeps events; a delivery gives up after three days
+PURGE_BATCH = 5_000
 _E, _D, _A = models.Event, models.WebhookDelivery, models.WebhookAttempt
 
 
@@ -113,3 +115,18 @@ def redeliver(db: Database, *, actor: Actor, event_id: str) -> EventView:
         audit.record(session, actor, "event.redeliver", "event", row.id, {"type": row.type})
         outbox.mark_emitted()
         return _views(session, [row])[0]
+
+
+def purge_old(db: Database) -> int:
+    """Delete events older than ``KEPT_FOR`` with nothing still pending, their deliveries and
+    attempts with them (the scheduled housekeeping, at most ``PURGE_BATCH`` a run); how many
+    events went. A pending delivery keeps its event, however old (a replay made it due)."""
+    pending = exists().where(_D.event_id == _E.id, _D.status == "pending")
+    with db.write() as session:
+        ids = list(session.scalars(select(_E.id).where(
+            _E.created_at < clock.now() - KEPT_FOR, ~pending).limit(PURGE_BATCH)))
+        if not ids:
+            return 0
+        # deliveries and their attempts go with it: ON DELETE CASCADE (0023)
+        session.execute(delete(_E).where(_E.id.in_(ids)))
+        return len(ids)
