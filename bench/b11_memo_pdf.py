@@ -1,4 +1,4 @@
-"""B10: the PDF of a 200-line memo (issue 15, item 6: D1), on SQLite.
+"""B11: the PDF of a 200-line memo (issue 15, item 6: D1), on SQLite.
 
 Set-up, not timed: a partner with its profile and a PNG logo, a tax rate, a customer and an
 issued memo of N lines (each with the rate), one application and one refund. Timed, k times
@@ -96,7 +96,7 @@ def run(opts: Any) -> None:
               "pages": len(reader.pages),
               "all_lines_in_text": all(f"Returned item {i + 1}:" in text for i in range(n)),
               "text_read_back_ms": round(read_s * 1e3, 1)}
-    common.say(f"B10 memo PDF, {n} lines, {len(reader.pages)} pages, {len(pdf):,} bytes: "
+    common.say(f"B11 memo PDF, {n} lines, {len(reader.pages)} pages, {len(pdf):,} bytes: "
                f"whole p50 {whole['p50_ms']:.1f} ms, p90 {whole['p90_ms']:.1f} ms "
                f"(target < {TARGET_MS:.0f} ms: {common.verdict(met)}); drawing alone p50 "
                f"{result['drawing_only']['p50_ms']:.1f} ms")

@@ -144,8 +144,16 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_d1_names_outside_latin1_do_not_break_the_pdf(db, actor):
+def test_d1_names_outside_latin1_are_drawn_and_unknown_glyphs_do_not_break_the_pdf(db, actor):
     cid = customers.create_customer(db, actor=actor, name="Łódź Software — 東京").id
-    mid = factories.memo(db, actor, cid, customer_note="Grüße — “thanks”")
+    mid = factories.memo(db, actor, cid, customer_note="Grüße — “thanks” Ελλάδα Москва")
     text = text_of(memo_documents.memo_pdf(db, actor=actor, memo_id=mid).content)
-    assert "ódz Software - ??" in text and 'Grüße - "thanks"' in text
+    # Polish, Greek, Cyrillic, typographic marks as written; CJK (no glyph) as "?"
+    assert "Łódź Software — ??" in text and "Grüße — “thanks” Ελλάδα Москва" in text
+
+
+def test_d1_a_euro_amount_prints_its_sign(db, actor):
+    cid = customers.create_customer(db, actor=actor, name="Ambrosia GmbH", currency="EUR").id
+    mid = factories.memo(db, actor, cid)
+    text = text_of(memo_documents.memo_pdf(db, actor=actor, memo_id=mid).content)
+    assert "€100.00" in text and "?" not in text

@@ -3,8 +3,11 @@ partner's name, address and logo, the customer, number and dates, the lines with
 tax, the totals, the applications and refunds, and the customer-facing note. A void memo
 is marked VOID. What it holds is ``MemoDocument``: it has no field for internal notes.
 
-fpdf2's built-in Helvetica covers Latin-1 (Windows-1252): other characters are written as
-their closest ASCII or "?" (``_latin``), so no name can make drawing fail.
+Text is drawn in DejaVu Sans, shipped in ``fonts/`` (Bitstream Vera licence, ``fonts/LICENSE``):
+a core PDF font covers Latin-1 only, which would print a euro amount as "?1,234.50" and a
+Polish, Greek or Cyrillic customer name as question marks. A character DejaVu has no glyph
+for (CJK, for one) is written as its base letters or "?" (``_text``), so no name can make
+drawing fail.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import cast
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.fonts import CoreFont
+from fpdf.fonts import TTFFont
 
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money
@@ -65,9 +69,10 @@ class MemoDocument:
 
 
 log = logging.getLogger("creditdesk.documents")
-_SUBSTITUTES = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'",
-                              "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u2212": "-",
-                              "\u00a0": " ", "\u2009": " ", "\u202f": " "})
+FONT = "dejavu"
+_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+_FONTS = Path(__file__).parent / "fonts"
+_CONTROLS = str.maketrans({"\r": " ", "\t": " "})
 REFUND_METHODS = {"card": "Card", "bank_transfer": "Bank transfer", "check": "Check",
                   "cash": "Cash", "other": "Other"}
 # column widths (mm) of the lines table on an A4 page with 15 mm margins (180 mm wide)
@@ -75,27 +80,25 @@ _COLUMNS = (("Description", 78, "L"), ("Qty", 14, "R"), ("Unit price", 28, "R"),
             ("Tax", 28, "R"), ("Amount", 32, "R"))
 
 
-def _latin(text: object) -> str:
-    """``text`` in the core font's Latin-1: typographic marks as ASCII, accents kept where
-    Latin-1 has them, anything else reduced to its base letters or "?"."""
-    value = str(text).translate(_SUBSTITUTES)
-    if value.isascii() and value.isprintable():
+def _text(pdf: _Pdf, text: object) -> str:
+    """``text`` as the font can draw it: every character DejaVu has a glyph
+    for as it is, any other reduced to its base letters or "?"."""
+    value = str(text).translate(_CONTROLS)
+    if value.isascii():
         return value
+    glyphs = _char_widths(pdf)
     out = []
     for ch in value:
-        if ch in "\r\t":
-            ch = " "
-        try:
-            ch.encode("latin-1")
+        if ord(ch) in glyphs:
             out.append(ch)
-        except UnicodeEncodeError:
+        else:
             base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
             out.append(base or "?")
     return "".join(out)
 
 
-def _amount(value: Money | None) -> str:
-    return _latin(value.shown()) if value is not None else ""
+def _amount(pdf: _Pdf, value: Money | None) -> str:
+    return _text(pdf, value.shown()) if value is not None else ""
 
 
 class _Pdf(FPDF):
@@ -103,9 +106,9 @@ class _Pdf(FPDF):
 
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font("helvetica", size=8)
+        self.set_font(FONT, size=8)
         self.set_text_color(110)
-        self.cell(0, 5, _latin(f"{self.footer_text} - page {self.page_no()}/{{nb}}"),
+        self.cell(0, 5, _text(self, f"{self.footer_text} - page {self.page_no()}/{{nb}}"),
                   align="C")
 
 
@@ -113,10 +116,13 @@ def render(doc: MemoDocument) -> bytes:
     """The PDF of ``doc`` (A4)."""
     m = doc.memo
     pdf = _Pdf(format="A4", unit="mm")
+    for style, file in _FONT_FILES.items():
+        pdf.add_font(FONT, style, _FONTS / file)
+    pdf.set_font(FONT, size=10)
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=18)
-    pdf.set_title(_latin(f"Credit memo {m.number}"))
-    pdf.set_author(_latin(doc.profile.shown_name))
+    pdf.set_title(_text(pdf, f"Credit memo {m.number}"))
+    pdf.set_author(_text(pdf, doc.profile.shown_name))
     pdf.set_creator("CreditDesk")
     pdf.footer_text = f"Credit memo {m.number}"
     pdf.add_page()
@@ -129,8 +135,8 @@ def render(doc: MemoDocument) -> bytes:
     _uses(pdf, doc)
     if doc.customer_note:
         _heading(pdf, "Note")
-        pdf.set_font("helvetica", size=10)
-        pdf.multi_cell(0, 5, _latin(doc.customer_note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(FONT, size=10)
+        pdf.multi_cell(0, 5, _text(pdf, doc.customer_note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
 
 
@@ -143,17 +149,17 @@ def _header(pdf: _Pdf, doc: MemoDocument) -> None:
         except Exception:  # checked when uploaded (logo.check); a PDF is never refused for it
             log.warning("the partner's logo could not be drawn; the PDF goes without it")
     p = doc.profile
-    pdf.set_font("helvetica", style="B", size=13)
-    pdf.cell(110, 7, _latin(p.shown_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", size=9)
+    pdf.set_font(FONT, style="B", size=13)
+    pdf.cell(110, 7, _text(pdf, p.shown_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, size=9)
     for line in [*p.address, p.email or "", p.phone or ""]:
         if line:
-            pdf.cell(110, 4.5, _latin(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.cell(110, 4.5, _text(pdf, line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     bottom = pdf.get_y()
     pdf.set_xy(120, top)
-    pdf.set_font("helvetica", style="B", size=18)
+    pdf.set_font(FONT, style="B", size=18)
     pdf.cell(75, 9, "CREDIT MEMO", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", size=10)
+    pdf.set_font(FONT, size=10)
     m = doc.memo
     facts = [("Number", m.number),
              ("Issue date", m.issue_date.isoformat() if m.issue_date else ""),
@@ -164,41 +170,42 @@ def _header(pdf: _Pdf, doc: MemoDocument) -> None:
         facts.append(("Voided", m.voided_at.date().isoformat()))
     for name, value in facts:
         pdf.set_x(120)
-        pdf.cell(75, 5, _latin(f"{name}: {value}"), align="R", new_x=XPos.LEFT,
+        pdf.cell(75, 5, _text(pdf, f"{name}: {value}"), align="R", new_x=XPos.LEFT,
                  new_y=YPos.NEXT)
     pdf.set_y(max(bottom, pdf.get_y()) + 6)
 
 
 def _heading(pdf: _Pdf, text: str) -> None:
     pdf.ln(3)
-    pdf.set_font("helvetica", style="B", size=11)
-    pdf.cell(0, 7, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, style="B", size=11)
+    pdf.cell(0, 7, _text(pdf, text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _parties(pdf: _Pdf, doc: MemoDocument) -> None:
-    pdf.set_font("helvetica", style="B", size=9)
+    pdf.set_font(FONT, style="B", size=9)
     pdf.cell(0, 5, "Credit to", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", size=10)
-    pdf.cell(0, 5, _latin(doc.customer_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, size=10)
+    pdf.cell(0, 5, _text(pdf, doc.customer_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if doc.customer_email:
-        pdf.cell(0, 5, _latin(doc.customer_email), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.cell(0, 5, _latin(f"Reason: {doc.memo.reason.replace('_', ' ').capitalize()}"),
+        pdf.cell(0, 5, _text(pdf, doc.customer_email), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, _text(pdf, f"Reason: {doc.memo.reason.replace('_', ' ').capitalize()}"),
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _char_widths(pdf: _Pdf) -> Mapping[str, float]:
-    """The current core font's widths per character (thousandths of the font size)."""
+def _char_widths(pdf: _Pdf) -> Mapping[int, float]:
+    """The current font's widths per code point (thousandths of the font size); a code
+    point it has no glyph for is not in it."""
     font = pdf.current_font
-    if not isinstance(font, CoreFont):  # only Helvetica is used
-        raise TypeError("a core font is expected")
-    return cast(Mapping[str, float], font.cw)
+    if not isinstance(font, TTFFont):  # only DejaVu is used
+        raise TypeError("the bundled TrueType font is expected")
+    return cast(Mapping[int, float], font.cw)
 
 
 def _width(pdf: _Pdf, text: str) -> float:
-    """``text``'s width in mm in the current core font (its own widths table: fpdf2's
+    """``text``'s width in mm in the current font (its own widths table: fpdf2's
     ``get_string_width`` costs ~0.2 ms a call, too much for a 200-line memo)."""
     widths = _char_widths(pdf)
-    return sum(widths.get(ch, 600) for ch in text) * pdf.font_size / 1000
+    return sum(widths.get(ord(ch), 600) for ch in text) * pdf.font_size / 1000
 
 
 def _fit(pdf: _Pdf, text: str, width: float) -> str:
@@ -208,7 +215,7 @@ def _fit(pdf: _Pdf, text: str, width: float) -> str:
     widths, scale = _char_widths(pdf), pdf.font_size / 1000
     room, used = width - _width(pdf, "..."), 0.0
     for i, ch in enumerate(text):
-        used += widths.get(ch, 600) * scale
+        used += widths.get(ord(ch), 600) * scale
         if used > room:
             return text[:i].rstrip() + "..."
     return text
@@ -217,7 +224,7 @@ def _fit(pdf: _Pdf, text: str, width: float) -> str:
 def _row(pdf: _Pdf, cells: list[str], *, bold: bool = False, fill: bool = False) -> None:
     """One row of the lines table, drawn with ``text()`` (a tenth of ``cell()``'s cost)."""
     height, pad = 6.0, 1.0
-    pdf.set_font("helvetica", style="B" if bold else "", size=9)
+    pdf.set_font(FONT, style="B" if bold else "", size=9)
     x, y = pdf.l_margin, pdf.get_y()
     if fill:
         pdf.rect(x, y, sum(c[1] for c in _COLUMNS), height, style="F")
@@ -239,22 +246,22 @@ def _lines(pdf: _Pdf, doc: MemoDocument) -> None:
     pdf.set_fill_color(240)
     _row(pdf, [c[0] for c in _COLUMNS], bold=True)
     if not m.lines:
-        _row(pdf, [_latin(m.reason.replace("_", " ").capitalize() + " credit"), "", "", "",
-                   _amount(m.total)])
+        _row(pdf, [_text(pdf, m.reason.replace("_", " ").capitalize() + " credit"), "", "", "",
+                   _amount(pdf, m.total)])
         return
     for i, li in enumerate(m.lines):
         if pdf.get_y() + 6 > pdf.page_break_trigger:
             pdf.add_page()
             _row(pdf, [c[0] for c in _COLUMNS], bold=True)
-        _row(pdf, [_latin(li.description), "" if li.quantity is None else str(li.quantity),
-                   _amount(li.unit_price), _amount(li.tax) if li.tax is not None else "",
-                   _amount(li.amount)], fill=i % 2 == 1)
+        _row(pdf, [_text(pdf, li.description), "" if li.quantity is None else str(li.quantity),
+                   _amount(pdf, li.unit_price), _amount(pdf, li.tax) if li.tax is not None else "",
+                   _amount(pdf, li.amount)], fill=i % 2 == 1)
 
 
 def _pair(pdf: _Pdf, name: str, value: str, *, bold: bool = False) -> None:
-    pdf.set_font("helvetica", style="B" if bold else "", size=10)
+    pdf.set_font(FONT, style="B" if bold else "", size=10)
     pdf.set_x(95)
-    pdf.cell(60, 6, _latin(name), align="R")
+    pdf.cell(60, 6, _text(pdf, name), align="R")
     pdf.cell(40, 6, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
@@ -263,40 +270,40 @@ def _totals(pdf: _Pdf, doc: MemoDocument) -> None:
     pdf.ln(2)
     if m.subtotal is not None and m.tax_total is not None and m.tax_total.minor:
         _pair(pdf, "Subtotal" + (" (tax included)" if m.tax_inclusive else ""),
-              _amount(m.subtotal))
+              _amount(pdf, m.subtotal))
         for t in m.taxes or []:
-            _pair(pdf, t.name, _amount(t.amount))
-    _pair(pdf, "Total credit", _amount(m.total), bold=True)
-    _pair(pdf, "Applied to invoices", _amount(m.applied_to_invoices))
+            _pair(pdf, t.name, _amount(pdf, t.amount))
+    _pair(pdf, "Total credit", _amount(pdf, m.total), bold=True)
+    _pair(pdf, "Applied to invoices", _amount(pdf, m.applied_to_invoices))
     if m.refunded_amount is not None and m.refunded_amount.minor:
-        _pair(pdf, "Refunded", _amount(m.refunded_amount))
-    _pair(pdf, "Remaining credit", _amount(m.remaining_amount), bold=True)
+        _pair(pdf, "Refunded", _amount(pdf, m.refunded_amount))
+    _pair(pdf, "Remaining credit", _amount(pdf, m.remaining_amount), bold=True)
 
 
 def _uses(pdf: _Pdf, doc: MemoDocument) -> None:
     if doc.applications:
         _heading(pdf, "Applied to invoices")
-        pdf.set_font("helvetica", size=9)
+        pdf.set_font(FONT, size=9)
         for a in doc.applications:
-            pdf.cell(60, 5, _latin(a.invoice_number))
+            pdf.cell(60, 5, _text(pdf, a.invoice_number))
             pdf.cell(60, 5, a.applied_at.date().isoformat())
-            pdf.cell(60, 5, _amount(a.amount), align="R", new_x=XPos.LMARGIN,
+            pdf.cell(60, 5, _amount(pdf, a.amount), align="R", new_x=XPos.LMARGIN,
                      new_y=YPos.NEXT)
     if doc.refunds:
         _heading(pdf, "Refunds")
-        pdf.set_font("helvetica", size=9)
+        pdf.set_font(FONT, size=9)
         for r in doc.refunds:
             method = REFUND_METHODS.get(r.method, r.method)
             pdf.cell(60, 5, r.refunded_at.isoformat())
-            pdf.cell(60, 5, _latin(method + (f" ({r.reference})" if r.reference else "")))
-            pdf.cell(60, 5, _amount(r.amount), align="R", new_x=XPos.LMARGIN,
+            pdf.cell(60, 5, _text(pdf, method + (f" ({r.reference})" if r.reference else "")))
+            pdf.cell(60, 5, _amount(pdf, r.amount), align="R", new_x=XPos.LMARGIN,
                      new_y=YPos.NEXT)
 
 
 def _void_mark(pdf: _Pdf) -> None:
     """A void memo says so across its first page, drawn before its content."""
     with pdf.rotation(30, x=105, y=150):
-        pdf.set_font("helvetica", style="B", size=90)
+        pdf.set_font(FONT, style="B", size=90)
         pdf.set_text_color(230, 120, 120)
         pdf.set_xy(30, 135)
         pdf.cell(150, 30, "VOID", align="C")
