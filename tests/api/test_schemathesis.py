@@ -164,6 +164,10 @@ BEYOND_SCHEMA = [
     (r"to|email|from_address", r"is not an email address"),
     (r"to", r"has no billing email"),
     (r"host", r"loopback or private address|must be a host name"),
+    # D4: an endpoint's URL is https with a public host (http and private ones only where the
+    # deployment allows them): the deployment and DNS decide, the schema gives the pattern
+    (r"url", r"must start with https:// and name a host|does not resolve|is not a public "
+             r"address|must not carry credentials"),
     # G5: an incident ends after it starts; the ids are the partner's (stored); a policy per
     # variant and one default; bands under the promise, each once, crediting more as they drop
     (r"ended_at", r"must be after started_at"),

@@ -26,12 +26,13 @@ TOLERANCE_SECONDS = 300  # API.md: receivers reject a t older than 5 minutes
 
 
 def check_types(events: object) -> list[str]:
-    """The ``events`` of an endpoint: a non-empty list of known types, or ``["*"]``."""
+    """The ``events`` of an endpoint: a non-empty list of known types, or ``["*"]`` (a
+    ``"*"`` among types means all of them too)."""
     if (not isinstance(events, list) or not events
             or not all(isinstance(e, str) for e in events)):
         raise errors.ValidationError.for_field(
             "events", "Give a list of event types, or [\"*\"] for all of them.")
-    if events == [ALL]:
+    if ALL in events:
         return [ALL]
     unknown = sorted(set(events) - set(TYPES))
     if unknown:

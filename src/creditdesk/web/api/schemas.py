@@ -7,7 +7,7 @@ straight from the services' views).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -16,6 +16,7 @@ from creditdesk.domain import documents as doc_rules
 from creditdesk.domain import lines as line_rules
 from creditdesk.domain import refund as refund_rules
 from creditdesk.domain import tax
+from creditdesk.domain import webhooks as webhook_rules
 from creditdesk.services.credit_memos import memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers
 from creditdesk.web.api import fields
@@ -214,6 +215,9 @@ class TaxRateIn(In):
 class WebhookEndpointIn(In):
     """D4: where to send events and which: types, or ``["*"]`` for all."""
 
-    url: str = fields.text(2000, description="https on a public address")
-    events: list[str] = Field(min_length=1, max_length=20,
-                              description="event types (docs/events.md), or [\"*\"]")
+    url: str = Field(max_length=2000, description="https on a public address",
+                     json_schema_extra={"pattern": r"^https?://[^\s/?#]+"})
+    # the types as the schema's enum (E7: a schema-valid request is never refused for them)
+    events: list[Annotated[str, Field(json_schema_extra={"enum": [*webhook_rules.TYPES,
+                                                                  webhook_rules.ALL]})]] = Field(
+        min_length=1, max_length=20, description="event types (docs/events.md), or [\"*\"]")
