@@ -19,7 +19,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.access import partners, sign_in, web_sessions
 from creditdesk.services.common import audit, dml
-from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.common.context import Actor, clock, new_id, require_admin
 
 ROLES = ("admin", "staff")
 _U = models.User
@@ -41,10 +41,6 @@ def _user_id(actor: Actor) -> str:
         raise errors.Forbidden("Only a signed-in user can change their own account.")
     return actor.user_id
 
-
-def _require_admin(actor: Actor) -> None:
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can manage users.")
 
 
 def _check_role(role: object) -> str:
@@ -70,7 +66,7 @@ def _views(session: Session, rows: list[models.User]) -> list[UserView]:
 
 def list_users(db: Database, *, actor: Actor) -> list[UserView]:
     """The partner's users, administrators first, then by email."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     with db.read() as session:
         return _views(session, list(session.scalars(
             select(_U).where(_U.partner_id == actor.partner_id).order_by(_U.role, _U.email))))
@@ -88,7 +84,7 @@ def me(db: Database, *, actor: Actor) -> UserView:
 def create_user(db: Database, *, actor: Actor, email: object, password: object,
                 role: object = "staff") -> str:
     """Another user of the actor's partner (admins only); returns its id."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     role = _check_role(role)
     if not isinstance(email, str) or not email.strip():
         raise errors.ValidationError.for_field("email", "is required")
@@ -112,7 +108,7 @@ def create_user(db: Database, *, actor: Actor, email: object, password: object,
 
 def get_user(db: Database, *, actor: Actor, user_id: object) -> UserView:
     """One of the partner's users (administrators only)."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     with db.read() as session:
         user = session.get(_U, user_id) if isinstance(user_id, str) else None
         if user is None or user.partner_id != actor.partner_id:
@@ -123,7 +119,7 @@ def get_user(db: Database, *, actor: Actor, user_id: object) -> UserView:
 def create_api_key(db: Database, *, actor: Actor, user_id: object) -> str:
     """An API key that acts as one of the partner's active users, with that user's role
     (AP1: a person can approve through it); administrators only. Returned once."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     with db.write() as session:
         user = _target(session, actor, user_id)
         if user.deactivated_at is not None:
@@ -159,7 +155,7 @@ def _keep_an_admin(session: Session, actor: Actor, user: models.User) -> None:
 
 
 def change_role(db: Database, *, actor: Actor, user_id: object, role: object) -> None:
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     role = _check_role(role)
     with db.write() as session:
         user = _target(session, actor, user_id)
@@ -175,7 +171,7 @@ def change_role(db: Database, *, actor: Actor, user_id: object, role: object) ->
 def deactivate(db: Database, *, actor: Actor, user_id: object) -> int:
     """The user can no longer sign in; its sessions end and its API keys are revoked at once.
     Returns how many sessions ended."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     now = clock.now()
     with db.write() as session:
         user = _target(session, actor, user_id)
@@ -194,7 +190,7 @@ def deactivate(db: Database, *, actor: Actor, user_id: object) -> int:
 
 def reactivate(db: Database, *, actor: Actor, user_id: object) -> None:
     """The user may sign in again (API keys revoked at deactivation stay revoked)."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     with db.write() as session:
         user = _target(session, actor, user_id)
         if user.deactivated_at is None:
@@ -205,7 +201,7 @@ def reactivate(db: Database, *, actor: Actor, user_id: object) -> None:
 
 def end_sessions(db: Database, *, actor: Actor, user_id: object) -> int:
     """An administrator signs a user out everywhere; how many sessions ended."""
-    _require_admin(actor)
+    require_admin(actor, "manage users")
     with db.write() as session:
         user = _target(session, actor, user_id)
         ended = web_sessions.end_for_user(session, user_id=user.id)

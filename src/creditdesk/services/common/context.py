@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import ulid
 
+from creditdesk.domain import errors
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -51,3 +53,10 @@ def new_id(prefix: str) -> str:
             f"{p[v >> 90 & 1023]}{p[v >> 80 & 1023]}{p[v >> 70 & 1023]}{p[v >> 60 & 1023]}"
             f"{p[v >> 50 & 1023]}{p[v >> 40 & 1023]}{p[v >> 30 & 1023]}{p[v >> 20 & 1023]}"
             f"{p[v >> 10 & 1023]}{p[v & 1023]}")
+
+
+def require_admin(actor: Actor, doing: str) -> None:
+    """Refuse (403 ``forbidden``) an actor who is not an administrator: "Only
+    administrators can <doing>."."""
+    if actor.role != "admin":
+        raise errors.Forbidden(f"Only administrators can {doing}.")

@@ -23,7 +23,7 @@ from creditdesk.domain import errors
 from creditdesk.domain import memo as memo_rules
 from creditdesk.domain.money import Money, MoneyError, check_currency
 from creditdesk.services.common import audit
-from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.common.context import Actor, clock, new_id, require_admin
 from creditdesk.services.read_models import views
 from creditdesk.services.read_models.views import ApprovalView
 
@@ -42,10 +42,6 @@ class Settings:
     thresholds: list[Threshold]
 
 
-def _require_admin(actor: Actor) -> None:
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can change approval thresholds.")
-
 
 def _settings(session: Session, partner_id: str) -> Settings:
     rows = session.scalars(select(_T).where(_T.partner_id == partner_id).order_by(_T.currency))
@@ -60,7 +56,7 @@ def get_settings(db: Database, *, actor: Actor) -> Settings:
 
 def replace_settings(db: Database, *, actor: Actor, thresholds: object) -> Settings:
     """AP1's thresholds as a whole (administrators only): what is not listed has none."""
-    _require_admin(actor)
+    require_admin(actor, "change approval thresholds")
     wanted = rules.parse_thresholds(thresholds)
     return _save(db, actor, lambda _now: wanted)
 
@@ -68,7 +64,7 @@ def replace_settings(db: Database, *, actor: Actor, thresholds: object) -> Setti
 def change_threshold(db: Database, *, actor: Actor, currency: object,
                      amount: object | None) -> Settings:
     """One currency's threshold set (or, with no ``amount``, removed); the others kept."""
-    _require_admin(actor)
+    require_admin(actor, "change approval thresholds")
     try:
         cur = check_currency(currency.strip().upper() if isinstance(currency, str) else currency)
     except MoneyError as exc:

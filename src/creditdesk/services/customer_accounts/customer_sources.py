@@ -19,7 +19,7 @@ from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.services.common import audit, dml, pagination
-from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.common.context import Actor, clock, new_id, require_admin
 from creditdesk.services.customer_accounts import customers
 
 # The rule a synced customer record with an unknown id is linked by (stated on the pages).
@@ -36,10 +36,6 @@ def list_references(db: Database, *, actor: Actor,
         return customers.references_of(session, actor.partner_id,
                                        [customer_id]).get(customer_id, [])
 
-
-def _require_admin(actor: Actor) -> None:
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can link (merge) and unlink customers.")
 
 
 def _lock_pair(session: Session, partner_id: str, first: str,
@@ -105,7 +101,7 @@ def merge(db: Database, *, actor: Actor, customer_id: str, merged_customer_id: o
     portal links and portal sessions move to the survivor, and the merged customer is
     deleted. Customers of different currencies are refused (their credit would mix under one
     default currency). The survivor's portal visibility setting is kept."""
-    _require_admin(actor)
+    require_admin(actor, "link (merge) and unlink customers")
     if not isinstance(merged_customer_id, str) or not merged_customer_id:
         raise errors.ValidationError.for_field("customer_id", "choose the customer to merge")
     now = clock.now()
@@ -171,7 +167,7 @@ def unlink(db: Database, *, actor: Actor, customer_id: str, reference_id: str,
     """Y10: the reference leaves ``customer_id`` for a new customer created from it (the
     system's name and email as first synced, the customer's currency), taking along the
     synced memos that name it."""
-    _require_admin(actor)
+    require_admin(actor, "link (merge) and unlink customers")
     now = clock.now()
 
     def use_case(session: Session) -> Outcome:

@@ -13,7 +13,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import documents as rules
 from creditdesk.domain import errors
 from creditdesk.services.common import audit, vault
-from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.common.context import Actor, clock, require_admin
 
 MAX_USERNAME = 255
 MAX_PASSWORD = 500
@@ -77,8 +77,7 @@ def replace_settings(db: Database, *, actor: Actor, host: object, port: object,
                      password: object = KEEP) -> EmailSettingsView:
     """The server's settings (administrators only); ``password`` left out keeps the stored
     one, ``""`` or None removes it (a server without authentication)."""
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can change the email settings.")
+    require_admin(actor, "change the email settings")
     parsed_host = rules.parse_host(host, allow_private=allow_private())
     parsed_port = rules.parse_port(port)
     parsed_security = rules.parse_security(security)

@@ -12,7 +12,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import documents as rules
 from creditdesk.domain import errors
 from creditdesk.services.common import audit
-from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.common.context import Actor, clock, require_admin
 from creditdesk.services.documents import logo as logo_image
 
 MAX_NAME = 200
@@ -93,10 +93,6 @@ def _address(value: object) -> list[str]:
     return lines
 
 
-def _require_admin(actor: Actor) -> None:
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can change the profile shown on documents.")
-
 
 def _row(session: Session, partner_id: str) -> models.PartnerProfile:
     row = session.get(models.PartnerProfile, partner_id, with_for_update=True)
@@ -109,7 +105,7 @@ def _row(session: Session, partner_id: str) -> models.PartnerProfile:
 def replace_profile(db: Database, *, actor: Actor, legal_name: object, address: object,
                     email: object, phone: object) -> ProfileView:
     """The profile's text fields (the logo is kept); administrators only."""
-    _require_admin(actor)
+    require_admin(actor, "change the profile shown on documents")
     name = _text(legal_name, "legal_name", MAX_NAME)
     lines = _address(address)
     mail = rules.parse_email(email, "email") if email not in (None, "") else None
@@ -127,7 +123,7 @@ def replace_profile(db: Database, *, actor: Actor, legal_name: object, address: 
 
 def set_logo(db: Database, *, actor: Actor, data: bytes) -> ProfileView:
     """A new logo (PNG or JPEG, at most 512 KiB); ``b""`` is refused (remove_logo)."""
-    _require_admin(actor)
+    require_admin(actor, "change the profile shown on documents")
     kind = rules.logo_type(data)
     logo_image.check(data)  # before any transaction: Pillow decodes it
     with db.write() as session:
@@ -140,7 +136,7 @@ def set_logo(db: Database, *, actor: Actor, data: bytes) -> ProfileView:
 
 
 def remove_logo(db: Database, *, actor: Actor) -> ProfileView:
-    _require_admin(actor)
+    require_admin(actor, "change the profile shown on documents")
     with db.write() as session:
         row = _row(session, actor.partner_id)
         row.logo, row.logo_type, row.updated_at = None, None, clock.now()

@@ -16,7 +16,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain import webhooks as rules
 from creditdesk.services.common import audit, vault
-from creditdesk.services.common.context import Actor, clock, new_id
+from creditdesk.services.common.context import Actor, clock, new_id, require_admin
 from creditdesk.services.events import url_policy
 
 _EP = models.WebhookEndpoint
@@ -50,12 +50,6 @@ class SecretRotated:
     previous_expires_at: datetime
 
 
-def _require_admin(actor: Actor) -> None:
-    """Endpoints hold where the partner's events go and how they are signed: administrators
-    register, delete and rotate them (staff may read them, as the events)."""
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can manage webhook endpoints.")
-
 
 def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
@@ -78,7 +72,7 @@ def view(row: models.WebhookEndpoint, now: datetime | None = None) -> EndpointVi
 
 def create_endpoint(db: Database, *, actor: Actor, url: object,
                     events: object) -> EndpointCreated:
-    _require_admin(actor)
+    require_admin(actor, "manage webhook endpoints")
     wanted = rules.check_types(events)
     checked = url_policy.check(url)  # resolves the host: before the transaction
     secret = new_secret()
@@ -117,7 +111,7 @@ def _live(session: Session, actor: Actor, endpoint_id: str) -> models.WebhookEnd
 
 def delete_endpoint(db: Database, *, actor: Actor, endpoint_id: str) -> None:
     """Stop sending to the endpoint: its pending deliveries are cancelled."""
-    _require_admin(actor)
+    require_admin(actor, "manage webhook endpoints")
     now = clock.now()
     with db.write() as session:
         row = _live(session, actor, endpoint_id)
@@ -132,7 +126,7 @@ def delete_endpoint(db: Database, *, actor: Actor, endpoint_id: str) -> None:
 
 def rotate_secret(db: Database, *, actor: Actor, endpoint_id: str) -> SecretRotated:
     """A new secret, shown once; the current one signs too for 24 hours (API.md)."""
-    _require_admin(actor)
+    require_admin(actor, "manage webhook endpoints")
     secret = new_secret()
     now = clock.now()
     with db.write() as session:

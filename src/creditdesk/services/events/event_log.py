@@ -16,7 +16,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain import webhooks as rules
 from creditdesk.services.common import audit, pagination
-from creditdesk.services.common.context import Actor, clock
+from creditdesk.services.common.context import Actor, clock, require_admin
 from creditdesk.services.events import outbox
 
 ATTEMPTS_SHOWN = 20
@@ -101,8 +101,7 @@ def get_event(db: Database, *, actor: Actor, event_id: str) -> EventView:
 def redeliver(db: Database, *, actor: Actor, event_id: str) -> EventView:
     """D4 replay: every delivery of the event to a live endpoint is sent again now, with a
     fresh three days (the same body and event id: receivers deduplicate on it)."""
-    if actor.role != "admin":
-        raise errors.Forbidden("Only administrators can replay events.")
+    require_admin(actor, "replay events")
     now = clock.now()
     with db.write() as session:
         row = locks.get_scoped(session, _E, actor.partner_id, event_id, label="event")
