@@ -209,7 +209,8 @@ class TaxRateIn(In):
 
     name: str = fields.text(tax.MAX_NAME)
     rate: fields.Percent | None = None
-    components: list[TaxComponentIn] | None = Field(default=None, max_length=tax.MAX_COMPONENTS)
+    components: list[TaxComponentIn] | None = Field(default=None, min_length=1,
+                                                    max_length=tax.MAX_COMPONENTS)
 
 
 class WebhookEndpointIn(In):
