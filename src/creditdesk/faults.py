@@ -8,6 +8,9 @@ key's row inserted as the transaction's first statement), ``unit.step_written`` 
 case's writes done), ``idempotency.answered`` (the route's answer complete, nothing
 committed), ``unit.before_commit`` (the answer written into the transaction),
 ``unit.committed`` (effect and answer committed, the client not answered yet).
+
+Jobs pass their own: ``suggestion_run.batch_committed`` (a partner-wide refresh committed
+one batch of customers and its progress).
 """
 
 from __future__ import annotations

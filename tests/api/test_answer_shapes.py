@@ -34,7 +34,7 @@ from creditdesk.services.customer_accounts import customers
 from creditdesk.services.events import endpoints, event_log
 from creditdesk.services.invoicing import catalog, tax_rates
 from creditdesk.services.read_models import audit_trail, credit_aging, tax_report, views
-from creditdesk.services.suggesting import incidents, suggestions
+from creditdesk.services.suggesting import incidents, refresh_runs, suggestions
 from creditdesk.web.api import responses
 from tests import factories as f
 from tests.api.conftest import API, customer, invoice, memo, ok
@@ -90,6 +90,7 @@ PAIRS: dict[type[BaseModel], tuple[type, frozenset[str]]] = {
     # invoice_id: the first of invoice_ids, for the dashboard's link
     responses.SuggestionOut: (suggestions.SuggestionView, frozenset({"invoice_id"})),
     responses.SuggestionRefreshOut: (suggestions.RefreshResult, frozenset()),
+    responses.SuggestionRunOut: (refresh_runs.RunView, frozenset()),
     responses.IncidentOut: (incidents.IncidentView, frozenset()),
     responses.SlaBandOut: (incidents.BandView, frozenset()),
     responses.SlaPolicyOut: (incidents.PolicyView, frozenset()),

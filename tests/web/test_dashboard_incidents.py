@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from creditdesk.services.invoicing import invoices
-from creditdesk.services.suggesting import incidents
+from creditdesk.services.suggesting import incidents, refresh_runs
 from tests import factories
 
 LIST = "/dashboard/incidents"
@@ -73,6 +73,7 @@ def test_g5_the_service_credit_shows_on_the_suggestions_page(admin, db, actor) -
     admin.post(LIST, {"started_at": "2026-03-03T10:00", "ended_at": "2026-03-03T14:00",
                       "description": "Database failover"})
     admin.post("/dashboard/suggestions/refresh", {})
+    refresh_runs.run_pending(db)  # the worker
     page = admin.get("/dashboard/suggestions", params={"reason": "service_issue"})
     assert "Database failover" in page.text and "$20.00" in page.text
     assert 'value="service_issue" selected' in page.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.invoicing import invoices
-from creditdesk.services.suggesting import suggestions
+from creditdesk.services.suggesting import refresh_runs, suggestions
 from tests import factories
 from tests.services.test_suggestions import duplicated_plan
 
@@ -55,8 +55,19 @@ def test_suggestions_page_filters_dismiss_and_refresh_keeps_it_dismissed(admin, 
     other, _ = duplicated_plan(db, actor)
     r = admin.post("/dashboard/suggestions/refresh", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard/suggestions"
+    page = admin.get("/dashboard/suggestions").text  # a run on the job system: progress
+    assert "Refreshing suggestions for every customer: the progress shows below" in page
+    assert "waiting for a worker to start it" in page and 'hx-get="/dashboard/suggestions/' \
+        'refresh-status"' in page and "Open suggestions (0)" in page
+    again = admin.post("/dashboard/suggestions/refresh").text  # meets the same run
+    assert "is already under way" in again
+    assert refresh_runs.run_pending(db) != []  # the worker
+    status = admin.get("/dashboard/suggestions/refresh-status", headers={"HX-Request": "true"})
+    assert status.headers.get("hx-refresh") == "true"  # over: the page reloads, new list
+    assert "hx-get" not in status.text  # and polls no more
     page = admin.get("/dashboard/suggestions").text
-    assert "Suggestions refreshed for 2 customers: 2 open, 2 new." in page
+    assert "Last refreshed for every customer" in page
+    assert "2 customers, 2 open, 2 new, 0 no longer supported by the evidence." in page
     assert "Open suggestions (2)" in page and 'aria-current="page">Suggestions' in page
     assert "Open suggestions (1)" in admin.get(f"/dashboard/suggestions?customer_id={cid}").text
     assert 'id="no-suggestions"' in admin.get(
@@ -71,6 +82,7 @@ def test_suggestions_page_filters_dismiss_and_refresh_keeps_it_dismissed(admin, 
     page = admin.get(r.headers["location"]).text
     assert "will not come back for the same evidence" in page and s.id not in page
     admin.post("/dashboard/suggestions/refresh")  # G3: same evidence, still dismissed
+    refresh_runs.run_pending(db)
     page = admin.get("/dashboard/suggestions").text
     assert "Open suggestions (1)" in page and s.id not in page
     assert suggestions.get_suggestion(db, actor=actor, suggestion_id=s.id).status == "dismissed"

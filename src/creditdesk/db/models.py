@@ -737,6 +737,49 @@ class Suggestion(Base):
     )
 
 
+SUGGESTION_RUN_STATUSES = ("queued", "running", "done", "failed")
+
+
+class SuggestionRun(Base):
+    """G1/G5 (issue 16): a partner-wide refresh of suggestions, run by the job system.
+
+    The workers advance ``customers_done`` and ``cursor`` (the last customer id refreshed, in
+    id order) after each batch, so the page can show progress and a run whose worker died
+    resumes after the last batch it finished rather than from the start.
+    """
+
+    __tablename__ = "suggestion_runs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    customers_total: Mapped[int | None] = mapped_column(Integer)
+    customers_done: Mapped[int] = mapped_column(Integer, default=0)
+    cursor: Mapped[str | None] = mapped_column(String(40))
+    # Each claim by a worker counts one; a worker writes progress only under its own claim,
+    # so one that stalled and was overtaken stops rather than writing over the other.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_suggestion_runs_partner", "partner_id", "id"),
+        Index("ix_suggestion_runs_status", "status", "queued_at"),
+        # Requests meet in the one active run: a partner's suggestions refresh once at a time.
+        Index("ux_suggestion_runs_one_active", "partner_id", unique=True,
+              sqlite_where=text("status IN ('queued', 'running')"),
+              postgresql_where=text("status IN ('queued', 'running')")),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')",
+                        name="suggestion_run_status"),
+    )
+
+
 INTEGRATION_STATUSES = ("('pending_authorization', 'connected', 'needs_reconnection',"
                         " 'disconnected')")
 

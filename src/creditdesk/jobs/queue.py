@@ -25,6 +25,11 @@ Outbound events (D4, D5) are delivered by ``creditdesk.deliver_events`` (``jobs.
 deferred after a change that emitted commits, swept every minute, and deferred again by
 itself for retries falling due within a minute.
 
+A partner-wide refresh of suggestions (issue 16, ``services.suggesting.refresh_runs``) runs as
+``creditdesk.refresh_suggestions`` on its own queue (a long refresh never holds up syncs or
+deliveries), one job per run with ``lock=<partner>``; deferred after the request that queued
+it commits and by a sweep every minute, which also takes over a run whose worker died.
+
 It also runs ``jobs.housekeeping`` every 15 minutes (expired sessions, sign-in counters,
 Idempotency-Key records).
 """
@@ -47,6 +52,7 @@ from creditdesk.db.engine import Database
 from creditdesk.jobs import events, housekeeping
 from creditdesk.services.books import sync, write_back
 from creditdesk.services.documents import delivery_job
+from creditdesk.services.suggesting import refresh_runs
 
 log = logging.getLogger("creditdesk.jobs")
 
@@ -57,6 +63,9 @@ WRITE_BACK_TASK = "creditdesk.write_back"
 WRITE_BACK_DUE_TASK = "creditdesk.write_back_due"
 EMAIL_TASK = "creditdesk.send_memo_emails"
 EMAIL_DUE_TASK = "creditdesk.memo_emails_due"
+SUGGESTIONS_TASK = "creditdesk.refresh_suggestions"
+SUGGESTIONS_DUE_TASK = "creditdesk.suggestion_runs_due"
+SUGGESTIONS_QUEUE = "suggestions"
 SYNC_QUEUE = "sync"
 SCHEDULE_QUEUE = "schedule"
 EVENTS_QUEUE = "events"
@@ -117,6 +126,11 @@ def make_app(url: str, **pool: Any) -> procrastinate.App:
     due_events = app.task(name=events.DUE_TASK, queue=SCHEDULE_QUEUE,
                           queueing_lock=events.DUE_TASK, pass_context=True)(deliver_events_due)
     app.periodic(cron=DUE_CRON, periodic_id="events-due")(due_events)
+    app.task(name=SUGGESTIONS_TASK, queue=SUGGESTIONS_QUEUE,
+             pass_context=True)(refresh_suggestions)
+    due_runs = app.task(name=SUGGESTIONS_DUE_TASK, queue=SCHEDULE_QUEUE,
+                        queueing_lock=SUGGESTIONS_DUE_TASK, pass_context=True)(suggestion_runs_due)
+    app.periodic(cron=DUE_CRON, periodic_id="suggestion-runs-due")(due_runs)
     events.install()  # the API's shapes for events emitted by the jobs
     tidy = app.task(name=housekeeping.TASK, queue=SCHEDULE_QUEUE, queueing_lock=housekeeping.TASK,
                     pass_context=True)(clean_up)
@@ -173,6 +187,24 @@ def defer_events(app: procrastinate.App, *, in_seconds: float = 0.0) -> bool:
     except pq_errors.AlreadyEnqueued:
         return False
     return True
+
+
+def dispatch_suggestion_runs(app: procrastinate.App, db: Database) -> list[str]:
+    """Defer a job for every claimable suggestion run (queued, or its worker died); one
+    waiting job per run (queueing lock), one running job per partner (lock)."""
+    with db.read() as session:
+        partner_of = dict(session.execute(select(
+            models.SuggestionRun.id, models.SuggestionRun.partner_id).where(
+            models.SuggestionRun.id.in_(refresh_runs.claimable_ids(db)))).all())
+    deferred = []
+    for run_id, partner_id in sorted(partner_of.items()):
+        try:
+            app.configure_task(SUGGESTIONS_TASK, queueing_lock=f"suggestions:{run_id}",
+                               lock=f"suggestions:{partner_id}").defer(run_id=run_id)
+        except pq_errors.AlreadyEnqueued:
+            continue
+        deferred.append(run_id)
+    return deferred
 
 
 def _defer_events_for(db: Database) -> None:
@@ -274,6 +306,23 @@ def deliver_events_due(context: procrastinate.JobContext, timestamp: int) -> boo
     rt: Runtime = context.additional_context["sync"]
     wait = events.soon(rt.db)
     return wait is not None and defer_events(context.app, in_seconds=wait)
+
+
+def refresh_suggestions(context: procrastinate.JobContext, run_id: str) -> str | None:
+    """Claim the suggestion run and execute it (``services.suggesting.refresh_runs``); its
+    status, or None when it was not claimable (done, or another worker's)."""
+    rt: Runtime = context.additional_context["sync"]
+    claimed = refresh_runs.claim(rt.db, run_id)
+    if claimed is None:
+        return None
+    return refresh_runs.execute(rt.db, run_id, claimed).status
+
+
+def suggestion_runs_due(context: procrastinate.JobContext, timestamp: int) -> list[str]:
+    """The periodic sweep: a job for each claimable suggestion run (a wake after the
+    request's commit that was lost; a run whose worker died)."""
+    rt: Runtime = context.additional_context["sync"]
+    return dispatch_suggestion_runs(context.app, rt.db)
 
 
 def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:

@@ -17,6 +17,7 @@ from creditdesk.db.engine import Database
 from creditdesk.jobs import events, housekeeping
 from creditdesk.services.books import sync, write_back
 from creditdesk.services.documents import delivery_job
+from creditdesk.services.suggesting import refresh_runs
 
 log = logging.getLogger("creditdesk.jobs")
 
@@ -89,6 +90,7 @@ def _wake_now(app_state: object, db: object) -> None:
             queue.defer_write_backs(app)
             queue.defer_emails(app)
             queue.defer_events(app)
+            queue.dispatch_suggestion_runs(app, db)
         except Exception:  # the work is queued in the database: the periodic task defers it
             log.exception("could not defer the queued jobs; the next tick will")
         return
@@ -115,8 +117,9 @@ def _wake_deliveries(db: Database) -> None:
 
 
 class InProcessRunner:
-    """A daemon thread that runs ``write_back_due``, the memo emails (D2) and ``run_pending``
-    every ``tick`` seconds (SQLite default), and ``jobs.housekeeping`` every 15 minutes."""
+    """A daemon thread that runs ``write_back_due``, the memo emails (D2), ``run_pending``,
+    event deliveries (D4) and partner-wide suggestion refreshes every ``tick`` seconds
+    (SQLite default), and ``jobs.housekeeping`` every 15 minutes."""
 
     def __init__(self, db: Database, *, tick: float = 5.0,
                  client_factory: ClientFactory = default_client) -> None:
@@ -160,6 +163,10 @@ class InProcessRunner:
                     events.deliver_due(self.db)
                 except Exception:
                     log.exception("event delivery tick failed")
+                try:
+                    refresh_runs.run_pending(self.db)  # issue 16: partner-wide refreshes
+                except Exception:
+                    log.exception("suggestion refresh tick failed")
                 self._housekeeping.run_if_due(self.db)
                 self._wake.wait(self.tick)
                 self._wake.clear()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
 from creditdesk.db.engine import Database
@@ -64,44 +65,73 @@ def view(row: models.Suggestion) -> SuggestionView:
                           row.status, row.credit_memo_id, row.created_at, row.updated_at)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What every customer's refresh is measured against, read once per refresh: other
+    customers' prices (what a slip is measured against) and the partner's own calibration
+    (what it accepted and dismissed so far)."""
+
+    market: dict[str, dict[int, rules.PriceSeen]]
+    feedback: dict[str, tuple[int, int]]
+
+
+BatchHook = Callable[[Session, list[str], list[int]], None]
+
+
 def refresh(db: Database, *, actor: Actor, customer_id: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> RefreshResult:
-    """Recompute one customer's suggestions, or every customer's of the partner."""
-    with db.read() as session:
-        if session.get(models.Partner, actor.partner_id) is None:
-            raise errors.NotFound(f"No partner with id {actor.partner_id}.")
-    if customer_id is not None:
-        with db.read() as session:
-            locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
-        ids = [customer_id]
-    else:
-        with db.read() as session:
-            ids = list(session.scalars(
-                select(models.Customer.id).where(models.Customer.partner_id == actor.partner_id)
-                .order_by(models.Customer.id)))
-    with db.read() as session:  # other customers' prices: what a slip is measured against
-        market = suggestion_history.load_market(session, actor.partner_id, customer_id)
-        # what this partner accepted and dismissed so far: its own calibration
-        feedback = suggestion_history.load_feedback(session, actor.partner_id)
+    """Recompute one customer's suggestions, or every customer's of the partner (in the
+    request; ``refresh_runs`` does the latter on the job system, with progress kept)."""
+    ids = customer_ids(db, actor=actor, customer_id=customer_id)
+    evidence = load_evidence(db, actor=actor, customer_id=customer_id)
     totals = [0, 0, 0, 0]
     for start in range(0, len(ids), BATCH):
-        counts = _refresh_batch(db, actor, ids[start:start + BATCH], market, feedback)
+        counts = refresh_batch(db, actor, ids[start:start + BATCH], evidence)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
     result = RefreshResult(len(ids), *totals)
     with db.write() as session:
-        audit.record(session, actor, "suggestions.refresh",
-                     "customer" if customer_id else "partner", customer_id or actor.partner_id,
-                     {"customers": result.customers, "created": result.created,
-                      "updated": result.updated, "removed": result.removed,
-                      "open": result.open})
+        record_refresh(session, actor, result, customer_id)
     return result
 
 
-def _refresh_batch(db: Database, actor: Actor, ids: list[str],
-                   market: dict[str, dict[int, rules.PriceSeen]],
-                   feedback: dict[str, tuple[int, int]]) -> list[int]:
+def customer_ids(db: Database, *, actor: Actor, customer_id: str | None = None,
+                 after: str | None = None) -> list[str]:
+    """The customers a refresh covers, in id order: ``customer_id`` alone (404 when not the
+    partner's), else every customer of the partner (those after ``after``)."""
+    with db.read() as session:
+        if session.get(models.Partner, actor.partner_id) is None:
+            raise errors.NotFound(f"No partner with id {actor.partner_id}.")
+        if customer_id is not None:
+            locks.get_scoped(session, models.Customer, actor.partner_id, customer_id)
+            return [customer_id]
+        stmt = select(models.Customer.id).where(models.Customer.partner_id == actor.partner_id)
+        if after is not None:
+            stmt = stmt.where(models.Customer.id > after)
+        return list(session.scalars(stmt.order_by(models.Customer.id)))
+
+
+def load_evidence(db: Database, *, actor: Actor, customer_id: str | None = None) -> Evidence:
+    with db.read() as session:
+        return Evidence(suggestion_history.load_market(session, actor.partner_id, customer_id),
+                        suggestion_history.load_feedback(session, actor.partner_id))
+
+
+def record_refresh(session: Session, actor: Actor, result: RefreshResult,
+                   customer_id: str | None = None) -> None:
+    """The audit entry of a refresh, one customer's or the whole partner's."""
+    audit.record(session, actor, "suggestions.refresh",
+                 "customer" if customer_id else "partner", customer_id or actor.partner_id,
+                 {"customers": result.customers, "created": result.created,
+                  "updated": result.updated, "removed": result.removed, "open": result.open})
+
+
+def refresh_batch(db: Database, actor: Actor, ids: list[str], evidence: Evidence,
+                  on_done: BatchHook | None = None) -> list[int]:
+    """Recompute these customers' suggestions in one transaction: [created, updated,
+    removed, open]. ``on_done`` runs in that transaction (a run's progress commits with the
+    batch it counts)."""
     now = clock.now()
     created = updated = removed = still_open = 0
     with db.write() as session:
@@ -111,7 +141,8 @@ def _refresh_batch(db: Database, actor: Actor, ids: list[str],
             .order_by(models.Customer.id).with_for_update()))
         catalogue = suggestion_history.load_catalogue(session, actor.partner_id)
         histories = suggestion_history.load_histories(session, actor.partner_id, customers,
-                                                      catalogue, market, feedback)
+                                                      catalogue, evidence.market,
+                                                      evidence.feedback)
         existing = {row.evidence_key: row for row in session.scalars(
             select(models.Suggestion).where(models.Suggestion.partner_id == actor.partner_id,
                                             models.Suggestion.customer_id.in_(ids)))}
@@ -134,7 +165,10 @@ def _refresh_batch(db: Database, actor: Actor, ids: list[str],
         if stale:
             session.execute(delete(models.Suggestion).where(models.Suggestion.id.in_(stale)))
             removed = len(stale)
-    return [created, updated, removed, still_open]
+        counts = [created, updated, removed, still_open]
+        if on_done is not None:
+            on_done(session, ids, counts)
+    return counts
 
 
 def _fields(s: rules.Suggestion) -> dict[str, object]:

@@ -469,6 +469,30 @@ class SuggestionAcceptedOut(Out):
     credit_memo: MemoOut
 
 
+class SuggestionRunOut(Out):
+    """A refresh of every customer's suggestions on the job system: queued, running (with
+    customers done of the total, known once a worker starts), done or failed."""
+
+    id: str
+    status: str = Field(description="queued, running, done or failed")
+    requested_by: str
+    customers_total: int | None
+    customers_done: int
+    percent: int = Field(ge=0, le=100)
+    created: int
+    updated: int
+    removed: int
+    open: int
+    error: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SuggestionRunPage(Page[SuggestionRunOut]):
+    pass
+
+
 def accepted(model: type[Out], answer: object) -> Response:
     """202 with ``answer`` read by ``model`` (checked as every answer is): work sent on to
     an accounting system that has not answered yet (Y11, Y13)."""

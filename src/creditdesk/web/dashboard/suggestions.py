@@ -1,6 +1,11 @@
 """Suggestions page and the suggestion actions of the customer page (P1, G1-G3): refresh,
 accept into a draft memo, dismiss. The rules are the services'; the pages show their
-refusals next to the form."""
+refusals next to the form.
+
+Refreshing one customer happens in the request; refreshing every customer is a run on the
+job system (``refresh_runs``), whose progress the page shows and htmx polls
+(``/suggestions/refresh-status``); once it is over the page reloads with the new list
+(without JavaScript a Refresh link does the same)."""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from creditdesk.domain import errors
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.read_models import suggestion_pages
-from creditdesk.services.suggesting import suggestions
-from creditdesk.web import forms, templating
+from creditdesk.services.suggesting import refresh_runs, suggestions
+from creditdesk.web import forms, htmx, templating
 from creditdesk.web.api.deps import DB
 from creditdesk.web.auth import User
 from creditdesk.web.csrf import CheckedForm, text
@@ -21,6 +27,8 @@ from creditdesk.web.dashboard import customers as customer_pages
 router = APIRouter()
 BACK_TO_CUSTOMER = "customer"
 MAX_ID = 40  # ids are shorter (db/models.py ID)
+POLL = "1s"
+PAGE = "/dashboard/suggestions"
 
 
 def list_page(request: Request, db: DB, actor, *, customer_id: str = "", reason: str = "",
@@ -29,7 +37,8 @@ def list_page(request: Request, db: DB, actor, *, customer_id: str = "", reason:
                                               reason=reason or None)
     return templating.render(request, "dashboard/suggestions.html", {
         "sugg": found, "filters": {"customer_id": customer_id, "reason": reason},
-        "refusal": customer_pages.placed(refusal, found)},
+        "refusal": customer_pages.placed(refusal, found),
+        "run": refresh_runs.latest(db, actor=actor), "poll": POLL},
         status=refusal.status if refusal else 200)
 
 
@@ -39,7 +48,7 @@ def _filters_url(customer_id: str, reason: str) -> str:
     kept = {"customer_id": customer_id if 0 < len(customer_id) <= MAX_ID else "",
             "reason": reason if reason in suggestion_pages.REASONS else ""}
     query = urlencode({k: v for k, v in kept.items() if v})
-    return "/dashboard/suggestions" + (f"?{query}" if query else "")
+    return PAGE + (f"?{query}" if query else "")
 
 
 @router.get("/suggestions")
@@ -66,12 +75,33 @@ def _refused(request: Request, db: DB, actor, form, customer_id: str,
 
 @router.post("/suggestions/refresh")
 def refresh(request: Request, db: DB, actor: User, form: CheckedForm) -> Response:
-    """One customer's (``customer_id`` with ``back=customer``) or the whole partner's."""
+    """One customer's (``customer_id`` with ``back=customer``), in the request; or every
+    customer's, queued as a run on the job system (the page shows its progress)."""
     only = text(form, "customer_id") if text(form, "back") == BACK_TO_CUSTOMER else ""
-    r = suggestions.refresh(db, actor=actor, customer_id=only or None)
-    scope = "this customer" if only else f"{r.customers} customer{'s' * (r.customers != 1)}"
-    return _back(request, db, actor, form, only,
-                 f"Suggestions refreshed for {scope}: {r.open} open, {r.created} new.")
+    if only:
+        r = suggestions.refresh(db, actor=actor, customer_id=only)
+        return _back(request, db, actor, form, only,
+                     f"Suggestions refreshed for this customer: {r.open} open, {r.created} new.")
+    _, new = refresh_runs.start(db, actor=actor)
+    sync_jobs.wake(request.app.state)
+    return _back(request, db, actor, form, "", (
+        "Refreshing suggestions for every customer: the progress shows below, and the list "
+        "updates when it is done." if new else "A refresh of every customer's suggestions "
+        "is already under way: its progress shows below."))
+
+
+@router.get("/suggestions/refresh-status")
+def refresh_status(request: Request, db: DB, actor: User) -> Response:
+    """The run's progress (the fragment the page polls while a run is queued or running).
+    Once it is over, htmx reloads the page for the new list; asked for as a page, the page."""
+    if not htmx.is_htmx(request):
+        return RedirectResponse(PAGE, status_code=303)
+    run = refresh_runs.latest(db, actor=actor)
+    headers = {"Cache-Control": "no-store"}
+    if run is None or not run.active:
+        headers["HX-Refresh"] = "true"
+    return templating.render(request, "dashboard/suggestion_run.html",
+                             {"run": run, "poll": POLL}, headers=headers)
 
 
 def _decide(request: Request, db: DB, actor, suggestion_id: str, form, action: str):
