@@ -253,7 +253,12 @@ def test_d4_endpoint_api_refuses_bad_input_by_field(client: TestClient,
             ({"url": "https://169.254.169.254/latest", "events": ["*"]}, "url"),
             ({"url": "https://203.0.113.9/h", "events": ["*"]}, "url"),  # TEST-NET
             ({"url": "https://93.184.215.14/h", "events": ["memo.nope"]}, "events"),
-            ({"url": "https://93.184.215.14/h", "events": []}, "events")]:
+            ({"url": "https://93.184.215.14/h", "events": []}, "events"),
+            # found by the fuzzer as 500s: an unbalanced bracket, a port that isn't one
+            ({"url": "http://\u008d]\u00cdJ%h", "events": ["*"]}, "url"),
+            ({"url": "https://[::1/h", "events": ["*"]}, "url"),
+            ({"url": "https://example.com:99999/h", "events": ["*"]}, "url"),
+            ({"url": "https://example.com:x/h", "events": ["*"]}, "url")]:
         r = client.post("/api/v1/webhook-endpoints", json=body)
         assert r.status_code == 422, (body, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")

@@ -77,7 +77,13 @@ def check_url(url: object, *, allow_private: bool) -> str:
     checked by the service."""
     if not isinstance(url, str) or len(url) > 2000:
         raise errors.ValidationError.for_field("url", "Give the endpoint's URL.")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 -- read here: a port that isn't a number fails on reading
+    except ValueError:  # an unbalanced [ or ], a port that isn't 0-65535
+        raise errors.ValidationError.for_field(
+            "url", "The URL must start with https:// and name a host: its host or port "
+                   "can't be read.") from None
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes or not parts.hostname:
         raise errors.ValidationError.for_field(
