@@ -1,4 +1,5 @@
-"""B5: credit-suggestion refresh (issue 5, item 5) on SQLite, against just reading the data.
+"""B5: credit-suggestion refresh (issue 5 item 5, issue 16 item 6) on SQLite, against just
+reading the data.
 
 Histories come from the G4 generator (``creditdesk_devtools.evaluation``: plans, ad-hoc orders,
 price changes, injected duplicates, mispricings and jumps), copied into the database with
@@ -6,10 +7,12 @@ fresh ids and the generator's catalogue as the partner's variants.
 
 - one customer with 5,000 invoices (histories of several generated customers merged), in a
   partner of its own: ``suggestions.refresh(customer_id=...)``, first run (creates the
-  suggestions) and again (updates them); target < 1 s;
-- a whole partner with 10,000 customers and 500,000 invoices (50 each):
-  ``suggestions.refresh()`` once, as ``creditdesk suggestions refresh`` runs it; target
-  < 120 s.
+  suggestions) and again (updates them); target < 0.5 s;
+- a whole partner with 10,000 customers and 500,000 invoices (50 each), an SLA policy and
+  ``INCIDENTS`` incidents (G5: some touching everyone, some a product, some a few dozen
+  customers): a refresh run on the job system (``refresh_runs``: queued, claimed and executed
+  as the worker does) while another thread reads its progress each second as the page does;
+  target < 60 s, from queued to done.
 
 Baseline, same run, same file: a bare ``sqlite3`` read of those invoices and their lines
 (``SELECT`` + ``fetchall``, nothing else). ``--quick``: 1,000 invoices and 500 customers.
@@ -17,10 +20,12 @@ Baseline, same run, same file: a bare ``sqlite3`` read of those invoices and the
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import statistics
+import threading
 import time
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -30,13 +35,14 @@ from creditdesk.db import models
 from creditdesk.db.engine import Database
 from creditdesk.domain.suggestions import History
 from creditdesk.services.common.context import Actor, clock, new_id
-from creditdesk.services.suggesting import suggestions
+from creditdesk.services.suggesting import incidents, refresh_runs, suggestions
 from creditdesk_devtools.evaluation.generator import Generator
 
 SEED = 2024  # not an evaluation seed: only the shape of the data matters here
 PER_CUSTOMER = 50
 CHUNK = 20_000
-SINGLE_TARGET_S, PARTNER_TARGET_S = 1.0, 120.0
+SINGLE_TARGET_S, PARTNER_TARGET_S = 0.5, 60.0
+INCIDENTS = 60
 
 
 class _Loader:
@@ -61,6 +67,8 @@ class _Loader:
         self.customers: list[dict] = []
         self.invoices: list[dict] = []
         self.lines: list[dict] = []
+        self.customer_ids: list[str] = []
+        self.first, self.last = date.max, date.min
 
     def _insert(self, model: Any, rows: list[dict]) -> None:
         with self.db.engine.begin() as conn:
@@ -73,7 +81,10 @@ class _Loader:
                                "name": f"Customer {len(self.customers):06d}", "email": None,
                                "currency": "USD", "created_at": self.now,
                                "updated_at": self.now})
+        self.customer_ids.append(cid)
         for inv in invoices:
+            self.first, self.last = min(self.first, inv.issue_date), max(self.last,
+                                                                         inv.issue_date)
             self.number += 1
             iid = new_id("inv")
             self.invoices.append({
@@ -145,9 +156,9 @@ def run(opts: Any) -> None:
             db.dispose()
     s, p = result["single"], result["partner"]
     result["targets"] = {
-        "single_customer_under_1s": s["refresh_first_s"] < SINGLE_TARGET_S
+        "single_customer_under_0_5s": s["refresh_first_s"] < SINGLE_TARGET_S
         and s["refresh_again_median_s"] < SINGLE_TARGET_S,
-        "whole_partner_under_120s": p["refresh_s"] < PARTNER_TARGET_S}
+        "whole_partner_under_60s": p["refresh_s"] < PARTNER_TARGET_S}
     path_out = common.write_result("b5_suggestions", {"quick": quick, **result},
                                    dev=common.is_dev(opts))
     common.say(f"results: {path_out}")
@@ -173,7 +184,7 @@ def _single(db: Database, gen: Generator, pool: list[History], path: str, n: int
     common.say(f"one customer, {count:,} invoices: refresh {first_s:.3f} s first "
                f"({first.open} open), {med:.3f} s again (median of 3); bare read "
                f"{read_again * 1e3:.1f} ms -> {common.ratio(med, read_again):.1f}x; "
-               f"target < {SINGLE_TARGET_S:.0f} s: "
+               f"target < {SINGLE_TARGET_S} s: "
                f"{common.verdict(max(first_s, med) < SINGLE_TARGET_S)}")
     return {"invoices": count, "refresh_first_s": round(first_s, 4),
             "refresh_again_s": [round(x, 4) for x in again],
@@ -195,20 +206,89 @@ def _partner(db: Database, gen: Generator, pool: list[History], path: str,
         loader.customer(list(h.invoices[start:start + PER_CUSTOMER]))
     loader.flush()
     common.say(f"loaded in {time.perf_counter() - t0:.0f} s")
+    n_incidents = _incidents(db, actor, loader)
     read_s, count = _bare_read(path, "partner_id", actor.partner_id)
-    ticks: list[tuple[float, int]] = []
+    ticks: list[tuple[float, str, int]] = []
+    over = threading.Event()
+
+    def watch(run_id: str) -> None:  # the page's poll, each second
+        while not over.wait(1.0):
+            r = refresh_runs.get_run(db, actor=actor, run_id=run_id)
+            ticks.append((time.perf_counter() - t_start, r.status, r.customers_done))
+
     t_start = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        ticks.append((time.perf_counter() - t_start, done))
-
-    refresh_s, r = _timed(lambda: suggestions.refresh(db, actor=actor, progress=progress))
-    common.say(f"whole partner, {customers:,} customers, {count:,} invoices: refresh "
-               f"{refresh_s:.1f} s ({r.open:,} open suggestions); bare read {read_s:.2f} s "
-               f"-> {common.ratio(refresh_s, read_s):.1f}x; target < {PARTNER_TARGET_S:.0f} s: "
-               f"{common.verdict(refresh_s < PARTNER_TARGET_S)}")
-    return {"customers": customers, "invoices": count, "refresh_s": round(refresh_s, 3),
-            "open": r.open, "created": r.created, "bare_read_s": round(read_s, 4),
-            "ratio_to_bare_read": common.ratio(refresh_s, read_s),
-            "first_batch_s": round(ticks[0][0], 3) if ticks else None,
+    run, _ = refresh_runs.start(db, actor=actor)
+    poller = threading.Thread(target=watch, args=(run.id,), daemon=True)
+    poller.start()
+    claimed = refresh_runs.claim(db, run.id)  # the worker
+    assert claimed is not None
+    r = refresh_runs.execute(db, run.id, claimed)
+    refresh_s = time.perf_counter() - t_start
+    over.set()
+    poller.join()
+    service = _count_reason(db, actor, "service_issue")
+    common.say(f"whole partner, {customers:,} customers, {count:,} invoices, {n_incidents} "
+               f"incidents: run {r.status} in {refresh_s:.1f} s ({r.open:,} open suggestions, "
+               f"{service:,} service-issue); progress read {len(ticks)} times, "
+               f"{_distinct(ticks)} different figures; bare read {read_s:.2f} s -> "
+               f"{common.ratio(refresh_s, read_s):.1f}x; target < {PARTNER_TARGET_S:.0f} s: "
+               f"{common.verdict(refresh_s < PARTNER_TARGET_S and r.status == 'done')}")
+    return {"customers": customers, "invoices": count, "incidents": n_incidents,
+            "refresh_s": round(refresh_s, 3), "status": r.status, "open": r.open,
+            "created": r.created, "service_issue_open": service,
+            "bare_read_s": round(read_s, 4), "ratio_to_bare_read": common.ratio(refresh_s, read_s),
+            "progress_reads": len(ticks), "progress_figures": _distinct(ticks),
+            "first_progress_s": next((round(t, 3) for t, _, done in ticks if done), None),
             "per_1000_customers_s": round(refresh_s / customers * 1000, 3)}
+
+
+def _incidents(db: Database, actor: Actor, loader: _Loader) -> int:
+    """An SLA policy (99.9 % promised: 43 minutes down a month) and ``INCIDENTS`` incidents
+    over the invoices' dates, as an MSP's might be: one in twenty touches everyone, one in
+    five a product, the rest 5 to 40 customers; one in five lasts 1 to 4 hours, the rest 10
+    to 45 minutes (so some months breach the promise only where incidents add up). Not
+    timed."""
+    rng = random.Random(SEED)
+    incidents.replace_sla(db, actor=actor, policies=[{
+        "availability_promised": "99.9",
+        "bands": [{"below": "99.9", "credit_percent": "10"},
+                  {"below": "99", "credit_percent": "25"}]}])
+    days = max((loader.last - loader.first).days, 1)
+    variants = list(loader.variants.values())
+    for k in range(INCIDENTS):
+        start = datetime.combine(loader.first + timedelta(days=rng.randrange(days)),
+                                 datetime.min.time(), UTC) + timedelta(
+            minutes=rng.randrange(24 * 60))
+        minutes = rng.randrange(60, 240) if k % 5 == 0 else rng.randrange(10, 45)
+        who: dict[str, list[str]] = {}
+        if k % 20 == 0:
+            pass  # everyone
+        elif k % 5 == 1:
+            who["variant_ids"] = [rng.choice(variants)]
+        else:
+            who["customer_ids"] = rng.sample(loader.customer_ids,
+                                             min(rng.randrange(5, 41), len(loader.customer_ids)))
+        incidents.create_incident(db, actor=actor, started_at=start,
+                                  ended_at=start + timedelta(minutes=minutes),
+                                  description=f"Bench incident {k + 1}", **who)
+    return INCIDENTS
+
+
+def _count_reason(db: Database, actor: Actor, reason: str) -> int:
+    return sum(1 for s in _all_open(db, actor) if s.reason == reason)
+
+
+def _all_open(db: Database, actor: Actor) -> list[suggestions.SuggestionView]:
+    out: list[suggestions.SuggestionView] = []
+    cursor = None
+    while True:
+        page = suggestions.list_suggestions(db, actor=actor, status="open", limit=200,
+                                            cursor=cursor)
+        out.extend(page.data)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
+def _distinct(ticks: list[tuple[float, str, int]]) -> int:
+    return len({(status, done) for _, status, done in ticks})

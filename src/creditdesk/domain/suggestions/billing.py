@@ -19,7 +19,7 @@ from creditdesk.domain.money import Money
 from creditdesk.domain.suggestions import stats
 from creditdesk.domain.suggestions.keys import series_key
 from creditdesk.domain.suggestions.model import Candidate, History, InvoiceData, LineData
-from creditdesk.domain.suggestions.prices import ListPrice
+from creditdesk.domain.suggestions.prices import list_price
 
 REASON = "billing_adjustment"
 HISTORY = 6  # earlier periods that define the charge's usual amount
@@ -155,5 +155,5 @@ def _moves_to_catalogue(history: History, before: _Point, point: _Point) -> bool
     if line is None or not line.variant_id or line.variant_id not in history.catalogue:
         return False
     new_price = line.unit_price_minor
-    listed = ListPrice(history, line.variant_id).at(point.invoice.issue_date)
+    listed = list_price(history, line.variant_id).at(point.invoice.issue_date)
     return new_price == listed and before.unit != new_price

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ class History:
     # The partner's decisions on earlier suggestions: reason -> (accepted, dismissed); the
     # per-partner calibration (calibration.for_partner) shifts confidence with them.
     feedback: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The list prices read from ``market`` (prices.list_price), variant id -> ListPrice: the
+    # same for every customer of a refresh, so the histories of one refresh share this dict.
+    list_prices: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

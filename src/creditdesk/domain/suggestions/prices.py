@@ -21,6 +21,15 @@ MIN_CUSTOMERS = 2
 TAIL = timedelta(days=30)
 
 
+def list_price(history: History, variant_id: str) -> ListPrice:
+    """The variant's ``ListPrice``, built once per ``history.list_prices`` (a refresh shares
+    one among its customers: the catalogue and the market are the partner's)."""
+    book = history.list_prices.get(variant_id)
+    if not isinstance(book, ListPrice) or book.now != history.catalogue[variant_id]:
+        book = history.list_prices[variant_id] = ListPrice(history, variant_id)
+    return book
+
+
 def _wide(seen: PriceSeen) -> bool:
     return seen.lines >= MIN_LINES and (seen.customers == 0 or seen.customers >= MIN_CUSTOMERS)
 

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from creditdesk.domain.money import Money
 from creditdesk.domain.suggestions import stats
 from creditdesk.domain.suggestions.model import Candidate, History, InvoiceData, LineData
-from creditdesk.domain.suggestions.prices import ListPrice
+from creditdesk.domain.suggestions.prices import ListPrice, list_price
 
 REASON = "pricing_error"
 SIDE = 3  # nearest purchases on each side that give the customer's price in force
@@ -43,7 +43,7 @@ def detect(history: History) -> list[Candidate]:
     out: list[Candidate] = []
     for variant_id, obs in by_variant.items():
         obs.sort(key=lambda o: (o[0].issue_date, o[0].number, o[1].id))
-        book = ListPrice(history, variant_id)
+        book = list_price(history, variant_id)
         own = Counter(li.unit_price_minor for _, li in obs)
         cad = stats.cadence(sorted({i.issue_date for i, _ in obs}))
         recurring = cad is not None and len(obs) >= 4 and cad[1] >= 0.6
@@ -53,12 +53,14 @@ def detect(history: History) -> list[Candidate]:
         listed = [book.at(i.issue_date) for i, _ in obs]
         steady_list = min(listed) == max(listed)
         for idx, price in enumerate(prices):
-            if price <= listed[idx]:
-                lo, hi = max(0, idx - REACH), idx + 1 + REACH
-                if (price <= lowest or price <= min(prices[lo:hi])) and (
-                        steady_list or min(listed[lo:hi]) == max(listed[lo:hi])):
-                    # Fast path, same answer: no list change to carry prices across and
-                    # nothing near is cheaper, so no price in force is below this one.
+            lo, hi = max(0, idx - REACH), idx + 1 + REACH
+            if steady_list or min(listed[lo:hi]) == max(listed[lo:hi]):
+                # Fast paths, same answers as _check: with no list change to carry prices
+                # across, a side's price in force is one of its prices; when nothing on one
+                # side is cheaper than this line, the customer's price is at least this one.
+                before, after = prices[lo:idx], prices[idx + 1:hi]
+                if (before and price <= min(before)) or (after and price <= min(after)) or (
+                        price <= listed[idx] and price <= lowest):
                     continue
             cand = _check(history, obs, idx, book, own, recurring, steady_list, arrays)
             if cand is not None:

@@ -19,6 +19,7 @@ ten-thousandths of a percent (``tax.SCALE``), amounts integer minor units.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -149,26 +150,47 @@ def suggest(history: History, incidents: Sequence[Incident], policies: Sequence[
                  if not i.customer_ids or history.customer_id in i.customer_ids]
     if not incidents or not policies:
         return []
+    # Only the months some incident touches are worth grouping (most months have none).
+    in_month = _by_month(incidents, {month_start(inv.issue_date) for inv in history.invoices})
+    if not in_month:
+        return []
     groups: dict[tuple[str, datetime, str], list[_Charge]] = defaultdict(list)
     for inv in history.invoices:
+        month = month_start(inv.issue_date)
+        if month not in in_month:
+            continue
         by_variant: dict[str, list[LineData]] = defaultdict(list)
         for line in inv.lines:
             if line.variant_id:
                 by_variant[line.variant_id].append(line)
         for vid, lines in by_variant.items():
-            groups[(vid, month_start(inv.issue_date), inv.currency)].append(
-                _Charge(inv, tuple(lines)))
+            groups[(vid, month, inv.currency)].append(_Charge(inv, tuple(lines)))
     linked: dict[str, int] = defaultdict(int)
     for m in history.memos:
         if m.status != "void":
             linked[m.invoice_id] += m.total_minor
     out = []
     for (vid, start, currency), charges in sorted(groups.items()):
-        found = _one(history.customer_id, vid, start, currency, charges, incidents, policies,
-                     credited, linked, (variant_names or {}).get(vid, vid))
+        found = _one(history.customer_id, vid, start, currency, charges, in_month[start],
+                     policies, credited, linked, (variant_names or {}).get(vid, vid))
         if found is not None:
             out.append(found)
     return out
+
+
+def _by_month(incidents: Sequence[Incident],
+              months: Iterable[datetime]) -> dict[datetime, list[Incident]]:
+    """The incidents overlapping each of ``months`` (month starts), in the order given: each
+    incident visits only the months it spans (a sorted list, bisected), not every month."""
+    ordered = sorted(months)
+    found: dict[datetime, list[Incident]] = defaultdict(list)
+    for i in incidents:
+        k = max(bisect.bisect_right(ordered, i.started_at) - 1, 0)
+        while k < len(ordered) and ordered[k] < i.ended_at:
+            if next_month(ordered[k]) > i.started_at:
+                found[ordered[k]].append(i)
+            k += 1
+    return found
 
 
 def _one(customer_id: str, vid: str, start: datetime, currency: str, charges: list[_Charge],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -74,37 +75,48 @@ NATIVE = "native"
 def load_histories(session: Session, partner_id: str, customers: Sequence[models.Customer],
                    catalogue: dict[str, tuple[int, str]],
                    market: dict[str, dict[int, PriceSeen]] | None = None,
-                   feedback: dict[str, tuple[int, int]] | None = None) -> list[History]:
-    """The histories of ``customers`` (all of the partner's), in the order given."""
+                   feedback: dict[str, tuple[int, int]] | None = None,
+                   list_prices: dict[str, Any] | None = None) -> list[History]:
+    """The histories of ``customers`` (all of the partner's), in the order given;
+    ``list_prices`` shared among them (and across batches of one refresh)."""
     ids = [c.id for c in customers]
     inv, line, memo = models.Invoice, models.InvoiceLine, models.CreditMemo
-    invoices = session.execute(
-        select(inv.id, inv.customer_id, inv.number, inv.issue_date, inv.issued_at,
-               inv.created_at, inv.currency, inv.total_minor)
-        .where(inv.partner_id == partner_id, inv.customer_id.in_(ids),
-               inv.status.in_(CREDITABLE), inv.source == NATIVE)).all()
+    # Core rows, unpacked as tuples: the ORM's per-row work was a third of a refresh.
+    conn = session.connection()
+    creditable = (inv.partner_id == partner_id, inv.customer_id.in_(ids),
+                  inv.status.in_(CREDITABLE), inv.source == NATIVE)
     lines: dict[str, list[LineData]] = defaultdict(list)
-    for row in session.execute(
+    for invoice_id, lid, text, qty, unit, amount, variant in conn.execute(
             select(line.invoice_id, line.id, line.description, line.quantity,
-                   line.unit_price_minor, line.amount_minor, line.variant_id, line.position)
-            .join(inv, inv.id == line.invoice_id)
-            .where(inv.partner_id == partner_id, inv.customer_id.in_(ids),
-                   inv.status.in_(CREDITABLE), inv.source == NATIVE)
-            .order_by(line.invoice_id, line.position)):
-        lines[row.invoice_id].append(LineData(row.id, row.description, row.quantity,
-                                              row.unit_price_minor, row.amount_minor,
-                                              row.variant_id))
+                   line.unit_price_minor, line.amount_minor, line.variant_id)
+            .join(inv, inv.id == line.invoice_id).where(*creditable)
+            .order_by(line.invoice_id, line.position)).all():
+        assert qty is not None and unit is not None  # a native invoice's lines are priced (C4)
+        lines[invoice_id].append(LineData(lid, text, qty, unit, amount, variant))
     memos: dict[str, list[MemoData]] = defaultdict(list)
-    for m in session.execute(
+    for customer_id, linked, reason, total, status in conn.execute(
             select(memo.customer_id, memo.invoice_id, memo.reason, memo.total_minor, memo.status)
             .where(memo.partner_id == partner_id, memo.customer_id.in_(ids),
-                   memo.invoice_id.is_not(None), memo.status != "void")):
-        memos[m.customer_id].append(MemoData(m.invoice_id, m.reason, m.total_minor, m.status))
+                   memo.invoice_id.is_not(None), memo.status != "void")).all():
+        assert linked is not None  # linked memos only (the query)
+        memos[customer_id].append(MemoData(linked, reason, total, status))
     by_customer: dict[str, list[InvoiceData]] = defaultdict(list)
-    for i in invoices:
-        day = i.issue_date or (i.issued_at or i.created_at).date()
-        by_customer[i.customer_id].append(InvoiceData(
-            i.id, i.number, day, i.currency, i.total_minor, tuple(lines[i.id])))
+    undated: list[str] = []
+    for iid, customer_id, number, day, currency, total in conn.execute(
+            select(inv.id, inv.customer_id, inv.number, inv.issue_date, inv.currency,
+                   inv.total_minor).where(*creditable)).all():
+        if day is None:
+            undated.append(iid)
+            continue
+        by_customer[customer_id].append(InvoiceData(iid, number, day, currency, total,
+                                                    tuple(lines[iid])))
+    if undated:  # dated by when it was issued (or made): read for these only
+        for iid, customer_id, number, at, currency, total in session.execute(
+                select(inv.id, inv.customer_id, inv.number,
+                       func.coalesce(inv.issued_at, inv.created_at), inv.currency,
+                       inv.total_minor).where(inv.id.in_(undated))):
+            by_customer[customer_id].append(InvoiceData(iid, number, at.date(), currency,
+                                                        total, tuple(lines[iid])))
     per_currency: dict[str, dict[str, int]] = {}
     out = []
     for c in customers:
@@ -114,5 +126,6 @@ def load_histories(session: Session, partner_id: str, customers: Sequence[models
                 vid: price for vid, (price, cur) in catalogue.items() if cur == c.currency}
         out.append(History(c.id, tuple(by_customer[c.id]), tuple(memos[c.id]), prices,
                            catalogue_currency=c.currency, market=market or {},
-                           feedback=feedback or {}))
+                           feedback=feedback or {},
+                           list_prices=list_prices if list_prices is not None else {}))
     return out

@@ -8,10 +8,11 @@ dismissed one stays as it is, so a dismissal is never undone by a refresh (G3).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from creditdesk.db import locks, models
@@ -73,6 +74,8 @@ class Evidence:
 
     market: dict[str, dict[int, rules.PriceSeen]]
     feedback: dict[str, tuple[int, int]]
+    # the list prices read from the market, built as the detectors first need them
+    list_prices: dict[str, Any] = field(default_factory=dict)
 
 
 BatchHook = Callable[[Session, list[str], list[int]], None]
@@ -142,24 +145,27 @@ def refresh_batch(db: Database, actor: Actor, ids: list[str], evidence: Evidence
         catalogue = suggestion_history.load_catalogue(session, actor.partner_id)
         histories = suggestion_history.load_histories(session, actor.partner_id, customers,
                                                       catalogue, evidence.market,
-                                                      evidence.feedback)
+                                                      evidence.feedback, evidence.list_prices)
         existing = {row.evidence_key: row for row in session.scalars(
             select(models.Suggestion).where(models.Suggestion.partner_id == actor.partner_id,
                                             models.Suggestion.customer_id.in_(ids)))}
         service = service_history.load(session, actor.partner_id, ids)  # G5
         seen: set[str] = set()
+        new_rows: list[dict[str, object]] = []
         for history in histories:
             for s in rules.suggest(history) + service.suggest(history):
                 seen.add(s.evidence_key)
                 row = existing.get(s.evidence_key)
                 if row is None:
-                    session.add(_new_row(actor, s, now))
+                    new_rows.append(_new_row(actor, s, now))
                     created += 1
                     still_open += 1
                 elif row.status == "open":
                     _update_row(row, s, now)
                     updated += 1
                     still_open += 1
+        if new_rows:  # one multi-row insert: a first refresh can create thousands
+            session.execute(insert(models.Suggestion), new_rows)
         stale = [row.id for key, row in existing.items()
                  if row.status == "open" and key not in seen]
         if stale:
@@ -179,10 +185,11 @@ def _fields(s: rules.Suggestion) -> dict[str, object]:
                          "features": {k: round(v, 6) for k, v in s.features.items()}}}
 
 
-def _new_row(actor: Actor, s: rules.Suggestion, now: datetime) -> models.Suggestion:
-    return models.Suggestion(id=new_id("sug"), partner_id=actor.partner_id,
-                             customer_id=s.customer_id, evidence_key=s.evidence_key,
-                             status="open", created_at=now, updated_at=now, **_fields(s))
+def _new_row(actor: Actor, s: rules.Suggestion, now: datetime) -> dict[str, object]:
+    return {"id": new_id("sug"), "partner_id": actor.partner_id, "customer_id": s.customer_id,
+            "evidence_key": s.evidence_key, "status": "open", "credit_memo_id": None,
+            "decided_by": None, "decided_at": None, "created_at": now, "updated_at": now,
+            **_fields(s)}
 
 
 def _update_row(row: models.Suggestion, s: rules.Suggestion, now: datetime) -> None:
