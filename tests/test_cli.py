@@ -173,7 +173,7 @@ def test_serve_demo_twice_loads_once_and_never_syncs_the_demo_books(sqlite_url: 
         db.dispose()
         assert sorted(runs) == [("demo", "succeeded")] * 2
         assert conns == [("disconnected", None)] * 2
-    assert counts[0] == counts[1] == (1, 25, 134, 48, 2, 2)
+    assert counts[0] == counts[1] == (1, 26, 143, 48, 2, 2)
     assert keys[0] != keys[1]
 
 

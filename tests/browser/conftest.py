@@ -12,13 +12,14 @@ the reason; when ``CI`` is set they fail instead: CI must run them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import uvicorn
 
 from creditdesk.db import migrate
 from creditdesk.db.engine import Database
+from creditdesk.jobs import sync as sync_jobs
 from creditdesk.services.access import partners
 from creditdesk.services.common.context import Actor
 from creditdesk.web import auth
@@ -146,6 +148,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(autouse=True)
 def _no_sign_in_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "FAILURE_DELAY", 0)
+
+
+@pytest.fixture
+def job_runner(site: Site) -> Iterator[Callable[..., sync_jobs.InProcessRunner]]:
+    """Start the in-process job runner (what ``creditdesk serve`` runs on SQLite; the live
+    server starts none) when the test asks: ``job_runner(tick=...)``. Stopped after the test.
+    Its HTTP client is none: the browser tests call no provider."""
+    started: list[sync_jobs.InProcessRunner] = []
+
+    def start(tick: float = 0.5) -> sync_jobs.InProcessRunner:
+        runner = sync_jobs.InProcessRunner(
+            site.db, tick=tick, client_factory=lambda: contextlib.nullcontext(None))
+        runner.start()
+        started.append(runner)
+        return runner
+
+    yield start
+    for runner in started:
+        runner.stop()
+    sync_jobs.current_runner = None
 
 
 # --- a partner per test --------------------------------------------------------------------

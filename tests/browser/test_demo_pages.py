@@ -72,8 +72,8 @@ def test_the_demo_shows_every_feature_at_first_sight(new_page, site, northwind) 
     sign_in_demo(page, info)
     page.get_by_role("link", name="Suggestions").click()
     items = page.locator("ol.suggestions > li")
-    expect(items).to_have_count(3)
-    for reason in ("Duplicate charge", "Pricing error", "Billing adjustment"):
+    expect(items).to_have_count(4)
+    for reason in ("Duplicate charge", "Pricing error", "Billing adjustment", "Service issue"):
         expect(page.locator("ol.suggestions h3", has_text=reason)).to_have_count(1)
     screenshot(page, "demo-suggestions-desktop")
 

@@ -30,13 +30,14 @@ try:
 except ImportError:  # the chromium fixture skips (fails in CI) and says why
     PlaywrightError = Exception
 
+from creditdesk.db import models
 from creditdesk.services.access import portal_links, users
 from creditdesk.services.books import qbwc_setup
 from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, memos
 from creditdesk.services.customer_accounts import customers, portal_credit_setting, visibility
 from creditdesk.services.invoicing import invoices
 from creditdesk.services.suggesting import incidents as sla
-from creditdesk.services.suggesting import suggestions
+from creditdesk.services.suggesting import refresh_runs, suggestions
 from creditdesk.web.app import create_app
 from tests import factories
 from tests.browser.conftest import PHONE, SCREENSHOTS, SECRET, Page, expect, sign_in
@@ -86,6 +87,9 @@ NOT_CRAWLED = {
     "/dashboard/preferences/logo": "the logo image the Documents page shows (D1)",
     "/dashboard/integrations/{id}/sync-status": "a fragment htmx polls into the Integrations "
                                                 "page (at 375 px in test_connect_books.py)",
+    "/dashboard/suggestions/refresh-status": "a fragment htmx polls into the Suggestions page "
+                                             "while a refresh runs (its states below, and at "
+                                             "375 px in test_suggestion_runs.py)",
     "/login": "visited before signing in",
     "/dashboard/credit-memos/export": "a CSV download, not a page (D3)",
     "/dashboard/applications/export": "a CSV download, not a page (D3)",
@@ -322,6 +326,26 @@ def test_every_dashboard_and_portal_page_fits_a_phone(new_page, site, tenant, wi
     page.get_by_role("button", name="Create portal sign-in link").click()
     expect(page.get_by_label("Sign-in link")).to_have_value(re.compile(r"/portal/sign-in/"))
     check(page, "/dashboard/customers/with-link", problems, "dashboard-state")
+    # Issue 16: the Suggestions page while a refresh of every customer is queued, running
+    # (progress text and bar, large counts) and after it failed.
+    run, _ = refresh_runs.start(site.db, actor=tenant.actor)
+    page.goto("/dashboard/suggestions")
+    expect(page.locator("#suggestion-run")).to_contain_text("waiting for a worker")
+    check(page, "/dashboard/suggestions/run-queued", problems, "dashboard-state")
+    assert refresh_runs.claim(site.db, run.id) == 1  # a worker, as far as it got
+    with site.db.write() as session:
+        row = session.get_one(models.SuggestionRun, run.id)
+        row.customers_total, row.customers_done, row.open = 123_456, 65_432, 98_765
+    page.goto("/dashboard/suggestions")
+    expect(page.locator("#suggestion-run progress")).to_be_visible()
+    check(page, "/dashboard/suggestions/run-progress", problems, "dashboard-state")
+    with site.db.write() as session:  # ended, so no later runner takes it up
+        row = session.get_one(models.SuggestionRun, run.id)
+        row.status, row.finished_at = "failed", row.heartbeat_at
+        row.error = refresh_runs.FAILED_MESSAGE.format(done="65,432", total="123,456")
+    page.goto("/dashboard/suggestions")
+    expect(page.locator("#suggestion-run .error")).to_be_visible()
+    check(page, "/dashboard/suggestions/run-failed", problems, "dashboard-state")
 
     # The Customer Portal of the long-named customer (credit visible to it).
     link = portal_links.create_link(site.db, actor=tenant.actor,

@@ -26,6 +26,7 @@ from creditdesk.services.credit_memos import credit, memos
 from creditdesk.services.customer_accounts import customer_sources, customers, visibility
 from creditdesk.services.invoicing import catalog, invoices, tax_rates
 from creditdesk.services.read_models import views
+from creditdesk.services.suggesting import incidents as sla
 from creditdesk.services.suggesting import suggestions
 
 CURRENCIES = ("USD", "CAD", "EUR")
@@ -57,13 +58,13 @@ def test_demo_covers_every_status_reason_and_shape(db: Database) -> None:
 
     custs = customers.list_customers(db, actor=actor, limit=200).data
     # + the QuickBooks copy of Fabrikam and the Xero-only Fourth Coffee, made by the sync
-    assert len(custs) == len(demo.CUSTOMERS) + len(demo.STORY_CUSTOMERS) + 2 == 25
+    assert len(custs) == len(demo.CUSTOMERS) + len(demo.STORY_CUSTOMERS) + 2 == 26
     assert {c.currency for c in custs} == set(CURRENCIES)
 
     invs = _all_invoices(db, actor)
-    # 9 monthly invoices per story customer, + a copy; 5 synced (3 QuickBooks, 2 Xero); the
-    # taxed one (T1)
-    assert len(invs) == demo.INVOICES + 28 + 5 + 1
+    # 9 monthly invoices per story customer (4), + a copy; 5 synced (3 QuickBooks, 2 Xero);
+    # the taxed one (T1)
+    assert len(invs) == demo.INVOICES + 37 + 5 + 1 == 143
     assert {i.status for i in invs} == {s.value for s in InvoiceStatus}
     assert any(i.payments for i in invs)
     assert any(i.payments and i.credits_applied and i.status == "paid" for i in invs)
@@ -186,12 +187,14 @@ def test_demo_shows_credit_in_the_portal_with_one_exception(db):
 
 def test_demo_has_open_suggestions_of_every_reason(db: Database) -> None:
     """The Suggestions page is not empty at first sight: the loader's refresh found one
-    situation of each reason in the story customers' histories (G1), each about the
-    invoice the story got wrong."""
+    situation of each reason in the story customers' histories (G1, G5), each about the
+    invoice the story got wrong (or the month the service fell short)."""
     actor = _actor(db, demo.load(db))
     found = suggestions.list_suggestions(db, actor=actor, status="open", limit=100).data
     by_reason = {s.reason: s for s in found}
-    assert set(by_reason) == {"duplicate_charge", "pricing_error", "billing_adjustment"}
+    assert set(by_reason) == {"duplicate_charge", "pricing_error", "billing_adjustment",
+                              "service_issue"}
+    assert len(found) == 4
     names = {c.id: c.name for c in customers.list_customers(db, actor=actor, limit=200).data}
     assert names[by_reason["billing_adjustment"].customer_id] == "Hartwell Orthodontics"
     assert names[by_reason["duplicate_charge"].customer_id] == "Kestrel Architecture Partners"
@@ -203,6 +206,50 @@ def test_demo_has_open_suggestions_of_every_reason(db: Database) -> None:
         inv = invoices.get_invoice(db, actor=actor, invoice_id=s.invoice_id)
         assert inv.status == "open" and inv.amount_paid.minor == 0
     assert suggestions.refresh(db, actor=actor).created == 0  # already refreshed by the loader
+
+
+def test_demo_has_a_service_issue_credit_naming_its_incidents(db: Database) -> None:
+    """G5 at first sight: an SLA policy (10% below 99.9%, 25% below 99%), two overlapping
+    incidents on the hosted backup (4 h 30 min down in all), and the credit Meridian's month
+    is owed: 10% of that month's hosted-backup charge, naming both incidents and the figures.
+    Accepting it makes a draft memo of that amount (G3)."""
+    actor = _actor(db, demo.load(db))
+    [policy] = sla.get_sla(db, actor=actor).policies
+    assert (policy.variant_id, policy.availability_promised) == (None, "99.9")
+    assert [(b.below, b.credit_percent) for b in policy.bands] == [("99.9", "10"),
+                                                                    ("99", "25")]
+    recorded = sla.list_incidents(db, actor=actor).data
+    assert sorted(i.description for i in recorded) == sorted(o[3] for o in demo.OUTAGES)
+    [vid] = {v for i in recorded for v in i.variant_ids}
+    hosted = catalog.get_variant(db, actor=actor, variant_id=vid)
+    assert (hosted.sku, hosted.price.to_str()) == (demo.HOSTED[1], "95.00")
+    assert all(i.variant_ids == [hosted.id] and i.customer_ids == [] for i in recorded)
+    [first, second] = sorted(recorded, key=lambda i: i.started_at)
+    assert first.ended_at > second.started_at  # they overlap: counted once
+    assert second.ended_at - first.started_at == timedelta(hours=4, minutes=30)
+
+    [s] = [s for s in suggestions.list_suggestions(db, actor=actor, status="open").data
+           if s.reason == "service_issue"]
+    names = {c.id: c.name for c in customers.list_customers(db, actor=actor, limit=200).data}
+    assert names[s.customer_id] == "Meridian Freight Brokers"
+    for i in recorded:
+        assert f'"{i.description}"' in s.explanation
+    assert "4 h 30 min down — overlaps counted once; 99.9% promised" in s.explanation
+    assert "The SLA policy credits 10% below 99.9%" in s.explanation
+    month = first.started_at.strftime("%B %Y")
+    assert f"availability in {month}" in s.explanation
+    # the month's recurring charge: the hosted backup on Meridian's invoices of that month
+    charged = [invoices.get_invoice(db, actor=actor, invoice_id=i) for i in s.invoice_ids]
+    assert charged and all(i.customer_id == s.customer_id and i.issue_date.strftime("%B %Y")
+                           == month for i in charged)
+    charge = sum(li.amount.minor for i in charged for li in i.lines
+                 if li.variant_id == hosted.id)
+    assert charge == len(charged) * demo.HOSTED_SERVERS * 9_500  # 6 servers x 95.00
+    assert s.amount.minor == charge // 10 and s.currency == "USD"  # 57.00 a month
+    assert f"= {s.amount}." in s.explanation and s.confidence == 1.0
+    memo, _ = suggestions.accept(db, actor=actor, suggestion_id=s.id)
+    assert (memo.status, memo.reason, memo.total, memo.invoice_id) == (
+        "draft", "service_issue", s.amount, s.invoice_id)
 
 
 def test_demo_shows_overdue_partially_paid_and_applied_at_first_sight(db: Database) -> None:

@@ -6,8 +6,10 @@ copy to merge, both connections disconnected after one recorded run).
 
 The suggestions are not planted: three customers have a plain billing history in which
 something went wrong once (a month's seats billed at twice the seat price, an invoice sent
-twice, a security key charged at the wrong price), and the loader ends with the same
-refresh a partner runs, so the detectors find them as they would in real books.
+twice, a security key charged at the wrong price), and a fourth pays monthly for the hosted
+backup on which two overlapping incidents fell one month, under the partner's SLA policy
+(G5); the loader ends with the same refresh a partner runs, so the detectors find them as
+they would in real books.
 
 Everything is made through the use cases (never raw rows), so the postings, stock
 movements, numbers and audit trail are exactly what real use produces. Deterministic: one
@@ -33,7 +35,7 @@ from creditdesk.services.credit_memos import approvals, credit, memo_lifecycle, 
 from creditdesk.services.customer_accounts import customers, visibility
 from creditdesk.services.invoicing import catalog, invoices, tax_rates
 from creditdesk.services.read_models import views
-from creditdesk.services.suggesting import suggestions
+from creditdesk.services.suggesting import incidents, suggestions
 
 PARTNER_NAME = "Northwind IT Services"
 ADMIN_EMAIL = "demo@creditdesk.local"
@@ -97,14 +99,33 @@ SECURITY = ("Network security monitoring (monthly)", "600.00")
 ONSITE = ("On-site support (hours)", "145.00")
 PROJECT = ("Project labour (hours)", "165.00")
 
-# Customers whose history holds one mistake each, for the suggestions (see _stories).
+# Customers whose history holds one mistake (or one bad month of service) each, for the
+# suggestions (see _plan_stories).
 STORY_CUSTOMERS = [
     ("Hartwell Orthodontics", "hartwellortho.com", 18),
     ("Kestrel Architecture Partners", "kestrel-architecture.com", 22),
     ("Pinecrest Veterinary Hospital", "pinecrestvet.com", 15),
+    ("Meridian Freight Brokers", "meridianfreight.com", 26),
 ]
 STORY_MONTHS = 9  # monthly invoices in each story customer's history
 YUBIKEY_SLIP = "65.00"  # charged once instead of the 55.00 catalogue price
+
+# G5: the hosted service the partner sells from its catalogue (a product of its own, not in
+# PRODUCTS: the random invoices never sell it), its SLA policy and the outage month.
+HOSTED = ("Northwind Hosted Backup", "NW-BACKUP-SRV", "Per protected server (monthly)",
+          "95.00", 100)  # (product, sku, variant, price, server licences in stock)
+HOSTED_SERVERS = 6  # Meridian's servers: 570.00 a month
+SLA_POLICY = {"availability_promised": "99.9",
+              "bands": [{"below": "99.9", "credit_percent": "10"},
+                        {"below": "99", "credit_percent": "25"}]}
+OUTAGE_INVOICE = 6  # the incidents fall in the calendar month of this story invoice
+# (day of that month, start, end, description): overlapping, 4 h 30 min down in all —
+# 99.33-99.40% availability whatever the month's length, so the 10% band, always
+OUTAGES = [
+    (12, time(2, 0), time(5, 30), "Backup storage cluster outage: backups and restores "
+                                  "unavailable"),
+    (12, time(5, 0), time(6, 30), "Restores failing after the storage firmware rollback"),
+]
 
 INVOICES, DRAFT_INVOICES, VOID_DRAFT, VOID_ISSUED = 100, 7, 2, 5
 SPREAD = {(Reason.GOODWILL, MemoStatus.APPLIED), (Reason.OTHER, MemoStatus.APPLIED),
@@ -155,6 +176,8 @@ class _Loader:
         # The story customers' invoices, by date: made among the others, so that invoice
         # numbers follow issue dates across the whole demo.
         self.stories: list[tuple[date, str, list[dict], bool]] = []
+        self.hosted: catalog.VariantView | None = None  # the hosted backup (G5)
+        self.outage_month: date | None = None  # the first day of the month of the incidents
 
     def run(self) -> None:
         self._customers()
@@ -166,6 +189,7 @@ class _Loader:
         self._part_payments()
         self._visibility()
         books.load(self.db, self.actor, self.today)
+        self._sla_and_incidents()
         suggestions.refresh(self.db, actor=self.actor)
         self._approval_waiting()
         self._taxed_and_refunded()
@@ -233,6 +257,21 @@ class _Loader:
                 catalog.VariantInput(sku, label, price, stock)
                 for sku, label, price, stock in variants])
             self.variants.extend((p.name, v) for v in p.variants)
+        name, sku, label, price, stock = HOSTED
+        [self.hosted] = catalog.create_product(self.db, actor=self.actor, name=name, variants=[
+            catalog.VariantInput(sku, label, price, stock)]).variants
+
+    def _sla_and_incidents(self) -> None:
+        """G5: the partner's SLA policy (the default one: every product) and the incidents
+        of the outage month, touching the hosted backup of every customer who has it."""
+        assert self.hosted is not None and self.outage_month is not None
+        incidents.replace_sla(self.db, actor=self.actor, policies=[SLA_POLICY])
+        for day, start, end, description in OUTAGES:
+            on = self.outage_month.replace(day=day)
+            incidents.create_incident(
+                self.db, actor=self.actor, description=description,
+                started_at=datetime.combine(on, start, UTC),
+                ended_at=datetime.combine(on, end, UTC), variant_ids=[self.hosted.id])
 
     # --- invoices -------------------------------------------------------------
     def _lines(self, currency: str, seats: int) -> list[dict]:
@@ -302,7 +341,8 @@ class _Loader:
         ``STORY_MONTHS`` months, with one mistake each; every invoice is paid except the
         mistaken one (left overdue, as a customer disputing it would) and the latest."""
         for (name, domain, seats), story in zip(STORY_CUSTOMERS, (
-                self._seat_price_doubled, self._sent_twice, self._wrong_price), strict=True):
+                self._seat_price_doubled, self._sent_twice, self._wrong_price,
+                self._hosted_backup), strict=True):
             c = customers.create_customer(self.db, actor=self.actor, name=name,
                                           email=f"accounts@{domain}", currency="USD")
             first = self.today - timedelta(days=30 * STORY_MONTHS - 12)
@@ -343,6 +383,18 @@ class _Loader:
         for m, (on, lines) in enumerate(plan):
             price = Money.parse(YUBIKEY_SLIP, "USD") if m == 5 else key.price
             yield on, [*lines, _line("YubiKey 5 security key, 5 NFC", 2, price, key.id)], m == 5
+
+    def _hosted_backup(self, plan: list, seats: int):
+        """Service issue (G5): the seats and the hosted backup of its servers each month;
+        the month of invoice ``OUTAGE_INVOICE`` had the outage (``_sla_and_incidents``),
+        and its invoices are left unpaid (the customer waits for the credit)."""
+        assert self.hosted is not None
+        hit = plan[OUTAGE_INVOICE][0]
+        self.outage_month = hit.replace(day=1)
+        backup = _line(f"{HOSTED[0]}, {HOSTED[2]}", HOSTED_SERVERS, self.hosted.price,
+                       self.hosted.id)
+        for on, lines in plan:
+            yield on, [lines[0], backup], (on.year, on.month) == (hit.year, hit.month)
 
     def _story_invoice(self, customer_id: str, on: date, lines: list[dict], *,
                        paid: bool) -> None:
