@@ -20,7 +20,7 @@ from creditdesk.db.engine import Database
 from creditdesk.domain import errors
 from creditdesk.domain import suggestions as rules
 from creditdesk.domain.money import Money
-from creditdesk.services.common import audit, pagination
+from creditdesk.services.common import audit, gc_pause, pagination
 from creditdesk.services.common.context import Actor, clock, new_id
 from creditdesk.services.credit_memos import memos
 from creditdesk.services.read_models import views
@@ -137,7 +137,7 @@ def refresh_batch(db: Database, actor: Actor, ids: list[str], evidence: Evidence
     batch it counts)."""
     now = clock.now()
     created = updated = removed = still_open = 0
-    with db.write() as session:
+    with gc_pause.paused(), db.write() as session:
         customers = list(session.scalars(
             select(models.Customer).where(models.Customer.partner_id == actor.partner_id,
                                           models.Customer.id.in_(ids))
