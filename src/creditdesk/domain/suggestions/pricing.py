@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from creditdesk.domain.money import Money
@@ -75,16 +76,14 @@ def _side(prices: list[int], qtys: list[int], days: list[date], order: range, qt
     purchases of a similar quantity are preferred: volume tiers give a customer another
     price for another quantity."""
     similar: list[int] = []
-    any_: list[int] = []
+    most = SIMILAR_QTY * qty
     for k in order:
         q = qtys[k]
-        if len(any_) < SIDE:
-            any_.append(k)
-        if q <= SIMILAR_QTY * qty and qty <= SIMILAR_QTY * q:
+        if q <= most and qty <= SIMILAR_QTY * q:
             similar.append(k)
             if len(similar) == SIDE:
                 break
-    picks = similar or any_
+    picks: Sequence[int] = similar or order[:SIDE]  # else the nearest, whatever quantity
     if not picks:
         return None
     if book is None:
