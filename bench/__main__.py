@@ -32,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
                    "B9: write-backs; B10: memos exported; B11: a memo's PDF; "
                    "B12: events)")
     p.add_argument("--backend", choices=["sqlite", "postgres"],
-                   help="B1/B6/B7/B9/B10: one backend only")
+                   help="B1/B5/B6/B7/B9/B10: one backend only")
     p.add_argument("--provider", choices=["quickbooks_online", "xero"],
                    help="B6/B9: one provider only")
     p.add_argument("--records", choices=["memos", "invoices", "both"], default="both",
