@@ -70,6 +70,11 @@ def test_suggestions_page_filters_dismiss_and_refresh_keeps_it_dismissed(admin, 
     assert "2 customers, 2 open, 2 new, 0 no longer supported by the evidence." in page
     assert "Open suggestions (2)" in page and 'aria-current="page">Suggestions' in page
     assert "Open suggestions (1)" in admin.get(f"/dashboard/suggestions?customer_id={cid}").text
+    refresh_runs.start(db, actor=actor)  # queued: without JavaScript, the Refresh link
+    queued = admin.get(f"/dashboard/suggestions?customer_id={cid}&reason=duplicate_charge").text
+    assert (f'<a href="/dashboard/suggestions?customer_id={cid}&amp;reason=duplicate_charge">'
+            'Refresh</a>') in queued  # keeps the filters
+    refresh_runs.run_pending(db)
     assert 'id="no-suggestions"' in admin.get(
         "/dashboard/suggestions?reason=pricing_error").text
     assert admin.get("/dashboard/suggestions?reason=nonsense").status_code == 200

@@ -38,7 +38,8 @@ def list_page(request: Request, db: DB, actor, *, customer_id: str = "", reason:
     return templating.render(request, "dashboard/suggestions.html", {
         "sugg": found, "filters": {"customer_id": customer_id, "reason": reason},
         "refusal": customer_pages.placed(refusal, found),
-        "run": refresh_runs.latest(db, actor=actor), "poll": POLL},
+        "run": refresh_runs.latest(db, actor=actor), "poll": POLL,
+        "here": _filters_url(customer_id, reason)},  # the Refresh link keeps the filters
         status=refusal.status if refusal else 200)
 
 
@@ -101,7 +102,7 @@ def refresh_status(request: Request, db: DB, actor: User) -> Response:
     if run is None or not run.active:
         headers["HX-Refresh"] = "true"
     return templating.render(request, "dashboard/suggestion_run.html",
-                             {"run": run, "poll": POLL}, headers=headers)
+                             {"run": run, "poll": POLL, "here": PAGE}, headers=headers)
 
 
 def _decide(request: Request, db: DB, actor, suggestion_id: str, form, action: str):
