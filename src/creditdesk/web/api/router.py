@@ -47,12 +47,15 @@ def literal_starts(candidates: Sequence[Any]) -> tuple[str, ...] | None:
     return tuple(sorted(starts))
 
 
-class ApiRouter(APIRouter):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # id(FastAPI's list of the inclusion's routes) -> (that list, its literal_starts)
-        self._starts: dict[int, tuple[Sequence[Any], tuple[str, ...] | None]] = {}
+# Where an inclusion keeps its routes' texts: on FastAPI's inclusion object itself (one per
+# app that includes the router), so that they go with the app. A cache on this module-level
+# router held every app's routes for good: the test suite, which makes an app per test,
+# grew by a whole app's routes a test (13 million objects by the 600th), and every garbage
+# collection slowed with it.
+_STARTS = "_creditdesk_literal_starts"
 
+
+class ApiRouter(APIRouter):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         starts = self._literal_starts(scope)
         if starts is not None and not get_route_path(scope).startswith(starts):
@@ -64,7 +67,8 @@ class ApiRouter(APIRouter):
         if getattr(included, "original_router", None) is not self:
             return None
         candidates = included.effective_candidates()  # FastAPI's, rebuilt when routes change
-        known = self._starts.get(id(candidates))
+        known: tuple[Sequence[Any], tuple[str, ...] | None] | None = vars(included).get(_STARTS)
         if known is None or known[0] is not candidates:
-            known = self._starts[id(candidates)] = (candidates, literal_starts(candidates))
+            known = (candidates, literal_starts(candidates))
+            setattr(included, _STARTS, known)
         return known[1]
