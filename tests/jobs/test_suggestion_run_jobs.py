@@ -14,12 +14,11 @@ from fastapi.testclient import TestClient
 from creditdesk.db.engine import Database
 from creditdesk.jobs import queue
 from creditdesk.jobs import sync as sync_jobs
-from creditdesk.services.access import partners
 from creditdesk.services.common.context import Actor
 from creditdesk.services.suggesting import refresh_runs, suggestions
 from creditdesk.web.app import create_app
 from tests.jobs.test_queue import drain, jobs, wait_for
-from tests.services.test_suggestion_runs import _stale
+from tests.services.test_suggestion_runs import _stale, partner_with_duplicates
 from tests.services.test_suggestions import duplicated_plan
 
 
@@ -30,13 +29,9 @@ def _nothing() -> object:
 def test_a_requested_run_is_deferred_after_commit_and_run_by_a_procrastinate_worker(
         pg_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suggestions, "BATCH", 2)
-    new = partners.create_partner(pg_db, name="Jobs MSP", admin_email="jobs@msp.test",
-                                  admin_password="correct horse")
-    actor = partners.authenticate_api_key(pg_db, new.api_key)
-    for _ in range(3):
-        duplicated_plan(pg_db, actor)
+    key, actor = partner_with_duplicates(pg_db, "Jobs MSP", 3)
     with TestClient(create_app(pg_db)) as client:
-        client.headers["Authorization"] = f"Bearer {new.api_key}"
+        client.headers["Authorization"] = f"Bearer {key}"
         first = client.post("/api/v1/suggestions/refresh-runs")
         again = client.post("/api/v1/suggestions/refresh-runs")
     assert first.status_code == again.status_code == 202, first.text
@@ -54,11 +49,7 @@ def test_a_requested_run_is_deferred_after_commit_and_run_by_a_procrastinate_wor
 def test_the_sweep_defers_a_run_whose_worker_died_and_a_worker_resumes_it(
         pg_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suggestions, "BATCH", 1)
-    new = partners.create_partner(pg_db, name="Sweep MSP", admin_email="sweep@msp.test",
-                                  admin_password="correct horse")
-    actor = partners.authenticate_api_key(pg_db, new.api_key)
-    for _ in range(3):
-        duplicated_plan(pg_db, actor)
+    _, actor = partner_with_duplicates(pg_db, "Sweep MSP", 3)
     run, _ = refresh_runs.start(pg_db, actor=actor)  # no wake: as if it was lost
     claimed = refresh_runs.claim(pg_db, run.id)  # a worker took it, then died
     assert claimed == 1

@@ -15,11 +15,9 @@ import pytest
 
 from creditdesk.db.engine import Database
 from creditdesk.jobs import queue
-from creditdesk.services.access import partners
 from creditdesk.services.suggesting import refresh_runs, suggestions
 from tests.jobs.test_queue import drain, jobs
-from tests.services.test_suggestion_runs import _stale
-from tests.services.test_suggestions import duplicated_plan
+from tests.services.test_suggestion_runs import _stale, partner_with_duplicates
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -34,11 +32,7 @@ def _nothing() -> object:
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_kill_9_mid_run_then_a_worker_resumes_after_the_last_committed_batch(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    new = partners.create_partner(db, name="Kill Nine Suggestions", admin_email="k9s@msp.test",
-                                  admin_password="correct horse")
-    actor = partners.authenticate_api_key(db, new.api_key)
-    for _ in range(CUSTOMERS):
-        duplicated_plan(db, actor)
+    _, actor = partner_with_duplicates(db, "Kill Nine Suggestions", CUSTOMERS)
     run, _ = refresh_runs.start(db, actor=actor)
     url = db.url.render_as_string(hide_password=False)
 

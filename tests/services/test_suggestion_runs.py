@@ -31,6 +31,16 @@ def five(db: Database, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> list[st
     return sorted(duplicated_plan(db, actor)[0] for _ in range(CUSTOMERS))
 
 
+def partner_with_duplicates(db: Database, name: str, customers: int) -> tuple[str, Actor]:
+    """A new partner (its API key and actor) whose customers each have a duplicate charge."""
+    new = partners.create_partner(db, name=name, admin_email=f"{name.split()[0].lower()}"
+                                  "@msp.test", admin_password="correct horse")
+    actor = partners.authenticate_api_key(db, new.api_key)
+    for _ in range(customers):
+        duplicated_plan(db, actor)
+    return new.api_key, actor
+
+
 def _stale(db: Database, run_id: str) -> None:
     """As if the run's worker died long enough ago (rather than waiting for it)."""
     with db.write() as s:
